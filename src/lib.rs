@@ -1,0 +1,11 @@
+//! streamgate: consume the DynamoDB Stream of a table in one AWS account from
+//! a Lambda function in another, authorized by a resource-based policy on the
+//! stream.
+//!
+//! This facade re-exports the workspace's crates under short names, so that
+//! one dependency gives the whole toolkit; each crate can also be used alone.
+//!
+//! - [`policy`]: IAM policy documents, ARNs, builders, lints and an offline
+//!   evaluator (`streamgate-policy`).
+
+pub use streamgate_policy as policy;

@@ -1,0 +1,77 @@
+//! `cargo xtask`: the project's automation, an ordinary workspace member
+//! reached through the cargo alias in `.cargo/config.toml`.
+//!
+//! One module per task. Nested cargo runs go through `$CARGO`; the project
+//! root comes from `CARGO_MANIFEST_DIR`. Run `cargo xtask` with no argument
+//! for the list of tasks.
+//!
+//! Dependencies: `clap` for the command line, `xshell` to run commands
+//! without a shell's quoting pitfalls, `anyhow` for errors with context.
+
+mod ci;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "streamgate's project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Option<Task>,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run every check CI runs: fmt, clippy, tests, doc tests, docs
+    Ci(ci::Args),
+    /// Run the whole cross-account story on the local cloud
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        None => {
+            print_tasks();
+            Ok(())
+        }
+        Some(Task::Ci(args)) => ci::run(&args),
+        Some(Task::Demo) => demo::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints one line per task, from clap's own descriptions so the list never
+/// drifts from the parser.
+fn print_tasks() {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    println!("cargo xtask TASK, where TASK is one of:");
+    for task in cli.get_subcommands() {
+        let about = task
+            .get_about()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        println!("  {:<10} {about}", task.get_name());
+    }
+}
+
+/// The workspace root: the parent of this package's manifest directory.
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// The cargo that runs this xtask, so nested builds use the same toolchain.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
