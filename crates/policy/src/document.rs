@@ -1,6 +1,6 @@
 //! IAM policy documents: the typed model, the parser and the serializer.
 //!
-//! [`PolicyDocument::parse`] reads a document with the [`json`](crate::json)
+//! [`PolicyDocument::parse`] reads a document with the [json reader](crate::json)
 //! reader, so duplicate keys are rejected and numbers keep their text, then
 //! checks the policy grammar: every error names the JSON path where it is
 //! (`$.Statement[1].Condition.StringEquals`). Serializing gives the document

@@ -10,6 +10,12 @@
 //! - [`json`]: the JSON reader and writer policies need (duplicate keys
 //!   rejected, number text and key order kept, errors with JSON paths).
 //! - [`document`]: the policy document model, parser and serializer.
+//! - [`pattern`]: wildcard matching (actions, ARNs) and policy variables.
+//! - [`condition`]: the request [`Context`](condition::Context) and every
+//!   condition operator.
+//! - [`eval`]: the evaluator: [`evaluate`](eval::evaluate) a
+//!   [`Request`](eval::Request) against a [`PolicySet`](eval::PolicySet) and
+//!   get a [`Decision`](eval::Decision) that explains itself.
 //!
 //! # Dependencies
 //! - `serde`: ARNs serialize as their string form, so they drop into any
@@ -33,5 +39,8 @@
 //! ```
 
 pub mod arn;
+pub mod condition;
 pub mod document;
+pub mod eval;
 pub mod json;
+pub mod pattern;
