@@ -1,7 +1,7 @@
 //! IAM policy documents: the typed model, the parser and the serializer.
 //!
-//! [`PolicyDocument::parse`] reads a document with the [json reader](crate::json)
-//! reader, so duplicate keys are rejected and numbers keep their text, then
+//! [`PolicyDocument::parse`] reads a document with the
+//! [JSON reader](crate::json), so duplicate keys are rejected and numbers keep their text, then
 //! checks the policy grammar: every error names the JSON path where it is
 //! (`$.Statement[1].Condition.StringEquals`). Serializing gives the document
 //! back with its shape: a single value stays a single value and an array

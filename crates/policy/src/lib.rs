@@ -10,6 +10,10 @@
 //! - [`json`]: the JSON reader and writer policies need (duplicate keys
 //!   rejected, number text and key order kept, errors with JSON paths).
 //! - [`document`]: the policy document model, parser and serializer.
+//! - [`builders`]: the stream resource policy, the execution role's
+//!   identity policy and the Lambda trust policy.
+//! - [`lint`]: findings with stable codes for identity, trust, table and
+//!   stream policies.
 //! - [`pattern`]: wildcard matching (actions, ARNs) and policy variables.
 //! - [`condition`]: the request [`Context`](condition::Context) and every
 //!   condition operator.
@@ -39,8 +43,10 @@
 //! ```
 
 pub mod arn;
+pub mod builders;
 pub mod condition;
 pub mod document;
 pub mod eval;
 pub mod json;
+pub mod lint;
 pub mod pattern;
