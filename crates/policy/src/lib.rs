@@ -25,6 +25,9 @@
 //! - `serde`: ARNs serialize as their string form, so they drop into any
 //!   user configuration type.
 //! - `thiserror`: one typed, `#[non_exhaustive]` error enum per failure kind.
+//! - Dev only: `expect-test` (inline snapshots), `proptest` (properties
+//!   against the reference evaluator in `tests/reference`), `criterion`
+//!   (the bench), `serde_json` (checks that ARNs serialize as strings).
 //! - No JSON library: policies need duplicate keys rejected and number text
 //!   kept, which serde_json only offers through features that would switch on
 //!   for every crate of the workspace; [`json`] is a small reader that does
