@@ -40,6 +40,25 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         cmd!(sh, "{cargo} test --workspace --doc --locked").run()?;
         Ok(())
     })?;
+    step("examples", || {
+        // The tutorial must run, not only build, or it rots.
+        let mut names: Vec<String> = std::fs::read_dir(crate::project_root().join("examples"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        name.strip_suffix(".rs").map(str::to_owned)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        for name in names {
+            cmd!(sh, "{cargo} run --quiet --locked --example {name}").run()?;
+        }
+        Ok(())
+    })?;
     if !args.no_doc {
         step("docs", || {
             let _env = sh.push_env("RUSTDOCFLAGS", "-D warnings");
