@@ -505,7 +505,7 @@ impl Linter {
     fn actions(&mut self, statement: &Statement, path: &JsonPath) {
         match self.policy_type {
             PolicyType::Stream => {
-                if statement.not_action.is_some() {
+                if statement.not_action.is_some() && statement.effect == Effect::Allow {
                     self.push(
                         LintCode::ImpreciseStreamActions,
                         Severity::Warning,
@@ -533,10 +533,15 @@ impl Linter {
                         .iter()
                         .any(|a| a.eq_ignore_ascii_case(action))
                     {
+                        // Exactly one of the stream actions: what we want.
                     } else if STREAM_READ_ACTIONS
                         .iter()
                         .any(|a| action_matches(action, a))
                     {
+                        // A wide Deny only takes away; a wide Allow is imprecise.
+                        if statement.effect == Effect::Deny {
+                            continue;
+                        }
                         self.push(
                             LintCode::ImpreciseStreamActions,
                             Severity::Warning,
