@@ -862,6 +862,51 @@ mod tests {
     }
 
     #[test]
+    fn every_code_has_a_document_that_raises_it() {
+        let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
+        let reader = r#""Principal":{"AWS":"arn:aws:iam::111111111111:role/c"}"#;
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}{{"Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"*"}}]}}"#,
+            " ".repeat(DYNAMODB_POLICY_LIMIT_BYTES)
+        );
+        let cases: Vec<(LintCode, PolicyType, String)> = vec![
+            (LintCode::MissingVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::OldVersion, PolicyType::Identity, r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::VariablesNeedNewVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#.to_owned()),
+            (LintCode::PrincipalInIdentityPolicy, PolicyType::Identity, stmt(r#""Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*""#)),
+            (LintCode::IdInIdentityPolicy, PolicyType::Identity, r#"{"Version":"2012-10-17","Id":"x","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::MissingPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Action":"sts:AssumeRole""#)),
+            (LintCode::MissingResource, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetItem""#))),
+            (LintCode::PublicAccess, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":["*"]},"Action":"dynamodb:GetItem","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}"#)),
+            (LintCode::PartialWildcardPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":"arn:aws:iam::11111111111?:root"},"Action":"sts:AssumeRole""#)),
+            (LintCode::AllowWithNotPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"sts:AssumeRole""#)),
+            (LintCode::ListStreamsInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"DynamoDB:liststreams","Resource":"*""#))),
+            (LintCode::NonStreamActionInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Deny",{reader},"Action":"dynamodb:PutItem","Resource":"*""#))),
+            (LintCode::ImpreciseStreamActions, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"NotAction":"dynamodb:GetRecords","Resource":"*""#))),
+            (LintCode::StreamActionInTablePolicy, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:ListStreams","Resource":"*""#))),
+            (LintCode::ResourceCannotMatch, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2023-*""#))),
+            (LintCode::PolicyTooLarge, PolicyType::Table, big),
+            (LintCode::IfExistsOnNull, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:NullIfExists":{"k":"true"}}"#)),
+            (LintCode::ForAllValuesOnSingleValuedKey, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAllValues:IpAddress":{"aws:sourceip":"10.0.0.0/8"}}"#)),
+            (LintCode::UnknownConditionOperator, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForEveryValue:StringEquals":{"k":"v"}}"#)),
+            (LintCode::UniqueIdPrincipal, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":"AIDAJQABLZS4A3QDU576Q"},"Action":"dynamodb:GetItem","Resource":"*""#)),
+            (LintCode::NoStatements, PolicyType::Trust, r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned()),
+        ];
+        let attached: Arn = STREAM.parse().unwrap();
+        for code in LintCode::ALL {
+            let (_, kind, text) = cases
+                .iter()
+                .find(|(c, _, _)| c == code)
+                .unwrap_or_else(|| panic!("no case raises {code}"));
+            let findings = lint_text(text, *kind, Some(&attached)).unwrap();
+            assert!(
+                findings.iter().any(|f| f.code == *code),
+                "{code} not raised by {text}: {findings:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_code_is_distinct_and_upper_snake() {
         let mut seen = std::collections::HashSet::new();
         for code in LintCode::ALL {
