@@ -299,6 +299,25 @@ impl Request {
         self
     }
 
+    /// Sets `aws:CurrentTime` (ISO 8601, UTC) and `aws:EpochTime` from
+    /// seconds since the Unix epoch. The evaluator never reads a clock; the
+    /// caller passes the time of the request.
+    ///
+    /// ```
+    /// use streamgate_policy::eval::{Principal, Request};
+    /// let request = Request::new(Principal::parse("111111111111")?, "dynamodb:GetRecords", "*")
+    ///     .with_time(1_714_564_800);
+    /// assert_eq!(request.context.get("aws:CurrentTime"), Some(&["2024-05-01T12:00:00Z".to_owned()][..]));
+    /// # Ok::<(), streamgate_policy::eval::PrincipalError>(())
+    /// ```
+    pub fn with_time(mut self, unix_seconds: i64) -> Self {
+        self.context
+            .insert("aws:CurrentTime", format_utc_timestamp(unix_seconds));
+        self.context
+            .insert("aws:EpochTime", unix_seconds.to_string());
+        self
+    }
+
     /// Sets a multi-valued context key.
     pub fn with_context_values<V: Into<String>>(
         mut self,
@@ -308,6 +327,34 @@ impl Request {
         self.context.insert_many(key, values);
         self
     }
+}
+
+/// `2024-05-01T12:00:00Z` for seconds since the Unix epoch (proleptic
+/// Gregorian calendar, UTC).
+fn format_utc_timestamp(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let second_of_day = unix_seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01, by 400-year eras.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
 }
 
 /// The policies in play for one request.
@@ -1142,6 +1189,26 @@ mod tests {
                 User: ec2.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/billing-consumer because no resource-based policy allows the sts:AssumeRole action
             "#]],
         );
+    }
+
+    #[test]
+    fn timestamps_round_trip_through_the_date_parser() {
+        for seconds in [
+            0,
+            951_782_400,
+            1_709_164_800,
+            1_714_564_800,
+            4_102_444_799,
+            -86_401,
+        ] {
+            let text = format_utc_timestamp(seconds);
+            assert_eq!(
+                crate::condition::parse_date_millis(&text),
+                Some(i128::from(seconds) * 1000),
+                "{text}"
+            );
+        }
+        expect!["2000-02-29T00:00:00Z"].assert_eq(&format_utc_timestamp(951_782_400));
     }
 
     #[test]
