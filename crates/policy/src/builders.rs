@@ -37,11 +37,10 @@ fn strings(values: &[&str]) -> OneOrMany<String> {
 }
 
 fn document(statements: Vec<Statement>) -> PolicyDocument {
-    PolicyDocument {
-        version: Some(PolicyVersion::V2012_10_17),
-        id: None,
-        statement: OneOrMany::Many(statements),
-    }
+    PolicyDocument::new(
+        Some(PolicyVersion::V2012_10_17),
+        OneOrMany::Many(statements),
+    )
 }
 
 fn string_condition(kind: OperatorKind, key: &str, values: &[String]) -> ConditionBlock {

@@ -20,6 +20,7 @@ use streamgate_policy::document::{
     Statement,
 };
 use streamgate_policy::eval::{Outcome, PolicySet, Principal, Request, evaluate};
+use streamgate_policy::json;
 
 const STREAM_B: &str =
     "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
@@ -337,14 +338,15 @@ fn document(resource_policy: bool) -> impl Strategy<Value = PolicyDocument> {
         prop::collection::vec(statement(resource_policy), 1..4),
         any::<bool>(),
     )
-        .prop_map(|(version, mut statements, single)| PolicyDocument {
-            version,
-            id: None,
-            statement: if single && statements.len() == 1 {
-                OneOrMany::One(statements.remove(0))
-            } else {
-                OneOrMany::Many(statements)
-            },
+        .prop_map(|(version, mut statements, single)| {
+            PolicyDocument::new(
+                version,
+                if single && statements.len() == 1 {
+                    OneOrMany::One(statements.remove(0))
+                } else {
+                    OneOrMany::Many(statements)
+                },
+            )
         })
 }
 
@@ -480,11 +482,7 @@ fn with_statement(doc: &PolicyDocument, statement: Statement) -> PolicyDocument 
 /// Adds `statement` to one of the policies of `case`, chosen by `slot`.
 fn add_statement(case: &Case, slot: usize, statement_for: impl Fn(bool) -> Statement) -> Case {
     let mut case = case.clone();
-    let empty = || PolicyDocument {
-        version: Some(PolicyVersion::V2012_10_17),
-        id: None,
-        statement: OneOrMany::Many(vec![]),
-    };
+    let empty = || PolicyDocument::new(Some(PolicyVersion::V2012_10_17), OneOrMany::Many(vec![]));
     match slot % 4 {
         0 => match case.identity.first_mut() {
             Some(doc) => *doc = with_statement(doc, statement_for(false)),
@@ -520,6 +518,39 @@ proptest! {
         let pretty = PolicyDocument::parse(&doc.to_json_pretty()).unwrap();
         prop_assert_eq!(&pretty, &doc);
         prop_assert_eq!(compact.to_json(), doc.to_json());
+    }
+
+    #[test]
+    fn any_member_order_round_trips_exactly(doc in document(true), seed in any::<u64>()) {
+        // Rotate every object's members by a seed-dependent amount, so the
+        // text is a valid document in an unconventional order.
+        fn rotate(value: &mut json::JsonValue, seed: u64) {
+            match value {
+                json::JsonValue::Object(members) => {
+                    if !members.is_empty() {
+                        let by = (seed % members.len() as u64) as usize;
+                        members.rotate_left(by);
+                    }
+                    for (_, member) in members.iter_mut() {
+                        rotate(member, seed / 3 + 1);
+                    }
+                }
+                json::JsonValue::Array(items) => {
+                    for item in items.iter_mut() {
+                        rotate(item, seed / 5 + 2);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut value = doc.to_json_value();
+        rotate(&mut value, seed);
+        let text = value.to_compact_string();
+        let parsed = PolicyDocument::parse(&text).unwrap();
+        prop_assert_eq!(parsed.to_json(), text);
+        // Statement and top-level order is presentation only.
+        prop_assert_eq!(&parsed.statements().len(), &doc.statements().len());
+        prop_assert_eq!(parsed.version, doc.version);
     }
 
     #[test]
