@@ -643,6 +643,38 @@ enum PrincipalMatch {
     Direct,
 }
 
+/// True when a `NotPrincipal` names every identity the requester has, so
+/// that the statement does not apply to it. A session is its session ARN,
+/// its role and its account; a role is itself and its account; a root is
+/// its account; a service is its name. Naming only some of them (only the
+/// role, say) leaves the statement applying, as the IAM documentation warns.
+fn not_principal_excludes(principals: &Principals, principal: &Principal) -> bool {
+    let named = match principals {
+        Principals::Everyone => return true,
+        Principals::Named(named) => named,
+    };
+    let names = |kind: PrincipalType, wanted: &dyn Fn(&str) -> bool| {
+        named
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .any(|(_, values)| values.iter().any(|v| wanted(v)))
+    };
+    if principal.kind == PrincipalKind::Service {
+        return names(PrincipalType::Service, &|v| v == principal.arn);
+    }
+    let account_named = names(PrincipalType::Aws, &|v| {
+        v == "*"
+            || principal.root_arn.as_deref() == Some(v)
+            || principal.account.as_ref().is_some_and(|a| a.as_str() == v)
+    });
+    let self_named = names(PrincipalType::Aws, &|v| v == "*" || v == principal.arn);
+    let role_named = principal
+        .role_text
+        .as_deref()
+        .is_none_or(|role| names(PrincipalType::Aws, &|v| v == "*" || v == role));
+    account_named && self_named && role_named
+}
+
 fn principals_match(principals: &Principals, principal: &Principal) -> Option<PrincipalMatch> {
     let named = match principals {
         Principals::Everyone => return Some(PrincipalMatch::Direct),
@@ -737,10 +769,8 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
                 let principal_match = if kind == PolicyKind::Resource {
                     let found = match (&statement.principal, &statement.not_principal) {
                         (Some(p), _) => principals_match(p, &request.principal),
-                        (None, Some(np)) => match principals_match(np, &request.principal) {
-                            Some(_) => None,
-                            None => Some(PrincipalMatch::Direct),
-                        },
+                        (None, Some(np)) => (!not_principal_excludes(np, &request.principal))
+                            .then_some(PrincipalMatch::Direct),
                         (None, None) => None,
                     };
                     match found {
@@ -1122,6 +1152,45 @@ mod tests {
                 ImplicitDeny
                 ImplicitDeny: dynamodb:GetRecords is denied (same-account) because no session policy allows the dynamodb:GetRecords action; allowed only by identity-based policy 0 statement 0 (Sid "ReadStream")
                 User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:111111111111:table/documents/stream/2024-05-01T12:00:00.000 because no session policy allows the dynamodb:GetRecords action
+            "#]],
+        );
+    }
+
+    #[test]
+    fn deny_with_not_principal_must_name_every_identity() {
+        let policy = |names: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{STREAM_ALLOW},{{"Sid":"OnlyTheConsumer","Effect":"Deny","NotPrincipal":{{"AWS":[{names}]}},"Action":"dynamodb:*","Resource":"*"}}]}}"#
+            )
+        };
+        const STREAM_ALLOW: &str = r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":"dynamodb:GetRecords","Resource":"*"}"#;
+        let all_three = policy(
+            r#""arn:aws:sts::111111111111:assumed-role/billing-consumer/poller","arn:aws:iam::111111111111:role/billing-consumer","arn:aws:iam::111111111111:root""#,
+        );
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(&all_three),
+            expect![[r#"
+                Allow
+                Allow: dynamodb:GetRecords is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStream"); resource-based policy statement 0
+            "#]],
+        );
+        let without_account = policy(
+            r#""arn:aws:sts::111111111111:assumed-role/billing-consumer/poller","arn:aws:iam::111111111111:role/billing-consumer""#,
+        );
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(&without_account),
+            expect![[r#"
+                ExplicitDeny
+                ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a resource-based policy: resource-based policy statement 1 (Sid "OnlyTheConsumer")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
             "#]],
         );
     }

@@ -270,7 +270,16 @@ fn condition_block() -> impl Strategy<Value = ConditionBlock> {
 fn principals() -> impl Strategy<Value = Principals> {
     prop_oneof![
         1 => Just(Principals::Everyone),
-        4 => strings(AWS_PRINCIPALS).prop_map(|v| Principals::Named(vec![(PrincipalType::Aws, v)])),
+        2 => strings(AWS_PRINCIPALS).prop_map(|v| Principals::Named(vec![(PrincipalType::Aws, v)])),
+        // Some or all of the identities of the consumer's session.
+        4 => proptest::sample::subsequence(vec![SESSION_A, ROLE_A, "111111111111"], 1..=3)
+            .prop_map(|v| Principals::Named(vec![(
+                PrincipalType::Aws,
+                OneOrMany::Many(v.into_iter().map(str::to_owned).collect()),
+            )])),
+        // Long enough to name every identity of a session (for NotPrincipal).
+        1 => prop::collection::vec(pick(AWS_PRINCIPALS), 3..6)
+            .prop_map(|v| Principals::Named(vec![(PrincipalType::Aws, OneOrMany::Many(v))])),
         1 => Just(Principals::Named(vec![(
             PrincipalType::Service,
             OneOrMany::One("lambda.amazonaws.com".to_owned())
@@ -287,7 +296,7 @@ fn statement(resource_policy: bool) -> impl Strategy<Value = Statement> {
         strings(RESOURCE_PATTERNS),
         prop::option::of(prop::collection::vec(condition_block(), 1..3)),
         principals(),
-        prop_oneof![5 => Just(false), 1 => Just(true)],
+        prop_oneof![2 => Just(false), 1 => Just(true)],
         prop::option::of("[A-Za-z0-9]{1,8}"),
     )
         .prop_map(

@@ -288,6 +288,38 @@ fn named_in(principals: &Principals, request: &Request) -> Vec<Named> {
     found
 }
 
+fn every_identity_named(principals: &Principals, request: &Request) -> bool {
+    let p = &request.principal;
+    let Principals::Named(list) = principals else {
+        return true;
+    };
+    let listed = |kind: PrincipalType, identity: &str| {
+        list.iter().any(|(k, values)| {
+            *k == kind
+                && values
+                    .iter()
+                    .any(|v| v == identity || (kind == PrincipalType::Aws && v == "*"))
+        })
+    };
+    if p.kind() == PrincipalKind::Service {
+        return listed(PrincipalType::Service, p.arn());
+    }
+    let account = p
+        .account()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default();
+    let mut identities = vec![p.arn().to_owned()];
+    if let Some(role) = p.role_arn() {
+        identities.push(role.to_string());
+    }
+    let account_listed = listed(PrincipalType::Aws, &account)
+        || listed(PrincipalType::Aws, &format!("arn:aws:iam::{account}:root"));
+    account_listed
+        && identities
+            .iter()
+            .all(|identity| listed(PrincipalType::Aws, identity))
+}
+
 /// All (effect, how-named) pairs of the statements of `doc` that apply.
 fn matching(
     doc: &PolicyDocument,
@@ -300,10 +332,13 @@ fn matching(
             let how = match (&statement.principal, &statement.not_principal) {
                 (Some(p), _) => named_in(p, request),
                 (None, Some(np)) => {
-                    if named_in(np, request).is_empty() {
-                        vec![Named::Directly]
-                    } else {
+                    // NotPrincipal applies unless it names every identity of
+                    // the requester: for a session its ARN, its role and its
+                    // account (the documentation's own example lists all three).
+                    if every_identity_named(np, request) {
                         vec![]
+                    } else {
+                        vec![Named::Directly]
                     }
                 }
                 (None, None) => vec![],
