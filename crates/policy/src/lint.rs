@@ -189,6 +189,16 @@ lint_codes! {
     UniqueIdPrincipal => "UNIQUE_ID_PRINCIPAL",
     /// The statement list is empty.
     NoStatements => "NO_STATEMENTS",
+    /// Two statements share a Sid; IAM requires them to be unique.
+    DuplicateSid => "DUPLICATE_SID",
+    /// An `Action`, `Resource` or principal list is an empty array, which
+    /// IAM rejects.
+    EmptyList => "EMPTY_LIST",
+    /// `Allow` with `NotAction` grants every other action, including ones
+    /// added to AWS later.
+    AllowWithNotAction => "ALLOW_WITH_NOT_ACTION",
+    /// `Allow` with `NotResource` grants every other resource.
+    AllowWithNotResource => "ALLOW_WITH_NOT_RESOURCE",
 }
 
 impl fmt::Display for LintCode {
@@ -363,11 +373,23 @@ impl Linter {
             );
         }
         let statement_path = root.key("Statement");
+        let mut sids: Vec<&str> = Vec::new();
         for (index, statement) in doc.statements().iter().enumerate() {
             let path = match &doc.statement {
                 OneOrMany::One(_) => statement_path.clone(),
                 OneOrMany::Many(_) => statement_path.index(index),
             };
+            if let Some(sid) = statement.sid.as_deref() {
+                if sids.contains(&sid) {
+                    self.push(
+                        LintCode::DuplicateSid,
+                        Severity::Error,
+                        path.key("Sid"),
+                        format!("Sid {sid:?} is used by an earlier statement; Sids must be unique within a policy"),
+                    );
+                }
+                sids.push(sid);
+            }
             self.statement(statement, &path, doc.substitutes_variables(), attached_to);
         }
     }
@@ -379,10 +401,64 @@ impl Linter {
         substitutes: bool,
         attached_to: Option<&Arn>,
     ) {
+        self.lists(statement, path);
         self.principals(statement, path);
         self.actions(statement, path);
         self.resources(statement, path, substitutes, attached_to);
         self.conditions(statement, path, substitutes);
+    }
+
+    fn lists(&mut self, statement: &Statement, path: &JsonPath) {
+        let mut lists: Vec<(JsonPath, bool)> = [
+            ("Action", &statement.action),
+            ("NotAction", &statement.not_action),
+            ("Resource", &statement.resource),
+            ("NotResource", &statement.not_resource),
+        ]
+        .into_iter()
+        .filter_map(|(field, values)| values.as_ref().map(|v| (path.key(field), v.is_empty())))
+        .collect();
+        for (field, principals) in [
+            ("Principal", &statement.principal),
+            ("NotPrincipal", &statement.not_principal),
+        ] {
+            if let Some(Principals::Named(named)) = principals {
+                let field_path = path.key(field);
+                lists.push((field_path.clone(), named.is_empty()));
+                for (kind, values) in named {
+                    lists.push((field_path.key(kind.as_str()), values.is_empty()));
+                }
+            }
+        }
+        for (list_path, empty) in lists {
+            if empty {
+                self.push(
+                    LintCode::EmptyList,
+                    Severity::Error,
+                    list_path,
+                    "an empty list matches nothing and IAM rejects it: name at least one value"
+                        .to_owned(),
+                );
+            }
+        }
+        if statement.effect == Effect::Allow {
+            if statement.not_action.is_some() && self.policy_type != PolicyType::Stream {
+                self.push(
+                    LintCode::AllowWithNotAction,
+                    Severity::SecurityWarning,
+                    path.key("NotAction"),
+                    "Allow with NotAction grants every other action, including actions AWS adds later: list the actions to allow instead".to_owned(),
+                );
+            }
+            if statement.not_resource.is_some() {
+                self.push(
+                    LintCode::AllowWithNotResource,
+                    Severity::SecurityWarning,
+                    path.key("NotResource"),
+                    "Allow with NotResource grants every other resource, including ones created later: list the resources to allow instead".to_owned(),
+                );
+            }
+        }
     }
 
     fn principals(&mut self, statement: &Statement, path: &JsonPath) {
@@ -891,6 +967,10 @@ mod tests {
             (LintCode::UnknownConditionOperator, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForEveryValue:StringEquals":{"k":"v"}}"#)),
             (LintCode::UniqueIdPrincipal, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":"AIDAJQABLZS4A3QDU576Q"},"Action":"dynamodb:GetItem","Resource":"*""#)),
             (LintCode::NoStatements, PolicyType::Trust, r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned()),
+            (LintCode::DuplicateSid, PolicyType::Identity, r#"{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"a","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::EmptyList, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":[]},"Action":"sts:AssumeRole""#)),
+            (LintCode::AllowWithNotAction, PolicyType::Identity, stmt(r#""Effect":"Allow","NotAction":"iam:*","Resource":"*""#)),
+            (LintCode::AllowWithNotResource, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*""#)),
         ];
         let attached: Arn = STREAM.parse().unwrap();
         for code in LintCode::ALL {
