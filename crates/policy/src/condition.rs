@@ -35,6 +35,13 @@ impl Context {
         Self::default()
     }
 
+    /// An empty context with room for `keys` keys before it reallocates.
+    pub fn with_capacity(keys: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(keys),
+        }
+    }
+
     /// Sets `key` to a single value, replacing what it had.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.insert_many(key, [value.into()]);

@@ -259,7 +259,8 @@ impl Request {
         action: impl Into<String>,
         resource: impl Into<String>,
     ) -> Self {
-        let mut context = Context::new();
+        // The derived keys plus a few the caller usually adds.
+        let mut context = Context::with_capacity(10);
         match principal.kind {
             PrincipalKind::Service => {
                 context.insert("aws:PrincipalServiceName", principal.arn.as_str());
