@@ -56,6 +56,7 @@ fn stream_read(c: &mut Criterion) {
         session: None,
         resource: Some(&resource),
         owner: None,
+        resource_required: false,
     };
     let set = policies.to_policy_set();
     assert_eq!(evaluate(&request, &set).outcome(), Outcome::Allow);

@@ -366,6 +366,7 @@ pub struct PolicySet<'a> {
     session: Option<&'a PolicyDocument>,
     resource: Option<&'a PolicyDocument>,
     resource_owner: Option<AccountId>,
+    resource_policy_required: bool,
 }
 
 impl<'a> PolicySet<'a> {
@@ -399,6 +400,15 @@ impl<'a> PolicySet<'a> {
     /// resource is taken to be in the principal's account.
     pub fn with_resource_owner(mut self, owner: AccountId) -> Self {
         self.resource_owner = Some(owner);
+        self
+    }
+    /// Makes the resource policy necessary even within its own account, as
+    /// a role's trust policy is for `sts:AssumeRole` (and a KMS key policy
+    /// for key use): an identity policy alone cannot grant the request; the
+    /// resource policy must allow it, either directly or by naming the
+    /// account, in which case the identity side must allow too.
+    pub fn requiring_resource_policy(mut self) -> Self {
+        self.resource_policy_required = true;
         self
     }
     /// The identity-based policies.
@@ -631,17 +641,34 @@ impl fmt::Display for Decision {
     }
 }
 
-/// How a resource policy's principal named the requester. Order matters:
-/// a later variant is a more direct grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum PrincipalMatch {
-    /// The requester's account (root ARN or id): delegated to the account.
-    Account,
-    /// The role ARN: limited by the boundary and session policy.
-    Role,
-    /// The session ARN, `*`, the service, or a NotPrincipal excluding
-    /// none of these: a direct grant.
-    Direct,
+/// How the allowing statements of a resource policy named the requester;
+/// one statement may name it in several ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Grants {
+    /// By the session ARN, `*`, the service, or a NotPrincipal that spares
+    /// none of its identities: a direct grant.
+    direct: bool,
+    /// By the role ARN: limited by the boundary and session policy.
+    role: bool,
+    /// By the account (root ARN or id): delegated to the account, whose
+    /// identity side decides.
+    account: bool,
+}
+
+impl Grants {
+    const DIRECT: Grants = Grants {
+        direct: true,
+        role: false,
+        account: false,
+    };
+    fn any(self) -> bool {
+        self.direct || self.role || self.account
+    }
+    fn add(&mut self, other: Grants) {
+        self.direct |= other.direct;
+        self.role |= other.role;
+        self.account |= other.account;
+    }
 }
 
 /// True when a `NotPrincipal` names every identity the requester has, so
@@ -676,44 +703,39 @@ fn not_principal_excludes(principals: &Principals, principal: &Principal) -> boo
     account_named && self_named && role_named
 }
 
-fn principals_match(principals: &Principals, principal: &Principal) -> Option<PrincipalMatch> {
+fn principals_match(principals: &Principals, principal: &Principal) -> Grants {
     let named = match principals {
-        Principals::Everyone => return Some(PrincipalMatch::Direct),
+        Principals::Everyone => return Grants::DIRECT,
         Principals::Named(named) => named,
     };
-    let mut best = None;
+    let mut grants = Grants::default();
     for (kind, values) in named {
         for value in values.iter() {
-            let found = match kind {
-                PrincipalType::Aws => {
-                    if principal.kind == PrincipalKind::Service {
-                        None
-                    } else if value == "*" || *value == principal.arn {
-                        Some(PrincipalMatch::Direct)
+            match kind {
+                PrincipalType::Aws if principal.kind != PrincipalKind::Service => {
+                    if value == "*" || *value == principal.arn {
+                        grants.direct = true;
                     } else if principal.role_text.as_deref() == Some(value.as_str()) {
-                        Some(PrincipalMatch::Role)
+                        grants.role = true;
                     } else if principal.root_arn.as_deref() == Some(value.as_str())
                         || principal
                             .account
                             .as_ref()
                             .is_some_and(|a| a.as_str() == value)
                     {
-                        Some(PrincipalMatch::Account)
-                    } else {
-                        None
+                        grants.account = true;
                     }
                 }
-                PrincipalType::Service => (principal.kind == PrincipalKind::Service
-                    && *value == principal.arn)
-                    .then_some(PrincipalMatch::Direct),
-                PrincipalType::Federated | PrincipalType::CanonicalUser => None,
-            };
-            if found > best {
-                best = found;
+                PrincipalType::Service
+                    if principal.kind == PrincipalKind::Service && *value == principal.arn =>
+                {
+                    grants.direct = true;
+                }
+                _ => {}
             }
         }
     }
-    best
+    grants
 }
 
 /// Whether a statement applies to the request, ignoring its principal.
@@ -761,52 +783,50 @@ struct Scan {
 pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let mut allowing: Vec<StatementRef> = Vec::new();
     let mut denying: Vec<StatementRef> = Vec::new();
-    let mut scan =
-        |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Option<PrincipalMatch>) {
-            let variables = doc.substitutes_variables();
-            let mut result = Scan::default();
-            let mut best: Option<PrincipalMatch> = None;
-            for (statement_index, statement) in doc.statements().iter().enumerate() {
-                let principal_match = if kind == PolicyKind::Resource {
-                    let found = match (&statement.principal, &statement.not_principal) {
-                        (Some(p), _) => principals_match(p, &request.principal),
-                        (None, Some(np)) => (!not_principal_excludes(np, &request.principal))
-                            .then_some(PrincipalMatch::Direct),
-                        (None, None) => None,
-                    };
-                    match found {
-                        Some(found) => Some(found),
-                        None => continue,
+    let mut scan = |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Grants) {
+        let variables = doc.substitutes_variables();
+        let mut result = Scan::default();
+        let mut grants = Grants::default();
+        for (statement_index, statement) in doc.statements().iter().enumerate() {
+            let statement_grants = if kind == PolicyKind::Resource {
+                let found = match (&statement.principal, &statement.not_principal) {
+                    (Some(p), _) => principals_match(p, &request.principal),
+                    (None, Some(np)) if !not_principal_excludes(np, &request.principal) => {
+                        Grants::DIRECT
                     }
-                } else {
-                    None
+                    _ => Grants::default(),
                 };
-                if !statement_matches(statement, request, variables) {
+                if !found.any() {
                     continue;
                 }
-                let reference = StatementRef {
-                    kind,
-                    policy_index: index,
-                    statement_index,
-                    sid: statement.sid.clone(),
-                    effect: statement.effect,
-                };
-                match statement.effect {
-                    Effect::Deny => {
-                        result.denies = true;
-                        denying.push(reference);
-                    }
-                    Effect::Allow => {
-                        result.allows = true;
-                        if principal_match > best {
-                            best = principal_match;
-                        }
-                        allowing.push(reference);
-                    }
+                found
+            } else {
+                Grants::default()
+            };
+            if !statement_matches(statement, request, variables) {
+                continue;
+            }
+            let reference = StatementRef {
+                kind,
+                policy_index: index,
+                statement_index,
+                sid: statement.sid.clone(),
+                effect: statement.effect,
+            };
+            match statement.effect {
+                Effect::Deny => {
+                    result.denies = true;
+                    denying.push(reference);
+                }
+                Effect::Allow => {
+                    result.allows = true;
+                    grants.add(statement_grants);
+                    allowing.push(reference);
                 }
             }
-            (result, best)
-        };
+        }
+        (result, grants)
+    };
 
     let mut identity = Scan::default();
     for (index, doc) in policies.identity.iter().enumerate() {
@@ -820,12 +840,12 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let session = policies
         .session
         .map(|doc| scan(PolicyKind::Session, 0, doc).0);
-    let (resource, resource_grant) = match policies.resource {
+    let (resource, grants) = match policies.resource {
         Some(doc) => {
-            let (found, best) = scan(PolicyKind::Resource, 0, doc);
-            (Some(found), best)
+            let (found, grants) = scan(PolicyKind::Resource, 0, doc);
+            (Some(found), grants)
         }
-        None => (None, None),
+        None => (None, Grants::default()),
     };
 
     let principal = &request.principal;
@@ -896,7 +916,7 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
 
     if principal.kind == PrincipalKind::Service {
         // 5. A service has no identity side.
-        return if resource_grant.is_some() {
+        return if grants.any() {
             decision(Outcome::Allow, None, allowing, false)
         } else {
             decision(
@@ -910,7 +930,7 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
 
     if cross_account {
         // 4. Both sides must allow.
-        return match (identity_side, resource_grant.is_some()) {
+        return match (identity_side, grants.any()) {
             (true, true) => decision(Outcome::Allow, None, allowing, false),
             (false, _) => decision(Outcome::ImplicitDeny, Some(identity_gap), allowing, false),
             (true, false) => decision(
@@ -923,8 +943,32 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     }
 
     // 3. Same account: a union, with the role-versus-session rule.
-    let direct_grant = resource_grant == Some(PrincipalMatch::Direct);
-    let limited_grant = resource_grant == Some(PrincipalMatch::Role) && limits_ok;
+    let direct_grant = grants.direct;
+    let limited_grant = grants.role && limits_ok;
+    // Which limit to blame when a grant to the role is all there is.
+    let limit_gap = if !boundary_ok {
+        PolicyKind::PermissionsBoundary
+    } else {
+        PolicyKind::Session
+    };
+    if policies.resource_policy_required {
+        // A trust policy must allow; naming the account delegates to the
+        // identity side, which must then allow too.
+        let delegated = grants.account && identity_side;
+        if direct_grant || limited_grant || delegated {
+            let keep = |s: &StatementRef| s.kind == PolicyKind::Resource || delegated;
+            let statements = allowing.into_iter().filter(keep).collect();
+            return decision(Outcome::Allow, None, statements, false);
+        }
+        let gap = if grants.role {
+            limit_gap
+        } else if grants.account {
+            identity_gap
+        } else {
+            PolicyKind::Resource
+        };
+        return decision(Outcome::ImplicitDeny, Some(gap), allowing, false);
+    }
     if direct_grant || limited_grant || identity_side {
         // Keep only the statements that actually carry the allow.
         let keep = |s: &StatementRef| match s.kind {
@@ -936,16 +980,11 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
         let statements = allowing.into_iter().filter(keep).collect();
         return decision(Outcome::Allow, None, statements, false);
     }
-    let gap =
-        if resource_grant == Some(PrincipalMatch::Role) && identity_gap == PolicyKind::Identity {
-            if !boundary_ok {
-                PolicyKind::PermissionsBoundary
-            } else {
-                PolicyKind::Session
-            }
-        } else {
-            identity_gap
-        };
+    let gap = if grants.role && identity_gap == PolicyKind::Identity {
+        limit_gap
+    } else {
+        identity_gap
+    };
     decision(Outcome::ImplicitDeny, Some(gap), allowing, false)
 }
 
@@ -1194,6 +1233,53 @@ mod tests {
                 User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
             "#]],
         );
+    }
+
+    #[test]
+    fn a_required_trust_policy_must_allow_within_the_account() {
+        let role = "arn:aws:iam::111111111111:role/billing-consumer";
+        let deployer = || {
+            Request::new(
+                session("arn:aws:sts::111111111111:assumed-role/deployer/ci"),
+                "sts:AssumeRole",
+                role,
+            )
+        };
+        let trust = |principal: &str| {
+            doc(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Trust","Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+            ))
+        };
+        let may_assume = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"MayAssume","Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        );
+        let run = |trust: &PolicyDocument, identity: Option<&PolicyDocument>| {
+            let mut set = PolicySet::new()
+                .with_resource_policy(trust)
+                .requiring_resource_policy();
+            if let Some(identity) = identity {
+                set = set.with_identity(identity);
+            }
+            let decision = evaluate(&deployer(), &set);
+            format!("{decision}\n")
+        };
+        let names_role = trust("arn:aws:iam::111111111111:role/deployer");
+        let names_account = trust("arn:aws:iam::111111111111:root");
+        let names_other = trust("arn:aws:iam::111111111111:role/someone-else");
+        let out = [
+            run(&names_role, None),
+            run(&names_account, None),
+            run(&names_account, Some(&may_assume)),
+            run(&names_other, Some(&may_assume)),
+        ]
+        .concat();
+        expect![[r#"
+            Allow: sts:AssumeRole is allowed (same-account) by resource-based policy statement 0 (Sid "Trust")
+            ImplicitDeny: sts:AssumeRole is denied (same-account) because no identity-based policy allows the sts:AssumeRole action; allowed only by resource-based policy statement 0 (Sid "Trust")
+            Allow: sts:AssumeRole is allowed (same-account) by identity-based policy 0 statement 0 (Sid "MayAssume"); resource-based policy statement 0 (Sid "Trust")
+            ImplicitDeny: sts:AssumeRole is denied (same-account) because no resource-based policy allows the sts:AssumeRole action; allowed only by identity-based policy 0 statement 0 (Sid "MayAssume")
+        "#]]
+        .assert_eq(&out);
     }
 
     #[test]

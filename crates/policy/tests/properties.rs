@@ -62,7 +62,13 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:dynamodb:eu-west-1:222222222222:table/Documents/stream/*",
     "arn:aws:dynamodb:eu-west-?:*:table/*/stream/2024-*",
 ];
-const RESOURCES: &[&str] = &[STREAM_B, STREAM_A, TABLE_B, "*"];
+const RESOURCES: &[&str] = &[
+    STREAM_B,
+    STREAM_A,
+    TABLE_B,
+    "*",
+    "arn:aws:iam::111111111111:role/billing-consumer",
+];
 const AWS_PRINCIPALS: &[&str] = &[
     "*",
     ROLE_A,
@@ -369,6 +375,7 @@ struct Case {
     boundary: Option<PolicyDocument>,
     session: Option<PolicyDocument>,
     resource_policy: Option<PolicyDocument>,
+    resource_required: bool,
 }
 
 impl Case {
@@ -391,6 +398,7 @@ impl Case {
             session: self.session.as_ref(),
             resource: self.resource_policy.as_ref(),
             owner: None,
+            resource_required: self.resource_required,
         }
     }
     fn fast(&self) -> Outcome {
@@ -437,6 +445,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop::option::of(document(false)),
         prop::option::of(document(false)),
         prop::option::of(document(true)),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -448,6 +457,7 @@ fn case() -> impl Strategy<Value = Case> {
                 boundary,
                 session,
                 resource_policy,
+                resource_required,
             )| Case {
                 principal,
                 action,
@@ -457,6 +467,7 @@ fn case() -> impl Strategy<Value = Case> {
                 boundary,
                 session,
                 resource_policy,
+                resource_required,
             },
         )
 }
@@ -639,6 +650,7 @@ proptest! {
                 session: None,
                 resource: case.resource_policy.as_ref(),
                 owner: None,
+                resource_required: case.resource_required,
             };
             prop_assert_eq!(evaluate(&request, &resource_side.to_policy_set()).outcome(), Outcome::Allow);
         }
@@ -667,9 +679,27 @@ fn generated_cases_cover_every_outcome() {
     let mut runner = TestRunner::deterministic();
     let strategy = case();
     let mut counts = std::collections::BTreeMap::new();
+    let mut delegated = std::collections::BTreeMap::new();
+    // Does the resource policy grant to account 111111111111 by name?
+    let names_own_account = |case: &Case| {
+        case.resource_policy.as_ref().is_some_and(|doc| {
+            doc.statements().iter().any(|s| {
+                s.effect == Effect::Allow
+                    && s.principal.as_ref().is_some_and(|p| {
+                        p.of_type(PrincipalType::Aws)
+                            .any(|v| v == "111111111111" || v == "arn:aws:iam::111111111111:root")
+                    })
+            })
+        })
+    };
     for _ in 0..2000 {
         let case = strategy.new_tree(&mut runner).unwrap().current();
         let decision = evaluate(&case.request(), &case.policies().to_policy_set());
+        if case.resource_required && !decision.is_cross_account() && names_own_account(&case) {
+            *delegated
+                .entry(format!("{:?}", decision.outcome()))
+                .or_insert(0) += 1;
+        }
         *counts
             .entry((
                 decision.is_cross_account(),
@@ -688,5 +718,14 @@ fn generated_cases_cover_every_outcome() {
                 "only {n} cases of {outcome} (cross-account {cross}): {counts:?}"
             );
         }
+    }
+    // A required resource policy within its own account that names the
+    // account (so the identity side decides): both outcomes, often.
+    for outcome in ["Allow", "ImplicitDeny"] {
+        let n = delegated.get(outcome).copied().unwrap_or(0);
+        assert!(
+            n >= 20,
+            "only {n} delegated cases of {outcome}: {delegated:?}"
+        );
     }
 }

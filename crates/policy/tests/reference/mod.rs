@@ -346,19 +346,18 @@ fn matching(
             if how.is_empty() {
                 continue;
             }
-            let best = if how.contains(&Named::Directly) {
-                Named::Directly
-            } else if how.contains(&Named::Role) {
-                Named::Role
-            } else {
-                Named::Account
-            };
-            Some(best)
+            how
         } else {
-            None
+            vec![]
         };
         if applies(statement, request, doc.version)? {
-            out.push((statement.effect, named));
+            if named.is_empty() {
+                out.push((statement.effect, None));
+            }
+            // One pair for each way the statement names the requester.
+            for how in named {
+                out.push((statement.effect, Some(how)));
+            }
         }
     }
     Some(out)
@@ -377,6 +376,9 @@ pub(crate) struct ReferencePolicies<'a> {
     pub(crate) resource: Option<&'a PolicyDocument>,
     /// The resource's account.
     pub(crate) owner: Option<String>,
+    /// Whether the resource policy must allow even within its account (a
+    /// role's trust policy).
+    pub(crate) resource_required: bool,
 }
 
 impl<'a> ReferencePolicies<'a> {
@@ -397,6 +399,9 @@ impl<'a> ReferencePolicies<'a> {
         }
         if let Some(owner) = &self.owner {
             set = set.with_resource_owner(owner.parse().unwrap());
+        }
+        if self.resource_required {
+            set = set.requiring_resource_policy();
         }
         set
     }
@@ -474,6 +479,18 @@ pub(crate) fn evaluate(request: &Request, policies: &ReferencePolicies<'_>) -> O
         // Cross-account: the trusting account's resource policy and the
         // trusted account's identity side must both allow.
         return Some(if identity_allows && resource_allows {
+            Outcome::Allow
+        } else {
+            Outcome::ImplicitDeny
+        });
+    }
+    if policies.resource_required {
+        // A trust policy must allow: directly, or to the role within its
+        // limits, or to the account, which then needs the identity side.
+        let allow = resource_allows_by(Named::Directly)
+            || (resource_allows_by(Named::Role) && boundary_allows && session_allows)
+            || (resource_allows_by(Named::Account) && identity_allows);
+        return Some(if allow {
             Outcome::Allow
         } else {
             Outcome::ImplicitDeny
