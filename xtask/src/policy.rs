@@ -318,7 +318,7 @@ mod tests {
             &format!("eval --principal bob --action dynamodb:GetRecords --resource {STREAM}"),
             expect![[r#"
                 exit 2
-                error: --principal: "bob" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com"#]],
+                error: --principal: "bob" is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com"#]],
         );
         check(
             &[],

@@ -67,7 +67,7 @@ pub enum PrincipalError {
     },
     /// The text names no principal kind this evaluator knows.
     #[error(
-        "{value:?} is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com"
+        "{value:?} is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com"
     )]
     NotAPrincipal {
         /// The text given.
@@ -77,9 +77,12 @@ pub enum PrincipalError {
 
 /// What kind of principal makes a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PrincipalKind {
     /// An account's root user.
     AccountRoot,
+    /// An IAM user, with long-term credentials.
+    User,
     /// An IAM role acting as itself.
     Role,
     /// A session of an assumed role: what a role's credentials act as.
@@ -153,6 +156,34 @@ impl Principal {
         })
     }
 
+    /// An IAM user, `arn:aws:iam::ACCOUNT:user/PATH/NAME`. A resource policy
+    /// naming the user grants to it directly: the user's permissions
+    /// boundary does not limit such a grant.
+    pub fn user(arn: &str) -> Result<Self, PrincipalError> {
+        let parsed: crate::arn::Arn = arn.parse()?;
+        let name = parsed
+            .resource()
+            .strip_prefix("user/")
+            .map(|rest| rest.rsplit('/').next().unwrap_or(rest))
+            .filter(|name| !name.is_empty());
+        let (true, true, Some(_)) = (parsed.service() == "iam", parsed.region().is_empty(), name)
+        else {
+            return Err(PrincipalError::NotAPrincipal {
+                value: arn.to_owned(),
+            });
+        };
+        let account: AccountId = parsed.account().parse().map_err(PrincipalError::Arn)?;
+        Ok(Self {
+            kind: PrincipalKind::User,
+            arn: arn.to_owned(),
+            root_arn: Some(account.root_arn().to_string()),
+            account: Some(account),
+            role: None,
+            role_text: None,
+            session: None,
+        })
+    }
+
     /// An AWS service principal such as `lambda.amazonaws.com`.
     pub fn service(name: &str) -> Result<Self, PrincipalError> {
         let valid = name.ends_with(".amazonaws.com")
@@ -178,7 +209,8 @@ impl Principal {
 
     /// Reads a principal from text: a 12-digit account id or
     /// `arn:aws:iam::ID:root` (the root), a role ARN, an assumed-role
-    /// session ARN (its role is taken to have no path), or a service name.
+    /// session ARN (its role is taken to have no path), a user ARN, or a
+    /// service name.
     pub fn parse(text: &str) -> Result<Self, PrincipalError> {
         if is_account_id(text) {
             return Ok(Self::account_root(text.parse()?));
@@ -199,6 +231,9 @@ impl Principal {
         }
         if text.starts_with("arn:") && text.contains(":role/") {
             return Ok(Self::role(text.parse()?));
+        }
+        if text.starts_with("arn:") && text.contains(":user/") {
+            return Self::user(text);
         }
         Err(PrincipalError::NotAPrincipal {
             value: text.to_owned(),
@@ -278,8 +313,13 @@ impl Request {
                         context.insert("aws:userid", account.as_str());
                     }
                 }
+                if kind == PrincipalKind::User {
+                    let name = principal.arn.rsplit('/').next().unwrap_or_default();
+                    context.insert("aws:username", name);
+                }
                 let principal_type = match kind {
                     PrincipalKind::AccountRoot => "Account",
+                    PrincipalKind::User => "User",
                     _ => "AssumedRole",
                 };
                 context.insert("aws:PrincipalType", principal_type);
@@ -1394,7 +1434,8 @@ mod tests {
             "arn:aws:iam::111111111111:role/a/b/reader",
             "arn:aws:sts::111111111111:assumed-role/reader/s1",
             "lambda.amazonaws.com",
-            "arn:aws:iam::111111111111:user/bob",
+            "arn:aws:iam::111111111111:user/division/bob",
+            "arn:aws:iam::111111111111:group/admins",
             "Lambda.amazonaws.com",
         ] {
             out.push_str(&describe(text));
@@ -1406,8 +1447,9 @@ mod tests {
             Role Some("111111111111") arn:aws:iam::111111111111:role/a/b/reader [aws:PrincipalArn=arn:aws:iam::111111111111:role/a/b/reader, aws:PrincipalAccount=111111111111, aws:PrincipalType=AssumedRole, aws:PrincipalIsAWSService=false]
             AssumedRole Some("111111111111") arn:aws:sts::111111111111:assumed-role/reader/s1 [aws:PrincipalArn=arn:aws:iam::111111111111:role/reader, aws:PrincipalAccount=111111111111, aws:PrincipalType=AssumedRole, aws:PrincipalIsAWSService=false]
             Service None lambda.amazonaws.com [aws:PrincipalServiceName=lambda.amazonaws.com, aws:PrincipalIsAWSService=true]
-            error: "arn:aws:iam::111111111111:user/bob" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com
-            error: "Lambda.amazonaws.com" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com
+            User Some("111111111111") arn:aws:iam::111111111111:user/division/bob [aws:PrincipalArn=arn:aws:iam::111111111111:user/division/bob, aws:PrincipalAccount=111111111111, aws:username=bob, aws:PrincipalType=User, aws:PrincipalIsAWSService=false]
+            error: "arn:aws:iam::111111111111:group/admins" is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com
+            error: "Lambda.amazonaws.com" is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com
         "#]]
         .assert_eq(&out);
         let mismatch = Principal::assumed_role(

@@ -380,6 +380,54 @@ fn documentation_examples_evaluate_as_documented() {
 }
 
 #[test]
+fn table_and_stream_policies_naming_users() {
+    let table = "arn:aws:dynamodb:us-east-1:123456789012:table/MusicCollection";
+    let john = "arn:aws:iam::111122223333:user/John";
+    let bob = "arn:aws:iam::111122223333:user/Bob";
+    // Cross-account: the users' own account must allow too.
+    check(
+        &["identity/mfa-age-and-presence.json"],
+        Some("table/users-get-items.json"),
+        &[
+            (
+                john,
+                "dynamodb:GetItem",
+                table,
+                &[
+                    "aws:MultiFactorAuthAge=60",
+                    "aws:MultiFactorAuthPresent=true",
+                ],
+            ),
+            (
+                john,
+                "dynamodb:PutItem",
+                table,
+                &[
+                    "aws:MultiFactorAuthAge=60",
+                    "aws:MultiFactorAuthPresent=true",
+                ],
+            ),
+            (
+                bob,
+                "dynamodb:GetItem",
+                table,
+                &[
+                    "aws:MultiFactorAuthAge=60",
+                    "aws:MultiFactorAuthPresent=true",
+                ],
+            ),
+            (john, "dynamodb:GetItem", table, &[]),
+        ],
+        expect![[r#"
+            dynamodb:GetItem arn:aws:dynamodb:us-east-1:123456789012:table/MusicCollection ["aws:MultiFactorAuthAge=60", "aws:MultiFactorAuthPresent=true"]: Allow
+            dynamodb:PutItem arn:aws:dynamodb:us-east-1:123456789012:table/MusicCollection ["aws:MultiFactorAuthAge=60", "aws:MultiFactorAuthPresent=true"]: ImplicitDeny (because no resource-based policy allows the dynamodb:PutItem action)
+            dynamodb:GetItem arn:aws:dynamodb:us-east-1:123456789012:table/MusicCollection ["aws:MultiFactorAuthAge=60", "aws:MultiFactorAuthPresent=true"]: ImplicitDeny (because no resource-based policy allows the dynamodb:GetItem action)
+            dynamodb:GetItem arn:aws:dynamodb:us-east-1:123456789012:table/MusicCollection []: ExplicitDeny (with an explicit deny in an identity-based policy)
+        "#]],
+    );
+}
+
+#[test]
 fn trust_policies_decide_who_assumes_the_role() {
     let role = "arn:aws:iam::111111111111:role/billing-consumer";
     check(

@@ -78,6 +78,7 @@ const AWS_PRINCIPALS: &[&str] = &[
     "111111111111",
     "arn:aws:iam::333333333333:role/audit",
     "222222222222",
+    "arn:aws:iam::111111111111:user/carlos",
 ];
 const PRINCIPALS: &[&str] = &[
     SESSION_A,
@@ -86,6 +87,7 @@ const PRINCIPALS: &[&str] = &[
     "222222222222",
     "arn:aws:sts::333333333333:assumed-role/audit/s",
     "lambda.amazonaws.com",
+    "arn:aws:iam::111111111111:user/carlos",
 ];
 
 fn pick(list: &'static [&'static str]) -> impl Strategy<Value = String> {
