@@ -298,32 +298,32 @@ impl Request {
         let mut context = Context::with_capacity(10);
         match principal.kind {
             PrincipalKind::Service => {
-                context.insert("aws:PrincipalServiceName", principal.arn.as_str());
-                context.insert("aws:PrincipalIsAWSService", "true");
+                context.insert_static("aws:PrincipalServiceName", principal.arn.as_str());
+                context.insert_static("aws:PrincipalIsAWSService", "true");
             }
             kind => {
                 let arn = principal
                     .role_text
                     .as_deref()
                     .unwrap_or(principal.arn.as_str());
-                context.insert("aws:PrincipalArn", arn);
+                context.insert_static("aws:PrincipalArn", arn);
                 if let Some(account) = &principal.account {
-                    context.insert("aws:PrincipalAccount", account.as_str());
+                    context.insert_static("aws:PrincipalAccount", account.as_str());
                     if kind == PrincipalKind::AccountRoot {
-                        context.insert("aws:userid", account.as_str());
+                        context.insert_static("aws:userid", account.as_str());
                     }
                 }
                 if kind == PrincipalKind::User {
                     let name = principal.arn.rsplit('/').next().unwrap_or_default();
-                    context.insert("aws:username", name);
+                    context.insert_static("aws:username", name);
                 }
                 let principal_type = match kind {
                     PrincipalKind::AccountRoot => "Account",
                     PrincipalKind::User => "User",
                     _ => "AssumedRole",
                 };
-                context.insert("aws:PrincipalType", principal_type);
-                context.insert("aws:PrincipalIsAWSService", "false");
+                context.insert_static("aws:PrincipalType", principal_type);
+                context.insert_static("aws:PrincipalIsAWSService", "false");
             }
         }
         Self {
@@ -353,9 +353,9 @@ impl Request {
     /// ```
     pub fn with_time(mut self, unix_seconds: i64) -> Self {
         self.context
-            .insert("aws:CurrentTime", format_utc_timestamp(unix_seconds));
+            .insert_static("aws:CurrentTime", format_utc_timestamp(unix_seconds));
         self.context
-            .insert("aws:EpochTime", unix_seconds.to_string());
+            .insert_static("aws:EpochTime", unix_seconds.to_string());
         self
     }
 
