@@ -6,22 +6,27 @@
 //! 2. An account's root in its own account is allowed (it has full access).
 //! 3. Within one account, the identity-based policies and the resource-based
 //!    policy are a union, with the documented rule for roles: a resource
-//!    policy that names the *role* ARN (or the account) is still limited by
-//!    the role's permissions boundary and session policy, while one that
-//!    names the *session* ARN (or everyone) grants directly.
+//!    policy that names the *role* ARN is still limited by the role's
+//!    permissions boundary and session policy, one that names the *session*
+//!    ARN, a user, or everyone grants directly, and one that names the
+//!    account only delegates to the identity side. A resource policy marked
+//!    as required ([`PolicySet::requiring_resource_policy`], a role's trust
+//!    policy) must allow even here.
 //! 4. Across accounts, both sides must allow: the principal's identity side
 //!    (identity-based policies, within the boundary and session policy) and
 //!    the resource-based policy of the resource's owner.
 //! 5. A service principal (`lambda.amazonaws.com` assuming a role) has no
 //!    identity side: the resource policy (the trust policy) alone decides.
 //!
-//! A statement applies when its effect's action, resource, principal (in
-//! resource policies) and every condition match. Actions match
+//! A statement applies when its action, resource, principal (in resource
+//! policies) and every condition match. A `NotPrincipal` spares a requester
+//! only when it names every identity the requester has (a session: its ARN,
+//! its role and its account). Actions match
 //! case-insensitively, resources case-sensitively per ARN segment; policy
 //! variables are substituted in documents of version 2012-10-17 only.
 //!
 //! The hot path (a stream read checked against two small policies) does not
-//! parse anything and allocates only for the [`Decision`]'s list of
+//! parse anything and allocates only for the [`Decision`] and its list of
 //! statements.
 //!
 //! ```
