@@ -6,10 +6,12 @@
 //! for the list of tasks.
 //!
 //! Dependencies: `clap` for the command line, `xshell` to run commands
-//! without a shell's quoting pitfalls, `anyhow` for errors with context.
+//! without a shell's quoting pitfalls, `anyhow` for errors with context,
+//! `streamgate-records` for `records decode`.
 
 mod ci;
 mod demo;
+mod records;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ enum Task {
     Ci(ci::Args),
     /// Run the whole cross-account story on the local cloud
     Demo,
+    /// Decode stream records: `records decode FILE`
+    Records(records::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
         }
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
+        // Its exit status says more than success or failure (see records.rs).
+        Some(Task::Records(args)) => return records::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -140,7 +140,7 @@ pub fn generate_event(records: usize) -> String {
             .map(|k| format!("\"{}-{k}\"", words(&mut rng, 1)))
             .collect();
         let scores: Vec<String> = (0..4)
-            .map(|k| format!("\"{}\"", rng.next() % 1000 + k))
+            .map(|k| format!("\"{}\"", rng.next() % 1000 + k * 1000))
             .collect();
         let history: Vec<String> = (0..3)
             .map(|_| {

@@ -314,7 +314,12 @@ impl<'de, E: de::Error> NumberDeserializer<'de, E> {
                 target,
             })
         };
-        let wide = convert::to_i128(&self.text).map_err(|_| inexact())?;
+        // Plain integer text that fits an i64, the common case, skips the
+        // general conversion.
+        let wide = match self.text.parse::<i64>() {
+            Ok(v) => i128::from(v),
+            Err(_) => convert::to_i128(&self.text).map_err(|_| inexact())?,
+        };
         T::try_from(wide).map_err(|_| inexact())
     }
 }
@@ -884,7 +889,7 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
             Tag::L => map.next_value_seed(ListSeed { visitor, trail }),
             Tag::Ss => {
                 let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                check_distinct("SS", texts.iter().map(|t| t.as_ref()), |t| format!("{t:?}"))?;
+                check_distinct("SS", &texts, |a, b| a == b, |t| format!("{t:?}"))?;
                 visitor.visit_seq(SetAccess {
                     elements: texts.into_iter().map(TextDeserializer::new),
                     marker: PhantomData,
@@ -896,8 +901,12 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
                     .into_iter()
                     .map(NumberDeserializer::new)
                     .collect::<Result<Vec<_>, _>>()?;
-                let keys: Vec<_> = numbers.iter().map(|n| number_identity(&n.text)).collect();
-                check_distinct("NS", keys.iter(), |k| k.0.clone())?;
+                check_distinct(
+                    "NS",
+                    &numbers,
+                    |a, b| number::same_value(&a.text, &b.text),
+                    |n| n.text.to_string(),
+                )?;
                 visitor.visit_seq(SetAccess {
                     elements: numbers.into_iter(),
                     marker: PhantomData,
@@ -910,7 +919,7 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
                     .map(|t| crate::base64::decode(t))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(de::Error::custom)?;
-                check_distinct("BS", blobs.iter(), |b| crate::base64::encode(b))?;
+                check_distinct("BS", &blobs, |a, b| a == b, |b| crate::base64::encode(b))?;
                 visitor.visit_seq(SetAccess {
                     elements: blobs.into_iter().map(|bytes| BytesDeserializer {
                         bytes,
@@ -923,47 +932,28 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
     }
 }
 
-/// A number's value identity (its normal form as text), so that `1` and
-/// `1.0` count as the same set element.
-struct NumberIdentity(String);
-
-impl PartialEq for NumberIdentity {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-impl Eq for NumberIdentity {}
-impl std::hash::Hash for NumberIdentity {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-fn number_identity(text: &str) -> NumberIdentity {
-    match crate::Number::new(text) {
-        Ok(n) => NumberIdentity(n.to_decimal().to_string()),
-        Err(_) => NumberIdentity(text.to_owned()),
-    }
-}
-
-/// Rejects empty sets and duplicate elements.
-fn check_distinct<T: std::hash::Hash + Eq, E: de::Error>(
+/// Rejects empty sets and duplicate elements, `same` deciding equality.
+/// Sets in stream records are small, so pairwise comparison beats hashing.
+fn check_distinct<T, E: de::Error>(
     kind: &'static str,
-    elements: impl Iterator<Item = T>,
+    elements: &[T],
+    same: impl Fn(&T, &T) -> bool,
     show: impl Fn(&T) -> String,
 ) -> Result<(), E> {
-    let mut seen = std::collections::HashSet::new();
-    for element in elements {
-        if seen.contains(&element) {
+    if elements.is_empty() {
+        return Err(E::custom(crate::value::SetError::Empty { kind }));
+    }
+    for (i, element) in elements.iter().enumerate() {
+        if elements
+            .iter()
+            .take(i)
+            .any(|earlier| same(earlier, element))
+        {
             return Err(E::custom(crate::value::SetError::Duplicate {
                 kind,
-                element: show(&element),
+                element: show(element),
             }));
         }
-        seen.insert(element);
-    }
-    if seen.is_empty() {
-        return Err(E::custom(crate::value::SetError::Empty { kind }));
     }
     Ok(())
 }

@@ -473,7 +473,10 @@ type Decoded<'a, R> = Vec<Result<ChangeEvent<'a, <R as ImageReader<'a>>::Image>,
 
 fn decode_with<'a, R: ImageReader<'a>>(json: &'a [u8]) -> Result<Decoded<'a, R>, EventError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let seed = EventSeed::<R>(PhantomData);
+    let seed = EventSeed::<R> {
+        input_len: json.len(),
+        marker: PhantomData,
+    };
     let result = seed
         .deserialize(&mut deserializer)
         .and_then(|records| deserializer.end().map(|()| records));
@@ -495,7 +498,10 @@ fn decode_with<'a, R: ImageReader<'a>>(json: &'a [u8]) -> Result<Decoded<'a, R>,
 
 /// The top level: an object with a `Records` array; other fields (such as a
 /// GetRecords response's `NextShardIterator`) are skipped.
-struct EventSeed<R>(PhantomData<R>);
+struct EventSeed<R> {
+    input_len: usize,
+    marker: PhantomData<R>,
+}
 
 impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for EventSeed<R> {
     type Value = Option<Decoded<'de, R>>;
@@ -515,6 +521,7 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for EventSeed<R> {
             if key == "Records" {
                 let seed = RecordsSeed::<R> {
                     arn_cache: RefCell::new(None),
+                    capacity_hint: self.input_len / 256,
                     marker: PhantomData,
                 };
                 records = Some(map.next_value_seed(seed)?);
@@ -532,6 +539,7 @@ type ArnCache = RefCell<Option<(String, Result<Arc<StreamArn>, ArnError>)>>;
 
 struct RecordsSeed<R> {
     arn_cache: ArnCache,
+    capacity_hint: usize,
     marker: PhantomData<R>,
 }
 
@@ -548,7 +556,9 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordsSeed<R> {
         f.write_str("an array of stream records")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        // A record takes a few hundred bytes of JSON at least: reserving for
+        // that many avoids moving large decoded records while growing.
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(self.capacity_hint));
         let trail = Trail::default();
         loop {
             let seed = RecordSeed::<R> {

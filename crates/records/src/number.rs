@@ -212,8 +212,19 @@ fn normalize(text: &str) -> Result<Normalized<'_>, &'static str> {
     })
 }
 
+/// Whether `text` is a plain integer of at most 38 digits, the common case:
+/// always a valid DynamoDB number (fewer than 39 significant digits, below
+/// 1E38), so it needs no normalizing.
+fn is_short_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.len() <= MAX_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Checks `text` against DynamoDB's number rules.
 pub(crate) fn validate(text: &str) -> Result<(), NumberError> {
+    if is_short_integer(text) {
+        return Ok(());
+    }
     let n = normalize(text).map_err(|reason| NumberError::Syntax {
         text: text.to_owned(),
         reason,
@@ -236,6 +247,20 @@ pub(crate) fn validate(text: &str) -> Result<(), NumberError> {
         }
     }
     Ok(())
+}
+
+/// Whether two valid number texts have the same value (`1` and `1.0` do).
+pub(crate) fn same_value(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (normalize(a), normalize(b)) {
+        (Ok(x), Ok(y)) => {
+            x.digits == y.digits
+                && (x.is_zero() || (x.exponent == y.exponent && x.negative == y.negative))
+        }
+        _ => false,
+    }
 }
 
 /// Exact conversions shared by [`Number`] and the deserializers, which work
@@ -305,6 +330,15 @@ pub(crate) mod convert {
     /// written: the shortest decimal form of the `f64` equals the text's value.
     pub(crate) fn to_f64(text: &str) -> Result<f64, NumberError> {
         let value: f64 = text.parse().map_err(|_| inexact(text, "f64"))?;
+        // A decimal of at most 15 significant digits inside the normal
+        // range of f64 (all of DynamoDB's range is) is the shortest form of
+        // its nearest f64, so it round-trips without checking.
+        if let Ok(n) = normalize(text)
+            && n.significant_digits() <= 15
+            && value.is_finite()
+        {
+            return Ok(value);
+        }
         if value.is_finite() && same_value(text, &format!("{value:e}")) {
             Ok(value)
         } else {
