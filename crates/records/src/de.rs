@@ -9,7 +9,7 @@
 //! Every reader here is tolerant: when a value is wrong, the input is still
 //! consumed up to the end of that value before the error is returned, so a
 //! batch decoder can go on with the next record. The attribute path of a
-//! failure is kept in a [`Trail`] as the error unwinds.
+//! failure is collected as the error unwinds.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
