@@ -4,7 +4,10 @@
 //! into `struct Doc { id: String, pages: u32 }` in one pass over the input:
 //! the adapter reads the type key of each wrapper and hands the inner value
 //! to the user's visitor, borrowing strings from the input where it can.
-//! Numbers convert exactly or fail; sets are validated.
+//! Numbers convert exactly or fail (a string type receives a number's exact
+//! text); sets are validated; an enum reads a unit variant from an `S` and a
+//! variant with content from a one-key `M`, as [`to_item`](crate::to_item)
+//! writes them.
 //!
 //! Every reader here is tolerant: when a value is wrong, the input is still
 //! consumed up to the end of that value before the error is returned, so a
@@ -881,6 +884,11 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
                 if let Hint::NewtypeStruct(ITEM_TOKEN) = hint {
                     return map.next_value_seed(NewtypeSeed(visitor));
                 }
+                if let Hint::Enum(..) = hint {
+                    // `{"M": {"Variant": value}}`, as `to_item` writes a
+                    // variant with content.
+                    return map.next_value_seed(EnumSeed { visitor, trail });
+                }
                 map.next_value_seed(TypedItemSeed {
                     seed: VisitMapSeed(visitor),
                     trail,
@@ -1087,6 +1095,122 @@ impl<'de, A: MapAccess<'de>> Deserializer<'de> for TaggedValue<'_, '_, A> {
     }
 }
 
+/// An enum variant with content, from a one-key `M`.
+struct EnumSeed<'t, V> {
+    visitor: V,
+    trail: &'t Trail,
+}
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for EnumSeed<'_, V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for EnumSeed<'_, V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an enum variant: an M with one key")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<V::Value, A::Error> {
+        let pending = std::cell::Cell::new(false);
+        let result = self.visitor.visit_enum(MapEnum {
+            map: &mut map,
+            trail: self.trail,
+            pending: &pending,
+        });
+        let value = recover(result, &mut map, pending.get())?;
+        if recover(map.next_key::<IgnoredAny>(), &mut map, true)?.is_some() {
+            drain_map(&mut map, true)?;
+            return Err(de::Error::custom(
+                "an enum variant must be an M with exactly one key",
+            ));
+        }
+        Ok(value)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<V::Value, A::Error> {
+        drain_seq(&mut seq)?;
+        Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
+    }
+}
+
+struct MapEnum<'m, 't, 'p, A> {
+    map: &'m mut A,
+    trail: &'t Trail,
+    /// The variant's name was read and its value not yet.
+    pending: &'p std::cell::Cell<bool>,
+}
+
+impl<'de, 'm, 't, 'p, A: MapAccess<'de>> de::EnumAccess<'de> for MapEnum<'m, 't, 'p, A> {
+    type Error = A::Error;
+    type Variant = Self;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), A::Error> {
+        let Some(name) = self.map.next_key_seed(TextCapture)? else {
+            return Err(de::Error::custom(
+                "an enum variant must be an M with exactly one key",
+            ));
+        };
+        self.pending.set(true);
+        let variant = seed.deserialize(TextDeserializer::<A::Error>::new(name))?;
+        Ok((variant, self))
+    }
+}
+
+impl<'de, A: MapAccess<'de>> de::VariantAccess<'de> for MapEnum<'_, '_, '_, A> {
+    type Error = A::Error;
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.pending.set(false);
+        self.map.next_value::<IgnoredAny>()?;
+        Ok(())
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
+        self.pending.set(false);
+        self.map.next_value_seed(AttrSeed {
+            seed,
+            trail: self.trail,
+        })
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        self.pending.set(false);
+        self.map.next_value_seed(AttrSeed {
+            seed: TupleSeed(len, visitor),
+            trail: self.trail,
+        })
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        self.pending.set(false);
+        self.map.next_value_seed(AttrSeed {
+            seed: StructSeed(fields, visitor),
+            trail: self.trail,
+        })
+    }
+}
+
+/// Asks a deserializer for a tuple.
+struct TupleSeed<V>(usize, V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for TupleSeed<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_tuple(self.0, self.1)
+    }
+}
+
+/// Asks a deserializer for a struct.
+struct StructSeed<V>(&'static [&'static str], V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for StructSeed<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_struct("", self.0, self.1)
+    }
+}
+
 /// Hands a deserializer to a visitor as a newtype's content.
 struct NewtypeSeed<V>(V);
 
@@ -1228,4 +1352,116 @@ pub fn from_item<T: de::DeserializeOwned>(item: &crate::Item) -> Result<T, Image
         message: e.to_string(),
     })?;
     from_json_item(&json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AttributeValue, Item, Number};
+    use expect_test::{Expect, expect};
+    use serde::Deserialize;
+
+    /// Deserializes `json` (an item in DynamoDB JSON) into `T` and shows
+    /// the value or the error.
+    fn check<'de, T: Deserialize<'de> + fmt::Debug>(json: &'de str, expected: Expect) {
+        let shown = match from_json_item::<T>(json) {
+            Ok(v) => format!("{v:?}"),
+            Err(e) => format!("error: {e}"),
+        };
+        expected.assert_eq(&shown);
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Borrowing<'a> {
+        name: &'a str,
+        #[serde(borrow)]
+        note: Option<Cow<'a, str>>,
+        count: u8,
+    }
+
+    #[test]
+    fn strings_borrow_and_null_is_none() {
+        check::<Borrowing>(
+            r#"{"name": {"S": "a"}, "note": {"NULL": true}, "count": {"N": "255"}}"#,
+            expect![[r#"Borrowing { name: "a", note: None, count: 255 }"#]],
+        );
+        check::<Borrowing>(
+            r#"{"name": {"S": "a"}, "note": {"S": "n"}, "count": {"N": "256"}}"#,
+            expect![[r#"error: at count: "256" does not fit exactly in u8 at line 1 column 62"#]],
+        );
+        check::<Borrowing>(
+            r#"{"name": {"S": "a"}, "count": {"N": "1"}}"#,
+            expect![[r#"Borrowing { name: "a", note: None, count: 1 }"#]],
+        );
+        check::<Borrowing>(
+            r#"{"name": {"N": "1"}, "count": {"N": "1"}}"#,
+            expect![[r#"Borrowing { name: "1", note: None, count: 1 }"#]],
+        );
+        check::<Borrowing>(
+            r#"{"count": {"N": "1"}}"#,
+            expect!["error: at (item): missing field `name` at line 1 column 21"],
+        );
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    enum Color {
+        Red,
+        Green,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Mixed {
+        color: Color,
+        ratio: f32,
+        exact: Number,
+        raw: AttributeValue,
+        nested: Item,
+        blob: Vec<u8>,
+        points: Vec<(i32, i32)>,
+        flags: std::collections::BTreeSet<String>,
+    }
+
+    #[test]
+    fn every_shape_of_user_type() {
+        check::<Mixed>(
+            r#"{"color": {"S": "Green"}, "ratio": {"N": "0.25"}, "exact": {"N": "1.50"},
+                "raw": {"NS": ["1", "2"]}, "nested": {"M": {"a": {"BOOL": true}}},
+                "blob": {"B": "AAE="}, "points": {"L": [{"L": [{"N": "1"}, {"N": "-2"}]}]},
+                "flags": {"SS": ["x", "y"]}}"#,
+            expect![[
+                r#"Mixed { color: Green, ratio: 0.25, exact: Number(1.50), raw: Ns(NumberSet([Number(1), Number(2)])), nested: Item({"a": Bool(true)}), blob: [0, 1], points: [(1, -2)], flags: {"x", "y"} }"#
+            ]],
+        );
+        check::<Mixed>(
+            r#"{"color": {"S": "Blue"}}"#,
+            expect![
+                "error: at color: unknown variant `Blue`, expected `Red` or `Green` at line 1 column 23"
+            ],
+        );
+        check::<Mixed>(
+            r#"{"color": {"S": "Red"}, "ratio": {"N": "0.1000000001"}}"#,
+            expect![[
+                r#"error: at ratio: "0.1000000001" does not fit exactly in f32 at line 1 column 54"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        check::<std::collections::BTreeMap<String, Vec<std::collections::BTreeMap<String, u32>>>>(
+            r#"{"a": {"L": [{"M": {"x": {"N": "1"}}}, {"M": {"x": {"N": "-1"}}}]}}"#,
+            expect![[r#"error: at a[1].x: "-1" does not fit exactly in u32 at line 1 column 62"#]],
+        );
+        check::<serde_json::Value>(
+            r#"{"a": {"SS": ["x", "x"]}}"#,
+            expect![[r#"error: at a: SS set has a duplicate element "x" at line 1 column 24"#]],
+        );
+        check::<serde_json::Value>(
+            r#"{"a": {"S": "x"}} trailing"#,
+            expect!["error: at (item): trailing characters at line 1 column 19"],
+        );
+    }
 }

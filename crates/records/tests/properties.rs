@@ -130,6 +130,9 @@ fn event_with_image(item: &Item) -> String {
 enum Status {
     Draft,
     Published,
+    Archived { at: u64, by: String },
+    Moved(String),
+    Split(u8, bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +154,16 @@ struct Document {
     scores: Vec<u16>,
     address: Address,
     counters: BTreeMap<String, i32>,
+}
+
+fn status() -> impl Strategy<Value = Status> {
+    prop_oneof![
+        Just(Status::Draft),
+        Just(Status::Published),
+        (any::<u64>(), text()).prop_map(|(at, by)| Status::Archived { at, by }),
+        text().prop_map(Status::Moved),
+        (any::<u8>(), any::<bool>()).prop_map(|(a, b)| Status::Split(a, b)),
+    ]
 }
 
 fn document() -> impl Strategy<Value = Document> {
