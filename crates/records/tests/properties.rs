@@ -177,7 +177,7 @@ fn document() -> impl Strategy<Value = Document> {
         ),
         (
             any::<bool>(),
-            any::<bool>(),
+            status(),
             proptest::option::of(text()),
             prop::collection::vec(any::<u16>(), 0..4),
         ),
@@ -200,11 +200,7 @@ fn document() -> impl Strategy<Value = Document> {
                 big: u128::from(big) * 1000,
                 ratio,
                 draft,
-                status: if published {
-                    Status::Published
-                } else {
-                    Status::Draft
-                },
+                status: published,
                 reviewer,
                 scores,
                 address: Address { lines, zip },
