@@ -1301,7 +1301,11 @@ impl<'de, S: SeqAccess<'de>> SeqAccess<'de> for ListAccess<'_, '_, S> {
 // Public entry points.
 
 /// Deserializes `T` from an item in DynamoDB JSON text, borrowing strings
-/// from `json` where `T` allows.
+/// from `json` where `T` allows. (For an untyped [`Item`](crate::Item),
+/// [`RawImage::item`](crate::RawImage::item) and
+/// [`decode_event_items`](crate::decode_event_items) also name the attribute
+/// path of a failure; through this function an `Item` reports only the
+/// message.)
 ///
 /// ```
 /// use serde::Deserialize;

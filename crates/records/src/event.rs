@@ -158,7 +158,14 @@ impl<'a> RawImage<'a> {
     }
     /// The image as an untyped [`Item`].
     pub fn item(&self) -> Result<Item, ImageError> {
-        self.to()
+        let trail = Trail::default();
+        let mut deserializer = serde_json::Deserializer::from_str(self.0.get());
+        ItemSeed { trail: &trail }
+            .deserialize(&mut deserializer)
+            .map_err(|e| ImageError {
+                path: trail.take(),
+                message: e.to_string(),
+            })
     }
 }
 
@@ -195,7 +202,63 @@ pub struct ChangeEvent<'a, I = RawImage<'a>> {
     pub user_identity: Option<UserIdentity>,
 }
 
-impl<I> ChangeEvent<'_, I> {
+impl<'a, I> ChangeEvent<'a, I> {
+    /// The same event with each image converted by `f`, e.g. raw images
+    /// decoded into a user type; the first error stops the conversion.
+    pub fn try_map_images<J, E>(
+        self,
+        mut f: impl FnMut(I) -> Result<J, E>,
+    ) -> Result<ChangeEvent<'a, J>, E> {
+        let mut convert = |image: Option<I>| image.map(&mut f).transpose();
+        let change = match self.change {
+            Change::Insert { new_image } => Change::Insert {
+                new_image: convert(new_image)?,
+            },
+            Change::Modify {
+                old_image,
+                new_image,
+            } => Change::Modify {
+                old_image: convert(old_image)?,
+                new_image: convert(new_image)?,
+            },
+            Change::Remove { old_image } => Change::Remove {
+                old_image: convert(old_image)?,
+            },
+        };
+        Ok(ChangeEvent {
+            event_id: self.event_id,
+            change,
+            keys: self.keys,
+            sequence_number: self.sequence_number,
+            approximate_creation_time: self.approximate_creation_time,
+            size_bytes: self.size_bytes,
+            view_type: self.view_type,
+            source: self.source,
+            region: self.region,
+            event_version: self.event_version,
+            user_identity: self.user_identity,
+        })
+    }
+
+    /// The same event owning its strings, so it can outlive the input
+    /// buffer (its images must already own theirs, e.g. an [`Item`]).
+    pub fn into_owned(self) -> ChangeEvent<'static, I> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        ChangeEvent {
+            event_id: own(self.event_id),
+            change: self.change,
+            keys: self.keys,
+            sequence_number: own(self.sequence_number),
+            approximate_creation_time: self.approximate_creation_time,
+            size_bytes: self.size_bytes,
+            view_type: self.view_type,
+            source: self.source,
+            region: self.region.map(own),
+            event_version: self.event_version.map(own),
+            user_identity: self.user_identity,
+        }
+    }
+
     /// Insert, modify or remove.
     pub fn kind(&self) -> ChangeKind {
         self.change.kind()
@@ -1326,6 +1389,45 @@ mod tests {
         expect![[r#"not a DynamoDB stream event (an object with a "Records" array): invalid type: sequence, expected an object with a "Records" array at line 1 column 0"#]]
             .assert_eq(&show("[]"));
         expect![[r#"0 records"#]].assert_eq(&show(r#"{"Records": [], "NextShardIterator": "x"}"#));
+    }
+
+    #[test]
+    fn raw_images_convert_and_events_outlive_the_input() {
+        let json = format!(
+            "{{\"Records\": [{}]}}",
+            record(
+                "MODIFY",
+                r#"{"Keys": {"id": {"S": "a"}}, "SequenceNumber": "2",
+                    "OldImage": {"n": {"N": "1"}}, "NewImage": {"n": {"N": "x"}}}"#,
+            )
+        );
+        let owned: ChangeEvent<'static, Item> = {
+            let records = decode_event(json.as_bytes()).unwrap();
+            let event = records.into_iter().next().unwrap().unwrap();
+            let bad = event.clone().try_map_images(|raw| raw.to::<u8>());
+            assert_eq!(
+                bad.unwrap_err().to_string(),
+                "at (item): invalid type: map, expected u8 at line 1 column 17"
+            );
+            let err = event.clone().try_map_images(|raw| raw.item()).unwrap_err();
+            assert_eq!(err.path.to_string(), "n");
+            let only_old = event.try_map_images(|raw| {
+                if raw.json().contains("\"x\"") {
+                    Ok(Item::new())
+                } else {
+                    raw.item()
+                }
+            });
+            only_old.unwrap().into_owned()
+        };
+        assert_eq!(owned.sequence_number, "2");
+        assert_eq!(
+            owned.change.old_image().unwrap()["n"]
+                .as_n()
+                .unwrap()
+                .as_str(),
+            "1"
+        );
     }
 
     #[test]
