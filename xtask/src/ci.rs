@@ -36,6 +36,18 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         cmd!(sh, "{cargo} test --workspace --all-targets --locked").run()?;
         Ok(())
     })?;
+    step("records conversions from aws_lambda_events", || {
+        // The feature's crates are built for the records benches anyway, so
+        // this costs one more build of the crate. The `sdk` feature is not
+        // built here: aws-sdk-dynamodbstreams is slow to compile; run
+        // `cargo test -p streamgate-records --features sdk` when touching it.
+        cmd!(
+            sh,
+            "{cargo} test -p streamgate-records --features lambda-events --lib --locked"
+        )
+        .run()?;
+        Ok(())
+    })?;
     step("doc tests", || {
         cmd!(sh, "{cargo} test --workspace --doc --locked").run()?;
         Ok(())
