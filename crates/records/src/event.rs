@@ -536,10 +536,7 @@ type Decoded<'a, R> = Vec<Result<ChangeEvent<'a, <R as ImageReader<'a>>::Image>,
 
 fn decode_with<'a, R: ImageReader<'a>>(json: &'a [u8]) -> Result<Decoded<'a, R>, EventError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let seed = EventSeed::<R> {
-        input_len: json.len(),
-        marker: PhantomData,
-    };
+    let seed = EventSeed::<R>(PhantomData);
     let result = seed
         .deserialize(&mut deserializer)
         .and_then(|records| deserializer.end().map(|()| records));
@@ -561,10 +558,7 @@ fn decode_with<'a, R: ImageReader<'a>>(json: &'a [u8]) -> Result<Decoded<'a, R>,
 
 /// The top level: an object with a `Records` array; other fields (such as a
 /// GetRecords response's `NextShardIterator`) are skipped.
-struct EventSeed<R> {
-    input_len: usize,
-    marker: PhantomData<R>,
-}
+struct EventSeed<R>(PhantomData<R>);
 
 impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for EventSeed<R> {
     type Value = Option<Decoded<'de, R>>;
@@ -584,7 +578,6 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for EventSeed<R> {
             if key == "Records" {
                 let seed = RecordsSeed::<R> {
                     arn_cache: RefCell::new(None),
-                    capacity_hint: self.input_len / 256,
                     marker: PhantomData,
                 };
                 records = Some(map.next_value_seed(seed)?);
@@ -602,7 +595,6 @@ type ArnCache = RefCell<Option<(String, Result<Arc<StreamArn>, ArnError>)>>;
 
 struct RecordsSeed<R> {
     arn_cache: ArnCache,
-    capacity_hint: usize,
     marker: PhantomData<R>,
 }
 
@@ -619,9 +611,7 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordsSeed<R> {
         f.write_str("an array of stream records")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // A record takes a few hundred bytes of JSON at least: reserving for
-        // that many avoids moving large decoded records while growing.
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(self.capacity_hint));
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         let trail = Trail::default();
         loop {
             let seed = RecordSeed::<R> {
