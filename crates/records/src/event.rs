@@ -484,7 +484,9 @@ pub fn decode_event_items(
 }
 
 /// Decodes a Lambda event (or a GetRecords response) for a DynamoDB stream,
-/// keeping images as borrowed JSON to be decoded on demand.
+/// keeping images as borrowed JSON to be decoded on demand: the fastest way
+/// to get at the keys and metadata. An invalid image surfaces when it is
+/// decoded ([`ChangeEvent::new_image`]); keys are always validated.
 ///
 /// ```
 /// use streamgate_records::{ChangeKind, decode_event};
