@@ -223,6 +223,13 @@ impl<'de> Visitor<'de> for TagSeed {
         f.write_str("a DynamoDB type key: S, N, B, BOOL, NULL, M, L, SS, NS or BS")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Tag, E> {
+        Tag::parse(v)
+    }
+}
+
+impl Tag {
+    /// The tag named by a type key.
+    pub(crate) fn parse<E: de::Error>(v: &str) -> Result<Tag, E> {
         Ok(match v {
             "S" => Tag::S,
             "N" => Tag::N,
@@ -402,6 +409,15 @@ impl<'de, E: de::Error> Deserializer<'de> for NumberDeserializer<'de, E> {
 pub(crate) struct BytesDeserializer<E> {
     bytes: Vec<u8>,
     marker: PhantomData<E>,
+}
+
+impl<E> BytesDeserializer<E> {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            marker: PhantomData,
+        }
+    }
 }
 
 impl<'de, E: de::Error> Deserializer<'de> for BytesDeserializer<E> {
@@ -605,7 +621,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for AttrSeed<'_, S> {
 
 /// What the user's type asked for, remembered until the type key is read.
 #[derive(Clone, Copy)]
-enum Hint {
+pub(crate) enum Hint {
     Any,
     Bool,
     I8,
@@ -895,47 +911,60 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
                 })
             }
             Tag::L => map.next_value_seed(ListSeed { visitor, trail }),
-            Tag::Ss => {
+            Tag::Ss | Tag::Ns | Tag::Bs => {
                 let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                check_distinct("SS", &texts, |a, b| a == b, |t| format!("{t:?}"))?;
-                visitor.visit_seq(SetAccess {
-                    elements: texts.into_iter().map(TextDeserializer::new),
-                    marker: PhantomData,
-                })
+                visit_set(tag, texts, hint, visitor)
             }
-            Tag::Ns => {
-                let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                let numbers = texts
-                    .into_iter()
-                    .map(NumberDeserializer::new)
-                    .collect::<Result<Vec<_>, _>>()?;
-                check_distinct(
-                    "NS",
-                    &numbers,
-                    |a, b| number::same_value(&a.text, &b.text),
-                    |n| n.text.to_string(),
-                )?;
-                visitor.visit_seq(SetAccess {
-                    elements: numbers.into_iter(),
+        }
+    }
+}
+
+/// A set's elements, validated, for the user's visitor (`hint` only
+/// matters for binary: `Vec<u8>` elements ask for a sequence).
+pub(crate) fn visit_set<'de, V: Visitor<'de>, E: de::Error>(
+    tag: Tag,
+    texts: Vec<Cow<'de, str>>,
+    _hint: Hint,
+    visitor: V,
+) -> Result<V::Value, E> {
+    match tag {
+        Tag::Ns => {
+            let numbers = texts
+                .into_iter()
+                .map(NumberDeserializer::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            check_distinct(
+                "NS",
+                &numbers,
+                |a, b| number::same_value(&a.text, &b.text),
+                |n| n.text.to_string(),
+            )?;
+            visitor.visit_seq(SetAccess {
+                elements: numbers.into_iter(),
+                marker: PhantomData,
+            })
+        }
+        Tag::Bs => {
+            let blobs = texts
+                .iter()
+                .map(|t| crate::base64::decode(t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(de::Error::custom)?;
+            check_distinct("BS", &blobs, |a, b| a == b, |b| crate::base64::encode(b))?;
+            visitor.visit_seq(SetAccess {
+                elements: blobs.into_iter().map(|bytes| BytesDeserializer {
+                    bytes,
                     marker: PhantomData,
-                })
-            }
-            Tag::Bs => {
-                let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                let blobs = texts
-                    .iter()
-                    .map(|t| crate::base64::decode(t))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(de::Error::custom)?;
-                check_distinct("BS", &blobs, |a, b| a == b, |b| crate::base64::encode(b))?;
-                visitor.visit_seq(SetAccess {
-                    elements: blobs.into_iter().map(|bytes| BytesDeserializer {
-                        bytes,
-                        marker: PhantomData,
-                    }),
-                    marker: PhantomData,
-                })
-            }
+                }),
+                marker: PhantomData,
+            })
+        }
+        _ => {
+            check_distinct("SS", &texts, |a, b| a == b, |t| format!("{t:?}"))?;
+            visitor.visit_seq(SetAccess {
+                elements: texts.into_iter().map(TextDeserializer::new),
+                marker: PhantomData,
+            })
         }
     }
 }
@@ -966,7 +995,7 @@ fn check_distinct<T, E: de::Error>(
     Ok(())
 }
 
-fn number_by_hint<'de, V: Visitor<'de>, E: de::Error>(
+pub(crate) fn number_by_hint<'de, V: Visitor<'de>, E: de::Error>(
     n: NumberDeserializer<'de, E>,
     hint: Hint,
     v: V,
@@ -991,7 +1020,11 @@ fn number_by_hint<'de, V: Visitor<'de>, E: de::Error>(
 }
 
 impl<'de, E: de::Error> TextDeserializer<'de, E> {
-    fn deserialize_hint_text<V: Visitor<'de>>(self, hint: Hint, v: V) -> Result<V::Value, E> {
+    pub(crate) fn deserialize_hint_text<V: Visitor<'de>>(
+        self,
+        hint: Hint,
+        v: V,
+    ) -> Result<V::Value, E> {
         match hint {
             Hint::Enum(name, variants) => self.deserialize_enum(name, variants, v),
             Hint::NewtypeStruct(name) => self.deserialize_newtype_struct(name, v),

@@ -21,10 +21,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 use streamgate_policy::arn::{ArnError, StreamArn};
 
-use crate::de::{
-    AttributePath, ImageError, TextCapture, Trail, TypedItemSeed, drain_map, drain_seq,
-    from_json_item,
-};
+use crate::de::{AttributePath, ImageError, TextCapture, Trail, drain_map, drain_seq};
 use crate::value::{Item, ItemSeed};
 
 /// What a record did to its item.
@@ -154,7 +151,11 @@ impl<'a> RawImage<'a> {
     }
     /// Deserializes the image into `T`.
     pub fn to<T: de::Deserialize<'a>>(&self) -> Result<T, ImageError> {
-        from_json_item(self.0.get())
+        let trail = Trail::default();
+        crate::fast::from_item_text(self.0.get(), &trail).map_err(|e| ImageError {
+            path: trail.take(),
+            message: e.to_string(),
+        })
     }
     /// The image as an untyped [`Item`].
     pub fn item(&self) -> Result<Item, ImageError> {
@@ -456,11 +457,10 @@ pub(crate) struct Typed<T>(PhantomData<T>);
 impl<'de, T: de::Deserialize<'de>> ImageReader<'de> for Typed<T> {
     type Image = T;
     fn read<D: Deserializer<'de>>(d: D, trail: &Trail) -> Result<T, D::Error> {
-        TypedItemSeed {
-            seed: PhantomData::<T>,
-            trail,
-        }
-        .deserialize(d)
+        // The general parser finds the image's end (checking its syntax and
+        // UTF-8); the specialised one then reads the wrappers from the text.
+        let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+        crate::fast::from_item_text(raw.get(), trail).map_err(de::Error::custom)
     }
 }
 
@@ -1399,7 +1399,7 @@ mod tests {
             let bad = event.clone().try_map_images(|raw| raw.to::<u8>());
             assert_eq!(
                 bad.unwrap_err().to_string(),
-                "at (item): invalid type: map, expected u8 at line 1 column 17"
+                "at (item): invalid type: map, expected u8"
             );
             let err = event.clone().try_map_images(|raw| raw.item()).unwrap_err();
             assert_eq!(err.path.to_string(), "n");

@@ -63,6 +63,7 @@
 mod base64;
 pub mod de;
 mod event;
+mod fast;
 mod number;
 mod ser;
 mod value;

@@ -216,8 +216,20 @@ fn normalize(text: &str) -> Result<Normalized<'_>, &'static str> {
 /// always a valid DynamoDB number (fewer than 39 significant digits, below
 /// 1E38), so it needs no normalizing.
 fn is_short_integer(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    !digits.is_empty() && digits.len() <= MAX_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())
+    plain_digit_count(text).is_some_and(|n| n <= MAX_DIGITS)
+}
+
+/// How many digits `text` has if it is a plain decimal, `-?D+(.D+)?`: at
+/// most that many significant digits, and a magnitude below 10^digits and
+/// (if not zero) at least 10^-digits.
+fn plain_digit_count(text: &str) -> Option<usize> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
+    let plain = !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| unsigned.len() - usize::from(unsigned.len() > int.len()))
 }
 
 /// Checks `text` against DynamoDB's number rules.
@@ -266,7 +278,7 @@ pub(crate) fn same_value(a: &str, b: &str) -> bool {
 /// Exact conversions shared by [`Number`] and the deserializers, which work
 /// on borrowed text that was validated already.
 pub(crate) mod convert {
-    use super::{NumberError, normalize};
+    use super::{NumberError, normalize, plain_digit_count};
 
     fn inexact(text: &str, target: &'static str) -> NumberError {
         NumberError::Inexact {
@@ -333,10 +345,11 @@ pub(crate) mod convert {
         // A decimal of at most 15 significant digits inside the normal
         // range of f64 (all of DynamoDB's range is) is the shortest form of
         // its nearest f64, so it round-trips without checking.
-        if let Ok(n) = normalize(text)
-            && n.significant_digits() <= 15
-            && value.is_finite()
-        {
+        let significant = match plain_digit_count(text) {
+            Some(digits) => Some(digits),
+            None => normalize(text).ok().map(|n| n.significant_digits()),
+        };
+        if significant.is_some_and(|digits| digits <= 15) && value.is_finite() {
             return Ok(value);
         }
         if value.is_finite() && same_value(text, &format!("{value:e}")) {

@@ -239,11 +239,57 @@ proptest! {
     }
 
     #[test]
+    fn specialised_parser_agrees_with_the_general_adapter(item in item(true)) {
+        // `new_image` (the parser for isolated images) against
+        // `from_json_item` (the adapter over serde_json), on any item.
+        let event = event_with_image(&item);
+        let records = decode_event(event.as_bytes()).unwrap();
+        let record = records[0].as_ref().unwrap();
+        let raw = record.change.new_image().unwrap().json();
+        let fast: Result<serde_json::Value, _> = record.new_image().map(Option::unwrap);
+        let general: Result<serde_json::Value, _> = from_json_item(raw);
+        prop_assert_eq!(fast.is_ok(), general.is_ok(), "{:?} vs {:?}", fast, general);
+        if let (Ok(a), Ok(b)) = (fast, general) {
+            prop_assert_eq!(a, b);
+        }
+        prop_assert_eq!(&record.new_image::<Item>().unwrap().unwrap(), &item);
+    }
+
+    #[test]
+    fn specialised_parser_agrees_on_broken_items(
+        item in item(true),
+        at in any::<prop::sample::Index>(),
+        byte in prop::sample::select(b"{}[]\",:0aN1SLMe ".to_vec()),
+    ) {
+        let mut json = serde_json::to_string(&item).unwrap().into_bytes();
+        let i = at.index(json.len());
+        json[i] = byte;
+        let Ok(json) = String::from_utf8(json) else { return Ok(()) };
+        let event = format!(
+            r#"{{"Records": [{{"eventID": "p", "eventName": "INSERT", "dynamodb": {{"Keys": {{}}, "SequenceNumber": "1", "NewImage": {json}}}}}]}}"#
+        );
+        let Ok(records) = decode_event(event.as_bytes()) else { return Ok(()) };
+        let Ok(record) = &records[0] else { return Ok(()) };
+        let fast: Result<Option<serde_json::Value>, _> = record.new_image();
+        let general: Result<serde_json::Value, _> = from_json_item(&json);
+        prop_assert_eq!(fast.is_ok(), general.is_ok(), "{} gave {:?} vs {:?}", json, fast, general);
+        if let (Ok(a), Ok(b)) = (fast, general) {
+            prop_assert_eq!(a, Some(b));
+        }
+        let fast_doc: Result<Option<Document>, _> = record.new_image();
+        let general_doc: Result<Document, _> = from_json_item(&json);
+        prop_assert_eq!(fast_doc.is_ok(), general_doc.is_ok());
+    }
+
+    #[test]
     fn user_structs_round_trip_through_items(doc in document()) {
         let item = to_item(&doc).unwrap();
         prop_assert_eq!(&from_item::<Document>(&item).unwrap(), &doc);
         let json = serde_json::to_string(&item).unwrap();
         prop_assert_eq!(&from_json_item::<Document>(&json).unwrap(), &doc);
+        let event = event_with_image(&item);
+        let typed = decode_event_as::<Document>(event.as_bytes()).unwrap();
+        prop_assert_eq!(typed[0].as_ref().unwrap().change.new_image(), Some(&doc));
     }
 
     #[test]

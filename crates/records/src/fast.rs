@@ -1,0 +1,842 @@
+//! A deserializer specialised for DynamoDB JSON, for images whose text the
+//! batch decoder has already isolated (a borrowed raw JSON value).
+//!
+//! It reads the `{"TYPE": value}` wrappers directly from the text instead of
+//! going through a general JSON parser's map machinery twice per value, and
+//! it never re-checks UTF-8 (the text is a `str`). Because the image's text
+//! is complete, an error needs no recovery: the record simply fails. The
+//! general adapter in `de.rs` is the reference it is tested against.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
+
+use crate::de::{
+    BytesDeserializer, Hint, ITEM_TOKEN, NumberDeserializer, PathSegment, Tag, TextDeserializer,
+    Trail, VALUE_TOKEN, number_by_hint, visit_set,
+};
+
+/// Why an image did not deserialize (the path is in the trail).
+#[derive(Debug)]
+pub(crate) struct FastError(String);
+
+impl fmt::Display for FastError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FastError {}
+
+impl de::Error for FastError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Self(msg.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, FastError>;
+
+/// Deserializes `T` from the DynamoDB JSON item `text`.
+pub(crate) fn from_item_text<'de, T: de::Deserialize<'de>>(
+    text: &'de str,
+    trail: &Trail,
+) -> Result<T> {
+    let mut parser = Parser { text, pos: 0 };
+    let value = T::deserialize(ItemDe {
+        p: &mut parser,
+        trail,
+    })?;
+    parser.ws();
+    if parser.pos != text.len() {
+        return Err(parser.error("the end of the item"));
+    }
+    Ok(value)
+}
+
+struct Parser<'de> {
+    text: &'de str,
+    pos: usize,
+}
+
+/// The index of the first `"` or `\\` at or after `from` (or the length),
+/// eight bytes at a time: strings are most of an image.
+fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_byte = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut i = from;
+    let tail = bytes.get(from..).unwrap_or_default();
+    for chunk in tail.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has_byte(word, b'"') | has_byte(word, b'\\') != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+impl<'de> Parser<'de> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn peek_ws(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
+    /// What is at the current position, for messages.
+    fn found(&self) -> &'static str {
+        match self.peek() {
+            Some(b'{') => "a map",
+            Some(b'[') => "a list",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            Some(b'-' | b'0'..=b'9') => "a number",
+            Some(_) => "an unexpected character",
+            None => "the end of the input",
+        }
+    }
+
+    fn error(&self, expected: &str) -> FastError {
+        FastError(format!(
+            "expected {expected}, found {} at offset {}",
+            self.found(),
+            self.pos
+        ))
+    }
+
+    fn expect(&mut self, byte: u8, expected: &str) -> Result<()> {
+        if self.peek_ws() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(expected))
+        }
+    }
+
+    /// A string, borrowed from the text unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'de, str>> {
+        if self.peek_ws() != Some(b'"') {
+            return Err(self.error("a string"));
+        }
+        let bytes = self.text.as_bytes();
+        let start = self.pos + 1;
+        let mut i = find_quote_or_backslash(bytes, start);
+        loop {
+            match bytes.get(i) {
+                Some(b'"') => {
+                    // Both ends are ASCII quotes, so they are char boundaries.
+                    let s = self
+                        .text
+                        .get(start..i)
+                        .ok_or_else(|| self.error("a string"))?;
+                    self.pos = i + 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                Some(b'\\') => break,
+                Some(_) => i += 1,
+                None => return Err(self.error("the end of a string")),
+            }
+        }
+        let mut out = String::from(self.text.get(start..i).unwrap_or_default());
+        loop {
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    let escape = bytes.get(i + 1).copied();
+                    i += 2;
+                    let c = match escape {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let (c, used) = self.unicode_escape(i)?;
+                            i += used;
+                            c
+                        }
+                        _ => {
+                            self.pos = i;
+                            return Err(self.error("a valid escape"));
+                        }
+                    };
+                    out.push(c);
+                }
+                Some(_) => {
+                    let run = i;
+                    while let Some(&b) = bytes.get(i) {
+                        if b == b'"' || b == b'\\' {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    out.push_str(self.text.get(run..i).unwrap_or_default());
+                }
+                None => {
+                    self.pos = i;
+                    return Err(self.error("the end of a string"));
+                }
+            }
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.text.get(at..at + 4)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    }
+
+    /// The character of a `\u` escape whose hex digits start at `at`, and
+    /// how many bytes it used (a surrogate pair uses a second escape).
+    fn unicode_escape(&self, at: usize) -> Result<(char, usize)> {
+        let bad = || FastError(format!("invalid unicode escape at offset {at}"));
+        let high = self.hex4(at).ok_or_else(bad)?;
+        if (0xD800..0xDC00).contains(&high) {
+            let rest = self.text.get(at + 4..at + 6);
+            let low = self
+                .hex4(at + 6)
+                .filter(|_| rest == Some("\\u"))
+                .ok_or_else(bad)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(bad());
+            }
+            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+            return char::from_u32(code).map(|c| (c, 10)).ok_or_else(bad);
+        }
+        char::from_u32(high).map(|c| (c, 4)).ok_or_else(bad)
+    }
+
+    fn boolean(&mut self) -> Result<bool> {
+        self.ws();
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        if rest.starts_with("true") {
+            self.pos += 4;
+            Ok(true)
+        } else if rest.starts_with("false") {
+            self.pos += 5;
+            Ok(false)
+        } else {
+            Err(self.error("a boolean"))
+        }
+    }
+
+    /// Skips one JSON value of any kind.
+    fn skip_value(&mut self) -> Result<()> {
+        match self.peek_ws() {
+            Some(b'"') => self.string().map(drop),
+            Some(b'{' | b'[') => {
+                let bytes = self.text.as_bytes();
+                let mut depth = 0usize;
+                let mut i = self.pos;
+                loop {
+                    match bytes.get(i) {
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                self.pos = i + 1;
+                                return Ok(());
+                            }
+                        }
+                        Some(b'"') => {
+                            self.pos = i;
+                            self.string()?;
+                            i = self.pos;
+                            continue;
+                        }
+                        Some(_) => {}
+                        None => {
+                            self.pos = i;
+                            return Err(self.error("the end of a value"));
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            Some(_) => {
+                while let Some(b) = self.peek() {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+                Ok(())
+            }
+            None => Err(self.error("a value")),
+        }
+    }
+
+    /// The raw text of the next value.
+    fn raw_value(&mut self) -> Result<&'de str> {
+        self.ws();
+        let start = self.pos;
+        self.skip_value()?;
+        self.text
+            .get(start..self.pos)
+            .ok_or_else(|| self.error("a value"))
+    }
+
+    /// A JSON array of strings (the elements of a set).
+    fn string_list(&mut self) -> Result<Vec<Cow<'de, str>>> {
+        self.expect(b'[', "a list of strings")?;
+        let mut out = Vec::new();
+        if self.peek_ws() == Some(b']') {
+            self.pos += 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(self.string()?);
+            match self.peek_ws() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                _ => return Err(self.error("`,` or `]`")),
+            }
+        }
+    }
+}
+
+/// Hands a raw DynamoDB JSON text to a visitor that reads it with serde_json
+/// (our own `Item` and `AttributeValue` types).
+fn visit_raw<'de, V: Visitor<'de>>(raw: &'de str, visitor: V) -> Result<V::Value> {
+    let mut json = serde_json::Deserializer::from_str(raw);
+    visitor
+        .visit_newtype_struct(&mut json)
+        .map_err(|e: serde_json::Error| FastError(e.to_string()))
+}
+
+/// A whole item: `{"name": {"S": "..."}, ...}`.
+struct ItemDe<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+}
+
+impl<'de> Deserializer<'de> for ItemDe<'_, '_, 'de> {
+    type Error = FastError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visit_item(self.p, self.trail, visitor)
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == ITEM_TOKEN {
+            return visit_raw(self.p.raw_value()?, visitor);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.p.skip_value()?;
+        visitor.visit_unit()
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct enum
+        identifier
+    }
+}
+
+/// Reads `{...}` attributes into the visitor, skipping what it leaves.
+fn visit_item<'de, V: Visitor<'de>>(
+    p: &mut Parser<'de>,
+    trail: &Trail,
+    visitor: V,
+) -> Result<V::Value> {
+    p.expect(b'{', "an item (a map)")?;
+    let mut map = ItemMap {
+        p,
+        trail,
+        first: true,
+        done: false,
+        pending: false,
+        key: None,
+    };
+    let value = visitor.visit_map(&mut map)?;
+    map.finish()?;
+    Ok(value)
+}
+
+struct ItemMap<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+    first: bool,
+    done: bool,
+    /// A key was read and its value not yet.
+    pending: bool,
+    key: Option<Cow<'de, str>>,
+}
+
+impl ItemMap<'_, '_, '_> {
+    fn blame_key(&self) {
+        if let Some(key) = &self.key {
+            self.trail.push(PathSegment::Attribute(key.to_string()));
+        }
+    }
+
+    /// Reads the next key, or the closing brace.
+    fn advance(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        if self.p.peek_ws() == Some(b'}') {
+            self.p.pos += 1;
+            self.done = true;
+            return Ok(false);
+        }
+        if !self.first {
+            self.p.expect(b',', "`,` or `}`")?;
+        }
+        self.first = false;
+        let key = self.p.string()?;
+        self.p.expect(b':', "`:`")?;
+        self.key = Some(key);
+        self.pending = true;
+        Ok(true)
+    }
+
+    /// Skips whatever the visitor left unread, up to the closing brace.
+    fn finish(&mut self) -> Result<()> {
+        if self.pending {
+            self.p.skip_value()?;
+            self.pending = false;
+        }
+        while self.advance()? {
+            self.p.skip_value()?;
+            self.pending = false;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> MapAccess<'de> for ItemMap<'_, '_, 'de> {
+    type Error = FastError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let key = self.key.clone().unwrap_or_default();
+        let result = seed.deserialize(TextDeserializer::<FastError>::new(key));
+        if result.is_err() {
+            self.blame_key();
+        }
+        result.map(Some)
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        self.pending = false;
+        let result = seed.deserialize(ValueDe {
+            p: &mut *self.p,
+            trail: self.trail,
+        });
+        if result.is_err() {
+            self.blame_key();
+        }
+        result
+    }
+}
+
+/// A wrapped value, `{"TYPE": value}`, not yet read.
+struct ValueDe<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+}
+
+impl<'de> ValueDe<'_, '_, 'de> {
+    fn read<V: Visitor<'de>>(self, hint: Hint, visitor: V) -> Result<V::Value> {
+        let p = self.p;
+        p.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
+        let tag = Tag::parse::<FastError>(&p.string()?)?;
+        p.expect(b':', "`:`")?;
+        let value = match hint {
+            Hint::Option if tag == Tag::Null => {
+                if !p.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                visitor.visit_none()?
+            }
+            Hint::Option => visitor.visit_some(TaggedDe {
+                p: &mut *p,
+                tag,
+                trail: self.trail,
+            })?,
+            _ => TaggedDe {
+                p: &mut *p,
+                tag,
+                trail: self.trail,
+            }
+            .dispatch(hint, visitor)?,
+        };
+        match p.peek_ws() {
+            Some(b'}') => {
+                p.pos += 1;
+                Ok(value)
+            }
+            Some(b',') => Err(FastError(
+                "attribute value has more than one type key".to_owned(),
+            )),
+            _ => Err(p.error("`}`")),
+        }
+    }
+}
+
+macro_rules! hinted {
+    ($($method:ident => $hint:expr),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.read($hint, visitor)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for ValueDe<'_, '_, 'de> {
+    type Error = FastError;
+    hinted! {
+        deserialize_any => Hint::Any,
+        deserialize_bool => Hint::Bool,
+        deserialize_i8 => Hint::I8,
+        deserialize_i16 => Hint::I16,
+        deserialize_i32 => Hint::I32,
+        deserialize_i64 => Hint::I64,
+        deserialize_i128 => Hint::I128,
+        deserialize_u8 => Hint::U8,
+        deserialize_u16 => Hint::U16,
+        deserialize_u32 => Hint::U32,
+        deserialize_u64 => Hint::U64,
+        deserialize_u128 => Hint::U128,
+        deserialize_f32 => Hint::F32,
+        deserialize_f64 => Hint::F64,
+        deserialize_char => Hint::Char,
+        deserialize_str => Hint::Str,
+        deserialize_string => Hint::String,
+        deserialize_bytes => Hint::Bytes,
+        deserialize_byte_buf => Hint::ByteBuf,
+        deserialize_option => Hint::Option,
+        deserialize_unit => Hint::Unit,
+        deserialize_seq => Hint::Seq,
+        deserialize_map => Hint::Map,
+        deserialize_identifier => Hint::Identifier,
+        deserialize_ignored_any => Hint::IgnoredAny,
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::UnitStruct(name), visitor)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == VALUE_TOKEN {
+            return visit_raw(self.p.raw_value()?, visitor);
+        }
+        self.read(Hint::NewtypeStruct(name), visitor)
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
+        self.read(Hint::Tuple(len), visitor)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::TupleStruct(name, len), visitor)
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::Struct(name, fields), visitor)
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::Enum(name, variants), visitor)
+    }
+}
+
+/// A wrapped value whose type key has been read.
+struct TaggedDe<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    tag: Tag,
+    trail: &'t Trail,
+}
+
+impl<'de> TaggedDe<'_, '_, 'de> {
+    fn dispatch<V: Visitor<'de>>(self, hint: Hint, visitor: V) -> Result<V::Value> {
+        let Self { p, tag, trail } = self;
+        match tag {
+            Tag::S => TextDeserializer::new(p.string()?).deserialize_hint_text(hint, visitor),
+            Tag::N => number_by_hint(NumberDeserializer::new(p.string()?)?, hint, visitor),
+            Tag::B => {
+                let text = p.string()?;
+                let bytes = crate::base64::decode(&text).map_err(de::Error::custom)?;
+                let bytes = BytesDeserializer::<FastError>::new(bytes);
+                match hint {
+                    Hint::Seq => bytes.deserialize_seq(visitor),
+                    _ => bytes.deserialize_any(visitor),
+                }
+            }
+            Tag::Bool => visitor.visit_bool(p.boolean()?),
+            Tag::Null => {
+                if !p.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                visitor.visit_unit()
+            }
+            Tag::M => match hint {
+                Hint::NewtypeStruct(ITEM_TOKEN) => visit_raw(p.raw_value()?, visitor),
+                Hint::Enum(..) => {
+                    p.expect(b'{', "an enum variant (an M with one key)")?;
+                    let value = visitor.visit_enum(MapEnum { p: &mut *p, trail })?;
+                    p.expect(b'}', "the end of a one-key M (an enum variant)")?;
+                    Ok(value)
+                }
+                _ => visit_item(p, trail, visitor),
+            },
+            Tag::L => {
+                p.expect(b'[', "a list")?;
+                let mut list = ListSeq {
+                    p,
+                    trail,
+                    index: 0,
+                    done: false,
+                };
+                let value = visitor.visit_seq(&mut list)?;
+                list.finish()?;
+                Ok(value)
+            }
+            Tag::Ss | Tag::Ns | Tag::Bs => visit_set(tag, p.string_list()?, hint, visitor),
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for TaggedDe<'_, '_, 'de> {
+    type Error = FastError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Any, visitor)
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        match name {
+            crate::de::NUMBER_TOKEN | ITEM_TOKEN => {
+                self.dispatch(Hint::NewtypeStruct(name), visitor)
+            }
+            _ => visitor.visit_newtype_struct(self),
+        }
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.dispatch(Hint::Enum(name, variants), visitor)
+    }
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Seq, visitor)
+    }
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I8, visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I16, visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I32, visitor)
+    }
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I64, visitor)
+    }
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I128, visitor)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U8, visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U16, visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U32, visitor)
+    }
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U64, visitor)
+    }
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U128, visitor)
+    }
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::F32, visitor)
+    }
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::F64, visitor)
+    }
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Str, visitor)
+    }
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::String, visitor)
+    }
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Identifier, visitor)
+    }
+    serde::forward_to_deserialize_any! {
+        bool char bytes byte_buf unit unit_struct tuple tuple_struct map struct ignored_any
+    }
+}
+
+/// The elements of an `L`, each a wrapped value.
+struct ListSeq<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+    index: usize,
+    done: bool,
+}
+
+impl ListSeq<'_, '_, '_> {
+    /// Reads up to the next element, or the closing bracket.
+    fn advance(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        if self.p.peek_ws() == Some(b']') {
+            self.p.pos += 1;
+            self.done = true;
+            return Ok(false);
+        }
+        if self.index > 0 {
+            self.p.expect(b',', "`,` or `]`")?;
+        }
+        Ok(true)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        while self.advance()? {
+            self.p.skip_value()?;
+            self.index += 1;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> SeqAccess<'de> for ListSeq<'_, '_, 'de> {
+    type Error = FastError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let result = seed.deserialize(ValueDe {
+            p: &mut *self.p,
+            trail: self.trail,
+        });
+        match result {
+            Ok(v) => {
+                self.index += 1;
+                Ok(Some(v))
+            }
+            Err(e) => {
+                self.trail.push(PathSegment::Index(self.index));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An enum variant with content: the one key of an `M`.
+struct MapEnum<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+}
+
+impl<'de> de::EnumAccess<'de> for MapEnum<'_, '_, 'de> {
+    type Error = FastError;
+    type Variant = Self;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self)> {
+        let name = self.p.string()?;
+        self.p.expect(b':', "`:`")?;
+        let variant = seed.deserialize(name.into_deserializer())?;
+        Ok((variant, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for MapEnum<'_, '_, 'de> {
+    type Error = FastError;
+    fn unit_variant(self) -> Result<()> {
+        self.p.skip_value()
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value> {
+        seed.deserialize(ValueDe {
+            p: self.p,
+            trail: self.trail,
+        })
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
+        ValueDe {
+            p: self.p,
+            trail: self.trail,
+        }
+        .deserialize_tuple(len, visitor)
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        ValueDe {
+            p: self.p,
+            trail: self.trail,
+        }
+        .deserialize_struct("", fields, visitor)
+    }
+}
