@@ -2,7 +2,7 @@
 //!
 //! Teaches: turning the Lambda event of a DynamoDB stream into typed change
 //! events with `streamgate::records`, reading images into your own struct in
-//! the same pass, telling absent images from empty ones, spotting TTL
+//! the same decode, telling absent images from empty ones, spotting TTL
 //! deletions, and reporting a bad record by its sequence number without
 //! failing the batch.
 //!
@@ -55,7 +55,7 @@ const EVENT: &str = r#"{"Records": [
 ]}"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // One pass over the bytes: every image goes straight into `Document`.
+    // Every image goes straight into `Document`, with no intermediate tree.
     let records = decode_event_as::<Document>(EVENT.as_bytes())?;
     let mut failed_sequence_numbers = Vec::new();
     for record in &records {

@@ -5,10 +5,10 @@
 //! record never fails the batch, and its error names the record's event id,
 //! sequence number and the field at fault.
 //!
-//! The decoder makes one pass over the input. Images are either kept as
-//! borrowed raw JSON ([`decode_event`], decoded later with
-//! [`ChangeEvent::new_image`]) or deserialized straight into the user's type
-//! during that same pass ([`decode_event_as`]).
+//! The decoder walks the input once. Images are either kept as borrowed raw
+//! JSON ([`decode_event`], decoded later with [`ChangeEvent::new_image`]) or
+//! deserialized into the user's type as the walk reaches them
+//! ([`decode_event_as`]), with no intermediate tree.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -512,7 +512,9 @@ pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordErr
 }
 
 /// Decodes a Lambda event (or a GetRecords response) for a DynamoDB stream,
-/// deserializing every image straight into `T` in the same single pass. An
+/// deserializing every image into `T` as the decoder reaches it, with no
+/// intermediate tree (the image's text is read by a parser specialised for
+/// DynamoDB JSON, borrowing strings where `T` allows). An
 /// image that does not fit `T` fails its record only.
 ///
 /// ```

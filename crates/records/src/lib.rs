@@ -16,7 +16,8 @@
 //!   TTL deletion.
 //! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
 //!   exact decimal text and converts only when exact; sets are validated.
-//! - A serde Deserializer reads items straight into user types in one pass
+//! - A serde Deserializer reads items straight into user types, with no
+//!   intermediate tree
 //!   over the input, borrowing strings where the user's type allows
 //!   ([`from_json_item`], [`ChangeEvent::new_image`]); [`to_item`] goes back.
 //!
