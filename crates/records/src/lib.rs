@@ -17,8 +17,7 @@
 //! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
 //!   exact decimal text and converts only when exact; sets are validated.
 //! - A serde Deserializer reads items straight into user types, with no
-//!   intermediate tree
-//!   over the input, borrowing strings where the user's type allows
+//!   intermediate tree, borrowing strings where the user's type allows
 //!   ([`from_json_item`], [`ChangeEvent::new_image`]); [`to_item`] goes back.
 //!
 //! This crate is pure: it never does IO and depends on no async runtime.
