@@ -618,22 +618,24 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordsSeed<R> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         let trail = Trail::default();
         loop {
+            // Each record is pushed where it is built: decoded records can
+            // be large, and returning them through the parser's layers
+            // copies them several times.
             let seed = RecordSeed::<R> {
-                index: out.len(),
+                out: &mut out,
                 arn_cache: &self.arn_cache,
                 trail: &trail,
                 marker: PhantomData,
             };
-            match seq.next_element_seed(seed)? {
-                Some(record) => out.push(record),
-                None => return Ok(out),
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(out);
             }
         }
     }
 }
 
-struct RecordSeed<'c, R> {
-    index: usize,
+struct RecordSeed<'c, 'de, R: ImageReader<'de>> {
+    out: &'c mut Vec<RecordResult<'de, R>>,
     arn_cache: &'c ArnCache,
     trail: &'c Trail,
     marker: PhantomData<R>,
@@ -641,8 +643,8 @@ struct RecordSeed<'c, R> {
 
 type RecordResult<'de, R> = Result<ChangeEvent<'de, <R as ImageReader<'de>>::Image>, RecordError>;
 
-impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for RecordSeed<'_, R> {
-    type Value = RecordResult<'de, R>;
+impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for RecordSeed<'_, 'de, R> {
+    type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
@@ -661,32 +663,46 @@ fn not_an_object<T>(index: usize, found: de::Unexpected<'_>) -> Result<T, Record
     })
 }
 
-impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, R> {
-    type Value = RecordResult<'de, R>;
+impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, 'de, R> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a stream record object")
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Bool(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Bool(v)));
+        Ok(())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Signed(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Signed(v)));
+        Ok(())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Unsigned(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Unsigned(v)));
+        Ok(())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Float(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Float(v)));
+        Ok(())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Str(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Str(v)));
+        Ok(())
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Unit))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Unit));
+        Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         drain_seq(&mut seq)?;
-        Ok(not_an_object(self.index, de::Unexpected::Seq))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Seq));
+        Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut record = RecordParts::<R::Image>::default();
@@ -733,11 +749,13 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, R> {
                 }
             }
         }
-        Ok(record.finish(self.index))
+        let index = self.out.len();
+        self.out.push(record.finish(index));
+        Ok(())
     }
 }
 
-impl<R> RecordSeed<'_, R> {
+impl<'de, R: ImageReader<'de>> RecordSeed<'_, 'de, R> {
     fn parse_arn<I>(&self, record: &mut RecordParts<'_, I>, text: &str) -> Option<Arc<StreamArn>> {
         let mut cache = self.arn_cache.borrow_mut();
         let parsed = match cache.as_ref() {

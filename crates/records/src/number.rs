@@ -261,10 +261,24 @@ pub(crate) fn validate(text: &str) -> Result<(), NumberError> {
     Ok(())
 }
 
+fn is_canonical_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    match digits.as_bytes() {
+        [b'0'] => digits.len() == text.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
 /// Whether two valid number texts have the same value (`1` and `1.0` do).
 pub(crate) fn same_value(a: &str, b: &str) -> bool {
     if a == b {
         return true;
+    }
+    // Two integers written the canonical way (no sign but `-`, no leading
+    // zero, no `-0`) differ in value exactly when they differ in text.
+    if is_canonical_integer(a) && is_canonical_integer(b) {
+        return false;
     }
     match (normalize(a), normalize(b)) {
         (Ok(x), Ok(y)) => {
@@ -764,6 +778,11 @@ mod tests {
                 .unwrap()
                 .numeric_eq(&Number::new("-0.0e7").unwrap())
         );
+        assert!(same_value("0", "-0"));
+        assert!(same_value("7", "007"));
+        assert!(!same_value("10", "1"));
+        assert!(!same_value("-5", "5"));
+        assert!(same_value("100", "1E2"));
     }
 
     proptest::proptest! {
