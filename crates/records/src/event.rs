@@ -513,8 +513,8 @@ pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordErr
 
 /// Decodes a Lambda event (or a GetRecords response) for a DynamoDB stream,
 /// deserializing every image into `T` as the decoder reaches it, with no
-/// intermediate tree (the image's text is read by a parser specialised for
-/// DynamoDB JSON, borrowing strings where `T` allows). An
+/// intermediate tree (a parser specialised for DynamoDB JSON reads the
+/// event, borrowing strings where `T` allows). An
 /// image that does not fit `T` fails its record only.
 ///
 /// ```
@@ -533,12 +533,17 @@ pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordErr
 pub fn decode_event_as<'a, T: de::Deserialize<'a>>(
     json: &'a [u8],
 ) -> Result<Vec<Result<ChangeEvent<'a, T>, RecordError>>, EventError> {
-    decode_with::<Typed<T>>(json)
+    match crate::fast::decode_event(json) {
+        Some(records) => Ok(records),
+        None => decode_with::<Typed<T>>(json),
+    }
 }
 
 type Decoded<'a, R> = Vec<Result<ChangeEvent<'a, <R as ImageReader<'a>>::Image>, RecordError>>;
 
-fn decode_with<'a, R: ImageReader<'a>>(json: &'a [u8]) -> Result<Decoded<'a, R>, EventError> {
+pub(crate) fn decode_with<'a, R: ImageReader<'a>>(
+    json: &'a [u8],
+) -> Result<Decoded<'a, R>, EventError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let seed = EventSeed::<R>(PhantomData);
     let result = seed
@@ -595,7 +600,7 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for EventSeed<R> {
 
 /// The last source ARN seen and its parsed form: the records of a batch
 /// share one, so it is parsed once.
-type ArnCache = RefCell<Option<(String, Result<Arc<StreamArn>, ArnError>)>>;
+pub(crate) type ArnCache = RefCell<Option<(String, Result<Arc<StreamArn>, ArnError>)>>;
 
 struct RecordsSeed<R> {
     arn_cache: ArnCache,
@@ -757,21 +762,31 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, 'de, R> {
 
 impl<'de, R: ImageReader<'de>> RecordSeed<'_, 'de, R> {
     fn parse_arn<I>(&self, record: &mut RecordParts<'_, I>, text: &str) -> Option<Arc<StreamArn>> {
-        let mut cache = self.arn_cache.borrow_mut();
-        let parsed = match cache.as_ref() {
-            Some((seen, parsed)) if seen == text => parsed.clone(),
-            _ => {
-                let parsed = text.parse::<StreamArn>().map(Arc::new);
-                *cache = Some((text.to_owned(), parsed.clone()));
-                parsed
-            }
-        };
-        match parsed {
-            Ok(arn) => Some(arn),
-            Err(e) => {
-                record.problem("eventSourceARN".to_owned(), RecordProblem::Arn(e));
-                None
-            }
+        parse_arn_cached(self.arn_cache, record, text)
+    }
+}
+
+/// The source ARN of a record, parsed once per batch when the records
+/// share it (they do); an invalid one is noted as the record's problem.
+pub(crate) fn parse_arn_cached<I>(
+    arn_cache: &ArnCache,
+    record: &mut RecordParts<'_, I>,
+    text: &str,
+) -> Option<Arc<StreamArn>> {
+    let mut cache = arn_cache.borrow_mut();
+    let parsed = match cache.as_ref() {
+        Some((seen, parsed)) if seen == text => parsed.clone(),
+        _ => {
+            let parsed = text.parse::<StreamArn>().map(Arc::new);
+            *cache = Some((text.to_owned(), parsed.clone()));
+            parsed
+        }
+    };
+    match parsed {
+        Ok(arn) => Some(arn),
+        Err(e) => {
+            record.problem("eventSourceARN".to_owned(), RecordProblem::Arn(e));
+            None
         }
     }
 }
@@ -1077,14 +1092,14 @@ impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for ImageSeed<'_, R> {
 
 /// A JSON number, as it came.
 #[derive(Debug, Clone, Copy)]
-enum Scalar {
+pub(crate) enum Scalar {
     Unsigned(u64),
     Signed(i64),
     Float(f64),
 }
 
 impl Scalar {
-    fn to_time(self) -> Option<SystemTime> {
+    pub(crate) fn to_time(self) -> Option<SystemTime> {
         let seconds = match self {
             Self::Unsigned(n) => return SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(n)),
             Self::Signed(_) => return None,

@@ -1,11 +1,14 @@
-//! A deserializer specialised for DynamoDB JSON, for images whose text the
-//! batch decoder has already isolated (a borrowed raw JSON value).
+//! A parser specialised for DynamoDB JSON, used for the common case.
 //!
-//! It reads the `{"TYPE": value}` wrappers directly from the text instead of
-//! going through a general JSON parser's map machinery twice per value, and
-//! it never re-checks UTF-8 (the text is a `str`). Because the image's text
-//! is complete, an error needs no recovery: the record simply fails. The
-//! general adapter in `de.rs` is the reference it is tested against.
+//! `decode_event_as` walks the whole event with it: the record envelope and
+//! every image, read from the text straight into the user's type, reading
+//! each `{"TYPE": value}` wrapper without a general parser's map machinery
+//! and checking UTF-8 once for the whole input. Whatever it does not accept
+//! (not UTF-8, malformed JSON, too deep, not an event) goes to the general
+//! decoder of `event.rs`, which then gives its usual answer; a bad image in
+//! well-formed JSON fails its record only, the parser going back to the
+//! image's start to skip it whole. The general decoder is the reference this
+//! one is tested against.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,9 +18,14 @@ use serde::de::{
 };
 
 use crate::de::{
-    BytesDeserializer, Hint, ITEM_TOKEN, NumberDeserializer, PathSegment, Tag, TextDeserializer,
-    Trail, VALUE_TOKEN, number_by_hint, visit_set,
+    BytesDeserializer, Hint, ITEM_TOKEN, ImageError, NumberDeserializer, PathSegment, Tag,
+    TextDeserializer, Trail, VALUE_TOKEN, number_by_hint, visit_set,
 };
+use crate::event::{
+    ArnCache, ChangeEvent, RecordError, RecordParts, RecordProblem, Scalar, StreamViewType,
+    UserIdentity, parse_arn_cached,
+};
+use crate::value::ItemSeed;
 
 /// Why an image did not deserialize (the path is in the trail).
 #[derive(Debug)]
@@ -44,7 +52,12 @@ pub(crate) fn from_item_text<'de, T: de::Deserialize<'de>>(
     text: &'de str,
     trail: &Trail,
 ) -> Result<T> {
-    let mut parser = Parser { text, pos: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+        broken: false,
+    };
     let value = T::deserialize(ItemDe {
         p: &mut parser,
         trail,
@@ -59,10 +72,20 @@ pub(crate) fn from_item_text<'de, T: de::Deserialize<'de>>(
 struct Parser<'de> {
     text: &'de str,
     pos: usize,
+    /// How deep the item being read is nested.
+    depth: usize,
+    /// The text is not well-formed JSON (as opposed to JSON of the wrong
+    /// shape): the whole batch must go to the general decoder.
+    broken: bool,
 }
 
-/// The index of the first `"` or `\\` at or after `from` (or the length),
-/// eight bytes at a time: strings are most of an image.
+/// Deeper than this, the general decoder (with its own recursion limit)
+/// takes over.
+const MAX_DEPTH: usize = 100;
+
+/// The index of the first `"`, `\\` or control character at or after
+/// `from` (or the length), eight bytes at a time: strings are most of an
+/// image.
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -70,19 +93,20 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
         let x = word ^ (ONES * u64::from(byte));
         x.wrapping_sub(ONES) & !x & HIGHS
     };
+    let has_control = |word: u64| word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     let mut i = from;
     let tail = bytes.get(from..).unwrap_or_default();
     for chunk in tail.chunks_exact(8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let word = u64::from_le_bytes(word);
-        if has_byte(word, b'"') | has_byte(word, b'\\') != 0 {
+        if has_byte(word, b'"') | has_byte(word, b'\\') | has_control(word) != 0 {
             break;
         }
         i += 8;
     }
     while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' {
+        if b == b'"' || b == b'\\' || b < 0x20 {
             return i;
         }
         i += 1;
@@ -91,6 +115,38 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
 }
 
 impl<'de> Parser<'de> {
+    /// A type key such as `"S"`: read without the general string path,
+    /// since every value has one.
+    fn tag(&mut self) -> Result<Tag> {
+        self.ws();
+        let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
+        let (tag, len) = match rest {
+            [b'"', b'S', b'"', ..] => (Tag::S, 3),
+            [b'"', b'N', b'"', ..] => (Tag::N, 3),
+            [b'"', b'M', b'"', ..] => (Tag::M, 3),
+            [b'"', b'L', b'"', ..] => (Tag::L, 3),
+            [b'"', b'B', b'"', ..] => (Tag::B, 3),
+            [b'"', b'S', b'S', b'"', ..] => (Tag::Ss, 4),
+            [b'"', b'N', b'S', b'"', ..] => (Tag::Ns, 4),
+            [b'"', b'B', b'S', b'"', ..] => (Tag::Bs, 4),
+            [b'"', b'B', b'O', b'O', b'L', b'"', ..] => (Tag::Bool, 6),
+            [b'"', b'N', b'U', b'L', b'L', b'"', ..] => (Tag::Null, 6),
+            _ => return Tag::parse(&self.string()?),
+        };
+        self.pos += len;
+        Ok(tag)
+    }
+
+    /// One level deeper, within limits.
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.broken = true;
+            return Err(FastError("nested too deeply".to_owned()));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
@@ -145,21 +201,23 @@ impl<'de> Parser<'de> {
         let bytes = self.text.as_bytes();
         let start = self.pos + 1;
         let mut i = find_quote_or_backslash(bytes, start);
-        loop {
-            match bytes.get(i) {
-                Some(b'"') => {
-                    // Both ends are ASCII quotes, so they are char boundaries.
-                    let s = self
-                        .text
-                        .get(start..i)
-                        .ok_or_else(|| self.error("a string"))?;
-                    self.pos = i + 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(_) => i += 1,
-                None => return Err(self.error("the end of a string")),
+        match bytes.get(i) {
+            Some(b'"') => {
+                // Both ends are ASCII quotes, so they are char boundaries.
+                let s = self
+                    .text
+                    .get(start..i)
+                    .ok_or_else(|| self.error("a string"))?;
+                self.pos = i + 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.pos = i;
+                self.broken = true;
+                return Err(self.error("no control character in a string"));
+            }
+            None => return Err(self.error("the end of a string")),
         }
         let mut out = String::from(self.text.get(start..i).unwrap_or_default());
         loop {
@@ -192,14 +250,14 @@ impl<'de> Parser<'de> {
                     };
                     out.push(c);
                 }
+                Some(&b) if b < 0x20 => {
+                    self.pos = i;
+                    self.broken = true;
+                    return Err(self.error("no control character in a string"));
+                }
                 Some(_) => {
                     let run = i;
-                    while let Some(&b) = bytes.get(i) {
-                        if b == b'"' || b == b'\\' {
-                            break;
-                        }
-                        i += 1;
-                    }
+                    i = find_quote_or_backslash(bytes, i);
                     out.push_str(self.text.get(run..i).unwrap_or_default());
                 }
                 None => {
@@ -252,49 +310,21 @@ impl<'de> Parser<'de> {
         }
     }
 
-    /// Skips one JSON value of any kind.
+    /// Skips one JSON value of any kind, checking it strictly (it may be
+    /// text no other reader looked at).
     fn skip_value(&mut self) -> Result<()> {
-        match self.peek_ws() {
-            Some(b'"') => self.string().map(drop),
-            Some(b'{' | b'[') => {
-                let bytes = self.text.as_bytes();
-                let mut depth = 0usize;
-                let mut i = self.pos;
-                loop {
-                    match bytes.get(i) {
-                        Some(b'{' | b'[') => depth += 1,
-                        Some(b'}' | b']') => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                self.pos = i + 1;
-                                return Ok(());
-                            }
-                        }
-                        Some(b'"') => {
-                            self.pos = i;
-                            self.string()?;
-                            i = self.pos;
-                            continue;
-                        }
-                        Some(_) => {}
-                        None => {
-                            self.pos = i;
-                            return Err(self.error("the end of a value"));
-                        }
-                    }
-                    i += 1;
-                }
-            }
-            Some(_) => {
-                while let Some(b) = self.peek() {
-                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
-                        break;
-                    }
-                    self.pos += 1;
-                }
+        self.ws();
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<de::IgnoredAny>();
+        match values.next() {
+            Some(Ok(_)) => {
+                self.pos += values.byte_offset();
                 Ok(())
             }
-            None => Err(self.error("a value")),
+            _ => {
+                self.broken = true;
+                Err(self.error("a JSON value"))
+            }
         }
     }
 
@@ -381,6 +411,7 @@ fn visit_item<'de, V: Visitor<'de>>(
     visitor: V,
 ) -> Result<V::Value> {
     p.expect(b'{', "an item (a map)")?;
+    p.enter()?;
     let mut map = ItemMap {
         p,
         trail,
@@ -391,6 +422,7 @@ fn visit_item<'de, V: Visitor<'de>>(
     };
     let value = visitor.visit_map(&mut map)?;
     map.finish()?;
+    map.p.depth -= 1;
     Ok(value)
 }
 
@@ -482,7 +514,7 @@ impl<'de> ValueDe<'_, '_, 'de> {
     fn read<V: Visitor<'de>>(self, hint: Hint, visitor: V) -> Result<V::Value> {
         let p = self.p;
         p.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
-        let tag = Tag::parse::<FastError>(&p.string()?)?;
+        let tag = p.tag()?;
         p.expect(b':', "`:`")?;
         let value = match hint {
             Hint::Option if tag == Tag::Null => {
@@ -640,6 +672,7 @@ impl<'de> TaggedDe<'_, '_, 'de> {
             },
             Tag::L => {
                 p.expect(b'[', "a list")?;
+                p.enter()?;
                 let mut list = ListSeq {
                     p,
                     trail,
@@ -648,6 +681,7 @@ impl<'de> TaggedDe<'_, '_, 'de> {
                 };
                 let value = visitor.visit_seq(&mut list)?;
                 list.finish()?;
+                list.p.depth -= 1;
                 Ok(value)
             }
             Tag::Ss | Tag::Ns | Tag::Bs => visit_set(tag, p.string_list()?, hint, visitor),
@@ -838,5 +872,402 @@ impl<'de> de::VariantAccess<'de> for MapEnum<'_, '_, 'de> {
             trail: self.trail,
         }
         .deserialize_struct("", fields, visitor)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The whole event, walked with the same parser.
+
+/// Decodes a whole Lambda event (or GetRecords response) with its images
+/// deserialized into `T`, walking the text once with this parser.
+///
+/// `None` means "ask the general decoder": the text is not UTF-8, not
+/// well-formed JSON, nested too deeply, not an object with a `Records`
+/// array, or has a record that is not an object. The general decoder then
+/// gives the same answer it always gives, with its exact error.
+pub(crate) fn decode_event<'de, T: de::Deserialize<'de>>(
+    json: &'de [u8],
+) -> Option<Vec<std::result::Result<ChangeEvent<'de, T>, RecordError>>> {
+    let text = std::str::from_utf8(json).ok()?;
+    let mut p = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+        broken: false,
+    };
+    let mut records = None;
+    p.expect(b'{', "an event object").ok()?;
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        if key == "Records" {
+            records = Some(decode_records(&mut p)?);
+        } else {
+            p.skip_value().ok()?;
+        }
+    }
+    p.ws();
+    if p.pos != text.len() {
+        return None;
+    }
+    records
+}
+
+impl<'de> Parser<'de> {
+    /// The next key of an object whose `{` was read (`None` at its end),
+    /// with the `:` after it consumed; `None` outside if the text is broken.
+    fn object_key(&mut self, first: &mut bool) -> Option<Option<Cow<'de, str>>> {
+        match self.peek_ws()? {
+            b'}' => {
+                self.pos += 1;
+                return Some(None);
+            }
+            b',' if !*first => self.pos += 1,
+            _ if *first => {}
+            _ => return None,
+        }
+        *first = false;
+        let key = self.string().ok()?;
+        self.expect(b':', "`:`").ok()?;
+        Some(Some(key))
+    }
+
+    /// A string field of a record; a value of another type is noted as the
+    /// record's problem and skipped. `None` if the text is broken.
+    fn text_field<I>(
+        &mut self,
+        parts: &mut RecordParts<'de, I>,
+        field: &str,
+    ) -> Option<Option<Cow<'de, str>>> {
+        if self.peek_ws() == Some(b'"') {
+            return self.string().ok().map(Some);
+        }
+        let found = self.found();
+        self.skip_value().ok()?;
+        parts.invalid(field, format!("invalid type: {found}, expected a string"));
+        Some(None)
+    }
+
+    /// A number field of a record, as it came; anything else is noted as
+    /// the record's problem and skipped. `None` if the text is broken.
+    fn number_field<I>(
+        &mut self,
+        parts: &mut RecordParts<'de, I>,
+        field: &str,
+    ) -> Option<Option<Scalar>> {
+        self.ws();
+        let found = self.found();
+        let start = self.pos;
+        self.skip_value().ok()?;
+        let text = self.text.get(start..self.pos)?;
+        let number = if found != "a number" {
+            None
+        } else if let Ok(n) = text.parse::<u64>() {
+            Some(Scalar::Unsigned(n))
+        } else if let Ok(n) = text.parse::<i64>() {
+            Some(Scalar::Signed(n))
+        } else {
+            text.parse::<f64>().ok().map(Scalar::Float)
+        };
+        if number.is_none() {
+            parts.invalid(field, format!("invalid type: {found}, expected a number"));
+        }
+        Some(number)
+    }
+}
+
+fn decode_records<'de, T: de::Deserialize<'de>>(
+    p: &mut Parser<'de>,
+) -> Option<Vec<std::result::Result<ChangeEvent<'de, T>, RecordError>>> {
+    p.expect(b'[', "a list of records").ok()?;
+    let arn_cache = ArnCache::default();
+    let trail = Trail::default();
+    let mut out = Vec::new();
+    loop {
+        match p.peek_ws()? {
+            b']' => {
+                p.pos += 1;
+                return Some(out);
+            }
+            b',' if !out.is_empty() => p.pos += 1,
+            _ if out.is_empty() => {}
+            _ => return None,
+        }
+        if p.peek_ws()? != b'{' {
+            return None;
+        }
+        let parts = decode_record::<T>(p, &arn_cache, &trail)?;
+        let index = out.len();
+        out.push(parts.finish(index));
+    }
+}
+
+fn decode_record<'de, T: de::Deserialize<'de>>(
+    p: &mut Parser<'de>,
+    arn_cache: &ArnCache,
+    trail: &Trail,
+) -> Option<RecordParts<'de, T>> {
+    p.expect(b'{', "a record").ok()?;
+    let mut parts = RecordParts::<T>::default();
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        match key.as_ref() {
+            "eventID" => parts.event_id = p.text_field(&mut parts, "eventID")?,
+            "eventName" => {
+                if let Some(name) = p.text_field(&mut parts, "eventName")? {
+                    parts.set_event_name(&name);
+                }
+            }
+            "eventVersion" => parts.event_version = p.text_field(&mut parts, "eventVersion")?,
+            "awsRegion" => parts.region = p.text_field(&mut parts, "awsRegion")?,
+            "eventSourceARN" => {
+                if let Some(text) = p.text_field(&mut parts, "eventSourceARN")? {
+                    parts.source = parse_arn_cached(arn_cache, &mut parts, &text);
+                }
+            }
+            "userIdentity" => decode_user_identity(p, &mut parts)?,
+            "dynamodb" => {
+                parts.has_stream_record = true;
+                if p.peek_ws() == Some(b'{') {
+                    decode_stream_record(p, &mut parts, trail)?;
+                } else {
+                    let found = p.found();
+                    p.skip_value().ok()?;
+                    parts.invalid(
+                        "dynamodb",
+                        format!("invalid type: {found}, expected the record's \"dynamodb\" object"),
+                    );
+                }
+            }
+            _ => p.skip_value().ok()?,
+        }
+    }
+    Some(parts)
+}
+
+fn decode_user_identity<'de, I>(
+    p: &mut Parser<'de>,
+    parts: &mut RecordParts<'de, I>,
+) -> Option<()> {
+    if p.peek_ws() != Some(b'{') {
+        let found = p.found();
+        p.skip_value().ok()?;
+        parts.invalid(
+            "userIdentity",
+            format!("invalid type: {found}, expected a user identity object"),
+        );
+        return Some(());
+    }
+    p.pos += 1;
+    let (mut kind, mut principal_id) = (String::new(), String::new());
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        let slot = match key.as_ref() {
+            "type" => &mut kind,
+            "principalId" => &mut principal_id,
+            _ => {
+                p.skip_value().ok()?;
+                continue;
+            }
+        };
+        if let Some(text) = p.text_field(parts, "userIdentity")? {
+            *slot = text.into_owned();
+        }
+    }
+    parts.user_identity = Some(UserIdentity { kind, principal_id });
+    Some(())
+}
+
+fn decode_stream_record<'de, T: de::Deserialize<'de>>(
+    p: &mut Parser<'de>,
+    parts: &mut RecordParts<'de, T>,
+    trail: &Trail,
+) -> Option<()> {
+    let image_problem = |field: &str, message: String| {
+        let path = trail.take();
+        let full = if path.is_empty() {
+            format!("dynamodb.{field}")
+        } else {
+            format!("dynamodb.{field}.{path}")
+        };
+        (full, RecordProblem::Image(ImageError { path, message }))
+    };
+    p.expect(b'{', "the record's \"dynamodb\" object").ok()?;
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        match key.as_ref() {
+            "Keys" => {
+                trail.take();
+                let raw = p.raw_value().ok()?;
+                let mut json = serde_json::Deserializer::from_str(raw);
+                match (ItemSeed { trail }).deserialize(&mut json) {
+                    Ok(keys) => parts.keys = Some(keys),
+                    Err(e) => {
+                        let (field, problem) = image_problem("Keys", e.to_string());
+                        parts.problem(field, problem);
+                    }
+                }
+            }
+            "NewImage" | "OldImage" => {
+                trail.take();
+                p.ws();
+                let start = p.pos;
+                match T::deserialize(ItemDe { p: &mut *p, trail }) {
+                    Ok(image) if key == "NewImage" => parts.new_image = Some(image),
+                    Ok(image) => parts.old_image = Some(image),
+                    Err(e) => {
+                        if p.broken {
+                            return None;
+                        }
+                        // Back to the image's start, to skip it whole.
+                        p.pos = start;
+                        p.depth = 0;
+                        p.skip_value().ok()?;
+                        let (field, problem) = image_problem(&key, e.to_string());
+                        parts.problem(field, problem);
+                    }
+                }
+            }
+            "SequenceNumber" => {
+                parts.sequence_number = p.text_field(parts, "dynamodb.SequenceNumber")?;
+            }
+            "SizeBytes" => match p.number_field(parts, "dynamodb.SizeBytes")? {
+                Some(Scalar::Unsigned(n)) => parts.size_bytes = Some(n),
+                Some(other) => parts.invalid(
+                    "dynamodb.SizeBytes",
+                    format!("expected a byte count, found {other}"),
+                ),
+                None => {}
+            },
+            "StreamViewType" => {
+                if let Some(text) = p.text_field(parts, "dynamodb.StreamViewType")? {
+                    parts.view_type = StreamViewType::parse(&text);
+                    if parts.view_type.is_none() {
+                        parts.invalid(
+                            "dynamodb.StreamViewType",
+                            format!("unknown stream view type {text:?}, expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"),
+                        );
+                    }
+                }
+            }
+            "ApproximateCreationDateTime" => {
+                if let Some(n) = p.number_field(parts, "dynamodb.ApproximateCreationDateTime")? {
+                    match n.to_time() {
+                        Some(t) => parts.approximate_creation_time = Some(t),
+                        None => parts.invalid(
+                            "dynamodb.ApproximateCreationDateTime",
+                            format!("{n} is not a time in seconds since 1970"),
+                        ),
+                    }
+                }
+            }
+            _ => p.skip_value().ok()?,
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Typed, decode_with};
+    use proptest::prelude::*;
+
+    const FIXTURES: [&str; 6] = [
+        "lambda_event",
+        "get_records_response",
+        "ttl_delete",
+        "every_type",
+        "missing_optional_fields",
+        "bad_records",
+    ];
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(path).unwrap()
+    }
+
+    /// The whole-event walk must give what the general decoder gives,
+    /// whenever it gives anything.
+    fn agree(bytes: &[u8]) -> bool {
+        let Some(fast) = decode_event::<serde_json::Value>(bytes) else {
+            return false;
+        };
+        let general = decode_with::<Typed<serde_json::Value>>(bytes)
+            .unwrap_or_else(|e| panic!("only the fast walk accepted the input: {e}"));
+        assert_eq!(fast.len(), general.len());
+        for (fast, general) in fast.iter().zip(&general) {
+            match (fast, general) {
+                (Ok(a), Ok(b)) => assert_eq!(a.to_json(), b.to_json()),
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.field, b.field, "{a} / {b}");
+                    assert_eq!(a.event_id, b.event_id);
+                    assert_eq!(a.sequence_number, b.sequence_number);
+                }
+                (a, b) => panic!("records differ: {a:?} / {b:?}"),
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn walks_every_fixture_like_the_general_decoder() {
+        for name in FIXTURES {
+            assert!(agree(&fixture(name)), "{name} went to the general decoder");
+        }
+    }
+
+    #[test]
+    fn leaves_what_is_not_json_to_the_general_decoder() {
+        for text in [
+            "",
+            "[]",
+            r#"{"Records": [1]}"#,
+            r#"{"Records": [{"eventID": tru}]}"#,
+            "{\"Records\": [{\"eventID\": \"a\nb\"}]}",
+            r#"{"Records": []} x"#,
+            r#"{"Records": [],}"#,
+        ] {
+            assert!(
+                decode_event::<serde_json::Value>(text.as_bytes()).is_none(),
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(512) })]
+
+        #[test]
+        fn mutated_events_decode_alike(
+            fixture_index in 0usize..6,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+        ) {
+            let mut bytes = fixture(FIXTURES[fixture_index]);
+            for (at, byte, kind) in edits {
+                let i = at.index(bytes.len());
+                match kind {
+                    0 => bytes[i] = byte,
+                    1 => { bytes.remove(i); }
+                    _ => bytes.insert(i, byte),
+                }
+            }
+            agree(&bytes);
+        }
+
+        #[test]
+        fn structural_mutations_decode_alike(
+            fixture_index in 0usize..6,
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"{}[]\",:0aNSLMtnx \\".to_vec())),
+                1..3,
+            ),
+        ) {
+            let mut bytes = fixture(FIXTURES[fixture_index]);
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            agree(&bytes);
+        }
     }
 }
