@@ -79,9 +79,10 @@ struct Parser<'de> {
     broken: bool,
 }
 
-/// Deeper than this, the general decoder (with its own recursion limit)
-/// takes over.
-const MAX_DEPTH: usize = 100;
+/// Deeper than this many maps and lists, the general decoder takes over.
+/// Each level is two JSON levels (`{"M": {...}}`), so this stays inside the
+/// general decoder's own limit of 128 JSON levels; DynamoDB allows 32.
+const MAX_DEPTH: usize = 60;
 
 /// The index of the first `"`, `\\` or control character at or after
 /// `from` (or the length), eight bytes at a time: strings are most of an

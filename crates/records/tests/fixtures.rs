@@ -117,4 +117,29 @@ fn deep_nesting_to_dynamodb_limit() {
     }
     assert_eq!(depth, 32);
     assert_eq!(current.as_s(), Some("bottom"));
+    // The typed decoder reads the same depth into a self-describing type.
+    let typed = streamgate_records::decode_event_as::<serde_json::Value>(json.as_bytes()).unwrap();
+    let mut value = &typed[0].as_ref().unwrap().change.new_image().unwrap()["deep"];
+    for _ in 0..32 {
+        value = &value["next"];
+    }
+    assert_eq!(value, "bottom");
+    // Far deeper than DynamoDB allows: refused as input, never a crash.
+    let mut value = r#"{"S": "bottom"}"#.to_owned();
+    for _ in 0..2000 {
+        value = format!(r#"{{"M": {{"next": {value}}}}}"#);
+    }
+    let json = json.replace(r#"{"S": "bottom"}"#, &value);
+    let refused = |records: Result<Vec<Result<_, _>>, _>| match records {
+        Err(_) => true,
+        Ok(records) => records.iter().all(Result::is_err),
+    };
+    assert!(refused(
+        streamgate_records::decode_event_as::<serde_json::Value>(json.as_bytes())
+            .map(|r| r.into_iter().map(|r| r.map(drop)).collect())
+    ));
+    assert!(refused(
+        streamgate_records::decode_event_items(json.as_bytes())
+            .map(|r| r.into_iter().map(|r| r.map(drop)).collect())
+    ));
 }
