@@ -6,6 +6,7 @@
 //! Exit status: 0 when every record decoded, 1 when any record failed, 2 when
 //! the file cannot be read or is not an event at all.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,14 +49,17 @@ fn decode(file: &PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut failed = 0usize;
+    let failed = records.iter().filter(|r| r.is_err()).count();
+    // A reader that stops early (`| head`) closes the pipe: stop writing
+    // then, rather than fail on every line.
+    let mut out = std::io::stdout().lock();
     for record in &records {
-        match record {
-            Ok(event) => println!("{}", event.to_json()),
-            Err(e) => {
-                failed += 1;
-                println!("{}", e.to_json());
-            }
+        let line = match record {
+            Ok(event) => event.to_json(),
+            Err(e) => e.to_json(),
+        };
+        if writeln!(out, "{line}").is_err() {
+            break;
         }
     }
     eprintln!(
