@@ -86,3 +86,8 @@ pub use number::{Decimal, Normalized, Number, NumberError};
 pub use sdk::{from_sdk_record, from_sdk_records};
 pub use ser::{SerializeError, to_attribute_value, to_item};
 pub use value::{AttributeValue, BinarySet, Item, NumberSet, SetError, StringSet};
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
