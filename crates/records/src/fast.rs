@@ -25,7 +25,8 @@ use crate::event::{
     ArnCache, ChangeEvent, RecordError, RecordParts, RecordProblem, Scalar, StreamViewType,
     UserIdentity, parse_arn_cached,
 };
-use crate::value::ItemSeed;
+use crate::number::Number;
+use crate::value::{AttributeValue, BinarySet, Item, NumberSet, StringSet};
 
 /// Why an image did not deserialize (the path is in the trail).
 #[derive(Debug)]
@@ -46,6 +47,11 @@ impl de::Error for FastError {
 }
 
 type Result<T> = std::result::Result<T, FastError>;
+
+/// An error from any displayable one.
+fn fail(e: impl fmt::Display) -> FastError {
+    FastError(e.to_string())
+}
 
 /// Deserializes `T` from the DynamoDB JSON item `text`.
 pub(crate) fn from_item_text<'de, T: de::Deserialize<'de>>(
@@ -1098,11 +1104,17 @@ fn decode_stream_record<'de, T: de::Deserialize<'de>>(
         match key.as_ref() {
             "Keys" => {
                 trail.take();
-                let raw = p.raw_value().ok()?;
-                let mut json = serde_json::Deserializer::from_str(raw);
-                match (ItemSeed { trail }).deserialize(&mut json) {
+                p.ws();
+                let start = p.pos;
+                match p.item(trail) {
                     Ok(keys) => parts.keys = Some(keys),
                     Err(e) => {
+                        if p.broken {
+                            return None;
+                        }
+                        p.pos = start;
+                        p.depth = 0;
+                        p.skip_value().ok()?;
                         let (field, problem) = image_problem("Keys", e.to_string());
                         parts.problem(field, problem);
                     }
@@ -1218,6 +1230,23 @@ mod tests {
     }
 
     #[test]
+    fn bad_records_fail_alike() {
+        let records = [
+            r#"{"eventID": "a", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"X": "a"}}, "SequenceNumber": "1"}}"#,
+            r#"{"eventID": "b", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"L": [{"N": "1"}, {"N": "x"}]}}, "SequenceNumber": "2"}}"#,
+            r#"{"eventID": 3, "eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "3"}}"#,
+            r#"{"eventID": "d", "eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "4", "SizeBytes": "big"}}"#,
+            r#"{"eventID": "e", "eventName": "INSERT", "dynamodb": [1, 2]}"#,
+            r#"{"eventID": "f", "eventName": "REMOVE", "userIdentity": "me", "dynamodb": {"Keys": {}, "SequenceNumber": "6"}}"#,
+            r#"{"eventID": "g", "eventName": "INSERT", "dynamodb": {"Keys": {"k": {"S": "a", "N": "1"}}, "SequenceNumber": "7", "NewImage": {"s": {"SS": []}}}}"#,
+            r#"{"eventID": "h", "eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "8", "NewImage": {"n": {"NS": ["1", "1.0"]}}, "ApproximateCreationDateTime": -5}}"#,
+            r#"{"eventID": "i", "eventName": "MODIFY", "eventSourceARN": "arn:aws:s3:::b", "dynamodb": {"Keys": {"k": {"B": "AA=="}}, "SequenceNumber": "9", "StreamViewType": "ALL"}}"#,
+        ];
+        let json = format!(r#"{{"Records": [{}]}}"#, records.join(","));
+        assert!(agree(json.as_bytes()));
+    }
+
+    #[test]
     fn leaves_what_is_not_json_to_the_general_decoder() {
         for text in [
             "",
@@ -1269,6 +1298,122 @@ mod tests {
                 bytes[i] = byte;
             }
             agree(&bytes);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Untyped items, read natively (keys, which every record has).
+
+impl Parser<'_> {
+    /// An item as an untyped [`Item`], the path of a failure in `trail`.
+    fn item(&mut self, trail: &Trail) -> Result<Item> {
+        self.expect(b'{', "an item (a map)")?;
+        self.enter()?;
+        let mut item = Item::new();
+        let mut first = true;
+        loop {
+            match self.peek_ws() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b',') if !first => self.pos += 1,
+                _ if first => {}
+                _ => return Err(self.error("`,` or `}`")),
+            }
+            first = false;
+            let key = self.string()?;
+            self.expect(b':', "`:`")?;
+            match self.attribute_value(trail) {
+                Ok(value) => {
+                    item.insert(key.into_owned(), value);
+                }
+                Err(e) => {
+                    trail.push(PathSegment::Attribute(key.into_owned()));
+                    return Err(e);
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(item)
+    }
+
+    /// One `{"TYPE": value}` as an [`AttributeValue`].
+    fn attribute_value(&mut self, trail: &Trail) -> Result<AttributeValue> {
+        self.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
+        let tag = self.tag()?;
+        self.expect(b':', "`:`")?;
+        let value = match tag {
+            Tag::S => AttributeValue::S(self.string()?.into_owned()),
+            Tag::N => AttributeValue::N(Number::new(self.string()?.into_owned()).map_err(fail)?),
+            Tag::B => AttributeValue::B(crate::base64::decode(&self.string()?).map_err(fail)?),
+            Tag::Bool => AttributeValue::Bool(self.boolean()?),
+            Tag::Null => {
+                if !self.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                AttributeValue::Null
+            }
+            Tag::M => AttributeValue::M(self.item(trail)?),
+            Tag::L => {
+                self.expect(b'[', "a list")?;
+                self.enter()?;
+                let mut list = Vec::new();
+                loop {
+                    match self.peek_ws() {
+                        Some(b']') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b',') if !list.is_empty() => self.pos += 1,
+                        _ if list.is_empty() => {}
+                        _ => return Err(self.error("`,` or `]`")),
+                    }
+                    match self.attribute_value(trail) {
+                        Ok(value) => list.push(value),
+                        Err(e) => {
+                            trail.push(PathSegment::Index(list.len()));
+                            return Err(e);
+                        }
+                    }
+                }
+                self.depth -= 1;
+                AttributeValue::L(list)
+            }
+            Tag::Ss => {
+                let texts = self.string_list()?;
+                let set = texts.into_iter().map(Cow::into_owned).collect();
+                AttributeValue::Ss(StringSet::new(set).map_err(fail)?)
+            }
+            Tag::Ns => {
+                let numbers = self
+                    .string_list()?
+                    .into_iter()
+                    .map(|t| Number::new(t.into_owned()))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                AttributeValue::Ns(NumberSet::new(numbers).map_err(fail)?)
+            }
+            Tag::Bs => {
+                let blobs = self
+                    .string_list()?
+                    .iter()
+                    .map(|t| crate::base64::decode(t))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                AttributeValue::Bs(BinarySet::new(blobs).map_err(fail)?)
+            }
+        };
+        match self.peek_ws() {
+            Some(b'}') => {
+                self.pos += 1;
+                Ok(value)
+            }
+            Some(b',') => Err(FastError(
+                "attribute value has more than one type key".to_owned(),
+            )),
+            _ => Err(self.error("`}`")),
         }
     }
 }
