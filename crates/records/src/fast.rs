@@ -1179,6 +1179,122 @@ fn decode_stream_record<'de, T: de::Deserialize<'de>>(
     Some(())
 }
 
+// ---------------------------------------------------------------------------
+// Untyped items, read natively (keys, which every record has).
+
+impl Parser<'_> {
+    /// An item as an untyped [`Item`], the path of a failure in `trail`.
+    fn item(&mut self, trail: &Trail) -> Result<Item> {
+        self.expect(b'{', "an item (a map)")?;
+        self.enter()?;
+        let mut item = Item::new();
+        let mut first = true;
+        loop {
+            match self.peek_ws() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b',') if !first => self.pos += 1,
+                _ if first => {}
+                _ => return Err(self.error("`,` or `}`")),
+            }
+            first = false;
+            let key = self.string()?;
+            self.expect(b':', "`:`")?;
+            match self.attribute_value(trail) {
+                Ok(value) => {
+                    item.insert(key.into_owned(), value);
+                }
+                Err(e) => {
+                    trail.push(PathSegment::Attribute(key.into_owned()));
+                    return Err(e);
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(item)
+    }
+
+    /// One `{"TYPE": value}` as an [`AttributeValue`].
+    fn attribute_value(&mut self, trail: &Trail) -> Result<AttributeValue> {
+        self.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
+        let tag = self.tag()?;
+        self.expect(b':', "`:`")?;
+        let value = match tag {
+            Tag::S => AttributeValue::S(self.string()?.into_owned()),
+            Tag::N => AttributeValue::N(Number::new(self.string()?.into_owned()).map_err(fail)?),
+            Tag::B => AttributeValue::B(crate::base64::decode(&self.string()?).map_err(fail)?),
+            Tag::Bool => AttributeValue::Bool(self.boolean()?),
+            Tag::Null => {
+                if !self.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                AttributeValue::Null
+            }
+            Tag::M => AttributeValue::M(self.item(trail)?),
+            Tag::L => {
+                self.expect(b'[', "a list")?;
+                self.enter()?;
+                let mut list = Vec::new();
+                loop {
+                    match self.peek_ws() {
+                        Some(b']') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b',') if !list.is_empty() => self.pos += 1,
+                        _ if list.is_empty() => {}
+                        _ => return Err(self.error("`,` or `]`")),
+                    }
+                    match self.attribute_value(trail) {
+                        Ok(value) => list.push(value),
+                        Err(e) => {
+                            trail.push(PathSegment::Index(list.len()));
+                            return Err(e);
+                        }
+                    }
+                }
+                self.depth -= 1;
+                AttributeValue::L(list)
+            }
+            Tag::Ss => {
+                let texts = self.string_list()?;
+                let set = texts.into_iter().map(Cow::into_owned).collect();
+                AttributeValue::Ss(StringSet::new(set).map_err(fail)?)
+            }
+            Tag::Ns => {
+                let numbers = self
+                    .string_list()?
+                    .into_iter()
+                    .map(|t| Number::new(t.into_owned()))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                AttributeValue::Ns(NumberSet::new(numbers).map_err(fail)?)
+            }
+            Tag::Bs => {
+                let blobs = self
+                    .string_list()?
+                    .iter()
+                    .map(|t| crate::base64::decode(t))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                AttributeValue::Bs(BinarySet::new(blobs).map_err(fail)?)
+            }
+        };
+        match self.peek_ws() {
+            Some(b'}') => {
+                self.pos += 1;
+                Ok(value)
+            }
+            Some(b',') => Err(FastError(
+                "attribute value has more than one type key".to_owned(),
+            )),
+            _ => Err(self.error("`}`")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1298,122 +1414,6 @@ mod tests {
                 bytes[i] = byte;
             }
             agree(&bytes);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Untyped items, read natively (keys, which every record has).
-
-impl Parser<'_> {
-    /// An item as an untyped [`Item`], the path of a failure in `trail`.
-    fn item(&mut self, trail: &Trail) -> Result<Item> {
-        self.expect(b'{', "an item (a map)")?;
-        self.enter()?;
-        let mut item = Item::new();
-        let mut first = true;
-        loop {
-            match self.peek_ws() {
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                Some(b',') if !first => self.pos += 1,
-                _ if first => {}
-                _ => return Err(self.error("`,` or `}`")),
-            }
-            first = false;
-            let key = self.string()?;
-            self.expect(b':', "`:`")?;
-            match self.attribute_value(trail) {
-                Ok(value) => {
-                    item.insert(key.into_owned(), value);
-                }
-                Err(e) => {
-                    trail.push(PathSegment::Attribute(key.into_owned()));
-                    return Err(e);
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(item)
-    }
-
-    /// One `{"TYPE": value}` as an [`AttributeValue`].
-    fn attribute_value(&mut self, trail: &Trail) -> Result<AttributeValue> {
-        self.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
-        let tag = self.tag()?;
-        self.expect(b':', "`:`")?;
-        let value = match tag {
-            Tag::S => AttributeValue::S(self.string()?.into_owned()),
-            Tag::N => AttributeValue::N(Number::new(self.string()?.into_owned()).map_err(fail)?),
-            Tag::B => AttributeValue::B(crate::base64::decode(&self.string()?).map_err(fail)?),
-            Tag::Bool => AttributeValue::Bool(self.boolean()?),
-            Tag::Null => {
-                if !self.boolean()? {
-                    return Err(FastError("NULL must be true".to_owned()));
-                }
-                AttributeValue::Null
-            }
-            Tag::M => AttributeValue::M(self.item(trail)?),
-            Tag::L => {
-                self.expect(b'[', "a list")?;
-                self.enter()?;
-                let mut list = Vec::new();
-                loop {
-                    match self.peek_ws() {
-                        Some(b']') => {
-                            self.pos += 1;
-                            break;
-                        }
-                        Some(b',') if !list.is_empty() => self.pos += 1,
-                        _ if list.is_empty() => {}
-                        _ => return Err(self.error("`,` or `]`")),
-                    }
-                    match self.attribute_value(trail) {
-                        Ok(value) => list.push(value),
-                        Err(e) => {
-                            trail.push(PathSegment::Index(list.len()));
-                            return Err(e);
-                        }
-                    }
-                }
-                self.depth -= 1;
-                AttributeValue::L(list)
-            }
-            Tag::Ss => {
-                let texts = self.string_list()?;
-                let set = texts.into_iter().map(Cow::into_owned).collect();
-                AttributeValue::Ss(StringSet::new(set).map_err(fail)?)
-            }
-            Tag::Ns => {
-                let numbers = self
-                    .string_list()?
-                    .into_iter()
-                    .map(|t| Number::new(t.into_owned()))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(fail)?;
-                AttributeValue::Ns(NumberSet::new(numbers).map_err(fail)?)
-            }
-            Tag::Bs => {
-                let blobs = self
-                    .string_list()?
-                    .iter()
-                    .map(|t| crate::base64::decode(t))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(fail)?;
-                AttributeValue::Bs(BinarySet::new(blobs).map_err(fail)?)
-            }
-        };
-        match self.peek_ws() {
-            Some(b'}') => {
-                self.pos += 1;
-                Ok(value)
-            }
-            Some(b',') => Err(FastError(
-                "attribute value has more than one type key".to_owned(),
-            )),
-            _ => Err(self.error("`}`")),
         }
     }
 }
