@@ -7,5 +7,8 @@
 //!
 //! - [`policy`]: IAM policy documents, ARNs, builders, lints and an offline
 //!   evaluator (`streamgate-policy`).
+//! - [`records`]: DynamoDB stream records decoded into typed change events
+//!   (`streamgate-records`).
 
 pub use streamgate_policy as policy;
+pub use streamgate_records as records;
