@@ -52,7 +52,11 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     if !args.no_doc {
         step("docs", || {
             let _env = sh.push_env("RUSTDOCFLAGS", "-D warnings");
-            cmd!(sh, "{cargo} doc --workspace --no-deps --all-features --locked").run()?;
+            cmd!(
+                sh,
+                "{cargo} doc --workspace --no-deps --all-features --locked"
+            )
+            .run()?;
             Ok(())
         })?;
     }
