@@ -4,12 +4,15 @@
 //! into `struct Doc { id: String, pages: u32 }` in one pass over the input:
 //! the adapter reads the type key of each wrapper and hands the inner value
 //! to the user's visitor, borrowing strings from the input where it can.
-//! Numbers convert exactly or fail; sets are validated.
+//! Numbers convert exactly or fail (a string type receives a number's exact
+//! text); sets are validated; an enum reads a unit variant from an `S` and a
+//! variant with content from a one-key `M`, as [`to_item`](crate::to_item)
+//! writes them.
 //!
 //! Every reader here is tolerant: when a value is wrong, the input is still
 //! consumed up to the end of that value before the error is returned, so a
 //! batch decoder can go on with the next record. The attribute path of a
-//! failure is kept in a [`Trail`] as the error unwinds.
+//! failure is collected as the error unwinds.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -220,6 +223,13 @@ impl<'de> Visitor<'de> for TagSeed {
         f.write_str("a DynamoDB type key: S, N, B, BOOL, NULL, M, L, SS, NS or BS")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Tag, E> {
+        Tag::parse(v)
+    }
+}
+
+impl Tag {
+    /// The tag named by a type key.
+    pub(crate) fn parse<E: de::Error>(v: &str) -> Result<Tag, E> {
         Ok(match v {
             "S" => Tag::S,
             "N" => Tag::N,
@@ -314,7 +324,12 @@ impl<'de, E: de::Error> NumberDeserializer<'de, E> {
                 target,
             })
         };
-        let wide = convert::to_i128(&self.text).map_err(|_| inexact())?;
+        // Plain integer text that fits an i64, the common case, skips the
+        // general conversion.
+        let wide = match self.text.parse::<i64>() {
+            Ok(v) => i128::from(v),
+            Err(_) => convert::to_i128(&self.text).map_err(|_| inexact())?,
+        };
         T::try_from(wide).map_err(|_| inexact())
     }
 }
@@ -394,6 +409,15 @@ impl<'de, E: de::Error> Deserializer<'de> for NumberDeserializer<'de, E> {
 pub(crate) struct BytesDeserializer<E> {
     bytes: Vec<u8>,
     marker: PhantomData<E>,
+}
+
+impl<E> BytesDeserializer<E> {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            marker: PhantomData,
+        }
+    }
 }
 
 impl<'de, E: de::Error> Deserializer<'de> for BytesDeserializer<E> {
@@ -597,7 +621,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for AttrSeed<'_, S> {
 
 /// What the user's type asked for, remembered until the type key is read.
 #[derive(Clone, Copy)]
-enum Hint {
+pub(crate) enum Hint {
     Any,
     Bool,
     I8,
@@ -876,99 +900,102 @@ impl<'de, A: MapAccess<'de>> TaggedValue<'_, '_, A> {
                 if let Hint::NewtypeStruct(ITEM_TOKEN) = hint {
                     return map.next_value_seed(NewtypeSeed(visitor));
                 }
+                if let Hint::Enum(..) = hint {
+                    // `{"M": {"Variant": value}}`, as `to_item` writes a
+                    // variant with content.
+                    return map.next_value_seed(EnumSeed { visitor, trail });
+                }
                 map.next_value_seed(TypedItemSeed {
                     seed: VisitMapSeed(visitor),
                     trail,
                 })
             }
             Tag::L => map.next_value_seed(ListSeed { visitor, trail }),
-            Tag::Ss => {
+            Tag::Ss | Tag::Ns | Tag::Bs => {
                 let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                check_distinct("SS", texts.iter().map(|t| t.as_ref()), |t| format!("{t:?}"))?;
-                visitor.visit_seq(SetAccess {
-                    elements: texts.into_iter().map(TextDeserializer::new),
-                    marker: PhantomData,
-                })
-            }
-            Tag::Ns => {
-                let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                let numbers = texts
-                    .into_iter()
-                    .map(NumberDeserializer::new)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let keys: Vec<_> = numbers.iter().map(|n| number_identity(&n.text)).collect();
-                check_distinct("NS", keys.iter(), |k| k.0.clone())?;
-                visitor.visit_seq(SetAccess {
-                    elements: numbers.into_iter(),
-                    marker: PhantomData,
-                })
-            }
-            Tag::Bs => {
-                let texts = map.next_value_seed(crate::value::TextListSeed)?;
-                let blobs = texts
-                    .iter()
-                    .map(|t| crate::base64::decode(t))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(de::Error::custom)?;
-                check_distinct("BS", blobs.iter(), |b| crate::base64::encode(b))?;
-                visitor.visit_seq(SetAccess {
-                    elements: blobs.into_iter().map(|bytes| BytesDeserializer {
-                        bytes,
-                        marker: PhantomData,
-                    }),
-                    marker: PhantomData,
-                })
+                visit_set(tag, texts, hint, visitor)
             }
         }
     }
 }
 
-/// A number's value identity (its normal form as text), so that `1` and
-/// `1.0` count as the same set element.
-struct NumberIdentity(String);
-
-impl PartialEq for NumberIdentity {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+/// A set's elements, validated, for the user's visitor (`hint` only
+/// matters for binary: `Vec<u8>` elements ask for a sequence).
+pub(crate) fn visit_set<'de, V: Visitor<'de>, E: de::Error>(
+    tag: Tag,
+    texts: Vec<Cow<'de, str>>,
+    _hint: Hint,
+    visitor: V,
+) -> Result<V::Value, E> {
+    match tag {
+        Tag::Ns => {
+            let numbers = texts
+                .into_iter()
+                .map(NumberDeserializer::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            check_distinct(
+                "NS",
+                &numbers,
+                |a, b| number::same_value(&a.text, &b.text),
+                |n| n.text.to_string(),
+            )?;
+            visitor.visit_seq(SetAccess {
+                elements: numbers.into_iter(),
+                marker: PhantomData,
+            })
+        }
+        Tag::Bs => {
+            let blobs = texts
+                .iter()
+                .map(|t| crate::base64::decode(t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(de::Error::custom)?;
+            check_distinct("BS", &blobs, |a, b| a == b, |b| crate::base64::encode(b))?;
+            visitor.visit_seq(SetAccess {
+                elements: blobs.into_iter().map(|bytes| BytesDeserializer {
+                    bytes,
+                    marker: PhantomData,
+                }),
+                marker: PhantomData,
+            })
+        }
+        _ => {
+            check_distinct("SS", &texts, |a, b| a == b, |t| format!("{t:?}"))?;
+            visitor.visit_seq(SetAccess {
+                elements: texts.into_iter().map(TextDeserializer::new),
+                marker: PhantomData,
+            })
+        }
     }
 }
-impl Eq for NumberIdentity {}
-impl std::hash::Hash for NumberIdentity {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
 
-fn number_identity(text: &str) -> NumberIdentity {
-    match crate::Number::new(text) {
-        Ok(n) => NumberIdentity(n.to_decimal().to_string()),
-        Err(_) => NumberIdentity(text.to_owned()),
-    }
-}
-
-/// Rejects empty sets and duplicate elements.
-fn check_distinct<T: std::hash::Hash + Eq, E: de::Error>(
+/// Rejects empty sets and duplicate elements, `same` deciding equality.
+/// Sets in stream records are small, so pairwise comparison beats hashing.
+fn check_distinct<T, E: de::Error>(
     kind: &'static str,
-    elements: impl Iterator<Item = T>,
+    elements: &[T],
+    same: impl Fn(&T, &T) -> bool,
     show: impl Fn(&T) -> String,
 ) -> Result<(), E> {
-    let mut seen = std::collections::HashSet::new();
-    for element in elements {
-        if seen.contains(&element) {
+    if elements.is_empty() {
+        return Err(E::custom(crate::value::SetError::Empty { kind }));
+    }
+    for (i, element) in elements.iter().enumerate() {
+        if elements
+            .iter()
+            .take(i)
+            .any(|earlier| same(earlier, element))
+        {
             return Err(E::custom(crate::value::SetError::Duplicate {
                 kind,
-                element: show(&element),
+                element: show(element),
             }));
         }
-        seen.insert(element);
-    }
-    if seen.is_empty() {
-        return Err(E::custom(crate::value::SetError::Empty { kind }));
     }
     Ok(())
 }
 
-fn number_by_hint<'de, V: Visitor<'de>, E: de::Error>(
+pub(crate) fn number_by_hint<'de, V: Visitor<'de>, E: de::Error>(
     n: NumberDeserializer<'de, E>,
     hint: Hint,
     v: V,
@@ -993,7 +1020,11 @@ fn number_by_hint<'de, V: Visitor<'de>, E: de::Error>(
 }
 
 impl<'de, E: de::Error> TextDeserializer<'de, E> {
-    fn deserialize_hint_text<V: Visitor<'de>>(self, hint: Hint, v: V) -> Result<V::Value, E> {
+    pub(crate) fn deserialize_hint_text<V: Visitor<'de>>(
+        self,
+        hint: Hint,
+        v: V,
+    ) -> Result<V::Value, E> {
         match hint {
             Hint::Enum(name, variants) => self.deserialize_enum(name, variants, v),
             Hint::NewtypeStruct(name) => self.deserialize_newtype_struct(name, v),
@@ -1097,6 +1128,122 @@ impl<'de, A: MapAccess<'de>> Deserializer<'de> for TaggedValue<'_, '_, A> {
     }
 }
 
+/// An enum variant with content, from a one-key `M`.
+struct EnumSeed<'t, V> {
+    visitor: V,
+    trail: &'t Trail,
+}
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for EnumSeed<'_, V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for EnumSeed<'_, V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an enum variant: an M with one key")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<V::Value, A::Error> {
+        let pending = std::cell::Cell::new(false);
+        let result = self.visitor.visit_enum(MapEnum {
+            map: &mut map,
+            trail: self.trail,
+            pending: &pending,
+        });
+        let value = recover(result, &mut map, pending.get())?;
+        if recover(map.next_key::<IgnoredAny>(), &mut map, true)?.is_some() {
+            drain_map(&mut map, true)?;
+            return Err(de::Error::custom(
+                "an enum variant must be an M with exactly one key",
+            ));
+        }
+        Ok(value)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<V::Value, A::Error> {
+        drain_seq(&mut seq)?;
+        Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
+    }
+}
+
+struct MapEnum<'m, 't, 'p, A> {
+    map: &'m mut A,
+    trail: &'t Trail,
+    /// The variant's name was read and its value not yet.
+    pending: &'p std::cell::Cell<bool>,
+}
+
+impl<'de, 'm, 't, 'p, A: MapAccess<'de>> de::EnumAccess<'de> for MapEnum<'m, 't, 'p, A> {
+    type Error = A::Error;
+    type Variant = Self;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), A::Error> {
+        let Some(name) = self.map.next_key_seed(TextCapture)? else {
+            return Err(de::Error::custom(
+                "an enum variant must be an M with exactly one key",
+            ));
+        };
+        self.pending.set(true);
+        let variant = seed.deserialize(TextDeserializer::<A::Error>::new(name))?;
+        Ok((variant, self))
+    }
+}
+
+impl<'de, A: MapAccess<'de>> de::VariantAccess<'de> for MapEnum<'_, '_, '_, A> {
+    type Error = A::Error;
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.pending.set(false);
+        self.map.next_value::<IgnoredAny>()?;
+        Ok(())
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
+        self.pending.set(false);
+        self.map.next_value_seed(AttrSeed {
+            seed,
+            trail: self.trail,
+        })
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        self.pending.set(false);
+        self.map.next_value_seed(AttrSeed {
+            seed: TupleSeed(len, visitor),
+            trail: self.trail,
+        })
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        self.pending.set(false);
+        self.map.next_value_seed(AttrSeed {
+            seed: StructSeed(fields, visitor),
+            trail: self.trail,
+        })
+    }
+}
+
+/// Asks a deserializer for a tuple.
+struct TupleSeed<V>(usize, V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for TupleSeed<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_tuple(self.0, self.1)
+    }
+}
+
+/// Asks a deserializer for a struct.
+struct StructSeed<V>(&'static [&'static str], V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for StructSeed<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_struct("", self.0, self.1)
+    }
+}
+
 /// Hands a deserializer to a visitor as a newtype's content.
 struct NewtypeSeed<V>(V);
 
@@ -1187,7 +1334,11 @@ impl<'de, S: SeqAccess<'de>> SeqAccess<'de> for ListAccess<'_, '_, S> {
 // Public entry points.
 
 /// Deserializes `T` from an item in DynamoDB JSON text, borrowing strings
-/// from `json` where `T` allows.
+/// from `json` where `T` allows. (For an untyped [`Item`](crate::Item),
+/// [`RawImage::item`](crate::RawImage::item) and
+/// [`decode_event_items`](crate::decode_event_items) also name the attribute
+/// path of a failure; through this function an `Item` reports only the
+/// message.)
 ///
 /// ```
 /// use serde::Deserialize;
@@ -1238,4 +1389,116 @@ pub fn from_item<T: de::DeserializeOwned>(item: &crate::Item) -> Result<T, Image
         message: e.to_string(),
     })?;
     from_json_item(&json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AttributeValue, Item, Number};
+    use expect_test::{Expect, expect};
+    use serde::Deserialize;
+
+    /// Deserializes `json` (an item in DynamoDB JSON) into `T` and shows
+    /// the value or the error.
+    fn check<'de, T: Deserialize<'de> + fmt::Debug>(json: &'de str, expected: Expect) {
+        let shown = match from_json_item::<T>(json) {
+            Ok(v) => format!("{v:?}"),
+            Err(e) => format!("error: {e}"),
+        };
+        expected.assert_eq(&shown);
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Borrowing<'a> {
+        name: &'a str,
+        #[serde(borrow)]
+        note: Option<Cow<'a, str>>,
+        count: u8,
+    }
+
+    #[test]
+    fn strings_borrow_and_null_is_none() {
+        check::<Borrowing>(
+            r#"{"name": {"S": "a"}, "note": {"NULL": true}, "count": {"N": "255"}}"#,
+            expect![[r#"Borrowing { name: "a", note: None, count: 255 }"#]],
+        );
+        check::<Borrowing>(
+            r#"{"name": {"S": "a"}, "note": {"S": "n"}, "count": {"N": "256"}}"#,
+            expect![[r#"error: at count: "256" does not fit exactly in u8 at line 1 column 62"#]],
+        );
+        check::<Borrowing>(
+            r#"{"name": {"S": "a"}, "count": {"N": "1"}}"#,
+            expect![[r#"Borrowing { name: "a", note: None, count: 1 }"#]],
+        );
+        check::<Borrowing>(
+            r#"{"name": {"N": "1"}, "count": {"N": "1"}}"#,
+            expect![[r#"Borrowing { name: "1", note: None, count: 1 }"#]],
+        );
+        check::<Borrowing>(
+            r#"{"count": {"N": "1"}}"#,
+            expect!["error: at (item): missing field `name` at line 1 column 21"],
+        );
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    enum Color {
+        Red,
+        Green,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Mixed {
+        color: Color,
+        ratio: f32,
+        exact: Number,
+        raw: AttributeValue,
+        nested: Item,
+        blob: Vec<u8>,
+        points: Vec<(i32, i32)>,
+        flags: std::collections::BTreeSet<String>,
+    }
+
+    #[test]
+    fn every_shape_of_user_type() {
+        check::<Mixed>(
+            r#"{"color": {"S": "Green"}, "ratio": {"N": "0.25"}, "exact": {"N": "1.50"},
+                "raw": {"NS": ["1", "2"]}, "nested": {"M": {"a": {"BOOL": true}}},
+                "blob": {"B": "AAE="}, "points": {"L": [{"L": [{"N": "1"}, {"N": "-2"}]}]},
+                "flags": {"SS": ["x", "y"]}}"#,
+            expect![[
+                r#"Mixed { color: Green, ratio: 0.25, exact: Number(1.50), raw: Ns(NumberSet([Number(1), Number(2)])), nested: Item({"a": Bool(true)}), blob: [0, 1], points: [(1, -2)], flags: {"x", "y"} }"#
+            ]],
+        );
+        check::<Mixed>(
+            r#"{"color": {"S": "Blue"}}"#,
+            expect![
+                "error: at color: unknown variant `Blue`, expected `Red` or `Green` at line 1 column 23"
+            ],
+        );
+        check::<Mixed>(
+            r#"{"color": {"S": "Red"}, "ratio": {"N": "0.1000000001"}}"#,
+            expect![[
+                r#"error: at ratio: "0.1000000001" does not fit exactly in f32 at line 1 column 54"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        check::<std::collections::BTreeMap<String, Vec<std::collections::BTreeMap<String, u32>>>>(
+            r#"{"a": {"L": [{"M": {"x": {"N": "1"}}}, {"M": {"x": {"N": "-1"}}}]}}"#,
+            expect![[r#"error: at a[1].x: "-1" does not fit exactly in u32 at line 1 column 62"#]],
+        );
+        check::<serde_json::Value>(
+            r#"{"a": {"SS": ["x", "x"]}}"#,
+            expect![[r#"error: at a: SS set has a duplicate element "x" at line 1 column 24"#]],
+        );
+        check::<serde_json::Value>(
+            r#"{"a": {"S": "x"}} trailing"#,
+            expect!["error: at (item): trailing characters at line 1 column 19"],
+        );
+    }
 }

@@ -5,10 +5,10 @@
 //! record never fails the batch, and its error names the record's event id,
 //! sequence number and the field at fault.
 //!
-//! The decoder makes one pass over the input. Images are either kept as
-//! borrowed raw JSON ([`decode_event`], decoded later with
-//! [`ChangeEvent::new_image`]) or deserialized straight into the user's type
-//! during that same pass ([`decode_event_as`]).
+//! The decoder walks the input once. Images are either kept as borrowed raw
+//! JSON ([`decode_event`], decoded later with [`ChangeEvent::new_image`]) or
+//! deserialized into the user's type as the walk reaches them
+//! ([`decode_event_as`]), with no intermediate tree.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -21,10 +21,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 use streamgate_policy::arn::{ArnError, StreamArn};
 
-use crate::de::{
-    AttributePath, ImageError, TextCapture, Trail, TypedItemSeed, drain_map, drain_seq,
-    from_json_item,
-};
+use crate::de::{AttributePath, ImageError, TextCapture, Trail, drain_map, drain_seq};
 use crate::value::{Item, ItemSeed};
 
 /// What a record did to its item.
@@ -154,11 +151,22 @@ impl<'a> RawImage<'a> {
     }
     /// Deserializes the image into `T`.
     pub fn to<T: de::Deserialize<'a>>(&self) -> Result<T, ImageError> {
-        from_json_item(self.0.get())
+        let trail = Trail::default();
+        crate::fast::from_item_text(self.0.get(), &trail).map_err(|e| ImageError {
+            path: trail.take(),
+            message: e.to_string(),
+        })
     }
     /// The image as an untyped [`Item`].
     pub fn item(&self) -> Result<Item, ImageError> {
-        self.to()
+        let trail = Trail::default();
+        let mut deserializer = serde_json::Deserializer::from_str(self.0.get());
+        ItemSeed { trail: &trail }
+            .deserialize(&mut deserializer)
+            .map_err(|e| ImageError {
+                path: trail.take(),
+                message: e.to_string(),
+            })
     }
 }
 
@@ -195,7 +203,63 @@ pub struct ChangeEvent<'a, I = RawImage<'a>> {
     pub user_identity: Option<UserIdentity>,
 }
 
-impl<I> ChangeEvent<'_, I> {
+impl<'a, I> ChangeEvent<'a, I> {
+    /// The same event with each image converted by `f`, e.g. raw images
+    /// decoded into a user type; the first error stops the conversion.
+    pub fn try_map_images<J, E>(
+        self,
+        mut f: impl FnMut(I) -> Result<J, E>,
+    ) -> Result<ChangeEvent<'a, J>, E> {
+        let mut convert = |image: Option<I>| image.map(&mut f).transpose();
+        let change = match self.change {
+            Change::Insert { new_image } => Change::Insert {
+                new_image: convert(new_image)?,
+            },
+            Change::Modify {
+                old_image,
+                new_image,
+            } => Change::Modify {
+                old_image: convert(old_image)?,
+                new_image: convert(new_image)?,
+            },
+            Change::Remove { old_image } => Change::Remove {
+                old_image: convert(old_image)?,
+            },
+        };
+        Ok(ChangeEvent {
+            event_id: self.event_id,
+            change,
+            keys: self.keys,
+            sequence_number: self.sequence_number,
+            approximate_creation_time: self.approximate_creation_time,
+            size_bytes: self.size_bytes,
+            view_type: self.view_type,
+            source: self.source,
+            region: self.region,
+            event_version: self.event_version,
+            user_identity: self.user_identity,
+        })
+    }
+
+    /// The same event owning its strings, so it can outlive the input
+    /// buffer (its images must already own theirs, e.g. an [`Item`]).
+    pub fn into_owned(self) -> ChangeEvent<'static, I> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        ChangeEvent {
+            event_id: own(self.event_id),
+            change: self.change,
+            keys: self.keys,
+            sequence_number: own(self.sequence_number),
+            approximate_creation_time: self.approximate_creation_time,
+            size_bytes: self.size_bytes,
+            view_type: self.view_type,
+            source: self.source,
+            region: self.region.map(own),
+            event_version: self.event_version.map(own),
+            user_identity: self.user_identity,
+        }
+    }
+
     /// Insert, modify or remove.
     pub fn kind(&self) -> ChangeKind {
         self.change.kind()
@@ -393,11 +457,10 @@ pub(crate) struct Typed<T>(PhantomData<T>);
 impl<'de, T: de::Deserialize<'de>> ImageReader<'de> for Typed<T> {
     type Image = T;
     fn read<D: Deserializer<'de>>(d: D, trail: &Trail) -> Result<T, D::Error> {
-        TypedItemSeed {
-            seed: PhantomData::<T>,
-            trail,
-        }
-        .deserialize(d)
+        // The general parser finds the image's end (checking its syntax and
+        // UTF-8); the specialised one then reads the wrappers from the text.
+        let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+        crate::fast::from_item_text(raw.get(), trail).map_err(de::Error::custom)
     }
 }
 
@@ -421,7 +484,9 @@ pub fn decode_event_items(
 }
 
 /// Decodes a Lambda event (or a GetRecords response) for a DynamoDB stream,
-/// keeping images as borrowed JSON to be decoded on demand.
+/// keeping images as borrowed JSON to be decoded on demand: the fastest way
+/// to get at the keys and metadata. An invalid image surfaces when it is
+/// decoded ([`ChangeEvent::new_image`]); keys are always validated.
 ///
 /// ```
 /// use streamgate_records::{ChangeKind, decode_event};
@@ -447,7 +512,9 @@ pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordErr
 }
 
 /// Decodes a Lambda event (or a GetRecords response) for a DynamoDB stream,
-/// deserializing every image straight into `T` in the same single pass. An
+/// deserializing every image into `T` as the decoder reaches it, with no
+/// intermediate tree (a parser specialised for DynamoDB JSON reads the
+/// event, borrowing strings where `T` allows). An
 /// image that does not fit `T` fails its record only.
 ///
 /// ```
@@ -466,12 +533,17 @@ pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordErr
 pub fn decode_event_as<'a, T: de::Deserialize<'a>>(
     json: &'a [u8],
 ) -> Result<Vec<Result<ChangeEvent<'a, T>, RecordError>>, EventError> {
-    decode_with::<Typed<T>>(json)
+    match crate::fast::decode_event(json) {
+        Some(records) => Ok(records),
+        None => decode_with::<Typed<T>>(json),
+    }
 }
 
 type Decoded<'a, R> = Vec<Result<ChangeEvent<'a, <R as ImageReader<'a>>::Image>, RecordError>>;
 
-fn decode_with<'a, R: ImageReader<'a>>(json: &'a [u8]) -> Result<Decoded<'a, R>, EventError> {
+pub(crate) fn decode_with<'a, R: ImageReader<'a>>(
+    json: &'a [u8],
+) -> Result<Decoded<'a, R>, EventError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let seed = EventSeed::<R>(PhantomData);
     let result = seed
@@ -528,7 +600,7 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for EventSeed<R> {
 
 /// The last source ARN seen and its parsed form: the records of a batch
 /// share one, so it is parsed once.
-type ArnCache = RefCell<Option<(String, Result<Arc<StreamArn>, ArnError>)>>;
+pub(crate) type ArnCache = RefCell<Option<(String, Result<Arc<StreamArn>, ArnError>)>>;
 
 struct RecordsSeed<R> {
     arn_cache: ArnCache,
@@ -551,22 +623,24 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordsSeed<R> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         let trail = Trail::default();
         loop {
+            // Each record is pushed where it is built: decoded records can
+            // be large, and returning them through the parser's layers
+            // copies them several times.
             let seed = RecordSeed::<R> {
-                index: out.len(),
+                out: &mut out,
                 arn_cache: &self.arn_cache,
                 trail: &trail,
                 marker: PhantomData,
             };
-            match seq.next_element_seed(seed)? {
-                Some(record) => out.push(record),
-                None => return Ok(out),
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(out);
             }
         }
     }
 }
 
-struct RecordSeed<'c, R> {
-    index: usize,
+struct RecordSeed<'c, 'de, R: ImageReader<'de>> {
+    out: &'c mut Vec<RecordResult<'de, R>>,
     arn_cache: &'c ArnCache,
     trail: &'c Trail,
     marker: PhantomData<R>,
@@ -574,8 +648,8 @@ struct RecordSeed<'c, R> {
 
 type RecordResult<'de, R> = Result<ChangeEvent<'de, <R as ImageReader<'de>>::Image>, RecordError>;
 
-impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for RecordSeed<'_, R> {
-    type Value = RecordResult<'de, R>;
+impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for RecordSeed<'_, 'de, R> {
+    type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
@@ -594,32 +668,46 @@ fn not_an_object<T>(index: usize, found: de::Unexpected<'_>) -> Result<T, Record
     })
 }
 
-impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, R> {
-    type Value = RecordResult<'de, R>;
+impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, 'de, R> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a stream record object")
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Bool(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Bool(v)));
+        Ok(())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Signed(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Signed(v)));
+        Ok(())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Unsigned(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Unsigned(v)));
+        Ok(())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Float(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Float(v)));
+        Ok(())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Str(v)))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Str(v)));
+        Ok(())
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(not_an_object(self.index, de::Unexpected::Unit))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Unit));
+        Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         drain_seq(&mut seq)?;
-        Ok(not_an_object(self.index, de::Unexpected::Seq))
+        self.out
+            .push(not_an_object(self.out.len(), de::Unexpected::Seq));
+        Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut record = RecordParts::<R::Image>::default();
@@ -666,27 +754,39 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for RecordSeed<'_, R> {
                 }
             }
         }
-        Ok(record.finish(self.index))
+        let index = self.out.len();
+        self.out.push(record.finish(index));
+        Ok(())
     }
 }
 
-impl<R> RecordSeed<'_, R> {
+impl<'de, R: ImageReader<'de>> RecordSeed<'_, 'de, R> {
     fn parse_arn<I>(&self, record: &mut RecordParts<'_, I>, text: &str) -> Option<Arc<StreamArn>> {
-        let mut cache = self.arn_cache.borrow_mut();
-        let parsed = match cache.as_ref() {
-            Some((seen, parsed)) if seen == text => parsed.clone(),
-            _ => {
-                let parsed = text.parse::<StreamArn>().map(Arc::new);
-                *cache = Some((text.to_owned(), parsed.clone()));
-                parsed
-            }
-        };
-        match parsed {
-            Ok(arn) => Some(arn),
-            Err(e) => {
-                record.problem("eventSourceARN".to_owned(), RecordProblem::Arn(e));
-                None
-            }
+        parse_arn_cached(self.arn_cache, record, text)
+    }
+}
+
+/// The source ARN of a record, parsed once per batch when the records
+/// share it (they do); an invalid one is noted as the record's problem.
+pub(crate) fn parse_arn_cached<I>(
+    arn_cache: &ArnCache,
+    record: &mut RecordParts<'_, I>,
+    text: &str,
+) -> Option<Arc<StreamArn>> {
+    let mut cache = arn_cache.borrow_mut();
+    let parsed = match cache.as_ref() {
+        Some((seen, parsed)) if seen == text => parsed.clone(),
+        _ => {
+            let parsed = text.parse::<StreamArn>().map(Arc::new);
+            *cache = Some((text.to_owned(), parsed.clone()));
+            parsed
+        }
+    };
+    match parsed {
+        Ok(arn) => Some(arn),
+        Err(e) => {
+            record.problem("eventSourceARN".to_owned(), RecordProblem::Arn(e));
+            None
         }
     }
 }
@@ -992,14 +1092,14 @@ impl<'de, R: ImageReader<'de>> DeserializeSeed<'de> for ImageSeed<'_, R> {
 
 /// A JSON number, as it came.
 #[derive(Debug, Clone, Copy)]
-enum Scalar {
+pub(crate) enum Scalar {
     Unsigned(u64),
     Signed(i64),
     Float(f64),
 }
 
 impl Scalar {
-    fn to_time(self) -> Option<SystemTime> {
+    pub(crate) fn to_time(self) -> Option<SystemTime> {
         let seconds = match self {
             Self::Unsigned(n) => return SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(n)),
             Self::Signed(_) => return None,
@@ -1316,6 +1416,45 @@ mod tests {
         expect![[r#"not a DynamoDB stream event (an object with a "Records" array): invalid type: sequence, expected an object with a "Records" array at line 1 column 0"#]]
             .assert_eq(&show("[]"));
         expect![[r#"0 records"#]].assert_eq(&show(r#"{"Records": [], "NextShardIterator": "x"}"#));
+    }
+
+    #[test]
+    fn raw_images_convert_and_events_outlive_the_input() {
+        let json = format!(
+            "{{\"Records\": [{}]}}",
+            record(
+                "MODIFY",
+                r#"{"Keys": {"id": {"S": "a"}}, "SequenceNumber": "2",
+                    "OldImage": {"n": {"N": "1"}}, "NewImage": {"n": {"N": "x"}}}"#,
+            )
+        );
+        let owned: ChangeEvent<'static, Item> = {
+            let records = decode_event(json.as_bytes()).unwrap();
+            let event = records.into_iter().next().unwrap().unwrap();
+            let bad = event.clone().try_map_images(|raw| raw.to::<u8>());
+            assert_eq!(
+                bad.unwrap_err().to_string(),
+                "at (item): invalid type: map, expected u8"
+            );
+            let err = event.clone().try_map_images(|raw| raw.item()).unwrap_err();
+            assert_eq!(err.path.to_string(), "n");
+            let only_old = event.try_map_images(|raw| {
+                if raw.json().contains("\"x\"") {
+                    Ok(Item::new())
+                } else {
+                    raw.item()
+                }
+            });
+            only_old.unwrap().into_owned()
+        };
+        assert_eq!(owned.sequence_number, "2");
+        assert_eq!(
+            owned.change.old_image().unwrap()["n"]
+                .as_n()
+                .unwrap()
+                .as_str(),
+            "1"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //!   TTL deletion.
 //! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
 //!   exact decimal text and converts only when exact; sets are validated.
-//! - A serde Deserializer reads items straight into user types in one pass
-//!   over the input, borrowing strings where the user's type allows
+//! - A serde Deserializer reads items straight into user types, with no
+//!   intermediate tree, borrowing strings where the user's type allows
 //!   ([`from_json_item`], [`ChangeEvent::new_image`]); [`to_item`] goes back.
 //!
 //! This crate is pure: it never does IO and depends on no async runtime.
@@ -56,13 +56,13 @@
 //! - `thiserror`: typed, `#[non_exhaustive]` errors.
 //! - `aws-sdk-dynamodbstreams` (feature `sdk`) and `aws_lambda_events`
 //!   (feature `lambda-events`): only for `From` conversions from their record
-//!   types. The SDK crate is slow to build, so CI (which runs default
-//!   features) does not build the `sdk` feature; it is checked with
-//!   `cargo test -p streamgate-records --features sdk`.
+//!   types. Both are off by default; `cargo xtask ci` builds and tests
+//!   them (it runs with `--all-features`).
 
 mod base64;
 pub mod de;
 mod event;
+mod fast;
 mod number;
 mod ser;
 mod value;
@@ -85,3 +85,8 @@ pub use number::{Decimal, Normalized, Number, NumberError};
 pub use sdk::{from_sdk_record, from_sdk_records};
 pub use ser::{SerializeError, to_attribute_value, to_item};
 pub use value::{AttributeValue, BinarySet, Item, NumberSet, SetError, StringSet};
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -212,8 +212,31 @@ fn normalize(text: &str) -> Result<Normalized<'_>, &'static str> {
     })
 }
 
+/// Whether `text` is a plain integer of at most 38 digits, the common case:
+/// always a valid DynamoDB number (fewer than 39 significant digits, below
+/// 1E38), so it needs no normalizing.
+fn is_short_integer(text: &str) -> bool {
+    plain_digit_count(text).is_some_and(|n| n <= MAX_DIGITS)
+}
+
+/// How many digits `text` has if it is a plain decimal, `-?D+(.D+)?`: at
+/// most that many significant digits, and a magnitude below 10^digits and
+/// (if not zero) at least 10^-digits.
+fn plain_digit_count(text: &str) -> Option<usize> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
+    let plain = !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| unsigned.len() - usize::from(unsigned.len() > int.len()))
+}
+
 /// Checks `text` against DynamoDB's number rules.
 pub(crate) fn validate(text: &str) -> Result<(), NumberError> {
+    if is_short_integer(text) {
+        return Ok(());
+    }
     let n = normalize(text).map_err(|reason| NumberError::Syntax {
         text: text.to_owned(),
         reason,
@@ -238,10 +261,38 @@ pub(crate) fn validate(text: &str) -> Result<(), NumberError> {
     Ok(())
 }
 
+fn is_canonical_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    match digits.as_bytes() {
+        [b'0'] => digits.len() == text.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// Whether two valid number texts have the same value (`1` and `1.0` do).
+pub(crate) fn same_value(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    // Two integers written the canonical way (no sign but `-`, no leading
+    // zero, no `-0`) differ in value exactly when they differ in text.
+    if is_canonical_integer(a) && is_canonical_integer(b) {
+        return false;
+    }
+    match (normalize(a), normalize(b)) {
+        (Ok(x), Ok(y)) => {
+            x.digits == y.digits
+                && (x.is_zero() || (x.exponent == y.exponent && x.negative == y.negative))
+        }
+        _ => false,
+    }
+}
+
 /// Exact conversions shared by [`Number`] and the deserializers, which work
 /// on borrowed text that was validated already.
 pub(crate) mod convert {
-    use super::{NumberError, normalize};
+    use super::{NumberError, normalize, plain_digit_count};
 
     fn inexact(text: &str, target: &'static str) -> NumberError {
         NumberError::Inexact {
@@ -305,6 +356,16 @@ pub(crate) mod convert {
     /// written: the shortest decimal form of the `f64` equals the text's value.
     pub(crate) fn to_f64(text: &str) -> Result<f64, NumberError> {
         let value: f64 = text.parse().map_err(|_| inexact(text, "f64"))?;
+        // A decimal of at most 15 significant digits inside the normal
+        // range of f64 (all of DynamoDB's range is) is the shortest form of
+        // its nearest f64, so it round-trips without checking.
+        let significant = match plain_digit_count(text) {
+            Some(digits) => Some(digits),
+            None => normalize(text).ok().map(|n| n.significant_digits()),
+        };
+        if significant.is_some_and(|digits| digits <= 15) && value.is_finite() {
+            return Ok(value);
+        }
         if value.is_finite() && same_value(text, &format!("{value:e}")) {
             Ok(value)
         } else {
@@ -407,6 +468,11 @@ impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = self.mantissa.unsigned_abs().to_string();
         let sign = if self.mantissa < 0 { "-" } else { "" };
+        // Far outside DynamoDB's range (only a hand-built value gets here),
+        // exponent notation keeps the text short.
+        if !(-200..=200).contains(&self.exponent) {
+            return write!(f, "{sign}{digits}E{}", self.exponent);
+        }
         if self.exponent >= 0 {
             let zeros = usize::try_from(self.exponent).unwrap_or(0);
             return write!(f, "{sign}{digits}{}", "0".repeat(zeros));
@@ -712,6 +778,11 @@ mod tests {
                 .unwrap()
                 .numeric_eq(&Number::new("-0.0e7").unwrap())
         );
+        assert!(same_value("0", "-0"));
+        assert!(same_value("7", "007"));
+        assert!(!same_value("10", "1"));
+        assert!(!same_value("-5", "5"));
+        assert!(same_value("100", "1E2"));
     }
 
     proptest::proptest! {
@@ -733,6 +804,12 @@ mod tests {
             let n = Number::try_from(Decimal { mantissa: m, exponent: e }).unwrap();
             let back = Number::new(n.to_decimal().to_string()).unwrap();
             proptest::prop_assert!(n.numeric_eq(&back), "{n} vs {back}");
+        }
+
+        #[test]
+        fn any_decimal_displays_as_its_value(mantissa: i128, exponent: i32) {
+            let shown = Decimal { mantissa, exponent }.to_string();
+            proptest::prop_assert!(shown.len() < 300, "{shown}");
         }
 
         #[test]
