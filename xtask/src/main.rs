@@ -6,10 +6,12 @@
 //! for the list of tasks.
 //!
 //! Dependencies: `clap` for the command line, `xshell` to run commands
-//! without a shell's quoting pitfalls, `anyhow` for errors with context.
+//! without a shell's quoting pitfalls, `anyhow` for errors with context,
+//! `streamgate-policy` for `cargo xtask policy`.
 
 mod ci;
 mod demo;
+mod policy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ enum Task {
     Ci(ci::Args),
     /// Run the whole cross-account story on the local cloud
     Demo,
+    /// Lint a policy file, or evaluate a request against policy files
+    Policy(Box<policy::Args>),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
         }
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
+        // Its own exit codes: 1 for lint errors, 2 for bad input.
+        Some(Task::Policy(args)) => return policy::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,10 +5,30 @@
 //! This crate is pure: it never does IO and depends on no async runtime and
 //! no AWS SDK crate, so it is fast to build and exhaustively testable.
 //!
+//! # Modules
+//! - [`arn`]: typed ARNs and account ids.
+//! - [`json`]: the JSON reader and writer policies need (duplicate keys
+//!   rejected, number text and key order kept, errors with JSON paths).
+//! - [`document`]: the policy document model, parser and serializer.
+//! - [`builders`]: the stream resource policy, the execution role's
+//!   identity policy and the Lambda trust policy.
+//! - [`lint`]: findings with stable codes for identity, trust, table and
+//!   stream policies.
+//! - [`pattern`]: wildcard matching (actions, ARNs) and policy variables.
+//! - [`condition`]: the request [`Context`](condition::Context) and every
+//!   condition operator.
+//! - [`eval`]: the evaluator: [`evaluate`](eval::evaluate) a
+//!   [`Request`](eval::Request) against a [`PolicySet`](eval::PolicySet) and
+//!   get a [`Decision`](eval::Decision) that explains itself.
+//!
 //! # Dependencies
 //! - `serde`: ARNs serialize as their string form, so they drop into any
 //!   user configuration type.
 //! - `thiserror`: one typed, `#[non_exhaustive]` error enum per failure kind.
+//! - No JSON library: policies need duplicate keys rejected and number text
+//!   kept, which serde_json only offers through features that would switch on
+//!   for every crate of the workspace; [`json`] is a small reader that does
+//!   exactly this.
 //!
 //! ```
 //! use streamgate_policy::arn::StreamArn;
@@ -23,3 +43,10 @@
 //! ```
 
 pub mod arn;
+pub mod builders;
+pub mod condition;
+pub mod document;
+pub mod eval;
+pub mod json;
+pub mod lint;
+pub mod pattern;

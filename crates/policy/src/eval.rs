@@ -1,0 +1,1201 @@
+//! The offline evaluator: may this principal perform this action on this
+//! resource, given these policies, and why (not)?
+//!
+//! It follows the documented IAM evaluation logic:
+//! 1. An explicit `Deny` in any policy in play wins.
+//! 2. An account's root in its own account is allowed (it has full access).
+//! 3. Within one account, the identity-based policies and the resource-based
+//!    policy are a union, with the documented rule for roles: a resource
+//!    policy that names the *role* ARN (or the account) is still limited by
+//!    the role's permissions boundary and session policy, while one that
+//!    names the *session* ARN (or everyone) grants directly.
+//! 4. Across accounts, both sides must allow: the principal's identity side
+//!    (identity-based policies, within the boundary and session policy) and
+//!    the resource-based policy of the resource's owner.
+//! 5. A service principal (`lambda.amazonaws.com` assuming a role) has no
+//!    identity side: the resource policy (the trust policy) alone decides.
+//!
+//! A statement applies when its effect's action, resource, principal (in
+//! resource policies) and every condition match. Actions match
+//! case-insensitively, resources case-sensitively per ARN segment; policy
+//! variables are substituted in documents of version 2012-10-17 only.
+//!
+//! The hot path (a stream read checked against two small policies) does not
+//! parse anything and allocates only for the [`Decision`]'s list of
+//! statements.
+//!
+//! ```
+//! use streamgate_policy::document::PolicyDocument;
+//! use streamgate_policy::eval::{evaluate, Outcome, PolicySet, Principal, Request};
+//!
+//! let stream = "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+//! let identity = PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+//!     "Action":["dynamodb:GetRecords"],"Resource":"arn:aws:dynamodb:*:222222222222:table/documents/stream/*"}]}"#)?;
+//! let principal = Principal::parse("arn:aws:sts::111111111111:assumed-role/billing-consumer/poller")?;
+//! let request = Request::new(principal, "dynamodb:GetRecords", stream);
+//!
+//! let decision = evaluate(&request, &PolicySet::new().with_identity(&identity));
+//! assert_eq!(decision.outcome(), Outcome::ImplicitDeny);
+//! assert_eq!(
+//!     decision.denial_reason().as_deref(),
+//!     Some("because no resource-based policy allows the dynamodb:GetRecords action")
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::arn::{AccountId, ArnError, AssumedRoleArn, RoleArn, is_account_id};
+use crate::condition::{Context, conditions_match};
+use crate::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
+use crate::pattern::{action_matches, arn_matches, substitute};
+
+/// Why a principal could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrincipalError {
+    /// An ARN in the principal is malformed.
+    #[error(transparent)]
+    Arn(#[from] ArnError),
+    /// A session's role is not the role it claims to be a session of.
+    #[error("session {session} is not a session of role {role}")]
+    SessionRoleMismatch {
+        /// The session ARN.
+        session: String,
+        /// The role ARN given with it.
+        role: String,
+    },
+    /// The text names no principal kind this evaluator knows.
+    #[error(
+        "{value:?} is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com"
+    )]
+    NotAPrincipal {
+        /// The text given.
+        value: String,
+    },
+}
+
+/// What kind of principal makes a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// An account's root user.
+    AccountRoot,
+    /// An IAM role acting as itself.
+    Role,
+    /// A session of an assumed role: what a role's credentials act as.
+    AssumedRole,
+    /// An AWS service, e.g. `lambda.amazonaws.com` assuming an execution role.
+    Service,
+}
+
+/// Who makes a request. It knows its account and its ARN as AWS prints it
+/// in error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    kind: PrincipalKind,
+    account: Option<AccountId>,
+    /// As AWS prints it: the root, role or session ARN, or the service name.
+    arn: String,
+    /// The account root ARN, which a policy may name for the whole account.
+    root_arn: Option<String>,
+    /// The role with its path, for roles and sessions.
+    role: Option<RoleArn>,
+    role_text: Option<String>,
+    session: Option<AssumedRoleArn>,
+}
+
+impl Principal {
+    /// An account's root user.
+    pub fn account_root(account: AccountId) -> Self {
+        Self {
+            kind: PrincipalKind::AccountRoot,
+            arn: account.root_arn().to_string(),
+            root_arn: Some(account.root_arn().to_string()),
+            account: Some(account),
+            role: None,
+            role_text: None,
+            session: None,
+        }
+    }
+
+    /// An IAM role acting as itself.
+    pub fn role(role: RoleArn) -> Self {
+        let account = role.account().clone();
+        Self {
+            kind: PrincipalKind::Role,
+            arn: role.to_string(),
+            root_arn: Some(account.root_arn().to_string()),
+            account: Some(account),
+            role_text: Some(role.to_string()),
+            role: Some(role),
+            session: None,
+        }
+    }
+
+    /// A session of `role`; `role` carries the role's path, which the
+    /// session ARN does not. Fails when the two disagree on account or name.
+    pub fn assumed_role(session: AssumedRoleArn, role: RoleArn) -> Result<Self, PrincipalError> {
+        if session.account() != role.account() || session.role_name() != role.name() {
+            return Err(PrincipalError::SessionRoleMismatch {
+                session: session.to_string(),
+                role: role.to_string(),
+            });
+        }
+        let account = role.account().clone();
+        Ok(Self {
+            kind: PrincipalKind::AssumedRole,
+            arn: session.to_string(),
+            root_arn: Some(account.root_arn().to_string()),
+            account: Some(account),
+            role_text: Some(role.to_string()),
+            role: Some(role),
+            session: Some(session),
+        })
+    }
+
+    /// An AWS service principal such as `lambda.amazonaws.com`.
+    pub fn service(name: &str) -> Result<Self, PrincipalError> {
+        let valid = name.ends_with(".amazonaws.com")
+            && name.len() > ".amazonaws.com".len()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
+        if !valid {
+            return Err(PrincipalError::NotAPrincipal {
+                value: name.to_owned(),
+            });
+        }
+        Ok(Self {
+            kind: PrincipalKind::Service,
+            account: None,
+            arn: name.to_owned(),
+            root_arn: None,
+            role: None,
+            role_text: None,
+            session: None,
+        })
+    }
+
+    /// Reads a principal from text: a 12-digit account id or
+    /// `arn:aws:iam::ID:root` (the root), a role ARN, an assumed-role
+    /// session ARN (its role is taken to have no path), or a service name.
+    pub fn parse(text: &str) -> Result<Self, PrincipalError> {
+        if is_account_id(text) {
+            return Ok(Self::account_root(text.parse()?));
+        }
+        if text.ends_with(".amazonaws.com") {
+            return Self::service(text);
+        }
+        if text.starts_with("arn:") && text.contains(":assumed-role/") {
+            let session: AssumedRoleArn = text.parse()?;
+            let role = session.role_arn();
+            return Self::assumed_role(session, role);
+        }
+        if text.starts_with("arn:") && text.ends_with(":root") {
+            let arn: crate::arn::Arn = text.parse()?;
+            if arn.service() == "iam" && arn.resource() == "root" {
+                return Ok(Self::account_root(arn.account().parse()?));
+            }
+        }
+        if text.starts_with("arn:") && text.contains(":role/") {
+            return Ok(Self::role(text.parse()?));
+        }
+        Err(PrincipalError::NotAPrincipal {
+            value: text.to_owned(),
+        })
+    }
+
+    /// The kind of principal.
+    pub fn kind(&self) -> PrincipalKind {
+        self.kind
+    }
+    /// The principal's account; `None` for a service principal.
+    pub fn account(&self) -> Option<&AccountId> {
+        self.account.as_ref()
+    }
+    /// The ARN as AWS prints it in messages (the service name for services).
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+    /// The role, with its path, for roles and sessions.
+    pub fn role_arn(&self) -> Option<&RoleArn> {
+        self.role.as_ref()
+    }
+    /// The session ARN, for sessions.
+    pub fn session_arn(&self) -> Option<&AssumedRoleArn> {
+        self.session.as_ref()
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+/// One request to authorize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Who asks.
+    pub principal: Principal,
+    /// The action, e.g. `dynamodb:GetRecords`.
+    pub action: String,
+    /// The ARN of the resource acted on (`*` for actions without one, such
+    /// as `dynamodb:ListStreams`).
+    pub resource: String,
+    /// Condition keys and their values.
+    pub context: Context,
+}
+
+impl Request {
+    /// A request whose context holds the global keys the principal
+    /// determines: `aws:PrincipalArn`, `aws:PrincipalAccount`,
+    /// `aws:PrincipalType`, `aws:PrincipalIsAWSService`, `aws:userid` (root),
+    /// `aws:PrincipalServiceName` (services). Add the rest
+    /// (`aws:SourceIp`, `aws:CurrentTime`, `aws:SecureTransport`,
+    /// `aws:PrincipalOrgID`, ...) with [`Request::with_context`].
+    pub fn new(
+        principal: Principal,
+        action: impl Into<String>,
+        resource: impl Into<String>,
+    ) -> Self {
+        let mut context = Context::new();
+        match principal.kind {
+            PrincipalKind::Service => {
+                context.insert("aws:PrincipalServiceName", principal.arn.as_str());
+                context.insert("aws:PrincipalIsAWSService", "true");
+            }
+            kind => {
+                let arn = principal
+                    .role_text
+                    .as_deref()
+                    .unwrap_or(principal.arn.as_str());
+                context.insert("aws:PrincipalArn", arn);
+                if let Some(account) = &principal.account {
+                    context.insert("aws:PrincipalAccount", account.as_str());
+                    if kind == PrincipalKind::AccountRoot {
+                        context.insert("aws:userid", account.as_str());
+                    }
+                }
+                let principal_type = match kind {
+                    PrincipalKind::AccountRoot => "Account",
+                    _ => "AssumedRole",
+                };
+                context.insert("aws:PrincipalType", principal_type);
+                context.insert("aws:PrincipalIsAWSService", "false");
+            }
+        }
+        Self {
+            principal,
+            action: action.into(),
+            resource: resource.into(),
+            context,
+        }
+    }
+
+    /// Sets a context key to one value.
+    pub fn with_context(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.context.insert(key, value);
+        self
+    }
+
+    /// Sets a multi-valued context key.
+    pub fn with_context_values<V: Into<String>>(
+        mut self,
+        key: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.context.insert_many(key, values);
+        self
+    }
+}
+
+/// The policies in play for one request.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet<'a> {
+    identity: Vec<&'a PolicyDocument>,
+    boundary: Option<&'a PolicyDocument>,
+    session: Option<&'a PolicyDocument>,
+    resource: Option<&'a PolicyDocument>,
+    resource_owner: Option<AccountId>,
+}
+
+impl<'a> PolicySet<'a> {
+    /// No policies at all.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds an identity-based policy of the principal (inline or managed).
+    pub fn with_identity(mut self, policy: &'a PolicyDocument) -> Self {
+        self.identity.push(policy);
+        self
+    }
+    /// Sets the principal's permissions boundary.
+    pub fn with_boundary(mut self, policy: &'a PolicyDocument) -> Self {
+        self.boundary = Some(policy);
+        self
+    }
+    /// Sets the session policy passed to AssumeRole.
+    pub fn with_session_policy(mut self, policy: &'a PolicyDocument) -> Self {
+        self.session = Some(policy);
+        self
+    }
+    /// Sets the resource-based policy (a stream or table policy, a trust
+    /// policy).
+    pub fn with_resource_policy(mut self, policy: &'a PolicyDocument) -> Self {
+        self.resource = Some(policy);
+        self
+    }
+    /// Sets the account that owns the resource. Without it, the account in
+    /// the request's resource ARN is used, and when that has none the
+    /// resource is taken to be in the principal's account.
+    pub fn with_resource_owner(mut self, owner: AccountId) -> Self {
+        self.resource_owner = Some(owner);
+        self
+    }
+    /// The identity-based policies.
+    pub fn identity(&self) -> &[&'a PolicyDocument] {
+        &self.identity
+    }
+}
+
+/// The three possible outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The request is allowed.
+    Allow,
+    /// A `Deny` statement matched.
+    ExplicitDeny,
+    /// Nothing (or not enough) allowed it.
+    ImplicitDeny,
+}
+
+impl Outcome {
+    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "Allow",
+            Outcome::ExplicitDeny => "ExplicitDeny",
+            Outcome::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kinds of policy that take part in a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// An identity-based policy of the principal.
+    Identity,
+    /// The principal's permissions boundary.
+    PermissionsBoundary,
+    /// The session policy.
+    Session,
+    /// The resource-based policy.
+    Resource,
+}
+
+impl PolicyKind {
+    /// How AWS names the kind in messages: `identity-based policy`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "identity-based policy",
+            PolicyKind::PermissionsBoundary => "permissions boundary",
+            PolicyKind::Session => "session policy",
+            PolicyKind::Resource => "resource-based policy",
+        }
+    }
+    fn with_article(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "an identity-based policy",
+            PolicyKind::PermissionsBoundary => "a permissions boundary",
+            PolicyKind::Session => "a session policy",
+            PolicyKind::Resource => "a resource-based policy",
+        }
+    }
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A statement that took part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRef {
+    /// Which kind of policy it is in.
+    pub kind: PolicyKind,
+    /// Which policy of that kind (identity policies are numbered in the
+    /// order given to [`PolicySet::with_identity`]; the others are 0).
+    pub policy_index: usize,
+    /// The statement's index in the policy.
+    pub statement_index: usize,
+    /// The statement's Sid, if any.
+    pub sid: Option<String>,
+    /// The statement's effect.
+    pub effect: Effect,
+}
+
+impl fmt::Display for StatementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            PolicyKind::Identity => write!(f, "{} {}", self.kind, self.policy_index)?,
+            kind => write!(f, "{kind}")?,
+        }
+        write!(f, " statement {}", self.statement_index)?;
+        if let Some(sid) = &self.sid {
+            write!(f, " (Sid {sid:?})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The evaluator's answer, with the reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    outcome: Outcome,
+    /// For denials, the kind of policy that denied or that lacks an allow.
+    deciding_kind: Option<PolicyKind>,
+    statements: Vec<StatementRef>,
+    action: String,
+    cross_account: bool,
+    root_in_own_account: bool,
+}
+
+impl Decision {
+    /// Allow, ExplicitDeny or ImplicitDeny.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+    /// True for [`Outcome::Allow`].
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+    /// For an allow, the statements that allowed; for an explicit deny, the
+    /// statements that denied; for an implicit deny, the allowing statements
+    /// that were not enough (for example an identity policy allowing a
+    /// cross-account read that no resource policy allows).
+    pub fn statements(&self) -> &[StatementRef] {
+        &self.statements
+    }
+    /// For an explicit deny, the kind of policy whose statement denied.
+    pub fn denied_by(&self) -> Option<PolicyKind> {
+        (self.outcome == Outcome::ExplicitDeny)
+            .then_some(self.deciding_kind)
+            .flatten()
+    }
+    /// For an implicit deny, the kind of policy that has no allowing
+    /// statement.
+    pub fn missing_allow(&self) -> Option<PolicyKind> {
+        (self.outcome == Outcome::ImplicitDeny)
+            .then_some(self.deciding_kind)
+            .flatten()
+    }
+    /// True when the principal's account does not own the resource.
+    pub fn is_cross_account(&self) -> bool {
+        self.cross_account
+    }
+
+    /// For a denial, the tail of AWS's AccessDenied message, e.g.
+    /// `because no resource-based policy allows the dynamodb:GetRecords
+    /// action` or `with an explicit deny in an identity-based policy`.
+    pub fn denial_reason(&self) -> Option<String> {
+        let kind = self.deciding_kind?;
+        match self.outcome {
+            Outcome::Allow => None,
+            Outcome::ExplicitDeny => {
+                Some(format!("with an explicit deny in {}", kind.with_article()))
+            }
+            Outcome::ImplicitDeny => Some(format!(
+                "because no {} allows the {} action",
+                kind.as_str(),
+                self.action
+            )),
+        }
+    }
+
+    /// For a denial, AWS's whole AccessDenied message: `User: PRINCIPAL is
+    /// not authorized to perform: ACTION on resource: RESOURCE because ...`.
+    pub fn access_denied_message(&self, request: &Request) -> Option<String> {
+        let reason = self.denial_reason()?;
+        Some(format!(
+            "User: {} is not authorized to perform: {} on resource: {} {reason}",
+            request.principal.arn(),
+            request.action,
+            request.resource
+        ))
+    }
+}
+
+impl fmt::Display for Decision {
+    /// The outcome and why, in one paragraph.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>| -> fmt::Result {
+            for (i, statement) in self.statements.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{statement}")?;
+            }
+            Ok(())
+        };
+        let scope = if self.cross_account {
+            "cross-account"
+        } else {
+            "same-account"
+        };
+        match self.outcome {
+            Outcome::Allow if self.root_in_own_account => write!(
+                f,
+                "Allow: {} is allowed because the account root has full access in its own account and nothing denies it",
+                self.action
+            ),
+            Outcome::Allow => {
+                write!(f, "Allow: {} is allowed ({scope}) by ", self.action)?;
+                list(f)
+            }
+            Outcome::ExplicitDeny => {
+                write!(f, "ExplicitDeny: {} is denied ", self.action)?;
+                if let Some(reason) = self.denial_reason() {
+                    f.write_str(&reason)?;
+                }
+                f.write_str(": ")?;
+                list(f)
+            }
+            Outcome::ImplicitDeny => {
+                write!(f, "ImplicitDeny: {} is denied ({scope}) ", self.action)?;
+                if let Some(reason) = self.denial_reason() {
+                    f.write_str(&reason)?;
+                }
+                if !self.statements.is_empty() {
+                    f.write_str("; allowed only by ")?;
+                    list(f)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// How a resource policy's principal named the requester. Order matters:
+/// a later variant is a more direct grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PrincipalMatch {
+    /// The requester's account (root ARN or id): delegated to the account.
+    Account,
+    /// The role ARN: limited by the boundary and session policy.
+    Role,
+    /// The session ARN, `*`, the service, or a NotPrincipal excluding
+    /// none of these: a direct grant.
+    Direct,
+}
+
+fn principals_match(principals: &Principals, principal: &Principal) -> Option<PrincipalMatch> {
+    let named = match principals {
+        Principals::Everyone => return Some(PrincipalMatch::Direct),
+        Principals::Named(named) => named,
+    };
+    let mut best = None;
+    for (kind, values) in named {
+        for value in values.iter() {
+            let found = match kind {
+                PrincipalType::Aws => {
+                    if principal.kind == PrincipalKind::Service {
+                        None
+                    } else if value == "*" || *value == principal.arn {
+                        Some(PrincipalMatch::Direct)
+                    } else if principal.role_text.as_deref() == Some(value.as_str()) {
+                        Some(PrincipalMatch::Role)
+                    } else if principal.root_arn.as_deref() == Some(value.as_str())
+                        || principal
+                            .account
+                            .as_ref()
+                            .is_some_and(|a| a.as_str() == value)
+                    {
+                        Some(PrincipalMatch::Account)
+                    } else {
+                        None
+                    }
+                }
+                PrincipalType::Service => (principal.kind == PrincipalKind::Service
+                    && *value == principal.arn)
+                    .then_some(PrincipalMatch::Direct),
+                PrincipalType::Federated | PrincipalType::CanonicalUser => None,
+            };
+            if found > best {
+                best = found;
+            }
+        }
+    }
+    best
+}
+
+/// Whether a statement applies to the request, ignoring its principal.
+fn statement_matches(statement: &Statement, request: &Request, variables: bool) -> bool {
+    let action = &request.action;
+    let action_ok = match (&statement.action, &statement.not_action) {
+        (Some(actions), _) => actions.iter().any(|p| action_matches(p, action)),
+        (None, Some(actions)) => !actions.iter().any(|p| action_matches(p, action)),
+        (None, None) => false,
+    };
+    if !action_ok {
+        return false;
+    }
+    let resource_matches = |pattern: &String| {
+        if variables {
+            substitute(pattern, &request.context)
+                .is_some_and(|p| arn_matches(&p, &request.resource))
+        } else {
+            arn_matches(pattern, &request.resource)
+        }
+    };
+    let resource_ok = match (&statement.resource, &statement.not_resource) {
+        (Some(resources), _) => resources.iter().any(resource_matches),
+        (None, Some(resources)) => !resources.iter().any(resource_matches),
+        // No Resource at all: a trust policy, whose resource is the role.
+        (None, None) => true,
+    };
+    if !resource_ok {
+        return false;
+    }
+    match &statement.condition {
+        Some(blocks) => conditions_match(blocks, &request.context, variables),
+        None => true,
+    }
+}
+
+/// What one policy kind contributed.
+#[derive(Default)]
+struct Scan {
+    allows: bool,
+    denies: bool,
+}
+
+/// Evaluates `request` against `policies`.
+pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
+    let mut allowing: Vec<StatementRef> = Vec::new();
+    let mut denying: Vec<StatementRef> = Vec::new();
+    let mut scan =
+        |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Option<PrincipalMatch>) {
+            let variables = doc.substitutes_variables();
+            let mut result = Scan::default();
+            let mut best: Option<PrincipalMatch> = None;
+            for (statement_index, statement) in doc.statements().iter().enumerate() {
+                let principal_match = if kind == PolicyKind::Resource {
+                    let found = match (&statement.principal, &statement.not_principal) {
+                        (Some(p), _) => principals_match(p, &request.principal),
+                        (None, Some(np)) => match principals_match(np, &request.principal) {
+                            Some(_) => None,
+                            None => Some(PrincipalMatch::Direct),
+                        },
+                        (None, None) => None,
+                    };
+                    match found {
+                        Some(found) => Some(found),
+                        None => continue,
+                    }
+                } else {
+                    None
+                };
+                if !statement_matches(statement, request, variables) {
+                    continue;
+                }
+                let reference = StatementRef {
+                    kind,
+                    policy_index: index,
+                    statement_index,
+                    sid: statement.sid.clone(),
+                    effect: statement.effect,
+                };
+                match statement.effect {
+                    Effect::Deny => {
+                        result.denies = true;
+                        denying.push(reference);
+                    }
+                    Effect::Allow => {
+                        result.allows = true;
+                        if principal_match > best {
+                            best = principal_match;
+                        }
+                        allowing.push(reference);
+                    }
+                }
+            }
+            (result, best)
+        };
+
+    let mut identity = Scan::default();
+    for (index, doc) in policies.identity.iter().enumerate() {
+        let (found, _) = scan(PolicyKind::Identity, index, doc);
+        identity.allows |= found.allows;
+        identity.denies |= found.denies;
+    }
+    let boundary = policies
+        .boundary
+        .map(|doc| scan(PolicyKind::PermissionsBoundary, 0, doc).0);
+    let session = policies
+        .session
+        .map(|doc| scan(PolicyKind::Session, 0, doc).0);
+    let (resource, resource_grant) = match policies.resource {
+        Some(doc) => {
+            let (found, best) = scan(PolicyKind::Resource, 0, doc);
+            (Some(found), best)
+        }
+        None => (None, None),
+    };
+
+    let principal = &request.principal;
+    let owner = policies
+        .resource_owner
+        .as_ref()
+        .map(AccountId::as_str)
+        .or_else(|| {
+            crate::arn::Arn::split_parts(&request.resource)
+                .map(|parts| parts[4])
+                .filter(|account| is_account_id(account))
+        });
+    let cross_account = match (principal.account(), owner) {
+        (Some(mine), Some(owner)) => mine.as_str() != owner,
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    let action = request.action.clone();
+    let decision = |outcome, deciding_kind, statements, root_in_own_account| Decision {
+        outcome,
+        deciding_kind,
+        statements,
+        action,
+        cross_account,
+        root_in_own_account,
+    };
+
+    // 1. An explicit deny anywhere wins.
+    let deny_order = [
+        (PolicyKind::Identity, identity.denies),
+        (
+            PolicyKind::Resource,
+            resource.as_ref().is_some_and(|s| s.denies),
+        ),
+        (
+            PolicyKind::PermissionsBoundary,
+            boundary.as_ref().is_some_and(|s| s.denies),
+        ),
+        (
+            PolicyKind::Session,
+            session.as_ref().is_some_and(|s| s.denies),
+        ),
+    ];
+    if let Some((kind, _)) = deny_order.into_iter().find(|(_, denies)| *denies) {
+        return decision(Outcome::ExplicitDeny, Some(kind), denying, false);
+    }
+
+    // 2. The root user has full access in its own account.
+    let is_root = principal.kind == PrincipalKind::AccountRoot;
+    if is_root && !cross_account {
+        return decision(Outcome::Allow, None, allowing, true);
+    }
+
+    let boundary_ok = boundary.as_ref().is_none_or(|s| s.allows);
+    let session_ok = session.as_ref().is_none_or(|s| s.allows);
+    let limits_ok = boundary_ok && session_ok;
+    // The identity side: what the principal's own policies allow within its
+    // boundary and session policy.
+    let identity_side = is_root || (identity.allows && limits_ok);
+    // Which limit to blame when the identity side fails.
+    let identity_gap = if !(is_root || identity.allows) {
+        PolicyKind::Identity
+    } else if !boundary_ok {
+        PolicyKind::PermissionsBoundary
+    } else {
+        PolicyKind::Session
+    };
+
+    if principal.kind == PrincipalKind::Service {
+        // 5. A service has no identity side.
+        return if resource_grant.is_some() {
+            decision(Outcome::Allow, None, allowing, false)
+        } else {
+            decision(
+                Outcome::ImplicitDeny,
+                Some(PolicyKind::Resource),
+                allowing,
+                false,
+            )
+        };
+    }
+
+    if cross_account {
+        // 4. Both sides must allow.
+        return match (identity_side, resource_grant.is_some()) {
+            (true, true) => decision(Outcome::Allow, None, allowing, false),
+            (false, _) => decision(Outcome::ImplicitDeny, Some(identity_gap), allowing, false),
+            (true, false) => decision(
+                Outcome::ImplicitDeny,
+                Some(PolicyKind::Resource),
+                allowing,
+                false,
+            ),
+        };
+    }
+
+    // 3. Same account: a union, with the role-versus-session rule.
+    let direct_grant = resource_grant == Some(PrincipalMatch::Direct);
+    let limited_grant = resource_grant == Some(PrincipalMatch::Role) && limits_ok;
+    if direct_grant || limited_grant || identity_side {
+        // Keep only the statements that actually carry the allow.
+        let keep = |s: &StatementRef| match s.kind {
+            PolicyKind::Resource => direct_grant || limited_grant,
+            PolicyKind::Identity | PolicyKind::PermissionsBoundary | PolicyKind::Session => {
+                identity_side || (limited_grant && s.kind != PolicyKind::Identity)
+            }
+        };
+        let statements = allowing.into_iter().filter(keep).collect();
+        return decision(Outcome::Allow, None, statements, false);
+    }
+    let gap =
+        if resource_grant == Some(PrincipalMatch::Role) && identity_gap == PolicyKind::Identity {
+            if !boundary_ok {
+                PolicyKind::PermissionsBoundary
+            } else {
+                PolicyKind::Session
+            }
+        } else {
+            identity_gap
+        };
+    decision(Outcome::ImplicitDeny, Some(gap), allowing, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    const STREAM: &str =
+        "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+
+    fn doc(text: &str) -> PolicyDocument {
+        PolicyDocument::parse(text).unwrap()
+    }
+
+    /// Evaluates `principal action resource` with the given identity,
+    /// boundary, session and resource policies and prints the outcome, the
+    /// explanation and the AccessDenied message.
+    fn check(
+        request: Request,
+        identity: &[&str],
+        boundary: Option<&str>,
+        session: Option<&str>,
+        resource: Option<&str>,
+        expected: Expect,
+    ) {
+        let identity: Vec<PolicyDocument> = identity.iter().map(|t| doc(t)).collect();
+        let boundary = boundary.map(doc);
+        let session = session.map(doc);
+        let resource = resource.map(doc);
+        let mut set = PolicySet::new();
+        for policy in &identity {
+            set = set.with_identity(policy);
+        }
+        if let Some(b) = &boundary {
+            set = set.with_boundary(b);
+        }
+        if let Some(s) = &session {
+            set = set.with_session_policy(s);
+        }
+        if let Some(r) = &resource {
+            set = set.with_resource_policy(r);
+        }
+        let decision = evaluate(&request, &set);
+        let mut out = format!("{}\n{decision}\n", decision.outcome());
+        if let Some(message) = decision.access_denied_message(&request) {
+            out.push_str(&message);
+            out.push('\n');
+        }
+        expected.assert_eq(&out);
+    }
+
+    fn session(arn: &str) -> Principal {
+        Principal::parse(arn).unwrap()
+    }
+
+    const READ_IDENTITY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadStream","Effect":"Allow","Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/*"}]}"#;
+    const STREAM_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"CrossAccountRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000"}]}"#;
+
+    fn consumer_read() -> Request {
+        Request::new(
+            session("arn:aws:sts::111111111111:assumed-role/billing-consumer/poller"),
+            "dynamodb:GetRecords",
+            STREAM,
+        )
+    }
+
+    #[test]
+    fn cross_account_needs_both_sides() {
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(STREAM_POLICY),
+            expect![[r#"
+                Allow
+                Allow: dynamodb:GetRecords is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStream"); resource-based policy statement 0 (Sid "CrossAccountRead")
+            "#]],
+        );
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            None,
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (cross-account) because no resource-based policy allows the dynamodb:GetRecords action; allowed only by identity-based policy 0 statement 0 (Sid "ReadStream")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action
+            "#]],
+        );
+        check(
+            consumer_read(),
+            &[],
+            None,
+            None,
+            Some(STREAM_POLICY),
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (cross-account) because no identity-based policy allows the dynamodb:GetRecords action; allowed only by resource-based policy statement 0 (Sid "CrossAccountRead")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no identity-based policy allows the dynamodb:GetRecords action
+            "#]],
+        );
+    }
+
+    #[test]
+    fn explicit_deny_wins_and_names_its_side() {
+        let deny_in_stream = r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoInsecure","Effect":"Deny","Principal":"*","Action":"dynamodb:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+        check(
+            consumer_read().with_context("aws:SecureTransport", "false"),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(deny_in_stream),
+            expect![[r#"
+                ExplicitDeny
+                ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a resource-based policy: resource-based policy statement 0 (Sid "NoInsecure")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
+            "#]],
+        );
+        let deny_identity = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"dynamodb:Describe*","Resource":"*"}]}"#;
+        check(
+            consumer_read(),
+            &[READ_IDENTITY, deny_identity],
+            None,
+            None,
+            Some(STREAM_POLICY),
+            expect![[r#"
+                ExplicitDeny
+                ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in an identity-based policy
+            "#]],
+        );
+    }
+
+    #[test]
+    fn same_account_role_versus_session_rule() {
+        let same_account_stream = "arn:aws:dynamodb:eu-west-1:111111111111:table/documents/stream/2024-05-01T12:00:00.000";
+        let request = || {
+            Request::new(
+                Principal::assumed_role(
+                    "arn:aws:sts::111111111111:assumed-role/billing-consumer/poller"
+                        .parse()
+                        .unwrap(),
+                    "arn:aws:iam::111111111111:role/service/billing-consumer"
+                        .parse()
+                        .unwrap(),
+                )
+                .unwrap(),
+                "dynamodb:GetRecords",
+                same_account_stream,
+            )
+        };
+        let to_role = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ToRole","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/service/billing-consumer"},"Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
+        let to_session = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ToSession","Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111111111111:assumed-role/billing-consumer/poller"},"Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
+        let boundary = r#"{"Version":"2012-10-17","Statement":[{"Sid":"OnlyLogs","Effect":"Allow","Action":"logs:*","Resource":"*"}]}"#;
+        // A resource policy alone grants within the account.
+        check(
+            request(),
+            &[],
+            None,
+            None,
+            Some(to_role),
+            expect![[r#"
+                Allow
+                Allow: dynamodb:GetRecords is allowed (same-account) by resource-based policy statement 0 (Sid "ToRole")
+            "#]],
+        );
+        // Naming the role: the boundary still limits it.
+        check(
+            request(),
+            &[],
+            Some(boundary),
+            None,
+            Some(to_role),
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (same-account) because no permissions boundary allows the dynamodb:GetRecords action; allowed only by resource-based policy statement 0 (Sid "ToRole")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:111111111111:table/documents/stream/2024-05-01T12:00:00.000 because no permissions boundary allows the dynamodb:GetRecords action
+            "#]],
+        );
+        // Naming the session: a direct grant the boundary does not limit.
+        check(
+            request(),
+            &[],
+            Some(boundary),
+            Some(boundary),
+            Some(to_session),
+            expect![[r#"
+                Allow
+                Allow: dynamodb:GetRecords is allowed (same-account) by resource-based policy statement 0 (Sid "ToSession")
+            "#]],
+        );
+        // Identity allows but the session policy does not.
+        check(
+            request(),
+            &[READ_IDENTITY
+                .replace("222222222222", "111111111111")
+                .as_str()],
+            None,
+            Some(boundary),
+            None,
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (same-account) because no session policy allows the dynamodb:GetRecords action; allowed only by identity-based policy 0 statement 0 (Sid "ReadStream")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:111111111111:table/documents/stream/2024-05-01T12:00:00.000 because no session policy allows the dynamodb:GetRecords action
+            "#]],
+        );
+    }
+
+    #[test]
+    fn roots_and_services() {
+        let root = || Principal::parse("222222222222").unwrap();
+        check(
+            Request::new(root(), "dynamodb:GetRecords", STREAM),
+            &[],
+            None,
+            None,
+            None,
+            expect![[r#"
+                Allow
+                Allow: dynamodb:GetRecords is allowed because the account root has full access in its own account and nothing denies it
+            "#]],
+        );
+        check(
+            Request::new(
+                Principal::parse("arn:aws:iam::333333333333:root").unwrap(),
+                "dynamodb:GetRecords",
+                STREAM,
+            ),
+            &[],
+            None,
+            None,
+            Some(STREAM_POLICY),
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (cross-account) because no resource-based policy allows the dynamodb:GetRecords action
+                User: arn:aws:iam::333333333333:root is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action
+            "#]],
+        );
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let role = "arn:aws:iam::111111111111:role/billing-consumer";
+        check(
+            Request::new(
+                Principal::service("lambda.amazonaws.com").unwrap(),
+                "sts:AssumeRole",
+                role,
+            ),
+            &[],
+            None,
+            None,
+            Some(trust),
+            expect![[r#"
+                Allow
+                Allow: sts:AssumeRole is allowed (cross-account) by resource-based policy statement 0
+            "#]],
+        );
+        check(
+            Request::new(
+                Principal::service("ec2.amazonaws.com").unwrap(),
+                "sts:AssumeRole",
+                role,
+            ),
+            &[],
+            None,
+            None,
+            Some(trust),
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: sts:AssumeRole is denied (cross-account) because no resource-based policy allows the sts:AssumeRole action
+                User: ec2.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/billing-consumer because no resource-based policy allows the sts:AssumeRole action
+            "#]],
+        );
+    }
+
+    #[test]
+    fn principals_parse_and_fill_the_context() {
+        let describe = |text: &str| match Principal::parse(text) {
+            Ok(p) => {
+                let request = Request::new(p.clone(), "a:b", "*");
+                let keys: Vec<String> = request
+                    .context
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.join("|")))
+                    .collect();
+                format!(
+                    "{:?} {:?} {} [{}]",
+                    p.kind(),
+                    p.account().map(AccountId::as_str),
+                    p.arn(),
+                    keys.join(", ")
+                )
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        let mut out = String::new();
+        for text in [
+            "111111111111",
+            "arn:aws:iam::111111111111:root",
+            "arn:aws:iam::111111111111:role/a/b/reader",
+            "arn:aws:sts::111111111111:assumed-role/reader/s1",
+            "lambda.amazonaws.com",
+            "arn:aws:iam::111111111111:user/bob",
+            "Lambda.amazonaws.com",
+        ] {
+            out.push_str(&describe(text));
+            out.push('\n');
+        }
+        expect![[r#"
+            AccountRoot Some("111111111111") arn:aws:iam::111111111111:root [aws:PrincipalArn=arn:aws:iam::111111111111:root, aws:PrincipalAccount=111111111111, aws:userid=111111111111, aws:PrincipalType=Account, aws:PrincipalIsAWSService=false]
+            AccountRoot Some("111111111111") arn:aws:iam::111111111111:root [aws:PrincipalArn=arn:aws:iam::111111111111:root, aws:PrincipalAccount=111111111111, aws:userid=111111111111, aws:PrincipalType=Account, aws:PrincipalIsAWSService=false]
+            Role Some("111111111111") arn:aws:iam::111111111111:role/a/b/reader [aws:PrincipalArn=arn:aws:iam::111111111111:role/a/b/reader, aws:PrincipalAccount=111111111111, aws:PrincipalType=AssumedRole, aws:PrincipalIsAWSService=false]
+            AssumedRole Some("111111111111") arn:aws:sts::111111111111:assumed-role/reader/s1 [aws:PrincipalArn=arn:aws:iam::111111111111:role/reader, aws:PrincipalAccount=111111111111, aws:PrincipalType=AssumedRole, aws:PrincipalIsAWSService=false]
+            Service None lambda.amazonaws.com [aws:PrincipalServiceName=lambda.amazonaws.com, aws:PrincipalIsAWSService=true]
+            error: "arn:aws:iam::111111111111:user/bob" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com
+            error: "Lambda.amazonaws.com" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com
+        "#]]
+        .assert_eq(&out);
+        let mismatch = Principal::assumed_role(
+            "arn:aws:sts::111111111111:assumed-role/reader/s1"
+                .parse()
+                .unwrap(),
+            "arn:aws:iam::111111111111:role/writer".parse().unwrap(),
+        );
+        assert!(matches!(
+            mismatch,
+            Err(PrincipalError::SessionRoleMismatch { .. })
+        ));
+    }
+}

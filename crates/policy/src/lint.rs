@@ -1,0 +1,871 @@
+//! Lints for policy documents, by the kind of policy a document is meant to
+//! be: Access Analyzer-like checks plus the rules DynamoDB applies to table
+//! and stream resource policies.
+//!
+//! Each [`Finding`] has a stable [`LintCode`] (tools may match on it), a
+//! [`Severity`], a message and the JSON path of the offending element.
+//! Linting never fails: a document that parses gets a list of findings,
+//! possibly empty.
+//!
+//! ```
+//! use streamgate_policy::lint::{lint_text, PolicyType, Severity};
+//! let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/c"},
+//!     "Action":"dynamodb:ListStreams","Resource":"*"}]}"#;
+//! let findings = lint_text(text, PolicyType::Stream, None)?;
+//! assert_eq!(findings[0].code.as_str(), "LIST_STREAMS_IN_STREAM_POLICY");
+//! assert_eq!(findings[0].severity, Severity::Error);
+//! # Ok::<(), streamgate_policy::document::PolicyParseError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::arn::Arn;
+use crate::builders::STREAM_READ_ACTIONS;
+use crate::document::{
+    ConditionValue, Effect, OneOrMany, OperatorKind, PolicyDocument, PolicyParseError,
+    PolicyVersion, PrincipalType, Principals, SetQualifier, Statement,
+};
+use crate::json::JsonPath;
+use crate::pattern::{action_matches, arn_matches};
+
+/// DynamoDB's limit on a resource policy, in bytes, whitespace counted.
+pub const DYNAMODB_POLICY_LIMIT_BYTES: usize = 20 * 1024;
+
+/// What a document is meant to be, which decides the rules that apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyType {
+    /// An identity-based policy attached to a role (or user, group).
+    Identity,
+    /// A role's trust policy.
+    Trust,
+    /// A DynamoDB table's resource policy.
+    Table,
+    /// A DynamoDB stream's resource policy.
+    Stream,
+}
+
+impl PolicyType {
+    /// `identity`, `trust`, `table` or `stream`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "identity",
+            PolicyType::Trust => "trust",
+            PolicyType::Table => "table",
+            PolicyType::Stream => "stream",
+        }
+    }
+    fn with_article(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "an identity policy",
+            PolicyType::Trust => "a trust policy",
+            PolicyType::Table => "a table policy",
+            PolicyType::Stream => "a stream policy",
+        }
+    }
+    fn is_resource_policy(self) -> bool {
+        !matches!(self, PolicyType::Identity)
+    }
+    fn is_dynamodb(self) -> bool {
+        matches!(self, PolicyType::Table | PolicyType::Stream)
+    }
+}
+
+/// The text is not one of the policy types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown policy type {0:?}: expected identity, trust, table or stream")]
+pub struct UnknownPolicyType(pub String);
+
+impl FromStr for PolicyType {
+    type Err = UnknownPolicyType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "identity" => Ok(PolicyType::Identity),
+            "trust" => Ok(PolicyType::Trust),
+            "table" => Ok(PolicyType::Table),
+            "stream" => Ok(PolicyType::Stream),
+            _ => Err(UnknownPolicyType(s.to_owned())),
+        }
+    }
+}
+
+/// How bad a finding is, in Access Analyzer's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// The policy is rejected or cannot work as written.
+    Error,
+    /// The policy grants more than it probably means to.
+    SecurityWarning,
+    /// The policy works but something in it is likely a mistake.
+    Warning,
+    /// A better way to write the same thing.
+    Suggestion,
+}
+
+impl Severity {
+    /// `error`, `security-warning`, `warning` or `suggestion`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::SecurityWarning => "security-warning",
+            Severity::Warning => "warning",
+            Severity::Suggestion => "suggestion",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! lint_codes {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        /// The stable code of a finding.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum LintCode {
+            $($(#[$doc])* $name,)*
+        }
+        impl LintCode {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [LintCode] = &[$(LintCode::$name,)*];
+            /// The code as printed, e.g. `MISSING_VERSION`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(LintCode::$name => $text,)*
+                }
+            }
+        }
+    };
+}
+
+lint_codes! {
+    /// The document has no `Version`, so policy variables are not substituted.
+    MissingVersion => "MISSING_VERSION",
+    /// The document uses the old version 2008-10-17.
+    OldVersion => "OLD_VERSION",
+    /// `${...}` appears under a version that does not substitute it.
+    VariablesNeedNewVersion => "VARIABLES_NEED_2012_VERSION",
+    /// An identity-based policy names a principal.
+    PrincipalInIdentityPolicy => "PRINCIPAL_IN_IDENTITY_POLICY",
+    /// An identity-based policy has an `Id`.
+    IdInIdentityPolicy => "ID_IN_IDENTITY_POLICY",
+    /// A resource or trust policy statement names no principal.
+    MissingPrincipal => "MISSING_PRINCIPAL",
+    /// A statement names no resource where one is required.
+    MissingResource => "MISSING_RESOURCE",
+    /// A wildcard principal is allowed without a condition that limits it
+    /// to trusted accounts or organizations (DynamoDB blocks such policies).
+    PublicAccess => "PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION",
+    /// A principal contains `*` without being exactly `*`.
+    PartialWildcardPrincipal => "PARTIAL_WILDCARD_PRINCIPAL",
+    /// `NotPrincipal` with `Allow` grants to everyone not listed.
+    AllowWithNotPrincipal => "ALLOW_WITH_NOT_PRINCIPAL",
+    /// A stream policy names `dynamodb:ListStreams`, which has no stream
+    /// resource and belongs in the identity policy.
+    ListStreamsInStreamPolicy => "LIST_STREAMS_IN_STREAM_POLICY",
+    /// A stream policy names an action that is not a stream read.
+    NonStreamActionInStreamPolicy => "NON_STREAM_ACTION_IN_STREAM_POLICY",
+    /// A stream policy uses a wildcard or `NotAction` instead of the three
+    /// stream actions.
+    ImpreciseStreamActions => "IMPRECISE_STREAM_ACTIONS",
+    /// A table policy names a stream action, which belongs in the stream's
+    /// own policy.
+    StreamActionInTablePolicy => "STREAM_ACTION_IN_TABLE_POLICY",
+    /// A `Resource` can never match the resource the policy is attached to.
+    ResourceCannotMatch => "RESOURCE_CANNOT_MATCH",
+    /// The document exceeds DynamoDB's 20 KB limit, whitespace counted.
+    PolicyTooLarge => "POLICY_TOO_LARGE",
+    /// `IfExists` on `Null` has no meaning.
+    IfExistsOnNull => "IF_EXISTS_ON_NULL",
+    /// `ForAllValues:` on a single-valued key is true when the key is absent.
+    ForAllValuesOnSingleValuedKey => "FOR_ALL_VALUES_ON_SINGLE_VALUED_KEY",
+    /// The condition operator is not one IAM defines.
+    UnknownConditionOperator => "UNKNOWN_CONDITION_OPERATOR",
+    /// A principal looks like a unique id (`AROA...`): IAM writes one when
+    /// the role it named was deleted.
+    UniqueIdPrincipal => "UNIQUE_ID_PRINCIPAL",
+    /// The statement list is empty.
+    NoStatements => "NO_STATEMENTS",
+}
+
+impl fmt::Display for LintCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found in a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The stable code.
+    pub code: LintCode,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Where it is.
+    pub path: JsonPath,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    /// `severity code path message`, the CLI's line format.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {}",
+            self.severity, self.code, self.path, self.message
+        )
+    }
+}
+
+/// Condition keys that limit a wildcard principal to known parties; with
+/// one of them a `*` principal is not public (DynamoDB's rule).
+const TRUSTED_KEYS: &[&str] = &[
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalOrgPaths",
+    "aws:SourceAccount",
+    "aws:SourceArn",
+    "aws:SourceOrgID",
+    "aws:SourceOrgPaths",
+    "aws:SourceOwner",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
+    "aws:userid",
+];
+
+/// Global keys that always carry one value; `ForAllValues:` on them is
+/// vacuously true when they are absent.
+const SINGLE_VALUED_KEYS: &[&str] = &[
+    "aws:CurrentTime",
+    "aws:EpochTime",
+    "aws:MultiFactorAuthAge",
+    "aws:MultiFactorAuthPresent",
+    "aws:PrincipalAccount",
+    "aws:PrincipalArn",
+    "aws:PrincipalIsAWSService",
+    "aws:PrincipalOrgID",
+    "aws:PrincipalServiceName",
+    "aws:PrincipalType",
+    "aws:RequestedRegion",
+    "aws:SecureTransport",
+    "aws:SourceAccount",
+    "aws:SourceArn",
+    "aws:SourceIp",
+    "aws:SourceOrgID",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
+    "aws:UserAgent",
+    "aws:userid",
+    "aws:username",
+];
+
+/// Prefixes of IAM unique ids (role, user, instance profile, managed
+/// policy, group, ...).
+const UNIQUE_ID_PREFIXES: &[&str] = &["AROA", "AIDA", "AIPA", "ANPA", "AGPA", "ANVA", "ASIA"];
+
+/// Parses `text` and lints it, including the size limit (which needs the
+/// text as written).
+pub fn lint_text(
+    text: &str,
+    policy_type: PolicyType,
+    attached_to: Option<&Arn>,
+) -> Result<Vec<Finding>, PolicyParseError> {
+    let doc = PolicyDocument::parse(text)?;
+    let mut findings = Vec::new();
+    if policy_type.is_dynamodb() && text.len() > DYNAMODB_POLICY_LIMIT_BYTES {
+        findings.push(Finding {
+            code: LintCode::PolicyTooLarge,
+            severity: Severity::Error,
+            path: JsonPath::root(),
+            message: format!(
+                "the policy is {} bytes; DynamoDB accepts at most {DYNAMODB_POLICY_LIMIT_BYTES} bytes, whitespace counted",
+                text.len()
+            ),
+        });
+    }
+    findings.extend(lint(&doc, policy_type, attached_to));
+    Ok(findings)
+}
+
+/// Lints a parsed document as a policy of `policy_type`, optionally
+/// attached to the resource `attached_to` (a table, stream or role ARN).
+pub fn lint(
+    doc: &PolicyDocument,
+    policy_type: PolicyType,
+    attached_to: Option<&Arn>,
+) -> Vec<Finding> {
+    let mut linter = Linter {
+        findings: Vec::new(),
+        policy_type,
+    };
+    linter.document(doc, attached_to);
+    linter.findings
+}
+
+struct Linter {
+    findings: Vec<Finding>,
+    policy_type: PolicyType,
+}
+
+fn values_path(path: &JsonPath, values: &OneOrMany<String>, index: usize) -> JsonPath {
+    match values {
+        OneOrMany::One(_) => path.clone(),
+        OneOrMany::Many(_) => path.index(index),
+    }
+}
+
+impl Linter {
+    fn push(&mut self, code: LintCode, severity: Severity, path: JsonPath, message: String) {
+        self.findings.push(Finding {
+            code,
+            severity,
+            path,
+            message,
+        });
+    }
+
+    fn document(&mut self, doc: &PolicyDocument, attached_to: Option<&Arn>) {
+        let root = JsonPath::root();
+        match doc.version {
+            None => self.push(
+                LintCode::MissingVersion,
+                Severity::Warning,
+                root.clone(),
+                "the policy has no Version: add \"Version\": \"2012-10-17\" (without it, policy variables are not substituted)".to_owned(),
+            ),
+            Some(PolicyVersion::V2008_10_17) => self.push(
+                LintCode::OldVersion,
+                Severity::Suggestion,
+                root.key("Version"),
+                "use Version 2012-10-17, the current policy language".to_owned(),
+            ),
+            Some(PolicyVersion::V2012_10_17) => {}
+        }
+        if self.policy_type == PolicyType::Identity && doc.id.is_some() {
+            self.push(
+                LintCode::IdInIdentityPolicy,
+                Severity::Warning,
+                root.key("Id"),
+                "identity-based policies do not use Id; IAM ignores it".to_owned(),
+            );
+        }
+        if doc.statements().is_empty() {
+            self.push(
+                LintCode::NoStatements,
+                Severity::Error,
+                root.key("Statement"),
+                "the policy has no statements".to_owned(),
+            );
+        }
+        let statement_path = root.key("Statement");
+        for (index, statement) in doc.statements().iter().enumerate() {
+            let path = match &doc.statement {
+                OneOrMany::One(_) => statement_path.clone(),
+                OneOrMany::Many(_) => statement_path.index(index),
+            };
+            self.statement(statement, &path, doc.substitutes_variables(), attached_to);
+        }
+    }
+
+    fn statement(
+        &mut self,
+        statement: &Statement,
+        path: &JsonPath,
+        substitutes: bool,
+        attached_to: Option<&Arn>,
+    ) {
+        self.principals(statement, path);
+        self.actions(statement, path);
+        self.resources(statement, path, substitutes, attached_to);
+        self.conditions(statement, path, substitutes);
+    }
+
+    fn principals(&mut self, statement: &Statement, path: &JsonPath) {
+        let has_principal = statement.principal.is_some() || statement.not_principal.is_some();
+        if self.policy_type == PolicyType::Identity {
+            if has_principal {
+                let field = if statement.principal.is_some() {
+                    "Principal"
+                } else {
+                    "NotPrincipal"
+                };
+                self.push(
+                    LintCode::PrincipalInIdentityPolicy,
+                    Severity::Error,
+                    path.key(field),
+                    format!("an identity-based policy cannot name a principal: remove {field}; the principal is whoever the policy is attached to"),
+                );
+            }
+            return;
+        }
+        if !has_principal {
+            self.push(
+                LintCode::MissingPrincipal,
+                Severity::Error,
+                path.clone(),
+                format!(
+                    "every statement of {} needs a Principal",
+                    self.policy_type.with_article()
+                ),
+            );
+        }
+        if statement.not_principal.is_some() && statement.effect == Effect::Allow {
+            self.push(
+                LintCode::AllowWithNotPrincipal,
+                Severity::SecurityWarning,
+                path.key("NotPrincipal"),
+                "Allow with NotPrincipal grants access to every principal not listed, including anonymous ones: name the principals in Principal instead".to_owned(),
+            );
+        }
+        for (field, principals) in [
+            ("Principal", &statement.principal),
+            ("NotPrincipal", &statement.not_principal),
+        ] {
+            let Some(principals) = principals else {
+                continue;
+            };
+            let field_path = path.key(field);
+            let mut wildcard = matches!(principals, Principals::Everyone);
+            if let Principals::Named(named) = principals {
+                for (kind, values) in named {
+                    let kind_path = field_path.key(kind.as_str());
+                    for (i, value) in values.iter().enumerate() {
+                        let value_path = values_path(&kind_path, values, i);
+                        if value == "*" {
+                            wildcard |= *kind == PrincipalType::Aws;
+                        } else if value.contains('*') || value.contains('?') {
+                            self.push(
+                                LintCode::PartialWildcardPrincipal,
+                                Severity::Error,
+                                value_path.clone(),
+                                format!("principal {value:?} contains a wildcard: IAM accepts only \"*\" alone; use \"*\" with a condition such as aws:PrincipalArn (ArnLike) instead"),
+                            );
+                        }
+                        if *kind == PrincipalType::Aws
+                            && UNIQUE_ID_PREFIXES.iter().any(|p| value.starts_with(p))
+                            && value.len() >= 16
+                            && value
+                                .bytes()
+                                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                        {
+                            self.push(
+                                LintCode::UniqueIdPrincipal,
+                                Severity::Warning,
+                                value_path,
+                                format!("principal {value:?} is a unique id: IAM writes one in place of a role or user that was deleted; a recreated role with the same name is not this principal, so name it again by ARN"),
+                            );
+                        }
+                    }
+                }
+            }
+            if field == "Principal" && wildcard && statement.effect == Effect::Allow {
+                let trusted = statement.condition.as_ref().is_some_and(|blocks| {
+                    blocks.iter().any(|block| {
+                        let positive = block
+                            .operator
+                            .kind()
+                            .is_some_and(|k| !k.is_negated() && k != OperatorKind::Null)
+                            && !block.operator.if_exists();
+                        positive
+                            && block.entries.iter().any(|entry| {
+                                TRUSTED_KEYS
+                                    .iter()
+                                    .any(|k| k.eq_ignore_ascii_case(&entry.key))
+                                    && !entry.values.iter().any(|v| v.as_str() == "*")
+                            })
+                    })
+                });
+                if !trusted {
+                    let severity = if self.policy_type.is_dynamodb() {
+                        Severity::Error
+                    } else {
+                        Severity::SecurityWarning
+                    };
+                    let consequence = if self.policy_type.is_dynamodb() {
+                        "; DynamoDB rejects such policies"
+                    } else {
+                        ""
+                    };
+                    self.push(
+                        LintCode::PublicAccess,
+                        severity,
+                        field_path,
+                        format!("a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public{consequence}"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn actions(&mut self, statement: &Statement, path: &JsonPath) {
+        match self.policy_type {
+            PolicyType::Stream => {
+                if statement.not_action.is_some() {
+                    self.push(
+                        LintCode::ImpreciseStreamActions,
+                        Severity::Warning,
+                        path.key("NotAction"),
+                        format!(
+                            "name the stream actions in Action instead of NotAction: {}",
+                            STREAM_READ_ACTIONS.join(", ")
+                        ),
+                    );
+                }
+                let Some(actions) = &statement.action else {
+                    return;
+                };
+                let action_path = path.key("Action");
+                for (i, action) in actions.iter().enumerate() {
+                    let value_path = values_path(&action_path, actions, i);
+                    if action.eq_ignore_ascii_case("dynamodb:ListStreams") {
+                        self.push(
+                            LintCode::ListStreamsInStreamPolicy,
+                            Severity::Error,
+                            value_path,
+                            "dynamodb:ListStreams has no stream resource and is rejected in a stream policy: grant it in the consumer's identity policy".to_owned(),
+                        );
+                    } else if STREAM_READ_ACTIONS
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(action))
+                    {
+                    } else if STREAM_READ_ACTIONS
+                        .iter()
+                        .any(|a| action_matches(action, a))
+                    {
+                        self.push(
+                            LintCode::ImpreciseStreamActions,
+                            Severity::Warning,
+                            value_path,
+                            format!("{action:?} is a wildcard: a stream policy may only grant {}; name them exactly", STREAM_READ_ACTIONS.join(", ")),
+                        );
+                    } else {
+                        self.push(
+                            LintCode::NonStreamActionInStreamPolicy,
+                            Severity::Error,
+                            value_path,
+                            format!("{action:?} is not a stream action: a stream policy may only grant {}", STREAM_READ_ACTIONS.join(", ")),
+                        );
+                    }
+                }
+            }
+            PolicyType::Table => {
+                let Some(actions) = &statement.action else {
+                    return;
+                };
+                let action_path = path.key("Action");
+                for (i, action) in actions.iter().enumerate() {
+                    let is_stream_action = STREAM_READ_ACTIONS
+                        .iter()
+                        .chain(&["dynamodb:ListStreams"])
+                        .any(|a| a.eq_ignore_ascii_case(action));
+                    if is_stream_action {
+                        self.push(
+                            LintCode::StreamActionInTablePolicy,
+                            Severity::Error,
+                            values_path(&action_path, actions, i),
+                            format!("{action:?} is a stream action: put it in the stream's resource policy (ListStreams in the identity policy), not the table's"),
+                        );
+                    }
+                }
+            }
+            PolicyType::Identity | PolicyType::Trust => {}
+        }
+    }
+
+    fn resources(
+        &mut self,
+        statement: &Statement,
+        path: &JsonPath,
+        substitutes: bool,
+        attached_to: Option<&Arn>,
+    ) {
+        let needs_resource = matches!(
+            self.policy_type,
+            PolicyType::Identity | PolicyType::Table | PolicyType::Stream
+        );
+        if needs_resource && statement.resource.is_none() && statement.not_resource.is_none() {
+            self.push(
+                LintCode::MissingResource,
+                Severity::Error,
+                path.clone(),
+                format!(
+                    "every statement of {} needs a Resource",
+                    self.policy_type.with_article()
+                ),
+            );
+        }
+        for (field, resources) in [
+            ("Resource", &statement.resource),
+            ("NotResource", &statement.not_resource),
+        ] {
+            let Some(resources) = resources else {
+                continue;
+            };
+            let field_path = path.key(field);
+            for (i, resource) in resources.iter().enumerate() {
+                let value_path = values_path(&field_path, resources, i);
+                if !substitutes && resource.contains("${") {
+                    self.variables_warning(value_path.clone(), resource);
+                }
+                if field != "Resource" || !self.policy_type.is_resource_policy() {
+                    continue;
+                }
+                let Some(attached) = attached_to else {
+                    continue;
+                };
+                let attached = attached.to_string();
+                let matches = resource.contains("${")
+                    || arn_matches(resource, &attached)
+                    || (self.policy_type == PolicyType::Table
+                        && arn_matches(resource, &format!("{attached}/index/x"))
+                        && resource.starts_with(&format!("{attached}/index/")));
+                if !matches {
+                    self.push(
+                        LintCode::ResourceCannotMatch,
+                        Severity::Error,
+                        value_path,
+                        format!("{resource:?} can never match {attached}, the resource this policy is attached to"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn variables_warning(&mut self, path: JsonPath, value: &str) {
+        self.push(
+            LintCode::VariablesNeedNewVersion,
+            Severity::Warning,
+            path,
+            format!("{value:?} uses a policy variable, which is literal text unless the policy's Version is 2012-10-17"),
+        );
+    }
+
+    fn conditions(&mut self, statement: &Statement, path: &JsonPath, substitutes: bool) {
+        let Some(blocks) = &statement.condition else {
+            return;
+        };
+        let condition_path = path.key("Condition");
+        for block in blocks {
+            let operator = &block.operator;
+            let block_path = condition_path.key(operator.as_str());
+            match operator.kind() {
+                None => self.push(
+                    LintCode::UnknownConditionOperator,
+                    Severity::Error,
+                    block_path.clone(),
+                    format!("{:?} is not a condition operator; the condition never matches", operator.as_str()),
+                ),
+                Some(OperatorKind::Null) if operator.if_exists() => self.push(
+                    LintCode::IfExistsOnNull,
+                    Severity::Error,
+                    block_path.clone(),
+                    "Null already tests whether the key exists; IfExists on it is meaningless: use Null".to_owned(),
+                ),
+                Some(_) => {}
+            }
+            for entry in &block.entries {
+                let entry_path = block_path.key(&entry.key);
+                if operator.qualifier() == Some(SetQualifier::ForAllValues)
+                    && SINGLE_VALUED_KEYS
+                        .iter()
+                        .any(|k| k.eq_ignore_ascii_case(&entry.key))
+                {
+                    self.push(
+                        LintCode::ForAllValuesOnSingleValuedKey,
+                        Severity::SecurityWarning,
+                        entry_path.clone(),
+                        format!("{} is single-valued: ForAllValues is true when the key is absent, so this allows requests without it; drop ForAllValues:", entry.key),
+                    );
+                }
+                if !substitutes {
+                    for (i, value) in entry.values.iter().enumerate() {
+                        if let ConditionValue::String(text) = value
+                            && text.contains("${")
+                        {
+                            let value_path = match &entry.values {
+                                OneOrMany::One(_) => entry_path.clone(),
+                                OneOrMany::Many(_) => entry_path.index(i),
+                            };
+                            self.variables_warning(value_path, text);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    /// Lints `input` as `policy_type` (attached to `attached`, if given) and
+    /// prints one finding a line.
+    fn check(input: &str, policy_type: PolicyType, attached: Option<&str>, expected: Expect) {
+        let attached: Option<Arn> = attached.map(|a| a.parse().unwrap());
+        let actual = match lint_text(input, policy_type, attached.as_ref()) {
+            Ok(findings) => findings
+                .iter()
+                .map(|f| format!("{f}\n"))
+                .collect::<String>(),
+            Err(e) => format!("parse error: {e}\n"),
+        };
+        expected.assert_eq(&actual);
+    }
+
+    const STREAM: &str =
+        "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+
+    #[test]
+    fn clean_documents_have_no_findings() {
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/*"}]}"#,
+            PolicyType::Stream,
+            Some(STREAM),
+            expect![""],
+        );
+    }
+
+    #[test]
+    fn version_and_identity_rules() {
+        check(
+            r#"{"Id":"x","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                warning MISSING_VERSION $ the policy has no Version: add "Version": "2012-10-17" (without it, policy variables are not substituted)
+                warning ID_IN_IDENTITY_POLICY $.Id identity-based policies do not use Id; IAM ignores it
+                error PRINCIPAL_IN_IDENTITY_POLICY $.Statement.Principal an identity-based policy cannot name a principal: remove Principal; the principal is whoever the policy is attached to
+                warning VARIABLES_NEED_2012_VERSION $.Statement.Resource "arn:aws:s3:::b/${aws:username}/*" uses a policy variable, which is literal text unless the policy's Version is 2012-10-17
+            "#]],
+        );
+        check(
+            r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"StringLike":{"s3:prefix":["a","${aws:username}/"]}}}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                suggestion OLD_VERSION $.Version use Version 2012-10-17, the current policy language
+                error MISSING_RESOURCE $.Statement[0] every statement of an identity policy needs a Resource
+                warning VARIABLES_NEED_2012_VERSION $.Statement[0].Condition.StringLike.s3:prefix[1] "${aws:username}/" uses a policy variable, which is literal text unless the policy's Version is 2012-10-17
+            "#]],
+        );
+        check(
+            r#"{"Version":"2012-10-17","Statement":[]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                error NO_STATEMENTS $.Statement the policy has no statements
+            "#]],
+        );
+    }
+
+    #[test]
+    fn principal_rules() {
+        check(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*"},
+                {"Effect":"Allow","Principal":{"AWS":"*"},"Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}},
+                {"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::*:role/c","AROAEXAMPLEID1234567"]},"Action":"dynamodb:GetRecords","Resource":"*"},
+                {"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalAccount":"111111111111"}}},
+                {"Effect":"Allow","Action":"dynamodb:GetRecords","Resource":"*"}
+            ]}"#,
+            PolicyType::Stream,
+            None,
+            expect![[r#"
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public; DynamoDB rejects such policies
+                error PARTIAL_WILDCARD_PRINCIPAL $.Statement[2].Principal.AWS[0] principal "arn:aws:iam::*:role/c" contains a wildcard: IAM accepts only "*" alone; use "*" with a condition such as aws:PrincipalArn (ArnLike) instead
+                warning UNIQUE_ID_PRINCIPAL $.Statement[2].Principal.AWS[1] principal "AROAEXAMPLEID1234567" is a unique id: IAM writes one in place of a role or user that was deleted; a recreated role with the same name is not this principal, so name it again by ARN
+                security-warning ALLOW_WITH_NOT_PRINCIPAL $.Statement[3].NotPrincipal Allow with NotPrincipal grants access to every principal not listed, including anonymous ones: name the principals in Principal instead
+                error MISSING_PRINCIPAL $.Statement[4] every statement of a stream policy needs a Principal
+            "#]],
+        );
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+            PolicyType::Trust,
+            None,
+            expect![[r#"
+                security-warning PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public
+            "#]],
+        );
+    }
+
+    #[test]
+    fn dynamodb_action_and_resource_rules() {
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":["dynamodb:ListStreams","dynamodb:GetItem","dynamodb:Get*","dynamodb:getrecords"],"Resource":["arn:aws:dynamodb:eu-west-1:222222222222:table/documents","arn:aws:dynamodb:*:*:table/documents/stream/*"]}]}"#,
+            PolicyType::Stream,
+            Some(STREAM),
+            expect![[r#"
+                error LIST_STREAMS_IN_STREAM_POLICY $.Statement[0].Action[0] dynamodb:ListStreams has no stream resource and is rejected in a stream policy: grant it in the consumer's identity policy
+                error NON_STREAM_ACTION_IN_STREAM_POLICY $.Statement[0].Action[1] "dynamodb:GetItem" is not a stream action: a stream policy may only grant dynamodb:DescribeStream, dynamodb:GetRecords, dynamodb:GetShardIterator
+                warning IMPRECISE_STREAM_ACTIONS $.Statement[0].Action[2] "dynamodb:Get*" is a wildcard: a stream policy may only grant dynamodb:DescribeStream, dynamodb:GetRecords, dynamodb:GetShardIterator; name them exactly
+                error RESOURCE_CANNOT_MATCH $.Statement[0].Resource[0] "arn:aws:dynamodb:eu-west-1:222222222222:table/documents" can never match arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000, the resource this policy is attached to
+            "#]],
+        );
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":["dynamodb:GetItem","dynamodb:GetRecords"],"Resource":["arn:aws:dynamodb:eu-west-1:222222222222:table/documents/index/*","arn:aws:dynamodb:eu-west-1:222222222222:table/other"]}]}"#,
+            PolicyType::Table,
+            Some("arn:aws:dynamodb:eu-west-1:222222222222:table/documents"),
+            expect![[r#"
+                error STREAM_ACTION_IN_TABLE_POLICY $.Statement[0].Action[1] "dynamodb:GetRecords" is a stream action: put it in the stream's resource policy (ListStreams in the identity policy), not the table's
+                error RESOURCE_CANNOT_MATCH $.Statement[0].Resource[1] "arn:aws:dynamodb:eu-west-1:222222222222:table/other" can never match arn:aws:dynamodb:eu-west-1:222222222222:table/documents, the resource this policy is attached to
+            "#]],
+        );
+        let padding = " ".repeat(DYNAMODB_POLICY_LIMIT_BYTES);
+        check(
+            &format!(
+                r#"{{"Version":"2012-10-17","Statement":[{padding}{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111111111111:role/c"}},"Action":"dynamodb:GetRecords","Resource":"*"}}]}}"#
+            ),
+            PolicyType::Stream,
+            None,
+            expect![[r#"
+                error POLICY_TOO_LARGE $ the policy is 20638 bytes; DynamoDB accepts at most 20480 bytes, whitespace counted
+            "#]],
+        );
+    }
+
+    #[test]
+    fn condition_rules() {
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{
+                "NullIfExists":{"aws:TokenIssueTime":"true"},
+                "ForAllValues:StringEquals":{"aws:PrincipalOrgID":"o-1","aws:TagKeys":["a"]},
+                "StringEqualsAnyCase":{"k":"v"}
+            }}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                error IF_EXISTS_ON_NULL $.Statement[0].Condition.NullIfExists Null already tests whether the key exists; IfExists on it is meaningless: use Null
+                security-warning FOR_ALL_VALUES_ON_SINGLE_VALUED_KEY $.Statement[0].Condition.ForAllValues:StringEquals.aws:PrincipalOrgID aws:PrincipalOrgID is single-valued: ForAllValues is true when the key is absent, so this allows requests without it; drop ForAllValues:
+                error UNKNOWN_CONDITION_OPERATOR $.Statement[0].Condition.StringEqualsAnyCase "StringEqualsAnyCase" is not a condition operator; the condition never matches
+            "#]],
+        );
+        check(
+            "{",
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+            parse error: invalid JSON at line 1 column 2 (in $): expected a string key
+        "#]],
+        );
+    }
+
+    #[test]
+    fn every_code_is_distinct_and_upper_snake() {
+        let mut seen = std::collections::HashSet::new();
+        for code in LintCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert!(
+                code.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            );
+        }
+    }
+}
