@@ -104,6 +104,14 @@ pub fn check(kind: PolicyKind, text: &str) -> Result<Value, String> {
             }
         }
     }
+    // What is stored must be what the evaluator can read.
+    streamgate_policy::document::PolicyDocument::parse(text).map_err(|error| {
+        if matches!(kind, PolicyKind::TablePolicy | PolicyKind::StreamPolicy) {
+            format!("Invalid policy document: {error}")
+        } else {
+            format!("Syntax errors in policy: {error}")
+        }
+    })?;
     Ok(document)
 }
 

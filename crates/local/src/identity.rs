@@ -19,6 +19,8 @@ pub enum Caller {
         account: String,
         /// The role's name.
         role_name: String,
+        /// The role's ARN, path included.
+        role_arn: String,
         /// The role's unique id (`AROA...`).
         role_id: String,
         /// The session name given to AssumeRole.
@@ -90,6 +92,7 @@ mod tests {
         let session = Caller::AssumedRole {
             account: "111111111111".into(),
             role_name: "reader".into(),
+            role_arn: "arn:aws:iam::111111111111:role/reader".into(),
             role_id: "AROAEXAMPLE".into(),
             session_name: "s1".into(),
             session_policy: None,

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
+use streamgate_policy::document::{PolicyDocument, PolicyParseError};
 
 /// How stream shards roll over; see [`crate::LocalCloudBuilder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,11 @@ pub struct Cloud {
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
     seed: u64,
+    parsed_policies: RwLock<HashMap<String, Arc<PolicyDocument>>>,
 }
+
+/// How many parsed documents the cache keeps before it starts over.
+const PARSED_POLICY_CACHE_LIMIT: usize = 10_000;
 
 impl Cloud {
     /// A cloud with these accounts (already validated as 12 digits).
@@ -97,6 +102,7 @@ impl Cloud {
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),
             seed: crate::clock::wall_millis(),
+            parsed_policies: RwLock::new(HashMap::new()),
         }
     }
 
@@ -150,6 +156,30 @@ impl Cloud {
             block += 1;
         }
         out
+    }
+
+    /// The parsed form of a policy document, from the cache when it was
+    /// seen before.
+    pub fn parsed_policy(&self, text: &str) -> Result<Arc<PolicyDocument>, PolicyParseError> {
+        {
+            let cache = self
+                .parsed_policies
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(document) = cache.get(text) {
+                return Ok(Arc::clone(document));
+            }
+        }
+        let document = Arc::new(PolicyDocument::parse(text)?);
+        let mut cache = self
+            .parsed_policies
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= PARSED_POLICY_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(text.to_owned(), Arc::clone(&document));
+        Ok(document)
     }
 
     /// Stores a session under its access key id.

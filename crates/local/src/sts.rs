@@ -87,11 +87,12 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
         return Err(invalid(format!("{role_arn} is not a role ARN")));
     };
     let account = cloud.account(role_account).ok_or_else(not_authorized)?;
-    let (role_id, trust_policy, max_session) = {
+    let (role_id, role_arn_with_path, trust_policy, max_session) = {
         let iam = lock(&account.iam);
         let role = iam.roles.get(role_name).ok_or_else(not_authorized)?;
         (
             role.id.clone(),
+            role.arn.clone(),
             role.trust_policy.clone(),
             role.max_session_duration,
         )
@@ -121,6 +122,7 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
     let assumed = Caller::AssumedRole {
         account: role_account.to_string(),
         role_name: role_name.to_owned(),
+        role_arn: role_arn_with_path,
         role_id: role_id.clone(),
         session_name: session_name.to_owned(),
         session_policy,

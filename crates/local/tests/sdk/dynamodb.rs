@@ -463,23 +463,33 @@ async fn resource_policies_have_revisions_and_dynamodb_rules() {
 }
 
 #[tokio::test]
-async fn cross_account_access_by_arn_is_refused_until_policies_are_evaluated() {
+async fn a_table_in_another_account_is_reached_by_arn_when_its_policy_allows() {
     let cloud = start().await;
     let owner = dynamodb(&cloud, &root(&cloud, B));
     create_table(&owner, "documents", None).await;
     let stranger = dynamodb(&cloud, &root(&cloud, A));
     let table_arn = format!("arn:aws:dynamodb:{REGION}:{B}:table/documents");
-    let denied = stranger
-        .get_item()
-        .table_name(&table_arn)
-        .key("pk", Av::S("x".into()))
-        .key("sk", Av::N("1".into()))
+    let get = || {
+        stranger
+            .get_item()
+            .table_name(&table_arn)
+            .key("pk", Av::S("x".into()))
+            .key("sk", Av::N("1".into()))
+            .send()
+    };
+    let denied = get().await.unwrap_err();
+    expect!["AccessDeniedException: User: arn:aws:iam::111111111111:root is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents because no resource-based policy allows the dynamodb:GetItem action"]
+        .assert_eq(&describe(&denied));
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{A}"}},"Action":"dynamodb:GetItem","Resource":"{table_arn}"}}]}}"#
+    );
+    owner
+        .put_resource_policy()
+        .resource_arn(&table_arn)
+        .policy(policy)
         .send()
         .await
-        .unwrap_err();
-    expect!["AccessDeniedException: User: arn:aws:iam::111111111111:root is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents because policy evaluation is not wired yet in streamgate-local: only an account's root acting in its own account is allowed"]
-        .assert_eq(&describe(&denied));
-    // The owner may address its own table by ARN.
+        .unwrap();
     owner
         .put_item()
         .table_name(&table_arn)
@@ -488,5 +498,22 @@ async fn cross_account_access_by_arn_is_refused_until_policies_are_evaluated() {
         .send()
         .await
         .unwrap();
+    let item = get().await.unwrap().item.unwrap();
+    assert_eq!(item["pk"], Av::S("x".into()));
+    // The policy allows GetItem only.
+    let put = stranger
+        .put_item()
+        .table_name(&table_arn)
+        .item("pk", Av::S("y".into()))
+        .item("sk", Av::N("1".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        describe(&put)
+            .ends_with("because no resource-based policy allows the dynamodb:PutItem action"),
+        "{}",
+        describe(&put)
+    );
     cloud.stop().await;
 }

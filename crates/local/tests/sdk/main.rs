@@ -10,6 +10,7 @@
 )]
 
 mod common;
+mod cross_account;
 mod dynamodb;
 mod iam_sts;
 mod signatures;
