@@ -134,3 +134,165 @@ fn route(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigv4::sign_for_test;
+    use crate::state::ShardRollover;
+    use expect_test::{Expect, expect};
+
+    fn cloud() -> Cloud {
+        Cloud::new(&["111111111111".to_owned()], ShardRollover::default())
+    }
+
+    fn request(headers: &[(&str, &str)], body: &str) -> ReceivedRequest {
+        let mut all = vec![("host".to_owned(), "127.0.0.1:4577".to_owned())];
+        all.extend(
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        ReceivedRequest {
+            method: "POST".into(),
+            path: "/".into(),
+            query: String::new(),
+            headers: all,
+            body: body.to_owned().into(),
+        }
+    }
+
+    fn signed(headers: &[(&str, &str)], body: &str, service: &str) -> ReceivedRequest {
+        let mut request = request(headers, body);
+        sign_for_test(
+            &mut request,
+            "111111111111",
+            ROOT_SECRET,
+            "eu-west-1",
+            service,
+            clock::wall_millis(),
+        );
+        request
+    }
+
+    fn check(request: ReceivedRequest, expected: Expect) {
+        let reply = respond(&cloud(), &request, "req-1");
+        let text = format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body));
+        expected.assert_eq(&text);
+    }
+
+    #[test]
+    fn json_requests_that_are_not_what_the_operation_expects() {
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.ListTables")],
+                "{not json",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#SerializationException","message":"key must be a string at line 1 column 2"}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.Frobnicate")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnknownOperationException","message":""}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "Kinesis_20131202.ListStreams")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnknownOperationException","message":""}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.DescribeTable")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.ListTables")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[r#"200 {"TableNames":[]}"#]],
+        );
+    }
+
+    #[test]
+    fn missing_headers_are_aws_shaped_errors() {
+        check(
+            request(&[("x-amz-target", "DynamoDB_20120810.ListTables")], "{}"),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}"#
+            ]],
+        );
+        check(
+            request(&[], ""),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}"#
+            ]],
+        );
+        check(
+            signed(&[], "{}", "dynamodb"),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnknownOperationException","message":""}"#
+            ]],
+        );
+        check(
+            request(
+                &[("content-type", "application/x-www-form-urlencoded")],
+                "Action=GetCallerIdentity&Version=2011-06-15",
+            ),
+            expect![[
+                r#"403 <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn query_requests_route_by_scope_and_action() {
+        let form = [(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )];
+        check(
+            signed(&form, "Action=GetCallerIdentity&Version=2011-06-15", "sts"),
+            expect![[
+                r#"200 <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::111111111111:root</Arn><UserId>111111111111</UserId><Account>111111111111</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Action=CreateUser&Version=2010-05-08", "iam"),
+            expect![[
+                r#"400 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Could not find operation CreateUser for version 2010-05-08</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Version=2010-05-08", "iam"),
+            expect![[
+                r#"400 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Missing Action</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Action=GetRole&Version=2010-05-08", "iam"),
+            expect![[
+                r#"400 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+    }
+}

@@ -123,7 +123,8 @@ impl Reply {
     }
 }
 
-/// Escapes text for XML element content and attribute values.
+/// Escapes text for XML element content (the only place this server puts
+/// text into XML).
 pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -131,8 +132,6 @@ pub fn xml_escape(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             c => out.push(c),
         }
     }
