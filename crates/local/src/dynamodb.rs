@@ -83,6 +83,8 @@ pub struct Table {
     pub policy: Option<ResourcePolicy>,
     /// The ARN of the stream, while one is enabled.
     pub stream_arn: Option<String>,
+    /// The enabled stream's view type.
+    pub stream_view: Option<ViewType>,
     /// The ARN and label of the latest stream, enabled or not.
     pub latest_stream: Option<(String, String)>,
 }
@@ -506,6 +508,13 @@ fn describe(table: &Table, status: &str) -> Value {
             }),
         );
     }
+    if let Some(view_type) = table.stream_view {
+        set_member(
+            &mut description,
+            "StreamSpecification",
+            json!({ "StreamEnabled": true, "StreamViewType": view_type.as_str() }),
+        );
+    }
     if let Some((arn, label)) = &table.latest_stream {
         set_member(&mut description, "LatestStreamArn", json!(arn));
         set_member(&mut description, "LatestStreamLabel", json!(label));
@@ -551,6 +560,7 @@ fn enable_stream(store: &mut RegionStore, table_name: &str, view_type: ViewType,
         now,
     );
     table.stream_arn = Some(stream.arn.clone());
+    table.stream_view = Some(view_type);
     table.latest_stream = Some((stream.arn.clone(), label));
     store.streams.insert(stream.arn.clone(), stream);
 }
@@ -701,6 +711,7 @@ fn create_table(
         item_bytes: 0,
         policy: None,
         stream_arn: None,
+        stream_view: None,
         latest_stream: None,
     };
     store.tables.insert(target.name.clone(), table);
@@ -711,15 +722,7 @@ fn create_table(
         .tables
         .get(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
-    let mut description = describe(table, "CREATING");
-    if let Some(view_type) = view_type {
-        set_member(
-            &mut description,
-            "StreamSpecification",
-            json!({ "StreamEnabled": true, "StreamViewType": view_type.as_str() }),
-        );
-    }
-    Ok(json!({ "TableDescription": description }))
+    Ok(json!({ "TableDescription": describe(table, "CREATING") }))
 }
 
 fn uuid_like(cloud: &Cloud) -> String {
@@ -870,6 +873,7 @@ fn update_table(
             }
             (None, Some(arn)) => {
                 table.stream_arn = None;
+                table.stream_view = None;
                 if let Some(stream) = store.streams.get_mut(&arn) {
                     stream.disable(now);
                 }
@@ -884,17 +888,7 @@ fn update_table(
         .tables
         .get(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
-    let mut description = describe(table, "UPDATING");
-    if let Some(arn) = &table.stream_arn
-        && let Some(stream) = store.streams.get(arn)
-    {
-        set_member(
-            &mut description,
-            "StreamSpecification",
-            json!({ "StreamEnabled": true, "StreamViewType": stream.view_type.as_str() }),
-        );
-    }
-    Ok(json!({ "TableDescription": description }))
+    Ok(json!({ "TableDescription": describe(table, "UPDATING") }))
 }
 
 #[derive(Deserialize)]

@@ -83,6 +83,12 @@ async fn tables_are_created_described_listed_and_deleted() {
         table.billing_mode_summary.unwrap().billing_mode,
         Some(BillingMode::PayPerRequest)
     );
+    let specification = table.stream_specification.unwrap();
+    assert!(specification.stream_enabled);
+    assert_eq!(
+        specification.stream_view_type,
+        Some(StreamViewType::NewAndOldImages)
+    );
 
     let again = client
         .create_table()
