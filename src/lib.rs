@@ -7,5 +7,11 @@
 //!
 //! - [`policy`]: IAM policy documents, ARNs, builders, lints and an offline
 //!   evaluator (`streamgate-policy`).
+//! - `local` (with the `local` feature): the local cloud, a loopback
+//!   endpoint speaking DynamoDB, DynamoDB Streams, IAM and STS for several
+//!   accounts (`streamgate-local`).
 
 pub use streamgate_policy as policy;
+
+#[cfg(feature = "local")]
+pub use streamgate_local as local;
