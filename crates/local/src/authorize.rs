@@ -37,6 +37,9 @@ pub struct AccessRequest<'a> {
     /// Whether the resource policy must allow the request even in the
     /// resource's own account (a role's trust policy for `sts:AssumeRole`).
     pub resource_policy_required: bool,
+    /// Whether the resource's table is encrypted with the AWS managed key
+    /// (`aws/dynamodb`), which no other account can be granted.
+    pub encrypted_with_aws_managed_key: bool,
 }
 
 /// Allows or refuses `request` by `caller`.
@@ -45,6 +48,13 @@ pub fn authorize(
     caller: &Caller,
     request: &AccessRequest<'_>,
 ) -> Result<(), ApiError> {
+    if request.encrypted_with_aws_managed_key && caller.account() != request.resource_account {
+        return Err(denied(
+            caller,
+            request,
+            "because the table is encrypted with the AWS managed key aws/dynamodb, whose key policy cannot grant another account",
+        ));
+    }
     // Fast path: an account root in its own account, with no resource policy
     // that could deny it, has full access.
     if let Caller::Root { account } = caller
@@ -227,6 +237,7 @@ mod tests {
             resource_account: B,
             resource_policy,
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: false,
         };
         let text = match authorize(cloud, caller, &request) {
             Ok(()) => "allowed".to_owned(),

@@ -175,6 +175,8 @@ pub struct Stream {
     pub enabled: bool,
     /// Its resource policy.
     pub policy: Option<ResourcePolicy>,
+    /// Whether its table is encrypted with the AWS managed key.
+    pub encrypted_with_aws_managed_key: bool,
     shards: Vec<Shard>,
     next_sequence: u64,
 }
@@ -202,6 +204,7 @@ impl Stream {
             created_millis: now_millis,
             enabled: true,
             policy: None,
+            encrypted_with_aws_managed_key: false,
             shards: Vec::new(),
             next_sequence: FIRST_SEQUENCE,
         };
@@ -389,13 +392,16 @@ fn authorize_stream(
     account: &str,
     store: &std::sync::Mutex<RegionStore>,
 ) -> Result<(), ApiError> {
-    let policy = {
+    let (policy, aws_managed_key) = {
         let store = lock(store);
         let stream = store
             .streams
             .get(arn)
             .ok_or_else(|| stream_not_found(arn))?;
-        stream.policy.as_ref().map(|p| p.document.clone())
+        (
+            stream.policy.as_ref().map(|p| p.document.clone()),
+            stream.encrypted_with_aws_managed_key,
+        )
     };
     authorize(
         cloud,
@@ -406,6 +412,7 @@ fn authorize_stream(
             resource_account: account,
             resource_policy: policy.as_deref(),
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: aws_managed_key,
         },
     )
 }
@@ -508,6 +515,7 @@ fn list_streams(
             resource_account: &account,
             resource_policy: None,
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: false,
         },
     )?;
     let account_state = cloud.account_or_not_found(&account, "Account")?;

@@ -401,3 +401,80 @@ async fn assume_role_follows_the_trust_policy_and_sessions_expire() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        SseSpecification, StreamSpecification,
+    };
+    let cloud = crate::common::start().await;
+    let db = dynamodb(&cloud, &root(&cloud, B));
+    db.create_table()
+        .table_name("documents")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .sse_specification(SseSpecification::builder().enabled(true).build())
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = latest_stream(&db).await;
+    let a_iam = iam(&cloud, &root(&cloud, A));
+    a_iam
+        .create_role()
+        .role_name(ROLE)
+        .assume_role_policy_document(trust(A))
+        .send()
+        .await
+        .unwrap();
+    a_iam
+        .put_role_policy()
+        .role_name(ROLE)
+        .policy_name("read")
+        .policy_document(identity_policy("Allow"))
+        .send()
+        .await
+        .unwrap();
+    attach_stream_policy(
+        &cloud,
+        &stream_arn,
+        stream_policy("Allow", &role_arn(), &stream_arn),
+    )
+    .await;
+    let keys = assume(&cloud, &role_arn()).await;
+    assert_eq!(
+        describe_as(&cloud, &keys, &stream_arn).await,
+        format!(
+            "AccessDeniedException: User: {} is not authorized to perform: dynamodb:DescribeStream on resource: {stream_arn} because the table is encrypted with the AWS managed key aws/dynamodb, whose key policy cannot grant another account",
+            session_arn()
+        )
+    );
+    // The owner still reads its own stream.
+    streams(&cloud, &root(&cloud, B))
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
