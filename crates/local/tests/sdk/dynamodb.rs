@@ -145,6 +145,16 @@ async fn tables_are_created_described_listed_and_deleted() {
         deleted.table_description.unwrap().table_status,
         Some(TableStatus::Deleting)
     );
+    // The stream outlives its table, disabled, until its records age out.
+    let old_stream = crate::common::streams(&cloud, &root(&cloud, B))
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap();
+    assert_eq!(old_stream.stream_status.unwrap().as_str(), "DISABLED");
     let missing = client
         .describe_table()
         .table_name("documents")
