@@ -9,7 +9,7 @@ use xshell::{Shell, cmd};
 /// Options of `cargo xtask ci`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Skip the slow steps' rebuild of documentation
+    /// Skip building the documentation
     #[arg(long)]
     no_doc: bool,
 }
@@ -40,6 +40,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         cmd!(sh, "{cargo} test --workspace --doc --locked").run()?;
         Ok(())
     })?;
+    step("examples", || run_examples(&sh, &cargo))?;
     if !args.no_doc {
         step("docs", || {
             let _env = sh.push_env("RUSTDOCFLAGS", "-D warnings");
@@ -51,6 +52,36 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         "ci: every step passed in {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Runs every example of the tutorial, in order, so that none can rot: each
+/// must exit 0.
+fn run_examples(sh: &Shell, cargo: &str) -> Result<()> {
+    let dir = crate::project_root().join("examples");
+    let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let is_rust = path.extension().is_some_and(|x| x == "rs");
+                let stem = path.file_stem()?.to_str()?.to_owned();
+                is_rust.then_some(stem)
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    names.sort();
+    if names.is_empty() {
+        println!("ci: no examples yet");
+    }
+    for name in names {
+        println!("ci: example {name}");
+        cmd!(sh, "{cargo} run --quiet --locked --example {name}")
+            .run()
+            .with_context(|| format!("example `{name}` failed"))?;
+    }
     Ok(())
 }
 

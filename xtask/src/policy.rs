@@ -6,7 +6,7 @@
 //! - `policy eval --principal ARN --action ACTION --resource ARN
 //!   [--identity FILE]... [--boundary FILE] [--session-policy FILE]
 //!   [--resource-policy FILE] [--resource-owner ACCOUNT]
-//!   [--context KEY=VALUE]...` prints `Allow`, `ExplicitDeny` or
+//!   [--require-resource-policy] [--context KEY=VALUE]...` prints `Allow`, `ExplicitDeny` or
 //!   `ImplicitDeny` alone on its first line, then the explanation, and
 //!   exits 0.
 //!
@@ -75,6 +75,10 @@ struct EvalArgs {
     /// The account owning the resource (default: the resource ARN's account)
     #[arg(long)]
     resource_owner: Option<String>,
+    /// The resource policy must allow even within its account (a role's
+    /// trust policy for sts:AssumeRole)
+    #[arg(long)]
+    require_resource_policy: bool,
     /// A condition key and value, KEY=VALUE (repeat a key for many values)
     #[arg(long)]
     context: Vec<String>,
@@ -185,6 +189,9 @@ fn eval(args: &EvalArgs) -> Result<(String, u8)> {
     }
     if let Some(owner) = owner {
         set = set.with_resource_owner(owner);
+    }
+    if args.require_resource_policy {
+        set = set.requiring_resource_policy();
     }
     let decision = evaluate(&request, &set);
     let mut output = format!("{}\n{decision}\n", decision.outcome());
@@ -313,12 +320,26 @@ mod tests {
                 AccessDenied: User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action
             "#]],
         );
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
+        let role = "arn:aws:iam::111111111111:role/billing-consumer";
+        check(
+            &[("trust.json", trust)],
+            &format!(
+                "eval --principal arn:aws:sts::111111111111:assumed-role/deployer/ci --action sts:AssumeRole --resource {role} --resource-policy @trust.json --require-resource-policy"
+            ),
+            expect![[r#"
+                exit 0
+                ImplicitDeny
+                ImplicitDeny: sts:AssumeRole is denied (same-account) because no identity-based policy allows the sts:AssumeRole action; allowed only by resource-based policy statement 0
+                AccessDenied: User: arn:aws:sts::111111111111:assumed-role/deployer/ci is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/billing-consumer because no identity-based policy allows the sts:AssumeRole action
+            "#]],
+        );
         check(
             &[],
             &format!("eval --principal bob --action dynamodb:GetRecords --resource {STREAM}"),
             expect![[r#"
                 exit 2
-                error: --principal: "bob" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com"#]],
+                error: --principal: "bob" is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com"#]],
         );
         check(
             &[],

@@ -37,11 +37,10 @@ fn strings(values: &[&str]) -> OneOrMany<String> {
 }
 
 fn document(statements: Vec<Statement>) -> PolicyDocument {
-    PolicyDocument {
-        version: Some(PolicyVersion::V2012_10_17),
-        id: None,
-        statement: OneOrMany::Many(statements),
-    }
+    PolicyDocument::new(
+        Some(PolicyVersion::V2012_10_17),
+        OneOrMany::Many(statements),
+    )
 }
 
 fn string_condition(kind: OperatorKind, key: &str, values: &[String]) -> ConditionBlock {
@@ -61,6 +60,35 @@ fn string_condition(kind: OperatorKind, key: &str, values: &[String]) -> Conditi
     }
 }
 
+/// Adds `block` to `blocks`: into the block with the same operator if
+/// there is one, and into the entry with the same key (condition keys are
+/// case-insensitive) by adding values, so that no JSON object ends up with a
+/// key twice.
+fn merge_condition(blocks: &mut Vec<ConditionBlock>, block: &ConditionBlock) {
+    let Some(existing) = blocks.iter_mut().find(|b| b.operator == block.operator) else {
+        blocks.push(block.clone());
+        return;
+    };
+    for entry in &block.entries {
+        match existing
+            .entries
+            .iter_mut()
+            .find(|e| e.key.eq_ignore_ascii_case(&entry.key))
+        {
+            Some(same_key) => {
+                let mut values = same_key.values.as_slice().to_vec();
+                for value in entry.values.iter() {
+                    if !values.contains(value) {
+                        values.push(value.clone());
+                    }
+                }
+                same_key.values = OneOrMany::Many(values);
+            }
+            None => existing.entries.push(entry.clone()),
+        }
+    }
+}
+
 /// The stream's resource policy: lets the consumers' execution roles
 /// `DescribeStream`, `GetShardIterator` and `GetRecords` on one stream.
 #[derive(Debug, Clone)]
@@ -68,6 +96,7 @@ pub struct StreamPolicyBuilder {
     stream: StreamArn,
     consumers: Vec<RoleArn>,
     org_ids: Vec<String>,
+    conditions: Vec<ConditionBlock>,
     sid: String,
 }
 
@@ -78,6 +107,7 @@ impl StreamPolicyBuilder {
             stream: stream.clone(),
             consumers: vec![consumer.clone()],
             org_ids: Vec::new(),
+            conditions: Vec::new(),
             sid: "AllowCrossAccountStreamRead".to_owned(),
         }
     }
@@ -93,6 +123,13 @@ impl StreamPolicyBuilder {
     /// (`aws:PrincipalOrgID`); may be called for several organizations.
     pub fn require_org_id(mut self, org_id: &str) -> Self {
         self.org_ids.push(org_id.to_owned());
+        self
+    }
+    /// Adds another condition, e.g. `ArnLike` on `aws:PrincipalArn`. A block
+    /// whose operator is already present is merged into it, as a JSON
+    /// object cannot hold the same operator twice.
+    pub fn condition(mut self, block: ConditionBlock) -> Self {
+        merge_condition(&mut self.conditions, &block);
         self
     }
     /// Overrides the statement id.
@@ -113,12 +150,19 @@ impl StreamPolicyBuilder {
         statement.principal = Some(Principals::Named(vec![(PrincipalType::Aws, principal)]));
         statement.action = Some(strings(&STREAM_READ_ACTIONS));
         statement.resource = Some(OneOrMany::One(self.stream.to_string()));
+        let mut blocks = Vec::new();
         if !self.org_ids.is_empty() {
-            statement.condition = Some(vec![string_condition(
+            blocks.push(string_condition(
                 OperatorKind::StringEquals,
                 "aws:PrincipalOrgID",
                 &self.org_ids,
-            )]);
+            ));
+        }
+        for block in &self.conditions {
+            merge_condition(&mut blocks, block);
+        }
+        if !blocks.is_empty() {
+            statement.condition = Some(blocks);
         }
         document(vec![statement])
     }
@@ -372,6 +416,33 @@ mod tests {
                     ]
                 }"#]],
         );
+    }
+
+    #[test]
+    fn stream_policy_conditions_merge_by_operator() {
+        let stream: StreamArn = STREAM.parse().unwrap();
+        let role: RoleArn = ROLE.parse().unwrap();
+        let doc = StreamPolicyBuilder::new(&stream, &role)
+            .require_org_id("o-1")
+            .condition(string_condition(
+                OperatorKind::StringEquals,
+                "aws:PrincipalAccount",
+                &["111111111111".to_owned()],
+            ))
+            .condition(string_condition(
+                OperatorKind::StringEquals,
+                "AWS:PrincipalOrgId",
+                &["o-2".to_owned()],
+            ))
+            .condition(string_condition(
+                OperatorKind::ArnLike,
+                "aws:PrincipalArn",
+                &["arn:aws:iam::111111111111:role/*".to_owned()],
+            ))
+            .build();
+        assert_eq!(PolicyDocument::parse(&doc.to_json()).unwrap(), doc);
+        expect![[r#"{"Version":"2012-10-17","Statement":[{"Sid":"AllowCrossAccountStreamRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000","Condition":{"StringEquals":{"aws:PrincipalOrgID":["o-1","o-2"],"aws:PrincipalAccount":"111111111111"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:role/*"}}}]}"#]]
+        .assert_eq(&doc.to_json_value().to_compact_string());
     }
 
     #[test]

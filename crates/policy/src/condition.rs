@@ -10,6 +10,7 @@
 //! cannot be read as the operator's type (a number, a date, an IP address)
 //! never matches. An operator IAM does not define never matches.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::document::{ConditionBlock, ConditionValue, OperatorKind, SetQualifier};
@@ -26,13 +27,21 @@ use crate::pattern::{VariableSource, arn_matches, glob_matches, substitute};
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: Vec<(String, Vec<String>)>,
+    /// Keys are mostly the global keys, so they are usually borrowed.
+    entries: Vec<(Cow<'static, str>, Vec<String>)>,
 }
 
 impl Context {
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty context with room for `keys` keys before it reallocates.
+    pub fn with_capacity(keys: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(keys),
+        }
     }
 
     /// Sets `key` to a single value, replacing what it had.
@@ -46,8 +55,16 @@ impl Context {
         key: impl Into<String>,
         values: impl IntoIterator<Item = V>,
     ) {
-        let key = key.into();
         let values: Vec<String> = values.into_iter().map(Into::into).collect();
+        self.set(Cow::Owned(key.into()), values);
+    }
+
+    /// Sets a key whose name is a constant, without copying the name.
+    pub(crate) fn insert_static(&mut self, key: &'static str, value: impl Into<String>) {
+        self.set(Cow::Borrowed(key), vec![value.into()]);
+    }
+
+    fn set(&mut self, key: Cow<'static, str>, values: Vec<String>) {
         match self
             .entries
             .iter_mut()
@@ -73,7 +90,7 @@ impl Context {
 
     /// Every key with its values, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_slice()))
     }
 }
 

@@ -6,10 +6,10 @@
 //! (`$.Statement[1].Condition.StringEquals`). Serializing gives the document
 //! back with its shape: a single value stays a single value and an array
 //! stays an array, numbers and booleans in conditions stay unquoted, and
-//! the members of `Principal` and `Condition` keep their order. Top-level and
-//! statement members are written in the conventional order (`Version`, `Id`,
-//! `Statement`; `Sid`, `Effect`, `Principal`, `NotPrincipal`, `Action`,
-//! `NotAction`, `Resource`, `NotResource`, `Condition`).
+//! every object keeps its members' order. Documents built in code write
+//! their members in the conventional order (`Version`, `Id`, `Statement`;
+//! `Sid`, `Effect`, `Principal`, `NotPrincipal`, `Action`, `NotAction`,
+//! `Resource`, `NotResource`, `Condition`).
 //!
 //! ```
 //! use streamgate_policy::document::PolicyDocument;
@@ -462,6 +462,34 @@ pub struct ConditionBlock {
     pub entries: Vec<ConditionEntry>,
 }
 
+/// The order in which a parsed document wrote its members, so that
+/// serializing gives them back in that order. It is presentation only:
+/// documents that differ in nothing but member order compare equal.
+#[derive(Debug, Clone, Default)]
+struct MemberOrder(Vec<&'static str>);
+
+impl PartialEq for MemberOrder {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for MemberOrder {}
+
+impl MemberOrder {
+    /// Sorts `members` (given in the conventional order) into the recorded
+    /// order; members the document did not have keep the conventional
+    /// order, after the recorded ones.
+    fn arrange(&self, members: &mut [(String, JsonValue)]) {
+        members.sort_by_key(|(name, _)| {
+            self.0
+                .iter()
+                .position(|recorded| recorded == name)
+                .unwrap_or(usize::MAX)
+        });
+    }
+}
+
 /// A statement: who (for resource policies), what, on which resources, and
 /// under which conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -484,6 +512,7 @@ pub struct Statement {
     pub not_resource: Option<OneOrMany<String>>,
     /// Operator blocks; all must match.
     pub condition: Option<Vec<ConditionBlock>>,
+    member_order: MemberOrder,
 }
 
 impl Statement {
@@ -500,6 +529,7 @@ impl Statement {
             resource: None,
             not_resource: None,
             condition: None,
+            member_order: MemberOrder::default(),
         }
     }
 }
@@ -514,9 +544,20 @@ pub struct PolicyDocument {
     pub id: Option<String>,
     /// One statement or an array of them.
     pub statement: OneOrMany<Statement>,
+    member_order: MemberOrder,
 }
 
 impl PolicyDocument {
+    /// A document with this version and these statements, and no Id.
+    pub fn new(version: Option<PolicyVersion>, statement: OneOrMany<Statement>) -> Self {
+        Self {
+            version,
+            id: None,
+            statement,
+            member_order: MemberOrder::default(),
+        }
+    }
+
     /// Parses a policy from JSON text.
     ///
     /// ```
@@ -536,8 +577,15 @@ impl PolicyDocument {
         let mut version = None;
         let mut id = None;
         let mut statement = None;
+        let mut member_order = MemberOrder::default();
         for (key, value) in members {
             let path = root.key(key);
+            if let Some(name) = ["Version", "Id", "Statement"]
+                .into_iter()
+                .find(|n| n == key)
+            {
+                member_order.0.push(name);
+            }
             match key.as_str() {
                 "Version" => {
                     let text = string(value, &path)?;
@@ -582,6 +630,7 @@ impl PolicyDocument {
             version,
             id,
             statement,
+            member_order,
         })
     }
 
@@ -610,6 +659,7 @@ impl PolicyDocument {
             OneOrMany::Many(list) => JsonValue::Array(list.iter().map(statement_json).collect()),
         };
         members.push(("Statement".to_owned(), statement));
+        self.member_order.arrange(&mut members);
         JsonValue::Object(members)
     }
 
@@ -716,6 +766,7 @@ fn statement_json(statement: &Statement) -> JsonValue {
             .collect();
         members.push(("Condition".to_owned(), JsonValue::Object(blocks)));
     }
+    statement.member_order.arrange(&mut members);
     JsonValue::Object(members)
 }
 
@@ -845,12 +896,28 @@ fn parse_condition(
     Ok(blocks)
 }
 
+/// The members a statement may have, in the conventional order.
+const STATEMENT_MEMBERS: [&str; 9] = [
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
 fn parse_statement(value: &JsonValue, path: &JsonPath) -> Result<Statement, PolicyParseError> {
     let members = object(value, path)?;
     let mut effect = None;
     let mut statement = Statement::new(Effect::Allow);
     for (key, value) in members {
         let member_path = path.key(key);
+        if let Some(name) = STATEMENT_MEMBERS.into_iter().find(|n| n == key) {
+            statement.member_order.0.push(name);
+        }
         match key.as_str() {
             "Sid" => statement.sid = Some(string(value, &member_path)?.to_owned()),
             "Effect" => {
@@ -977,6 +1044,31 @@ mod tests {
                 r#"{"Statement":{"Effect":"Deny","NotPrincipal":"*","NotAction":["s3:*"],"NotResource":"*"}}"#
             ]],
         );
+    }
+
+    #[test]
+    fn member_order_is_kept_but_does_not_change_equality() {
+        let text = r#"{"Statement":[{"Resource":"*","Action":"s3:*","Effect":"Allow","Sid":"x"}],"Version":"2012-10-17"}"#;
+        check(
+            text,
+            expect![[
+                r#"{"Statement":[{"Resource":"*","Action":"s3:*","Effect":"Allow","Sid":"x"}],"Version":"2012-10-17"}"#
+            ]],
+        );
+        let mut doc = PolicyDocument::parse(text).unwrap();
+        let canonical = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(doc, canonical);
+        // Members added after parsing go after the recorded ones.
+        if let OneOrMany::Many(list) = &mut doc.statement {
+            list[0].not_principal = Some(Principals::Everyone);
+            list[0].sid = None;
+        }
+        doc.id = Some("i".to_owned());
+        expect![[r#"{"Statement":[{"Resource":"*","Action":"s3:*","Effect":"Allow","NotPrincipal":"*"}],"Version":"2012-10-17","Id":"i"}"#]]
+            .assert_eq(&doc.to_json());
     }
 
     #[test]

@@ -6,22 +6,27 @@
 //! 2. An account's root in its own account is allowed (it has full access).
 //! 3. Within one account, the identity-based policies and the resource-based
 //!    policy are a union, with the documented rule for roles: a resource
-//!    policy that names the *role* ARN (or the account) is still limited by
-//!    the role's permissions boundary and session policy, while one that
-//!    names the *session* ARN (or everyone) grants directly.
+//!    policy that names the *role* ARN is still limited by the role's
+//!    permissions boundary and session policy, one that names the *session*
+//!    ARN, a user, or everyone grants directly, and one that names the
+//!    account only delegates to the identity side. A resource policy marked
+//!    as required ([`PolicySet::requiring_resource_policy`], a role's trust
+//!    policy) must allow even here.
 //! 4. Across accounts, both sides must allow: the principal's identity side
 //!    (identity-based policies, within the boundary and session policy) and
 //!    the resource-based policy of the resource's owner.
 //! 5. A service principal (`lambda.amazonaws.com` assuming a role) has no
 //!    identity side: the resource policy (the trust policy) alone decides.
 //!
-//! A statement applies when its effect's action, resource, principal (in
-//! resource policies) and every condition match. Actions match
+//! A statement applies when its action, resource, principal (in resource
+//! policies) and every condition match. A `NotPrincipal` spares a requester
+//! only when it names every identity the requester has (a session: its ARN,
+//! its role and its account). Actions match
 //! case-insensitively, resources case-sensitively per ARN segment; policy
 //! variables are substituted in documents of version 2012-10-17 only.
 //!
 //! The hot path (a stream read checked against two small policies) does not
-//! parse anything and allocates only for the [`Decision`]'s list of
+//! parse anything and allocates only for the [`Decision`] and its list of
 //! statements.
 //!
 //! ```
@@ -67,7 +72,7 @@ pub enum PrincipalError {
     },
     /// The text names no principal kind this evaluator knows.
     #[error(
-        "{value:?} is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com"
+        "{value:?} is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com"
     )]
     NotAPrincipal {
         /// The text given.
@@ -77,9 +82,12 @@ pub enum PrincipalError {
 
 /// What kind of principal makes a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PrincipalKind {
     /// An account's root user.
     AccountRoot,
+    /// An IAM user, with long-term credentials.
+    User,
     /// An IAM role acting as itself.
     Role,
     /// A session of an assumed role: what a role's credentials act as.
@@ -153,6 +161,34 @@ impl Principal {
         })
     }
 
+    /// An IAM user, `arn:aws:iam::ACCOUNT:user/PATH/NAME`. A resource policy
+    /// naming the user grants to it directly: the user's permissions
+    /// boundary does not limit such a grant.
+    pub fn user(arn: &str) -> Result<Self, PrincipalError> {
+        let parsed: crate::arn::Arn = arn.parse()?;
+        let name = parsed
+            .resource()
+            .strip_prefix("user/")
+            .map(|rest| rest.rsplit('/').next().unwrap_or(rest))
+            .filter(|name| !name.is_empty());
+        let (true, true, Some(_)) = (parsed.service() == "iam", parsed.region().is_empty(), name)
+        else {
+            return Err(PrincipalError::NotAPrincipal {
+                value: arn.to_owned(),
+            });
+        };
+        let account: AccountId = parsed.account().parse().map_err(PrincipalError::Arn)?;
+        Ok(Self {
+            kind: PrincipalKind::User,
+            arn: arn.to_owned(),
+            root_arn: Some(account.root_arn().to_string()),
+            account: Some(account),
+            role: None,
+            role_text: None,
+            session: None,
+        })
+    }
+
     /// An AWS service principal such as `lambda.amazonaws.com`.
     pub fn service(name: &str) -> Result<Self, PrincipalError> {
         let valid = name.ends_with(".amazonaws.com")
@@ -178,7 +214,8 @@ impl Principal {
 
     /// Reads a principal from text: a 12-digit account id or
     /// `arn:aws:iam::ID:root` (the root), a role ARN, an assumed-role
-    /// session ARN (its role is taken to have no path), or a service name.
+    /// session ARN (its role is taken to have no path), a user ARN, or a
+    /// service name.
     pub fn parse(text: &str) -> Result<Self, PrincipalError> {
         if is_account_id(text) {
             return Ok(Self::account_root(text.parse()?));
@@ -199,6 +236,9 @@ impl Principal {
         }
         if text.starts_with("arn:") && text.contains(":role/") {
             return Ok(Self::role(text.parse()?));
+        }
+        if text.starts_with("arn:") && text.contains(":user/") {
+            return Self::user(text);
         }
         Err(PrincipalError::NotAPrincipal {
             value: text.to_owned(),
@@ -259,30 +299,36 @@ impl Request {
         action: impl Into<String>,
         resource: impl Into<String>,
     ) -> Self {
-        let mut context = Context::new();
+        // The derived keys plus a few the caller usually adds.
+        let mut context = Context::with_capacity(10);
         match principal.kind {
             PrincipalKind::Service => {
-                context.insert("aws:PrincipalServiceName", principal.arn.as_str());
-                context.insert("aws:PrincipalIsAWSService", "true");
+                context.insert_static("aws:PrincipalServiceName", principal.arn.as_str());
+                context.insert_static("aws:PrincipalIsAWSService", "true");
             }
             kind => {
                 let arn = principal
                     .role_text
                     .as_deref()
                     .unwrap_or(principal.arn.as_str());
-                context.insert("aws:PrincipalArn", arn);
+                context.insert_static("aws:PrincipalArn", arn);
                 if let Some(account) = &principal.account {
-                    context.insert("aws:PrincipalAccount", account.as_str());
+                    context.insert_static("aws:PrincipalAccount", account.as_str());
                     if kind == PrincipalKind::AccountRoot {
-                        context.insert("aws:userid", account.as_str());
+                        context.insert_static("aws:userid", account.as_str());
                     }
+                }
+                if kind == PrincipalKind::User {
+                    let name = principal.arn.rsplit('/').next().unwrap_or_default();
+                    context.insert_static("aws:username", name);
                 }
                 let principal_type = match kind {
                     PrincipalKind::AccountRoot => "Account",
+                    PrincipalKind::User => "User",
                     _ => "AssumedRole",
                 };
-                context.insert("aws:PrincipalType", principal_type);
-                context.insert("aws:PrincipalIsAWSService", "false");
+                context.insert_static("aws:PrincipalType", principal_type);
+                context.insert_static("aws:PrincipalIsAWSService", "false");
             }
         }
         Self {
@@ -299,6 +345,25 @@ impl Request {
         self
     }
 
+    /// Sets `aws:CurrentTime` (ISO 8601, UTC) and `aws:EpochTime` from
+    /// seconds since the Unix epoch. The evaluator never reads a clock; the
+    /// caller passes the time of the request.
+    ///
+    /// ```
+    /// use streamgate_policy::eval::{Principal, Request};
+    /// let request = Request::new(Principal::parse("111111111111")?, "dynamodb:GetRecords", "*")
+    ///     .with_time(1_714_564_800);
+    /// assert_eq!(request.context.get("aws:CurrentTime"), Some(&["2024-05-01T12:00:00Z".to_owned()][..]));
+    /// # Ok::<(), streamgate_policy::eval::PrincipalError>(())
+    /// ```
+    pub fn with_time(mut self, unix_seconds: i64) -> Self {
+        self.context
+            .insert_static("aws:CurrentTime", format_utc_timestamp(unix_seconds));
+        self.context
+            .insert_static("aws:EpochTime", unix_seconds.to_string());
+        self
+    }
+
     /// Sets a multi-valued context key.
     pub fn with_context_values<V: Into<String>>(
         mut self,
@@ -310,6 +375,34 @@ impl Request {
     }
 }
 
+/// `2024-05-01T12:00:00Z` for seconds since the Unix epoch (proleptic
+/// Gregorian calendar, UTC).
+fn format_utc_timestamp(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let second_of_day = unix_seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01, by 400-year eras.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
 /// The policies in play for one request.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet<'a> {
@@ -318,6 +411,7 @@ pub struct PolicySet<'a> {
     session: Option<&'a PolicyDocument>,
     resource: Option<&'a PolicyDocument>,
     resource_owner: Option<AccountId>,
+    resource_policy_required: bool,
 }
 
 impl<'a> PolicySet<'a> {
@@ -351,6 +445,15 @@ impl<'a> PolicySet<'a> {
     /// resource is taken to be in the principal's account.
     pub fn with_resource_owner(mut self, owner: AccountId) -> Self {
         self.resource_owner = Some(owner);
+        self
+    }
+    /// Makes the resource policy necessary even within its own account, as
+    /// a role's trust policy is for `sts:AssumeRole` (and a KMS key policy
+    /// for key use): an identity policy alone cannot grant the request; the
+    /// resource policy must allow it, either directly or by naming the
+    /// account, in which case the identity side must allow too.
+    pub fn requiring_resource_policy(mut self) -> Self {
+        self.resource_policy_required = true;
         self
     }
     /// The identity-based policies.
@@ -583,57 +686,101 @@ impl fmt::Display for Decision {
     }
 }
 
-/// How a resource policy's principal named the requester. Order matters:
-/// a later variant is a more direct grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum PrincipalMatch {
-    /// The requester's account (root ARN or id): delegated to the account.
-    Account,
-    /// The role ARN: limited by the boundary and session policy.
-    Role,
-    /// The session ARN, `*`, the service, or a NotPrincipal excluding
-    /// none of these: a direct grant.
-    Direct,
+/// How the allowing statements of a resource policy named the requester;
+/// one statement may name it in several ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Grants {
+    /// By the session ARN, `*`, the service, or a NotPrincipal that spares
+    /// none of its identities: a direct grant.
+    direct: bool,
+    /// By the role ARN: limited by the boundary and session policy.
+    role: bool,
+    /// By the account (root ARN or id): delegated to the account, whose
+    /// identity side decides.
+    account: bool,
 }
 
-fn principals_match(principals: &Principals, principal: &Principal) -> Option<PrincipalMatch> {
+impl Grants {
+    const DIRECT: Grants = Grants {
+        direct: true,
+        role: false,
+        account: false,
+    };
+    fn any(self) -> bool {
+        self.direct || self.role || self.account
+    }
+    fn add(&mut self, other: Grants) {
+        self.direct |= other.direct;
+        self.role |= other.role;
+        self.account |= other.account;
+    }
+}
+
+/// True when a `NotPrincipal` names every identity the requester has, so
+/// that the statement does not apply to it. A session is its session ARN,
+/// its role and its account; a role is itself and its account; a root is
+/// its account; a service is its name. Naming only some of them (only the
+/// role, say) leaves the statement applying, as the IAM documentation warns.
+fn not_principal_excludes(principals: &Principals, principal: &Principal) -> bool {
     let named = match principals {
-        Principals::Everyone => return Some(PrincipalMatch::Direct),
+        Principals::Everyone => return true,
         Principals::Named(named) => named,
     };
-    let mut best = None;
+    let names = |kind: PrincipalType, wanted: &dyn Fn(&str) -> bool| {
+        named
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .any(|(_, values)| values.iter().any(|v| wanted(v)))
+    };
+    if principal.kind == PrincipalKind::Service {
+        return names(PrincipalType::Service, &|v| v == principal.arn);
+    }
+    let account_named = names(PrincipalType::Aws, &|v| {
+        v == "*"
+            || principal.root_arn.as_deref() == Some(v)
+            || principal.account.as_ref().is_some_and(|a| a.as_str() == v)
+    });
+    let self_named = names(PrincipalType::Aws, &|v| v == "*" || v == principal.arn);
+    let role_named = principal
+        .role_text
+        .as_deref()
+        .is_none_or(|role| names(PrincipalType::Aws, &|v| v == "*" || v == role));
+    account_named && self_named && role_named
+}
+
+fn principals_match(principals: &Principals, principal: &Principal) -> Grants {
+    let named = match principals {
+        Principals::Everyone => return Grants::DIRECT,
+        Principals::Named(named) => named,
+    };
+    let mut grants = Grants::default();
     for (kind, values) in named {
         for value in values.iter() {
-            let found = match kind {
-                PrincipalType::Aws => {
-                    if principal.kind == PrincipalKind::Service {
-                        None
-                    } else if value == "*" || *value == principal.arn {
-                        Some(PrincipalMatch::Direct)
+            match kind {
+                PrincipalType::Aws if principal.kind != PrincipalKind::Service => {
+                    if value == "*" || *value == principal.arn {
+                        grants.direct = true;
                     } else if principal.role_text.as_deref() == Some(value.as_str()) {
-                        Some(PrincipalMatch::Role)
+                        grants.role = true;
                     } else if principal.root_arn.as_deref() == Some(value.as_str())
                         || principal
                             .account
                             .as_ref()
                             .is_some_and(|a| a.as_str() == value)
                     {
-                        Some(PrincipalMatch::Account)
-                    } else {
-                        None
+                        grants.account = true;
                     }
                 }
-                PrincipalType::Service => (principal.kind == PrincipalKind::Service
-                    && *value == principal.arn)
-                    .then_some(PrincipalMatch::Direct),
-                PrincipalType::Federated | PrincipalType::CanonicalUser => None,
-            };
-            if found > best {
-                best = found;
+                PrincipalType::Service
+                    if principal.kind == PrincipalKind::Service && *value == principal.arn =>
+                {
+                    grants.direct = true;
+                }
+                _ => {}
             }
         }
     }
-    best
+    grants
 }
 
 /// Whether a statement applies to the request, ignoring its principal.
@@ -681,54 +828,50 @@ struct Scan {
 pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let mut allowing: Vec<StatementRef> = Vec::new();
     let mut denying: Vec<StatementRef> = Vec::new();
-    let mut scan =
-        |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Option<PrincipalMatch>) {
-            let variables = doc.substitutes_variables();
-            let mut result = Scan::default();
-            let mut best: Option<PrincipalMatch> = None;
-            for (statement_index, statement) in doc.statements().iter().enumerate() {
-                let principal_match = if kind == PolicyKind::Resource {
-                    let found = match (&statement.principal, &statement.not_principal) {
-                        (Some(p), _) => principals_match(p, &request.principal),
-                        (None, Some(np)) => match principals_match(np, &request.principal) {
-                            Some(_) => None,
-                            None => Some(PrincipalMatch::Direct),
-                        },
-                        (None, None) => None,
-                    };
-                    match found {
-                        Some(found) => Some(found),
-                        None => continue,
+    let mut scan = |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Grants) {
+        let variables = doc.substitutes_variables();
+        let mut result = Scan::default();
+        let mut grants = Grants::default();
+        for (statement_index, statement) in doc.statements().iter().enumerate() {
+            let statement_grants = if kind == PolicyKind::Resource {
+                let found = match (&statement.principal, &statement.not_principal) {
+                    (Some(p), _) => principals_match(p, &request.principal),
+                    (None, Some(np)) if !not_principal_excludes(np, &request.principal) => {
+                        Grants::DIRECT
                     }
-                } else {
-                    None
+                    _ => Grants::default(),
                 };
-                if !statement_matches(statement, request, variables) {
+                if !found.any() {
                     continue;
                 }
-                let reference = StatementRef {
-                    kind,
-                    policy_index: index,
-                    statement_index,
-                    sid: statement.sid.clone(),
-                    effect: statement.effect,
-                };
-                match statement.effect {
-                    Effect::Deny => {
-                        result.denies = true;
-                        denying.push(reference);
-                    }
-                    Effect::Allow => {
-                        result.allows = true;
-                        if principal_match > best {
-                            best = principal_match;
-                        }
-                        allowing.push(reference);
-                    }
+                found
+            } else {
+                Grants::default()
+            };
+            if !statement_matches(statement, request, variables) {
+                continue;
+            }
+            let reference = StatementRef {
+                kind,
+                policy_index: index,
+                statement_index,
+                sid: statement.sid.clone(),
+                effect: statement.effect,
+            };
+            match statement.effect {
+                Effect::Deny => {
+                    result.denies = true;
+                    denying.push(reference);
+                }
+                Effect::Allow => {
+                    result.allows = true;
+                    grants.add(statement_grants);
+                    allowing.push(reference);
                 }
             }
-            (result, best)
-        };
+        }
+        (result, grants)
+    };
 
     let mut identity = Scan::default();
     for (index, doc) in policies.identity.iter().enumerate() {
@@ -742,12 +885,12 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let session = policies
         .session
         .map(|doc| scan(PolicyKind::Session, 0, doc).0);
-    let (resource, resource_grant) = match policies.resource {
+    let (resource, grants) = match policies.resource {
         Some(doc) => {
-            let (found, best) = scan(PolicyKind::Resource, 0, doc);
-            (Some(found), best)
+            let (found, grants) = scan(PolicyKind::Resource, 0, doc);
+            (Some(found), grants)
         }
-        None => (None, None),
+        None => (None, Grants::default()),
     };
 
     let principal = &request.principal;
@@ -818,7 +961,7 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
 
     if principal.kind == PrincipalKind::Service {
         // 5. A service has no identity side.
-        return if resource_grant.is_some() {
+        return if grants.any() {
             decision(Outcome::Allow, None, allowing, false)
         } else {
             decision(
@@ -832,7 +975,7 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
 
     if cross_account {
         // 4. Both sides must allow.
-        return match (identity_side, resource_grant.is_some()) {
+        return match (identity_side, grants.any()) {
             (true, true) => decision(Outcome::Allow, None, allowing, false),
             (false, _) => decision(Outcome::ImplicitDeny, Some(identity_gap), allowing, false),
             (true, false) => decision(
@@ -845,8 +988,32 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     }
 
     // 3. Same account: a union, with the role-versus-session rule.
-    let direct_grant = resource_grant == Some(PrincipalMatch::Direct);
-    let limited_grant = resource_grant == Some(PrincipalMatch::Role) && limits_ok;
+    let direct_grant = grants.direct;
+    let limited_grant = grants.role && limits_ok;
+    // Which limit to blame when a grant to the role is all there is.
+    let limit_gap = if !boundary_ok {
+        PolicyKind::PermissionsBoundary
+    } else {
+        PolicyKind::Session
+    };
+    if policies.resource_policy_required {
+        // A trust policy must allow; naming the account delegates to the
+        // identity side, which must then allow too.
+        let delegated = grants.account && identity_side;
+        if direct_grant || limited_grant || delegated {
+            let keep = |s: &StatementRef| s.kind == PolicyKind::Resource || delegated;
+            let statements = allowing.into_iter().filter(keep).collect();
+            return decision(Outcome::Allow, None, statements, false);
+        }
+        let gap = if grants.role {
+            limit_gap
+        } else if grants.account {
+            identity_gap
+        } else {
+            PolicyKind::Resource
+        };
+        return decision(Outcome::ImplicitDeny, Some(gap), allowing, false);
+    }
     if direct_grant || limited_grant || identity_side {
         // Keep only the statements that actually carry the allow.
         let keep = |s: &StatementRef| match s.kind {
@@ -858,16 +1025,11 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
         let statements = allowing.into_iter().filter(keep).collect();
         return decision(Outcome::Allow, None, statements, false);
     }
-    let gap =
-        if resource_grant == Some(PrincipalMatch::Role) && identity_gap == PolicyKind::Identity {
-            if !boundary_ok {
-                PolicyKind::PermissionsBoundary
-            } else {
-                PolicyKind::Session
-            }
-        } else {
-            identity_gap
-        };
+    let gap = if grants.role && identity_gap == PolicyKind::Identity {
+        limit_gap
+    } else {
+        identity_gap
+    };
     decision(Outcome::ImplicitDeny, Some(gap), allowing, false)
 }
 
@@ -1080,6 +1242,92 @@ mod tests {
     }
 
     #[test]
+    fn deny_with_not_principal_must_name_every_identity() {
+        let policy = |names: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{STREAM_ALLOW},{{"Sid":"OnlyTheConsumer","Effect":"Deny","NotPrincipal":{{"AWS":[{names}]}},"Action":"dynamodb:*","Resource":"*"}}]}}"#
+            )
+        };
+        const STREAM_ALLOW: &str = r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":"dynamodb:GetRecords","Resource":"*"}"#;
+        let all_three = policy(
+            r#""arn:aws:sts::111111111111:assumed-role/billing-consumer/poller","arn:aws:iam::111111111111:role/billing-consumer","arn:aws:iam::111111111111:root""#,
+        );
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(&all_three),
+            expect![[r#"
+                Allow
+                Allow: dynamodb:GetRecords is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStream"); resource-based policy statement 0
+            "#]],
+        );
+        let without_account = policy(
+            r#""arn:aws:sts::111111111111:assumed-role/billing-consumer/poller","arn:aws:iam::111111111111:role/billing-consumer""#,
+        );
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(&without_account),
+            expect![[r#"
+                ExplicitDeny
+                ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a resource-based policy: resource-based policy statement 1 (Sid "OnlyTheConsumer")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_required_trust_policy_must_allow_within_the_account() {
+        let role = "arn:aws:iam::111111111111:role/billing-consumer";
+        let deployer = || {
+            Request::new(
+                session("arn:aws:sts::111111111111:assumed-role/deployer/ci"),
+                "sts:AssumeRole",
+                role,
+            )
+        };
+        let trust = |principal: &str| {
+            doc(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Trust","Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+            ))
+        };
+        let may_assume = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"MayAssume","Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        );
+        let run = |trust: &PolicyDocument, identity: Option<&PolicyDocument>| {
+            let mut set = PolicySet::new()
+                .with_resource_policy(trust)
+                .requiring_resource_policy();
+            if let Some(identity) = identity {
+                set = set.with_identity(identity);
+            }
+            let decision = evaluate(&deployer(), &set);
+            format!("{decision}\n")
+        };
+        let names_role = trust("arn:aws:iam::111111111111:role/deployer");
+        let names_account = trust("arn:aws:iam::111111111111:root");
+        let names_other = trust("arn:aws:iam::111111111111:role/someone-else");
+        let out = [
+            run(&names_role, None),
+            run(&names_account, None),
+            run(&names_account, Some(&may_assume)),
+            run(&names_other, Some(&may_assume)),
+        ]
+        .concat();
+        expect![[r#"
+            Allow: sts:AssumeRole is allowed (same-account) by resource-based policy statement 0 (Sid "Trust")
+            ImplicitDeny: sts:AssumeRole is denied (same-account) because no identity-based policy allows the sts:AssumeRole action; allowed only by resource-based policy statement 0 (Sid "Trust")
+            Allow: sts:AssumeRole is allowed (same-account) by identity-based policy 0 statement 0 (Sid "MayAssume"); resource-based policy statement 0 (Sid "Trust")
+            ImplicitDeny: sts:AssumeRole is denied (same-account) because no resource-based policy allows the sts:AssumeRole action; allowed only by identity-based policy 0 statement 0 (Sid "MayAssume")
+        "#]]
+        .assert_eq(&out);
+    }
+
+    #[test]
     fn roots_and_services() {
         let root = || Principal::parse("222222222222").unwrap();
         check(
@@ -1145,6 +1393,26 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_round_trip_through_the_date_parser() {
+        for seconds in [
+            0,
+            951_782_400,
+            1_709_164_800,
+            1_714_564_800,
+            4_102_444_799,
+            -86_401,
+        ] {
+            let text = format_utc_timestamp(seconds);
+            assert_eq!(
+                crate::condition::parse_date_millis(&text),
+                Some(i128::from(seconds) * 1000),
+                "{text}"
+            );
+        }
+        expect!["2000-02-29T00:00:00Z"].assert_eq(&format_utc_timestamp(951_782_400));
+    }
+
+    #[test]
     fn principals_parse_and_fill_the_context() {
         let describe = |text: &str| match Principal::parse(text) {
             Ok(p) => {
@@ -1171,7 +1439,8 @@ mod tests {
             "arn:aws:iam::111111111111:role/a/b/reader",
             "arn:aws:sts::111111111111:assumed-role/reader/s1",
             "lambda.amazonaws.com",
-            "arn:aws:iam::111111111111:user/bob",
+            "arn:aws:iam::111111111111:user/division/bob",
+            "arn:aws:iam::111111111111:group/admins",
             "Lambda.amazonaws.com",
         ] {
             out.push_str(&describe(text));
@@ -1183,8 +1452,9 @@ mod tests {
             Role Some("111111111111") arn:aws:iam::111111111111:role/a/b/reader [aws:PrincipalArn=arn:aws:iam::111111111111:role/a/b/reader, aws:PrincipalAccount=111111111111, aws:PrincipalType=AssumedRole, aws:PrincipalIsAWSService=false]
             AssumedRole Some("111111111111") arn:aws:sts::111111111111:assumed-role/reader/s1 [aws:PrincipalArn=arn:aws:iam::111111111111:role/reader, aws:PrincipalAccount=111111111111, aws:PrincipalType=AssumedRole, aws:PrincipalIsAWSService=false]
             Service None lambda.amazonaws.com [aws:PrincipalServiceName=lambda.amazonaws.com, aws:PrincipalIsAWSService=true]
-            error: "arn:aws:iam::111111111111:user/bob" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com
-            error: "Lambda.amazonaws.com" is not a principal: expected an account id, an account root, role or assumed-role ARN, or a service such as lambda.amazonaws.com
+            User Some("111111111111") arn:aws:iam::111111111111:user/division/bob [aws:PrincipalArn=arn:aws:iam::111111111111:user/division/bob, aws:PrincipalAccount=111111111111, aws:username=bob, aws:PrincipalType=User, aws:PrincipalIsAWSService=false]
+            error: "arn:aws:iam::111111111111:group/admins" is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com
+            error: "Lambda.amazonaws.com" is not a principal: expected an account id, an account root, role, assumed-role or user ARN, or a service such as lambda.amazonaws.com
         "#]]
         .assert_eq(&out);
         let mismatch = Principal::assumed_role(

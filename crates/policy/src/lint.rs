@@ -189,6 +189,16 @@ lint_codes! {
     UniqueIdPrincipal => "UNIQUE_ID_PRINCIPAL",
     /// The statement list is empty.
     NoStatements => "NO_STATEMENTS",
+    /// Two statements share a Sid; IAM requires them to be unique.
+    DuplicateSid => "DUPLICATE_SID",
+    /// An `Action`, `Resource` or principal list is an empty array, which
+    /// IAM rejects.
+    EmptyList => "EMPTY_LIST",
+    /// `Allow` with `NotAction` grants every other action, including ones
+    /// added to AWS later.
+    AllowWithNotAction => "ALLOW_WITH_NOT_ACTION",
+    /// `Allow` with `NotResource` grants every other resource.
+    AllowWithNotResource => "ALLOW_WITH_NOT_RESOURCE",
 }
 
 impl fmt::Display for LintCode {
@@ -363,11 +373,23 @@ impl Linter {
             );
         }
         let statement_path = root.key("Statement");
+        let mut sids: Vec<&str> = Vec::new();
         for (index, statement) in doc.statements().iter().enumerate() {
             let path = match &doc.statement {
                 OneOrMany::One(_) => statement_path.clone(),
                 OneOrMany::Many(_) => statement_path.index(index),
             };
+            if let Some(sid) = statement.sid.as_deref() {
+                if sids.contains(&sid) {
+                    self.push(
+                        LintCode::DuplicateSid,
+                        Severity::Error,
+                        path.key("Sid"),
+                        format!("Sid {sid:?} is used by an earlier statement; Sids must be unique within a policy"),
+                    );
+                }
+                sids.push(sid);
+            }
             self.statement(statement, &path, doc.substitutes_variables(), attached_to);
         }
     }
@@ -379,10 +401,64 @@ impl Linter {
         substitutes: bool,
         attached_to: Option<&Arn>,
     ) {
+        self.lists(statement, path);
         self.principals(statement, path);
         self.actions(statement, path);
         self.resources(statement, path, substitutes, attached_to);
         self.conditions(statement, path, substitutes);
+    }
+
+    fn lists(&mut self, statement: &Statement, path: &JsonPath) {
+        let mut lists: Vec<(JsonPath, bool)> = [
+            ("Action", &statement.action),
+            ("NotAction", &statement.not_action),
+            ("Resource", &statement.resource),
+            ("NotResource", &statement.not_resource),
+        ]
+        .into_iter()
+        .filter_map(|(field, values)| values.as_ref().map(|v| (path.key(field), v.is_empty())))
+        .collect();
+        for (field, principals) in [
+            ("Principal", &statement.principal),
+            ("NotPrincipal", &statement.not_principal),
+        ] {
+            if let Some(Principals::Named(named)) = principals {
+                let field_path = path.key(field);
+                lists.push((field_path.clone(), named.is_empty()));
+                for (kind, values) in named {
+                    lists.push((field_path.key(kind.as_str()), values.is_empty()));
+                }
+            }
+        }
+        for (list_path, empty) in lists {
+            if empty {
+                self.push(
+                    LintCode::EmptyList,
+                    Severity::Error,
+                    list_path,
+                    "an empty list matches nothing and IAM rejects it: name at least one value"
+                        .to_owned(),
+                );
+            }
+        }
+        if statement.effect == Effect::Allow {
+            if statement.not_action.is_some() && self.policy_type != PolicyType::Stream {
+                self.push(
+                    LintCode::AllowWithNotAction,
+                    Severity::SecurityWarning,
+                    path.key("NotAction"),
+                    "Allow with NotAction grants every other action, including actions AWS adds later: list the actions to allow instead".to_owned(),
+                );
+            }
+            if statement.not_resource.is_some() {
+                self.push(
+                    LintCode::AllowWithNotResource,
+                    Severity::SecurityWarning,
+                    path.key("NotResource"),
+                    "Allow with NotResource grants every other resource, including ones created later: list the resources to allow instead".to_owned(),
+                );
+            }
+        }
     }
 
     fn principals(&mut self, statement: &Statement, path: &JsonPath) {
@@ -505,7 +581,7 @@ impl Linter {
     fn actions(&mut self, statement: &Statement, path: &JsonPath) {
         match self.policy_type {
             PolicyType::Stream => {
-                if statement.not_action.is_some() {
+                if statement.not_action.is_some() && statement.effect == Effect::Allow {
                     self.push(
                         LintCode::ImpreciseStreamActions,
                         Severity::Warning,
@@ -533,10 +609,15 @@ impl Linter {
                         .iter()
                         .any(|a| a.eq_ignore_ascii_case(action))
                     {
+                        // Exactly one of the stream actions: what we want.
                     } else if STREAM_READ_ACTIONS
                         .iter()
                         .any(|a| action_matches(action, a))
                     {
+                        // A wide Deny only takes away; a wide Allow is imprecise.
+                        if statement.effect == Effect::Deny {
+                            continue;
+                        }
                         self.push(
                             LintCode::ImpreciseStreamActions,
                             Severity::Warning,
@@ -854,6 +935,55 @@ mod tests {
             parse error: invalid JSON at line 1 column 2 (in $): expected a string key
         "#]],
         );
+    }
+
+    #[test]
+    fn every_code_has_a_document_that_raises_it() {
+        let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
+        let reader = r#""Principal":{"AWS":"arn:aws:iam::111111111111:role/c"}"#;
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}{{"Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"*"}}]}}"#,
+            " ".repeat(DYNAMODB_POLICY_LIMIT_BYTES)
+        );
+        let cases: Vec<(LintCode, PolicyType, String)> = vec![
+            (LintCode::MissingVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::OldVersion, PolicyType::Identity, r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::VariablesNeedNewVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#.to_owned()),
+            (LintCode::PrincipalInIdentityPolicy, PolicyType::Identity, stmt(r#""Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*""#)),
+            (LintCode::IdInIdentityPolicy, PolicyType::Identity, r#"{"Version":"2012-10-17","Id":"x","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::MissingPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Action":"sts:AssumeRole""#)),
+            (LintCode::MissingResource, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetItem""#))),
+            (LintCode::PublicAccess, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":["*"]},"Action":"dynamodb:GetItem","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}"#)),
+            (LintCode::PartialWildcardPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":"arn:aws:iam::11111111111?:root"},"Action":"sts:AssumeRole""#)),
+            (LintCode::AllowWithNotPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"sts:AssumeRole""#)),
+            (LintCode::ListStreamsInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"DynamoDB:liststreams","Resource":"*""#))),
+            (LintCode::NonStreamActionInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Deny",{reader},"Action":"dynamodb:PutItem","Resource":"*""#))),
+            (LintCode::ImpreciseStreamActions, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"NotAction":"dynamodb:GetRecords","Resource":"*""#))),
+            (LintCode::StreamActionInTablePolicy, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:ListStreams","Resource":"*""#))),
+            (LintCode::ResourceCannotMatch, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2023-*""#))),
+            (LintCode::PolicyTooLarge, PolicyType::Table, big),
+            (LintCode::IfExistsOnNull, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:NullIfExists":{"k":"true"}}"#)),
+            (LintCode::ForAllValuesOnSingleValuedKey, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAllValues:IpAddress":{"aws:sourceip":"10.0.0.0/8"}}"#)),
+            (LintCode::UnknownConditionOperator, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForEveryValue:StringEquals":{"k":"v"}}"#)),
+            (LintCode::UniqueIdPrincipal, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":"AIDAJQABLZS4A3QDU576Q"},"Action":"dynamodb:GetItem","Resource":"*""#)),
+            (LintCode::NoStatements, PolicyType::Trust, r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned()),
+            (LintCode::DuplicateSid, PolicyType::Identity, r#"{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"a","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#.to_owned()),
+            (LintCode::EmptyList, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":[]},"Action":"sts:AssumeRole""#)),
+            (LintCode::AllowWithNotAction, PolicyType::Identity, stmt(r#""Effect":"Allow","NotAction":"iam:*","Resource":"*""#)),
+            (LintCode::AllowWithNotResource, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*""#)),
+        ];
+        let attached: Arn = STREAM.parse().unwrap();
+        for code in LintCode::ALL {
+            let (_, kind, text) = cases
+                .iter()
+                .find(|(c, _, _)| c == code)
+                .unwrap_or_else(|| panic!("no case raises {code}"));
+            let findings = lint_text(text, *kind, Some(&attached)).unwrap();
+            assert!(
+                findings.iter().any(|f| f.code == *code),
+                "{code} not raised by {text}: {findings:?}"
+            );
+        }
     }
 
     #[test]

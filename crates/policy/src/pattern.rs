@@ -185,6 +185,17 @@ fn glob_chars(pattern: &[char], value: &[char], ignore_case: bool) -> bool {
 /// assert!(glob_matches("get*", "GetRecords", true));
 /// ```
 pub fn glob_matches(pattern: &str, value: &str, ignore_case: bool) -> bool {
+    let literal_ascii = pattern
+        .bytes()
+        .all(|b| b != b'*' && b != b'?' && b.is_ascii());
+    if literal_ascii && value.is_ascii() {
+        // Most patterns are plain names: compare them directly.
+        return if ignore_case {
+            pattern.eq_ignore_ascii_case(value)
+        } else {
+            pattern == value
+        };
+    }
     if pattern.is_ascii() && value.is_ascii() {
         return glob_bytes(pattern.as_bytes(), value.as_bytes(), ignore_case);
     }

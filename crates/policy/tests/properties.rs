@@ -20,6 +20,7 @@ use streamgate_policy::document::{
     Statement,
 };
 use streamgate_policy::eval::{Outcome, PolicySet, Principal, Request, evaluate};
+use streamgate_policy::json;
 
 const STREAM_B: &str =
     "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
@@ -61,7 +62,13 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:dynamodb:eu-west-1:222222222222:table/Documents/stream/*",
     "arn:aws:dynamodb:eu-west-?:*:table/*/stream/2024-*",
 ];
-const RESOURCES: &[&str] = &[STREAM_B, STREAM_A, TABLE_B, "*"];
+const RESOURCES: &[&str] = &[
+    STREAM_B,
+    STREAM_A,
+    TABLE_B,
+    "*",
+    "arn:aws:iam::111111111111:role/billing-consumer",
+];
 const AWS_PRINCIPALS: &[&str] = &[
     "*",
     ROLE_A,
@@ -71,6 +78,7 @@ const AWS_PRINCIPALS: &[&str] = &[
     "111111111111",
     "arn:aws:iam::333333333333:role/audit",
     "222222222222",
+    "arn:aws:iam::111111111111:user/carlos",
 ];
 const PRINCIPALS: &[&str] = &[
     SESSION_A,
@@ -79,6 +87,7 @@ const PRINCIPALS: &[&str] = &[
     "222222222222",
     "arn:aws:sts::333333333333:assumed-role/audit/s",
     "lambda.amazonaws.com",
+    "arn:aws:iam::111111111111:user/carlos",
 ];
 
 fn pick(list: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -269,7 +278,16 @@ fn condition_block() -> impl Strategy<Value = ConditionBlock> {
 fn principals() -> impl Strategy<Value = Principals> {
     prop_oneof![
         1 => Just(Principals::Everyone),
-        4 => strings(AWS_PRINCIPALS).prop_map(|v| Principals::Named(vec![(PrincipalType::Aws, v)])),
+        2 => strings(AWS_PRINCIPALS).prop_map(|v| Principals::Named(vec![(PrincipalType::Aws, v)])),
+        // Some or all of the identities of the consumer's session.
+        4 => proptest::sample::subsequence(vec![SESSION_A, ROLE_A, "111111111111"], 1..=3)
+            .prop_map(|v| Principals::Named(vec![(
+                PrincipalType::Aws,
+                OneOrMany::Many(v.into_iter().map(str::to_owned).collect()),
+            )])),
+        // Long enough to name every identity of a session (for NotPrincipal).
+        1 => prop::collection::vec(pick(AWS_PRINCIPALS), 3..6)
+            .prop_map(|v| Principals::Named(vec![(PrincipalType::Aws, OneOrMany::Many(v))])),
         1 => Just(Principals::Named(vec![(
             PrincipalType::Service,
             OneOrMany::One("lambda.amazonaws.com".to_owned())
@@ -286,7 +304,7 @@ fn statement(resource_policy: bool) -> impl Strategy<Value = Statement> {
         strings(RESOURCE_PATTERNS),
         prop::option::of(prop::collection::vec(condition_block(), 1..3)),
         principals(),
-        prop_oneof![5 => Just(false), 1 => Just(true)],
+        prop_oneof![2 => Just(false), 1 => Just(true)],
         prop::option::of("[A-Za-z0-9]{1,8}"),
     )
         .prop_map(
@@ -337,14 +355,15 @@ fn document(resource_policy: bool) -> impl Strategy<Value = PolicyDocument> {
         prop::collection::vec(statement(resource_policy), 1..4),
         any::<bool>(),
     )
-        .prop_map(|(version, mut statements, single)| PolicyDocument {
-            version,
-            id: None,
-            statement: if single && statements.len() == 1 {
-                OneOrMany::One(statements.remove(0))
-            } else {
-                OneOrMany::Many(statements)
-            },
+        .prop_map(|(version, mut statements, single)| {
+            PolicyDocument::new(
+                version,
+                if single && statements.len() == 1 {
+                    OneOrMany::One(statements.remove(0))
+                } else {
+                    OneOrMany::Many(statements)
+                },
+            )
         })
 }
 
@@ -358,6 +377,7 @@ struct Case {
     boundary: Option<PolicyDocument>,
     session: Option<PolicyDocument>,
     resource_policy: Option<PolicyDocument>,
+    resource_required: bool,
 }
 
 impl Case {
@@ -380,6 +400,7 @@ impl Case {
             session: self.session.as_ref(),
             resource: self.resource_policy.as_ref(),
             owner: None,
+            resource_required: self.resource_required,
         }
     }
     fn fast(&self) -> Outcome {
@@ -426,6 +447,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop::option::of(document(false)),
         prop::option::of(document(false)),
         prop::option::of(document(true)),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -437,6 +459,7 @@ fn case() -> impl Strategy<Value = Case> {
                 boundary,
                 session,
                 resource_policy,
+                resource_required,
             )| Case {
                 principal,
                 action,
@@ -446,6 +469,7 @@ fn case() -> impl Strategy<Value = Case> {
                 boundary,
                 session,
                 resource_policy,
+                resource_required,
             },
         )
 }
@@ -480,11 +504,7 @@ fn with_statement(doc: &PolicyDocument, statement: Statement) -> PolicyDocument 
 /// Adds `statement` to one of the policies of `case`, chosen by `slot`.
 fn add_statement(case: &Case, slot: usize, statement_for: impl Fn(bool) -> Statement) -> Case {
     let mut case = case.clone();
-    let empty = || PolicyDocument {
-        version: Some(PolicyVersion::V2012_10_17),
-        id: None,
-        statement: OneOrMany::Many(vec![]),
-    };
+    let empty = || PolicyDocument::new(Some(PolicyVersion::V2012_10_17), OneOrMany::Many(vec![]));
     match slot % 4 {
         0 => match case.identity.first_mut() {
             Some(doc) => *doc = with_statement(doc, statement_for(false)),
@@ -520,6 +540,39 @@ proptest! {
         let pretty = PolicyDocument::parse(&doc.to_json_pretty()).unwrap();
         prop_assert_eq!(&pretty, &doc);
         prop_assert_eq!(compact.to_json(), doc.to_json());
+    }
+
+    #[test]
+    fn any_member_order_round_trips_exactly(doc in document(true), seed in any::<u64>()) {
+        // Rotate every object's members by a seed-dependent amount, so the
+        // text is a valid document in an unconventional order.
+        fn rotate(value: &mut json::JsonValue, seed: u64) {
+            match value {
+                json::JsonValue::Object(members) => {
+                    if !members.is_empty() {
+                        let by = (seed % members.len() as u64) as usize;
+                        members.rotate_left(by);
+                    }
+                    for (_, member) in members.iter_mut() {
+                        rotate(member, seed / 3 + 1);
+                    }
+                }
+                json::JsonValue::Array(items) => {
+                    for item in items.iter_mut() {
+                        rotate(item, seed / 5 + 2);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut value = doc.to_json_value();
+        rotate(&mut value, seed);
+        let text = value.to_compact_string();
+        let parsed = PolicyDocument::parse(&text).unwrap();
+        prop_assert_eq!(parsed.to_json(), text);
+        // Statement and top-level order is presentation only.
+        prop_assert_eq!(&parsed.statements().len(), &doc.statements().len());
+        prop_assert_eq!(parsed.version, doc.version);
     }
 
     #[test]
@@ -599,6 +652,7 @@ proptest! {
                 session: None,
                 resource: case.resource_policy.as_ref(),
                 owner: None,
+                resource_required: case.resource_required,
             };
             prop_assert_eq!(evaluate(&request, &resource_side.to_policy_set()).outcome(), Outcome::Allow);
         }
@@ -627,9 +681,27 @@ fn generated_cases_cover_every_outcome() {
     let mut runner = TestRunner::deterministic();
     let strategy = case();
     let mut counts = std::collections::BTreeMap::new();
+    let mut delegated = std::collections::BTreeMap::new();
+    // Does the resource policy grant to account 111111111111 by name?
+    let names_own_account = |case: &Case| {
+        case.resource_policy.as_ref().is_some_and(|doc| {
+            doc.statements().iter().any(|s| {
+                s.effect == Effect::Allow
+                    && s.principal.as_ref().is_some_and(|p| {
+                        p.of_type(PrincipalType::Aws)
+                            .any(|v| v == "111111111111" || v == "arn:aws:iam::111111111111:root")
+                    })
+            })
+        })
+    };
     for _ in 0..2000 {
         let case = strategy.new_tree(&mut runner).unwrap().current();
         let decision = evaluate(&case.request(), &case.policies().to_policy_set());
+        if case.resource_required && !decision.is_cross_account() && names_own_account(&case) {
+            *delegated
+                .entry(format!("{:?}", decision.outcome()))
+                .or_insert(0) += 1;
+        }
         *counts
             .entry((
                 decision.is_cross_account(),
@@ -648,5 +720,14 @@ fn generated_cases_cover_every_outcome() {
                 "only {n} cases of {outcome} (cross-account {cross}): {counts:?}"
             );
         }
+    }
+    // A required resource policy within its own account that names the
+    // account (so the identity side decides): both outcomes, often.
+    for outcome in ["Allow", "ImplicitDeny"] {
+        let n = delegated.get(outcome).copied().unwrap_or(0);
+        assert!(
+            n >= 20,
+            "only {n} delegated cases of {outcome}: {delegated:?}"
+        );
     }
 }

@@ -288,6 +288,38 @@ fn named_in(principals: &Principals, request: &Request) -> Vec<Named> {
     found
 }
 
+fn every_identity_named(principals: &Principals, request: &Request) -> bool {
+    let p = &request.principal;
+    let Principals::Named(list) = principals else {
+        return true;
+    };
+    let listed = |kind: PrincipalType, identity: &str| {
+        list.iter().any(|(k, values)| {
+            *k == kind
+                && values
+                    .iter()
+                    .any(|v| v == identity || (kind == PrincipalType::Aws && v == "*"))
+        })
+    };
+    if p.kind() == PrincipalKind::Service {
+        return listed(PrincipalType::Service, p.arn());
+    }
+    let account = p
+        .account()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default();
+    let mut identities = vec![p.arn().to_owned()];
+    if let Some(role) = p.role_arn() {
+        identities.push(role.to_string());
+    }
+    let account_listed = listed(PrincipalType::Aws, &account)
+        || listed(PrincipalType::Aws, &format!("arn:aws:iam::{account}:root"));
+    account_listed
+        && identities
+            .iter()
+            .all(|identity| listed(PrincipalType::Aws, identity))
+}
+
 /// All (effect, how-named) pairs of the statements of `doc` that apply.
 fn matching(
     doc: &PolicyDocument,
@@ -300,10 +332,13 @@ fn matching(
             let how = match (&statement.principal, &statement.not_principal) {
                 (Some(p), _) => named_in(p, request),
                 (None, Some(np)) => {
-                    if named_in(np, request).is_empty() {
-                        vec![Named::Directly]
-                    } else {
+                    // NotPrincipal applies unless it names every identity of
+                    // the requester: for a session its ARN, its role and its
+                    // account (the documentation's own example lists all three).
+                    if every_identity_named(np, request) {
                         vec![]
+                    } else {
+                        vec![Named::Directly]
                     }
                 }
                 (None, None) => vec![],
@@ -311,19 +346,18 @@ fn matching(
             if how.is_empty() {
                 continue;
             }
-            let best = if how.contains(&Named::Directly) {
-                Named::Directly
-            } else if how.contains(&Named::Role) {
-                Named::Role
-            } else {
-                Named::Account
-            };
-            Some(best)
+            how
         } else {
-            None
+            vec![]
         };
         if applies(statement, request, doc.version)? {
-            out.push((statement.effect, named));
+            if named.is_empty() {
+                out.push((statement.effect, None));
+            }
+            // One pair for each way the statement names the requester.
+            for how in named {
+                out.push((statement.effect, Some(how)));
+            }
         }
     }
     Some(out)
@@ -342,6 +376,9 @@ pub(crate) struct ReferencePolicies<'a> {
     pub(crate) resource: Option<&'a PolicyDocument>,
     /// The resource's account.
     pub(crate) owner: Option<String>,
+    /// Whether the resource policy must allow even within its account (a
+    /// role's trust policy).
+    pub(crate) resource_required: bool,
 }
 
 impl<'a> ReferencePolicies<'a> {
@@ -362,6 +399,9 @@ impl<'a> ReferencePolicies<'a> {
         }
         if let Some(owner) = &self.owner {
             set = set.with_resource_owner(owner.parse().unwrap());
+        }
+        if self.resource_required {
+            set = set.requiring_resource_policy();
         }
         set
     }
@@ -439,6 +479,18 @@ pub(crate) fn evaluate(request: &Request, policies: &ReferencePolicies<'_>) -> O
         // Cross-account: the trusting account's resource policy and the
         // trusted account's identity side must both allow.
         return Some(if identity_allows && resource_allows {
+            Outcome::Allow
+        } else {
+            Outcome::ImplicitDeny
+        });
+    }
+    if policies.resource_required {
+        // A trust policy must allow: directly, or to the role within its
+        // limits, or to the account, which then needs the identity side.
+        let allow = resource_allows_by(Named::Directly)
+            || (resource_allows_by(Named::Role) && boundary_allows && session_allows)
+            || (resource_allows_by(Named::Account) && identity_allows);
+        return Some(if allow {
             Outcome::Allow
         } else {
             Outcome::ImplicitDeny
