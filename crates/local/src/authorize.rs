@@ -116,8 +116,14 @@ pub fn authorize(
     if let Some(document) = &resource {
         set = set.with_resource_policy(document);
     }
+    if request.resource_policy_required {
+        set = set.requiring_resource_policy();
+    }
     let evaluation = Request::new(principal, request.action, request.resource);
     let decision = eval::evaluate(&evaluation, &set);
+    // The evaluator lets an account root in its own account through before it
+    // looks at a required resource policy; a trust policy must name even the
+    // root, so a required policy must show an allowing statement.
     let resource_allowed = decision
         .statements()
         .iter()

@@ -478,3 +478,50 @@ async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
         .unwrap();
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_trust_policy_naming_the_account_delegates_to_the_callers_identity_policy() {
+    let cloud = crate::common::start().await;
+    let a_iam = iam(&cloud, &root(&cloud, A));
+    for name in [ROLE, "next-hop"] {
+        a_iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust(A))
+            .send()
+            .await
+            .unwrap();
+    }
+    let session = assume(&cloud, &role_arn()).await;
+    let hop = || {
+        sts(&cloud, &session)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{A}:role/next-hop"))
+            .role_session_name("hop")
+            .send()
+    };
+    let refused = hop().await.unwrap_err();
+    assert_eq!(
+        describe(&refused),
+        format!(
+            "AccessDenied: User: {} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{A}:role/next-hop",
+            session_arn()
+        )
+    );
+    a_iam
+        .put_role_policy()
+        .role_name(ROLE)
+        .policy_name("hop")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{A}:role/next-hop"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let user = hop().await.unwrap().assumed_role_user.unwrap();
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:sts::{A}:assumed-role/next-hop/hop")
+    );
+    cloud.stop().await;
+}
