@@ -119,7 +119,11 @@ pub fn authorize(
     if request.resource_policy_required {
         set = set.requiring_resource_policy();
     }
-    let evaluation = Request::new(principal, request.action, request.resource);
+    // aws:CurrentTime and aws:EpochTime follow the resource clock, so that
+    // time conditions age with everything else.
+    let now_seconds = i64::try_from(cloud.clock.now_millis() / 1000).unwrap_or(i64::MAX);
+    let evaluation =
+        Request::new(principal, request.action, request.resource).with_time(now_seconds);
     let decision = eval::evaluate(&evaluation, &set);
     // The evaluator lets an account root in its own account through before it
     // looks at a required resource policy; a trust policy must name even the
@@ -286,6 +290,28 @@ mod tests {
             Some(&deny),
             expect![
                 "AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy"
+            ],
+        );
+    }
+
+    #[test]
+    fn time_conditions_follow_the_resource_clock() {
+        let cloud = cloud_with_role(Some(IDENTITY));
+        let deadline = crate::clock::iso8601(cloud.clock.now_millis() + 3_600_000);
+        let expiring = STREAM_POLICY.replace(
+            "\"Resource\":\"*\"}",
+            &format!(
+                "\"Resource\":\"*\",\"Condition\":{{\"DateLessThan\":{{\"aws:CurrentTime\":\"{deadline}\"}}}}}}"
+            ),
+        );
+        check(&cloud, &session(), Some(&expiring), expect!["allowed"]);
+        cloud.clock.advance(std::time::Duration::from_secs(7200));
+        check(
+            &cloud,
+            &session(),
+            Some(&expiring),
+            expect![
+                "AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action"
             ],
         );
     }
