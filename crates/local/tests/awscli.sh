@@ -37,8 +37,10 @@ echo "streams: $(cli dynamodbstreams list-streams --query 'length(Streams)')"
 shard_id="$(cli dynamodbstreams describe-stream --stream-arn "$stream_arn" --query 'StreamDescription.Shards[0].ShardId')"
 iterator="$(cli dynamodbstreams get-shard-iterator --stream-arn "$stream_arn" --shard-id "$shard_id" --shard-iterator-type TRIM_HORIZON --query ShardIterator)"
 echo "records: $(cli dynamodbstreams get-records --shard-iterator "$iterator" --query 'Records[0].eventName')"
-if cli dynamodb describe-table --table-name missing-table 2>/tmp/streamgate-awscli-error.txt; then
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+if cli dynamodb describe-table --table-name missing-table 2>"$errors"; then
   echo "describe-table of a missing table succeeded" >&2
   exit 1
 fi
-echo "missing: $(grep -o 'ResourceNotFoundException' /tmp/streamgate-awscli-error.txt | head -1)"
+echo "missing: $(grep -o 'ResourceNotFoundException' "$errors" | head -1)"
