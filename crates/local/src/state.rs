@@ -78,6 +78,9 @@ pub struct Cloud {
     parsed_policies: RwLock<HashMap<String, Arc<PolicyDocument>>>,
 }
 
+/// How long an expired session is remembered.
+const SESSION_MEMORY_MILLIS: u64 = 24 * 3600 * 1000;
+
 /// How many parsed documents the cache keeps before it starts over.
 const PARSED_POLICY_CACHE_LIMIT: usize = 10_000;
 
@@ -188,8 +191,13 @@ impl Cloud {
             .sessions
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let now = self.clock.now_millis();
-        sessions.retain(|_, s| s.expires_millis > now);
+        // Expired sessions are kept for a day so that their tokens are
+        // reported as expired, not as unknown, as STS reports them.
+        let horizon = self
+            .clock
+            .now_millis()
+            .saturating_sub(SESSION_MEMORY_MILLIS);
+        sessions.retain(|_, s| s.expires_millis > horizon);
         sessions.insert(access_key_id, session);
     }
 

@@ -108,6 +108,18 @@ async fn describe_as(cloud: &RunningCloud, keys: &Keys, stream_arn: &str) -> Str
     }
 }
 
+/// A role of A that A trusts, created on demand.
+async fn role_arn_trusting_a(cloud: &RunningCloud) -> String {
+    iam(cloud, &root(cloud, A))
+        .create_role()
+        .role_name("trusts-a")
+        .assume_role_policy_document(trust(A))
+        .send()
+        .await
+        .unwrap();
+    format!("arn:aws:iam::{A}:role/trusts-a")
+}
+
 fn session_arn() -> String {
     format!("arn:aws:sts::{A}:assumed-role/{ROLE}/poller")
 }
@@ -368,6 +380,8 @@ async fn assume_role_follows_the_trust_policy_and_sessions_expire() {
     );
 
     cloud.advance_clock(Duration::from_secs(901));
+    // A new session after the first expired does not make the first unknown.
+    assume(&cloud, &role_arn_trusting_a(&cloud).await).await;
     let expired = sts(&cloud, &keys)
         .get_caller_identity()
         .send()
