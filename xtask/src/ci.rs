@@ -1,5 +1,9 @@
 //! `cargo xtask ci`: every check, in the order that fails fastest, each step
 //! printed with its duration; stops non-zero at the first failure.
+//!
+//! Every step builds with `--all-features`, so optional conversions and
+//! readers are checked and tested too; one feature set also means one build
+//! of each dependency.
 
 use std::time::Instant;
 
@@ -27,24 +31,32 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     step("clippy", || {
         cmd!(
             sh,
-            "{cargo} clippy --workspace --all-targets --locked -- -D warnings"
+            "{cargo} clippy --workspace --all-targets --all-features --locked -- -D warnings"
         )
         .run()?;
         Ok(())
     })?;
     step("tests", || {
-        cmd!(sh, "{cargo} test --workspace --all-targets --locked").run()?;
+        cmd!(
+            sh,
+            "{cargo} test --workspace --all-targets --all-features --locked"
+        )
+        .run()?;
         Ok(())
     })?;
     step("doc tests", || {
-        cmd!(sh, "{cargo} test --workspace --doc --locked").run()?;
+        cmd!(sh, "{cargo} test --workspace --doc --all-features --locked").run()?;
         Ok(())
     })?;
     step("examples", || run_examples(&sh, &cargo))?;
     if !args.no_doc {
         step("docs", || {
             let _env = sh.push_env("RUSTDOCFLAGS", "-D warnings");
-            cmd!(sh, "{cargo} doc --workspace --no-deps --locked").run()?;
+            cmd!(
+                sh,
+                "{cargo} doc --workspace --no-deps --all-features --locked"
+            )
+            .run()?;
             Ok(())
         })?;
     }

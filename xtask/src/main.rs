@@ -7,11 +7,13 @@
 //!
 //! Dependencies: `clap` for the command line, `xshell` to run commands
 //! without a shell's quoting pitfalls, `anyhow` for errors with context,
-//! `streamgate-policy` for `cargo xtask policy`.
+//! `streamgate-policy` for `cargo xtask policy`, `streamgate-records` for
+//! `records decode`.
 
 mod ci;
 mod demo;
 mod policy;
+mod records;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ enum Task {
     Demo,
     /// Lint a policy file, or evaluate a request against policy files
     Policy(Box<policy::Args>),
+    /// Decode stream records: `records decode FILE`
+    Records(records::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
         Some(Task::Demo) => demo::run(),
         // Its own exit codes: 1 for lint errors, 2 for bad input.
         Some(Task::Policy(args)) => return policy::run(&args),
+        // Its exit status says more than success or failure (see records.rs).
+        Some(Task::Records(args)) => return records::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,1419 @@
+//! A parser specialised for DynamoDB JSON, used for the common case.
+//!
+//! `decode_event_as` walks the whole event with it: the record envelope and
+//! every image, read from the text straight into the user's type, reading
+//! each `{"TYPE": value}` wrapper without a general parser's map machinery
+//! and checking UTF-8 once for the whole input. Whatever it does not accept
+//! (not UTF-8, malformed JSON, too deep, not an event) goes to the general
+//! decoder of `event.rs`, which then gives its usual answer; a bad image in
+//! well-formed JSON fails its record only, the parser going back to the
+//! image's start to skip it whole. The general decoder is the reference this
+//! one is tested against.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
+
+use crate::de::{
+    BytesDeserializer, Hint, ITEM_TOKEN, ImageError, NumberDeserializer, PathSegment, Tag,
+    TextDeserializer, Trail, VALUE_TOKEN, number_by_hint, visit_set,
+};
+use crate::event::{
+    ArnCache, ChangeEvent, RecordError, RecordParts, RecordProblem, Scalar, StreamViewType,
+    UserIdentity, parse_arn_cached,
+};
+use crate::number::Number;
+use crate::value::{AttributeValue, BinarySet, Item, NumberSet, StringSet};
+
+/// Why an image did not deserialize (the path is in the trail).
+#[derive(Debug)]
+pub(crate) struct FastError(String);
+
+impl fmt::Display for FastError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FastError {}
+
+impl de::Error for FastError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Self(msg.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, FastError>;
+
+/// An error from any displayable one.
+fn fail(e: impl fmt::Display) -> FastError {
+    FastError(e.to_string())
+}
+
+/// Deserializes `T` from the DynamoDB JSON item `text`.
+pub(crate) fn from_item_text<'de, T: de::Deserialize<'de>>(
+    text: &'de str,
+    trail: &Trail,
+) -> Result<T> {
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+        broken: false,
+    };
+    let value = T::deserialize(ItemDe {
+        p: &mut parser,
+        trail,
+    })?;
+    parser.ws();
+    if parser.pos != text.len() {
+        return Err(parser.error("the end of the item"));
+    }
+    Ok(value)
+}
+
+struct Parser<'de> {
+    text: &'de str,
+    pos: usize,
+    /// How deep the item being read is nested.
+    depth: usize,
+    /// The text is not well-formed JSON (as opposed to JSON of the wrong
+    /// shape): the whole batch must go to the general decoder.
+    broken: bool,
+}
+
+/// Deeper than this many maps and lists, the general decoder takes over.
+/// Each level is two JSON levels (`{"M": {...}}`), so this stays inside the
+/// general decoder's own limit of 128 JSON levels; DynamoDB allows 32.
+const MAX_DEPTH: usize = 60;
+
+/// The index of the first `"`, `\\` or control character at or after
+/// `from` (or the length), eight bytes at a time: strings are most of an
+/// image.
+fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_byte = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let has_control = |word: u64| word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let mut i = from;
+    let tail = bytes.get(from..).unwrap_or_default();
+    for chunk in tail.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has_byte(word, b'"') | has_byte(word, b'\\') | has_control(word) != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+impl<'de> Parser<'de> {
+    /// A type key such as `"S"`: read without the general string path,
+    /// since every value has one.
+    fn tag(&mut self) -> Result<Tag> {
+        self.ws();
+        let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
+        let (tag, len) = match rest {
+            [b'"', b'S', b'"', ..] => (Tag::S, 3),
+            [b'"', b'N', b'"', ..] => (Tag::N, 3),
+            [b'"', b'M', b'"', ..] => (Tag::M, 3),
+            [b'"', b'L', b'"', ..] => (Tag::L, 3),
+            [b'"', b'B', b'"', ..] => (Tag::B, 3),
+            [b'"', b'S', b'S', b'"', ..] => (Tag::Ss, 4),
+            [b'"', b'N', b'S', b'"', ..] => (Tag::Ns, 4),
+            [b'"', b'B', b'S', b'"', ..] => (Tag::Bs, 4),
+            [b'"', b'B', b'O', b'O', b'L', b'"', ..] => (Tag::Bool, 6),
+            [b'"', b'N', b'U', b'L', b'L', b'"', ..] => (Tag::Null, 6),
+            _ => return Tag::parse(&self.string()?),
+        };
+        self.pos += len;
+        Ok(tag)
+    }
+
+    /// One level deeper, within limits.
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.broken = true;
+            return Err(FastError("nested too deeply".to_owned()));
+        }
+        Ok(())
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn peek_ws(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
+    /// What is at the current position, for messages.
+    fn found(&self) -> &'static str {
+        match self.peek() {
+            Some(b'{') => "a map",
+            Some(b'[') => "a list",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            Some(b'-' | b'0'..=b'9') => "a number",
+            Some(_) => "an unexpected character",
+            None => "the end of the input",
+        }
+    }
+
+    fn error(&self, expected: &str) -> FastError {
+        FastError(format!(
+            "expected {expected}, found {} at offset {}",
+            self.found(),
+            self.pos
+        ))
+    }
+
+    fn expect(&mut self, byte: u8, expected: &str) -> Result<()> {
+        if self.peek_ws() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(expected))
+        }
+    }
+
+    /// A string, borrowed from the text unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'de, str>> {
+        if self.peek_ws() != Some(b'"') {
+            return Err(self.error("a string"));
+        }
+        let bytes = self.text.as_bytes();
+        let start = self.pos + 1;
+        let mut i = find_quote_or_backslash(bytes, start);
+        match bytes.get(i) {
+            Some(b'"') => {
+                // Both ends are ASCII quotes, so they are char boundaries.
+                let s = self
+                    .text
+                    .get(start..i)
+                    .ok_or_else(|| self.error("a string"))?;
+                self.pos = i + 1;
+                return Ok(Cow::Borrowed(s));
+            }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.pos = i;
+                self.broken = true;
+                return Err(self.error("no control character in a string"));
+            }
+            None => return Err(self.error("the end of a string")),
+        }
+        let mut out = String::from(self.text.get(start..i).unwrap_or_default());
+        loop {
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    let escape = bytes.get(i + 1).copied();
+                    i += 2;
+                    let c = match escape {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let (c, used) = self.unicode_escape(i)?;
+                            i += used;
+                            c
+                        }
+                        _ => {
+                            self.pos = i;
+                            return Err(self.error("a valid escape"));
+                        }
+                    };
+                    out.push(c);
+                }
+                Some(&b) if b < 0x20 => {
+                    self.pos = i;
+                    self.broken = true;
+                    return Err(self.error("no control character in a string"));
+                }
+                Some(_) => {
+                    let run = i;
+                    i = find_quote_or_backslash(bytes, i);
+                    out.push_str(self.text.get(run..i).unwrap_or_default());
+                }
+                None => {
+                    self.pos = i;
+                    return Err(self.error("the end of a string"));
+                }
+            }
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.text.get(at..at + 4)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    }
+
+    /// The character of a `\u` escape whose hex digits start at `at`, and
+    /// how many bytes it used (a surrogate pair uses a second escape).
+    fn unicode_escape(&self, at: usize) -> Result<(char, usize)> {
+        let bad = || FastError(format!("invalid unicode escape at offset {at}"));
+        let high = self.hex4(at).ok_or_else(bad)?;
+        if (0xD800..0xDC00).contains(&high) {
+            let rest = self.text.get(at + 4..at + 6);
+            let low = self
+                .hex4(at + 6)
+                .filter(|_| rest == Some("\\u"))
+                .ok_or_else(bad)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return Err(bad());
+            }
+            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+            return char::from_u32(code).map(|c| (c, 10)).ok_or_else(bad);
+        }
+        char::from_u32(high).map(|c| (c, 4)).ok_or_else(bad)
+    }
+
+    fn boolean(&mut self) -> Result<bool> {
+        self.ws();
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        if rest.starts_with("true") {
+            self.pos += 4;
+            Ok(true)
+        } else if rest.starts_with("false") {
+            self.pos += 5;
+            Ok(false)
+        } else {
+            Err(self.error("a boolean"))
+        }
+    }
+
+    /// Skips one JSON value of any kind, checking it strictly (it may be
+    /// text no other reader looked at).
+    fn skip_value(&mut self) -> Result<()> {
+        self.ws();
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<de::IgnoredAny>();
+        match values.next() {
+            Some(Ok(_)) => {
+                self.pos += values.byte_offset();
+                Ok(())
+            }
+            _ => {
+                self.broken = true;
+                Err(self.error("a JSON value"))
+            }
+        }
+    }
+
+    /// The raw text of the next value.
+    fn raw_value(&mut self) -> Result<&'de str> {
+        self.ws();
+        let start = self.pos;
+        self.skip_value()?;
+        self.text
+            .get(start..self.pos)
+            .ok_or_else(|| self.error("a value"))
+    }
+
+    /// A JSON array of strings (the elements of a set).
+    fn string_list(&mut self) -> Result<Vec<Cow<'de, str>>> {
+        self.expect(b'[', "a list of strings")?;
+        let mut out = Vec::new();
+        if self.peek_ws() == Some(b']') {
+            self.pos += 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(self.string()?);
+            match self.peek_ws() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                _ => return Err(self.error("`,` or `]`")),
+            }
+        }
+    }
+}
+
+/// Hands a raw DynamoDB JSON text to a visitor that reads it with serde_json
+/// (our own `Item` and `AttributeValue` types).
+fn visit_raw<'de, V: Visitor<'de>>(raw: &'de str, visitor: V) -> Result<V::Value> {
+    let mut json = serde_json::Deserializer::from_str(raw);
+    visitor
+        .visit_newtype_struct(&mut json)
+        .map_err(|e: serde_json::Error| FastError(e.to_string()))
+}
+
+/// A whole item: `{"name": {"S": "..."}, ...}`.
+struct ItemDe<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+}
+
+impl<'de> Deserializer<'de> for ItemDe<'_, '_, 'de> {
+    type Error = FastError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visit_item(self.p, self.trail, visitor)
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == ITEM_TOKEN {
+            return visit_raw(self.p.raw_value()?, visitor);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.p.skip_value()?;
+        visitor.visit_unit()
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct enum
+        identifier
+    }
+}
+
+/// Reads `{...}` attributes into the visitor, skipping what it leaves.
+fn visit_item<'de, V: Visitor<'de>>(
+    p: &mut Parser<'de>,
+    trail: &Trail,
+    visitor: V,
+) -> Result<V::Value> {
+    p.expect(b'{', "an item (a map)")?;
+    p.enter()?;
+    let mut map = ItemMap {
+        p,
+        trail,
+        first: true,
+        done: false,
+        pending: false,
+        key: None,
+    };
+    let value = visitor.visit_map(&mut map)?;
+    map.finish()?;
+    map.p.depth -= 1;
+    Ok(value)
+}
+
+struct ItemMap<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+    first: bool,
+    done: bool,
+    /// A key was read and its value not yet.
+    pending: bool,
+    key: Option<Cow<'de, str>>,
+}
+
+impl ItemMap<'_, '_, '_> {
+    fn blame_key(&self) {
+        if let Some(key) = &self.key {
+            self.trail.push(PathSegment::Attribute(key.to_string()));
+        }
+    }
+
+    /// Reads the next key, or the closing brace.
+    fn advance(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        if self.p.peek_ws() == Some(b'}') {
+            self.p.pos += 1;
+            self.done = true;
+            return Ok(false);
+        }
+        if !self.first {
+            self.p.expect(b',', "`,` or `}`")?;
+        }
+        self.first = false;
+        let key = self.p.string()?;
+        self.p.expect(b':', "`:`")?;
+        self.key = Some(key);
+        self.pending = true;
+        Ok(true)
+    }
+
+    /// Skips whatever the visitor left unread, up to the closing brace.
+    fn finish(&mut self) -> Result<()> {
+        if self.pending {
+            self.p.skip_value()?;
+            self.pending = false;
+        }
+        while self.advance()? {
+            self.p.skip_value()?;
+            self.pending = false;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> MapAccess<'de> for ItemMap<'_, '_, 'de> {
+    type Error = FastError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let key = self.key.clone().unwrap_or_default();
+        let result = seed.deserialize(TextDeserializer::<FastError>::new(key));
+        if result.is_err() {
+            self.blame_key();
+        }
+        result.map(Some)
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        self.pending = false;
+        let result = seed.deserialize(ValueDe {
+            p: &mut *self.p,
+            trail: self.trail,
+        });
+        if result.is_err() {
+            self.blame_key();
+        }
+        result
+    }
+}
+
+/// A wrapped value, `{"TYPE": value}`, not yet read.
+struct ValueDe<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+}
+
+impl<'de> ValueDe<'_, '_, 'de> {
+    fn read<V: Visitor<'de>>(self, hint: Hint, visitor: V) -> Result<V::Value> {
+        let p = self.p;
+        p.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
+        let tag = p.tag()?;
+        p.expect(b':', "`:`")?;
+        let value = match hint {
+            Hint::Option if tag == Tag::Null => {
+                if !p.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                visitor.visit_none()?
+            }
+            Hint::Option => visitor.visit_some(TaggedDe {
+                p: &mut *p,
+                tag,
+                trail: self.trail,
+            })?,
+            _ => TaggedDe {
+                p: &mut *p,
+                tag,
+                trail: self.trail,
+            }
+            .dispatch(hint, visitor)?,
+        };
+        match p.peek_ws() {
+            Some(b'}') => {
+                p.pos += 1;
+                Ok(value)
+            }
+            Some(b',') => Err(FastError(
+                "attribute value has more than one type key".to_owned(),
+            )),
+            _ => Err(p.error("`}`")),
+        }
+    }
+}
+
+macro_rules! hinted {
+    ($($method:ident => $hint:expr),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.read($hint, visitor)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for ValueDe<'_, '_, 'de> {
+    type Error = FastError;
+    hinted! {
+        deserialize_any => Hint::Any,
+        deserialize_bool => Hint::Bool,
+        deserialize_i8 => Hint::I8,
+        deserialize_i16 => Hint::I16,
+        deserialize_i32 => Hint::I32,
+        deserialize_i64 => Hint::I64,
+        deserialize_i128 => Hint::I128,
+        deserialize_u8 => Hint::U8,
+        deserialize_u16 => Hint::U16,
+        deserialize_u32 => Hint::U32,
+        deserialize_u64 => Hint::U64,
+        deserialize_u128 => Hint::U128,
+        deserialize_f32 => Hint::F32,
+        deserialize_f64 => Hint::F64,
+        deserialize_char => Hint::Char,
+        deserialize_str => Hint::Str,
+        deserialize_string => Hint::String,
+        deserialize_bytes => Hint::Bytes,
+        deserialize_byte_buf => Hint::ByteBuf,
+        deserialize_option => Hint::Option,
+        deserialize_unit => Hint::Unit,
+        deserialize_seq => Hint::Seq,
+        deserialize_map => Hint::Map,
+        deserialize_identifier => Hint::Identifier,
+        deserialize_ignored_any => Hint::IgnoredAny,
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::UnitStruct(name), visitor)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == VALUE_TOKEN {
+            return visit_raw(self.p.raw_value()?, visitor);
+        }
+        self.read(Hint::NewtypeStruct(name), visitor)
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
+        self.read(Hint::Tuple(len), visitor)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::TupleStruct(name, len), visitor)
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::Struct(name, fields), visitor)
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.read(Hint::Enum(name, variants), visitor)
+    }
+}
+
+/// A wrapped value whose type key has been read.
+struct TaggedDe<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    tag: Tag,
+    trail: &'t Trail,
+}
+
+impl<'de> TaggedDe<'_, '_, 'de> {
+    fn dispatch<V: Visitor<'de>>(self, hint: Hint, visitor: V) -> Result<V::Value> {
+        let Self { p, tag, trail } = self;
+        match tag {
+            Tag::S => TextDeserializer::new(p.string()?).deserialize_hint_text(hint, visitor),
+            Tag::N => number_by_hint(NumberDeserializer::new(p.string()?)?, hint, visitor),
+            Tag::B => {
+                let text = p.string()?;
+                let bytes = crate::base64::decode(&text).map_err(de::Error::custom)?;
+                let bytes = BytesDeserializer::<FastError>::new(bytes);
+                match hint {
+                    Hint::Seq => bytes.deserialize_seq(visitor),
+                    _ => bytes.deserialize_any(visitor),
+                }
+            }
+            Tag::Bool => visitor.visit_bool(p.boolean()?),
+            Tag::Null => {
+                if !p.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                visitor.visit_unit()
+            }
+            Tag::M => match hint {
+                Hint::NewtypeStruct(ITEM_TOKEN) => visit_raw(p.raw_value()?, visitor),
+                Hint::Enum(..) => {
+                    p.expect(b'{', "an enum variant (an M with one key)")?;
+                    let value = visitor.visit_enum(MapEnum { p: &mut *p, trail })?;
+                    p.expect(b'}', "the end of a one-key M (an enum variant)")?;
+                    Ok(value)
+                }
+                _ => visit_item(p, trail, visitor),
+            },
+            Tag::L => {
+                p.expect(b'[', "a list")?;
+                p.enter()?;
+                let mut list = ListSeq {
+                    p,
+                    trail,
+                    index: 0,
+                    done: false,
+                };
+                let value = visitor.visit_seq(&mut list)?;
+                list.finish()?;
+                list.p.depth -= 1;
+                Ok(value)
+            }
+            Tag::Ss | Tag::Ns | Tag::Bs => visit_set(tag, p.string_list()?, hint, visitor),
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for TaggedDe<'_, '_, 'de> {
+    type Error = FastError;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Any, visitor)
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        match name {
+            crate::de::NUMBER_TOKEN | ITEM_TOKEN => {
+                self.dispatch(Hint::NewtypeStruct(name), visitor)
+            }
+            _ => visitor.visit_newtype_struct(self),
+        }
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.dispatch(Hint::Enum(name, variants), visitor)
+    }
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Seq, visitor)
+    }
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I8, visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I16, visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I32, visitor)
+    }
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I64, visitor)
+    }
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::I128, visitor)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U8, visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U16, visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U32, visitor)
+    }
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U64, visitor)
+    }
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::U128, visitor)
+    }
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::F32, visitor)
+    }
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::F64, visitor)
+    }
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Str, visitor)
+    }
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::String, visitor)
+    }
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.dispatch(Hint::Identifier, visitor)
+    }
+    serde::forward_to_deserialize_any! {
+        bool char bytes byte_buf unit unit_struct tuple tuple_struct map struct ignored_any
+    }
+}
+
+/// The elements of an `L`, each a wrapped value.
+struct ListSeq<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+    index: usize,
+    done: bool,
+}
+
+impl ListSeq<'_, '_, '_> {
+    /// Reads up to the next element, or the closing bracket.
+    fn advance(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        if self.p.peek_ws() == Some(b']') {
+            self.p.pos += 1;
+            self.done = true;
+            return Ok(false);
+        }
+        if self.index > 0 {
+            self.p.expect(b',', "`,` or `]`")?;
+        }
+        Ok(true)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        while self.advance()? {
+            self.p.skip_value()?;
+            self.index += 1;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> SeqAccess<'de> for ListSeq<'_, '_, 'de> {
+    type Error = FastError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let result = seed.deserialize(ValueDe {
+            p: &mut *self.p,
+            trail: self.trail,
+        });
+        match result {
+            Ok(v) => {
+                self.index += 1;
+                Ok(Some(v))
+            }
+            Err(e) => {
+                self.trail.push(PathSegment::Index(self.index));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An enum variant with content: the one key of an `M`.
+struct MapEnum<'p, 't, 'de> {
+    p: &'p mut Parser<'de>,
+    trail: &'t Trail,
+}
+
+impl<'de> de::EnumAccess<'de> for MapEnum<'_, '_, 'de> {
+    type Error = FastError;
+    type Variant = Self;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self)> {
+        let name = self.p.string()?;
+        self.p.expect(b':', "`:`")?;
+        let variant = seed.deserialize(name.into_deserializer())?;
+        Ok((variant, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for MapEnum<'_, '_, 'de> {
+    type Error = FastError;
+    fn unit_variant(self) -> Result<()> {
+        self.p.skip_value()
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value> {
+        seed.deserialize(ValueDe {
+            p: self.p,
+            trail: self.trail,
+        })
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
+        ValueDe {
+            p: self.p,
+            trail: self.trail,
+        }
+        .deserialize_tuple(len, visitor)
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        ValueDe {
+            p: self.p,
+            trail: self.trail,
+        }
+        .deserialize_struct("", fields, visitor)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The whole event, walked with the same parser.
+
+/// Decodes a whole Lambda event (or GetRecords response) with its images
+/// deserialized into `T`, walking the text once with this parser.
+///
+/// `None` means "ask the general decoder": the text is not UTF-8, not
+/// well-formed JSON, nested too deeply, not an object with a `Records`
+/// array, or has a record that is not an object. The general decoder then
+/// gives the same answer it always gives, with its exact error.
+pub(crate) fn decode_event<'de, T: de::Deserialize<'de>>(
+    json: &'de [u8],
+) -> Option<Vec<std::result::Result<ChangeEvent<'de, T>, RecordError>>> {
+    let text = std::str::from_utf8(json).ok()?;
+    let mut p = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+        broken: false,
+    };
+    let mut records = None;
+    p.expect(b'{', "an event object").ok()?;
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        if key == "Records" {
+            records = Some(decode_records(&mut p)?);
+        } else {
+            p.skip_value().ok()?;
+        }
+    }
+    p.ws();
+    if p.pos != text.len() {
+        return None;
+    }
+    records
+}
+
+impl<'de> Parser<'de> {
+    /// The next key of an object whose `{` was read (`None` at its end),
+    /// with the `:` after it consumed; `None` outside if the text is broken.
+    fn object_key(&mut self, first: &mut bool) -> Option<Option<Cow<'de, str>>> {
+        match self.peek_ws()? {
+            b'}' => {
+                self.pos += 1;
+                return Some(None);
+            }
+            b',' if !*first => self.pos += 1,
+            _ if *first => {}
+            _ => return None,
+        }
+        *first = false;
+        let key = self.string().ok()?;
+        self.expect(b':', "`:`").ok()?;
+        Some(Some(key))
+    }
+
+    /// A string field of a record; a value of another type is noted as the
+    /// record's problem and skipped. `None` if the text is broken.
+    fn text_field<I>(
+        &mut self,
+        parts: &mut RecordParts<'de, I>,
+        field: &str,
+    ) -> Option<Option<Cow<'de, str>>> {
+        if self.peek_ws() == Some(b'"') {
+            return self.string().ok().map(Some);
+        }
+        let found = self.found();
+        self.skip_value().ok()?;
+        parts.invalid(field, format!("invalid type: {found}, expected a string"));
+        Some(None)
+    }
+
+    /// A number field of a record, as it came; anything else is noted as
+    /// the record's problem and skipped. `None` if the text is broken.
+    fn number_field<I>(
+        &mut self,
+        parts: &mut RecordParts<'de, I>,
+        field: &str,
+    ) -> Option<Option<Scalar>> {
+        self.ws();
+        let found = self.found();
+        let start = self.pos;
+        self.skip_value().ok()?;
+        let text = self.text.get(start..self.pos)?;
+        let number = if found != "a number" {
+            None
+        } else if let Ok(n) = text.parse::<u64>() {
+            Some(Scalar::Unsigned(n))
+        } else if let Ok(n) = text.parse::<i64>() {
+            Some(Scalar::Signed(n))
+        } else {
+            text.parse::<f64>().ok().map(Scalar::Float)
+        };
+        if number.is_none() {
+            parts.invalid(field, format!("invalid type: {found}, expected a number"));
+        }
+        Some(number)
+    }
+}
+
+fn decode_records<'de, T: de::Deserialize<'de>>(
+    p: &mut Parser<'de>,
+) -> Option<Vec<std::result::Result<ChangeEvent<'de, T>, RecordError>>> {
+    p.expect(b'[', "a list of records").ok()?;
+    let arn_cache = ArnCache::default();
+    let trail = Trail::default();
+    let mut out = Vec::new();
+    loop {
+        match p.peek_ws()? {
+            b']' => {
+                p.pos += 1;
+                return Some(out);
+            }
+            b',' if !out.is_empty() => p.pos += 1,
+            _ if out.is_empty() => {}
+            _ => return None,
+        }
+        if p.peek_ws()? != b'{' {
+            return None;
+        }
+        let parts = decode_record::<T>(p, &arn_cache, &trail)?;
+        let index = out.len();
+        out.push(parts.finish(index));
+    }
+}
+
+fn decode_record<'de, T: de::Deserialize<'de>>(
+    p: &mut Parser<'de>,
+    arn_cache: &ArnCache,
+    trail: &Trail,
+) -> Option<RecordParts<'de, T>> {
+    p.expect(b'{', "a record").ok()?;
+    let mut parts = RecordParts::<T>::default();
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        match key.as_ref() {
+            "eventID" => parts.event_id = p.text_field(&mut parts, "eventID")?,
+            "eventName" => {
+                if let Some(name) = p.text_field(&mut parts, "eventName")? {
+                    parts.set_event_name(&name);
+                }
+            }
+            "eventVersion" => parts.event_version = p.text_field(&mut parts, "eventVersion")?,
+            "awsRegion" => parts.region = p.text_field(&mut parts, "awsRegion")?,
+            "eventSourceARN" => {
+                if let Some(text) = p.text_field(&mut parts, "eventSourceARN")? {
+                    parts.source = parse_arn_cached(arn_cache, &mut parts, &text);
+                }
+            }
+            "userIdentity" => decode_user_identity(p, &mut parts)?,
+            "dynamodb" => {
+                parts.has_stream_record = true;
+                if p.peek_ws() == Some(b'{') {
+                    decode_stream_record(p, &mut parts, trail)?;
+                } else {
+                    let found = p.found();
+                    p.skip_value().ok()?;
+                    parts.invalid(
+                        "dynamodb",
+                        format!("invalid type: {found}, expected the record's \"dynamodb\" object"),
+                    );
+                }
+            }
+            _ => p.skip_value().ok()?,
+        }
+    }
+    Some(parts)
+}
+
+fn decode_user_identity<'de, I>(
+    p: &mut Parser<'de>,
+    parts: &mut RecordParts<'de, I>,
+) -> Option<()> {
+    if p.peek_ws() != Some(b'{') {
+        let found = p.found();
+        p.skip_value().ok()?;
+        parts.invalid(
+            "userIdentity",
+            format!("invalid type: {found}, expected a user identity object"),
+        );
+        return Some(());
+    }
+    p.pos += 1;
+    let (mut kind, mut principal_id) = (String::new(), String::new());
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        let slot = match key.as_ref() {
+            "type" => &mut kind,
+            "principalId" => &mut principal_id,
+            _ => {
+                p.skip_value().ok()?;
+                continue;
+            }
+        };
+        if let Some(text) = p.text_field(parts, "userIdentity")? {
+            *slot = text.into_owned();
+        }
+    }
+    parts.user_identity = Some(UserIdentity { kind, principal_id });
+    Some(())
+}
+
+fn decode_stream_record<'de, T: de::Deserialize<'de>>(
+    p: &mut Parser<'de>,
+    parts: &mut RecordParts<'de, T>,
+    trail: &Trail,
+) -> Option<()> {
+    let image_problem = |field: &str, message: String| {
+        let path = trail.take();
+        let full = if path.is_empty() {
+            format!("dynamodb.{field}")
+        } else {
+            format!("dynamodb.{field}.{path}")
+        };
+        (full, RecordProblem::Image(ImageError { path, message }))
+    };
+    p.expect(b'{', "the record's \"dynamodb\" object").ok()?;
+    let mut first = true;
+    while let Some(key) = p.object_key(&mut first)? {
+        match key.as_ref() {
+            "Keys" => {
+                trail.take();
+                p.ws();
+                let start = p.pos;
+                match p.item(trail) {
+                    Ok(keys) => parts.keys = Some(keys),
+                    Err(e) => {
+                        if p.broken {
+                            return None;
+                        }
+                        p.pos = start;
+                        p.depth = 0;
+                        p.skip_value().ok()?;
+                        let (field, problem) = image_problem("Keys", e.to_string());
+                        parts.problem(field, problem);
+                    }
+                }
+            }
+            "NewImage" | "OldImage" => {
+                trail.take();
+                p.ws();
+                let start = p.pos;
+                match T::deserialize(ItemDe { p: &mut *p, trail }) {
+                    Ok(image) if key == "NewImage" => parts.new_image = Some(image),
+                    Ok(image) => parts.old_image = Some(image),
+                    Err(e) => {
+                        if p.broken {
+                            return None;
+                        }
+                        // Back to the image's start, to skip it whole.
+                        p.pos = start;
+                        p.depth = 0;
+                        p.skip_value().ok()?;
+                        let (field, problem) = image_problem(&key, e.to_string());
+                        parts.problem(field, problem);
+                    }
+                }
+            }
+            "SequenceNumber" => {
+                parts.sequence_number = p.text_field(parts, "dynamodb.SequenceNumber")?;
+            }
+            "SizeBytes" => match p.number_field(parts, "dynamodb.SizeBytes")? {
+                Some(Scalar::Unsigned(n)) => parts.size_bytes = Some(n),
+                Some(other) => parts.invalid(
+                    "dynamodb.SizeBytes",
+                    format!("expected a byte count, found {other}"),
+                ),
+                None => {}
+            },
+            "StreamViewType" => {
+                if let Some(text) = p.text_field(parts, "dynamodb.StreamViewType")? {
+                    parts.view_type = StreamViewType::parse(&text);
+                    if parts.view_type.is_none() {
+                        parts.invalid(
+                            "dynamodb.StreamViewType",
+                            format!("unknown stream view type {text:?}, expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"),
+                        );
+                    }
+                }
+            }
+            "ApproximateCreationDateTime" => {
+                if let Some(n) = p.number_field(parts, "dynamodb.ApproximateCreationDateTime")? {
+                    match n.to_time() {
+                        Some(t) => parts.approximate_creation_time = Some(t),
+                        None => parts.invalid(
+                            "dynamodb.ApproximateCreationDateTime",
+                            format!("{n} is not a time in seconds since 1970"),
+                        ),
+                    }
+                }
+            }
+            _ => p.skip_value().ok()?,
+        }
+    }
+    Some(())
+}
+
+// ---------------------------------------------------------------------------
+// Untyped items, read natively (keys, which every record has).
+
+impl Parser<'_> {
+    /// An item as an untyped [`Item`], the path of a failure in `trail`.
+    fn item(&mut self, trail: &Trail) -> Result<Item> {
+        self.expect(b'{', "an item (a map)")?;
+        self.enter()?;
+        let mut item = Item::new();
+        let mut first = true;
+        loop {
+            match self.peek_ws() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b',') if !first => self.pos += 1,
+                _ if first => {}
+                _ => return Err(self.error("`,` or `}`")),
+            }
+            first = false;
+            let key = self.string()?;
+            self.expect(b':', "`:`")?;
+            match self.attribute_value(trail) {
+                Ok(value) => {
+                    item.insert(key.into_owned(), value);
+                }
+                Err(e) => {
+                    trail.push(PathSegment::Attribute(key.into_owned()));
+                    return Err(e);
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(item)
+    }
+
+    /// One `{"TYPE": value}` as an [`AttributeValue`].
+    fn attribute_value(&mut self, trail: &Trail) -> Result<AttributeValue> {
+        self.expect(b'{', "a DynamoDB JSON value such as {\"S\": \"text\"}")?;
+        let tag = self.tag()?;
+        self.expect(b':', "`:`")?;
+        let value = match tag {
+            Tag::S => AttributeValue::S(self.string()?.into_owned()),
+            Tag::N => AttributeValue::N(Number::new(self.string()?.into_owned()).map_err(fail)?),
+            Tag::B => AttributeValue::B(crate::base64::decode(&self.string()?).map_err(fail)?),
+            Tag::Bool => AttributeValue::Bool(self.boolean()?),
+            Tag::Null => {
+                if !self.boolean()? {
+                    return Err(FastError("NULL must be true".to_owned()));
+                }
+                AttributeValue::Null
+            }
+            Tag::M => AttributeValue::M(self.item(trail)?),
+            Tag::L => {
+                self.expect(b'[', "a list")?;
+                self.enter()?;
+                let mut list = Vec::new();
+                loop {
+                    match self.peek_ws() {
+                        Some(b']') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b',') if !list.is_empty() => self.pos += 1,
+                        _ if list.is_empty() => {}
+                        _ => return Err(self.error("`,` or `]`")),
+                    }
+                    match self.attribute_value(trail) {
+                        Ok(value) => list.push(value),
+                        Err(e) => {
+                            trail.push(PathSegment::Index(list.len()));
+                            return Err(e);
+                        }
+                    }
+                }
+                self.depth -= 1;
+                AttributeValue::L(list)
+            }
+            Tag::Ss => {
+                let texts = self.string_list()?;
+                let set = texts.into_iter().map(Cow::into_owned).collect();
+                AttributeValue::Ss(StringSet::new(set).map_err(fail)?)
+            }
+            Tag::Ns => {
+                let numbers = self
+                    .string_list()?
+                    .into_iter()
+                    .map(|t| Number::new(t.into_owned()))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                AttributeValue::Ns(NumberSet::new(numbers).map_err(fail)?)
+            }
+            Tag::Bs => {
+                let blobs = self
+                    .string_list()?
+                    .iter()
+                    .map(|t| crate::base64::decode(t))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                AttributeValue::Bs(BinarySet::new(blobs).map_err(fail)?)
+            }
+        };
+        match self.peek_ws() {
+            Some(b'}') => {
+                self.pos += 1;
+                Ok(value)
+            }
+            Some(b',') => Err(FastError(
+                "attribute value has more than one type key".to_owned(),
+            )),
+            _ => Err(self.error("`}`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Typed, decode_with};
+    use proptest::prelude::*;
+
+    const FIXTURES: [&str; 6] = [
+        "lambda_event",
+        "get_records_response",
+        "ttl_delete",
+        "every_type",
+        "missing_optional_fields",
+        "bad_records",
+    ];
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(path).unwrap()
+    }
+
+    /// The whole-event walk must give what the general decoder gives,
+    /// whenever it gives anything.
+    fn agree(bytes: &[u8]) -> bool {
+        let Some(fast) = decode_event::<serde_json::Value>(bytes) else {
+            return false;
+        };
+        let general = decode_with::<Typed<serde_json::Value>>(bytes)
+            .unwrap_or_else(|e| panic!("only the fast walk accepted the input: {e}"));
+        assert_eq!(fast.len(), general.len());
+        for (fast, general) in fast.iter().zip(&general) {
+            match (fast, general) {
+                (Ok(a), Ok(b)) => assert_eq!(a.to_json(), b.to_json()),
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.field, b.field, "{a} / {b}");
+                    assert_eq!(a.event_id, b.event_id);
+                    assert_eq!(a.sequence_number, b.sequence_number);
+                }
+                (a, b) => panic!("records differ: {a:?} / {b:?}"),
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn walks_every_fixture_like_the_general_decoder() {
+        for name in FIXTURES {
+            assert!(agree(&fixture(name)), "{name} went to the general decoder");
+        }
+    }
+
+    #[test]
+    fn bad_records_fail_alike() {
+        let records = [
+            r#"{"eventID": "a", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"X": "a"}}, "SequenceNumber": "1"}}"#,
+            r#"{"eventID": "b", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"L": [{"N": "1"}, {"N": "x"}]}}, "SequenceNumber": "2"}}"#,
+            r#"{"eventID": 3, "eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "3"}}"#,
+            r#"{"eventID": "d", "eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "4", "SizeBytes": "big"}}"#,
+            r#"{"eventID": "e", "eventName": "INSERT", "dynamodb": [1, 2]}"#,
+            r#"{"eventID": "f", "eventName": "REMOVE", "userIdentity": "me", "dynamodb": {"Keys": {}, "SequenceNumber": "6"}}"#,
+            r#"{"eventID": "g", "eventName": "INSERT", "dynamodb": {"Keys": {"k": {"S": "a", "N": "1"}}, "SequenceNumber": "7", "NewImage": {"s": {"SS": []}}}}"#,
+            r#"{"eventID": "h", "eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "8", "NewImage": {"n": {"NS": ["1", "1.0"]}}, "ApproximateCreationDateTime": -5}}"#,
+            r#"{"eventID": "i", "eventName": "MODIFY", "eventSourceARN": "arn:aws:s3:::b", "dynamodb": {"Keys": {"k": {"B": "AA=="}}, "SequenceNumber": "9", "StreamViewType": "ALL"}}"#,
+        ];
+        let json = format!(r#"{{"Records": [{}]}}"#, records.join(","));
+        assert!(agree(json.as_bytes()));
+    }
+
+    #[test]
+    fn leaves_what_is_not_json_to_the_general_decoder() {
+        for text in [
+            "",
+            "[]",
+            r#"{"Records": [1]}"#,
+            r#"{"Records": [{"eventID": tru}]}"#,
+            "{\"Records\": [{\"eventID\": \"a\nb\"}]}",
+            r#"{"Records": []} x"#,
+            r#"{"Records": [],}"#,
+        ] {
+            assert!(
+                decode_event::<serde_json::Value>(text.as_bytes()).is_none(),
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(512) })]
+
+        #[test]
+        fn mutated_events_decode_alike(
+            fixture_index in 0usize..6,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+        ) {
+            let mut bytes = fixture(FIXTURES[fixture_index]);
+            for (at, byte, kind) in edits {
+                let i = at.index(bytes.len());
+                match kind {
+                    0 => bytes[i] = byte,
+                    1 => { bytes.remove(i); }
+                    _ => bytes.insert(i, byte),
+                }
+            }
+            agree(&bytes);
+        }
+
+        #[test]
+        fn structural_mutations_decode_alike(
+            fixture_index in 0usize..6,
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"{}[]\",:0aNSLMtnx \\".to_vec())),
+                1..3,
+            ),
+        ) {
+            let mut bytes = fixture(FIXTURES[fixture_index]);
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            agree(&bytes);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Decode DynamoDB Stream records into typed change events, losslessly and
+//! fast.
+//!
+//! Two sources give one result: the Lambda event JSON for a DynamoDB stream
+//! (and the GetRecords wire response, which has the same `Records` array) and,
+//! behind features, the record types of `aws-sdk-dynamodbstreams` and
+//! `aws_lambda_events`.
+//!
+//! - [`decode_event`] and [`decode_event_as`] decode a batch into one
+//!   `Result` per record: a bad record never fails the batch, and its
+//!   [`RecordError`] names the event id, the sequence number and the field.
+//! - [`ChangeEvent`] says what changed ([`Change`]: insert, modify, remove,
+//!   with the images the stream view type carries; an absent image is `None`,
+//!   never an empty item), the keys, the sequence number, the source
+//!   [`StreamArn`](streamgate_policy::arn::StreamArn), and whether it was a
+//!   TTL deletion.
+//! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
+//!   exact decimal text and converts only when exact; sets are validated.
+//! - A serde Deserializer reads items straight into user types, with no
+//!   intermediate tree, borrowing strings where the user's type allows
+//!   ([`from_json_item`], [`ChangeEvent::new_image`]); [`to_item`] goes back.
+//!
+//! This crate is pure: it never does IO and depends on no async runtime.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use streamgate_records::{Change, decode_event_as};
+//!
+//! #[derive(Deserialize)]
+//! struct Document<'a> { tenant: &'a str, pages: u32 }
+//!
+//! let event = br#"{"Records": [{
+//!   "eventID": "7de3041dd709b024af6f29e4fa13d34c", "eventName": "INSERT",
+//!   "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+//!   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+//!   "dynamodb": {"ApproximateCreationDateTime": 1714564800,
+//!     "Keys": {"id": {"S": "doc-1"}},
+//!     "NewImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "pages": {"N": "12"}},
+//!     "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES"}}]}"#;
+//! for record in decode_event_as::<Document>(event)? {
+//!     match record {
+//!         Ok(e) => if let Change::Insert { new_image: Some(doc) } = &e.change {
+//!             assert_eq!((doc.tenant, doc.pages), ("acme", 12));
+//!         },
+//!         Err(bad) => eprintln!("{bad}"), // report bad.sequence_number as a batch item failure
+//!     }
+//! }
+//! # Ok::<(), streamgate_records::EventError>(())
+//! ```
+//!
+//! # Dependencies
+//! - `streamgate-policy`: the typed `StreamArn` of a record's source.
+//! - `serde`: the Deserializer and Serializer between items and user types.
+//! - `serde_json` (with `raw_value`): the JSON parser the batch decoder drives,
+//!   and borrowed raw images.
+//! - `thiserror`: typed, `#[non_exhaustive]` errors.
+//! - `aws-sdk-dynamodbstreams` (feature `sdk`) and `aws_lambda_events`
+//!   (feature `lambda-events`): only for `From` conversions from their record
+//!   types. Both are off by default; `cargo xtask ci` builds and tests
+//!   them (it runs with `--all-features`).
+
+mod base64;
+pub mod de;
+mod event;
+mod fast;
+mod number;
+mod ser;
+mod value;
+
+#[cfg(feature = "lambda-events")]
+mod lambda_events;
+#[cfg(feature = "sdk")]
+mod sdk;
+
+pub use base64::Base64Error;
+pub use de::{AttributePath, ImageError, PathSegment, from_item, from_json_item};
+pub use event::{
+    Change, ChangeEvent, ChangeKind, EventError, RawImage, RecordError, RecordProblem,
+    StreamViewType, UserIdentity, decode_event, decode_event_as, decode_event_items,
+};
+#[cfg(feature = "lambda-events")]
+pub use lambda_events::{from_lambda_event, from_lambda_record};
+pub use number::{Decimal, Normalized, Number, NumberError};
+#[cfg(feature = "sdk")]
+pub use sdk::{from_sdk_record, from_sdk_records};
+pub use ser::{SerializeError, to_attribute_value, to_item};
+pub use value::{AttributeValue, BinarySet, Item, NumberSet, SetError, StringSet};
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -1,0 +1,822 @@
+//! DynamoDB numbers, kept as their exact decimal text.
+//!
+//! DynamoDB sends numbers as strings so that no precision is lost in JSON.
+//! [`Number`] keeps that string, validated against DynamoDB's rules (at most
+//! 38 significant digits, magnitude between 1E-130 and 9.99…E+125, or zero),
+//! and converts to Rust numbers only when the conversion is exact.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a string is not a DynamoDB number, or why a conversion is not exact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberError {
+    /// The text is not a decimal number at all.
+    #[error("{text:?} is not a number: {reason}")]
+    Syntax {
+        /// The offending text.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// More than 38 significant digits.
+    #[error("{text:?} has {digits} significant digits, DynamoDB allows at most 38")]
+    TooPrecise {
+        /// The offending text.
+        text: String,
+        /// How many significant digits it has.
+        digits: usize,
+    },
+    /// Outside DynamoDB's magnitude range.
+    #[error("{text:?} is out of DynamoDB's range (magnitude 1E-130 to 9.99E+125)")]
+    OutOfRange {
+        /// The offending text.
+        text: String,
+    },
+    /// The number cannot be converted to the target type without loss.
+    #[error("{text:?} does not fit exactly in {target}")]
+    Inexact {
+        /// The number's text.
+        text: String,
+        /// The Rust type asked for, e.g. `i64`.
+        target: &'static str,
+    },
+}
+
+/// The most significant digits DynamoDB keeps.
+pub(crate) const MAX_DIGITS: usize = 38;
+/// The exponent of the most significant digit of the largest magnitude.
+const MAX_LEADING_EXPONENT: i64 = 125;
+/// The exponent of the most significant digit of the smallest magnitude.
+const MIN_LEADING_EXPONENT: i64 = -130;
+
+/// A DynamoDB number: its exact text, validated.
+///
+/// Equality compares the text, so nothing a producer wrote is lost;
+/// [`Number::numeric_eq`] compares values (`1` and `1.0` are equal).
+///
+/// ```
+/// use streamgate_records::Number;
+///
+/// let n: Number = "12345678901234567890123456789012345678".parse()?;
+/// assert!(n.to_i64().is_err()); // never a silent rounding
+/// assert_eq!(n.to_i128()?, 12345678901234567890123456789012345678);
+/// assert_eq!("0.5".parse::<Number>()?.to_f64()?, 0.5);
+/// assert!("0.1000000000000000000001".parse::<Number>()?.to_f64().is_err());
+/// # Ok::<(), streamgate_records::NumberError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Number(String);
+
+/// A number's value in normal form: `digits × 10^exponent`, with neither
+/// leading nor trailing zeros in `digits` (empty for zero).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Normalized<'a> {
+    negative: bool,
+    digits: NormalDigits<'a>,
+    exponent: i64,
+}
+
+/// The significant digits of a number, possibly split around a decimal point.
+#[derive(Debug, Clone, Eq)]
+struct NormalDigits<'a> {
+    head: &'a str,
+    tail: &'a str,
+}
+
+impl PartialEq for NormalDigits<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.head.len() + self.tail.len() == other.head.len() + other.tail.len()
+            && self.chars().eq(other.chars())
+    }
+}
+
+impl std::hash::Hash for NormalDigits<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for c in self.chars() {
+            state.write_u8(c);
+        }
+    }
+}
+
+impl NormalDigits<'_> {
+    fn chars(&self) -> impl Iterator<Item = u8> + '_ {
+        self.head.bytes().chain(self.tail.bytes())
+    }
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+}
+
+impl Normalized<'_> {
+    /// Whether the number is zero.
+    pub fn is_zero(&self) -> bool {
+        self.digits.len() == 0
+    }
+    /// Whether the number is below zero.
+    pub fn is_negative(&self) -> bool {
+        self.negative && !self.is_zero()
+    }
+    /// How many significant digits the number has.
+    pub fn significant_digits(&self) -> usize {
+        self.digits.len()
+    }
+    /// The power of ten of the last significant digit.
+    pub fn exponent(&self) -> i64 {
+        self.exponent
+    }
+}
+
+/// Splits and checks the grammar `[+-]? (D+ (. D*)? | . D+) ([eE] [+-]? D+)?`
+/// and returns the value in normal form. The exponent saturates, which only
+/// matters for numbers far outside DynamoDB's range, rejected later.
+fn normalize(text: &str) -> Result<Normalized<'_>, &'static str> {
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, text.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, text.get(1..).unwrap_or_default()),
+        Some(_) => (false, text),
+        None => return Err("it is empty"),
+    };
+    let (mantissa, exponent_text) = match unsigned.find(['e', 'E']) {
+        Some(at) => (
+            unsigned.get(..at).unwrap_or_default(),
+            Some(unsigned.get(at + 1..).unwrap_or_default()),
+        ),
+        None => (unsigned, None),
+    };
+    let (int_part, frac_part) = match mantissa.find('.') {
+        Some(at) => (
+            mantissa.get(..at).unwrap_or_default(),
+            mantissa.get(at + 1..).unwrap_or_default(),
+        ),
+        None => (mantissa, ""),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return Err("it has no digits");
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err("it has a character that is not a digit");
+    }
+    let mut exponent: i64 = 0;
+    if let Some(e) = exponent_text {
+        let (e_negative, e_digits) = match e.as_bytes().first() {
+            Some(b'-') => (true, e.get(1..).unwrap_or_default()),
+            Some(b'+') => (false, e.get(1..).unwrap_or_default()),
+            _ => (false, e),
+        };
+        if e_digits.is_empty() || !e_digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("its exponent is not an integer");
+        }
+        for b in e_digits.bytes() {
+            exponent = exponent
+                .saturating_mul(10)
+                .saturating_add(i64::from(b - b'0'));
+        }
+        if e_negative {
+            exponent = -exponent;
+        }
+    }
+    // Value = int_part frac_part × 10^(exponent - frac_len). Drop leading
+    // zeros (which may cross into the fraction) and trailing zeros.
+    let frac_len = i64::try_from(frac_part.len()).unwrap_or(i64::MAX);
+    let mut head = int_part.trim_start_matches('0');
+    let mut tail = frac_part;
+    if head.is_empty() {
+        tail = tail.trim_start_matches('0');
+    }
+    let mut last_exponent = exponent.saturating_sub(frac_len);
+    let trimmed_tail = tail.trim_end_matches('0');
+    if !trimmed_tail.is_empty() || head.is_empty() {
+        last_exponent = last_exponent
+            .saturating_add(i64::try_from(tail.len() - trimmed_tail.len()).unwrap_or(0));
+        tail = trimmed_tail;
+    } else {
+        // The whole fraction is zeros: trailing zeros come from the head.
+        last_exponent = last_exponent.saturating_add(frac_len);
+        let trimmed_head = head.trim_end_matches('0');
+        last_exponent = last_exponent
+            .saturating_add(i64::try_from(head.len() - trimmed_head.len()).unwrap_or(0));
+        head = trimmed_head;
+        tail = "";
+    }
+    if head.is_empty() && tail.is_empty() {
+        last_exponent = 0;
+    }
+    Ok(Normalized {
+        negative,
+        digits: NormalDigits { head, tail },
+        exponent: last_exponent,
+    })
+}
+
+/// Whether `text` is a plain integer of at most 38 digits, the common case:
+/// always a valid DynamoDB number (fewer than 39 significant digits, below
+/// 1E38), so it needs no normalizing.
+fn is_short_integer(text: &str) -> bool {
+    plain_digit_count(text).is_some_and(|n| n <= MAX_DIGITS)
+}
+
+/// How many digits `text` has if it is a plain decimal, `-?D+(.D+)?`: at
+/// most that many significant digits, and a magnitude below 10^digits and
+/// (if not zero) at least 10^-digits.
+fn plain_digit_count(text: &str) -> Option<usize> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
+    let plain = !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| unsigned.len() - usize::from(unsigned.len() > int.len()))
+}
+
+/// Checks `text` against DynamoDB's number rules.
+pub(crate) fn validate(text: &str) -> Result<(), NumberError> {
+    if is_short_integer(text) {
+        return Ok(());
+    }
+    let n = normalize(text).map_err(|reason| NumberError::Syntax {
+        text: text.to_owned(),
+        reason,
+    })?;
+    let digits = n.significant_digits();
+    if digits > MAX_DIGITS {
+        return Err(NumberError::TooPrecise {
+            text: text.to_owned(),
+            digits,
+        });
+    }
+    if !n.is_zero() {
+        let leading = n
+            .exponent
+            .saturating_add(i64::try_from(digits).unwrap_or(0) - 1);
+        if !(MIN_LEADING_EXPONENT..=MAX_LEADING_EXPONENT).contains(&leading) {
+            return Err(NumberError::OutOfRange {
+                text: text.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn is_canonical_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    match digits.as_bytes() {
+        [b'0'] => digits.len() == text.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// Whether two valid number texts have the same value (`1` and `1.0` do).
+pub(crate) fn same_value(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    // Two integers written the canonical way (no sign but `-`, no leading
+    // zero, no `-0`) differ in value exactly when they differ in text.
+    if is_canonical_integer(a) && is_canonical_integer(b) {
+        return false;
+    }
+    match (normalize(a), normalize(b)) {
+        (Ok(x), Ok(y)) => {
+            x.digits == y.digits
+                && (x.is_zero() || (x.exponent == y.exponent && x.negative == y.negative))
+        }
+        _ => false,
+    }
+}
+
+/// Exact conversions shared by [`Number`] and the deserializers, which work
+/// on borrowed text that was validated already.
+pub(crate) mod convert {
+    use super::{NumberError, normalize, plain_digit_count};
+
+    fn inexact(text: &str, target: &'static str) -> NumberError {
+        NumberError::Inexact {
+            text: text.to_owned(),
+            target,
+        }
+    }
+
+    /// The exact value as an `i128`.
+    pub(crate) fn to_i128(text: &str) -> Result<i128, NumberError> {
+        let n = normalize(text).map_err(|_| inexact(text, "i128"))?;
+        if n.exponent < 0 {
+            return Err(inexact(text, "i128"));
+        }
+        let mut value: i128 = 0;
+        for d in n.digits.chars() {
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(i128::from(d - b'0')))
+                .ok_or_else(|| inexact(text, "i128"))?;
+        }
+        for _ in 0..n.exponent {
+            value = value.checked_mul(10).ok_or_else(|| inexact(text, "i128"))?;
+        }
+        Ok(if n.negative { -value } else { value })
+    }
+
+    /// The exact value as an `i64`.
+    pub(crate) fn to_i64(text: &str) -> Result<i64, NumberError> {
+        // Fast path: plain integer text, the common case.
+        if let Ok(v) = text.parse::<i64>() {
+            return Ok(v);
+        }
+        let wide = to_i128(text).map_err(|_| inexact(text, "i64"))?;
+        i64::try_from(wide).map_err(|_| inexact(text, "i64"))
+    }
+
+    /// The exact value as a `u64`.
+    pub(crate) fn to_u64(text: &str) -> Result<u64, NumberError> {
+        if let Ok(v) = text.parse::<u64>() {
+            return Ok(v);
+        }
+        let wide = to_i128(text).map_err(|_| inexact(text, "u64"))?;
+        u64::try_from(wide).map_err(|_| inexact(text, "u64"))
+    }
+
+    /// Whether `shortest` (the shortest decimal form of a float) has the
+    /// same value as `text`.
+    fn same_value(text: &str, shortest: &str) -> bool {
+        match (normalize(text), normalize(shortest)) {
+            (Ok(wanted), Ok(got)) => {
+                wanted.digits == got.digits
+                    && (wanted.is_zero()
+                        || (wanted.exponent == got.exponent && wanted.negative == got.negative))
+            }
+            _ => false,
+        }
+    }
+
+    /// The value as an `f64`, when the `f64` denotes exactly the decimal
+    /// written: the shortest decimal form of the `f64` equals the text's value.
+    pub(crate) fn to_f64(text: &str) -> Result<f64, NumberError> {
+        let value: f64 = text.parse().map_err(|_| inexact(text, "f64"))?;
+        // A decimal of at most 15 significant digits inside the normal
+        // range of f64 (all of DynamoDB's range is) is the shortest form of
+        // its nearest f64, so it round-trips without checking.
+        let significant = match plain_digit_count(text) {
+            Some(digits) => Some(digits),
+            None => normalize(text).ok().map(|n| n.significant_digits()),
+        };
+        if significant.is_some_and(|digits| digits <= 15) && value.is_finite() {
+            return Ok(value);
+        }
+        if value.is_finite() && same_value(text, &format!("{value:e}")) {
+            Ok(value)
+        } else {
+            Err(inexact(text, "f64"))
+        }
+    }
+
+    /// The value as an `f32`, under the same rule as [`to_f64`].
+    pub(crate) fn to_f32(text: &str) -> Result<f32, NumberError> {
+        let value: f32 = text.parse().map_err(|_| inexact(text, "f32"))?;
+        if value.is_finite() && same_value(text, &format!("{value:e}")) {
+            Ok(value)
+        } else {
+            Err(inexact(text, "f32"))
+        }
+    }
+}
+
+impl Number {
+    /// Parses and validates `text` as a DynamoDB number, keeping it as is.
+    pub fn new(text: impl Into<String>) -> Result<Self, NumberError> {
+        let text = text.into();
+        validate(&text)?;
+        Ok(Self(text))
+    }
+    /// The exact text, as DynamoDB sent it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The value in normal form, for comparing values rather than texts.
+    pub fn normalized(&self) -> Normalized<'_> {
+        // Validated at construction, so normalizing cannot fail; a zero is
+        // the harmless answer should that ever change.
+        normalize(&self.0).unwrap_or(Normalized {
+            negative: false,
+            digits: NormalDigits { head: "", tail: "" },
+            exponent: 0,
+        })
+    }
+    /// Whether two numbers have the same value (`1` and `1.0e0` do).
+    pub fn numeric_eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.normalized(), other.normalized());
+        a.digits == b.digits
+            && (a.is_zero() || (a.exponent == b.exponent && a.negative == b.negative))
+    }
+    /// The exact value as an `i64`, or an error if it has a fraction or does
+    /// not fit.
+    pub fn to_i64(&self) -> Result<i64, NumberError> {
+        convert::to_i64(&self.0)
+    }
+    /// The exact value as a `u64`.
+    pub fn to_u64(&self) -> Result<u64, NumberError> {
+        convert::to_u64(&self.0)
+    }
+    /// The exact value as an `i128` (every 38-digit integer fits).
+    pub fn to_i128(&self) -> Result<i128, NumberError> {
+        convert::to_i128(&self.0)
+    }
+    /// The value as an `f64`, if the `f64` denotes exactly this decimal.
+    pub fn to_f64(&self) -> Result<f64, NumberError> {
+        convert::to_f64(&self.0)
+    }
+    /// The exact value as a decimal: an integer mantissa and a power of ten.
+    /// Every DynamoDB number converts (38 digits fit in an `i128`).
+    pub fn to_decimal(&self) -> Decimal {
+        let n = self.normalized();
+        let mut mantissa: i128 = 0;
+        for d in n.digits.chars() {
+            // At most 38 digits were validated, which an i128 holds.
+            mantissa = mantissa
+                .saturating_mul(10)
+                .saturating_add(i128::from(d - b'0'));
+        }
+        Decimal {
+            mantissa: if n.negative { -mantissa } else { mantissa },
+            exponent: i32::try_from(n.exponent).unwrap_or(0),
+        }
+    }
+}
+
+/// An exact decimal value: `mantissa × 10^exponent`, normalized (no
+/// trailing zeros in the mantissa; zero has exponent 0).
+///
+/// ```
+/// use streamgate_records::{Decimal, Number};
+/// let d = "-12.50".parse::<Number>()?.to_decimal();
+/// assert_eq!(d, Decimal { mantissa: -125, exponent: -1 });
+/// assert_eq!(d.to_string(), "-12.5");
+/// # Ok::<(), streamgate_records::NumberError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal {
+    /// The significant digits, signed.
+    pub mantissa: i128,
+    /// The power of ten the mantissa is multiplied by.
+    pub exponent: i32,
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        // Far outside DynamoDB's range (only a hand-built value gets here),
+        // exponent notation keeps the text short.
+        if !(-200..=200).contains(&self.exponent) {
+            return write!(f, "{sign}{digits}E{}", self.exponent);
+        }
+        if self.exponent >= 0 {
+            let zeros = usize::try_from(self.exponent).unwrap_or(0);
+            return write!(f, "{sign}{digits}{}", "0".repeat(zeros));
+        }
+        let point = usize::try_from(self.exponent.unsigned_abs()).unwrap_or(0);
+        if point >= digits.len() {
+            write!(f, "{sign}0.{}{digits}", "0".repeat(point - digits.len()))
+        } else {
+            let (int, frac) = digits.split_at(digits.len() - point);
+            write!(f, "{sign}{int}.{frac}")
+        }
+    }
+}
+
+impl FromStr for Number {
+    type Err = NumberError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for Number {
+    type Error = NumberError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Number({})", self.0)
+    }
+}
+
+macro_rules! from_integer {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Number {
+            fn from(v: $ty) -> Self {
+                // Every integer of 64 bits or fewer is a valid DynamoDB number.
+                Self(v.to_string())
+            }
+        }
+    )*};
+}
+from_integer!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize);
+
+impl TryFrom<i128> for Number {
+    type Error = NumberError;
+    fn try_from(v: i128) -> Result<Self, Self::Error> {
+        Self::new(v.to_string())
+    }
+}
+
+impl TryFrom<u128> for Number {
+    type Error = NumberError;
+    fn try_from(v: u128) -> Result<Self, Self::Error> {
+        Self::new(v.to_string())
+    }
+}
+
+impl TryFrom<f64> for Number {
+    type Error = NumberError;
+    /// The shortest decimal that denotes `v`; NaN and infinities are errors.
+    fn try_from(v: f64) -> Result<Self, Self::Error> {
+        if !v.is_finite() {
+            return Err(NumberError::Syntax {
+                text: v.to_string(),
+                reason: "it is not finite",
+            });
+        }
+        Self::new(shortest_f64(v))
+    }
+}
+
+/// The shortest text that parses back to `v`, in plain notation where that is
+/// short and in exponent notation otherwise.
+pub(crate) fn shortest_f64(v: f64) -> String {
+    let plain = v.to_string();
+    let exp = format!("{v:e}");
+    if plain.len() <= exp.len() { plain } else { exp }
+}
+
+impl TryFrom<Decimal> for Number {
+    type Error = NumberError;
+    fn try_from(d: Decimal) -> Result<Self, Self::Error> {
+        let text = if d.exponent == 0 {
+            d.mantissa.to_string()
+        } else {
+            format!("{}E{}", d.mantissa, d.exponent)
+        };
+        Self::new(text)
+    }
+}
+
+impl serde::Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(crate::de::NUMBER_TOKEN, self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumberVisitor;
+        impl<'de> serde::de::Visitor<'de> for NumberVisitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DynamoDB number as a string")
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Number, D::Error> {
+                d.deserialize_str(self)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Number, E> {
+                Number::new(v).map_err(E::custom)
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Number, E> {
+                Number::new(v).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::from(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::from(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
+                Number::try_from(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_newtype_struct(crate::de::NUMBER_TOKEN, NumberVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    /// Parses `input` and shows what each conversion gives.
+    fn check(input: &str, expected: Expect) {
+        let shown = match input.parse::<Number>() {
+            Err(e) => format!("error: {e}"),
+            Ok(n) => {
+                let show = |r: Result<String, NumberError>| match r {
+                    Ok(v) => v,
+                    Err(_) => "-".to_owned(),
+                };
+                format!(
+                    "i64 {} | u64 {} | i128 {} | f64 {} | decimal {}",
+                    show(n.to_i64().map(|v| v.to_string())),
+                    show(n.to_u64().map(|v| v.to_string())),
+                    show(n.to_i128().map(|v| v.to_string())),
+                    show(n.to_f64().map(|v| v.to_string())),
+                    n.to_decimal()
+                )
+            }
+        };
+        expected.assert_eq(&shown);
+    }
+
+    #[test]
+    fn integers() {
+        check(
+            "42",
+            expect!["i64 42 | u64 42 | i128 42 | f64 42 | decimal 42"],
+        );
+        check(
+            "-7",
+            expect!["i64 -7 | u64 - | i128 -7 | f64 -7 | decimal -7"],
+        );
+        check("0", expect!["i64 0 | u64 0 | i128 0 | f64 0 | decimal 0"]);
+        check(
+            "-0.000",
+            expect!["i64 0 | u64 0 | i128 0 | f64 -0 | decimal 0"],
+        );
+        check(
+            "1e3",
+            expect!["i64 1000 | u64 1000 | i128 1000 | f64 1000 | decimal 1000"],
+        );
+        check(
+            "1200E-2",
+            expect!["i64 12 | u64 12 | i128 12 | f64 12 | decimal 12"],
+        );
+        check(
+            "18446744073709551615",
+            expect![
+                "i64 - | u64 18446744073709551615 | i128 18446744073709551615 | f64 - | decimal 18446744073709551615"
+            ],
+        );
+        check(
+            "99999999999999999999999999999999999999",
+            expect![
+                "i64 - | u64 - | i128 99999999999999999999999999999999999999 | f64 - | decimal 99999999999999999999999999999999999999"
+            ],
+        );
+    }
+
+    #[test]
+    fn fractions() {
+        check(
+            "0.5",
+            expect!["i64 - | u64 - | i128 - | f64 0.5 | decimal 0.5"],
+        );
+        check(
+            "0.1",
+            expect!["i64 - | u64 - | i128 - | f64 0.1 | decimal 0.1"],
+        );
+        check(
+            "-12.50",
+            expect!["i64 - | u64 - | i128 - | f64 -12.5 | decimal -12.5"],
+        );
+        check(
+            "0.12345678901234567890123",
+            expect!["i64 - | u64 - | i128 - | f64 - | decimal 0.12345678901234567890123"],
+        );
+        check(
+            ".5",
+            expect!["i64 - | u64 - | i128 - | f64 0.5 | decimal 0.5"],
+        );
+        check(
+            "1E-130",
+            expect![
+                "i64 - | u64 - | i128 - | f64 0.0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001 | decimal 0.0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001"
+            ],
+        );
+    }
+
+    #[test]
+    fn rejected() {
+        check("", expect![[r#"error: "" is not a number: it is empty"#]]);
+        check(
+            "abc",
+            expect![[r#"error: "abc" is not a number: it has a character that is not a digit"#]],
+        );
+        check(
+            "1e",
+            expect![[r#"error: "1e" is not a number: its exponent is not an integer"#]],
+        );
+        check(
+            ".",
+            expect![[r#"error: "." is not a number: it has no digits"#]],
+        );
+        check(
+            "NaN",
+            expect![[r#"error: "NaN" is not a number: it has a character that is not a digit"#]],
+        );
+        check(
+            "123456789012345678901234567890123456789",
+            expect![[
+                r#"error: "123456789012345678901234567890123456789" has 39 significant digits, DynamoDB allows at most 38"#
+            ]],
+        );
+        check(
+            "1E126",
+            expect![[
+                r#"error: "1E126" is out of DynamoDB's range (magnitude 1E-130 to 9.99E+125)"#
+            ]],
+        );
+        check(
+            "1E-131",
+            expect![[
+                r#"error: "1E-131" is out of DynamoDB's range (magnitude 1E-130 to 9.99E+125)"#
+            ]],
+        );
+        check(
+            "1e99999999999999999999999",
+            expect![[
+                r#"error: "1e99999999999999999999999" is out of DynamoDB's range (magnitude 1E-130 to 9.99E+125)"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn trailing_zeros_do_not_count_as_digits() {
+        let n: Number = "1000000000000000000000000000000000000000000"
+            .parse()
+            .unwrap();
+        assert_eq!(n.normalized().significant_digits(), 1);
+        assert!(
+            "9.9999999999999999999999999999999999999E+125"
+                .parse::<Number>()
+                .is_ok()
+        );
+        assert!(
+            Number::new("1.0")
+                .unwrap()
+                .numeric_eq(&Number::new("1").unwrap())
+        );
+        assert!(
+            !Number::new("1.01")
+                .unwrap()
+                .numeric_eq(&Number::new("1").unwrap())
+        );
+        assert!(
+            Number::new("0")
+                .unwrap()
+                .numeric_eq(&Number::new("-0.0e7").unwrap())
+        );
+        assert!(same_value("0", "-0"));
+        assert!(same_value("7", "007"));
+        assert!(!same_value("10", "1"));
+        assert!(!same_value("-5", "5"));
+        assert!(same_value("100", "1E2"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_i64_round_trips(v: i64) {
+            proptest::prop_assert_eq!(Number::from(v).to_i64().unwrap(), v);
+            proptest::prop_assert_eq!(Number::from(v).to_i128().unwrap(), i128::from(v));
+        }
+
+        #[test]
+        fn every_normal_f64_round_trips(v in proptest::num::f64::NORMAL) {
+            if let Ok(n) = Number::try_from(v) {
+                proptest::prop_assert_eq!(n.to_f64().unwrap(), v);
+            }
+        }
+
+        #[test]
+        fn decimal_form_is_the_same_value(m in -10i128.pow(20)..10i128.pow(20), e in -60i32..60) {
+            let n = Number::try_from(Decimal { mantissa: m, exponent: e }).unwrap();
+            let back = Number::new(n.to_decimal().to_string()).unwrap();
+            proptest::prop_assert!(n.numeric_eq(&back), "{n} vs {back}");
+        }
+
+        #[test]
+        fn any_decimal_displays_as_its_value(mantissa: i128, exponent: i32) {
+            let shown = Decimal { mantissa, exponent }.to_string();
+            proptest::prop_assert!(shown.len() < 300, "{shown}");
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,40}") {
+            if let Ok(n) = s.parse::<Number>() {
+                let _ = (n.to_i64(), n.to_u64(), n.to_i128(), n.to_f64(), n.to_decimal());
+            }
+        }
+    }
+}

@@ -1,0 +1,496 @@
+//! A serde Serializer from the user's types into an [`Item`], the inverse of
+//! the deserializer: structs and maps become `M`, sequences `L`, strings `S`,
+//! numbers `N` (exact text), booleans `BOOL`, `None` and unit `NULL`, byte
+//! buffers (`serde_bytes`) `B`; [`Number`], [`Item`] and [`AttributeValue`]
+//! fields keep their own type.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+
+use crate::de::{ITEM_TOKEN, NUMBER_TOKEN, VALUE_TOKEN};
+use crate::number::{Number, NumberError};
+use crate::value::{AttributeValue, Item};
+
+/// Why a value could not become an item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SerializeError {
+    /// The top-level value is not a struct or map.
+    #[error("an item must be a struct or a map, found {found}")]
+    NotAnItem {
+        /// What was found, as a DynamoDB type name.
+        found: &'static str,
+    },
+    /// A map key is not a string.
+    #[error("map keys must be strings")]
+    KeyNotAString,
+    /// A number DynamoDB cannot hold (NaN, infinity, more than 38 digits).
+    #[error(transparent)]
+    Number(#[from] NumberError),
+    /// Any other error raised by a `Serialize` implementation.
+    #[error("{0}")]
+    Custom(String),
+}
+
+impl ser::Error for SerializeError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Self::Custom(msg.to_string())
+    }
+}
+
+/// Serializes `value` into an [`Item`].
+///
+/// ```
+/// use streamgate_records::{AttributeValue, to_item};
+/// #[derive(serde::Serialize)]
+/// struct Doc { id: &'static str, pages: u64, draft: Option<bool> }
+/// let item = to_item(&Doc { id: "d1", pages: 3, draft: None })?;
+/// assert_eq!(item.to_string(), r#"{"draft":{"NULL":true},"id":{"S":"d1"},"pages":{"N":"3"}}"#);
+/// # Ok::<(), streamgate_records::SerializeError>(())
+/// ```
+pub fn to_item<T: Serialize + ?Sized>(value: &T) -> Result<Item, SerializeError> {
+    match value.serialize(ValueSerializer)? {
+        AttributeValue::M(item) => Ok(item),
+        other => Err(SerializeError::NotAnItem {
+            found: other.type_name(),
+        }),
+    }
+}
+
+/// Serializes `value` into one [`AttributeValue`].
+pub fn to_attribute_value<T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<AttributeValue, SerializeError> {
+    value.serialize(ValueSerializer)
+}
+
+struct ValueSerializer;
+
+fn number(text: String) -> Result<AttributeValue, SerializeError> {
+    Ok(AttributeValue::N(Number::new(text)?))
+}
+
+impl ser::Serializer for ValueSerializer {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    type SerializeSeq = ListSerializer;
+    type SerializeTuple = ListSerializer;
+    type SerializeTupleStruct = ListSerializer;
+    type SerializeTupleVariant = VariantSerializer<ListSerializer>;
+    type SerializeMap = MapSerializer;
+    type SerializeStruct = MapSerializer;
+    type SerializeStructVariant = VariantSerializer<MapSerializer>;
+
+    fn serialize_bool(self, v: bool) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_i16(self, v: i16) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_i32(self, v: i32) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_i64(self, v: i64) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_i128(self, v: i128) -> Result<AttributeValue, SerializeError> {
+        number(v.to_string())
+    }
+    fn serialize_u8(self, v: u8) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_u16(self, v: u16) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_u32(self, v: u32) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_u64(self, v: u64) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(v.into()))
+    }
+    fn serialize_u128(self, v: u128) -> Result<AttributeValue, SerializeError> {
+        number(v.to_string())
+    }
+    fn serialize_f32(self, v: f32) -> Result<AttributeValue, SerializeError> {
+        if !v.is_finite() {
+            return Err(NumberError::Syntax {
+                text: v.to_string(),
+                reason: "it is not finite",
+            }
+            .into());
+        }
+        let plain = v.to_string();
+        let exp = format!("{v:e}");
+        number(if plain.len() <= exp.len() { plain } else { exp })
+    }
+    fn serialize_f64(self, v: f64) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::N(Number::try_from(v)?))
+    }
+    fn serialize_char(self, v: char) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::S(v.to_string()))
+    }
+    fn serialize_str(self, v: &str) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::S(v.to_owned()))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::B(v.to_vec()))
+    }
+    fn serialize_none(self) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::Null)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(
+        self,
+        v: &T,
+    ) -> Result<AttributeValue, SerializeError> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::Null)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::Null)
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::S(variant.to_owned()))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<AttributeValue, SerializeError> {
+        match name {
+            NUMBER_TOKEN => match v.serialize(self)? {
+                AttributeValue::S(text) => number(text),
+                other => Ok(other),
+            },
+            // Our own types serialize as DynamoDB JSON; read it back as such.
+            ITEM_TOKEN | VALUE_TOKEN => {
+                let json =
+                    serde_json::to_string(v).map_err(|e| SerializeError::Custom(e.to_string()))?;
+                if name == ITEM_TOKEN {
+                    let item: Item = serde_json::from_str(&json)
+                        .map_err(|e| SerializeError::Custom(e.to_string()))?;
+                    Ok(AttributeValue::M(item))
+                } else {
+                    serde_json::from_str(&json).map_err(|e| SerializeError::Custom(e.to_string()))
+                }
+            }
+            _ => v.serialize(self),
+        }
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<AttributeValue, SerializeError> {
+        let inner = v.serialize(self)?;
+        Ok(AttributeValue::M([(variant, inner)].into_iter().collect()))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<ListSerializer, SerializeError> {
+        Ok(ListSerializer(Vec::with_capacity(len.unwrap_or(0))))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<ListSerializer, SerializeError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<ListSerializer, SerializeError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<VariantSerializer<ListSerializer>, SerializeError> {
+        Ok(VariantSerializer {
+            variant,
+            inner: ListSerializer(Vec::with_capacity(len)),
+        })
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<MapSerializer, SerializeError> {
+        Ok(MapSerializer::default())
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<MapSerializer, SerializeError> {
+        Ok(MapSerializer::default())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<VariantSerializer<MapSerializer>, SerializeError> {
+        Ok(VariantSerializer {
+            variant,
+            inner: MapSerializer::default(),
+        })
+    }
+}
+
+struct ListSerializer(Vec<AttributeValue>);
+
+impl ser::SerializeSeq for ListSerializer {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
+        self.0.push(v.serialize(ValueSerializer)?);
+        Ok(())
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::L(self.0))
+    }
+}
+
+impl ser::SerializeTuple for ListSerializer {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
+        ser::SerializeSeq::serialize_element(self, v)
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for ListSerializer {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
+        ser::SerializeSeq::serialize_element(self, v)
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+#[derive(Default)]
+struct MapSerializer {
+    entries: BTreeMap<String, AttributeValue>,
+    key: Option<String>,
+}
+
+impl ser::SerializeMap for MapSerializer {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), SerializeError> {
+        self.key = Some(key.serialize(KeySerializer)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| SerializeError::Custom("map value without a key".to_owned()))?;
+        self.entries.insert(key, v.serialize(ValueSerializer)?);
+        Ok(())
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        Ok(AttributeValue::M(Item::from(self.entries)))
+    }
+}
+
+impl ser::SerializeStruct for MapSerializer {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), SerializeError> {
+        self.entries
+            .insert(key.to_owned(), v.serialize(ValueSerializer)?);
+        Ok(())
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        ser::SerializeMap::end(self)
+    }
+}
+
+/// An enum variant with content: `{"Variant": content}` as an `M`.
+struct VariantSerializer<S> {
+    variant: &'static str,
+    inner: S,
+}
+
+impl ser::SerializeTupleVariant for VariantSerializer<ListSerializer> {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
+        ser::SerializeSeq::serialize_element(&mut self.inner, v)
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        let inner = ser::SerializeSeq::end(self.inner)?;
+        Ok(AttributeValue::M(
+            [(self.variant, inner)].into_iter().collect(),
+        ))
+    }
+}
+
+impl ser::SerializeStructVariant for VariantSerializer<MapSerializer> {
+    type Ok = AttributeValue;
+    type Error = SerializeError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), SerializeError> {
+        ser::SerializeStruct::serialize_field(&mut self.inner, key, v)
+    }
+    fn end(self) -> Result<AttributeValue, SerializeError> {
+        let inner = ser::SerializeMap::end(self.inner)?;
+        Ok(AttributeValue::M(
+            [(self.variant, inner)].into_iter().collect(),
+        ))
+    }
+}
+
+/// Map keys: strings, chars and unit variants only.
+struct KeySerializer;
+
+impl ser::Serializer for KeySerializer {
+    type Ok = String;
+    type Error = SerializeError;
+    type SerializeSeq = Impossible<String, SerializeError>;
+    type SerializeTuple = Impossible<String, SerializeError>;
+    type SerializeTupleStruct = Impossible<String, SerializeError>;
+    type SerializeTupleVariant = Impossible<String, SerializeError>;
+    type SerializeMap = Impossible<String, SerializeError>;
+    type SerializeStruct = Impossible<String, SerializeError>;
+    type SerializeStructVariant = Impossible<String, SerializeError>;
+
+    fn serialize_str(self, v: &str) -> Result<String, SerializeError> {
+        Ok(v.to_owned())
+    }
+    fn serialize_char(self, v: char) -> Result<String, SerializeError> {
+        Ok(v.to_string())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<String, SerializeError> {
+        Ok(variant.to_owned())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<String, SerializeError> {
+        v.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_i8(self, _: i8) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_i16(self, _: i16) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_i32(self, _: i32) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_i64(self, _: i64) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_u8(self, _: u8) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_u16(self, _: u16) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_u32(self, _: u32) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_u64(self, _: u64) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_none(self) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_unit(self) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, SerializeError> {
+        Err(SerializeError::KeyNotAString)
+    }
+}

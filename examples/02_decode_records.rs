@@ -1,0 +1,113 @@
+//! # 02 — decode stream records
+//!
+//! Teaches: turning the Lambda event of a DynamoDB stream into typed change
+//! events with `streamgate::records`, reading images into your own struct in
+//! the same decode, telling absent images from empty ones, spotting TTL
+//! deletions, and reporting a bad record by its sequence number without
+//! failing the batch.
+//!
+//! Input: the event below, as Lambda delivers it for a table `documents`
+//! whose stream has the view type NEW_AND_OLD_IMAGES (its third record is
+//! deliberately broken: a page count with a fraction).
+//!
+//! Run: `cargo run --example 02_decode_records`
+
+use serde::Deserialize;
+use streamgate::records::{Change, decode_event_as, to_item};
+
+/// One row of the `documents` table, borrowing its strings from the event.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct Document<'a> {
+    tenant: &'a str,
+    title: String,
+    pages: u32,
+    tags: Vec<String>,
+}
+
+const EVENT: &str = r#"{"Records": [
+  {"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"ApproximateCreationDateTime": 1714564800, "Keys": {"id": {"S": "doc-1"}},
+     "NewImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "title": {"S": "Q1 invoice"},
+                  "pages": {"N": "12"}, "tags": {"SS": ["billing", "q1"]}},
+     "SequenceNumber": "100", "SizeBytes": 90, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
+  {"eventID": "2", "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"Keys": {"id": {"S": "doc-1"}},
+     "OldImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "title": {"S": "Q1 invoice"},
+                  "pages": {"N": "12"}, "tags": {"SS": ["billing", "q1"]}},
+     "NewImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "title": {"S": "Q1 invoice (final)"},
+                  "pages": {"N": "14"}, "tags": {"SS": ["billing", "q1", "final"]}},
+     "SequenceNumber": "101", "SizeBytes": 180, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
+  {"eventID": "3", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"Keys": {"id": {"S": "doc-2"}},
+     "NewImage": {"id": {"S": "doc-2"}, "tenant": {"S": "acme"}, "title": {"S": "scan"},
+                  "pages": {"N": "2.5"}, "tags": {"SS": ["scan"]}},
+     "SequenceNumber": "102", "SizeBytes": 70, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
+  {"eventID": "4", "eventName": "REMOVE", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+   "dynamodb": {"Keys": {"id": {"S": "doc-1"}},
+     "OldImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "title": {"S": "Q1 invoice (final)"},
+                  "pages": {"N": "14"}, "tags": {"SS": ["billing", "q1", "final"]}},
+     "SequenceNumber": "103", "SizeBytes": 90, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+]}"#;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Every image goes straight into `Document`, with no intermediate tree.
+    let records = decode_event_as::<Document>(EVENT.as_bytes())?;
+    let mut failed_sequence_numbers = Vec::new();
+    for record in &records {
+        let event = match record {
+            Ok(event) => event,
+            Err(bad) => {
+                // One bad record never fails the batch; report it by its
+                // sequence number (a Lambda partial batch response does that).
+                println!("failed: {bad}");
+                failed_sequence_numbers.extend(bad.sequence_number.clone());
+                continue;
+            }
+        };
+        let table = event.source.as_ref().map_or("?", |arn| arn.table_name());
+        let key = event.keys.get("id").and_then(|id| id.as_s()).unwrap_or("?");
+        match &event.change {
+            Change::Insert {
+                new_image: Some(doc),
+            } => {
+                println!(
+                    "{table}: {key} inserted: {} pages for {}",
+                    doc.pages, doc.tenant
+                )
+            }
+            Change::Modify {
+                old_image: Some(old),
+                new_image: Some(new),
+            } => println!(
+                "{table}: {key} modified: {} -> {} pages, tags now {:?}",
+                old.pages, new.pages, new.tags
+            ),
+            Change::Remove { old_image } if event.is_ttl_delete() => println!(
+                "{table}: {key} expired (TTL), had {} pages",
+                old_image.as_ref().map_or(0, |d| d.pages)
+            ),
+            // `None` here means the stream's view type does not carry that
+            // image: it is never confused with an empty item.
+            other => println!(
+                "{table}: {key} {:?} without the images we need",
+                other.kind()
+            ),
+        }
+    }
+    println!("batch item failures: {failed_sequence_numbers:?}");
+
+    // And back: a user struct becomes an item in DynamoDB JSON.
+    let doc = Document {
+        tenant: "acme",
+        title: "Q2 invoice".into(),
+        pages: 3,
+        tags: vec!["billing".into()],
+    };
+    println!("as an item: {}", to_item(&doc)?);
+    Ok(())
+}
