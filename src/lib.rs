@@ -9,6 +9,12 @@
 //!   evaluator (`streamgate-policy`).
 //! - [`records`]: DynamoDB stream records decoded into typed change events
 //!   (`streamgate-records`).
+//! - `local` (with the `local` feature): the local cloud, a loopback
+//!   endpoint speaking DynamoDB, DynamoDB Streams, IAM and STS for several
+//!   accounts (`streamgate-local`).
 
 pub use streamgate_policy as policy;
 pub use streamgate_records as records;
+
+#[cfg(feature = "local")]
+pub use streamgate_local as local;
