@@ -67,6 +67,24 @@ pub trait CheckpointStore {
     ) -> impl Future<Output = Result<(), CheckpointError>> + Send;
 }
 
+impl<T: CheckpointStore + Sync + ?Sized> CheckpointStore for &T {
+    fn load(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+    ) -> impl Future<Output = Result<Option<Checkpoint>, CheckpointError>> + Send {
+        (**self).load(stream_arn, shard_id)
+    }
+    fn save(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        checkpoint: Checkpoint,
+    ) -> impl Future<Output = Result<(), CheckpointError>> + Send {
+        (**self).save(stream_arn, shard_id, checkpoint)
+    }
+}
+
 type Shards = BTreeMap<String, BTreeMap<String, Checkpoint>>;
 
 /// Checkpoints in memory, for tests and one-off reads.

@@ -86,6 +86,16 @@ pub enum ReaderError {
     InvalidOption(String),
 }
 
+impl ReaderError {
+    /// The service's error code, for API errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
 /// What the reader yields.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -305,7 +315,17 @@ impl<C: CheckpointStore> StreamReader<C> {
         let stream_arn = self.stream.to_string();
         let iterator = match self.iterators.get(shard) {
             Some(iterator) => iterator.clone(),
-            None => self.new_iterator(shard).await?,
+            None => match self.new_iterator(shard).await {
+                Ok(iterator) => iterator,
+                Err(e) => {
+                    return match e.code() {
+                        Some("TrimmedDataAccessException") => self.trimmed(shard, false).await,
+                        // The shard aged out of the stream altogether.
+                        Some("ResourceNotFoundException") => self.trimmed(shard, true).await,
+                        _ => Err(e),
+                    };
+                }
+            },
         };
         let answer = self
             .client
@@ -322,15 +342,7 @@ impl<C: CheckpointStore> StreamReader<C> {
                     // The iterator is older than 15 minutes: a new one from
                     // our own position loses nothing.
                     Some("ExpiredIteratorException") => Ok(None),
-                    Some("TrimmedDataAccessException") => {
-                        self.positions.remove(shard);
-                        self.restart_at_horizon.push(shard.to_owned());
-                        let checkpoint = self.checkpoints.load(&stream_arn, shard).await?;
-                        Ok(Some(ReaderEvent::Trimmed {
-                            shard_id: shard.to_owned(),
-                            checkpoint,
-                        }))
-                    }
+                    Some("TrimmedDataAccessException") => self.trimmed(shard, false).await,
                     _ => Err(api_error("GetRecords", &stream_arn, &e)),
                 };
             }
@@ -376,6 +388,32 @@ impl<C: CheckpointStore> StreamReader<C> {
             shard_id: shard.to_owned(),
             records: decoded,
         })))
+    }
+
+    /// Records of `shard` were trimmed before they were read: say so, and
+    /// go on from the oldest retained record, or, when the shard itself is
+    /// gone, from its children.
+    async fn trimmed(
+        &mut self,
+        shard: &str,
+        shard_gone: bool,
+    ) -> Result<Option<ReaderEvent>, ReaderError> {
+        let stream_arn = self.stream.to_string();
+        let checkpoint = self.checkpoints.load(&stream_arn, shard).await?;
+        self.iterators.remove(shard);
+        self.positions.remove(shard);
+        if shard_gone {
+            self.lineage.finish(shard);
+            self.checkpoints
+                .save(&stream_arn, shard, Checkpoint::Finished)
+                .await?;
+        } else {
+            self.restart_at_horizon.push(shard.to_owned());
+        }
+        Ok(Some(ReaderEvent::Trimmed {
+            shard_id: shard.to_owned(),
+            checkpoint,
+        }))
     }
 
     /// A fresh iterator for `shard`: after our position, else after the
