@@ -9,12 +9,17 @@
 //!   evaluator (`streamgate-policy`).
 //! - [`records`]: DynamoDB stream records decoded into typed change events
 //!   (`streamgate-records`).
+//! - [`consumer`]: the Lambda handler with partial batch failure reporting,
+//!   and (with the `reader` feature) a direct stream reader
+//!   (`streamgate-consumer`).
 //! - `local` (with the `local` feature): the local cloud, a loopback
 //!   endpoint speaking DynamoDB, DynamoDB Streams, IAM and STS for several
 //!   accounts (`streamgate-local`).
 
 pub use streamgate_policy as policy;
 pub use streamgate_records as records;
+
+pub use streamgate_consumer as consumer;
 
 #[cfg(feature = "local")]
 pub use streamgate_local as local;

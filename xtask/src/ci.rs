@@ -90,9 +90,12 @@ fn run_examples(sh: &Shell, cargo: &str) -> Result<()> {
     }
     for name in names {
         println!("ci: example {name}");
-        cmd!(sh, "{cargo} run --quiet --locked --example {name}")
-            .run()
-            .with_context(|| format!("example `{name}` failed"))?;
+        cmd!(
+            sh,
+            "{cargo} run --quiet --locked --all-features --example {name}"
+        )
+        .run()
+        .with_context(|| format!("example `{name}` failed"))?;
     }
     Ok(())
 }

@@ -1,0 +1,279 @@
+//! The direct reader against the local cloud: lineage across rollovers, a
+//! restart from file checkpoints, an expired iterator, and trimmed data.
+//! Every test starts its own cloud on a port of its own.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use streamgate_consumer::checkpoint::{Checkpoint, FileCheckpoints, InMemoryCheckpoints};
+use streamgate_consumer::reader::{ReaderEvent, ReaderOptions, StreamReader};
+use streamgate_local::{LocalCloud, RunningCloud};
+use streamgate_policy::arn::StreamArn;
+use streamgate_records::AttributeValue as Value;
+
+const ACCOUNT: &str = "222222222222";
+const REGION: &str = "eu-west-1";
+
+struct Fixture {
+    cloud: RunningCloud,
+    dynamodb: aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    stream: StreamArn,
+}
+
+async fn fixture(builder: streamgate_local::LocalCloudBuilder) -> Fixture {
+    let cloud = builder.start().await.unwrap();
+    let keys = cloud.credentials(ACCOUNT).unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new(REGION))
+            .endpoint_url(cloud.endpoint_url())
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                &keys.access_key_id,
+                &keys.secret_access_key,
+                None,
+                None,
+                "reader-tests",
+            ))
+            .build(),
+    );
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
+            .endpoint_url(cloud.endpoint_url())
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                &keys.access_key_id,
+                &keys.secret_access_key,
+                None,
+                None,
+                "reader-tests",
+            ))
+            .build(),
+    );
+    let table = dynamodb
+        .create_table()
+        .table_name("documents")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stream = table
+        .table_description
+        .unwrap()
+        .latest_stream_arn
+        .unwrap()
+        .parse()
+        .unwrap();
+    Fixture {
+        cloud,
+        dynamodb,
+        streams,
+        stream,
+    }
+}
+
+impl Fixture {
+    async fn put(&self, ids: std::ops::Range<usize>) {
+        for i in ids {
+            self.dynamodb
+                .put_item()
+                .table_name("documents")
+                .item("id", AttributeValue::S(format!("k{i:02}")))
+                .item("pages", AttributeValue::N(i.to_string()))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    fn reader<C: streamgate_consumer::checkpoint::CheckpointStore>(
+        &self,
+        checkpoints: C,
+        batch_size: i32,
+    ) -> StreamReader<C> {
+        StreamReader::new(
+            self.streams.clone(),
+            self.stream.clone(),
+            checkpoints,
+            ReaderOptions {
+                batch_size,
+                idle_wait: Duration::from_millis(5),
+                ..ReaderOptions::default()
+            },
+        )
+        .unwrap()
+    }
+}
+
+/// What a reader yielded, one line per event, records by their item id.
+fn describe(event: &ReaderEvent) -> String {
+    match event {
+        ReaderEvent::Batch(batch) => {
+            let ids: Vec<String> = batch
+                .records
+                .iter()
+                .map(|r| match r {
+                    Ok(e) => match e.keys.get("id") {
+                        Some(Value::S(id)) => id.clone(),
+                        other => format!("{other:?}"),
+                    },
+                    Err(e) => format!("error {e}"),
+                })
+                .collect();
+            format!("batch {}", ids.join(" "))
+        }
+        ReaderEvent::Trimmed { checkpoint, .. } => format!("trimmed (checkpoint {checkpoint:?})"),
+        ReaderEvent::ShardFinished { .. } => "shard finished".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Reads until `want` records were handed out, giving up (with what it saw)
+/// after 200 events or 20 seconds.
+async fn read_records<C: streamgate_consumer::checkpoint::CheckpointStore>(
+    reader: &mut StreamReader<C>,
+    want: usize,
+) -> (Vec<String>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut log = Vec::new();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), async {
+        for _ in 0..200 {
+            if ids.len() >= want {
+                return;
+            }
+            let event = reader.next().await.expect("the stream ended").unwrap();
+            log.push(describe(&event));
+            if let ReaderEvent::Batch(batch) = event {
+                for record in batch.records {
+                    let record = record.unwrap();
+                    if let Some(Value::S(id)) = record.keys.get("id") {
+                        ids.push(id.clone());
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        outcome.is_ok() && ids.len() >= want,
+        "waited for {want} records, got {}: {log:?}",
+        ids.len()
+    );
+    (ids, log)
+}
+
+fn keys(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("k{i:02}")).collect()
+}
+
+#[tokio::test]
+async fn reads_every_record_in_order_across_rollovers() {
+    let f = fixture(LocalCloud::builder().shard_max_records(5)).await;
+    f.put(0..23).await;
+    let mut reader = f.reader(InMemoryCheckpoints::default(), 4);
+    let (ids, _log) = read_records(&mut reader, 23).await;
+    assert_eq!(ids, keys(0..23));
+    reader.commit().await.unwrap();
+    let checkpoints = reader.checkpoints().snapshot().unwrap();
+    let shards = &checkpoints[&f.stream.to_string()];
+    let finished = shards
+        .values()
+        .filter(|c| **c == Checkpoint::Finished)
+        .count();
+    assert_eq!(shards.len(), 5, "{shards:?}");
+    assert_eq!(finished, 4, "{shards:?}");
+    f.cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_from_file_checkpoints_loses_nothing() {
+    let f = fixture(LocalCloud::builder()).await;
+    let dir = std::env::temp_dir().join(format!("sg-reader-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("checkpoints.json");
+    let _ = std::fs::remove_file(&path);
+    f.put(0..10).await;
+
+    let mut first = f.reader(FileCheckpoints::open(&path).unwrap(), 3);
+    let (ids, _) = read_records(&mut first, 3).await;
+    assert_eq!(ids, keys(0..3));
+    // The second batch is handed out, then the process "dies" before asking
+    // for more: its checkpoint was never saved.
+    let (ids, _) = read_records(&mut first, 3).await;
+    assert_eq!(ids, keys(3..6));
+    drop(first);
+
+    f.put(10..15).await;
+    let mut second = f.reader(FileCheckpoints::open(&path).unwrap(), 3);
+    let (ids, _) = read_records(&mut second, 12).await;
+    assert_eq!(ids, keys(3..15), "resumes after the last saved checkpoint");
+    std::fs::remove_dir_all(&dir).unwrap();
+    f.cloud.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_iterator_is_refreshed_from_the_readers_position() {
+    let f = fixture(LocalCloud::builder()).await;
+    f.put(0..6).await;
+    let mut reader = f.reader(InMemoryCheckpoints::default(), 3);
+    let (ids, _) = read_records(&mut reader, 3).await;
+    assert_eq!(ids, keys(0..3));
+    f.cloud.advance_clock(Duration::from_secs(16 * 60));
+    let (ids, _) = read_records(&mut reader, 3).await;
+    assert_eq!(ids, keys(3..6));
+    f.cloud.stop().await;
+}
+
+#[tokio::test]
+async fn trimmed_data_is_reported_and_reading_goes_on() {
+    let f = fixture(LocalCloud::builder()).await;
+    f.put(0..3).await;
+    let mut reader = f.reader(InMemoryCheckpoints::default(), 1);
+    let (ids, _) = read_records(&mut reader, 1).await;
+    assert_eq!(ids, keys(0..1));
+    reader.commit().await.unwrap();
+    // k01 and k02 age out unread; k03 and k04 are written a day later.
+    f.cloud.advance_clock(Duration::from_secs(25 * 3600));
+    f.put(3..5).await;
+    let (ids, log) = read_records(&mut reader, 2).await;
+    assert_eq!(ids, keys(3..5));
+    assert!(
+        log.first()
+            .is_some_and(|l| l.starts_with("trimmed (checkpoint Some(After")),
+        "{log:?}"
+    );
+    f.cloud.stop().await;
+}
