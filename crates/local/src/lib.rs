@@ -1,0 +1,57 @@
+//! streamgate-local: a local cloud for several AWS accounts at once, speaking
+//! the real wire protocols so that unchanged AWS SDK code runs against it.
+//!
+//! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0)
+//! and IAM and STS (awsQuery with XML responses). Every request is SigV4
+//! verified; the signer is an account's root (access key id = the 12-digit
+//! account id, secret `streamgate-local`) or an assumed-role session; every
+//! request is authorized in [`authorize`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), streamgate_local::StartError> {
+//! let cloud = streamgate_local::LocalCloud::builder().start().await?;
+//! println!("{}", cloud.endpoint_url()); // http://127.0.0.1:PORT
+//! let keys = cloud.credentials("222222222222");
+//! cloud.stop().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//! [`server`] accepts connections and hands each request to [`router`],
+//! which authenticates it ([`sigv4`], [`identity`]) and routes it to one
+//! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`]); those
+//! ask [`authorize`] before acting and keep their state in [`state`] (one
+//! store per account and region, IAM per account).
+//!
+//! # Dependencies
+//! - `tokio`, `hyper`, `hyper-util`, `http-body-util`, `bytes`: the HTTP/1.1
+//!   server on a tokio runtime (hyper directly: one endpoint needs no web
+//!   framework, and the SDK test clients build hyper anyway).
+//! - `hmac`, `sha2`: SigV4 verification (see [`sigv4`] for why not `aws-sigv4`).
+//! - `serde`, `serde_json`: the awsJson protocol; `raw_value` keeps stream
+//!   images as compact serialized JSON.
+//! - `thiserror`: typed errors.
+//! - `streamgate-policy`: the policy model the authorizer is built on.
+//! - `anyhow`, `clap`: the `streamgate-local` binary only.
+
+pub mod attribute;
+pub mod authorize;
+pub mod clock;
+pub mod documents;
+pub mod dynamodb;
+pub mod error;
+pub mod iam;
+pub mod identity;
+pub mod router;
+pub mod server;
+pub mod sigv4;
+pub mod state;
+pub mod streams;
+pub mod sts;
+pub mod wire;
+
+pub use error::{ApiError, ErrorCode, StartError};
+pub use server::{
+    AccountCredentials, DEFAULT_ACCOUNTS, DEFAULT_PORT, LocalCloud, LocalCloudBuilder, RunningCloud,
+};

@@ -1,0 +1,298 @@
+//! The router: one endpoint for every service. A request is authenticated
+//! (SigV4, giving the [`Caller`]), then routed by protocol: awsJson by
+//! `X-Amz-Target` (DynamoDB, DynamoDB Streams), awsQuery by the credential
+//! scope's service and the `Action` parameter (IAM, STS). Errors come back in
+//! the shape of the request's protocol; nothing here panics or drops a
+//! connection on bad input.
+
+use crate::clock;
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::{Caller, ROOT_SECRET};
+use crate::sigv4::{self, Authorization};
+use crate::state::Cloud;
+use crate::wire::{
+    IAM_NAMESPACE, Params, Protocol, ReceivedRequest, Reply, STS_NAMESPACE, parse_form,
+};
+use crate::{dynamodb, iam, streams, sts};
+
+/// The awsJson target prefix of DynamoDB.
+const DYNAMODB_TARGET: &str = "DynamoDB_20120810.";
+/// The awsJson target prefix of DynamoDB Streams.
+const STREAMS_TARGET: &str = "DynamoDBStreams_20120810.";
+
+/// Which protocol a request speaks, judged before authentication so that
+/// even an authentication error has the right shape.
+fn protocol_of(request: &ReceivedRequest) -> Protocol {
+    if request.header("x-amz-target").is_some() {
+        return Protocol::Json;
+    }
+    let form = request
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form && !request.query.contains("Action=") {
+        return Protocol::Json;
+    }
+    let scope_is_sts = request
+        .header("authorization")
+        .is_some_and(|a| a.contains("/sts/aws4_request"));
+    let version_is_sts = String::from_utf8_lossy(&request.body).contains("Version=2011-06-15")
+        || request.query.contains("Version=2011-06-15");
+    if scope_is_sts || version_is_sts {
+        Protocol::Query {
+            namespace: STS_NAMESPACE,
+        }
+    } else {
+        Protocol::Query {
+            namespace: IAM_NAMESPACE,
+        }
+    }
+}
+
+/// Finds who signed the request and checks the signature.
+fn authenticate(
+    cloud: &Cloud,
+    request: &ReceivedRequest,
+) -> Result<(Caller, Authorization), ApiError> {
+    let authorization = sigv4::parse_authorization(request)?;
+    let key = authorization.access_key_id.as_str();
+    let invalid_token = || {
+        ApiError::new(
+            ErrorCode::UnrecognizedClientException,
+            "The security token included in the request is invalid.",
+        )
+    };
+    let (caller, secret) = if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) {
+        if cloud.account(key).is_none() {
+            return Err(invalid_token());
+        }
+        (
+            Caller::Root {
+                account: key.to_owned(),
+            },
+            ROOT_SECRET.to_owned(),
+        )
+    } else {
+        let session = cloud.session(key).ok_or_else(invalid_token)?;
+        if request.header("x-amz-security-token") != Some(session.session_token.as_str()) {
+            return Err(invalid_token());
+        }
+        if session.expires_millis <= cloud.clock.now_millis() {
+            return Err(ApiError::new(
+                ErrorCode::ExpiredTokenException,
+                "The security token included in the request is expired",
+            ));
+        }
+        (session.caller, session.secret_access_key)
+    };
+    sigv4::verify(request, &authorization, &secret, clock::wall_millis())?;
+    Ok((caller, authorization))
+}
+
+/// Answers one request.
+pub fn respond(cloud: &Cloud, request: &ReceivedRequest, request_id: &str) -> Reply {
+    let protocol = protocol_of(request);
+    match route(cloud, request, protocol, request_id) {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(protocol, &error, request_id),
+    }
+}
+
+fn route(
+    cloud: &Cloud,
+    request: &ReceivedRequest,
+    protocol: Protocol,
+    request_id: &str,
+) -> Result<Reply, ApiError> {
+    let (caller, authorization) = authenticate(cloud, request)?;
+    let region = authorization.region.as_str();
+    match protocol {
+        Protocol::Json => {
+            let target = request.header("x-amz-target").unwrap_or_default();
+            let output = if let Some(operation) = target.strip_prefix(DYNAMODB_TARGET) {
+                dynamodb::handle(cloud, &caller, region, operation, &request.body)?
+            } else if let Some(operation) = target.strip_prefix(STREAMS_TARGET) {
+                streams::handle(cloud, &caller, region, operation, &request.body)?
+            } else {
+                return Err(ApiError::new(ErrorCode::UnknownOperationException, ""));
+            };
+            Ok(Reply::json(output.to_string()))
+        }
+        Protocol::Query { namespace } => {
+            let mut pairs = parse_form(&request.query);
+            pairs.extend(parse_form(&String::from_utf8_lossy(&request.body)));
+            let params = Params(pairs);
+            let action = params
+                .get("Action")
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidAction, "Missing Action"))?
+                .to_owned();
+            let inner = if namespace == STS_NAMESPACE {
+                sts::handle(cloud, &caller, &action, &params)?
+            } else {
+                iam::handle(cloud, &caller, &action, &params)?
+            };
+            Ok(Reply::query(namespace, &action, &inner, request_id))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigv4::sign_for_test;
+    use crate::state::ShardRollover;
+    use expect_test::{Expect, expect};
+
+    fn cloud() -> Cloud {
+        Cloud::new(&["111111111111".to_owned()], ShardRollover::default())
+    }
+
+    fn request(headers: &[(&str, &str)], body: &str) -> ReceivedRequest {
+        let mut all = vec![("host".to_owned(), "127.0.0.1:4577".to_owned())];
+        all.extend(
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        ReceivedRequest {
+            method: "POST".into(),
+            path: "/".into(),
+            query: String::new(),
+            headers: all,
+            body: body.to_owned().into(),
+        }
+    }
+
+    fn signed(headers: &[(&str, &str)], body: &str, service: &str) -> ReceivedRequest {
+        let mut request = request(headers, body);
+        sign_for_test(
+            &mut request,
+            "111111111111",
+            ROOT_SECRET,
+            "eu-west-1",
+            service,
+            clock::wall_millis(),
+        );
+        request
+    }
+
+    fn check(request: ReceivedRequest, expected: Expect) {
+        let reply = respond(&cloud(), &request, "req-1");
+        let text = format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body));
+        expected.assert_eq(&text);
+    }
+
+    #[test]
+    fn json_requests_that_are_not_what_the_operation_expects() {
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.ListTables")],
+                "{not json",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#SerializationException","message":"key must be a string at line 1 column 2"}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.Frobnicate")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnknownOperationException","message":""}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "Kinesis_20131202.ListStreams")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnknownOperationException","message":""}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.DescribeTable")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.ListTables")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[r#"200 {"TableNames":[]}"#]],
+        );
+    }
+
+    #[test]
+    fn missing_headers_are_aws_shaped_errors() {
+        check(
+            request(&[("x-amz-target", "DynamoDB_20120810.ListTables")], "{}"),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}"#
+            ]],
+        );
+        check(
+            request(&[], ""),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}"#
+            ]],
+        );
+        check(
+            signed(&[], "{}", "dynamodb"),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnknownOperationException","message":""}"#
+            ]],
+        );
+        check(
+            request(
+                &[("content-type", "application/x-www-form-urlencoded")],
+                "Action=GetCallerIdentity&Version=2011-06-15",
+            ),
+            expect![[
+                r#"403 <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn query_requests_route_by_scope_and_action() {
+        let form = [(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )];
+        check(
+            signed(&form, "Action=GetCallerIdentity&Version=2011-06-15", "sts"),
+            expect![[
+                r#"200 <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::111111111111:root</Arn><UserId>111111111111</UserId><Account>111111111111</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Action=CreateUser&Version=2010-05-08", "iam"),
+            expect![[
+                r#"400 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Could not find operation CreateUser for version 2010-05-08</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Version=2010-05-08", "iam"),
+            expect![[
+                r#"400 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Missing Action</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Action=GetRole&Version=2010-05-08", "iam"),
+            expect![[
+                r#"400 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The server: [`LocalCloudBuilder`] configures and starts it on a loopback
+//! port (or a given address), [`RunningCloud`] is the handle: endpoint URL,
+//! account credentials, the resource clock, and a clean stop.
+
+use crate::error::StartError;
+use crate::identity::ROOT_SECRET;
+use crate::router;
+use crate::state::{Cloud, ShardRollover};
+use crate::wire::ReceivedRequest;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The accounts a cloud has unless told otherwise: A, B and C.
+pub const DEFAULT_ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+/// The port the binary listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 4577;
+/// The largest request body accepted.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Configures a local cloud. `LocalCloud::builder().start().await` gives a
+/// cloud with the default accounts on an ephemeral loopback port.
+#[derive(Debug, Clone)]
+pub struct LocalCloudBuilder {
+    accounts: Vec<String>,
+    address: SocketAddr,
+    rollover: ShardRollover,
+}
+
+/// The entry point: see [`LocalCloud::builder`].
+#[derive(Debug)]
+pub struct LocalCloud;
+
+impl LocalCloud {
+    /// A builder with the default accounts, `127.0.0.1`, port 0 (ephemeral).
+    pub fn builder() -> LocalCloudBuilder {
+        LocalCloudBuilder {
+            accounts: DEFAULT_ACCOUNTS.iter().map(|a| (*a).to_owned()).collect(),
+            address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            rollover: ShardRollover::default(),
+        }
+    }
+}
+
+impl LocalCloudBuilder {
+    /// The accounts (12-digit ids).
+    pub fn accounts<I, S>(mut self, accounts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.accounts = accounts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The address to listen on; loopback port 0 by default.
+    pub fn address(mut self, address: SocketAddr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Closes a stream shard and opens its child once it holds this many
+    /// records (100,000 by default).
+    pub fn shard_max_records(mut self, records: u64) -> Self {
+        self.rollover.max_records = records.max(1);
+        self
+    }
+
+    /// Closes a stream shard and opens its child once it is this old (four
+    /// hours by default, as on AWS).
+    pub fn shard_max_age(mut self, age: Duration) -> Self {
+        self.rollover.max_age = age;
+        self
+    }
+
+    /// Starts listening and serving.
+    pub async fn start(self) -> Result<RunningCloud, StartError> {
+        if self.accounts.is_empty() {
+            return Err(StartError::NoAccounts);
+        }
+        for account in &self.accounts {
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(StartError::InvalidAccountId {
+                    account: account.clone(),
+                });
+            }
+        }
+        let listener =
+            TcpListener::bind(self.address)
+                .await
+                .map_err(|source| StartError::Bind {
+                    address: self.address.to_string(),
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            address: self.address.to_string(),
+            source,
+        })?;
+        let cloud = Arc::new(Cloud::new(&self.accounts, self.rollover));
+        let (stop_sender, stop_receiver) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&cloud), stop_receiver));
+        Ok(RunningCloud {
+            cloud,
+            address,
+            accounts: self.accounts,
+            stop_sender,
+            task: Some(task),
+        })
+    }
+}
+
+/// The credentials of an account's root user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountCredentials {
+    /// The access key id: the 12-digit account id.
+    pub access_key_id: String,
+    /// The secret access key: `streamgate-local`.
+    pub secret_access_key: String,
+}
+
+/// A running local cloud. Dropping it stops the server too; [`stop`]
+/// (RunningCloud::stop) also waits until it has stopped.
+#[derive(Debug)]
+pub struct RunningCloud {
+    cloud: Arc<Cloud>,
+    address: SocketAddr,
+    accounts: Vec<String>,
+    stop_sender: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningCloud {
+    /// `http://127.0.0.1:PORT`: the endpoint URL for every service.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The account ids.
+    pub fn accounts(&self) -> &[String] {
+        &self.accounts
+    }
+
+    /// The root credentials of `account`, if the cloud has it.
+    pub fn credentials(&self, account: &str) -> Option<AccountCredentials> {
+        self.accounts
+            .iter()
+            .any(|a| a == account)
+            .then(|| AccountCredentials {
+                access_key_id: account.to_owned(),
+                secret_access_key: ROOT_SECRET.to_owned(),
+            })
+    }
+
+    /// Moves the clock resources age by (stream retention, shard age,
+    /// iterator and session expiry) forward. Signatures are still checked
+    /// against the wall clock, so clients keep working.
+    pub fn advance_clock(&self, by: Duration) {
+        self.cloud.clock.advance(by);
+    }
+
+    /// Stops accepting connections, ends the open ones and waits until the
+    /// server has stopped.
+    pub async fn stop(mut self) {
+        let _ = self.stop_sender.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningCloud {
+    fn drop(&mut self) {
+        let _ = self.stop_sender.send(true);
+    }
+}
+
+async fn serve(listener: TcpListener, cloud: Arc<Cloud>, mut stop: watch::Receiver<bool>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let cloud = Arc::clone(&cloud);
+                let mut stop = stop.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |request| answer(Arc::clone(&cloud), request));
+                    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let mut connection = std::pin::pin!(connection);
+                    tokio::select! {
+                        _ = connection.as_mut() => {}
+                        _ = stop.changed() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+                        }
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+async fn answer(
+    cloud: Arc<Cloud>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let request_id = format!(
+        "{:032X}",
+        u128::from(cloud.next_number()) << 64 | u128::from(crate::clock::wall_millis())
+    );
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let error = crate::error::ApiError::validation(format!(
+                "the request body could not be read or exceeds {MAX_BODY_BYTES} bytes"
+            ));
+            let reply = crate::wire::Reply::error(crate::wire::Protocol::Json, &error, &request_id);
+            return Ok(to_response(reply, &request_id));
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let received = ReceivedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+    };
+    let reply = router::respond(&cloud, &received, &request_id);
+    Ok(to_response(reply, &request_id))
+}
+
+fn to_response(reply: crate::wire::Reply, request_id: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(reply.content_type),
+    );
+    if let Ok(value) = hyper::header::HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    response
+}

@@ -1,0 +1,148 @@
+//! STS (awsQuery, XML responses): GetCallerIdentity, and AssumeRole, which
+//! evaluates the role's trust policy and hands out temporary credentials
+//! with a session token and an expiry.
+
+use crate::authorize::{AccessRequest, authorize};
+use crate::clock;
+use crate::documents::{self, PolicyKind};
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::{Caller, Session};
+use crate::state::{Cloud, ID_ALPHABET, SECRET_ALPHABET, lock};
+use crate::wire::{Params, xml_escape};
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new(ErrorCode::ValidationError, message)
+}
+
+/// Handles one STS action by `caller`; returns the XML inside
+/// `<{Action}Result>`.
+pub fn handle(
+    cloud: &Cloud,
+    caller: &Caller,
+    action: &str,
+    params: &Params,
+) -> Result<String, ApiError> {
+    match action {
+        "GetCallerIdentity" => Ok(format!(
+            "<Arn>{}</Arn><UserId>{}</UserId><Account>{}</Account>",
+            xml_escape(&caller.arn()),
+            xml_escape(&caller.user_id()),
+            caller.account()
+        )),
+        "AssumeRole" => assume_role(cloud, caller, params),
+        other => Err(ApiError::new(
+            ErrorCode::InvalidAction,
+            format!("Could not find operation {other} for version 2011-06-15"),
+        )),
+    }
+}
+
+fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String, ApiError> {
+    let role_arn = params.required("RoleArn")?;
+    let session_name = params.required("RoleSessionName")?;
+    let valid_name = session_name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !(2..=64).contains(&session_name.len()) || !valid_name {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64"
+        )));
+    }
+    let duration = match params.get("DurationSeconds") {
+        None => 3600,
+        Some(text) => match text.parse::<u32>() {
+            Ok(seconds @ 900..=43200) => seconds,
+            _ => {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+                )));
+            }
+        },
+    };
+    let session_policy = params.get("Policy").map(str::to_owned);
+    if let Some(policy) = &session_policy {
+        documents::check(PolicyKind::Identity, policy)
+            .map_err(|message| ApiError::new(ErrorCode::MalformedPolicyDocument, message))?;
+    }
+    let not_authorized = || {
+        ApiError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                caller.arn()
+            ),
+        )
+    };
+    // arn:aws:iam::ACCOUNT:role/PATH/NAME
+    let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
+    let [_, _, "iam", _, role_account, resource] = parts.as_slice() else {
+        return Err(invalid(format!(
+            "{role_arn} is invalid: the role ARN must be arn:aws:iam::ACCOUNT:role/NAME"
+        )));
+    };
+    let Some(role_name) = resource
+        .strip_prefix("role/")
+        .map(|r| r.rsplit('/').next().unwrap_or(r))
+    else {
+        return Err(invalid(format!("{role_arn} is not a role ARN")));
+    };
+    let account = cloud.account(role_account).ok_or_else(not_authorized)?;
+    let (role_id, role_arn_with_path, trust_policy, max_session) = {
+        let iam = lock(&account.iam);
+        let role = iam.roles.get(role_name).ok_or_else(not_authorized)?;
+        (
+            role.id.clone(),
+            role.arn.clone(),
+            role.trust_policy.clone(),
+            role.max_session_duration,
+        )
+    };
+    authorize(
+        cloud,
+        caller,
+        &AccessRequest {
+            action: "sts:AssumeRole",
+            resource: role_arn,
+            resource_account: role_account,
+            resource_policy: Some(&trust_policy),
+            resource_policy_required: true,
+        },
+    )
+    .map_err(|_| not_authorized())?;
+    if duration > max_session {
+        return Err(invalid(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_owned(),
+        ));
+    }
+    let access_key_id = cloud.unique_token("ASIA", 20, ID_ALPHABET);
+    let secret_access_key = cloud.unique_token("", 40, SECRET_ALPHABET);
+    let session_token = cloud.unique_token("IQoJb3JpZ2luX2VjE", 356, SECRET_ALPHABET);
+    let expires_millis = cloud.clock.now_millis() + u64::from(duration) * 1000;
+    let assumed = Caller::AssumedRole {
+        account: role_account.to_string(),
+        role_name: role_name.to_owned(),
+        role_arn: role_arn_with_path,
+        role_id: role_id.clone(),
+        session_name: session_name.to_owned(),
+        session_policy,
+    };
+    let xml = format!(
+        "<Credentials><AccessKeyId>{access_key_id}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>{}</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser>",
+        xml_escape(&secret_access_key),
+        xml_escape(&session_token),
+        clock::iso8601(expires_millis),
+        xml_escape(&assumed.user_id()),
+        xml_escape(&assumed.arn())
+    );
+    cloud.add_session(
+        access_key_id,
+        Session {
+            secret_access_key,
+            session_token,
+            caller: assumed,
+            expires_millis,
+        },
+    );
+    Ok(xml)
+}

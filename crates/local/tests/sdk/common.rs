@@ -1,0 +1,65 @@
+//! Clients for an account of a running local cloud.
+
+use streamgate_local::{LocalCloud, RunningCloud};
+
+pub(crate) const A: &str = "111111111111";
+pub(crate) const B: &str = "222222222222";
+pub(crate) const REGION: &str = "eu-west-1";
+
+pub(crate) async fn start() -> RunningCloud {
+    LocalCloud::builder().start().await.unwrap()
+}
+
+pub(crate) struct Keys {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: Option<String>,
+}
+
+pub(crate) fn root(cloud: &RunningCloud, account: &str) -> Keys {
+    let credentials = cloud.credentials(account).unwrap();
+    Keys {
+        access_key_id: credentials.access_key_id,
+        secret_access_key: credentials.secret_access_key,
+        session_token: None,
+    }
+}
+
+macro_rules! client_for {
+    ($name:ident, $krate:ident) => {
+        pub(crate) fn $name(cloud: &RunningCloud, keys: &Keys) -> $krate::Client {
+            let credentials = $krate::config::Credentials::new(
+                &keys.access_key_id,
+                &keys.secret_access_key,
+                keys.session_token.clone(),
+                None,
+                "streamgate-local-tests",
+            );
+            let config = $krate::Config::builder()
+                .behavior_version($krate::config::BehaviorVersion::latest())
+                .region($krate::config::Region::new(REGION))
+                .endpoint_url(cloud.endpoint_url())
+                .credentials_provider(credentials)
+                .build();
+            $krate::Client::from_conf(config)
+        }
+    };
+}
+
+client_for!(dynamodb, aws_sdk_dynamodb);
+client_for!(streams, aws_sdk_dynamodbstreams);
+client_for!(iam, aws_sdk_iam);
+client_for!(sts, aws_sdk_sts);
+
+/// "Code: message" of an SDK error, for snapshots.
+pub(crate) fn describe<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    match error.code() {
+        Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
+        None => format!("no service error: {error:?}"),
+    }
+}

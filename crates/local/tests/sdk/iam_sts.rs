@@ -1,0 +1,303 @@
+//! IAM and STS through aws-sdk-iam and aws-sdk-sts.
+
+use crate::common::{A, describe, iam, root, start, sts};
+use expect_test::expect;
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
+const READ_STREAMS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetRecords"],"Resource":"*"}]}"#;
+
+#[tokio::test]
+async fn roles_and_their_policies() {
+    let cloud = start().await;
+    let client = iam(&cloud, &root(&cloud, A));
+    let role = client
+        .create_role()
+        .role_name("billing-consumer")
+        .assume_role_policy_document(TRUST)
+        .description("reads tenant streams")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(role.arn, format!("arn:aws:iam::{A}:role/billing-consumer"));
+    assert!(role.role_id.starts_with("AROA"));
+    let got = client
+        .get_role()
+        .role_name("billing-consumer")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    // IAM returns policy documents percent-encoded, as AWS does.
+    assert_eq!(
+        got.assume_role_policy_document
+            .as_deref()
+            .map(decode)
+            .as_deref(),
+        Some(TRUST)
+    );
+    assert_eq!(client.list_roles().send().await.unwrap().roles.len(), 1);
+
+    let exists = client
+        .create_role()
+        .role_name("billing-consumer")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["EntityAlreadyExists: Role with name billing-consumer already exists."]
+        .assert_eq(&describe(&exists));
+    assert!(
+        exists
+            .into_service_error()
+            .is_entity_already_exists_exception()
+    );
+    let malformed = client
+        .create_role()
+        .role_name("bad")
+        .assume_role_policy_document("{")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["MalformedPolicyDocument: Syntax errors in policy."].assert_eq(&describe(&malformed));
+    assert!(
+        malformed
+            .into_service_error()
+            .is_malformed_policy_document_exception()
+    );
+    let ghost = TRUST.replace("111111111111:root", "444444444444:root");
+    let invalid = client
+        .create_role()
+        .role_name("ghost")
+        .assume_role_policy_document(ghost)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"MalformedPolicyDocument: Invalid principal in policy: "AWS":"arn:aws:iam::444444444444:root""#]]
+        .assert_eq(&describe(&invalid));
+
+    client
+        .put_role_policy()
+        .role_name("billing-consumer")
+        .policy_name("read")
+        .policy_document(READ_STREAMS)
+        .send()
+        .await
+        .unwrap();
+    let inline = client
+        .get_role_policy()
+        .role_name("billing-consumer")
+        .policy_name("read")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decode(&inline.policy_document), READ_STREAMS);
+    assert_eq!(
+        client
+            .list_role_policies()
+            .role_name("billing-consumer")
+            .send()
+            .await
+            .unwrap()
+            .policy_names,
+        ["read"]
+    );
+    let principal = READ_STREAMS.replace("\"Effect\"", "\"Principal\":\"*\",\"Effect\"");
+    let refused = client
+        .put_role_policy()
+        .role_name("billing-consumer")
+        .policy_name("p")
+        .policy_document(principal)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["MalformedPolicyDocument: Policy document should not specify a principal."]
+        .assert_eq(&describe(&refused));
+
+    let managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole";
+    client
+        .attach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn(managed)
+        .send()
+        .await
+        .unwrap();
+    let attached = client
+        .list_attached_role_policies()
+        .role_name("billing-consumer")
+        .send()
+        .await
+        .unwrap();
+    let attached = attached.attached_policies.unwrap();
+    assert_eq!(
+        attached[0].policy_name.as_deref(),
+        Some("AWSLambdaDynamoDBExecutionRole")
+    );
+    let version = client
+        .get_policy_version()
+        .policy_arn(managed)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap();
+    let document = decode(&version.policy_version.unwrap().document.unwrap());
+    assert!(
+        document.contains("dynamodb:ListStreams") && document.contains("logs:PutLogEvents"),
+        "{document}"
+    );
+    let missing = client
+        .attach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn("arn:aws:iam::aws:policy/Nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(missing.into_service_error().is_no_such_entity_exception());
+
+    let conflict = client
+        .delete_role()
+        .role_name("billing-consumer")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["DeleteConflict: Cannot delete entity, must delete policies first."]
+        .assert_eq(&describe(&conflict));
+    assert!(conflict.into_service_error().is_delete_conflict_exception());
+    client
+        .delete_role_policy()
+        .role_name("billing-consumer")
+        .policy_name("read")
+        .send()
+        .await
+        .unwrap();
+    let conflict = client
+        .delete_role()
+        .role_name("billing-consumer")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["DeleteConflict: Cannot delete entity, must detach all policies first."]
+        .assert_eq(&describe(&conflict));
+    client
+        .detach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn(managed)
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_role()
+        .role_name("billing-consumer")
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .get_role()
+        .role_name("billing-consumer")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["NoSuchEntity: The role with name billing-consumer cannot be found."]
+        .assert_eq(&describe(&gone));
+    assert!(gone.into_service_error().is_no_such_entity_exception());
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn customer_managed_policies() {
+    let cloud = start().await;
+    let client = iam(&cloud, &root(&cloud, A));
+    let policy = client
+        .create_policy()
+        .policy_name("read-streams")
+        .policy_document(READ_STREAMS)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    let arn = policy.arn.unwrap();
+    assert_eq!(arn, format!("arn:aws:iam::{A}:policy/read-streams"));
+    assert_eq!(policy.default_version_id.as_deref(), Some("v1"));
+    let got = client
+        .get_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    assert_eq!(got.attachment_count, Some(0));
+    client
+        .create_role()
+        .role_name("r")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    client
+        .attach_role_policy()
+        .role_name("r")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let conflict = client
+        .delete_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["DeleteConflict: Cannot delete a policy attached to entities."]
+        .assert_eq(&describe(&conflict));
+    client
+        .detach_role_policy()
+        .role_name("r")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .get_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(gone.into_service_error().is_no_such_entity_exception());
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn caller_identity_of_a_root() {
+    let cloud = start().await;
+    let client = sts(&cloud, &root(&cloud, A));
+    let identity = client.get_caller_identity().send().await.unwrap();
+    assert_eq!(identity.account.as_deref(), Some(A));
+    assert_eq!(identity.arn, Some(format!("arn:aws:iam::{A}:root")));
+    assert_eq!(identity.user_id.as_deref(), Some(A));
+    cloud.stop().await;
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

@@ -1,0 +1,17 @@
+//! Integration tests driving streamgate-local with the real aws-sdk-rust
+//! clients (DynamoDB, DynamoDB Streams, IAM, STS), from several accounts.
+//! One test binary, so the SDK crates are linked once.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod cross_account;
+mod dynamodb;
+mod iam_sts;
+mod signatures;
+mod streams;
