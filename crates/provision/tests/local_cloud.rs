@@ -12,7 +12,9 @@
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_types::SdkConfig;
@@ -39,12 +41,15 @@ fn account(id: &str) -> AccountId {
     id.parse().unwrap()
 }
 
-/// Records every call's `Service.Operation` as it goes on the wire, and
-/// fails the operation named in `fail` (once) to inject a failure.
+/// Records every call's `Service.Operation` as it goes on the wire, fails
+/// the operation named in `fail` (once) to inject a failure, and makes the
+/// next `unpropagated` PutResourcePolicy calls name a principal that does
+/// not exist, as AWS sees a role IAM has not propagated yet.
 #[derive(Debug, Clone, Default)]
 struct CallLog {
     calls: Arc<Mutex<Vec<String>>>,
     fail: Arc<Mutex<Option<String>>>,
+    unpropagated: Arc<Mutex<u32>>,
 }
 
 impl CallLog {
@@ -79,6 +84,34 @@ impl Intercept for CallLog {
             *fail = None;
             return Err(format!("injected failure of {name}").into());
         }
+        Ok(())
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let metadata = cfg.load::<Metadata>().expect("operation metadata");
+        let mut unpropagated = self.unpropagated.lock().unwrap();
+        if metadata.name() != "PutResourcePolicy" || *unpropagated == 0 {
+            return Ok(());
+        }
+        *unpropagated -= 1;
+        let request = context.request_mut();
+        let mut body: serde_json::Value =
+            serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+        let policy = body["Policy"].as_str().unwrap().replace(
+            &format!("arn:aws:iam::{A}:role/"),
+            &format!("arn:aws:iam::{A}:role/not-propagated-"),
+        );
+        body["Policy"] = serde_json::Value::String(policy);
+        let text = body.to_string();
+        request
+            .headers_mut()
+            .insert("content-length", text.len().to_string());
+        *request.body_mut() = aws_smithy_types::body::SdkBody::from(text);
         Ok(())
     }
 }
@@ -767,5 +800,147 @@ async fn doctor_explains_a_table_with_the_aws_managed_key() {
     // Declared customer managed, the key is no longer a finding.
     let declared = doctor(&accounts, &role, &stream, &[key]).await.unwrap();
     assert!(!declared.to_string().contains("KMS"), "{declared}");
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn the_stream_policy_is_retried_while_the_new_role_is_not_a_valid_principal() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    // Two refusals: within the three attempts `Waits::local()` allows.
+    *log.unpropagated.lock().unwrap() = 2;
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let puts = log
+        .take()
+        .into_iter()
+        .filter(|c| c.ends_with("PutResourcePolicy"))
+        .count();
+    assert_eq!(puts, 4, "two refused and retried, then one per stream");
+    assert!(verify(&desired, &accounts).await.unwrap().is_ok());
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // More refusals than attempts: the last refusal is the error.
+    *log.unpropagated.lock().unwrap() = 3;
+    let error = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "PutResourcePolicy on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/"
+        ) && message.ends_with("failed: ValidationException: Invalid principal in policy document"),
+        "{message}"
+    );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+/// The seed's third pattern: several tenant consumers (in B and C) read
+/// one central table in A; its one stream policy names both roles. Then a
+/// third reader is added: the plan warns, apply updates the policy with
+/// the revision it read.
+#[tokio::test]
+async fn several_tenants_read_one_central_table_through_one_stream_policy() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let central = || {
+        DesiredState::new(REGION)
+            .source(Source::new(
+                "central",
+                account(A),
+                "orders",
+                KeyAttribute::new("pk", KeyType::String),
+            ))
+            .consumer(Consumer::new("tenant-b", account(B), "orders-reader").reads("central"))
+            .consumer(Consumer::new("tenant-c", account(C), "orders-reader").reads("central"))
+    };
+    let mut state = StateFile::new();
+    apply(&central(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, A, REGION));
+    let stream = dynamodb
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_owned();
+    let policy = dynamodb
+        .get_resource_policy()
+        .resource_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    let document =
+        streamgate_policy::document::PolicyDocument::parse(policy.policy().unwrap()).unwrap();
+    let principals: Vec<&str> = document.statements()[0]
+        .principal
+        .as_ref()
+        .unwrap()
+        .of_type(streamgate_policy::document::PrincipalType::Aws)
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            "arn:aws:iam::222222222222:role/orders-reader",
+            "arn:aws:iam::333333333333:role/orders-reader"
+        ]
+    );
+    let report = verify(&central(), &accounts).await.unwrap();
+    assert!(report.is_ok(), "{report}");
+
+    let three = central().consumer(Consumer::new("audit", account(A), "audit").reads("central"));
+    log.take();
+    let applied = apply(&three, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    expect![[r#"
+        source `central` is read by 3 consumers (tenant-b, tenant-c, audit); DynamoDB Streams throttles beyond 2 readers per shard
+    "#]]
+    .assert_eq(&lines(
+        &applied
+            .plan
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    ));
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        IAM.CreateRole
+        IAM.PutRolePolicy
+        DynamoDB.PutResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    let updated = dynamodb
+        .get_resource_policy()
+        .resource_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(updated.revision_id(), policy.revision_id());
+    assert!(verify(&three, &accounts).await.unwrap().is_ok());
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
     cloud.stop().await;
 }
