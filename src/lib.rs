@@ -7,5 +7,8 @@
 //!
 //! - [`policy`]: IAM policy documents, ARNs, builders, lints and an offline
 //!   evaluator (`streamgate-policy`).
+//! - [`provision`]: plan, apply, verify, destroy and doctor for the
+//!   cross-account setup with the AWS SDK for Rust (`streamgate-provision`).
 
 pub use streamgate_policy as policy;
+pub use streamgate_provision as provision;

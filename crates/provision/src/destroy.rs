@@ -19,6 +19,15 @@ pub enum Removal {
     AlreadyGone(Recorded),
 }
 
+impl std::fmt::Display for Removal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deleted(record) => write!(f, "deleted {record}"),
+            Self::AlreadyGone(record) => write!(f, "already gone: {record}"),
+        }
+    }
+}
+
 /// Removes everything `state` records, in reverse dependency order,
 /// forgetting each record once its resource is gone.
 pub async fn destroy(

@@ -156,6 +156,28 @@ impl Recorded {
     }
 }
 
+impl std::fmt::Display for Recorded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Table { arn, .. } => write!(f, "table {arn}"),
+            Self::Role { arn, .. } => write!(f, "role {arn}"),
+            Self::RolePolicy {
+                account,
+                role,
+                policy,
+            } => write!(f, "role policy {policy} of {account}/{role}"),
+            Self::StreamPolicy { stream_arn, .. } => write!(f, "stream policy of {stream_arn}"),
+            Self::Function { arn, .. } => write!(f, "function {arn}"),
+            Self::Mapping {
+                uuid,
+                function_arn,
+                stream_arn,
+                ..
+            } => write!(f, "mapping {uuid} {stream_arn} -> {function_arn}"),
+        }
+    }
+}
+
 /// What apply created, in the order it did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateFile {
