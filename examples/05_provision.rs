@@ -18,13 +18,13 @@
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_types::SdkConfig;
-use streamgate::provision::apply::{apply, plan_against};
-use streamgate::provision::clients::{Accounts, Waits};
-use streamgate::provision::destroy::destroy;
-use streamgate::provision::spec::{Consumer, DesiredState, KeyAttribute, KeyType, Source};
-use streamgate::provision::state::StateFile;
-use streamgate::provision::verify::verify;
 use streamgate_local::{LocalCloud, RunningCloud};
+use streamgate_provision::apply::{apply, plan_against};
+use streamgate_provision::clients::{Accounts, Waits};
+use streamgate_provision::destroy::destroy;
+use streamgate_provision::spec::{Consumer, DesiredState, KeyAttribute, KeyType, Source};
+use streamgate_provision::state::StateFile;
+use streamgate_provision::verify::verify;
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";

@@ -7,8 +7,17 @@
 //!
 //! - [`policy`]: IAM policy documents, ARNs, builders, lints and an offline
 //!   evaluator (`streamgate-policy`).
-//! - [`provision`]: plan, apply, verify, destroy and doctor for the
-//!   cross-account setup with the AWS SDK for Rust (`streamgate-provision`).
+//! - `local` (with the `local` feature): the local cloud, a loopback
+//!   endpoint speaking DynamoDB, DynamoDB Streams, IAM and STS for several
+//!   accounts (`streamgate-local`).
+//! - `provision` (with the `provision` feature): plan, apply, verify,
+//!   destroy and doctor for the cross-account setup with the AWS SDK for
+//!   Rust (`streamgate-provision`).
 
 pub use streamgate_policy as policy;
+
+#[cfg(feature = "local")]
+pub use streamgate_local as local;
+
+#[cfg(feature = "provision")]
 pub use streamgate_provision as provision;

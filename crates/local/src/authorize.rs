@@ -37,6 +37,9 @@ pub struct AccessRequest<'a> {
     /// Whether the resource policy must allow the request even in the
     /// resource's own account (a role's trust policy for `sts:AssumeRole`).
     pub resource_policy_required: bool,
+    /// Whether the resource's table is encrypted with the AWS managed key
+    /// (`aws/dynamodb`), which no other account can be granted.
+    pub encrypted_with_aws_managed_key: bool,
 }
 
 /// Allows or refuses `request` by `caller`.
@@ -45,6 +48,13 @@ pub fn authorize(
     caller: &Caller,
     request: &AccessRequest<'_>,
 ) -> Result<(), ApiError> {
+    if request.encrypted_with_aws_managed_key && caller.account() != request.resource_account {
+        return Err(denied(
+            caller,
+            request,
+            "because the table is encrypted with the AWS managed key aws/dynamodb, whose key policy cannot grant another account",
+        ));
+    }
     // Fast path: an account root in its own account, with no resource policy
     // that could deny it, has full access.
     if let Caller::Root { account } = caller
@@ -106,8 +116,18 @@ pub fn authorize(
     if let Some(document) = &resource {
         set = set.with_resource_policy(document);
     }
-    let evaluation = Request::new(principal, request.action, request.resource);
+    if request.resource_policy_required {
+        set = set.requiring_resource_policy();
+    }
+    // aws:CurrentTime and aws:EpochTime follow the resource clock, so that
+    // time conditions age with everything else.
+    let now_seconds = i64::try_from(cloud.clock.now_millis() / 1000).unwrap_or(i64::MAX);
+    let evaluation =
+        Request::new(principal, request.action, request.resource).with_time(now_seconds);
     let decision = eval::evaluate(&evaluation, &set);
+    // The evaluator lets an account root in its own account through before it
+    // looks at a required resource policy; a trust policy must name even the
+    // root, so a required policy must show an allowing statement.
     let resource_allowed = decision
         .statements()
         .iter()
@@ -227,6 +247,7 @@ mod tests {
             resource_account: B,
             resource_policy,
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: false,
         };
         let text = match authorize(cloud, caller, &request) {
             Ok(()) => "allowed".to_owned(),
@@ -269,6 +290,28 @@ mod tests {
             Some(&deny),
             expect![
                 "AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy"
+            ],
+        );
+    }
+
+    #[test]
+    fn time_conditions_follow_the_resource_clock() {
+        let cloud = cloud_with_role(Some(IDENTITY));
+        let deadline = crate::clock::iso8601(cloud.clock.now_millis() + 3_600_000);
+        let expiring = STREAM_POLICY.replace(
+            "\"Resource\":\"*\"}",
+            &format!(
+                "\"Resource\":\"*\",\"Condition\":{{\"DateLessThan\":{{\"aws:CurrentTime\":\"{deadline}\"}}}}}}"
+            ),
+        );
+        check(&cloud, &session(), Some(&expiring), expect!["allowed"]);
+        cloud.clock.advance(std::time::Duration::from_secs(7200));
+        check(
+            &cloud,
+            &session(),
+            Some(&expiring),
+            expect![
+                "AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action"
             ],
         );
     }

@@ -90,6 +90,11 @@ pub struct Table {
 }
 
 impl Table {
+    /// Whether the table is encrypted with the AWS managed key.
+    pub fn encrypted_with_aws_managed_key(&self) -> bool {
+        self.encryption.as_ref().is_some_and(|e| e.aws_managed_key)
+    }
+
     fn key_schema(&self) -> Value {
         let mut schema = vec![json!({ "AttributeName": self.hash_key.name, "KeyType": "HASH" })];
         if let Some(range) = &self.range_key {
@@ -127,6 +132,23 @@ impl Table {
                 return Err(ApiError::validation(format!(
                     "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {}",
                     attribute.name
+                )));
+            }
+            let is_hash = std::ptr::eq(attribute, &self.hash_key);
+            let (limit, what) = if is_hash {
+                (
+                    2048,
+                    "Size of hashkey has exceeded the maximum size limit of2048 bytes",
+                )
+            } else {
+                (
+                    1024,
+                    "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+                )
+            };
+            if attribute::value_size(value) > limit {
+                return Err(ApiError::validation(format!(
+                    "One or more parameter values were invalid: {what}"
                 )));
             }
             let text = if kind == "N" {
@@ -298,12 +320,13 @@ fn authorize_table(
     action: &str,
     target: &TableTarget,
 ) -> Result<(), ApiError> {
-    let policy = {
+    let (policy, aws_managed_key) = {
         let store = lock(&target.store);
-        store
-            .tables
-            .get(&target.name)
-            .and_then(|t| t.policy.as_ref().map(|p| p.document.clone()))
+        let table = store.tables.get(&target.name);
+        (
+            table.and_then(|t| t.policy.as_ref().map(|p| p.document.clone())),
+            table.is_some_and(Table::encrypted_with_aws_managed_key),
+        )
     };
     authorize(
         cloud,
@@ -314,6 +337,7 @@ fn authorize_table(
             resource_account: &target.account,
             resource_policy: policy.as_deref(),
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: aws_managed_key,
         },
     )
 }
@@ -551,7 +575,7 @@ fn enable_stream(store: &mut RegionStore, table_name: &str, view_type: ViewType,
         at += 1;
         label = clock::stream_label(at);
     }
-    let stream = Stream::new(
+    let mut stream = Stream::new(
         &table.arn,
         &table.name,
         label.clone(),
@@ -559,6 +583,7 @@ fn enable_stream(store: &mut RegionStore, table_name: &str, view_type: ViewType,
         view_type,
         now,
     );
+    stream.encrypted_with_aws_managed_key = table.encrypted_with_aws_managed_key();
     table.stream_arn = Some(stream.arn.clone());
     table.stream_view = Some(view_type);
     table.latest_stream = Some((stream.arn.clone(), label));
@@ -770,6 +795,7 @@ fn list_tables(
             resource_account: account,
             resource_policy: None,
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: false,
         },
     )?;
     let account_state = cloud.account_or_not_found(account, "Account")?;
@@ -1166,6 +1192,7 @@ fn authorize_policy_change(
             resource_account: &target.account,
             resource_policy: current.as_deref(),
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: false,
         },
     )
 }

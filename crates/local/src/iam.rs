@@ -233,6 +233,7 @@ pub fn handle(
                 resource_account: &account_id,
                 resource_policy: None,
                 resource_policy_required: false,
+                encrypted_with_aws_managed_key: false,
             },
         )
     };

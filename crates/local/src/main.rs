@@ -30,7 +30,9 @@ struct Arguments {
     shard_max_records: Option<u64>,
 }
 
-#[tokio::main]
+// One thread: handlers are short and synchronous, and a single thread spares
+// every request the cross-thread wake-ups of a work-stealing runtime.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
     let mut builder = LocalCloud::builder()

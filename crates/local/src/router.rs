@@ -109,13 +109,13 @@ fn route(
         Protocol::Json => {
             let target = request.header("x-amz-target").unwrap_or_default();
             let output = if let Some(operation) = target.strip_prefix(DYNAMODB_TARGET) {
-                dynamodb::handle(cloud, &caller, region, operation, &request.body)?
+                dynamodb::handle(cloud, &caller, region, operation, &request.body)?.to_string()
             } else if let Some(operation) = target.strip_prefix(STREAMS_TARGET) {
                 streams::handle(cloud, &caller, region, operation, &request.body)?
             } else {
                 return Err(ApiError::new(ErrorCode::UnknownOperationException, ""));
             };
-            Ok(Reply::json(output.to_string()))
+            Ok(Reply::json(output))
         }
         Protocol::Query { namespace } => {
             let mut pairs = parse_form(&request.query);
@@ -138,7 +138,7 @@ fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sigv4::sign_for_test;
+    use crate::sigv4::sign;
     use crate::state::ShardRollover;
     use expect_test::{Expect, expect};
 
@@ -164,7 +164,7 @@ mod tests {
 
     fn signed(headers: &[(&str, &str)], body: &str, service: &str) -> ReceivedRequest {
         let mut request = request(headers, body);
-        sign_for_test(
+        sign(
             &mut request,
             "111111111111",
             ROOT_SECRET,

@@ -129,8 +129,8 @@ pub struct AccountCredentials {
     pub secret_access_key: String,
 }
 
-/// A running local cloud. Dropping it stops the server too; [`stop`]
-/// (RunningCloud::stop) also waits until it has stopped.
+/// A running local cloud. Dropping it stops the server too;
+/// [`stop`](RunningCloud::stop) also waits until it has stopped.
 #[derive(Debug)]
 pub struct RunningCloud {
     cloud: Arc<Cloud>,

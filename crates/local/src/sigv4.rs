@@ -259,10 +259,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Signs `request` in place (adds `x-amz-date` and `authorization`), for
-/// tests of the verifier that need requests the SDKs would never send.
-#[cfg(test)]
-pub(crate) fn sign_for_test(
+/// Signs `request` in place as a client would (adds `x-amz-date` and an
+/// `authorization` signing every header present), for tests and benches that
+/// need requests no SDK sends, or the same request many times.
+pub fn sign(
     request: &mut ReceivedRequest,
     access_key_id: &str,
     secret: &str,
@@ -320,7 +320,7 @@ mod tests {
 
     fn signed(body: &str, secret: &str, at: u64) -> ReceivedRequest {
         let mut request = request(body);
-        sign_for_test(
+        sign(
             &mut request,
             "111111111111",
             secret,

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, ShardRollover, lock};
 use crate::wire::{hex, set_member};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -175,6 +175,8 @@ pub struct Stream {
     pub enabled: bool,
     /// Its resource policy.
     pub policy: Option<ResourcePolicy>,
+    /// Whether its table is encrypted with the AWS managed key.
+    pub encrypted_with_aws_managed_key: bool,
     shards: Vec<Shard>,
     next_sequence: u64,
 }
@@ -202,6 +204,7 @@ impl Stream {
             created_millis: now_millis,
             enabled: true,
             policy: None,
+            encrypted_with_aws_managed_key: false,
             shards: Vec::new(),
             next_sequence: FIRST_SEQUENCE,
         };
@@ -389,13 +392,16 @@ fn authorize_stream(
     account: &str,
     store: &std::sync::Mutex<RegionStore>,
 ) -> Result<(), ApiError> {
-    let policy = {
+    let (policy, aws_managed_key) = {
         let store = lock(store);
         let stream = store
             .streams
             .get(arn)
             .ok_or_else(|| stream_not_found(arn))?;
-        stream.policy.as_ref().map(|p| p.document.clone())
+        (
+            stream.policy.as_ref().map(|p| p.document.clone()),
+            stream.encrypted_with_aws_managed_key,
+        )
     };
     authorize(
         cloud,
@@ -406,6 +412,7 @@ fn authorize_stream(
             resource_account: account,
             resource_policy: policy.as_deref(),
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: aws_managed_key,
         },
     )
 }
@@ -456,18 +463,23 @@ fn check_limit(limit: Option<i64>, max: i64, member: &str) -> Result<usize, ApiE
     }
 }
 
-/// Handles one DynamoDB Streams operation by `caller` in `region`.
+/// Handles one DynamoDB Streams operation by `caller` in `region`; returns
+/// the response body.
 pub fn handle(
     cloud: &Cloud,
     caller: &Caller,
     region: &str,
     operation: &str,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<String, ApiError> {
     match operation {
-        "ListStreams" => list_streams(cloud, caller, region, parse(body)?),
-        "DescribeStream" => describe_stream(cloud, caller, region, parse(body)?),
-        "GetShardIterator" => get_shard_iterator(cloud, caller, region, parse(body)?),
+        "ListStreams" => list_streams(cloud, caller, region, parse(body)?).map(|v| v.to_string()),
+        "DescribeStream" => {
+            describe_stream(cloud, caller, region, parse(body)?).map(|v| v.to_string())
+        }
+        "GetShardIterator" => {
+            get_shard_iterator(cloud, caller, region, parse(body)?).map(|v| v.to_string())
+        }
         "GetRecords" => get_records(cloud, caller, region, parse(body)?),
         _ => Err(ApiError::new(ErrorCode::UnknownOperationException, "")),
     }
@@ -503,6 +515,7 @@ fn list_streams(
             resource_account: &account,
             resource_policy: None,
             resource_policy_required: false,
+            encrypted_with_aws_managed_key: false,
         },
     )?;
     let account_state = cloud.account_or_not_found(&account, "Account")?;
@@ -703,7 +716,7 @@ fn get_records(
     caller: &Caller,
     region: &str,
     input: GetRecordsInput,
-) -> Result<Value, ApiError> {
+) -> Result<String, ApiError> {
     let text = required(input.shard_iterator, "shardIterator")?;
     let limit = check_limit(input.limit, 1000, "limit")?;
     let iterator = parse_iterator(&text)
@@ -759,44 +772,81 @@ fn get_records(
             break;
         }
         bytes += record.size_bytes as usize;
-        let mut dynamodb = json!({
-            "ApproximateCreationDateTime": record.created_millis / 1000,
-            "Keys": record.keys,
-            "SequenceNumber": sequence_text(record.sequence),
-            "SizeBytes": record.size_bytes,
-            "StreamViewType": view_type,
-        });
-        if let Some(image) = &record.new_image {
-            set_member(&mut dynamodb, "NewImage", json!(image));
-        }
-        if let Some(image) = &record.old_image {
-            set_member(&mut dynamodb, "OldImage", json!(image));
-        }
         let event_id = hex(Sha256::new()
             .chain_update(arn.as_bytes())
             .chain_update(record.sequence.to_le_bytes())
             .finalize()
             .get(..16)
             .unwrap_or_default());
-        records.push(json!({
-            "eventID": event_id,
-            "eventName": record.event.as_str(),
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": region,
-            "dynamodb": dynamodb,
-        }));
+        records.push(RecordOut {
+            event_id,
+            event_name: record.event.as_str(),
+            event_version: "1.1",
+            event_source: "aws:dynamodb",
+            aws_region: region,
+            dynamodb: StreamRecordOut {
+                approximate_creation_date_time: record.created_millis / 1000,
+                keys: &record.keys,
+                new_image: record.new_image.as_deref(),
+                old_image: record.old_image.as_deref(),
+                sequence_number: sequence_text(record.sequence),
+                size_bytes: record.size_bytes,
+                stream_view_type: view_type,
+            },
+        });
         position = record.sequence + 1;
     }
     let end = shard.end_position(next_in_stream);
     let drained = shard.ending_sequence.is_some() && position >= end;
-    let mut output = json!({ "Records": records });
-    if !drained {
-        set_member(
-            &mut output,
-            "NextShardIterator",
-            json!(format!("{arn}|1|{}|{position}|{now}", shard.id)),
-        );
-    }
-    Ok(output)
+    let output = GetRecordsOut {
+        records,
+        next_shard_iterator: (!drained).then(|| format!("{arn}|1|{}|{position}|{now}", shard.id)),
+    };
+    serde_json::to_string(&output).map_err(|error| {
+        ApiError::new(
+            ErrorCode::InternalFailure,
+            format!("the records could not be written as JSON: {error}"),
+        )
+    })
+}
+
+/// GetRecords' output, written straight from the stored records: the images
+/// are already JSON and are copied, not parsed.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetRecordsOut<'a> {
+    records: Vec<RecordOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_shard_iterator: Option<String>,
+}
+
+/// One record of GetRecords' output.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    #[serde(rename = "eventID")]
+    event_id: String,
+    #[serde(rename = "eventName")]
+    event_name: &'static str,
+    #[serde(rename = "eventVersion")]
+    event_version: &'static str,
+    #[serde(rename = "eventSource")]
+    event_source: &'static str,
+    #[serde(rename = "awsRegion")]
+    aws_region: &'a str,
+    dynamodb: StreamRecordOut<'a>,
+}
+
+/// The `dynamodb` member of a record.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamRecordOut<'a> {
+    approximate_creation_date_time: u64,
+    keys: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_image: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_image: Option<&'a RawValue>,
+    sequence_number: String,
+    size_bytes: u32,
+    stream_view_type: &'static str,
 }

@@ -106,6 +106,7 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             resource_account: role_account,
             resource_policy: Some(&trust_policy),
             resource_policy_required: true,
+            encrypted_with_aws_managed_key: false,
         },
     )
     .map_err(|_| not_authorized())?;

@@ -401,3 +401,127 @@ async fn assume_role_follows_the_trust_policy_and_sessions_expire() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        SseSpecification, StreamSpecification,
+    };
+    let cloud = crate::common::start().await;
+    let db = dynamodb(&cloud, &root(&cloud, B));
+    db.create_table()
+        .table_name("documents")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .sse_specification(SseSpecification::builder().enabled(true).build())
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = latest_stream(&db).await;
+    let a_iam = iam(&cloud, &root(&cloud, A));
+    a_iam
+        .create_role()
+        .role_name(ROLE)
+        .assume_role_policy_document(trust(A))
+        .send()
+        .await
+        .unwrap();
+    a_iam
+        .put_role_policy()
+        .role_name(ROLE)
+        .policy_name("read")
+        .policy_document(identity_policy("Allow"))
+        .send()
+        .await
+        .unwrap();
+    attach_stream_policy(
+        &cloud,
+        &stream_arn,
+        stream_policy("Allow", &role_arn(), &stream_arn),
+    )
+    .await;
+    let keys = assume(&cloud, &role_arn()).await;
+    assert_eq!(
+        describe_as(&cloud, &keys, &stream_arn).await,
+        format!(
+            "AccessDeniedException: User: {} is not authorized to perform: dynamodb:DescribeStream on resource: {stream_arn} because the table is encrypted with the AWS managed key aws/dynamodb, whose key policy cannot grant another account",
+            session_arn()
+        )
+    );
+    // The owner still reads its own stream.
+    streams(&cloud, &root(&cloud, B))
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_trust_policy_naming_the_account_delegates_to_the_callers_identity_policy() {
+    let cloud = crate::common::start().await;
+    let a_iam = iam(&cloud, &root(&cloud, A));
+    for name in [ROLE, "next-hop"] {
+        a_iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust(A))
+            .send()
+            .await
+            .unwrap();
+    }
+    let session = assume(&cloud, &role_arn()).await;
+    let hop = || {
+        sts(&cloud, &session)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{A}:role/next-hop"))
+            .role_session_name("hop")
+            .send()
+    };
+    let refused = hop().await.unwrap_err();
+    assert_eq!(
+        describe(&refused),
+        format!(
+            "AccessDenied: User: {} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{A}:role/next-hop",
+            session_arn()
+        )
+    );
+    a_iam
+        .put_role_policy()
+        .role_name(ROLE)
+        .policy_name("hop")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{A}:role/next-hop"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let user = hop().await.unwrap().assumed_role_user.unwrap();
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:sts::{A}:assumed-role/next-hop/hop")
+    );
+    cloud.stop().await;
+}

@@ -145,6 +145,16 @@ async fn tables_are_created_described_listed_and_deleted() {
         deleted.table_description.unwrap().table_status,
         Some(TableStatus::Deleting)
     );
+    // The stream outlives its table, disabled, until its records age out.
+    let old_stream = crate::common::streams(&cloud, &root(&cloud, B))
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap();
+    assert_eq!(old_stream.stream_status.unwrap().as_str(), "DISABLED");
     let missing = client
         .describe_table()
         .table_name("documents")
@@ -296,6 +306,16 @@ async fn items_are_put_got_and_deleted_with_key_validation() {
         .unwrap_err();
     expect!["ValidationException: The provided key element does not match the schema"]
         .assert_eq(&describe(&extra_key));
+    let long_key = client
+        .put_item()
+        .table_name("documents")
+        .item("pk", Av::S("k".repeat(2049)))
+        .item("sk", Av::N("1".into()))
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"]
+        .assert_eq(&describe(&long_key));
     let too_big = client
         .put_item()
         .table_name("documents")

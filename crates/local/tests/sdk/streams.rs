@@ -645,3 +645,40 @@ async fn list_streams_filters_and_paginates_and_a_new_view_type_makes_a_new_stre
     assert_eq!(next.streams.unwrap().len(), 2);
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn shards_roll_over_by_age_too() {
+    let cloud = LocalCloud::builder()
+        .shard_max_age(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let db = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&db, "documents", Some(StreamViewType::KeysOnly)).await;
+    let put = |pk: &'static str| {
+        db.put_item()
+            .table_name("documents")
+            .item("pk", Av::S(pk.into()))
+            .item("sk", Av::N("1".into()))
+            .send()
+    };
+    put("before").await.unwrap();
+    cloud.advance_clock(Duration::from_secs(2 * 3600));
+    put("after").await.unwrap();
+    let st = streams(&cloud, &root(&cloud, B));
+    let arn = latest_stream(&db).await;
+    let shards = st
+        .describe_stream()
+        .stream_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap();
+    assert_eq!(shards.len(), 2);
+    assert_eq!(shards[1].parent_shard_id, shards[0].shard_id);
+    assert_eq!(read_all(&st, &arn).await.len(), 2);
+    cloud.stop().await;
+}
