@@ -944,3 +944,135 @@ async fn several_tenants_read_one_central_table_through_one_stream_policy() {
     nothing_left(&cloud).await;
     cloud.stop().await;
 }
+
+/// A managed table whose view type changes gets a new stream (a new
+/// label): apply re-creates the stream and points both policies at it.
+#[tokio::test]
+async fn a_view_type_change_moves_both_policies_to_the_new_stream() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let before = latest_stream(&cloud, B).await;
+
+    let mut changed = central_billing();
+    changed.sources[0].view_type = streamgate_provision::spec::StreamViewType::KeysOnly;
+    log.take();
+    apply(&changed, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        DynamoDB.UpdateTable
+        DynamoDB.UpdateTable
+        IAM.PutRolePolicy
+        DynamoDB.PutResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    let after = latest_stream(&cloud, B).await;
+    assert_ne!(before, after);
+    let report = verify(&changed, &accounts).await.unwrap();
+    assert!(report.is_ok(), "{report}");
+    describe_stream_as_role(&cloud, &after).await.unwrap();
+
+    // Both streams' policies are recorded; destroy removes them all.
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // Someone replaces C's stream policy by hand with one for another role.
+    let stream = latest_stream(&cloud, C).await;
+    let other: RoleArn = format!("arn:aws:iam::{C}:role/intruder").parse().unwrap();
+    aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION))
+        .create_role()
+        .role_name("intruder")
+        .assume_role_policy_document(
+            streamgate_policy::builders::lambda_trust_policy(None).to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, C, REGION))
+        .put_resource_policy()
+        .resource_arn(stream.to_string())
+        .policy(
+            streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &other)
+                .build()
+                .to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let report = verify(&desired, &accounts).await.unwrap();
+    assert!(!report.is_ok());
+    expect![[r#"
+        drift: stream policy 333333333333/documents
+        billing can read tenant-b
+        billing cannot read tenant-c
+          - the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to this role
+          - the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to this role
+          - the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to this role
+    "#]]
+    .assert_eq(&report.to_string());
+
+    // B's table is deleted by hand: destroy finds it gone and removes the
+    // rest, including the policy of its stream, which outlives the table
+    // (for 24 hours on AWS).
+    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+        .delete_table()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap();
+    let removals = destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    expect![[r#"
+        deleted stream policy of STREAM-C
+        deleted stream policy of STREAM-B
+        deleted role policy streamgate-stream-read of 111111111111/billing-consumer
+        deleted table arn:aws:dynamodb:eu-west-1:333333333333:table/documents
+        already gone: table arn:aws:dynamodb:eu-west-1:222222222222:table/documents
+        deleted role arn:aws:iam::111111111111:role/billing-consumer
+    "#]]
+    .assert_eq(
+        &removals
+            .iter()
+            .map(|r| {
+                let text = r.to_string();
+                let text = text.replace(&stream.to_string(), "STREAM-C");
+                let b = format!("arn:aws:dynamodb:{REGION}:{B}:table/documents/stream/");
+                match text.find(&b) {
+                    Some(at) => format!("{}STREAM-B\n", &text[..at]),
+                    None => format!("{text}\n"),
+                }
+            })
+            .collect::<String>(),
+    );
+    assert!(state.is_empty());
+    aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION))
+        .delete_role()
+        .role_name("intruder")
+        .send()
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
