@@ -385,6 +385,84 @@ fn principals_allowed(policy: &PolicyDocument, action: &str) -> Vec<String> {
     named
 }
 
+/// What an error message names: the role (from an assumed-role session or
+/// a role ARN), the stream and the action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DenialSubjects {
+    /// The role.
+    pub role: Option<RoleArn>,
+    /// The stream.
+    pub stream: Option<StreamArn>,
+    /// The action, e.g. `dynamodb:GetRecords`.
+    pub action: Option<String>,
+}
+
+/// Reads the role, stream and action out of an AccessDenied message
+/// (`User: arn:aws:sts::A:assumed-role/ROLE/SESSION is not authorized to
+/// perform: dynamodb:GetRecords on resource: STREAM ...`) or Lambda's
+/// `Cannot access stream STREAM. Please ensure the role can perform ...`.
+pub fn parse_denial(message: &str) -> DenialSubjects {
+    let mut subjects = DenialSubjects::default();
+    for raw in message.split_whitespace() {
+        let token = raw.trim_matches(|c: char| matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'));
+        // A sentence may end right after an ARN: try without its full stop first.
+        let candidates = [token.strip_suffix('.').unwrap_or(token), token];
+        for candidate in candidates {
+            if subjects.stream.is_none()
+                && let Ok(stream) = candidate.parse::<StreamArn>()
+            {
+                subjects.stream = Some(stream);
+                break;
+            }
+            if subjects.role.is_none() {
+                if let Ok(session) = candidate.parse::<AssumedRoleArn>() {
+                    subjects.role = Some(session.role_arn());
+                    break;
+                }
+                if let Ok(role) = candidate.parse::<RoleArn>() {
+                    subjects.role = Some(role);
+                    break;
+                }
+            }
+        }
+        if subjects.action.is_none()
+            && let Some((service, action)) = token.split_once(':')
+            && service == "dynamodb"
+            && !action.is_empty()
+            && action.chars().all(|c| c.is_ascii_alphabetic())
+        {
+            subjects.action = Some(token.to_owned());
+        }
+    }
+    subjects
+}
+
+/// Explains an error message: the role and stream are read from it (a
+/// "Cannot access stream" message names no role, so pass `role`), then
+/// [`doctor`] fetches and diagnoses.
+pub async fn explain(
+    accounts: &Accounts,
+    message: &str,
+    role: Option<&RoleArn>,
+    customer_managed_keys: &[String],
+) -> Result<Diagnosis, ProvisionError> {
+    let subjects = parse_denial(message);
+    let role =
+        role.cloned()
+            .or(subjects.role)
+            .ok_or_else(|| ProvisionError::UnexplainedMessage {
+                missing: "role",
+                message: message.to_owned(),
+            })?;
+    let stream = subjects
+        .stream
+        .ok_or_else(|| ProvisionError::UnexplainedMessage {
+            missing: "stream",
+            message: message.to_owned(),
+        })?;
+    doctor(accounts, &role, &stream, customer_managed_keys).await
+}
+
 /// Fetches the role's identity policies (inline and attached) from its
 /// account, the stream's policy and the table from the stream's account,
 /// and diagnoses. Only read calls are made.
@@ -455,4 +533,103 @@ pub async fn doctor(
         table,
         customer_managed_keys: customer_managed_keys.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    fn check(message: &str, expected: Expect) {
+        let subjects = parse_denial(message);
+        let actual = format!(
+            "role {}\nstream {}\naction {}\n",
+            subjects.role.map_or("-".to_owned(), |r| r.to_string()),
+            subjects.stream.map_or("-".to_owned(), |s| s.to_string()),
+            subjects.action.unwrap_or_else(|| "-".to_owned()),
+        );
+        expected.assert_eq(&actual);
+    }
+
+    #[test]
+    fn access_denied_names_the_session_stream_and_action() {
+        check(
+            "User: arn:aws:sts::111111111111:assumed-role/billing-consumer/esm is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action",
+            expect![[r#"
+                role arn:aws:iam::111111111111:role/billing-consumer
+                stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000
+                action dynamodb:GetRecords
+            "#]],
+        );
+    }
+
+    #[test]
+    fn cannot_access_stream_names_the_stream_only() {
+        check(
+            "Cannot access stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.",
+            expect![[r#"
+                role -
+                stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000
+                action -
+            "#]],
+        );
+        check(
+            "something else entirely",
+            expect![[r#"
+                role -
+                stream -
+                action -
+            "#]],
+        );
+    }
+
+    #[test]
+    fn diagnose_without_a_server() {
+        let stream: StreamArn = "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000".parse().unwrap();
+        let role: RoleArn = "arn:aws:iam::111111111111:role/billing-consumer"
+            .parse()
+            .unwrap();
+        let healthy = DoctorInput {
+            role: role.clone(),
+            stream: stream.clone(),
+            consumer_region: Some("eu-west-1".to_owned()),
+            identity_policies: vec![
+                streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream).build(),
+            ],
+            stream_policy: Some(
+                streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &role).build(),
+            ),
+            table: None,
+            customer_managed_keys: Vec::new(),
+        };
+        let diagnosis = diagnose(&healthy).unwrap();
+        expect![[r#"
+            - the table does not exist
+              dynamodb:DescribeStream: Allow: dynamodb:DescribeStream is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStreams"); resource-based policy statement 0 (Sid "AllowCrossAccountStreamRead")
+              dynamodb:GetRecords: Allow: dynamodb:GetRecords is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStreams"); resource-based policy statement 0 (Sid "AllowCrossAccountStreamRead")
+              dynamodb:GetShardIterator: Allow: dynamodb:GetShardIterator is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStreams"); resource-based policy statement 0 (Sid "AllowCrossAccountStreamRead")
+        "#]]
+        .assert_eq(&diagnosis.to_string());
+        let mut denied = healthy;
+        let mut deny = streamgate_policy::document::Statement::new(Effect::Deny);
+        deny.action = Some(streamgate_policy::document::OneOrMany::One(
+            "dynamodb:GetRecords".to_owned(),
+        ));
+        deny.resource = Some(streamgate_policy::document::OneOrMany::One("*".to_owned()));
+        denied.identity_policies.push(PolicyDocument::new(
+            Some(streamgate_policy::document::PolicyVersion::V2012_10_17),
+            streamgate_policy::document::OneOrMany::Many(vec![deny]),
+        ));
+        let findings: String = diagnose(&denied)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect();
+        expect![[r#"
+            the table does not exist
+            the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0
+        "#]]
+        .assert_eq(&findings);
+    }
 }

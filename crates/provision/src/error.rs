@@ -78,6 +78,15 @@ pub enum ProvisionError {
         /// The last state seen.
         last: String,
     },
+    /// An error message doctor was asked to explain does not name what it
+    /// needs.
+    #[error("the message names no {missing}; give it explicitly: {message}")]
+    UnexplainedMessage {
+        /// What is missing: `role` or `stream`.
+        missing: &'static str,
+        /// The message.
+        message: String,
+    },
     /// The state file cannot be read or written.
     #[error("state file {path}: {message}")]
     StateFile {

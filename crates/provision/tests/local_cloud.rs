@@ -1076,3 +1076,47 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
     nothing_left(&cloud).await;
     cloud.stop().await;
 }
+
+/// The AccessDenied the local cloud answers, as AWS does, is explained
+/// from its text alone.
+#[tokio::test]
+async fn doctor_explains_a_real_access_denied_message() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let stream = latest_stream(&cloud, B).await;
+    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+        .delete_resource_policy()
+        .resource_arn(stream.to_string())
+        .send()
+        .await
+        .unwrap();
+    let denied = describe_stream_as_role(&cloud, &stream).await.unwrap_err();
+    assert!(denied.starts_with("AccessDeniedException: "), "{denied}");
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &denied, None, &[])
+        .await
+        .unwrap();
+    check(
+        diagnosis
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect(),
+        expect![[r#"
+            the stream has no resource policy
+        "#]],
+    );
+    let error = streamgate_provision::doctor::explain(&accounts, "Throttled", None, &[])
+        .await
+        .unwrap_err();
+    expect!["the message names no role; give it explicitly: Throttled"]
+        .assert_eq(&error.to_string());
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
