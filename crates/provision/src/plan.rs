@@ -1257,4 +1257,152 @@ mod tests {
         "#]]
         .assert_eq(&line_diff("a\nb\nd", "a\nc\nd\ne"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A many-to-many desired state: up to four sources in A, B or C
+        /// and up to four consumers, each reading a random subset.
+        fn desired_state() -> impl Strategy<Value = DesiredState> {
+            let accounts = [A, B, C];
+            (
+                proptest::collection::vec(0usize..3, 1..4),
+                proptest::collection::vec(
+                    (0usize..3, proptest::collection::vec(any::<bool>(), 4)),
+                    0..4,
+                ),
+            )
+                .prop_map(move |(sources, consumers)| {
+                    let mut desired = DesiredState::new(REGION);
+                    for (index, owner) in sources.iter().enumerate() {
+                        desired = desired.source(Source::new(
+                            format!("s{index}"),
+                            account(accounts[*owner]),
+                            format!("table-{index}"),
+                            KeyAttribute::new("pk", KeyType::String),
+                        ));
+                    }
+                    for (index, (owner, reads)) in consumers.iter().enumerate() {
+                        let mut consumer = Consumer::new(
+                            format!("c{index}"),
+                            account(accounts[*owner]),
+                            format!("role-{index}"),
+                        );
+                        for (source, read) in reads.iter().enumerate().take(sources.len()) {
+                            if *read {
+                                consumer = consumer.reads(format!("s{source}"));
+                            }
+                        }
+                        desired = desired.consumer(consumer);
+                    }
+                    desired
+                })
+        }
+
+        fn converged_any(desired: &DesiredState) -> Observed {
+            let mut observed = Observed::default();
+            let stream_of =
+                |source: &Source| table_arn(REGION, source).unwrap().stream(LABEL).unwrap();
+            for source in &desired.sources {
+                observed.tables.insert(
+                    (source.account.clone(), source.table_name.clone()),
+                    ObservedTable {
+                        arn: table_arn(REGION, source).unwrap().to_string(),
+                        status: "ACTIVE".to_owned(),
+                        stream: Some(ObservedStream {
+                            arn: stream_of(source),
+                            view_type: Some(source.view_type),
+                        }),
+                        kms_key_arn: None,
+                    },
+                );
+            }
+            let readers = desired.readers();
+            for source in &desired.sources {
+                if let Some(document) =
+                    stream_policy(&stream_of(source), &readers[source.name.as_str()]).unwrap()
+                {
+                    observed.stream_policies.insert(
+                        stream_of(source).to_string(),
+                        ObservedPolicy {
+                            document,
+                            revision_id: "1".to_owned(),
+                        },
+                    );
+                }
+            }
+            for consumer in &desired.consumers {
+                let streams: Vec<StreamArn> = consumer
+                    .subscriptions
+                    .iter()
+                    .map(|s| stream_of(desired.find_source(&s.source).unwrap()))
+                    .collect();
+                observed.roles.insert(
+                    (consumer.account.clone(), consumer.role_name.clone()),
+                    ObservedRole {
+                        arn: role_arn(consumer).unwrap().to_string(),
+                        trust_policy: trust_policy(consumer),
+                        read_policy: role_policy(REGION, consumer, &streams).unwrap(),
+                    },
+                );
+            }
+            observed
+        }
+
+        proptest! {
+            /// Planning against what a complete apply leaves changes
+            /// nothing, and against nothing creates every resource.
+            #[test]
+            fn a_converged_state_plans_no_change(desired in desired_state()) {
+                let converged = plan(&desired, &converged_any(&desired)).unwrap();
+                prop_assert!(converged.is_empty(), "{converged}");
+                prop_assert!(converged.blockers.is_empty());
+                let fresh = plan(&desired, &Observed::default()).unwrap();
+                prop_assert_eq!(fresh.actions.len(), converged.actions.len());
+                let all_created = fresh.actions.iter().all(|a| matches!(a.change, Change::Create { .. }));
+                prop_assert!(all_created, "{}", fresh);
+            }
+
+            /// Every stream policy names exactly the roles of its readers,
+            /// and every built policy lints without errors.
+            #[test]
+            fn stream_policies_name_exactly_the_readers(desired in desired_state()) {
+                let observed = converged_any(&desired);
+                let readers = desired.readers();
+                for source in &desired.sources {
+                    let stream = table_arn(REGION, source).unwrap().stream(LABEL).unwrap();
+                    let expected: Vec<String> = readers[source.name.as_str()]
+                        .iter()
+                        .map(|c| role_arn(c).unwrap().to_string())
+                        .collect();
+                    let named: Vec<String> = observed
+                        .stream_policies
+                        .get(&stream.to_string())
+                        .map(|p| p.document.statements().iter()
+                            .flat_map(|s| s.principal.iter().flat_map(|p| p.of_type(PrincipalType::Aws).map(ToOwned::to_owned)).collect::<Vec<_>>())
+                            .collect())
+                        .unwrap_or_default();
+                    prop_assert_eq!(named, expected);
+                }
+            }
+
+            /// The diff keeps every line of both texts, in order.
+            #[test]
+            fn line_diff_rebuilds_both_texts(
+                old in proptest::collection::vec("[abc]{0,2}", 0..8),
+                new in proptest::collection::vec("[abc]{0,2}", 0..8),
+            ) {
+                let (old, new) = (old.join("\n"), new.join("\n"));
+                let diff = line_diff(&old, &new);
+                let side = |skip: &str| diff
+                    .lines()
+                    .filter(|l| !l.starts_with(skip))
+                    .map(|l| l.get(2..).unwrap_or_default())
+                    .collect::<Vec<_>>();
+                prop_assert_eq!(side("+ "), old.lines().collect::<Vec<_>>());
+                prop_assert_eq!(side("- "), new.lines().collect::<Vec<_>>());
+            }
+        }
+    }
 }

@@ -977,4 +977,46 @@ mod tests {
             "#]],
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A parameter set is accepted exactly when every value is in
+            /// the range AWS documents, and each value out of range is
+            /// reported once, at its own path.
+            #[test]
+            fn accepted_exactly_within_the_documented_ranges(
+                batch in -5i32..10_010,
+                window in -5i32..310,
+                retries in -5i32..10_010,
+                age in -5i32..604_810,
+                parallel in -2i32..13,
+                filters in 0usize..8,
+            ) {
+                let parameters = MappingParameters {
+                    batch_size: batch,
+                    maximum_batching_window_seconds: window,
+                    maximum_retry_attempts: retries,
+                    maximum_record_age_seconds: age,
+                    parallelization_factor: parallel,
+                    filters: vec!["{}".to_owned(); filters],
+                    ..MappingParameters::default()
+                };
+                let outside = [
+                    !(1..=10_000).contains(&batch),
+                    !(0..=300).contains(&window),
+                    !(retries == -1 || (0..=10_000).contains(&retries)),
+                    !(age == -1 || (60..=604_800).contains(&age)),
+                    !(1..=10).contains(&parallel),
+                    filters > 5,
+                ]
+                .iter()
+                .filter(|o| **o)
+                .count();
+                prop_assert_eq!(parameters.validate("m").len(), outside);
+            }
+        }
+    }
 }
