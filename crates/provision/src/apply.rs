@@ -156,6 +156,23 @@ pub async fn apply(
             role: consumer.role_name.clone(),
         };
         let Some(document) = role_policy(region, consumer, &consumer_streams)? else {
+            if matches!(change_of(&plan, &resource), Some(Change::Delete { .. })) {
+                // Not retried: it fails only on permissions or a missing
+                // policy, and a missing policy is what is wanted.
+                let result = clients
+                    .iam
+                    .delete_role_policy()
+                    .role_name(&consumer.role_name)
+                    .policy_name(ROLE_POLICY_NAME)
+                    .send()
+                    .await;
+                if let Err(error) = result {
+                    let failure = Failure::of(&error);
+                    if !failure.is_not_found() {
+                        return Err(failure.into_error("DeleteRolePolicy", resource.to_string()));
+                    }
+                }
+            }
             continue;
         };
         let current = observed
@@ -194,10 +211,27 @@ pub async fn apply(
             .get(source.name.as_str())
             .cloned()
             .unwrap_or_default();
+        let clients = clients_of(accounts, &source.account)?;
         let Some(document) = stream_policy(stream, &source_readers)? else {
+            // No reader left: a policy still there would keep granting the
+            // roles that stopped reading. Deleted with the revision read, so
+            // a policy changed meanwhile is not lost unseen.
+            if let Some(current) =
+                crate::read::read_resource_policy(clients, &stream.to_string()).await?
+            {
+                clients
+                    .dynamodb
+                    .delete_resource_policy()
+                    .resource_arn(stream.to_string())
+                    .expected_revision_id(current.revision_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::of(&e).into_error("DeleteResourcePolicy", stream.to_string())
+                    })?;
+            }
             continue;
         };
-        let clients = clients_of(accounts, &source.account)?;
         let current = crate::read::read_resource_policy(clients, &stream.to_string()).await?;
         if current.as_ref().map(|p| &p.document) == Some(&document) {
             continue;

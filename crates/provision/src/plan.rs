@@ -108,6 +108,12 @@ pub enum Change {
         /// What differs (a policy's line diff, the fields that change).
         detail: String,
     },
+    /// It exists and is no longer wanted (a policy that would grant no
+    /// reader any more): it will be deleted.
+    Delete {
+        /// What is deleted.
+        detail: String,
+    },
     /// It exists as desired.
     NoChange,
 }
@@ -213,6 +219,7 @@ impl fmt::Display for Plan {
             let (sign, verb, detail) = match &action.change {
                 Change::Create { detail } => ("+", "create", detail.as_str()),
                 Change::Update { detail } => ("~", "update", detail.as_str()),
+                Change::Delete { detail } => ("-", "delete", detail.as_str()),
                 Change::NoChange => ("=", "no change", ""),
             };
             writeln!(f, "{sign} {verb} {}", action.resource)?;
@@ -701,7 +708,16 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
                     change: policy_change(role.and_then(|r| r.read_policy.as_ref()), &document),
                 });
             }
-            Ok(None) => {}
+            Ok(None) => {
+                if let Some(existing) = role.and_then(|r| r.read_policy.as_ref()) {
+                    policy_actions.push(Action {
+                        resource: policy_resource,
+                        change: Change::Delete {
+                            detail: line_diff(&existing.to_json_pretty(), ""),
+                        },
+                    });
+                }
+            }
             Err(error) => blockers.push(error.into()),
         }
     }
@@ -733,7 +749,16 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
                     change: policy_change(existing, &document),
                 });
             }
-            Ok(None) => {}
+            Ok(None) => {
+                if let Some(existing) = observed.stream_policies.get(&stream.to_string()) {
+                    actions.push(Action {
+                        resource,
+                        change: Change::Delete {
+                            detail: line_diff(&existing.document.to_json_pretty(), ""),
+                        },
+                    });
+                }
+            }
             Err(error) => blockers.push(error.into()),
         }
     }

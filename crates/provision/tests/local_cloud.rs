@@ -1120,3 +1120,77 @@ async fn doctor_explains_a_real_access_denied_message() {
         .unwrap();
     cloud.stop().await;
 }
+
+/// A consumer that stops reading loses its grants: the stream policy no
+/// reader needs is deleted, and so is a role policy that reads nothing.
+#[tokio::test]
+async fn a_consumer_that_stops_reading_loses_its_grants() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    let mut only_b = central_billing();
+    only_b.consumers[0].subscriptions.truncate(1);
+    log.take();
+    let applied = apply(&only_b, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let changes: Vec<String> = applied
+        .plan
+        .changes()
+        .map(|a| {
+            let verb = match a.change {
+                streamgate_provision::plan::Change::Delete { .. } => "delete",
+                streamgate_provision::plan::Change::Update { .. } => "update",
+                _ => "other",
+            };
+            format!("{verb} {}", a.resource)
+        })
+        .collect();
+    expect![[r#"
+        update role policy 111111111111/billing-consumer
+        delete stream policy 333333333333/documents
+    "#]]
+    .assert_eq(&lines(&changes));
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        IAM.PutRolePolicy
+        DynamoDB.DeleteResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    let c_stream = latest_stream(&cloud, C).await;
+    let denied = describe_stream_as_role(&cloud, &c_stream)
+        .await
+        .unwrap_err();
+    assert!(denied.starts_with("AccessDeniedException"), "{denied}");
+    assert!(verify(&only_b, &accounts).await.unwrap().is_ok());
+
+    let mut none = central_billing();
+    none.consumers[0].subscriptions.clear();
+    apply(&none, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        IAM.DeleteRolePolicy
+        DynamoDB.DeleteResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    assert!(
+        apply(&none, &accounts, &Waits::local(), &mut state)
+            .await
+            .unwrap()
+            .plan
+            .is_empty()
+    );
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
