@@ -90,8 +90,8 @@ fn needs_write(plan: &Plan, resource: &Resource) -> bool {
     change_of(plan, resource).is_some_and(|c| !matches!(c, Change::NoChange))
 }
 
-/// Retries left for `failure`, chosen by `classify`: the backoff to wait
-/// with, or `None` when the failure is final.
+/// Counts one more retry with `backoff` (the one the failure calls for, or
+/// `None` when it is final) and returns it while attempts are left.
 fn next_retry<'a>(retry: &mut u32, backoff: Option<&'a Backoff>) -> Option<&'a Backoff> {
     let backoff = backoff?;
     *retry += 1;
@@ -112,8 +112,7 @@ fn is_policy_throttle(failure: &Failure) -> bool {
 fn is_role_not_ready(failure: &Failure) -> bool {
     failure.code == "InvalidParameterValueException"
         && (failure.message.contains("cannot be assumed")
-            || failure.message.contains("Cannot access stream")
-            || failure.message.contains("not authorized"))
+            || failure.message.contains("Cannot access stream"))
 }
 
 /// Makes the accounts match `desired`, recording what it creates in
@@ -309,7 +308,7 @@ async fn ensure_table(
         name: source.table_name.clone(),
     };
     let name = source.table_name.as_str();
-    let describe = |e: aws_sdk_dynamodb::error::BuildError| ProvisionError::Aws {
+    let build_error = |e: aws_sdk_dynamodb::error::BuildError| ProvisionError::Aws {
         operation: "CreateTable",
         resource: resource.to_string(),
         code: "InvalidRequest".to_owned(),
@@ -320,7 +319,7 @@ async fn ensure_table(
         .stream_enabled(true)
         .stream_view_type(view)
         .build()
-        .map_err(describe)?;
+        .map_err(build_error)?;
     match change_of(plan, &resource) {
         Some(Change::Create { .. }) => {
             let mut keys = vec![(&source.partition_key, KeyType::Hash)];
@@ -340,14 +339,14 @@ async fn ensure_table(
                             .attribute_name(&key.name)
                             .attribute_type(ScalarAttributeType::from(key.key_type.as_str()))
                             .build()
-                            .map_err(describe)?,
+                            .map_err(build_error)?,
                     )
                     .key_schema(
                         KeySchemaElement::builder()
                             .attribute_name(&key.name)
                             .key_type(key_type)
                             .build()
-                            .map_err(describe)?,
+                            .map_err(build_error)?,
                     );
             }
             // CreateTable is not retried: a ResourceInUseException means the
@@ -384,7 +383,7 @@ async fn ensure_table(
                         StreamSpecification::builder()
                             .stream_enabled(false)
                             .build()
-                            .map_err(describe)?,
+                            .map_err(build_error)?,
                     )
                     .send()
                     .await

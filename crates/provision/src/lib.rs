@@ -12,10 +12,9 @@
 //! # Modules, in the order a deployment goes
 //! - [`spec`]: the desired state (consumers and sources, many to many) and
 //!   its validation, with the mapping parameters' ranges and safe defaults.
-//! - [`observed`]: a snapshot of what exists, read from the
-//!   accounts.
+//! - [`observed`]: a snapshot of what exists, read from the accounts.
 //! - [`plan`]: the documents the desired state calls for and the diff
-//!   against a snapshot: create, update or no change per resource, with
+//!   against a snapshot: create, update, delete or no change per resource, with
 //!   policy differences, warnings and blockers (pre-checks). Pure, so it is
 //!   tested without a server.
 //! - [`clients`]: the SDK clients per account ([`clients::Accounts`]) and

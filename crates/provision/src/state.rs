@@ -215,9 +215,11 @@ impl StateFile {
     }
 
     /// The state as pretty JSON.
-    pub fn to_json(&self) -> String {
-        // Serializing these plain strings and numbers cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<String, ProvisionError> {
+        serde_json::to_string_pretty(self).map_err(|e| ProvisionError::StateFile {
+            path: "(in memory)".to_owned(),
+            message: e.to_string(),
+        })
     }
 
     /// Parses the JSON form.
@@ -248,7 +250,81 @@ impl StateFile {
             path: path.display().to_string(),
             message: error.to_string(),
         };
-        std::fs::write(&temporary, self.to_json()).map_err(failed)?;
+        std::fs::write(&temporary, self.to_json()?).map_err(failed)?;
         std::fs::rename(&temporary, path).map_err(failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+
+    fn check(state: &StateFile, expected: expect_test::Expect) {
+        let text = state.to_json().unwrap();
+        expected.assert_eq(&text);
+        assert_eq!(&StateFile::from_json(&text, "test").unwrap(), state);
+    }
+
+    #[test]
+    fn records_round_trip_and_replace_older_records_of_the_same_resource() {
+        let mut state = StateFile::new();
+        state.record(Recorded::StreamPolicy {
+            account: "222222222222".to_owned(),
+            stream_arn: "arn:aws:dynamodb:eu-west-1:222222222222:table/t/stream/L".to_owned(),
+            revision_id: "1".to_owned(),
+        });
+        state.record(Recorded::StreamPolicy {
+            account: "222222222222".to_owned(),
+            stream_arn: "arn:aws:dynamodb:eu-west-1:222222222222:table/t/stream/L".to_owned(),
+            revision_id: "2".to_owned(),
+        });
+        state.record(Recorded::Mapping {
+            account: "111111111111".to_owned(),
+            uuid: "u".to_owned(),
+            function_arn: "arn:aws:lambda:eu-west-1:111111111111:function:f".to_owned(),
+            stream_arn: "arn:aws:dynamodb:eu-west-1:222222222222:table/t/stream/L".to_owned(),
+        });
+        check(
+            &state,
+            expect![[r#"
+                {
+                  "version": 1,
+                  "resources": [
+                    {
+                      "kind": "stream_policy",
+                      "account": "222222222222",
+                      "stream_arn": "arn:aws:dynamodb:eu-west-1:222222222222:table/t/stream/L",
+                      "revision_id": "2"
+                    },
+                    {
+                      "kind": "mapping",
+                      "account": "111111111111",
+                      "uuid": "u",
+                      "function_arn": "arn:aws:lambda:eu-west-1:111111111111:function:f",
+                      "stream_arn": "arn:aws:dynamodb:eu-west-1:222222222222:table/t/stream/L"
+                    }
+                  ]
+                }"#]],
+        );
+        let first = state.resources[0].clone();
+        state.forget(&first);
+        assert_eq!(state.resources.len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_file_is_a_typed_error() {
+        let error = StateFile::from_json(
+            r#"{"version":1,"resources":[{"kind":"castle"}]}"#,
+            "state.json",
+        )
+        .unwrap_err();
+        expect!["state file state.json: unknown variant `castle`, expected one of `table`, `role`, `role_policy`, `stream_policy`, `function`, `mapping` at line 1 column 42"]
+            .assert_eq(&error.to_string());
+        assert!(
+            StateFile::load(std::path::Path::new("/nonexistent/streamgate/state.json"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }
