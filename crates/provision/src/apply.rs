@@ -49,6 +49,7 @@ pub async fn precheck(desired: &DesiredState, accounts: &Accounts) -> Result<(),
                 desired: desired.region.clone(),
             });
         }
+        // Not retried: a read that fails only on bad credentials.
         let identity = clients
             .sts
             .get_caller_identity()
@@ -102,7 +103,7 @@ fn is_invalid_principal(failure: &Failure) -> bool {
     failure.message.contains("Invalid principal")
 }
 
-fn is_policy_throttle(failure: &Failure) -> bool {
+pub(crate) fn is_policy_throttle(failure: &Failure) -> bool {
     matches!(
         failure.code.as_str(),
         "LimitExceededException" | "ResourceInUseException" | "ThrottlingException"
@@ -372,6 +373,8 @@ async fn ensure_table(
                 .as_ref()
                 .and_then(|t| t.stream.as_ref())
                 .is_some_and(|s| s.view_type.is_some());
+            // UpdateTable is not retried: the table is ACTIVE (waited for
+            // below and at creation), so a failure is bad input or rights.
             if enabled {
                 // A view type cannot change in place: disable, then enable
                 // (which starts a new stream with a new label).
@@ -487,6 +490,7 @@ async fn ensure_role(
             });
         }
         Some(Change::Update { .. }) => {
+            // Not retried: IAM applies it at once; a failure is bad input.
             clients
                 .iam
                 .update_assume_role_policy()
@@ -618,6 +622,8 @@ async fn ensure_function(
             {
                 return wait_function(clients, &function.name, waits).await;
             }
+            // The updates are not retried: each waits for the function to
+            // settle first (a second update during InProgress would fail).
             if existing.code_sha256 != code_sha256(&function.zip) {
                 clients
                     .lambda

@@ -76,15 +76,31 @@ async fn remove(
 ) -> Result<bool, ProvisionError> {
     match record {
         Recorded::Mapping { uuid, .. } => {
-            let result = clients
-                .lambda
-                .delete_event_source_mapping()
-                .uuid(uuid)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| Failure::of(&e));
-            let deleted = gone_is_fine(result, "DeleteEventSourceMapping", uuid)?;
+            // Retried while the mapping is still Creating or Updating
+            // (ResourceInUseException), polling as for any state change.
+            let mut retry = 0;
+            let deleted = loop {
+                let result = clients
+                    .lambda
+                    .delete_event_source_mapping()
+                    .uuid(uuid)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Failure::of(&e));
+                match result {
+                    Err(failure) if failure.code == "ResourceInUseException" => {
+                        retry += 1;
+                        if retry >= waits.settle.attempts {
+                            return Err(
+                                failure.into_error("DeleteEventSourceMapping", uuid.clone())
+                            );
+                        }
+                        pause(&waits.settle, retry).await;
+                    }
+                    other => break gone_is_fine(other, "DeleteEventSourceMapping", uuid)?,
+                }
+            };
             // Deleting takes a moment on AWS; wait until it is gone so the
             // function can be deleted after it.
             for attempt in 0..waits.settle.attempts {
@@ -116,6 +132,8 @@ async fn remove(
             })
         }
         Recorded::Function { name, .. } => {
+            // Not retried: its mappings are gone (deleted and waited for
+            // first), so a failure is rights or the function being gone.
             let result = clients
                 .lambda
                 .delete_function()
@@ -129,17 +147,34 @@ async fn remove(
         Recorded::StreamPolicy { stream_arn, .. } => {
             // No ExpectedRevisionId: destroy removes the policy whatever
             // its revision, as the provisioner owns the stream's policy.
-            let result = clients
-                .dynamodb
-                .delete_resource_policy()
-                .resource_arn(stream_arn)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| Failure::of(&e));
-            gone_is_fine(result, "DeleteResourcePolicy", stream_arn)
+            // Retried while DynamoDB throttles policy changes on the stream
+            // (about one per 15 seconds: destroy may follow apply closely).
+            let mut retry = 0;
+            loop {
+                let result = clients
+                    .dynamodb
+                    .delete_resource_policy()
+                    .resource_arn(stream_arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Failure::of(&e));
+                match result {
+                    Err(failure) if crate::apply::is_policy_throttle(&failure) => {
+                        retry += 1;
+                        if retry >= waits.policy_throttle.attempts {
+                            return Err(
+                                failure.into_error("DeleteResourcePolicy", stream_arn.clone())
+                            );
+                        }
+                        pause(&waits.policy_throttle, retry).await;
+                    }
+                    other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
+                }
+            }
         }
         Recorded::RolePolicy { role, policy, .. } => {
+            // Not retried: IAM deletes at once.
             let result = clients
                 .iam
                 .delete_role_policy()
@@ -152,6 +187,7 @@ async fn remove(
             gone_is_fine(result, "DeleteRolePolicy", &format!("{role}/{policy}"))
         }
         Recorded::Table { name, .. } => {
+            // Not retried: a failure is rights or deletion protection.
             let result = clients
                 .dynamodb
                 .delete_table()

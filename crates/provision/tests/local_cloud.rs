@@ -13,7 +13,8 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -50,6 +51,10 @@ struct CallLog {
     calls: Arc<Mutex<Vec<String>>>,
     fail: Arc<Mutex<Option<String>>>,
     unpropagated: Arc<Mutex<u32>>,
+    /// The next this many PutResourcePolicy calls are refused (nothing is
+    /// written) and answered as DynamoDB throttles policy changes.
+    throttled: Arc<Mutex<u32>>,
+    throttling_now: Arc<Mutex<bool>>,
 }
 
 impl CallLog {
@@ -94,11 +99,19 @@ impl Intercept for CallLog {
         cfg: &mut aws_sdk_iam::config::ConfigBag,
     ) -> Result<(), BoxError> {
         let metadata = cfg.load::<Metadata>().expect("operation metadata");
-        let mut unpropagated = self.unpropagated.lock().unwrap();
-        if metadata.name() != "PutResourcePolicy" || *unpropagated == 0 {
+        if metadata.name() != "PutResourcePolicy" {
             return Ok(());
         }
-        *unpropagated -= 1;
+        let mut unpropagated = self.unpropagated.lock().unwrap();
+        let mut throttled = self.throttled.lock().unwrap();
+        if *unpropagated > 0 {
+            *unpropagated -= 1;
+        } else if *throttled > 0 {
+            *throttled -= 1;
+            *self.throttling_now.lock().unwrap() = true;
+        } else {
+            return Ok(());
+        }
         let request = context.request_mut();
         let mut body: serde_json::Value =
             serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
@@ -112,6 +125,25 @@ impl Intercept for CallLog {
             .headers_mut()
             .insert("content-length", text.len().to_string());
         *request.body_mut() = aws_smithy_types::body::SdkBody::from(text);
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut throttling = self.throttling_now.lock().unwrap();
+        if !*throttling {
+            return Ok(());
+        }
+        *throttling = false;
+        let response = context.response_mut();
+        *response.status_mut() = aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
+        *response.body_mut() = aws_smithy_types::body::SdkBody::from(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceInUseException","message":"A policy update on this resource is in progress, try again later"}"#,
+        );
         Ok(())
     }
 }
@@ -1188,6 +1220,54 @@ async fn a_consumer_that_stops_reading_loses_its_grants() {
             .is_empty()
     );
 
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+/// DynamoDB refuses policy changes on one resource for about 15 seconds
+/// after the previous one: apply waits with the policy throttle's backoff
+/// (none locally) and tries again, as many times as it allows. (The SDK's
+/// own retry already covers LimitExceededException and ThrottlingException
+/// with its short backoff; ResourceInUseException is apply's to retry.)
+#[tokio::test]
+async fn the_stream_policy_is_retried_while_policy_changes_are_throttled() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    *log.throttled.lock().unwrap() = 2;
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let puts = log
+        .take()
+        .into_iter()
+        .filter(|c| c.ends_with("PutResourcePolicy"))
+        .count();
+    assert_eq!(puts, 4, "two throttled and retried, then one per stream");
+    assert!(verify(&desired, &accounts).await.unwrap().is_ok());
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // A single attempt allowed: the throttle is the error.
+    let mut impatient = Waits::local();
+    impatient.policy_throttle = streamgate_provision::clients::Backoff::immediate(1);
+    *log.throttled.lock().unwrap() = 1;
+    let error = apply(&desired, &accounts, &impatient, &mut state)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("failed: ResourceInUseException: A policy update on this resource is in progress, try again later"),
+        "{error}"
+    );
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
