@@ -1204,6 +1204,20 @@ mod tests {
     }
 
     #[test]
+    fn a_built_policy_with_a_lint_error_blocks_apply() {
+        let desired = central_billing().consumer(
+            Consumer::new("open", account(A), "open-role")
+                .trust("arn:aws:iam::111111111111:role/*")
+                .reads("tenant-b"),
+        );
+        let plan = plan(&desired, &converged(&central_billing())).unwrap();
+        let blockers: String = plan.blockers.iter().map(|b| format!("{b}\n")).collect();
+        expect![[r#"
+            role 111111111111/open-role: policy lint PARTIAL_WILDCARD_PRINCIPAL at $.Statement[1].Principal.AWS: principal "arn:aws:iam::111111111111:role/*" contains a wildcard: IAM accepts only "*" alone; use "*" with a condition such as aws:PrincipalArn (ArnLike) instead
+        "#]].assert_eq(&blockers);
+    }
+
+    #[test]
     fn an_invalid_desired_state_is_not_planned() {
         let desired =
             central_billing().consumer(Consumer::new("x", account(A), "r").reads("tenant-z"));
