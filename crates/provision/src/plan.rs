@@ -296,8 +296,8 @@ pub fn trust_policy(consumer: &Consumer) -> PolicyDocument {
 }
 
 /// The identity policy of a consumer's role: read every stream it
-/// subscribes to (`streams`, in subscription order), list streams, write
-/// its function's logs.
+/// subscribes to (`streams`, in subscription order), list streams, and,
+/// when it has a function, write that function's logs.
 pub fn role_policy(
     region: &str,
     consumer: &Consumer,
@@ -310,9 +310,27 @@ pub fn role_policy(
     for stream in rest {
         builder = builder.stream(stream);
     }
-    if let Some(function) = &consumer.function {
-        builder = builder.logs_for(&function_arn(region, consumer, function)?);
-    }
+    let Some(function) = &consumer.function else {
+        // A direct reader writes no Lambda logs: keep only the stream reads.
+        let built = builder.build();
+        let reads: Vec<Statement> = built
+            .statements()
+            .iter()
+            .filter(|statement| {
+                !statement
+                    .action
+                    .iter()
+                    .flat_map(|actions| actions.iter())
+                    .any(|action| action.starts_with("logs:"))
+            })
+            .cloned()
+            .collect();
+        return Ok(Some(PolicyDocument::new(
+            built.version,
+            OneOrMany::Many(reads),
+        )));
+    };
+    builder = builder.logs_for(&function_arn(region, consumer, function)?);
     Ok(Some(builder.build()))
 }
 
@@ -1015,16 +1033,6 @@ mod tests {
                                 "Sid": "ListStreams",
                                 "Effect": "Allow",
                                 "Action": "dynamodb:ListStreams",
-                                "Resource": "*"
-                            },
-                            {
-                                "Sid": "WriteLogs",
-                                "Effect": "Allow",
-                                "Action": [
-                                    "logs:CreateLogGroup",
-                                    "logs:CreateLogStream",
-                                    "logs:PutLogEvents"
-                                ],
                                 "Resource": "*"
                             }
                         ]
