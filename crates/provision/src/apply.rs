@@ -289,6 +289,24 @@ pub async fn apply(
                 }
             }
         }
+        // Mappings from an old stream of a source's table (its view type
+        // changed) would read a stream that no longer grows.
+        let current: Vec<StreamArn> = consumer
+            .subscriptions
+            .iter()
+            .filter_map(|s| streams.get(&s.source).cloned())
+            .collect();
+        for mapping in &existing {
+            if crate::plan::is_stale_stream(&mapping.stream_arn, &current) {
+                crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
+                state.forget(&Recorded::Mapping {
+                    account: consumer.account.to_string(),
+                    uuid: mapping.uuid.clone(),
+                    function_arn: mapping.function_arn.clone(),
+                    stream_arn: mapping.stream_arn.clone(),
+                });
+            }
+        }
     }
     Ok(ApplyReport { plan })
 }

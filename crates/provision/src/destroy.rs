@@ -69,68 +69,74 @@ fn gone_is_fine(
     }
 }
 
+/// Deletes the mapping `uuid` and waits until it is gone; `Ok(false)`
+/// when it was already gone.
+pub(crate) async fn delete_mapping(
+    clients: &AccountClients,
+    uuid: &str,
+    waits: &Waits,
+) -> Result<bool, ProvisionError> {
+    // Retried while the mapping is still Creating or Updating
+    // (ResourceInUseException), polling as for any state change.
+    let mut retry = 0;
+    let deleted = loop {
+        let result = clients
+            .lambda
+            .delete_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure::of(&e));
+        match result {
+            Err(failure) if failure.code == "ResourceInUseException" => {
+                retry += 1;
+                if retry >= waits.settle.attempts {
+                    return Err(failure.into_error("DeleteEventSourceMapping", uuid.to_owned()));
+                }
+                pause(&waits.settle, retry).await;
+            }
+            other => break gone_is_fine(other, "DeleteEventSourceMapping", uuid)?,
+        }
+    };
+    // Deleting takes a moment on AWS; wait until it is gone so the
+    // function can be deleted after it.
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        match clients
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(error) => {
+                let failure = Failure::of(&error);
+                if failure.is_not_found() {
+                    return Ok(deleted);
+                }
+                return Err(failure.into_error("GetEventSourceMapping", uuid.to_owned()));
+            }
+        }
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("mapping {uuid}"),
+        wanted: "deleted",
+        attempts: waits.settle.attempts,
+        last: "Deleting".to_owned(),
+    })
+}
+
 async fn remove(
     clients: &AccountClients,
     record: &Recorded,
     waits: &Waits,
 ) -> Result<bool, ProvisionError> {
     match record {
-        Recorded::Mapping { uuid, .. } => {
-            // Retried while the mapping is still Creating or Updating
-            // (ResourceInUseException), polling as for any state change.
-            let mut retry = 0;
-            let deleted = loop {
-                let result = clients
-                    .lambda
-                    .delete_event_source_mapping()
-                    .uuid(uuid)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Failure::of(&e));
-                match result {
-                    Err(failure) if failure.code == "ResourceInUseException" => {
-                        retry += 1;
-                        if retry >= waits.settle.attempts {
-                            return Err(
-                                failure.into_error("DeleteEventSourceMapping", uuid.clone())
-                            );
-                        }
-                        pause(&waits.settle, retry).await;
-                    }
-                    other => break gone_is_fine(other, "DeleteEventSourceMapping", uuid)?,
-                }
-            };
-            // Deleting takes a moment on AWS; wait until it is gone so the
-            // function can be deleted after it.
-            for attempt in 0..waits.settle.attempts {
-                if attempt > 0 {
-                    pause(&waits.settle, attempt).await;
-                }
-                match clients
-                    .lambda
-                    .get_event_source_mapping()
-                    .uuid(uuid)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(error) => {
-                        let failure = Failure::of(&error);
-                        if failure.is_not_found() {
-                            return Ok(deleted);
-                        }
-                        return Err(failure.into_error("GetEventSourceMapping", uuid.clone()));
-                    }
-                }
-            }
-            Err(ProvisionError::NotSettled {
-                resource: format!("mapping {uuid}"),
-                wanted: "deleted",
-                attempts: waits.settle.attempts,
-                last: "Deleting".to_owned(),
-            })
-        }
+        Recorded::Mapping { uuid, .. } => delete_mapping(clients, uuid, waits).await,
         Recorded::Function { name, .. } => {
             // Not retried: its mappings are gone (deleted and waited for
             // first), so a failure is rights or the function being gone.

@@ -72,6 +72,16 @@ pub enum Resource {
         /// The source table's name.
         table: String,
     },
+    /// An event source mapping of a desired function from an old stream of
+    /// a source's table (its view type changed since): it is deleted.
+    StaleMapping {
+        /// The function's account.
+        account: AccountId,
+        /// The function's name.
+        function: String,
+        /// The old stream's ARN.
+        stream: String,
+    },
 }
 
 impl fmt::Display for Resource {
@@ -90,6 +100,11 @@ impl fmt::Display for Resource {
                 table_account,
                 table,
             } => write!(f, "mapping {table_account}/{table} -> {account}/{function}"),
+            Self::StaleMapping {
+                account,
+                function,
+                stream,
+            } => write!(f, "mapping {stream} -> {account}/{function}"),
         }
     }
 }
@@ -556,6 +571,17 @@ fn mapping_detail(parameters: &MappingParameters) -> String {
     )
 }
 
+/// True when `stream` is another stream (an older label) of the table of
+/// one of `current`.
+pub fn is_stale_stream(stream: &str, current: &[StreamArn]) -> bool {
+    let Ok(stream) = stream.parse::<StreamArn>() else {
+        return false;
+    };
+    current
+        .iter()
+        .any(|c| c.table_arn() == stream.table_arn() && *c != stream)
+}
+
 /// The fields of `desired` that differ from an existing mapping's, as
 /// `field: old -> new` lines (the starting position is fixed at creation
 /// and not compared).
@@ -864,6 +890,32 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
                 },
                 change,
             });
+        }
+        let current: Vec<StreamArn> = consumer
+            .subscriptions
+            .iter()
+            .filter_map(|s| stream_of(&s.source))
+            .collect();
+        for mapping in &observed.mappings {
+            if function_arn
+                .as_ref()
+                .is_ok_and(|f| *f == mapping.function_arn)
+                && is_stale_stream(&mapping.stream_arn, &current)
+            {
+                actions.push(Action {
+                    resource: Resource::StaleMapping {
+                        account: consumer.account.clone(),
+                        function: function.name.clone(),
+                        stream: mapping.stream_arn.clone(),
+                    },
+                    change: Change::Delete {
+                        detail: format!(
+                            "mapping {} reads an old stream of the table",
+                            mapping.uuid
+                        ),
+                    },
+                });
+            }
         }
     }
 

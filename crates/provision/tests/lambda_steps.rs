@@ -28,7 +28,7 @@ use streamgate_local::{LocalCloud, RunningCloud};
 use streamgate_provision::apply::apply;
 use streamgate_provision::clients::{AccountClients, Accounts, Waits};
 use streamgate_provision::destroy::destroy;
-use streamgate_provision::plan::code_sha256;
+use streamgate_provision::plan::{Resource, code_sha256};
 use streamgate_provision::spec::{
     Consumer, DesiredState, FunctionSpec, KeyAttribute, KeyType, MappingParameters, Source,
 };
@@ -457,6 +457,80 @@ async fn a_changed_package_or_mapping_parameter_is_updated_in_place() {
     .assert_eq(&take_writes(&lambda));
     assert!(
         apply(&changed, &accounts, &Waits::local(), &mut state)
+            .await
+            .unwrap()
+            .plan
+            .is_empty()
+    );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
+
+/// A view type change starts a new stream: the function gets a mapping
+/// from the new stream and loses the one from the old.
+#[tokio::test]
+async fn a_view_type_change_moves_the_mapping_to_the_new_stream() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let lambda = FakeLambda::default();
+    let accounts = accounts(&cloud, &lambda);
+    let mut state = StateFile::new();
+    let before = desired(b"zip", MappingParameters::default());
+    apply(&before, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    take_writes(&lambda);
+    let mapped_stream = |lambda: &FakeLambda| {
+        let state = lambda.state.lock().unwrap();
+        assert_eq!(state.mappings.len(), 1);
+        state.mappings.values().next().unwrap()["EventSourceArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let old_stream = mapped_stream(&lambda);
+
+    let mut after = desired(b"zip", MappingParameters::default());
+    after.sources[0].view_type = streamgate_provision::spec::StreamViewType::NewImage;
+    let plan = apply(&after, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap()
+        .plan;
+    let changes: String = plan
+        .changes()
+        .map(|a| match &a.resource {
+            Resource::StaleMapping { stream, .. } if *stream == old_stream => {
+                "mapping from the old stream\n".to_owned()
+            }
+            other => format!("{other}\n"),
+        })
+        .collect();
+    expect![[r#"
+        table 222222222222/documents
+        role policy 111111111111/billing-consumer
+        stream policy 222222222222/documents
+        mapping 222222222222/documents -> 111111111111/billing-aggregator
+        mapping from the old stream
+    "#]]
+    .assert_eq(&changes);
+    let writes: Vec<String> = take_writes(&lambda)
+        .lines()
+        .map(|w| w.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        writes,
+        ["CreateEventSourceMapping", "DeleteEventSourceMapping"]
+    );
+    assert_ne!(mapped_stream(&lambda), old_stream);
+    let recorded = state
+        .resources
+        .iter()
+        .filter(|r| matches!(r, streamgate_provision::state::Recorded::Mapping { .. }))
+        .count();
+    assert_eq!(recorded, 1, "{state:?}");
+    assert!(
+        apply(&after, &accounts, &Waits::local(), &mut state)
             .await
             .unwrap()
             .plan
