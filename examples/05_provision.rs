@@ -2,9 +2,10 @@
 //!
 //! Teaches: describe the cross-account setup as a desired state, print the
 //! plan a person reviews, apply it, verify that the consumer's role can read
-//! the tenant's stream (both policies fetched and evaluated offline), apply
-//! again to see that nothing changes, and destroy everything from the state
-//! apply recorded.
+//! the tenant's stream (both policies fetched and evaluated offline), ask
+//! doctor why the role cannot read once the stream policy is deleted by
+//! hand, apply again to put it back (and once more to see that nothing
+//! changes), and destroy everything from the state apply recorded.
 //!
 //! Input (all literal, below): account B (`222222222222`) owns the table
 //! `documents` (partition key `pk`, stream `NEW_AND_OLD_IMAGES`); account A
@@ -19,9 +20,11 @@
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_types::SdkConfig;
 use streamgate_local::{LocalCloud, RunningCloud};
+use streamgate_policy::arn::{RoleArn, StreamArn};
 use streamgate_provision::apply::{apply, plan_against};
 use streamgate_provision::clients::{Accounts, Waits};
 use streamgate_provision::destroy::destroy;
+use streamgate_provision::doctor::doctor;
 use streamgate_provision::spec::{Consumer, DesiredState, KeyAttribute, KeyType, Source};
 use streamgate_provision::state::StateFile;
 use streamgate_provision::verify::verify;
@@ -90,11 +93,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("verify found problems".into());
     }
 
-    // 5. Applying again changes nothing.
-    let again = apply(&desired, &accounts, &Waits::local(), &mut state).await?;
-    println!("apply again: {} changes", again.plan.changes().count());
+    // 5. Someone deletes the stream policy in B by hand. Doctor fetches both
+    //    policies and explains why the role cannot read the stream now.
+    let tenant = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B)?);
+    let stream: StreamArn = tenant
+        .describe_table()
+        .table_name("documents")
+        .send()
+        .await?
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .ok_or("the table has no stream")?
+        .parse()?;
+    tenant
+        .delete_resource_policy()
+        .resource_arn(stream.to_string())
+        .send()
+        .await?;
+    let role: RoleArn = format!("arn:aws:iam::{A}:role/billing-consumer").parse()?;
+    let diagnosis = doctor(&accounts, &role, &stream, &[]).await?;
+    println!("doctor:\n{diagnosis}");
 
-    // 6. Destroy from the recorded state (saved to a file, it also works
+    // 6. Applying again puts the policy back; once more changes nothing.
+    let repaired = apply(&desired, &accounts, &Waits::local(), &mut state).await?;
+    println!("apply again: {} changes", repaired.plan.changes().count());
+    let again = apply(&desired, &accounts, &Waits::local(), &mut state).await?;
+    println!("apply once more: {} changes", again.plan.changes().count());
+
+    // 7. Destroy from the recorded state (saved to a file, it also works
     //    from a fresh process).
     for removal in destroy(&accounts, &Waits::local(), &mut state).await? {
         println!("{removal}");
