@@ -108,7 +108,9 @@ pub enum TableOwnership {
     /// it when this provisioner created it.
     Managed,
     /// The table exists and belongs to someone else: check its stream and
-    /// encryption, attach the stream policy, never create or delete it.
+    /// encryption, never create or delete it. Its stream's resource policy
+    /// is still the provisioner's: replaced by the one naming the desired
+    /// readers, and deleted by destroy.
     Existing,
 }
 
