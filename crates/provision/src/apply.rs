@@ -14,8 +14,8 @@ use crate::clients::{AccountClients, Accounts, Backoff, Waits, pause};
 use crate::error::{Failure, ProvisionError};
 use crate::observed::Observed;
 use crate::plan::{
-    Action, Change, Plan, Resource, code_sha256, function_arn, plan, role_arn, role_policy,
-    stream_policy, trust_policy,
+    Action, Blocker, Change, Plan, Resource, code_sha256, function_arn, plan, role_arn,
+    role_policy, stream_policy, trust_policy,
 };
 use crate::read::{clients_of, read_all, read_function, read_mappings, read_table};
 use crate::spec::{
@@ -24,6 +24,7 @@ use crate::spec::{
 use crate::state::{Recorded, StateFile};
 use std::collections::BTreeMap;
 use streamgate_policy::arn::{AccountId, StreamArn};
+use streamgate_policy::lint::{PolicyType, Severity, lint};
 
 /// What apply did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,6 +236,21 @@ pub async fn apply(
         let current = crate::read::read_resource_policy(clients, &stream.to_string()).await?;
         if current.as_ref().map(|p| &p.document) == Some(&document) {
             continue;
+        }
+        // Linted again with the real stream ARN (the plan saw a placeholder
+        // label where the stream did not exist yet).
+        let errors: Vec<Blocker> = lint(&document, PolicyType::Stream, Some(stream.as_arn()))
+            .into_iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .map(|finding| Blocker::PolicyLint {
+                resource: format!("stream policy {stream}"),
+                code: finding.code.to_string(),
+                path: finding.path.to_string(),
+                message: finding.message,
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ProvisionError::Blocked(errors));
         }
         let expected = current.map_or_else(|| "NO_POLICY".to_owned(), |p| p.revision_id);
         let revision_id =
