@@ -15,6 +15,9 @@
 //! - `local` (with the `local` feature): the local cloud, a loopback
 //!   endpoint speaking DynamoDB, DynamoDB Streams, IAM and STS for several
 //!   accounts (`streamgate-local`).
+//! - `provision` (with the `provision` feature): plan, apply, verify,
+//!   destroy and doctor for the cross-account setup with the AWS SDK for
+//!   Rust (`streamgate-provision`).
 
 pub use streamgate_policy as policy;
 pub use streamgate_records as records;
@@ -23,3 +26,6 @@ pub use streamgate_consumer as consumer;
 
 #[cfg(feature = "local")]
 pub use streamgate_local as local;
+
+#[cfg(feature = "provision")]
+pub use streamgate_provision as provision;

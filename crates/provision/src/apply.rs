@@ -1,0 +1,907 @@
+//! Apply: make the accounts match the desired state, idempotently and in
+//! order — tables with their streams, roles with their trust policies, the
+//! roles' read policies, the streams' resource policies, functions, event
+//! source mappings.
+//!
+//! Apply reads everything first and plans; when the plan has no change it
+//! returns without a single write call. Otherwise each resource that
+//! differs is written, with the waits and retries AWS needs (each call
+//! site says which and why). A failure half-way leaves the state file
+//! holding what was created so far; applying again reads afresh and
+//! carries on from there.
+
+use crate::clients::{AccountClients, Accounts, Backoff, Waits, pause};
+use crate::error::{Failure, ProvisionError};
+use crate::observed::Observed;
+use crate::plan::{
+    Action, Blocker, Change, Plan, Resource, code_sha256, function_arn, plan, role_arn,
+    role_policy, stream_policy, trust_policy,
+};
+use crate::read::{clients_of, read_all, read_function, read_mappings, read_table};
+use crate::spec::{
+    Consumer, DesiredState, FunctionSpec, MappingParameters, ROLE_POLICY_NAME, Source,
+};
+use crate::state::{Recorded, StateFile};
+use std::collections::BTreeMap;
+use streamgate_policy::arn::{AccountId, StreamArn};
+use streamgate_policy::lint::{PolicyType, Severity, lint};
+
+/// What apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// The plan it carried out (all `NoChange` when nothing was written).
+    pub plan: Plan,
+}
+
+/// Checks that every account the desired state names has clients, that
+/// they are configured for the desired Region and that their credentials
+/// belong to that account (STS GetCallerIdentity, a read).
+pub async fn precheck(desired: &DesiredState, accounts: &Accounts) -> Result<(), ProvisionError> {
+    let mut needed: Vec<&AccountId> = desired.sources.iter().map(|s| &s.account).collect();
+    needed.extend(desired.consumers.iter().map(|c| &c.account));
+    needed.sort();
+    needed.dedup();
+    for account in needed {
+        let clients = clients_of(accounts, account)?;
+        if clients.region.as_deref() != Some(desired.region.as_str()) {
+            return Err(ProvisionError::RegionMismatch {
+                account: account.clone(),
+                configured: clients.region.clone().unwrap_or_else(|| "none".to_owned()),
+                desired: desired.region.clone(),
+            });
+        }
+        // Not retried: a read that fails only on bad credentials.
+        let identity = clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| Failure::of(&e).into_error("GetCallerIdentity", account.to_string()))?;
+        let actual = identity.account().unwrap_or_default();
+        if actual != account.as_str() {
+            return Err(ProvisionError::AccountMismatch {
+                expected: account.clone(),
+                actual: actual.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads what exists and plans, after the pre-checks.
+pub async fn plan_against(
+    desired: &DesiredState,
+    accounts: &Accounts,
+) -> Result<(Plan, Observed), ProvisionError> {
+    desired
+        .validate()
+        .map_err(|e| ProvisionError::Plan(crate::plan::PlanError::Invalid(e)))?;
+    precheck(desired, accounts).await?;
+    let observed = read_all(desired, accounts).await?;
+    Ok((plan(desired, &observed)?, observed))
+}
+
+fn change_of<'a>(plan: &'a Plan, resource: &Resource) -> Option<&'a Change> {
+    plan.actions
+        .iter()
+        .find(|a| &a.resource == resource)
+        .map(|a: &Action| &a.change)
+}
+
+fn needs_write(plan: &Plan, resource: &Resource) -> bool {
+    change_of(plan, resource).is_some_and(|c| !matches!(c, Change::NoChange))
+}
+
+/// Counts one more retry with `backoff` (the one the failure calls for, or
+/// `None` when it is final) and returns it while attempts are left.
+fn next_retry<'a>(retry: &mut u32, backoff: Option<&'a Backoff>) -> Option<&'a Backoff> {
+    let backoff = backoff?;
+    *retry += 1;
+    (*retry < backoff.attempts).then_some(backoff)
+}
+
+fn is_invalid_principal(failure: &Failure) -> bool {
+    failure.message.contains("Invalid principal")
+}
+
+pub(crate) fn is_policy_throttle(failure: &Failure) -> bool {
+    matches!(
+        failure.code.as_str(),
+        "LimitExceededException" | "ResourceInUseException" | "ThrottlingException"
+    )
+}
+
+fn is_role_not_ready(failure: &Failure) -> bool {
+    failure.code == "InvalidParameterValueException"
+        && (failure.message.contains("cannot be assumed")
+            || failure.message.contains("Cannot access stream"))
+}
+
+/// Makes the accounts match `desired`, recording what it creates in
+/// `state` as it goes (save `state` afterwards even when apply fails).
+pub async fn apply(
+    desired: &DesiredState,
+    accounts: &Accounts,
+    waits: &Waits,
+    state: &mut StateFile,
+) -> Result<ApplyReport, ProvisionError> {
+    let (plan, observed) = plan_against(desired, accounts).await?;
+    if !plan.blockers.is_empty() {
+        return Err(ProvisionError::Blocked(plan.blockers));
+    }
+    if plan.is_empty() {
+        return Ok(ApplyReport { plan });
+    }
+    let region = desired.region.as_str();
+
+    let mut streams: BTreeMap<String, StreamArn> = BTreeMap::new();
+    for source in &desired.sources {
+        let clients = clients_of(accounts, &source.account)?;
+        let stream = ensure_table(source, clients, &plan, waits, state).await?;
+        streams.insert(source.name.clone(), stream);
+    }
+
+    for consumer in &desired.consumers {
+        let clients = clients_of(accounts, &consumer.account)?;
+        ensure_role(consumer, clients, &plan, &observed, state).await?;
+    }
+    for consumer in &desired.consumers {
+        let clients = clients_of(accounts, &consumer.account)?;
+        let consumer_streams: Vec<StreamArn> = consumer
+            .subscriptions
+            .iter()
+            .filter_map(|s| streams.get(&s.source).cloned())
+            .collect();
+        let resource = Resource::RolePolicy {
+            account: consumer.account.clone(),
+            role: consumer.role_name.clone(),
+        };
+        let Some(document) = role_policy(region, consumer, &consumer_streams)? else {
+            if matches!(change_of(&plan, &resource), Some(Change::Delete { .. })) {
+                // Not retried: it fails only on permissions or a missing
+                // policy, and a missing policy is what is wanted.
+                let result = clients
+                    .iam
+                    .delete_role_policy()
+                    .role_name(&consumer.role_name)
+                    .policy_name(ROLE_POLICY_NAME)
+                    .send()
+                    .await;
+                if let Err(error) = result {
+                    let failure = Failure::of(&error);
+                    if !failure.is_not_found() {
+                        return Err(failure.into_error("DeleteRolePolicy", resource.to_string()));
+                    }
+                }
+            }
+            continue;
+        };
+        let current = observed
+            .roles
+            .get(&(consumer.account.clone(), consumer.role_name.clone()))
+            .and_then(|r| r.read_policy.as_ref());
+        // The plan may show a placeholder stream label; compare with the
+        // document built from the real stream ARNs.
+        if current == Some(&document) {
+            continue;
+        }
+        // PutRolePolicy is not retried: it fails only on bad input or
+        // permissions, which a retry does not fix.
+        clients
+            .iam
+            .put_role_policy()
+            .role_name(&consumer.role_name)
+            .policy_name(ROLE_POLICY_NAME)
+            .policy_document(document.to_json())
+            .send()
+            .await
+            .map_err(|e| Failure::of(&e).into_error("PutRolePolicy", resource.to_string()))?;
+        state.record(Recorded::RolePolicy {
+            account: consumer.account.to_string(),
+            role: consumer.role_name.clone(),
+            policy: ROLE_POLICY_NAME.to_owned(),
+        });
+    }
+
+    let readers = desired.readers();
+    for source in &desired.sources {
+        let Some(stream) = streams.get(&source.name) else {
+            continue;
+        };
+        let source_readers = readers
+            .get(source.name.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let clients = clients_of(accounts, &source.account)?;
+        let Some(document) = stream_policy(stream, &source_readers)? else {
+            // No reader left: a policy still there would keep granting the
+            // roles that stopped reading. Deleted with the revision read, so
+            // a policy changed meanwhile is not lost unseen.
+            if let Some(current) =
+                crate::read::read_resource_policy(clients, &stream.to_string()).await?
+            {
+                clients
+                    .dynamodb
+                    .delete_resource_policy()
+                    .resource_arn(stream.to_string())
+                    .expected_revision_id(current.revision_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::of(&e).into_error("DeleteResourcePolicy", stream.to_string())
+                    })?;
+            }
+            continue;
+        };
+        let current = crate::read::read_resource_policy(clients, &stream.to_string()).await?;
+        if current.as_ref().map(|p| &p.document) == Some(&document) {
+            continue;
+        }
+        // Linted again with the real stream ARN (the plan saw a placeholder
+        // label where the stream did not exist yet).
+        let errors: Vec<Blocker> = lint(&document, PolicyType::Stream, Some(stream.as_arn()))
+            .into_iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .map(|finding| Blocker::PolicyLint {
+                resource: format!("stream policy {stream}"),
+                code: finding.code.to_string(),
+                path: finding.path.to_string(),
+                message: finding.message,
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ProvisionError::Blocked(errors));
+        }
+        let expected = current.map_or_else(|| "NO_POLICY".to_owned(), |p| p.revision_id);
+        let revision_id =
+            put_stream_policy(clients, stream, &document.to_json(), &expected, waits).await?;
+        state.record(Recorded::StreamPolicy {
+            account: source.account.to_string(),
+            stream_arn: stream.to_string(),
+            revision_id,
+        });
+    }
+
+    for consumer in &desired.consumers {
+        let Some(function) = &consumer.function else {
+            continue;
+        };
+        let clients = clients_of(accounts, &consumer.account)?;
+        ensure_function(region, consumer, function, clients, &plan, waits, state).await?;
+        let function_arn = function_arn(region, consumer, function)?.to_string();
+        let existing = read_mappings(clients, &function.name).await?;
+        for subscription in &consumer.subscriptions {
+            let Some(stream) = streams.get(&subscription.source) else {
+                continue;
+            };
+            let stream = stream.to_string();
+            let found = existing.iter().find(|m| m.stream_arn == stream);
+            match found {
+                None => {
+                    let uuid = create_mapping(
+                        clients,
+                        &function.name,
+                        &stream,
+                        &subscription.parameters,
+                        waits,
+                    )
+                    .await?;
+                    state.record(Recorded::Mapping {
+                        account: consumer.account.to_string(),
+                        uuid: uuid.clone(),
+                        function_arn: function_arn.clone(),
+                        stream_arn: stream.clone(),
+                    });
+                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
+                }
+                Some(mapping) => {
+                    if crate::plan::mapping_differences(mapping, &subscription.parameters)
+                        .is_empty()
+                    {
+                        continue;
+                    }
+                    update_mapping(clients, &mapping.uuid, &subscription.parameters).await?;
+                    wait_mapping(clients, &mapping.uuid, &subscription.parameters, waits).await?;
+                }
+            }
+        }
+        // Mappings from an old stream of a source's table (its view type
+        // changed) would read a stream that no longer grows.
+        let current: Vec<StreamArn> = consumer
+            .subscriptions
+            .iter()
+            .filter_map(|s| streams.get(&s.source).cloned())
+            .collect();
+        for mapping in &existing {
+            if crate::plan::is_stale_stream(&mapping.stream_arn, &current) {
+                crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
+                state.forget(&Recorded::Mapping {
+                    account: consumer.account.to_string(),
+                    uuid: mapping.uuid.clone(),
+                    function_arn: mapping.function_arn.clone(),
+                    stream_arn: mapping.stream_arn.clone(),
+                });
+            }
+        }
+    }
+    Ok(ApplyReport { plan })
+}
+
+async fn ensure_table(
+    source: &Source,
+    clients: &AccountClients,
+    plan: &Plan,
+    waits: &Waits,
+    state: &mut StateFile,
+) -> Result<StreamArn, ProvisionError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        StreamSpecification, StreamViewType,
+    };
+    let resource = Resource::Table {
+        account: source.account.clone(),
+        name: source.table_name.clone(),
+    };
+    let name = source.table_name.as_str();
+    let build_error = |e: aws_sdk_dynamodb::error::BuildError| ProvisionError::Aws {
+        operation: "CreateTable",
+        resource: resource.to_string(),
+        code: "InvalidRequest".to_owned(),
+        message: e.to_string(),
+    };
+    let view = StreamViewType::from(source.view_type.as_str());
+    let enable = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .map_err(build_error)?;
+    match change_of(plan, &resource) {
+        Some(Change::Create { .. }) => {
+            let mut keys = vec![(&source.partition_key, KeyType::Hash)];
+            if let Some(sort) = &source.sort_key {
+                keys.push((sort, KeyType::Range));
+            }
+            let mut request = clients
+                .dynamodb
+                .create_table()
+                .table_name(name)
+                .billing_mode(BillingMode::PayPerRequest)
+                .stream_specification(enable);
+            for (key, key_type) in keys {
+                request = request
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name(&key.name)
+                            .attribute_type(ScalarAttributeType::from(key.key_type.as_str()))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .key_schema(
+                        KeySchemaElement::builder()
+                            .attribute_name(&key.name)
+                            .key_type(key_type)
+                            .build()
+                            .map_err(build_error)?,
+                    );
+            }
+            // CreateTable is not retried: a ResourceInUseException means the
+            // table appeared since the read, and applying again adopts it.
+            let output = request
+                .send()
+                .await
+                .map_err(|e| Failure::of(&e).into_error("CreateTable", resource.to_string()))?;
+            let arn = output
+                .table_description()
+                .and_then(|t| t.table_arn())
+                .unwrap_or_default()
+                .to_owned();
+            state.record(Recorded::Table {
+                account: source.account.to_string(),
+                name: name.to_owned(),
+                arn,
+            });
+        }
+        Some(Change::Update { .. }) => {
+            let current = read_table(clients, &source.account, name).await?;
+            let enabled = current
+                .as_ref()
+                .and_then(|t| t.stream.as_ref())
+                .is_some_and(|s| s.view_type.is_some());
+            // UpdateTable is not retried: the table is ACTIVE (waited for
+            // below and at creation), so a failure is bad input or rights.
+            if enabled {
+                // A view type cannot change in place: disable, then enable
+                // (which starts a new stream with a new label).
+                clients
+                    .dynamodb
+                    .update_table()
+                    .table_name(name)
+                    .stream_specification(
+                        StreamSpecification::builder()
+                            .stream_enabled(false)
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| Failure::of(&e).into_error("UpdateTable", resource.to_string()))?;
+                wait_table_active(clients, source, waits).await?;
+            }
+            clients
+                .dynamodb
+                .update_table()
+                .table_name(name)
+                .stream_specification(enable)
+                .send()
+                .await
+                .map_err(|e| Failure::of(&e).into_error("UpdateTable", resource.to_string()))?;
+        }
+        _ => {}
+    }
+    let table = wait_table_active(clients, source, waits).await?;
+    match table
+        .stream
+        .filter(|s| s.view_type == Some(source.view_type))
+    {
+        Some(stream) => Ok(stream.arn),
+        None => Err(ProvisionError::NotSettled {
+            resource: resource.to_string(),
+            wanted: "stream-enabled",
+            attempts: 1,
+            last: "no enabled stream with the desired view type".to_owned(),
+        }),
+    }
+}
+
+/// Polls DescribeTable until the table is ACTIVE (creating a table or
+/// changing its stream takes seconds to minutes on AWS).
+async fn wait_table_active(
+    clients: &AccountClients,
+    source: &Source,
+    waits: &Waits,
+) -> Result<crate::observed::ObservedTable, ProvisionError> {
+    let mut last = "missing".to_owned();
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        if let Some(table) = read_table(clients, &source.account, &source.table_name).await? {
+            if table.status == "ACTIVE" {
+                return Ok(table);
+            }
+            last = table.status;
+        }
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("table {}/{}", source.account, source.table_name),
+        wanted: "ACTIVE",
+        attempts: waits.settle.attempts,
+        last,
+    })
+}
+
+async fn ensure_role(
+    consumer: &Consumer,
+    clients: &AccountClients,
+    plan: &Plan,
+    observed: &Observed,
+    state: &mut StateFile,
+) -> Result<(), ProvisionError> {
+    let resource = Resource::Role {
+        account: consumer.account.clone(),
+        name: consumer.role_name.clone(),
+    };
+    let trust = trust_policy(consumer).to_json();
+    let exists = observed
+        .roles
+        .contains_key(&(consumer.account.clone(), consumer.role_name.clone()));
+    match change_of(plan, &resource) {
+        Some(Change::Create { .. }) if !exists => {
+            // CreateRole is not retried: IAM answers at once; what takes
+            // time is the role becoming usable elsewhere, handled where it
+            // is used (stream policy, function, mapping).
+            let output = clients
+                .iam
+                .create_role()
+                .role_name(&consumer.role_name)
+                .assume_role_policy_document(&trust)
+                .description("streamgate consumer execution role")
+                .send()
+                .await
+                .map_err(|e| Failure::of(&e).into_error("CreateRole", resource.to_string()))?;
+            let arn = output
+                .role()
+                .map(|r| r.arn().to_owned())
+                .unwrap_or_else(|| {
+                    role_arn(consumer)
+                        .map(|a| a.to_string())
+                        .unwrap_or_default()
+                });
+            state.record(Recorded::Role {
+                account: consumer.account.to_string(),
+                name: consumer.role_name.clone(),
+                arn,
+            });
+        }
+        Some(Change::Update { .. }) => {
+            // Not retried: IAM applies it at once; a failure is bad input.
+            clients
+                .iam
+                .update_assume_role_policy()
+                .role_name(&consumer.role_name)
+                .policy_document(&trust)
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::of(&e).into_error("UpdateAssumeRolePolicy", resource.to_string())
+                })?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// PutResourcePolicy with `ExpectedRevisionId`, retried while the new role
+/// is not yet a valid principal (IAM propagation) and while DynamoDB
+/// throttles policy changes on the resource (about one per 15 seconds).
+async fn put_stream_policy(
+    clients: &AccountClients,
+    stream: &StreamArn,
+    policy: &str,
+    expected_revision: &str,
+    waits: &Waits,
+) -> Result<String, ProvisionError> {
+    let mut retry = 0;
+    loop {
+        let result = clients
+            .dynamodb
+            .put_resource_policy()
+            .resource_arn(stream.to_string())
+            .policy(policy)
+            .expected_revision_id(expected_revision)
+            .send()
+            .await;
+        match result {
+            Ok(output) => return Ok(output.revision_id().unwrap_or_default().to_owned()),
+            Err(error) => {
+                let failure = Failure::of(&error);
+                let backoff = if is_invalid_principal(&failure) {
+                    Some(&waits.iam_propagation)
+                } else if is_policy_throttle(&failure) {
+                    Some(&waits.policy_throttle)
+                } else {
+                    None
+                };
+                match next_retry(&mut retry, backoff) {
+                    Some(backoff) => pause(backoff, retry).await,
+                    None => {
+                        return Err(failure.into_error("PutResourcePolicy", stream.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn ensure_function(
+    region: &str,
+    consumer: &Consumer,
+    function: &FunctionSpec,
+    clients: &AccountClients,
+    plan: &Plan,
+    waits: &Waits,
+    state: &mut StateFile,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    let resource = Resource::Function {
+        account: consumer.account.clone(),
+        name: function.name.clone(),
+    };
+    let role = role_arn(consumer)?;
+    let current = read_function(clients, &consumer.account, &function.name).await?;
+    match current {
+        None => {
+            let mut retry = 0;
+            let arn = loop {
+                // Retried while Lambda cannot assume the new role yet (IAM
+                // propagation: "The role defined for the function cannot be
+                // assumed by Lambda").
+                let result = clients
+                    .lambda
+                    .create_function()
+                    .function_name(&function.name)
+                    .runtime(Runtime::from(function.runtime.as_str()))
+                    .handler(&function.handler)
+                    .role(role.to_string())
+                    .memory_size(function.memory_mb)
+                    .timeout(function.timeout_seconds)
+                    .code(
+                        FunctionCode::builder()
+                            .zip_file(Blob::new(function.zip.clone()))
+                            .build(),
+                    )
+                    .send()
+                    .await;
+                match result {
+                    Ok(output) => break output.function_arn().unwrap_or_default().to_owned(),
+                    Err(error) => {
+                        let failure = Failure::of(&error);
+                        let backoff = is_role_not_ready(&failure).then_some(&waits.iam_propagation);
+                        match next_retry(&mut retry, backoff) {
+                            Some(backoff) => pause(backoff, retry).await,
+                            None => {
+                                return Err(
+                                    failure.into_error("CreateFunction", resource.to_string())
+                                );
+                            }
+                        }
+                    }
+                }
+            };
+            let arn = if arn.is_empty() {
+                function_arn(region, consumer, function)?.to_string()
+            } else {
+                arn
+            };
+            state.record(Recorded::Function {
+                account: consumer.account.to_string(),
+                name: function.name.clone(),
+                arn,
+            });
+        }
+        Some(existing) => {
+            if !needs_write(plan, &resource)
+                && crate::plan::function_differences(&existing, function, &role).is_empty()
+            {
+                return wait_function(clients, &function.name, waits).await;
+            }
+            // The updates are not retried: each waits for the function to
+            // settle first (a second update during InProgress would fail).
+            if existing.code_sha256 != code_sha256(&function.zip) {
+                clients
+                    .lambda
+                    .update_function_code()
+                    .function_name(&function.name)
+                    .zip_file(Blob::new(function.zip.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::of(&e).into_error("UpdateFunctionCode", resource.to_string())
+                    })?;
+                wait_function(clients, &function.name, waits).await?;
+            }
+            let configuration_differs = existing.role != role.to_string()
+                || existing.runtime != function.runtime
+                || existing.handler != function.handler
+                || existing.memory_mb != function.memory_mb
+                || existing.timeout_seconds != function.timeout_seconds;
+            if configuration_differs {
+                clients
+                    .lambda
+                    .update_function_configuration()
+                    .function_name(&function.name)
+                    .role(role.to_string())
+                    .runtime(Runtime::from(function.runtime.as_str()))
+                    .handler(&function.handler)
+                    .memory_size(function.memory_mb)
+                    .timeout(function.timeout_seconds)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Failure::of(&e)
+                            .into_error("UpdateFunctionConfiguration", resource.to_string())
+                    })?;
+            }
+        }
+    }
+    wait_function(clients, &function.name, waits).await
+}
+
+/// Polls GetFunctionConfiguration until the function is Active and its
+/// last update is done (a new function starts Pending; an update is
+/// InProgress for a few seconds, and a second update meanwhile fails).
+async fn wait_function(
+    clients: &AccountClients,
+    name: &str,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    let mut last = String::new();
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        let output = clients
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| Failure::of(&e).into_error("GetFunctionConfiguration", name.to_owned()))?;
+        let state = output.state().map_or("Active", |s| s.as_str());
+        let update = output
+            .last_update_status()
+            .map_or("Successful", |s| s.as_str());
+        if state == "Failed" || update == "Failed" {
+            return Err(ProvisionError::Aws {
+                operation: "GetFunctionConfiguration",
+                resource: name.to_owned(),
+                code: "FunctionFailed".to_owned(),
+                message: output
+                    .state_reason()
+                    .or(output.last_update_status_reason())
+                    .unwrap_or("the function is in state Failed")
+                    .to_owned(),
+            });
+        }
+        if state == "Active" && update == "Successful" {
+            return Ok(());
+        }
+        last = format!("{state}/{update}");
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("function {name}"),
+        wanted: "Active",
+        attempts: waits.settle.attempts,
+        last,
+    })
+}
+
+fn mapping_request_parts(
+    parameters: &MappingParameters,
+) -> (
+    Vec<aws_sdk_lambda::types::FunctionResponseType>,
+    Option<aws_sdk_lambda::types::FilterCriteria>,
+    Option<aws_sdk_lambda::types::DestinationConfig>,
+) {
+    use aws_sdk_lambda::types::{
+        DestinationConfig, Filter, FilterCriteria, FunctionResponseType, OnFailure,
+    };
+    let response_types = if parameters.report_batch_item_failures {
+        vec![FunctionResponseType::ReportBatchItemFailures]
+    } else {
+        Vec::new()
+    };
+    let filters = (!parameters.filters.is_empty()).then(|| {
+        FilterCriteria::builder()
+            .set_filters(Some(
+                parameters
+                    .filters
+                    .iter()
+                    .map(|p| Filter::builder().pattern(p).build())
+                    .collect(),
+            ))
+            .build()
+    });
+    let destination = parameters.on_failure_destination.as_ref().map(|arn| {
+        DestinationConfig::builder()
+            .on_failure(OnFailure::builder().destination(arn).build())
+            .build()
+    });
+    (response_types, filters, destination)
+}
+
+/// CreateEventSourceMapping, retried while the execution role is not yet
+/// usable or cannot yet read the stream (IAM propagation of the new role
+/// and its policies: "Cannot access stream").
+async fn create_mapping(
+    clients: &AccountClients,
+    function: &str,
+    stream: &str,
+    parameters: &MappingParameters,
+    waits: &Waits,
+) -> Result<String, ProvisionError> {
+    use aws_sdk_lambda::types::EventSourcePosition;
+    let (response_types, filters, destination) = mapping_request_parts(parameters);
+    let mut retry = 0;
+    loop {
+        let result = clients
+            .lambda
+            .create_event_source_mapping()
+            .function_name(function)
+            .event_source_arn(stream)
+            .starting_position(EventSourcePosition::from(
+                parameters.starting_position.as_str(),
+            ))
+            .batch_size(parameters.batch_size)
+            .maximum_batching_window_in_seconds(parameters.maximum_batching_window_seconds)
+            .maximum_retry_attempts(parameters.maximum_retry_attempts)
+            .maximum_record_age_in_seconds(parameters.maximum_record_age_seconds)
+            .parallelization_factor(parameters.parallelization_factor)
+            .bisect_batch_on_function_error(parameters.bisect_batch_on_function_error)
+            .set_function_response_types(Some(response_types.clone()))
+            .set_filter_criteria(filters.clone())
+            .set_destination_config(destination.clone())
+            .enabled(parameters.enabled)
+            .send()
+            .await;
+        match result {
+            Ok(output) => return Ok(output.uuid().unwrap_or_default().to_owned()),
+            Err(error) => {
+                let failure = Failure::of(&error);
+                let backoff = is_role_not_ready(&failure).then_some(&waits.iam_propagation);
+                match next_retry(&mut retry, backoff) {
+                    Some(backoff) => pause(backoff, retry).await,
+                    None => {
+                        return Err(failure.into_error(
+                            "CreateEventSourceMapping",
+                            format!("{stream} -> {function}"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// UpdateEventSourceMapping; not retried (a mapping still settling answers
+/// ResourceInUseException, and apply waits for it to settle first).
+async fn update_mapping(
+    clients: &AccountClients,
+    uuid: &str,
+    parameters: &MappingParameters,
+) -> Result<(), ProvisionError> {
+    let (response_types, filters, destination) = mapping_request_parts(parameters);
+    clients
+        .lambda
+        .update_event_source_mapping()
+        .uuid(uuid)
+        .batch_size(parameters.batch_size)
+        .maximum_batching_window_in_seconds(parameters.maximum_batching_window_seconds)
+        .maximum_retry_attempts(parameters.maximum_retry_attempts)
+        .maximum_record_age_in_seconds(parameters.maximum_record_age_seconds)
+        .parallelization_factor(parameters.parallelization_factor)
+        .bisect_batch_on_function_error(parameters.bisect_batch_on_function_error)
+        .set_function_response_types(Some(response_types))
+        .filter_criteria(
+            filters.unwrap_or_else(|| aws_sdk_lambda::types::FilterCriteria::builder().build()),
+        )
+        .set_destination_config(destination)
+        .enabled(parameters.enabled)
+        .send()
+        .await
+        .map_err(|e| Failure::of(&e).into_error("UpdateEventSourceMapping", uuid.to_owned()))?;
+    Ok(())
+}
+
+/// Polls GetEventSourceMapping until the mapping is Enabled (or Disabled
+/// when asked for): Creating, Enabling and Updating take seconds on AWS.
+async fn wait_mapping(
+    clients: &AccountClients,
+    uuid: &str,
+    parameters: &MappingParameters,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    let wanted = if parameters.enabled {
+        "Enabled"
+    } else {
+        "Disabled"
+    };
+    let mut last = String::new();
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        let output = clients
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map_err(|e| Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned()))?;
+        let state = output.state().unwrap_or_default();
+        if state == wanted {
+            return Ok(());
+        }
+        last = format!(
+            "{state} {}",
+            output.state_transition_reason().unwrap_or_default()
+        );
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("mapping {uuid}"),
+        wanted,
+        attempts: waits.settle.attempts,
+        last,
+    })
+}

@@ -1,0 +1,269 @@
+//! Destroy: remove what the state file records, in reverse order —
+//! mappings, functions, stream policies, role policies, tables, roles.
+//! Works from the state file alone (a fresh process needs no desired
+//! state). A piece already gone is fine; each removed piece leaves the
+//! state file, so a failed destroy can simply be run again.
+
+use crate::clients::{AccountClients, Accounts, Waits, pause};
+use crate::error::{Failure, ProvisionError};
+use crate::state::{Recorded, StateFile};
+use streamgate_policy::arn::AccountId;
+
+/// What destroy did to one recorded resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Removal {
+    /// It was deleted.
+    Deleted(Recorded),
+    /// It was already gone.
+    AlreadyGone(Recorded),
+}
+
+impl std::fmt::Display for Removal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deleted(record) => write!(f, "deleted {record}"),
+            Self::AlreadyGone(record) => write!(f, "already gone: {record}"),
+        }
+    }
+}
+
+/// Removes everything `state` records, in reverse dependency order,
+/// forgetting each record once its resource is gone.
+pub async fn destroy(
+    accounts: &Accounts,
+    waits: &Waits,
+    state: &mut StateFile,
+) -> Result<Vec<Removal>, ProvisionError> {
+    let mut records = state.resources.clone();
+    // Stable: within a kind, the most recently created goes first.
+    records.reverse();
+    records.sort_by_key(Recorded::destroy_rank);
+    let mut removals = Vec::new();
+    for record in records {
+        let account: AccountId = record.account().parse()?;
+        let clients = accounts
+            .get(&account)
+            .ok_or(ProvisionError::NoClients { account })?;
+        let deleted = remove(clients, &record, waits).await?;
+        state.forget(&record);
+        removals.push(if deleted {
+            Removal::Deleted(record)
+        } else {
+            Removal::AlreadyGone(record)
+        });
+    }
+    Ok(removals)
+}
+
+/// Turns a "not found" answer into `Ok(false)`.
+fn gone_is_fine(
+    result: Result<(), Failure>,
+    operation: &'static str,
+    resource: &str,
+) -> Result<bool, ProvisionError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(failure) if failure.is_not_found() => Ok(false),
+        Err(failure) => Err(failure.into_error(operation, resource.to_owned())),
+    }
+}
+
+/// Deletes the mapping `uuid` and waits until it is gone; `Ok(false)`
+/// when it was already gone.
+pub(crate) async fn delete_mapping(
+    clients: &AccountClients,
+    uuid: &str,
+    waits: &Waits,
+) -> Result<bool, ProvisionError> {
+    // Retried while the mapping is still Creating or Updating
+    // (ResourceInUseException), polling as for any state change.
+    let mut retry = 0;
+    let deleted = loop {
+        let result = clients
+            .lambda
+            .delete_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure::of(&e));
+        match result {
+            Err(failure) if failure.code == "ResourceInUseException" => {
+                retry += 1;
+                if retry >= waits.settle.attempts {
+                    return Err(failure.into_error("DeleteEventSourceMapping", uuid.to_owned()));
+                }
+                pause(&waits.settle, retry).await;
+            }
+            other => break gone_is_fine(other, "DeleteEventSourceMapping", uuid)?,
+        }
+    };
+    // Deleting takes a moment on AWS; wait until it is gone so the
+    // function can be deleted after it.
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        match clients
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(error) => {
+                let failure = Failure::of(&error);
+                if failure.is_not_found() {
+                    return Ok(deleted);
+                }
+                return Err(failure.into_error("GetEventSourceMapping", uuid.to_owned()));
+            }
+        }
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("mapping {uuid}"),
+        wanted: "deleted",
+        attempts: waits.settle.attempts,
+        last: "Deleting".to_owned(),
+    })
+}
+
+async fn remove(
+    clients: &AccountClients,
+    record: &Recorded,
+    waits: &Waits,
+) -> Result<bool, ProvisionError> {
+    match record {
+        Recorded::Mapping { uuid, .. } => delete_mapping(clients, uuid, waits).await,
+        Recorded::Function { name, .. } => {
+            // Not retried: its mappings are gone (deleted and waited for
+            // first), so a failure is rights or the function being gone.
+            let result = clients
+                .lambda
+                .delete_function()
+                .function_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Failure::of(&e));
+            gone_is_fine(result, "DeleteFunction", name)
+        }
+        Recorded::StreamPolicy { stream_arn, .. } => {
+            // No ExpectedRevisionId: destroy removes the policy whatever
+            // its revision, as the provisioner owns the stream's policy.
+            // Retried while DynamoDB throttles policy changes on the stream
+            // (about one per 15 seconds: destroy may follow apply closely).
+            let mut retry = 0;
+            loop {
+                let result = clients
+                    .dynamodb
+                    .delete_resource_policy()
+                    .resource_arn(stream_arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Failure::of(&e));
+                match result {
+                    Err(failure) if crate::apply::is_policy_throttle(&failure) => {
+                        retry += 1;
+                        if retry >= waits.policy_throttle.attempts {
+                            return Err(
+                                failure.into_error("DeleteResourcePolicy", stream_arn.clone())
+                            );
+                        }
+                        pause(&waits.policy_throttle, retry).await;
+                    }
+                    other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
+                }
+            }
+        }
+        Recorded::RolePolicy { role, policy, .. } => {
+            // Not retried: IAM deletes at once.
+            let result = clients
+                .iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Failure::of(&e));
+            gone_is_fine(result, "DeleteRolePolicy", &format!("{role}/{policy}"))
+        }
+        Recorded::Table { name, .. } => {
+            // Not retried: a failure is rights or deletion protection.
+            let result = clients
+                .dynamodb
+                .delete_table()
+                .table_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Failure::of(&e));
+            let deleted = gone_is_fine(result, "DeleteTable", name)?;
+            // A table is DELETING for a while on AWS; wait until it is gone.
+            for attempt in 0..waits.settle.attempts {
+                if attempt > 0 {
+                    pause(&waits.settle, attempt).await;
+                }
+                match clients
+                    .dynamodb
+                    .describe_table()
+                    .table_name(name)
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(error) => {
+                        let failure = Failure::of(&error);
+                        if failure.is_not_found() {
+                            return Ok(deleted);
+                        }
+                        return Err(failure.into_error("DescribeTable", name.clone()));
+                    }
+                }
+            }
+            Err(ProvisionError::NotSettled {
+                resource: format!("table {name}"),
+                wanted: "deleted",
+                attempts: waits.settle.attempts,
+                last: "DELETING".to_owned(),
+            })
+        }
+        Recorded::Role { name, .. } => {
+            // A role with policies cannot be deleted: remove any inline
+            // policy left (one added by hand, say) first.
+            if let Ok(listed) = clients
+                .iam
+                .list_role_policies()
+                .role_name(name)
+                .send()
+                .await
+            {
+                for policy in listed.policy_names() {
+                    let result = clients
+                        .iam
+                        .delete_role_policy()
+                        .role_name(name)
+                        .policy_name(policy)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| Failure::of(&e));
+                    gone_is_fine(result, "DeleteRolePolicy", &format!("{name}/{policy}"))?;
+                }
+            }
+            let result = clients
+                .iam
+                .delete_role()
+                .role_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Failure::of(&e));
+            gone_is_fine(result, "DeleteRole", name)
+        }
+    }
+}

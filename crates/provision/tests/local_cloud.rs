@@ -1,0 +1,1276 @@
+//! Provisioning against an in-process local cloud through the real SDK
+//! clients: a fresh apply, apply again with no write call (counted by an
+//! SDK interceptor), a failure injected half-way then converging, destroy
+//! from a fresh state file leaving nothing, pre-checks, and doctor's
+//! diagnosis of each broken setup.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use expect_test::{Expect, expect};
+use std::sync::{Arc, Mutex};
+use streamgate_local::{LocalCloud, RunningCloud};
+use streamgate_policy::arn::{AccountId, RoleArn, StreamArn};
+use streamgate_provision::apply::apply;
+use streamgate_provision::clients::{AccountClients, Accounts, Waits};
+use streamgate_provision::destroy::{Removal, destroy};
+use streamgate_provision::doctor::doctor;
+use streamgate_provision::error::ProvisionError;
+use streamgate_provision::spec::{Consumer, DesiredState, KeyAttribute, KeyType, Source};
+use streamgate_provision::state::StateFile;
+use streamgate_provision::verify::verify;
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+const C: &str = "333333333333";
+const REGION: &str = "eu-west-1";
+
+fn account(id: &str) -> AccountId {
+    id.parse().unwrap()
+}
+
+/// Records every call's `Service.Operation` as it goes on the wire, fails
+/// the operation named in `fail` (once) to inject a failure, and makes the
+/// next `unpropagated` PutResourcePolicy calls name a principal that does
+/// not exist, as AWS sees a role IAM has not propagated yet.
+#[derive(Debug, Clone, Default)]
+struct CallLog {
+    calls: Arc<Mutex<Vec<String>>>,
+    fail: Arc<Mutex<Option<String>>>,
+    unpropagated: Arc<Mutex<u32>>,
+    /// The next this many PutResourcePolicy calls are refused (nothing is
+    /// written) and answered as DynamoDB throttles policy changes.
+    throttled: Arc<Mutex<u32>>,
+    throttling_now: Arc<Mutex<bool>>,
+}
+
+impl CallLog {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    fn fail_once(&self, operation: &str) {
+        *self.fail.lock().unwrap() = Some(operation.to_owned());
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let metadata = cfg.load::<Metadata>().expect("operation metadata");
+        let name = metadata.name().to_owned();
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{}.{name}", metadata.service()));
+        let mut fail = self.fail.lock().unwrap();
+        if fail.as_deref() == Some(name.as_str()) {
+            *fail = None;
+            return Err(format!("injected failure of {name}").into());
+        }
+        Ok(())
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let metadata = cfg.load::<Metadata>().expect("operation metadata");
+        if metadata.name() != "PutResourcePolicy" {
+            return Ok(());
+        }
+        let mut unpropagated = self.unpropagated.lock().unwrap();
+        let mut throttled = self.throttled.lock().unwrap();
+        if *unpropagated > 0 {
+            *unpropagated -= 1;
+        } else if *throttled > 0 {
+            *throttled -= 1;
+            *self.throttling_now.lock().unwrap() = true;
+        } else {
+            return Ok(());
+        }
+        let request = context.request_mut();
+        let mut body: serde_json::Value =
+            serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+        let policy = body["Policy"].as_str().unwrap().replace(
+            &format!("arn:aws:iam::{A}:role/"),
+            &format!("arn:aws:iam::{A}:role/not-propagated-"),
+        );
+        body["Policy"] = serde_json::Value::String(policy);
+        let text = body.to_string();
+        request
+            .headers_mut()
+            .insert("content-length", text.len().to_string());
+        *request.body_mut() = aws_smithy_types::body::SdkBody::from(text);
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut aws_sdk_iam::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut throttling = self.throttling_now.lock().unwrap();
+        if !*throttling {
+            return Ok(());
+        }
+        *throttling = false;
+        let response = context.response_mut();
+        *response.status_mut() = aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
+        *response.body_mut() = aws_smithy_types::body::SdkBody::from(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceInUseException","message":"A policy update on this resource is in progress, try again later"}"#,
+        );
+        Ok(())
+    }
+}
+
+fn sdk_config(cloud: &RunningCloud, id: &str, region: &str) -> SdkConfig {
+    let keys = cloud.credentials(id).unwrap();
+    let credentials = aws_sdk_iam::config::Credentials::new(
+        keys.access_key_id,
+        keys.secret_access_key,
+        None,
+        None,
+        "provision-tests",
+    );
+    SdkConfig::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(cloud.endpoint_url())
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build()
+}
+
+/// Clients of one account whose every call goes through `log`.
+fn logged_clients(config: &SdkConfig, log: &CallLog) -> AccountClients {
+    AccountClients {
+        iam: aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(config)
+                .interceptor(log.clone())
+                .build(),
+        ),
+        lambda: aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(config)
+                .interceptor(log.clone())
+                .build(),
+        ),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(config)
+                .interceptor(log.clone())
+                .build(),
+        ),
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(config)
+                .interceptor(log.clone())
+                .build(),
+        ),
+        region: config.region().map(ToString::to_string),
+    }
+}
+
+fn accounts(cloud: &RunningCloud, log: &CallLog) -> Accounts {
+    let mut accounts = Accounts::new();
+    for id in [A, B, C] {
+        accounts = accounts.with(
+            account(id),
+            logged_clients(&sdk_config(cloud, id, REGION), log),
+        );
+    }
+    accounts
+}
+
+/// The seed's first pattern: one central consumer in A reading the
+/// tenants B and C; its role is also assumable by A's root, so the test
+/// can read the streams as the role.
+fn central_billing() -> DesiredState {
+    DesiredState::new(REGION)
+        .source(Source::new(
+            "tenant-b",
+            account(B),
+            "documents",
+            KeyAttribute::new("pk", KeyType::String),
+        ))
+        .source(
+            Source::new(
+                "tenant-c",
+                account(C),
+                "documents",
+                KeyAttribute::new("pk", KeyType::String),
+            )
+            .sort_key(KeyAttribute::new("sk", KeyType::Number)),
+        )
+        .consumer(
+            Consumer::new("billing", account(A), "billing-consumer")
+                .trust(format!("arn:aws:iam::{A}:root"))
+                .reads("tenant-b")
+                .reads("tenant-c"),
+        )
+}
+
+fn is_write(call: &str) -> bool {
+    let operation = call.rsplit('.').next().unwrap_or_default();
+    !["Get", "Describe", "List"]
+        .iter()
+        .any(|read| operation.starts_with(read))
+}
+
+async fn latest_stream(cloud: &RunningCloud, id: &str) -> StreamArn {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(cloud, id, REGION));
+    let table = dynamodb
+        .describe_table()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap();
+    table
+        .table()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Assumes the role with A's root keys and describes `stream` as it: the
+/// local cloud authorizes the read with both policies, as AWS does.
+async fn describe_stream_as_role(cloud: &RunningCloud, stream: &StreamArn) -> Result<(), String> {
+    let sts = aws_sdk_sts::Client::new(&sdk_config(cloud, A, REGION));
+    let assumed = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/billing-consumer"))
+        .role_session_name("test")
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let keys = assumed.credentials().unwrap();
+    let credentials = aws_sdk_dynamodbstreams::config::Credentials::new(
+        keys.access_key_id(),
+        keys.secret_access_key(),
+        Some(keys.session_token().to_owned()),
+        None,
+        "provision-tests",
+    );
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
+        .endpoint_url(cloud.endpoint_url())
+        .credentials_provider(credentials)
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+        .describe_stream()
+        .stream_arn(stream.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
+            format!(
+                "{}: {}",
+                e.code().unwrap_or("?"),
+                e.message().unwrap_or("?")
+            )
+        })
+}
+
+async fn nothing_left(cloud: &RunningCloud) {
+    for id in [A, B, C] {
+        let config = sdk_config(cloud, id, REGION);
+        let tables = aws_sdk_dynamodb::Client::new(&config)
+            .list_tables()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tables.table_names(), &[] as &[String], "tables of {id}");
+        let roles = aws_sdk_iam::Client::new(&config)
+            .list_roles()
+            .send()
+            .await
+            .unwrap();
+        let names: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
+        assert_eq!(names, Vec::<&str>::new(), "roles of {id}");
+    }
+}
+
+#[tokio::test]
+async fn fresh_apply_then_apply_again_writes_nothing_then_destroy_from_a_fresh_state() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    let report = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert_eq!(report.plan.changes().count(), 6, "{}", report.plan);
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        DynamoDB.CreateTable
+        DynamoDB.CreateTable
+        IAM.CreateRole
+        IAM.PutRolePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.PutResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+
+    let verified = verify(&desired, &accounts).await.unwrap();
+    assert!(verified.is_ok(), "{verified}");
+    expect![[r#"
+        billing can read tenant-b
+        billing can read tenant-c
+    "#]]
+    .assert_eq(&verified.to_string());
+    for id in [B, C] {
+        let stream = latest_stream(&cloud, id).await;
+        describe_stream_as_role(&cloud, &stream).await.unwrap();
+    }
+    log.take();
+
+    let again = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    let calls = log.take();
+    assert_eq!(
+        calls.iter().filter(|c| is_write(c)).count(),
+        0,
+        "apply again wrote: {calls:?}"
+    );
+    expect![[r#"
+        STS.GetCallerIdentity
+        STS.GetCallerIdentity
+        STS.GetCallerIdentity
+        DynamoDB.DescribeTable
+        DynamoDB.GetResourcePolicy
+        DynamoDB.DescribeTable
+        DynamoDB.GetResourcePolicy
+        IAM.GetRole
+        IAM.GetRolePolicy
+    "#]]
+    .assert_eq(&lines(&calls));
+
+    // A fresh process: the state file alone drives destroy.
+    let dir = std::env::temp_dir().join(format!("streamgate-provision-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("state.json");
+    state.save(&path).unwrap();
+    let mut fresh = StateFile::load(&path).unwrap();
+    assert_eq!(fresh, state);
+    let removals = destroy(&accounts, &Waits::local(), &mut fresh)
+        .await
+        .unwrap();
+    assert!(fresh.is_empty());
+    assert!(
+        removals.iter().all(|r| matches!(r, Removal::Deleted(_))),
+        "{removals:?}"
+    );
+    expect![[r#"
+        StreamPolicy
+        StreamPolicy
+        RolePolicy
+        Table
+        Table
+        Role
+    "#]]
+    .assert_eq(&lines(&removals.iter().map(kind).collect::<Vec<_>>()));
+    nothing_left(&cloud).await;
+
+    // Destroying again is fine: everything is already gone.
+    let removals = destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert!(
+        removals
+            .iter()
+            .all(|r| matches!(r, Removal::AlreadyGone(_))),
+        "{removals:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    cloud.stop().await;
+}
+
+fn kind(removal: &Removal) -> String {
+    let record = match removal {
+        Removal::Deleted(record) | Removal::AlreadyGone(record) => record,
+        _ => panic!("unknown removal"),
+    };
+    format!("{record:?}")
+        .split([' ', '{'])
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn lines(items: &[String]) -> String {
+    items.iter().map(|i| format!("{i}\n")).collect()
+}
+
+#[tokio::test]
+async fn a_failure_half_way_then_apply_again_converges() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    log.fail_once("PutResourcePolicy");
+    let error = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            ProvisionError::Aws {
+                operation: "PutResourcePolicy",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    // Tables, role and its policy were created before the failure and are
+    // recorded, so destroy would find them.
+    assert_eq!(state.resources.len(), 4, "{state:?}");
+    let stream = latest_stream(&cloud, B).await;
+    assert!(describe_stream_as_role(&cloud, &stream).await.is_err());
+
+    log.take();
+    let report = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        DynamoDB.PutResourcePolicy
+        DynamoDB.PutResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    assert_eq!(report.plan.changes().count(), 2, "{}", report.plan);
+    let verified = verify(&desired, &accounts).await.unwrap();
+    assert!(verified.is_ok(), "{verified}");
+    describe_stream_as_role(&cloud, &stream).await.unwrap();
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn pre_checks_stop_apply_before_any_write() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    // Clients in another Region.
+    let mut elsewhere = accounts(&cloud, &log);
+    elsewhere = elsewhere.with(
+        account(B),
+        logged_clients(&sdk_config(&cloud, B, "us-east-1"), &log),
+    );
+    let error = apply(&desired, &elsewhere, &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    expect!["the clients of account 222222222222 are configured for region us-east-1, the desired state is in eu-west-1"]
+        .assert_eq(&error.to_string());
+
+    // B's clients carrying C's credentials.
+    let mut swapped = accounts(&cloud, &log);
+    swapped = swapped.with(
+        account(B),
+        logged_clients(&sdk_config(&cloud, C, REGION), &log),
+    );
+    let error = apply(&desired, &swapped, &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    expect![
+        "the clients given for account 222222222222 have the credentials of account 333333333333"
+    ]
+    .assert_eq(&error.to_string());
+
+    // A missing account.
+    let only_a = Accounts::new().with(
+        account(A),
+        logged_clients(&sdk_config(&cloud, A, REGION), &log),
+    );
+    let error = apply(&desired, &only_a, &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    expect!["no clients given for account 222222222222"].assert_eq(&error.to_string());
+
+    // An existing table encrypted with the AWS managed key.
+    let b = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
+    create_table(&b, "ledger", true).await;
+    let kms = DesiredState::new(REGION)
+        .source(
+            Source::new(
+                "ledger",
+                account(B),
+                "ledger",
+                KeyAttribute::new("pk", KeyType::String),
+            )
+            .existing(),
+        )
+        .consumer(Consumer::new("billing", account(A), "billing-consumer").reads("ledger"));
+    let error = apply(&kms, &accounts(&cloud, &log), &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("apply blocked before writing anything: table 222222222222/ledger is encrypted with KMS key arn:aws:kms:eu-west-1:222222222222:key/"),
+        "{message}"
+    );
+
+    // Invalid mapping parameters.
+    let bad = central_billing().consumer(Consumer::new("audit", account(C), "audit").reads_with(
+        "tenant-b",
+        streamgate_provision::spec::MappingParameters {
+            batch_size: 10_001,
+            ..Default::default()
+        },
+    ));
+    let error = apply(&bad, &accounts(&cloud, &log), &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    expect!["invalid desired state: consumers[1].subscriptions[0].batch_size: 10001 is out of range: 1 to 10000"]
+        .assert_eq(&error.to_string());
+
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    assert_eq!(writes, Vec::<String>::new());
+    assert!(state.is_empty());
+    cloud.stop().await;
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, aws_managed_key: bool) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType as Key, ScalarAttributeType,
+        SseSpecification, StreamSpecification, StreamViewType,
+    };
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(Key::Hash)
+                .build()
+                .unwrap(),
+        )
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        );
+    if aws_managed_key {
+        request = request.sse_specification(SseSpecification::builder().enabled(true).build());
+    }
+    request.send().await.unwrap();
+}
+
+/// Applies the central billing setup, breaks it with `break_it`, and
+/// returns doctor's diagnosis of the role reading B's stream (`stream`
+/// chooses which stream ARN the consumer was given).
+async fn diagnose_broken<F, Fut>(region: &str, break_it: F) -> String
+where
+    F: FnOnce(Arc<RunningCloud>, StreamArn) -> Fut,
+    Fut: std::future::Future<Output = Option<StreamArn>>,
+{
+    let cloud = Arc::new(LocalCloud::builder().start().await.unwrap());
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let stream = latest_stream(&cloud, B).await;
+    let asked = break_it(Arc::clone(&cloud), stream.clone())
+        .await
+        .unwrap_or(stream);
+    let mut doctor_accounts = accounts.clone();
+    doctor_accounts = doctor_accounts.with(
+        account(A),
+        logged_clients(&sdk_config(&cloud, A, region), &log),
+    );
+    log.take();
+    let role: RoleArn = format!("arn:aws:iam::{A}:role/billing-consumer")
+        .parse()
+        .unwrap();
+    let diagnosis = doctor(&doctor_accounts, &role, &asked, &[]).await.unwrap();
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    assert_eq!(writes, Vec::<String>::new(), "doctor only reads");
+    // Normalize the stream labels, which carry the creation time.
+    let mut text = diagnosis
+        .findings
+        .iter()
+        .map(|f| format!("{f}\n"))
+        .collect::<String>();
+    if text.is_empty() {
+        text = "healthy\n".to_owned();
+    }
+    let latest = latest_stream(&cloud, B).await;
+    text.replace(asked.label(), "GIVEN")
+        .replace(latest.label(), "LATEST")
+}
+
+fn check(actual: String, expected: Expect) {
+    expected.assert_eq(&actual);
+}
+
+#[tokio::test]
+async fn doctor_finds_nothing_wrong_in_a_healthy_setup() {
+    check(
+        diagnose_broken(REGION, |_, _| async { None }).await,
+        expect![[r#"
+            healthy
+        "#]],
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_a_missing_stream_policy() {
+    check(
+        diagnose_broken(REGION, |cloud, stream| async move {
+            aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+                .delete_resource_policy()
+                .resource_arn(stream.to_string())
+                .send()
+                .await
+                .unwrap();
+            None
+        })
+        .await,
+        expect![[r#"
+            the stream has no resource policy
+        "#]],
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_a_stream_policy_naming_another_role() {
+    check(
+        diagnose_broken(REGION, |cloud, stream| async move {
+            let iam = aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION));
+            iam.create_role()
+                .role_name("someone-else")
+                .assume_role_policy_document(
+                    streamgate_policy::builders::lambda_trust_policy(None).to_json(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let other: RoleArn = format!("arn:aws:iam::{C}:role/someone-else")
+                .parse()
+                .unwrap();
+            let policy =
+                streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &other).build();
+            aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+                .put_resource_policy()
+                .resource_arn(stream.to_string())
+                .policy(policy.to_json())
+                .send()
+                .await
+                .unwrap();
+            None
+        })
+        .await,
+        expect![[r#"
+            the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/someone-else but not to this role
+            the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/someone-else but not to this role
+            the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/someone-else but not to this role
+        "#]],
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_a_missing_identity_statement() {
+    check(
+        diagnose_broken(REGION, |cloud, _| async move {
+            aws_sdk_iam::Client::new(&sdk_config(&cloud, A, REGION))
+                .delete_role_policy()
+                .role_name("billing-consumer")
+                .policy_name(streamgate_provision::spec::ROLE_POLICY_NAME)
+                .send()
+                .await
+                .unwrap();
+            None
+        })
+        .await,
+        expect![[r#"
+            no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
+            no statement of the role's identity policy allows dynamodb:GetRecords on the stream
+            no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
+        "#]],
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_a_region_mismatch() {
+    check(
+        diagnose_broken("us-east-1", |_, _| async { None }).await,
+        expect![[r#"
+            region mismatch: the consumer is in us-east-1, the stream in eu-west-1; cross-account stream access works within one region only
+        "#]],
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_a_stale_stream_label() {
+    check(
+        diagnose_broken(REGION, |cloud, stream| async move {
+            use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
+            for spec in [
+                StreamSpecification::builder()
+                    .stream_enabled(false)
+                    .build()
+                    .unwrap(),
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::KeysOnly)
+                    .build()
+                    .unwrap(),
+            ] {
+                dynamodb
+                    .update_table()
+                    .table_name("documents")
+                    .stream_specification(spec)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            // The consumer still holds the old stream's ARN.
+            Some(stream)
+        })
+        .await,
+        expect![[r#"
+            stale stream label: GIVEN is not the table's latest stream (LATEST); the stream changed and mappings and policies must name the new one
+            the role's identity policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; the latest is arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
+            the stream's resource policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; the latest is arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
+        "#]],
+    );
+}
+
+#[tokio::test]
+async fn doctor_explains_a_table_with_the_aws_managed_key() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let b = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
+    create_table(&b, "documents", true).await;
+    let stream = latest_stream(&cloud, B).await;
+    let role: RoleArn = format!("arn:aws:iam::{A}:role/billing-consumer")
+        .parse()
+        .unwrap();
+    aws_sdk_iam::Client::new(&sdk_config(&cloud, A, REGION))
+        .create_role()
+        .role_name("billing-consumer")
+        .assume_role_policy_document(
+            streamgate_policy::builders::lambda_trust_policy(None).to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let diagnosis = doctor(&accounts, &role, &stream, &[]).await.unwrap();
+    let text: String = diagnosis
+        .findings
+        .iter()
+        .map(|f| format!("{f}\n"))
+        .collect();
+    let key = text
+        .split("KMS key ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap()
+        .to_owned();
+    check(
+        text.replace(&key, "KEY"),
+        expect![[r#"
+            the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts
+            the stream has no resource policy
+            no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
+            no statement of the role's identity policy allows dynamodb:GetRecords on the stream
+            no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
+        "#]],
+    );
+    // Declared customer managed, the key is no longer a finding.
+    let declared = doctor(&accounts, &role, &stream, &[key]).await.unwrap();
+    assert!(!declared.to_string().contains("KMS"), "{declared}");
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn the_stream_policy_is_retried_while_the_new_role_is_not_a_valid_principal() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    // Two refusals: within the three attempts `Waits::local()` allows.
+    *log.unpropagated.lock().unwrap() = 2;
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let puts = log
+        .take()
+        .into_iter()
+        .filter(|c| c.ends_with("PutResourcePolicy"))
+        .count();
+    assert_eq!(puts, 4, "two refused and retried, then one per stream");
+    assert!(verify(&desired, &accounts).await.unwrap().is_ok());
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // More refusals than attempts: the last refusal is the error.
+    *log.unpropagated.lock().unwrap() = 3;
+    let error = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "PutResourcePolicy on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/"
+        ) && message.ends_with("failed: ValidationException: Invalid principal in policy document"),
+        "{message}"
+    );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+/// The seed's third pattern: several tenant consumers (in B and C) read
+/// one central table in A; its one stream policy names both roles. Then a
+/// third reader is added: the plan warns, apply updates the policy with
+/// the revision it read.
+#[tokio::test]
+async fn several_tenants_read_one_central_table_through_one_stream_policy() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let central = || {
+        DesiredState::new(REGION)
+            .source(Source::new(
+                "central",
+                account(A),
+                "orders",
+                KeyAttribute::new("pk", KeyType::String),
+            ))
+            .consumer(Consumer::new("tenant-b", account(B), "orders-reader").reads("central"))
+            .consumer(Consumer::new("tenant-c", account(C), "orders-reader").reads("central"))
+    };
+    let mut state = StateFile::new();
+    apply(&central(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, A, REGION));
+    let stream = dynamodb
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_owned();
+    let policy = dynamodb
+        .get_resource_policy()
+        .resource_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    let document =
+        streamgate_policy::document::PolicyDocument::parse(policy.policy().unwrap()).unwrap();
+    let principals: Vec<&str> = document.statements()[0]
+        .principal
+        .as_ref()
+        .unwrap()
+        .of_type(streamgate_policy::document::PrincipalType::Aws)
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            "arn:aws:iam::222222222222:role/orders-reader",
+            "arn:aws:iam::333333333333:role/orders-reader"
+        ]
+    );
+    let report = verify(&central(), &accounts).await.unwrap();
+    assert!(report.is_ok(), "{report}");
+
+    let three = central().consumer(Consumer::new("audit", account(A), "audit").reads("central"));
+    log.take();
+    let applied = apply(&three, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    expect![[r#"
+        source `central` is read by 3 consumers (tenant-b, tenant-c, audit); DynamoDB Streams throttles beyond 2 readers per shard
+    "#]]
+    .assert_eq(&lines(
+        &applied
+            .plan
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    ));
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        IAM.CreateRole
+        IAM.PutRolePolicy
+        DynamoDB.PutResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    let updated = dynamodb
+        .get_resource_policy()
+        .resource_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(updated.revision_id(), policy.revision_id());
+    assert!(verify(&three, &accounts).await.unwrap().is_ok());
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+/// A managed table whose view type changes gets a new stream (a new
+/// label): apply re-creates the stream and points both policies at it.
+#[tokio::test]
+async fn a_view_type_change_moves_both_policies_to_the_new_stream() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let before = latest_stream(&cloud, B).await;
+
+    let mut changed = central_billing();
+    changed.sources[0].view_type = streamgate_provision::spec::StreamViewType::KeysOnly;
+    log.take();
+    apply(&changed, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        DynamoDB.UpdateTable
+        DynamoDB.UpdateTable
+        IAM.PutRolePolicy
+        DynamoDB.PutResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    let after = latest_stream(&cloud, B).await;
+    assert_ne!(before, after);
+    let report = verify(&changed, &accounts).await.unwrap();
+    assert!(report.is_ok(), "{report}");
+    describe_stream_as_role(&cloud, &after).await.unwrap();
+
+    // Both streams' policies are recorded; destroy removes them all.
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // Someone replaces C's stream policy by hand with one for another role.
+    let stream = latest_stream(&cloud, C).await;
+    let other: RoleArn = format!("arn:aws:iam::{C}:role/intruder").parse().unwrap();
+    aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION))
+        .create_role()
+        .role_name("intruder")
+        .assume_role_policy_document(
+            streamgate_policy::builders::lambda_trust_policy(None).to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, C, REGION))
+        .put_resource_policy()
+        .resource_arn(stream.to_string())
+        .policy(
+            streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &other)
+                .build()
+                .to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let report = verify(&desired, &accounts).await.unwrap();
+    assert!(!report.is_ok());
+    expect![[r#"
+        drift: stream policy 333333333333/documents
+        billing can read tenant-b
+        billing cannot read tenant-c
+          - the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to this role
+          - the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to this role
+          - the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to this role
+    "#]]
+    .assert_eq(&report.to_string());
+
+    // B's table is deleted by hand: destroy finds it gone and removes the
+    // rest, including the policy of its stream, which outlives the table
+    // (for 24 hours on AWS).
+    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+        .delete_table()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap();
+    let removals = destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    expect![[r#"
+        deleted stream policy of STREAM-C
+        deleted stream policy of STREAM-B
+        deleted role policy streamgate-stream-read of 111111111111/billing-consumer
+        deleted table arn:aws:dynamodb:eu-west-1:333333333333:table/documents
+        already gone: table arn:aws:dynamodb:eu-west-1:222222222222:table/documents
+        deleted role arn:aws:iam::111111111111:role/billing-consumer
+    "#]]
+    .assert_eq(
+        &removals
+            .iter()
+            .map(|r| {
+                let text = r.to_string();
+                let text = text.replace(&stream.to_string(), "STREAM-C");
+                let b = format!("arn:aws:dynamodb:{REGION}:{B}:table/documents/stream/");
+                match text.find(&b) {
+                    Some(at) => format!("{}STREAM-B\n", &text[..at]),
+                    None => format!("{text}\n"),
+                }
+            })
+            .collect::<String>(),
+    );
+    assert!(state.is_empty());
+    aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION))
+        .delete_role()
+        .role_name("intruder")
+        .send()
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+/// The AccessDenied the local cloud answers, as AWS does, is explained
+/// from its text alone.
+#[tokio::test]
+async fn doctor_explains_a_real_access_denied_message() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let stream = latest_stream(&cloud, B).await;
+    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+        .delete_resource_policy()
+        .resource_arn(stream.to_string())
+        .send()
+        .await
+        .unwrap();
+    let denied = describe_stream_as_role(&cloud, &stream).await.unwrap_err();
+    assert!(denied.starts_with("AccessDeniedException: "), "{denied}");
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &denied, None, &[])
+        .await
+        .unwrap();
+    check(
+        diagnosis
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect(),
+        expect![[r#"
+            the stream has no resource policy
+        "#]],
+    );
+    let error = streamgate_provision::doctor::explain(&accounts, "Throttled", None, &[])
+        .await
+        .unwrap_err();
+    expect!["the message names no role; give it explicitly: Throttled"]
+        .assert_eq(&error.to_string());
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
+
+/// A consumer that stops reading loses its grants: the stream policy no
+/// reader needs is deleted, and so is a role policy that reads nothing.
+#[tokio::test]
+async fn a_consumer_that_stops_reading_loses_its_grants() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    let mut only_b = central_billing();
+    only_b.consumers[0].subscriptions.truncate(1);
+    log.take();
+    let applied = apply(&only_b, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let changes: Vec<String> = applied
+        .plan
+        .changes()
+        .map(|a| {
+            let verb = match a.change {
+                streamgate_provision::plan::Change::Delete { .. } => "delete",
+                streamgate_provision::plan::Change::Update { .. } => "update",
+                _ => "other",
+            };
+            format!("{verb} {}", a.resource)
+        })
+        .collect();
+    expect![[r#"
+        update role policy 111111111111/billing-consumer
+        delete stream policy 333333333333/documents
+    "#]]
+    .assert_eq(&lines(&changes));
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        IAM.PutRolePolicy
+        DynamoDB.DeleteResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    let c_stream = latest_stream(&cloud, C).await;
+    let denied = describe_stream_as_role(&cloud, &c_stream)
+        .await
+        .unwrap_err();
+    assert!(denied.starts_with("AccessDeniedException"), "{denied}");
+    assert!(verify(&only_b, &accounts).await.unwrap().is_ok());
+
+    let mut none = central_billing();
+    none.consumers[0].subscriptions.clear();
+    apply(&none, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
+    expect![[r#"
+        IAM.DeleteRolePolicy
+        DynamoDB.DeleteResourcePolicy
+    "#]]
+    .assert_eq(&lines(&writes));
+    assert!(
+        apply(&none, &accounts, &Waits::local(), &mut state)
+            .await
+            .unwrap()
+            .plan
+            .is_empty()
+    );
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+/// DynamoDB refuses policy changes on one resource for about 15 seconds
+/// after the previous one: apply waits with the policy throttle's backoff
+/// (none locally) and tries again, as many times as it allows. (The SDK's
+/// own retry already covers LimitExceededException and ThrottlingException
+/// with its short backoff; ResourceInUseException is apply's to retry.)
+#[tokio::test]
+async fn the_stream_policy_is_retried_while_policy_changes_are_throttled() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    *log.throttled.lock().unwrap() = 2;
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let puts = log
+        .take()
+        .into_iter()
+        .filter(|c| c.ends_with("PutResourcePolicy"))
+        .count();
+    assert_eq!(puts, 4, "two throttled and retried, then one per stream");
+    assert!(verify(&desired, &accounts).await.unwrap().is_ok());
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // A single attempt allowed: the throttle is the error.
+    let mut impatient = Waits::local();
+    impatient.policy_throttle = streamgate_provision::clients::Backoff::immediate(1);
+    *log.throttled.lock().unwrap() = 1;
+    let error = apply(&desired, &accounts, &impatient, &mut state)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("failed: ResourceInUseException: A policy update on this resource is in progress, try again later"),
+        "{error}"
+    );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
