@@ -41,6 +41,7 @@ pub mod clock;
 pub mod documents;
 pub mod dynamodb;
 pub mod error;
+pub mod expression;
 pub mod iam;
 pub mod identity;
 pub mod router;
