@@ -38,6 +38,7 @@
 pub mod attribute;
 pub mod authorize;
 pub mod clock;
+pub mod data_plane;
 pub mod documents;
 pub mod dynamodb;
 pub mod error;
