@@ -2,7 +2,7 @@
 //! KeyConditionExpression, FilterExpression, UpdateExpression and
 //! ProjectionExpression text into syntax trees (resolving `#name` and
 //! `:value` placeholders, rejecting reserved words and syntax errors with
-//! DynamoDB's messages), [`evaluate`] runs them against items, and
+//! DynamoDB's messages), [`mod@evaluate`] runs them against items, and
 //! [`number`] does the exact 38-digit arithmetic they need.
 //!
 //! Nothing here touches server state: operations in [`crate::dynamodb`]
