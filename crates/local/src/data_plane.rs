@@ -29,20 +29,20 @@ use std::cmp::Ordering;
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct ItemRequest {
-    table_name: Option<String>,
-    item: Option<Item>,
-    key: Option<Item>,
-    return_values: Option<String>,
-    return_values_on_condition_check_failure: Option<String>,
-    condition_expression: Option<String>,
-    update_expression: Option<String>,
-    projection_expression: Option<String>,
-    expression_attribute_names: Option<Map<String, Value>>,
-    expression_attribute_values: Option<Map<String, Value>>,
-    expected: Option<Value>,
-    attribute_updates: Option<Value>,
-    attributes_to_get: Option<Value>,
-    consistent_read: Option<bool>,
+    pub(crate) table_name: Option<String>,
+    pub(crate) item: Option<Item>,
+    pub(crate) key: Option<Item>,
+    pub(crate) return_values: Option<String>,
+    pub(crate) return_values_on_condition_check_failure: Option<String>,
+    pub(crate) condition_expression: Option<String>,
+    pub(crate) update_expression: Option<String>,
+    pub(crate) projection_expression: Option<String>,
+    pub(crate) expression_attribute_names: Option<Map<String, Value>>,
+    pub(crate) expression_attribute_values: Option<Map<String, Value>>,
+    pub(crate) expected: Option<Value>,
+    pub(crate) attribute_updates: Option<Value>,
+    pub(crate) attributes_to_get: Option<Value>,
+    pub(crate) consistent_read: Option<bool>,
 }
 
 fn legacy(parameter: &str, replacement: &str) -> ApiError {
@@ -51,7 +51,7 @@ fn legacy(parameter: &str, replacement: &str) -> ApiError {
     ))
 }
 
-fn reject_legacy(request: &ItemRequest) -> Result<(), ApiError> {
+pub(crate) fn reject_legacy(request: &ItemRequest) -> Result<(), ApiError> {
     if request.expected.is_some() {
         return Err(legacy("Expected", "ConditionExpression"));
     }
@@ -94,13 +94,13 @@ fn return_values(text: Option<&str>, operation: &str) -> Result<ReturnValues, Ap
 }
 
 /// The parsed expressions of one item request.
-struct Expressions {
-    condition: Option<Condition>,
-    update: Option<UpdateActions>,
-    projection: Option<Vec<Path>>,
+pub(crate) struct Expressions {
+    pub(crate) condition: Option<Condition>,
+    pub(crate) update: Option<UpdateActions>,
+    pub(crate) projection: Option<Vec<Path>>,
 }
 
-fn parse_expressions(request: &ItemRequest) -> Result<Expressions, ApiError> {
+pub(crate) fn parse_expressions(request: &ItemRequest) -> Result<Expressions, ApiError> {
     let mut placeholders = Placeholders::new(
         request.expression_attribute_names.as_ref(),
         request.expression_attribute_values.as_ref(),
@@ -130,7 +130,7 @@ fn parse_expressions(request: &ItemRequest) -> Result<Expressions, ApiError> {
 
 /// Checks `condition` against the item as it is (`None`: absent), failing
 /// with ConditionalCheckFailedException, carrying the old item when asked.
-fn check_condition(
+pub(crate) fn check_condition(
     condition: Option<&Condition>,
     old: Option<&Item>,
     return_on_failure: Option<&str>,
@@ -155,7 +155,7 @@ fn check_condition(
     })
 }
 
-fn check_return_on_failure(text: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn check_return_on_failure(text: Option<&str>) -> Result<(), ApiError> {
     match text {
         None | Some("NONE" | "ALL_OLD") => Ok(()),
         Some(other) => Err(ApiError::validation(format!(
@@ -164,7 +164,7 @@ fn check_return_on_failure(text: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-fn check_size(item: &Item, message: &str) -> Result<usize, ApiError> {
+pub(crate) fn check_size(item: &Item, message: &str) -> Result<usize, ApiError> {
     let size = attribute::item_size(item);
     if size > MAX_ITEM_BYTES {
         return Err(ApiError::validation(message.to_owned()));
@@ -307,10 +307,40 @@ pub(crate) fn delete_item(
     })
 }
 
-fn key_names(table: &Table) -> Vec<&str> {
+pub(crate) fn key_names(table: &Table) -> Vec<&str> {
     std::iter::once(table.hash_key.name.as_str())
         .chain(table.range_key.as_ref().map(|r| r.name.as_str()))
         .collect()
+}
+
+/// The item `actions` make of `old` (or of the bare key when absent),
+/// checked as DynamoDB checks it: key attributes untouched, values valid,
+/// at most 400 KB.
+pub(crate) fn updated_item(
+    table: &Table,
+    key: &Item,
+    old: Option<&Item>,
+    actions: &UpdateActions,
+) -> Result<Item, ApiError> {
+    for path in actions.paths() {
+        if let Some(top) = path.top()
+            && key_names(table).contains(&top)
+        {
+            return Err(ApiError::validation(format!(
+                "One or more parameter values were invalid: Cannot update attribute {top}. This attribute is part of the key"
+            )));
+        }
+    }
+    let new = match old {
+        Some(old) => apply_update(old, actions)?,
+        None => apply_update(key, actions)?,
+    };
+    attribute::validate_item(&new)?;
+    check_size(
+        &new,
+        "Item size to update has exceeded the maximum allowed size",
+    )?;
+    Ok(new)
 }
 
 /// UpdateItem: edits (or creates) one item with an UpdateExpression.
@@ -337,28 +367,13 @@ pub(crate) fn update_item(
     let canonical = table.canonical_key(&key, false)?;
     let actions = expressions.update.unwrap_or_default();
     let paths: Vec<Path> = actions.paths().into_iter().cloned().collect();
-    for path in &paths {
-        if let Some(top) = path.top()
-            && key_names(table).contains(&top)
-        {
-            return Err(ApiError::validation(format!(
-                "One or more parameter values were invalid: Cannot update attribute {top}. This attribute is part of the key"
-            )));
-        }
-    }
     let old = table.items.get(&canonical).cloned();
     check_condition(
         expressions.condition.as_ref(),
         old.as_ref(),
         request.return_values_on_condition_check_failure.as_deref(),
     )?;
-    let base = old.clone().unwrap_or_else(|| key.clone());
-    let new = apply_update(&base, &actions)?;
-    attribute::validate_item(&new)?;
-    check_size(
-        &new,
-        "Item size to update has exceeded the maximum allowed size",
-    )?;
+    let new = updated_item(table, &key, old.as_ref(), &actions)?;
     store_item(
         cloud,
         &mut store,

@@ -9,6 +9,7 @@
 
 use crate::attribute::{self, Item};
 use crate::authorize::{AccessRequest, authorize};
+use crate::batches;
 use crate::clock;
 use crate::data_plane;
 use crate::documents::{self, DYNAMODB_POLICY_MAX_BYTES, PolicyKind};
@@ -264,9 +265,9 @@ pub(crate) fn table_not_found(name: &str) -> ApiError {
 
 /// A table addressed by name or ARN: whose it is, where, and its name.
 pub(crate) struct TableTarget {
-    account: String,
+    pub(crate) account: String,
     pub(crate) name: String,
-    arn: String,
+    pub(crate) arn: String,
     pub(crate) store: Arc<Mutex<RegionStore>>,
 }
 
@@ -408,15 +409,15 @@ pub fn handle(
         "DeleteItem" => data_plane::delete_item(cloud, caller, region, parse(body)?),
         "UpdateItem" => data_plane::update_item(cloud, caller, region, parse(body)?),
         "Query" => data_plane::query(cloud, caller, region, parse(body)?),
+        "BatchWriteItem" => batches::batch_write_item(cloud, caller, region, &parse(body)?),
+        "BatchGetItem" => batches::batch_get_item(cloud, caller, region, &parse(body)?),
+        "TransactWriteItems" => batches::transact_write_items(cloud, caller, region, &parse(body)?),
+        "TransactGetItems" => batches::transact_get_items(cloud, caller, region, &parse(body)?),
         "Scan" => data_plane::scan(cloud, caller, region, parse(body)?),
         "PutResourcePolicy" => put_resource_policy(cloud, caller, region, parse(body)?),
         "GetResourcePolicy" => get_resource_policy(cloud, caller, region, parse(body)?),
         "DeleteResourcePolicy" => delete_resource_policy(cloud, caller, region, parse(body)?),
-        "BatchGetItem"
-        | "BatchWriteItem"
-        | "TransactGetItems"
-        | "TransactWriteItems"
-        | "DescribeTimeToLive"
+        "DescribeTimeToLive"
         | "UpdateTimeToLive"
         | "TagResource"
         | "UntagResource"

@@ -37,6 +37,7 @@
 
 pub mod attribute;
 pub mod authorize;
+pub mod batches;
 pub mod clock;
 pub mod data_plane;
 pub mod documents;

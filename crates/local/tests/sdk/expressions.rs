@@ -216,3 +216,135 @@ async fn query_and_scan_page_through_items() {
     expect![[r#"sk=N("1")"#]].assert_eq(&render(projected.items().first()));
     cloud.stop().await;
 }
+
+fn put(pk: &str, sk: &str) -> aws_sdk_dynamodb::types::WriteRequest {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    WriteRequest::builder()
+        .put_request(
+            PutRequest::builder()
+                .item("pk", Av::S(pk.into()))
+                .item("sk", Av::N(sk.into()))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn batches_check_limits_and_transactions_are_all_or_nothing() {
+    use aws_sdk_dynamodb::types::{
+        ConditionCheck, KeysAndAttributes, Put, TransactWriteItem, Update,
+    };
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", Some(StreamViewType::NewAndOldImages)).await;
+    let too_many = client
+        .batch_write_item()
+        .request_items(
+            "documents",
+            (0..26).map(|n| put("a", &n.to_string())).collect(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: Too many items requested for the BatchWriteItem call"]
+        .assert_eq(&describe(&too_many));
+    let duplicate = client
+        .batch_write_item()
+        .request_items("documents", vec![put("a", "1"), put("a", "1.0")])
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: Provided list of item keys contains duplicates"]
+        .assert_eq(&describe(&duplicate));
+    let written = client
+        .batch_write_item()
+        .request_items("documents", vec![put("a", "1"), put("a", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.unprocessed_items.map(|u| u.len()), Some(0));
+    let key = |sk: &str| {
+        HashMap::from([
+            ("pk".to_owned(), Av::S("a".into())),
+            ("sk".to_owned(), Av::N(sk.into())),
+        ])
+    };
+    let got = client
+        .batch_get_item()
+        .request_items(
+            "documents",
+            KeysAndAttributes::builder()
+                .keys(key("1"))
+                .keys(key("2"))
+                .keys(key("3"))
+                .projection_expression("sk")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut found: Vec<String> = got.responses.unwrap()["documents"]
+        .iter()
+        .map(|item| render(Some(item)))
+        .collect();
+    found.sort();
+    expect![[r#"sk=N("1") | sk=N("2")"#]].assert_eq(&found.join(" | "));
+    let transaction = |condition_value: &str| {
+        client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name("documents")
+                            .set_key(Some(key("1")))
+                            .update_expression("ADD visits :one")
+                            .expression_attribute_values(":one", Av::N("1".into()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name("documents")
+                            .set_key(Some(key("2")))
+                            .condition_expression("sk = :v")
+                            .expression_attribute_values(":v", Av::N(condition_value.into()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name("documents")
+                            .item("pk", Av::S("b".into()))
+                            .item("sk", Av::N("1".into()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+    };
+    let cancelled = transaction("3").await.unwrap_err();
+    expect!["TransactionCanceledException: Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, None]"]
+        .assert_eq(&describe(&cancelled));
+    transaction("2").await.unwrap();
+    let stream_arn = latest_stream(&client).await;
+    let records = read_all(&streams(&cloud, &root(&cloud, B)), &stream_arn).await;
+    expect![[r#"
+        INSERT keys[pk=a,sk=1] new[pk=a,sk=1] old[-]
+        INSERT keys[pk=a,sk=2] new[pk=a,sk=2] old[-]
+        MODIFY keys[pk=a,sk=1] new[pk=a,sk=1,visits=1] old[pk=a,sk=1]
+        INSERT keys[pk=b,sk=1] new[pk=b,sk=1] old[-]"#]]
+    .assert_eq(&summarize(&records));
+    cloud.stop().await;
+}
