@@ -42,7 +42,10 @@ fn python_with_boto3() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn boto3_sees_the_documented_data_plane() {
-    let Some(python) = tokio::task::spawn_blocking(python_with_boto3).await.unwrap() else {
+    let Some(python) = tokio::task::spawn_blocking(python_with_boto3)
+        .await
+        .unwrap()
+    else {
         eprintln!(
             "skipped: python3 cannot import boto3, and it could not be installed with python3 -m venv and pip"
         );
