@@ -1,17 +1,15 @@
 //! `cargo xtask demo`: the whole cross-account story on a fresh local cloud.
 //!
-//! The story needs the local cloud with Lambda and event source mappings,
-//! the provisioning crate and the demo function; until they exist this task
-//! says exactly what is missing instead of pretending.
+//! The story needs the local cloud with Lambda and event source mappings
+//! and the xtask's build, deploy and exercise tasks; until they exist this
+//! task says exactly what is missing instead of pretending.
 
 use anyhow::{Result, bail};
 
 /// The pieces the demo needs that this checkout does not have yet.
 const MISSING: &[&str] = &[
-    "streamgate-consumer (the Lambda handler)",
-    "streamgate-local (the local cloud with IAM, DynamoDB, Streams and Lambda)",
-    "streamgate-provision (plan / apply / destroy)",
-    "demo-billing (the demo's Lambda function)",
+    "streamgate-local's Lambda (functions from a zip, event source mappings)",
+    "the xtask tasks build, deploy, exercise and destroy",
 ];
 
 pub(crate) fn run() -> Result<()> {
