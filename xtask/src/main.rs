@@ -8,8 +8,10 @@
 //! Dependencies: `clap` for the command line, `xshell` to run commands
 //! without a shell's quoting pitfalls, `anyhow` for errors with context,
 //! `streamgate-policy` for `cargo xtask policy`, `streamgate-records` for
-//! `records decode`.
+//! `records decode`, `zip` (deflate only) for the function's deployment
+//! package, `serde_json` for `--json` output.
 
+mod build;
 mod ci;
 mod demo;
 mod policy;
@@ -29,6 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Build the demo function as target/lambda/demo-billing/bootstrap.zip
+    Build(build::Args),
     /// Run every check CI runs: fmt, clippy, tests, doc tests, docs
     Ci(ci::Args),
     /// Run the whole cross-account story on the local cloud
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
             print_tasks();
             Ok(())
         }
+        Some(Task::Build(args)) => build::run(&args),
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
         // Its own exit codes: 1 for lint errors, 2 for bad input.
