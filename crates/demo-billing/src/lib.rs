@@ -262,4 +262,80 @@ mod tests {
             globex: 1 documents, 7 pages"#]],
         );
     }
+
+    /// One write to the source table: document id, then the tenant and
+    /// pages it now has, or `None` for a delete.
+    type Write = (u8, Option<(bool, u8)>);
+
+    /// A [`Fixture`] owning its event name, sequence number and id.
+    type OwnedFixture<'a> = (
+        String,
+        String,
+        String,
+        Option<(&'a str, u32)>,
+        Option<(&'a str, u32)>,
+    );
+
+    proptest::proptest! {
+        /// Whatever the writes and wherever Lambda redelivers from, the
+        /// totals equal what the source table holds at the end.
+        #[test]
+        fn totals_match_the_source_despite_redelivery(
+            writes in proptest::collection::vec((0u8..6, proptest::option::of((proptest::bool::ANY, 0u8..50))), 1..40),
+            replays in proptest::collection::vec(0usize..40, 0..5),
+        ) {
+            let writes: Vec<Write> = writes;
+            let tenant = |second: bool| if second { "globex" } else { "acme" };
+            // Turn the writes into stream records against a model table.
+            let mut table: BTreeMap<u8, (&str, u32)> = BTreeMap::new();
+            let mut records: Vec<OwnedFixture<'_>> = Vec::new();
+            for (index, (id, write)) in writes.iter().enumerate() {
+                let old = table.get(id).copied();
+                let new = write.map(|(t, pages)| (tenant(t), u32::from(pages)));
+                let name = match (old, new) {
+                    (None, None) => continue,
+                    (None, Some(_)) => "INSERT",
+                    (Some(_), Some(_)) => "MODIFY",
+                    (Some(_), None) => "REMOVE",
+                };
+                match new {
+                    Some(document) => table.insert(*id, document),
+                    None => table.remove(id),
+                };
+                records.push((name.to_owned(), format!("{}", 1000 + index), format!("d{id}"), old, new));
+            }
+            proptest::prop_assume!(!records.is_empty());
+            let fixtures: Vec<Fixture<'_>> = records
+                .iter()
+                .map(|(name, seq, id, old, new)| (name.as_str(), seq.as_str(), id.as_str(), *old, *new))
+                .collect();
+            let input = batch(&fixtures);
+            let store = MemoryStore::default();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let events: Vec<_> = decode_event(input.as_bytes()).unwrap().into_iter().map(|r| r.unwrap()).collect();
+            // Each replay delivers the batch up to a point, then Lambda
+            // starts over from the beginning (at-least-once); the last
+            // delivery runs to the end.
+            for stop in replays.iter().map(|r| r % events.len()).chain([events.len()]) {
+                for event in events.iter().take(stop) {
+                    runtime.block_on(handle_change(&store, event.clone())).unwrap();
+                }
+            }
+            let mut expected: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+            for (tenant, pages) in table.values() {
+                let total = expected.entry((*tenant).to_owned()).or_default();
+                total.0 += 1;
+                total.1 += i64::from(*pages);
+            }
+            let actual: BTreeMap<String, (i64, i64)> = store
+                .totals
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(_, total)| **total != (0, 0))
+                .map(|(tenant, total)| (tenant.clone(), *total))
+                .collect();
+            proptest::prop_assert_eq!(actual, expected);
+        }
+    }
 }
