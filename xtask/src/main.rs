@@ -14,6 +14,7 @@
 mod build;
 mod ci;
 mod demo;
+mod local;
 mod policy;
 mod records;
 
@@ -37,6 +38,8 @@ enum Task {
     Ci(ci::Args),
     /// Run the whole cross-account story on the local cloud
     Demo,
+    /// Start, stop or show the background local cloud: `local start|stop|status`
+    Local(local::Args),
     /// Lint a policy file, or evaluate a request against policy files
     Policy(Box<policy::Args>),
     /// Decode stream records: `records decode FILE`
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Some(Task::Build(args)) => build::run(&args),
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
+        Some(Task::Local(args)) => local::run(&args),
         // Its own exit codes: 1 for lint errors, 2 for bad input.
         Some(Task::Policy(args)) => return policy::run(&args),
         // Its exit status says more than success or failure (see records.rs).
