@@ -1,7 +1,7 @@
 //! `cargo xtask demo`: the whole cross-account story on a fresh local cloud.
 //!
 //! The story needs the local cloud with Lambda and event source mappings
-//! and the xtask's build, deploy and exercise tasks; until they exist this
+//! and the xtask's deploy and exercise tasks; until they exist this
 //! task says exactly what is missing instead of pretending.
 
 use anyhow::{Result, bail};
@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 /// The pieces the demo needs that this checkout does not have yet.
 const MISSING: &[&str] = &[
     "streamgate-local's Lambda (functions from a zip, event source mappings)",
-    "the xtask tasks build, deploy, exercise and destroy",
+    "the xtask tasks deploy, exercise and destroy",
 ];
 
 pub(crate) fn run() -> Result<()> {
