@@ -8,10 +8,9 @@ use anyhow::{Result, bail};
 
 /// The pieces the demo needs that this checkout does not have yet.
 const MISSING: &[&str] = &[
-    "streamgate-consumer (the Lambda handler)",
-    "streamgate-local (the local cloud with IAM, DynamoDB, Streams and Lambda)",
-    "streamgate-provision (plan / apply / destroy)",
-    "demo-billing (the demo's Lambda function)",
+    "Lambda functions and event source mappings in streamgate-local (part 3)",
+    "conditional writes (UpdateItem with conditions) in streamgate-local (part 2)",
+    "demo-billing (the demo's Lambda function) and the deploy / exercise tasks",
 ];
 
 pub(crate) fn run() -> Result<()> {
