@@ -33,13 +33,8 @@ pub fn validate_value(name: &str, value: &Value) -> Result<(), ApiError> {
     match (kind.as_str(), inner) {
         ("S", Value::String(_)) | ("BOOL", Value::Bool(_)) | ("NULL", Value::Bool(true)) => Ok(()),
         ("N", Value::String(number)) => {
-            if is_number(number) {
-                Ok(())
-            } else {
-                Err(ApiError::validation(format!(
-                    "The parameter cannot be converted to a numeric value: {number}"
-                )))
-            }
+            // Exact parsing also enforces DynamoDB's range and 38 digits.
+            crate::expression::Decimal::parse(number).map(|_| ())
         }
         ("B", Value::String(text)) => check_base64(name, text),
         ("SS" | "NS" | "BS", Value::Array(members)) => {
@@ -55,10 +50,8 @@ pub fn validate_value(name: &str, value: &Value) -> Result<(), ApiError> {
                         "set member of attribute {name} is not a string"
                     )));
                 };
-                if kind == "NS" && !is_number(text) {
-                    return Err(ApiError::validation(format!(
-                        "The parameter cannot be converted to a numeric value: {text}"
-                    )));
+                if kind == "NS" {
+                    crate::expression::Decimal::parse(text)?;
                 }
                 if kind == "BS" {
                     check_base64(name, text)?;
@@ -272,6 +265,29 @@ mod tests {
             r#"{"s":"plain"}"#,
             expect!["SerializationException: attribute s is not an AttributeValue object"],
         );
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused() {
+        check(
+            r#"{"n":{"N":"1E126"}}"#,
+            expect![
+                "ValidationException: Number overflow. Attempting to store a number with magnitude larger than supported range"
+            ],
+        );
+        check(
+            r#"{"n":{"NS":["1","1E-131"]}}"#,
+            expect![
+                "ValidationException: Number underflow. Attempting to store a number with magnitude smaller than supported range"
+            ],
+        );
+        check(
+            r#"{"n":{"N":"123456789012345678901234567890123456789"}}"#,
+            expect![
+                "ValidationException: Attempting to store more than 38 significant digits in a Number"
+            ],
+        );
+        check(r#"{"n":{"N":"9.99E125"}}"#, expect!["ok 4"]);
     }
 
     #[test]

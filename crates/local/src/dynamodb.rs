@@ -7,9 +7,11 @@
 //! resolves its target to (account, region, name) and authorizes against
 //! that account's resource policy.
 
-use crate::attribute::{self, Item, MAX_ITEM_BYTES};
+use crate::attribute::{self, Item};
 use crate::authorize::{AccessRequest, authorize};
+use crate::batches;
 use crate::clock;
+use crate::data_plane;
 use crate::documents::{self, DYNAMODB_POLICY_MAX_BYTES, PolicyKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::iam::principal_exists;
@@ -105,7 +107,7 @@ impl Table {
 
     /// The canonical key of `key` (only the key attributes, matching the
     /// schema), or DynamoDB's validation error.
-    fn canonical_key(&self, key: &Item, whole_item: bool) -> Result<String, ApiError> {
+    pub(crate) fn canonical_key(&self, key: &Item, whole_item: bool) -> Result<String, ApiError> {
         let mut canonical = String::new();
         let attributes = std::iter::once(&self.hash_key).chain(self.range_key.as_ref());
         let mut count = 0;
@@ -156,11 +158,7 @@ impl Table {
             } else {
                 text.clone()
             };
-            canonical.push_str(kind);
-            canonical.push(':');
-            canonical.push_str(&text.len().to_string());
-            canonical.push(':');
-            canonical.push_str(&text);
+            canonical.push_str(&canonical_part(kind, &text));
         }
         if !whole_item && key.len() != count {
             return Err(ApiError::validation(
@@ -170,7 +168,7 @@ impl Table {
         Ok(canonical)
     }
 
-    fn key_of(&self, item: &Item) -> Item {
+    pub(crate) fn key_of(&self, item: &Item) -> Item {
         let mut key = Map::new();
         for attribute in std::iter::once(&self.hash_key).chain(self.range_key.as_ref()) {
             if let Some(value) = item.get(&attribute.name) {
@@ -179,6 +177,12 @@ impl Table {
         }
         key
     }
+}
+
+/// One key attribute's share of a canonical key: length-prefixed, so that
+/// the hash key's part is a prefix of every key of its partition.
+pub(crate) fn canonical_part(kind: &str, text: &str) -> String {
+    format!("{kind}:{}:{text}", text.len())
 }
 
 fn type_mismatch(attribute: &KeyAttribute, value: &Value) -> ApiError {
@@ -249,22 +253,22 @@ pub fn required<T>(value: Option<T>, member: &str) -> Result<T, ApiError> {
     })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))
 }
 
-fn table_not_found(name: &str) -> ApiError {
+pub(crate) fn table_not_found(name: &str) -> ApiError {
     ApiError::not_found(format!(
         "Requested resource not found: Table: {name} not found"
     ))
 }
 
 /// A table addressed by name or ARN: whose it is, where, and its name.
-struct TableTarget {
-    account: String,
-    name: String,
-    arn: String,
-    store: Arc<Mutex<RegionStore>>,
+pub(crate) struct TableTarget {
+    pub(crate) account: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) store: Arc<Mutex<RegionStore>>,
 }
 
 fn check_table_name(name: &str) -> Result<(), ApiError> {
@@ -281,7 +285,7 @@ fn check_table_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-fn target_table(
+pub(crate) fn target_table(
     cloud: &Cloud,
     caller: &Caller,
     region: &str,
@@ -314,7 +318,7 @@ fn target_table(
 }
 
 /// Authorizes `action` on a table, with its resource policy.
-fn authorize_table(
+pub(crate) fn authorize_table(
     cloud: &Cloud,
     caller: &Caller,
     action: &str,
@@ -400,20 +404,20 @@ pub fn handle(
             Ok(json!({ "TableDescription": description }))
         }
         "UpdateTable" => update_table(cloud, caller, region, parse(body)?),
-        "PutItem" => put_item(cloud, caller, region, parse(body)?),
-        "GetItem" => get_item(cloud, caller, region, parse(body)?),
-        "DeleteItem" => delete_item(cloud, caller, region, parse(body)?),
+        "PutItem" => data_plane::put_item(cloud, caller, region, parse(body)?),
+        "GetItem" => data_plane::get_item(cloud, caller, region, parse(body)?),
+        "DeleteItem" => data_plane::delete_item(cloud, caller, region, parse(body)?),
+        "UpdateItem" => data_plane::update_item(cloud, caller, region, parse(body)?),
+        "Query" => data_plane::query(cloud, caller, region, parse(body)?),
+        "BatchWriteItem" => batches::batch_write_item(cloud, caller, region, &parse(body)?),
+        "BatchGetItem" => batches::batch_get_item(cloud, caller, region, &parse(body)?),
+        "TransactWriteItems" => batches::transact_write_items(cloud, caller, region, &parse(body)?),
+        "TransactGetItems" => batches::transact_get_items(cloud, caller, region, &parse(body)?),
+        "Scan" => data_plane::scan(cloud, caller, region, parse(body)?),
         "PutResourcePolicy" => put_resource_policy(cloud, caller, region, parse(body)?),
         "GetResourcePolicy" => get_resource_policy(cloud, caller, region, parse(body)?),
         "DeleteResourcePolicy" => delete_resource_policy(cloud, caller, region, parse(body)?),
-        "Query"
-        | "Scan"
-        | "UpdateItem"
-        | "BatchGetItem"
-        | "BatchWriteItem"
-        | "TransactGetItems"
-        | "TransactWriteItems"
-        | "DescribeTimeToLive"
+        "DescribeTimeToLive"
         | "UpdateTimeToLive"
         | "TagResource"
         | "UntagResource"
@@ -917,48 +921,7 @@ fn update_table(
     Ok(json!({ "TableDescription": describe(table, "UPDATING") }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ItemInput {
-    table_name: Option<String>,
-    item: Option<Item>,
-    key: Option<Item>,
-    return_values: Option<String>,
-    condition_expression: Option<String>,
-    expected: Option<Value>,
-    projection_expression: Option<String>,
-    attributes_to_get: Option<Value>,
-    consistent_read: Option<bool>,
-}
-
-fn reject_unsupported(input: &ItemInput) -> Result<(), ApiError> {
-    if input.condition_expression.is_some() || input.expected.is_some() {
-        return Err(ApiError::validation(
-            "condition expressions are not supported by streamgate-local yet",
-        ));
-    }
-    if input.projection_expression.is_some() || input.attributes_to_get.is_some() {
-        return Err(ApiError::validation(
-            "projection expressions are not supported by streamgate-local yet",
-        ));
-    }
-    Ok(())
-}
-
-fn return_old(input: &ItemInput, allowed: &[&str]) -> Result<bool, ApiError> {
-    match input.return_values.as_deref() {
-        None | Some("NONE") => Ok(false),
-        Some("ALL_OLD") => Ok(true),
-        Some(other) if allowed.contains(&other) => Err(ApiError::validation(format!(
-            "ReturnValues {other} is not supported by streamgate-local yet"
-        ))),
-        Some(other) => Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{other}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
-        ))),
-    }
-}
-
-fn record_change(
+pub(crate) fn record_change(
     cloud: &Cloud,
     store: &mut RegionStore,
     table_name: &str,
@@ -999,106 +962,6 @@ fn record_change(
             size_bytes: size,
         },
     );
-}
-
-fn put_item(
-    cloud: &Cloud,
-    caller: &Caller,
-    region: &str,
-    input: ItemInput,
-) -> Result<Value, ApiError> {
-    reject_unsupported(&input)?;
-    let want_old = return_old(&input, &[])?;
-    let name = required(input.table_name.clone(), "tableName")?;
-    let item = required(input.item, "item")?;
-    attribute::validate_item(&item)?;
-    let size = attribute::item_size(&item);
-    if size > MAX_ITEM_BYTES {
-        return Err(ApiError::validation(
-            "Item size has exceeded the maximum allowed size",
-        ));
-    }
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:PutItem", &target)?;
-    let mut store = lock(&target.store);
-    let table = store
-        .tables
-        .get_mut(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
-    let canonical = table.canonical_key(&item, true)?;
-    let key = table.key_of(&item);
-    let old = table.items.insert(canonical, item.clone());
-    table.item_bytes = table.item_bytes + size - old.as_ref().map_or(0, attribute::item_size);
-    if old.as_ref() != Some(&item) {
-        record_change(
-            cloud,
-            &mut store,
-            &target.name,
-            &key,
-            old.as_ref(),
-            Some(&item),
-        );
-    }
-    Ok(match old {
-        Some(old) if want_old => json!({ "Attributes": old }),
-        _ => json!({}),
-    })
-}
-
-fn get_item(
-    cloud: &Cloud,
-    caller: &Caller,
-    region: &str,
-    input: ItemInput,
-) -> Result<Value, ApiError> {
-    reject_unsupported(&input)?;
-    let _ = input.consistent_read;
-    let name = required(input.table_name.clone(), "tableName")?;
-    let key = required(input.key, "key")?;
-    attribute::validate_item(&key)?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:GetItem", &target)?;
-    let store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
-    let canonical = table.canonical_key(&key, false)?;
-    Ok(match table.items.get(&canonical) {
-        Some(item) => json!({ "Item": item }),
-        None => json!({}),
-    })
-}
-
-fn delete_item(
-    cloud: &Cloud,
-    caller: &Caller,
-    region: &str,
-    input: ItemInput,
-) -> Result<Value, ApiError> {
-    reject_unsupported(&input)?;
-    let want_old = return_old(&input, &[])?;
-    let name = required(input.table_name.clone(), "tableName")?;
-    let key = required(input.key, "key")?;
-    attribute::validate_item(&key)?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:DeleteItem", &target)?;
-    let mut store = lock(&target.store);
-    let table = store
-        .tables
-        .get_mut(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
-    let canonical = table.canonical_key(&key, false)?;
-    let old = table.items.remove(&canonical);
-    if let Some(old) = &old {
-        table.item_bytes = table.item_bytes.saturating_sub(attribute::item_size(old));
-        let key = table.key_of(old);
-        record_change(cloud, &mut store, &target.name, &key, Some(old), None);
-    }
-    Ok(match old {
-        Some(old) if want_old => json!({ "Attributes": old }),
-        _ => json!({}),
-    })
 }
 
 #[derive(Deserialize)]

@@ -64,6 +64,10 @@ pub enum ErrorCode {
     MissingAuthenticationToken,
     /// IAM and STS: the `Authorization` header is incomplete.
     IncompleteSignature,
+    /// DynamoDB: a write's condition evaluated to false.
+    ConditionalCheckFailedException,
+    /// DynamoDB: a transaction was cancelled; the reasons say why per item.
+    TransactionCanceledException,
     /// Any protocol: the server failed; never expected.
     InternalFailure,
 }
@@ -99,6 +103,8 @@ impl ErrorCode {
             Self::ExpiredToken => "ExpiredToken",
             Self::MissingAuthenticationToken => "MissingAuthenticationToken",
             Self::IncompleteSignature => "IncompleteSignature",
+            Self::ConditionalCheckFailedException => "ConditionalCheckFailedException",
+            Self::TransactionCanceledException => "TransactionCanceledException",
             Self::InternalFailure => "InternalFailure",
         }
     }
@@ -168,6 +174,9 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// The message, worded as AWS words it where known.
     pub message: String,
+    /// Members AWS adds to a JSON error body beside `message` (the old
+    /// `Item` of a failed condition, a transaction's `CancellationReasons`).
+    pub details: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ApiError {
@@ -176,7 +185,14 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            details: None,
         }
+    }
+
+    /// The same error with `details` added to its JSON body.
+    pub fn with_details(mut self, details: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.details = Some(Box::new(details));
+        self
     }
 
     /// A DynamoDB `ValidationException`.

@@ -22,7 +22,9 @@
 //! which authenticates it ([`sigv4`], [`identity`]) and routes it to one
 //! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`]); those
 //! ask [`authorize`] before acting and keep their state in [`state`] (one
-//! store per account and region, IAM per account).
+//! store per account and region, IAM per account). DynamoDB's item
+//! operations live in [`data_plane`] (single items, Query, Scan) and
+//! [`batches`] (batches and transactions), both built on [`expression`].
 //!
 //! # Dependencies
 //! - `tokio`, `hyper`, `hyper-util`, `http-body-util`, `bytes`: the HTTP/1.1
@@ -37,10 +39,13 @@
 
 pub mod attribute;
 pub mod authorize;
+pub mod batches;
 pub mod clock;
+pub mod data_plane;
 pub mod documents;
 pub mod dynamodb;
 pub mod error;
+pub mod expression;
 pub mod iam;
 pub mod identity;
 pub mod router;

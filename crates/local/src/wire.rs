@@ -91,10 +91,13 @@ impl Reply {
     pub fn error(protocol: Protocol, error: &ApiError, request_id: &str) -> Self {
         match protocol {
             Protocol::Json => {
-                let body = serde_json::json!({
+                let mut body = serde_json::json!({
                     "__type": format!("{}#{}", error.code.json_namespace(), error.code.as_str()),
                     "message": error.message,
                 });
+                if let (Some(details), Some(object)) = (&error.details, body.as_object_mut()) {
+                    object.extend(details.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
                 Self {
                     status: error.code.http_status(),
                     content_type: "application/x-amz-json-1.0",

@@ -327,17 +327,19 @@ async fn items_are_put_got_and_deleted_with_key_validation() {
         .unwrap_err();
     expect!["ValidationException: Item size has exceeded the maximum allowed size"]
         .assert_eq(&describe(&too_big));
-    let unsupported = client
-        .put_item()
-        .table_name("documents")
-        .item("pk", Av::S("x".into()))
-        .item("sk", Av::N("1".into()))
-        .condition_expression("attribute_not_exists(pk)")
-        .send()
-        .await
-        .unwrap_err();
-    expect!["ValidationException: condition expressions are not supported by streamgate-local yet"]
-        .assert_eq(&describe(&unsupported));
+    let put_once = || {
+        client
+            .put_item()
+            .table_name("documents")
+            .item("pk", Av::S("x".into()))
+            .item("sk", Av::N("1".into()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+    };
+    put_once().await.unwrap();
+    let second = put_once().await.unwrap_err();
+    expect!["ConditionalCheckFailedException: The conditional request failed"]
+        .assert_eq(&describe(&second));
     cloud.stop().await;
 }
 

@@ -12,6 +12,7 @@
 mod common;
 mod cross_account;
 mod dynamodb;
+mod expressions;
 mod iam_sts;
 mod signatures;
 mod streams;

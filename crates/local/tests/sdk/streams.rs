@@ -47,7 +47,7 @@ pub(crate) async fn latest_stream(client: &aws_sdk_dynamodb::Client) -> String {
 }
 
 /// Reads every record of every shard from the trim horizon, parents first.
-async fn read_all(
+pub(crate) async fn read_all(
     client: &aws_sdk_dynamodbstreams::Client,
     stream_arn: &str,
 ) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
@@ -90,7 +90,7 @@ async fn read_all(
 }
 
 /// One line per record: event, keys, images, as the view type shapes them.
-fn summarize(records: &[aws_sdk_dynamodbstreams::types::Record]) -> String {
+pub(crate) fn summarize(records: &[aws_sdk_dynamodbstreams::types::Record]) -> String {
     let attr = |map: Option<&std::collections::HashMap<String, StreamAv>>| match map {
         None => "-".to_owned(),
         Some(map) => {

@@ -1,0 +1,454 @@
+//! DynamoDB's multi-item operations: BatchWriteItem and BatchGetItem (25
+//! and 100 item limits, duplicate keys rejected, `UnprocessedItems` and
+//! `UnprocessedKeys` always empty because the local cloud never throttles)
+//! and TransactWriteItems and TransactGetItems (all or nothing: every
+//! condition is checked with every store involved locked, and only then
+//! is any item written, one stream record per changed item).
+
+use crate::attribute::{self, Item};
+use crate::data_plane::{
+    ItemRequest, check_condition, check_size, parse_expressions, reject_legacy, store_item,
+    updated_item,
+};
+use crate::dynamodb::{
+    RegionStore, TableTarget, authorize_table, required, table_not_found, target_table,
+};
+use crate::error::{ApiError, ErrorCode};
+use crate::expression::{Placeholders, parse_projection, project};
+use crate::identity::Caller;
+use crate::state::{Cloud, lock};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+fn request_items(body: &Value) -> Result<&Map<String, Value>, ApiError> {
+    let items = body
+        .get("RequestItems")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null",
+            )
+        })?;
+    if items.is_empty() {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    Ok(items)
+}
+
+fn item_member(value: &Value, member: &str) -> Result<Item, ApiError> {
+    let item: Option<Item> = value
+        .get(member)
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|error| ApiError::serialization(error.to_string()))?;
+    required(item, member)
+}
+
+fn duplicates() -> ApiError {
+    ApiError::validation("Provided list of item keys contains duplicates")
+}
+
+/// One write of a batch, validated, before anything is applied.
+struct PendingWrite {
+    canonical: String,
+    new: Option<Item>,
+}
+
+/// BatchWriteItem: up to 25 puts and deletes over any tables.
+pub(crate) fn batch_write_item(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let tables = request_items(body)?;
+    let total: usize = tables
+        .values()
+        .map(|writes| writes.as_array().map_or(0, Vec::len))
+        .sum();
+    if total > 25 {
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchWriteItem call",
+        ));
+    }
+    let mut plan = Vec::new();
+    for (name, writes) in tables {
+        let writes = writes.as_array().filter(|w| !w.is_empty()).ok_or_else(|| {
+            ApiError::validation(format!(
+                "1 validation error detected: Value at 'requestItems.{name}.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            ))
+        })?;
+        let target = target_table(cloud, caller, region, name)?;
+        authorize_table(cloud, caller, "dynamodb:BatchWriteItem", &target)?;
+        let store = lock(&target.store);
+        let table = store
+            .tables
+            .get(&target.name)
+            .ok_or_else(|| table_not_found(&target.name))?;
+        let mut seen = HashSet::new();
+        let mut pending = Vec::new();
+        for write in writes {
+            let (canonical, new) = match (write.get("PutRequest"), write.get("DeleteRequest")) {
+                (Some(put), None) => {
+                    let item = item_member(put, "Item")?;
+                    attribute::validate_item(&item)?;
+                    check_size(&item, "Item size has exceeded the maximum allowed size")?;
+                    (table.canonical_key(&item, true)?, Some(item))
+                }
+                (None, Some(delete)) => {
+                    let key = item_member(delete, "Key")?;
+                    attribute::validate_item(&key)?;
+                    (table.canonical_key(&key, false)?, None)
+                }
+                _ => {
+                    return Err(ApiError::validation(
+                        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes",
+                    ));
+                }
+            };
+            if !seen.insert(canonical.clone()) {
+                return Err(duplicates());
+            }
+            pending.push(PendingWrite { canonical, new });
+        }
+        drop(store);
+        plan.push((target, pending));
+    }
+    for (target, pending) in plan {
+        let mut store = lock(&target.store);
+        for write in pending {
+            store_item(cloud, &mut store, &target.name, write.canonical, write.new)?;
+        }
+    }
+    Ok(json!({ "UnprocessedItems": {} }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeysAndAttributes {
+    keys: Option<Vec<Item>>,
+    projection_expression: Option<String>,
+    expression_attribute_names: Option<Map<String, Value>>,
+    consistent_read: Option<bool>,
+    attributes_to_get: Option<Value>,
+}
+
+/// BatchGetItem: up to 100 keys over any tables.
+pub(crate) fn batch_get_item(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let tables = request_items(body)?;
+    let mut requests = Vec::new();
+    let mut total = 0;
+    for (name, request) in tables {
+        let request: KeysAndAttributes = serde_json::from_value(request.clone())
+            .map_err(|error| ApiError::serialization(error.to_string()))?;
+        if request.attributes_to_get.is_some() {
+            return Err(ApiError::validation(
+                "the legacy parameter AttributesToGet is not supported by streamgate-local; use ProjectionExpression",
+            ));
+        }
+        let _ = request.consistent_read;
+        total += request.keys.as_ref().map_or(0, Vec::len);
+        requests.push((name, request));
+    }
+    if total > 100 {
+        return Err(ApiError::validation(
+            "Too many items requested for the BatchGetItem call",
+        ));
+    }
+    let mut responses = Map::new();
+    for (name, request) in requests {
+        let keys = required(request.keys, "keys")?;
+        let mut placeholders =
+            Placeholders::new(request.expression_attribute_names.as_ref(), None)?;
+        let projection = request
+            .projection_expression
+            .as_deref()
+            .map(|text| parse_projection(text, &mut placeholders))
+            .transpose()?;
+        placeholders.check_all_used()?;
+        let target = target_table(cloud, caller, region, name)?;
+        authorize_table(cloud, caller, "dynamodb:BatchGetItem", &target)?;
+        let store = lock(&target.store);
+        let table = store
+            .tables
+            .get(&target.name)
+            .ok_or_else(|| table_not_found(&target.name))?;
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        for key in &keys {
+            attribute::validate_item(key)?;
+            let canonical = table.canonical_key(key, false)?;
+            if !seen.insert(canonical.clone()) {
+                return Err(duplicates());
+            }
+            if let Some(item) = table.items.get(&canonical) {
+                found.push(Value::Object(match &projection {
+                    Some(paths) => project(item, paths),
+                    None => item.clone(),
+                }));
+            }
+        }
+        responses.insert(name.clone(), Value::Array(found));
+    }
+    Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
+}
+
+/// What one TransactWriteItems entry does.
+enum TransactAction {
+    ConditionCheck,
+    Put,
+    Delete,
+    Update,
+}
+
+impl TransactAction {
+    fn permission(&self) -> &'static str {
+        match self {
+            Self::ConditionCheck => "dynamodb:ConditionCheckItem",
+            Self::Put => "dynamodb:PutItem",
+            Self::Delete => "dynamodb:DeleteItem",
+            Self::Update => "dynamodb:UpdateItem",
+        }
+    }
+}
+
+/// Locks every distinct store once, in address order so two transactions
+/// over the same stores cannot deadlock.
+fn lock_all(stores: &[Arc<Mutex<RegionStore>>]) -> BTreeMap<usize, MutexGuard<'_, RegionStore>> {
+    let mut guards = BTreeMap::new();
+    let mut ordered: Vec<&Arc<Mutex<RegionStore>>> = stores.iter().collect();
+    ordered.sort_by_key(|store| Arc::as_ptr(store) as usize);
+    for store in ordered {
+        let address = Arc::as_ptr(store) as usize;
+        guards.entry(address).or_insert_with(|| lock(store));
+    }
+    guards
+}
+
+fn transaction_error(reasons: Vec<Value>) -> ApiError {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|reason| reason.get("Code").and_then(Value::as_str).unwrap_or("None"))
+        .collect();
+    ApiError::new(
+        ErrorCode::TransactionCanceledException,
+        format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+    )
+    .with_details(Map::from_iter([(
+        "CancellationReasons".to_owned(),
+        Value::Array(reasons),
+    )]))
+}
+
+/// TransactWriteItems: up to 100 checks and writes, all applied or none.
+pub(crate) fn transact_write_items(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let entries = body
+        .get("TransactItems")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing("transactItems"))?;
+    if entries.is_empty() || entries.len() > 100 {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1; found {}",
+            entries.len()
+        )));
+    }
+    let mut parsed = Vec::new();
+    for (position, entry) in entries.iter().enumerate() {
+        let members = [
+            ("ConditionCheck", TransactAction::ConditionCheck),
+            ("Put", TransactAction::Put),
+            ("Delete", TransactAction::Delete),
+            ("Update", TransactAction::Update),
+        ];
+        let mut found = members
+            .into_iter()
+            .filter_map(|(name, action)| entry.get(name).map(|inner| (action, inner)));
+        let (Some((action, inner)), None) = (found.next(), found.next()) else {
+            return Err(ApiError::validation(
+                "TransactItems can only contain one of Check, Put, Update or Delete",
+            ));
+        };
+        let request: ItemRequest = serde_json::from_value(inner.clone())
+            .map_err(|error| ApiError::serialization(error.to_string()))?;
+        reject_legacy(&request)?;
+        let expressions = parse_expressions(&request)?;
+        if matches!(action, TransactAction::ConditionCheck) && expressions.condition.is_none() {
+            return Err(missing(&format!(
+                "transactItems.{}.member.conditionCheck.conditionExpression",
+                position + 1
+            )));
+        }
+        let name = required(request.table_name.clone(), "tableName")?;
+        let target = target_table(cloud, caller, region, &name)?;
+        authorize_table(cloud, caller, action.permission(), &target)?;
+        parsed.push((action, request, expressions, target));
+    }
+    let stores: Vec<Arc<Mutex<RegionStore>>> = parsed
+        .iter()
+        .map(|(.., target)| Arc::clone(&target.store))
+        .collect();
+    let mut guards = lock_all(&stores);
+    let mut seen = HashSet::new();
+    let mut outcomes: Vec<(&TableTarget, String, Option<Option<Item>>)> = Vec::new();
+    let mut reasons = Vec::new();
+    let mut cancelled = false;
+    for (action, request, expressions, target) in &parsed {
+        let address = Arc::as_ptr(&target.store) as usize;
+        let store = guards
+            .get(&address)
+            .ok_or_else(|| ApiError::new(ErrorCode::InternalFailure, "store not locked"))?;
+        let table = store
+            .tables
+            .get(&target.name)
+            .ok_or_else(|| table_not_found(&target.name))?;
+        let (canonical, key) = match (action, &request.item, &request.key) {
+            (TransactAction::Put, Some(item), _) => {
+                attribute::validate_item(item)?;
+                check_size(item, "Item size has exceeded the maximum allowed size")?;
+                (table.canonical_key(item, true)?, table.key_of(item))
+            }
+            (TransactAction::Put, None, _) => return Err(missing("item")),
+            (_, _, Some(key)) => {
+                attribute::validate_item(key)?;
+                (table.canonical_key(key, false)?, key.clone())
+            }
+            (_, _, None) => return Err(missing("key")),
+        };
+        if !seen.insert((target.arn.clone(), canonical.clone())) {
+            return Err(ApiError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
+        let old = table.items.get(&canonical);
+        match check_condition(
+            expressions.condition.as_ref(),
+            old,
+            request.return_values_on_condition_check_failure.as_deref(),
+        ) {
+            Ok(()) => reasons.push(json!({ "Code": "None" })),
+            Err(error) if error.code == ErrorCode::ConditionalCheckFailedException => {
+                cancelled = true;
+                let mut reason = Map::new();
+                reason.insert("Code".to_owned(), json!("ConditionalCheckFailed"));
+                reason.insert(
+                    "Message".to_owned(),
+                    json!("The conditional request failed"),
+                );
+                if let Some(details) = error.details {
+                    reason.extend(*details);
+                }
+                reasons.push(Value::Object(reason));
+                continue;
+            }
+            Err(error) => return Err(error),
+        }
+        let new = match action {
+            TransactAction::ConditionCheck => None,
+            TransactAction::Put => Some(request.item.clone()),
+            TransactAction::Delete => Some(None),
+            TransactAction::Update => {
+                let actions = expressions.update.clone().unwrap_or_default();
+                Some(Some(updated_item(table, &key, old, &actions)?))
+            }
+        };
+        outcomes.push((target, canonical, new));
+    }
+    if cancelled {
+        return Err(transaction_error(reasons));
+    }
+    for (target, canonical, new) in outcomes {
+        let Some(new) = new else {
+            continue;
+        };
+        let address = Arc::as_ptr(&target.store) as usize;
+        let store = guards
+            .get_mut(&address)
+            .ok_or_else(|| ApiError::new(ErrorCode::InternalFailure, "store not locked"))?;
+        store_item(cloud, store, &target.name, canonical, new)?;
+    }
+    Ok(json!({}))
+}
+
+/// DynamoDB's message for a required member left out.
+fn missing(member: &str) -> ApiError {
+    ApiError::validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+/// TransactGetItems: up to 100 gets read under one consistent view.
+pub(crate) fn transact_get_items(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let entries = body
+        .get("TransactItems")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing("transactItems"))?;
+    if entries.is_empty() || entries.len() > 100 {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1; found {}",
+            entries.len()
+        )));
+    }
+    let mut parsed = Vec::new();
+    for entry in entries {
+        let inner = entry
+            .get("Get")
+            .ok_or_else(|| missing("transactItems.member.get"))?;
+        let request: ItemRequest = serde_json::from_value(inner.clone())
+            .map_err(|error| ApiError::serialization(error.to_string()))?;
+        reject_legacy(&request)?;
+        let expressions = parse_expressions(&request)?;
+        let name = required(request.table_name.clone(), "tableName")?;
+        let key = required(request.key.clone(), "key")?;
+        attribute::validate_item(&key)?;
+        let target = target_table(cloud, caller, region, &name)?;
+        authorize_table(cloud, caller, "dynamodb:GetItem", &target)?;
+        parsed.push((key, expressions, target));
+    }
+    let stores: Vec<Arc<Mutex<RegionStore>>> = parsed
+        .iter()
+        .map(|(.., target)| Arc::clone(&target.store))
+        .collect();
+    let guards = lock_all(&stores);
+    let mut responses = Vec::new();
+    for (key, expressions, target) in &parsed {
+        let address = Arc::as_ptr(&target.store) as usize;
+        let store = guards
+            .get(&address)
+            .ok_or_else(|| ApiError::new(ErrorCode::InternalFailure, "store not locked"))?;
+        let table = store
+            .tables
+            .get(&target.name)
+            .ok_or_else(|| table_not_found(&target.name))?;
+        let canonical = table.canonical_key(key, false)?;
+        responses.push(match table.items.get(&canonical) {
+            Some(item) => json!({ "Item": match &expressions.projection {
+                Some(paths) => project(item, paths),
+                None => item.clone(),
+            } }),
+            None => json!({}),
+        });
+    }
+    Ok(json!({ "Responses": responses }))
+}

@@ -1,0 +1,443 @@
+//! DynamoDB's expression languages: [`parser`] turns ConditionExpression,
+//! KeyConditionExpression, FilterExpression, UpdateExpression and
+//! ProjectionExpression text into syntax trees (resolving `#name` and
+//! `:value` placeholders, rejecting reserved words and syntax errors with
+//! DynamoDB's messages), [`mod@evaluate`] runs them against items, and
+//! [`number`] does the exact 38-digit arithmetic they need.
+//!
+//! Nothing here touches server state: operations in [`crate::dynamodb`]
+//! (and the data-plane operations beside it) parse once per request and evaluate per item.
+
+pub mod evaluate;
+pub mod number;
+pub mod parser;
+pub mod reserved;
+
+pub use evaluate::{apply_update, evaluate, project, resolve};
+pub use number::Decimal;
+pub use parser::{
+    Condition, ExpressionKind, Path, PathElement, Placeholders, UpdateActions, parse_condition,
+    parse_projection, parse_update,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::Item;
+    use expect_test::{Expect, expect};
+    use serde_json::{Map, Value};
+
+    const ITEM: &str = r#"{
+        "id": {"S": "tenant-1"},
+        "spent": {"N": "10"},
+        "name": {"S": "acme"},
+        "tags": {"SS": ["a", "b"]},
+        "scores": {"NS": ["1", "2.5"]},
+        "history": {"L": [{"N": "1"}, {"S": "two"}, {"M": {"deep": {"BOOL": true}}}]},
+        "profile": {"M": {"city": {"S": "Oslo"}, "zip": {"N": "150"}}},
+        "payload": {"B": "AAEC"},
+        "gone": {"NULL": true}
+    }"#;
+
+    type Maps = (Option<Map<String, Value>>, Option<Map<String, Value>>);
+
+    fn maps(names: &str, values: &str) -> Maps {
+        let parse = |text: &str| (!text.is_empty()).then(|| serde_json::from_str(text).unwrap());
+        (parse(names), parse(values))
+    }
+
+    /// Evaluates a condition against [`ITEM`]: `true`, `false` or the error.
+    fn check_condition(expression: &str, names: &str, values: &str, expected: Expect) {
+        let item: Item = serde_json::from_str(ITEM).unwrap();
+        let (names, values) = maps(names, values);
+        let outcome =
+            Placeholders::new(names.as_ref(), values.as_ref()).and_then(|mut placeholders| {
+                let condition =
+                    parse_condition(ExpressionKind::Condition, expression, &mut placeholders)?;
+                placeholders.check_all_used()?;
+                evaluate(&item, &condition)
+            });
+        let text = match outcome {
+            Ok(result) => result.to_string(),
+            Err(error) => error.to_string(),
+        };
+        expected.assert_eq(&text);
+    }
+
+    /// Applies an update to [`ITEM`] and shows the attributes it changed.
+    fn check_update(expression: &str, names: &str, values: &str, expected: Expect) {
+        let item: Item = serde_json::from_str(ITEM).unwrap();
+        let (names, values) = maps(names, values);
+        let outcome =
+            Placeholders::new(names.as_ref(), values.as_ref()).and_then(|mut placeholders| {
+                let actions = parse_update(expression, &mut placeholders)?;
+                placeholders.check_all_used()?;
+                apply_update(&item, &actions)
+            });
+        let text = match outcome {
+            Ok(new) => {
+                let mut changes: Vec<String> = Vec::new();
+                for (name, value) in &new {
+                    if item.get(name) != Some(value) {
+                        changes.push(format!("{name}={value}"));
+                    }
+                }
+                for name in item.keys().filter(|name| !new.contains_key(*name)) {
+                    changes.push(format!("-{name}"));
+                }
+                changes.join(" ")
+            }
+            Err(error) => error.to_string(),
+        };
+        expected.assert_eq(&text);
+    }
+
+    fn check_projection(expression: &str, names: &str, expected: Expect) {
+        let item: Item = serde_json::from_str(ITEM).unwrap();
+        let (names, _) = maps(names, "");
+        let outcome = Placeholders::new(names.as_ref(), None).and_then(|mut placeholders| {
+            let paths = parse_projection(expression, &mut placeholders)?;
+            placeholders.check_all_used()?;
+            Ok(project(&item, &paths))
+        });
+        let text = match outcome {
+            Ok(projected) => Value::Object(projected).to_string(),
+            Err(error) => error.to_string(),
+        };
+        expected.assert_eq(&text);
+    }
+
+    #[test]
+    fn conditions() {
+        check_condition("spent = :t", "", r#"{":t":{"N":"10.0"}}"#, expect!["true"]);
+        check_condition("spent < :t", "", r#"{":t":{"N":"9"}}"#, expect!["false"]);
+        check_condition("spent <> :t", "", r#"{":t":{"S":"10"}}"#, expect!["true"]);
+        check_condition("absent <> :t", "", r#"{":t":{"N":"1"}}"#, expect!["true"]);
+        check_condition("absent = :t", "", r#"{":t":{"N":"1"}}"#, expect!["false"]);
+        check_condition(
+            "spent BETWEEN :a AND :b",
+            "",
+            r#"{":a":{"N":"5"},":b":{"N":"10"}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "#n IN (:a, :b)",
+            r##"{"#n":"name"}"##,
+            r#"{":a":{"S":"x"},":b":{"S":"acme"}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "attribute_exists(profile.city) AND attribute_not_exists(profile.street)",
+            "",
+            "",
+            expect!["true"],
+        );
+        check_condition(
+            "NOT attribute_exists(id) OR spent >= :t",
+            "",
+            r#"{":t":{"N":"11"}}"#,
+            expect!["false"],
+        );
+        check_condition(
+            "attribute_type(tags, :t)",
+            "",
+            r#"{":t":{"S":"SS"}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "begins_with(id, :p) AND contains(tags, :m)",
+            "",
+            r#"{":p":{"S":"tenant-"},":m":{"S":"b"}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "contains(history, :m)",
+            "",
+            r#"{":m":{"S":"two"}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "size(history) = :n AND size(payload) = :b",
+            "",
+            r#"{":n":{"N":"3"},":b":{"N":"3"}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "history[2].deep = :t",
+            "",
+            r#"{":t":{"BOOL":true}}"#,
+            expect!["true"],
+        );
+        check_condition(
+            "(spent = :t OR spent = :u) AND NOT spent = :u",
+            "",
+            r#"{":t":{"N":"10"},":u":{"N":"11"}}"#,
+            expect!["true"],
+        );
+    }
+
+    #[test]
+    fn condition_errors() {
+        check_condition(
+            "name = :n",
+            "",
+            r#"{":n":{"S":"acme"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: name"
+            ],
+        );
+        check_condition(
+            "spent = :t",
+            "",
+            "",
+            expect![
+                "ValidationException: An expression attribute value used in expression is not defined; attribute value: :t"
+            ],
+        );
+        check_condition(
+            "#x = :t",
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: An expression attribute name used in the document path is not defined; attribute name: #x"
+            ],
+        );
+        check_condition(
+            "spent = :t",
+            "",
+            r#"{":t":{"N":"1"},":u":{"N":"2"}}"#,
+            expect![
+                "ValidationException: Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}"
+            ],
+        );
+        check_condition(
+            "spent = :t",
+            r##"{"#a":"x"}"##,
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"
+            ],
+        );
+        check_condition(
+            "spent = = :t",
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![[
+                r#"ValidationException: Invalid ConditionExpression: Syntax error; token: "=", near: "= = :t""#
+            ]],
+        );
+        check_condition(
+            "spent =",
+            "",
+            "",
+            expect![[
+                r#"ValidationException: Invalid ConditionExpression: Syntax error; token: "<EOF>", near: "=""#
+            ]],
+        );
+        check_condition(
+            "  ",
+            "",
+            "",
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression can not be empty;"
+            ],
+        );
+        check_condition(
+            "spent ! :t",
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Invalid character encountered; character: !"
+            ],
+        );
+        check_condition(
+            "attribute_exists(:t)",
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Operator or function requires a document path; operator or function: attribute_exists"
+            ],
+        );
+        check_condition(
+            "frobnicate(spent)",
+            "",
+            "",
+            expect![
+                "ValidationException: Invalid ConditionExpression: Invalid function name; function: frobnicate"
+            ],
+        );
+        check_condition(
+            "spent BETWEEN :b AND :a",
+            "",
+            r#"{":a":{"N":"5"},":b":{"N":"10"}}"#,
+            expect![[
+                r#"ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {"N":"10"}, upper bound operand: AttributeValue: {"N":"5"}"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn updates() {
+        check_update(
+            "SET spent = spent + :d",
+            "",
+            r#"{":d":{"N":"0.5"}}"#,
+            expect![[r#"spent={"N":"10.5"}"#]],
+        );
+        check_update(
+            "SET fresh = if_not_exists(fresh, :z) - :d",
+            "",
+            r#"{":z":{"N":"0"},":d":{"N":"3"}}"#,
+            expect![[r#"fresh={"N":"-3"}"#]],
+        );
+        check_update(
+            "SET history = list_append(history, :more)",
+            "",
+            r#"{":more":{"L":[{"N":"4"}]}}"#,
+            expect![[
+                r#"history={"L":[{"N":"1"},{"S":"two"},{"M":{"deep":{"BOOL":true}}},{"N":"4"}]}"#
+            ]],
+        );
+        check_update(
+            "SET profile.city = :c, history[9] = :c",
+            "",
+            r#"{":c":{"S":"Rome"}}"#,
+            expect![[
+                r#"history={"L":[{"N":"1"},{"S":"two"},{"M":{"deep":{"BOOL":true}}},{"S":"Rome"}]} profile={"M":{"city":{"S":"Rome"},"zip":{"N":"150"}}}"#
+            ]],
+        );
+        check_update(
+            "REMOVE history[0], history[1], payload",
+            "",
+            "",
+            expect![[r#"history={"L":[{"M":{"deep":{"BOOL":true}}}]} -payload"#]],
+        );
+        check_update(
+            "ADD spent :one, tags :more, visits :one",
+            "",
+            r#"{":one":{"N":"1"},":more":{"SS":["b","c"]}}"#,
+            expect![[r#"spent={"N":"11"} tags={"SS":["a","b","c"]} visits={"N":"1"}"#]],
+        );
+        check_update(
+            "DELETE tags :all, scores :half",
+            "",
+            r#"{":all":{"SS":["a","b"]},":half":{"NS":["2.50"]}}"#,
+            expect![[r#"scores={"NS":["1"]} -tags"#]],
+        );
+        check_update(
+            "SET a = :v REMOVE payload ADD n :one",
+            "",
+            r#"{":v":{"S":"x"},":one":{"N":"1"}}"#,
+            expect![[r#"a={"S":"x"} n={"N":"1"} -payload"#]],
+        );
+    }
+
+    #[test]
+    fn update_errors() {
+        check_update(
+            "SET spent = id + :d",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: An operand in the update expression has an incorrect data type"
+            ],
+        );
+        check_update(
+            "SET spent = nothing",
+            "",
+            "",
+            expect![
+                "ValidationException: The provided expression refers to an attribute that does not exist in the item"
+            ],
+        );
+        check_update(
+            "SET nothing.deeper = :d",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: The document path provided in the update expression is invalid for update"
+            ],
+        );
+        check_update(
+            "SET profile = :d REMOVE profile.city",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [profile], path two: [profile, city]"
+            ],
+        );
+        check_update(
+            "SET a = :d SET b = :d",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![[
+                r#"ValidationException: Invalid UpdateExpression: The "SET" section can only be used once in an update expression;"#
+            ]],
+        );
+        check_update(
+            "ADD name :s",
+            r##""##,
+            r#"{":s":{"S":"x"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: name"
+            ],
+        );
+        check_update(
+            "ADD spent :s",
+            "",
+            r#"{":s":{"S":"x"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING"
+            ],
+        );
+        check_update(
+            "ADD tags :n",
+            "",
+            r#"{":n":{"NS":["1"]}}"#,
+            expect![
+                "ValidationException: An operand in the update expression has an incorrect data type"
+            ],
+        );
+        check_update(
+            "SET spent = spent + :big",
+            "",
+            r#"{":big":{"N":"99999999999999999999999999999999999999"}}"#,
+            expect![
+                "ValidationException: Attempting to store more than 38 significant digits in a Number"
+            ],
+        );
+        check_update(
+            "UPSERT a = :d",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![[
+                r#"ValidationException: Invalid UpdateExpression: Syntax error; token: "UPSERT", near: "UPSERT a""#
+            ]],
+        );
+    }
+
+    #[test]
+    fn projections() {
+        check_projection(
+            "id, profile.city, history[2].deep, history[0], absent",
+            "",
+            expect![[
+                r#"{"history":{"L":[{"N":"1"},{"M":{"deep":{"BOOL":true}}}]},"id":{"S":"tenant-1"},"profile":{"M":{"city":{"S":"Oslo"}}}}"#
+            ]],
+        );
+        check_projection(
+            "#n, profile",
+            r##"{"#n":"name"}"##,
+            expect![[
+                r#"{"name":{"S":"acme"},"profile":{"M":{"city":{"S":"Oslo"},"zip":{"N":"150"}}}}"#
+            ]],
+        );
+        check_projection(
+            "id,",
+            "",
+            expect![[
+                r#"ValidationException: Invalid ProjectionExpression: Syntax error; token: "<EOF>", near: ",""#
+            ]],
+        );
+    }
+}

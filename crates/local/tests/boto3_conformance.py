@@ -1,0 +1,256 @@
+"""Conformance of streamgate-local's DynamoDB data plane with a client
+nobody here wrote: boto3. Each check names the AWS documentation page its
+expectation comes from (DynamoDB API Reference or Developer Guide).
+
+Usage: python3 boto3_conformance.py ENDPOINT
+Prints one line per check and exits non-zero when any check fails.
+"""
+
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+endpoint = sys.argv[1]
+client = boto3.client(
+    "dynamodb",
+    endpoint_url=endpoint,
+    region_name="eu-west-1",
+    aws_access_key_id="222222222222",
+    aws_secret_access_key="streamgate-local",
+)
+failures = []
+
+
+def check(name, actual, expected, source):
+    if actual == expected:
+        print(f"ok {name}")
+    else:
+        failures.append(name)
+        print(f"FAILED {name}: expected {expected!r}, got {actual!r} (per {source})")
+
+
+def error_of(call, **kwargs):
+    try:
+        call(**kwargs)
+    except ClientError as error:
+        return error.response
+    return {"Error": {"Code": "no error", "Message": ""}}
+
+
+client.create_table(
+    TableName="conformance",
+    AttributeDefinitions=[
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "N"},
+    ],
+    KeySchema=[
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    BillingMode="PAY_PER_REQUEST",
+)
+key = {"pk": {"S": "tenant-1"}, "sk": {"N": "1"}}
+
+client.put_item(TableName="conformance", Item=key, ConditionExpression="attribute_not_exists(pk)")
+failed = error_of(
+    client.put_item,
+    TableName="conformance",
+    Item=dict(key, extra={"S": "x"}),
+    ConditionExpression="attribute_not_exists(pk)",
+    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+)
+check(
+    "conditional put fails on an existing item",
+    failed["Error"]["Code"],
+    "ConditionalCheckFailedException",
+    "API Reference, PutItem, Errors",
+)
+check(
+    "the failure returns the item as it was",
+    failed.get("Item"),
+    key,
+    "API Reference, PutItem, ReturnValuesOnConditionCheckFailure",
+)
+
+updated = client.update_item(
+    TableName="conformance",
+    Key=key,
+    UpdateExpression="ADD visits :five SET bytes_used = if_not_exists(bytes_used, :zero) + :five",
+    ExpressionAttributeValues={":five": {"N": "5"}, ":zero": {"N": "0"}},
+    ReturnValues="UPDATED_NEW",
+)
+check(
+    "UPDATED_NEW returns only the updated attributes",
+    updated["Attributes"],
+    {"visits": {"N": "5"}, "bytes_used": {"N": "5"}},
+    "API Reference, UpdateItem, ReturnValues",
+)
+old = client.update_item(
+    TableName="conformance",
+    Key=key,
+    UpdateExpression="SET visits = visits - :one",
+    ExpressionAttributeValues={":one": {"N": "1"}},
+    ReturnValues="UPDATED_OLD",
+)
+check(
+    "UPDATED_OLD returns the attributes as they were",
+    old["Attributes"],
+    {"visits": {"N": "5"}},
+    "API Reference, UpdateItem, ReturnValues",
+)
+exact = client.update_item(
+    TableName="conformance",
+    Key=key,
+    UpdateExpression="SET bytes_used = bytes_used + :tiny",
+    ExpressionAttributeValues={":tiny": {"N": "0.0000000000000000000000000000000001"}},
+    ReturnValues="UPDATED_NEW",
+)
+check(
+    "number arithmetic keeps 38 digits of precision",
+    exact["Attributes"]["bytes_used"]["N"],
+    "5.0000000000000000000000000000000001",
+    "Developer Guide, Supported data types: Number (up to 38 digits of precision)",
+)
+reserved = error_of(
+    client.update_item,
+    TableName="conformance",
+    Key=key,
+    UpdateExpression="SET name = :v",
+    ExpressionAttributeValues={":v": {"S": "x"}},
+)
+check(
+    "a reserved word needs a placeholder",
+    (reserved["Error"]["Code"], "reserved keyword: name" in reserved["Error"]["Message"]),
+    ("ValidationException", True),
+    "Developer Guide, Reserved words in DynamoDB",
+)
+unused = error_of(
+    client.update_item,
+    TableName="conformance",
+    Key=key,
+    UpdateExpression="SET a = :v",
+    ExpressionAttributeValues={":v": {"S": "x"}, ":w": {"S": "y"}},
+)
+check(
+    "an unused expression attribute value is rejected",
+    (unused["Error"]["Code"], "unused in expressions" in unused["Error"]["Message"]),
+    ("ValidationException", True),
+    "Developer Guide, Expression attribute values",
+)
+key_update = error_of(
+    client.update_item,
+    TableName="conformance",
+    Key=key,
+    UpdateExpression="SET pk = :v",
+    ExpressionAttributeValues={":v": {"S": "x"}},
+)
+check(
+    "key attributes cannot be updated",
+    key_update["Error"]["Code"],
+    "ValidationException",
+    "API Reference, UpdateItem (you cannot update key attributes)",
+)
+wrong_type = error_of(
+    client.get_item, TableName="conformance", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}
+)
+check(
+    "a key of the wrong type is rejected",
+    wrong_type["Error"]["Code"],
+    "ValidationException",
+    "API Reference, GetItem, Errors",
+)
+empty_key = error_of(
+    client.put_item, TableName="conformance", Item={"pk": {"S": ""}, "sk": {"N": "1"}}
+)
+check(
+    "an empty string key is rejected",
+    empty_key["Error"]["Code"],
+    "ValidationException",
+    "Developer Guide, Supported data types: String (key attributes cannot be empty)",
+)
+
+for sk in range(2, 8):
+    client.put_item(TableName="conformance", Item={"pk": {"S": "tenant-1"}, "sk": {"N": str(sk)}})
+page = client.query(
+    TableName="conformance",
+    KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+    ExpressionAttributeValues={":pk": {"S": "tenant-1"}, ":low": {"N": "2"}, ":high": {"N": "6"}},
+    ScanIndexForward=False,
+    Limit=2,
+)
+check(
+    "Query reads in descending sort key order and stops at Limit",
+    ([item["sk"]["N"] for item in page["Items"]], page.get("LastEvaluatedKey")),
+    (["6", "5"], {"pk": {"S": "tenant-1"}, "sk": {"N": "5"}}),
+    "API Reference, Query, ScanIndexForward and LastEvaluatedKey",
+)
+counted = client.query(
+    TableName="conformance",
+    KeyConditionExpression="pk = :pk",
+    ExpressionAttributeValues={":pk": {"S": "tenant-1"}},
+    Select="COUNT",
+)
+check(
+    "Select COUNT returns a count and no items",
+    (counted["Count"], "Items" in counted),
+    (7, False),
+    "API Reference, Query, Select",
+)
+segments = sum(
+    client.scan(TableName="conformance", Segment=s, TotalSegments=4)["Count"] for s in range(4)
+)
+check(
+    "parallel scan segments cover the table once",
+    segments,
+    7,
+    "Developer Guide, Parallel scan",
+)
+too_many = error_of(
+    client.batch_write_item,
+    RequestItems={
+        "conformance": [
+            {"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"N": str(n)}}}} for n in range(26)
+        ]
+    },
+)
+check(
+    "BatchWriteItem takes at most 25 requests",
+    too_many["Error"]["Code"],
+    "ValidationException",
+    "API Reference, BatchWriteItem (more than 25 requests in the batch)",
+)
+cancelled = error_of(
+    client.transact_write_items,
+    TransactItems=[
+        {"Put": {"TableName": "conformance", "Item": {"pk": {"S": "c"}, "sk": {"N": "1"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": "conformance",
+                "Key": key,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+    ],
+)
+check(
+    "a failed condition cancels the whole transaction with reasons",
+    (
+        cancelled["Error"]["Code"],
+        [reason["Code"] for reason in cancelled.get("CancellationReasons", [])],
+    ),
+    ("TransactionCanceledException", ["None", "ConditionalCheckFailed"]),
+    "API Reference, TransactWriteItems, TransactionCanceledException",
+)
+absent = client.get_item(TableName="conformance", Key={"pk": {"S": "c"}, "sk": {"N": "1"}})
+check(
+    "nothing of a cancelled transaction is written",
+    "Item" in absent,
+    False,
+    "Developer Guide, Amazon DynamoDB Transactions (all-or-nothing)",
+)
+
+if failures:
+    print(f"{len(failures)} checks failed")
+    sys.exit(1)
+print("all checks passed")
