@@ -2,7 +2,12 @@
 //! conditional put records an identity once, and a second writer of the same
 //! identity learns it was already there.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Duration;
 
@@ -61,7 +66,10 @@ async fn records_each_identity_once() {
     let item = client
         .get_item()
         .table_name("processed")
-        .key("record", aws_sdk_dynamodb::types::AttributeValue::S("seq-1".into()))
+        .key(
+            "record",
+            aws_sdk_dynamodb::types::AttributeValue::S("seq-1".into()),
+        )
         .send()
         .await
         .unwrap()
@@ -71,6 +79,9 @@ async fn records_each_identity_once() {
 
     let missing = DynamoDbProcessedRecords::new(client, "no-such-table");
     let err = missing.record("seq-2").await.unwrap_err();
-    assert!(err.to_string().contains("ResourceNotFoundException"), "{err}");
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
     cloud.stop().await;
 }
