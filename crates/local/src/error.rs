@@ -64,6 +64,13 @@ pub enum ErrorCode {
     MissingAuthenticationToken,
     /// IAM and STS: the `Authorization` header is incomplete.
     IncompleteSignature,
+    /// Lambda: a parameter is not valid (a role Lambda cannot assume, a
+    /// stream the role cannot read, a zip that is not one).
+    InvalidParameterValueException,
+    /// Lambda: the resource already exists or is in use.
+    ResourceConflictException,
+    /// Lambda: the operation is not implemented by this local cloud yet.
+    NotImplementedException,
     /// Any protocol: the server failed; never expected.
     InternalFailure,
 }
@@ -99,6 +106,9 @@ impl ErrorCode {
             Self::ExpiredToken => "ExpiredToken",
             Self::MissingAuthenticationToken => "MissingAuthenticationToken",
             Self::IncompleteSignature => "IncompleteSignature",
+            Self::InvalidParameterValueException => "InvalidParameterValueException",
+            Self::ResourceConflictException => "ResourceConflictException",
+            Self::NotImplementedException => "NotImplementedException",
             Self::InternalFailure => "InternalFailure",
         }
     }
@@ -131,6 +141,25 @@ impl ErrorCode {
             | Self::ExpiredToken
             | Self::MissingAuthenticationToken
             | Self::IncompleteSignature => 403,
+            Self::InternalFailure => 500,
+            _ => 400,
+        }
+    }
+
+    /// The HTTP status Lambda (restJson1) answers with: unlike DynamoDB,
+    /// Lambda answers a missing resource with 404 and signature failures
+    /// with 403.
+    pub fn rest_status(self) -> u16 {
+        match self {
+            Self::ResourceNotFoundException => 404,
+            Self::ResourceConflictException => 409,
+            Self::InvalidSignatureException
+            | Self::UnrecognizedClientException
+            | Self::ExpiredTokenException
+            | Self::MissingAuthenticationTokenException
+            | Self::IncompleteSignatureException
+            | Self::AccessDeniedException => 403,
+            Self::NotImplementedException => 501,
             Self::InternalFailure => 500,
             _ => 400,
         }

@@ -1,8 +1,9 @@
 //! streamgate-local: a local cloud for several AWS accounts at once, speaking
 //! the real wire protocols so that unchanged AWS SDK code runs against it.
 //!
-//! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0)
-//! and IAM and STS (awsQuery with XML responses). Every request is SigV4
+//! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0),
+//! IAM and STS (awsQuery with XML responses) and Lambda's control plane
+//! (restJson1). Every request is SigV4
 //! verified; the signer is an account's root (access key id = the 12-digit
 //! account id, secret `streamgate-local`) or an assumed-role session; every
 //! request is authorized in [`authorize`].
@@ -20,9 +21,10 @@
 //! # Layout
 //! [`server`] accepts connections and hands each request to [`router`],
 //! which authenticates it ([`sigv4`], [`identity`]) and routes it to one
-//! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`]); those
-//! ask [`authorize`] before acting and keep their state in [`state`] (one
-//! store per account and region, IAM per account).
+//! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`],
+//! [`lambda`]); those ask [`authorize`] before acting and keep their state
+//! in [`state`] (one store per account and region, IAM per account, Lambda
+//! functions in one registry).
 //!
 //! # Dependencies
 //! - `tokio`, `hyper`, `hyper-util`, `http-body-util`, `bytes`: the HTTP/1.1
@@ -43,6 +45,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod iam;
 pub mod identity;
+pub mod lambda;
 pub mod router;
 pub mod server;
 pub mod sigv4;

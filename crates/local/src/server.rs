@@ -271,5 +271,11 @@ fn to_response(reply: crate::wire::Reply, request_id: &str) -> Response<Full<Byt
     if let Ok(value) = hyper::header::HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", value);
     }
+    if let Some(error_type) = reply.error_type {
+        headers.insert(
+            "x-amzn-errortype",
+            hyper::header::HeaderValue::from_static(error_type),
+        );
+    }
     response
 }

@@ -71,6 +71,8 @@ pub struct Cloud {
     pub clock: Clock,
     /// Shard rollover settings.
     pub rollover: ShardRollover,
+    /// Lambda functions of every account and region.
+    pub functions: crate::lambda::functions::FunctionRegistry,
     accounts: BTreeMap<String, Account>,
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
@@ -101,6 +103,7 @@ impl Cloud {
         Self {
             clock: Clock::default(),
             rollover,
+            functions: crate::lambda::functions::FunctionRegistry::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

@@ -1,5 +1,5 @@
 //! Integration tests driving streamgate-local with the real aws-sdk-rust
-//! clients (DynamoDB, DynamoDB Streams, IAM, STS), from several accounts.
+//! clients (DynamoDB, DynamoDB Streams, IAM, STS, Lambda), from several accounts.
 //! One test binary, so the SDK crates are linked once.
 
 #![allow(
@@ -13,5 +13,6 @@ mod common;
 mod cross_account;
 mod dynamodb;
 mod iam_sts;
+mod lambda;
 mod signatures;
 mod streams;
