@@ -71,6 +71,12 @@ pub enum ErrorCode {
     ResourceConflictException,
     /// Lambda: the operation is not implemented by this local cloud yet.
     NotImplementedException,
+    /// Lambda: the request payload is over the invocation type's limit.
+    RequestTooLargeException,
+    /// Lambda: the request payload is not JSON.
+    InvalidRequestContentException,
+    /// Lambda: the service failed (the function could not be started).
+    ServiceException,
     /// Any protocol: the server failed; never expected.
     InternalFailure,
 }
@@ -109,6 +115,9 @@ impl ErrorCode {
             Self::InvalidParameterValueException => "InvalidParameterValueException",
             Self::ResourceConflictException => "ResourceConflictException",
             Self::NotImplementedException => "NotImplementedException",
+            Self::RequestTooLargeException => "RequestTooLargeException",
+            Self::InvalidRequestContentException => "InvalidRequestContentException",
+            Self::ServiceException => "ServiceException",
             Self::InternalFailure => "InternalFailure",
         }
     }
@@ -160,7 +169,8 @@ impl ErrorCode {
             | Self::IncompleteSignatureException
             | Self::AccessDeniedException => 403,
             Self::NotImplementedException => 501,
-            Self::InternalFailure => 500,
+            Self::RequestTooLargeException => 413,
+            Self::InternalFailure | Self::ServiceException => 500,
             _ => 400,
         }
     }

@@ -2,8 +2,8 @@
 //! the real wire protocols so that unchanged AWS SDK code runs against it.
 //!
 //! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0),
-//! IAM and STS (awsQuery with XML responses) and Lambda's control plane
-//! (restJson1). Every request is SigV4
+//! IAM and STS (awsQuery with XML responses) and Lambda (restJson1), whose
+//! functions run as local processes speaking the Runtime API. Every request is SigV4
 //! verified; the signer is an account's root (access key id = the 12-digit
 //! account id, secret `streamgate-local`) or an assumed-role session; every
 //! request is authorized in [`authorize`].
@@ -34,6 +34,8 @@
 //! - `serde`, `serde_json`: the awsJson protocol; `raw_value` keeps stream
 //!   images as compact serialized JSON.
 //! - `thiserror`: typed errors.
+//! - `zip`, `flate2` (deflate only, pure Rust): unpacking Lambda deployment
+//!   packages; tokio's `process` feature runs their `bootstrap`.
 //! - `streamgate-policy`: the policy model the authorizer is built on.
 //! - `anyhow`, `clap`: the `streamgate-local` binary only.
 

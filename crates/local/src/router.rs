@@ -52,7 +52,7 @@ fn protocol_of(request: &ReceivedRequest) -> Protocol {
 }
 
 /// Finds who signed the request and checks the signature.
-fn authenticate(
+pub(crate) fn authenticate(
     cloud: &Cloud,
     request: &ReceivedRequest,
 ) -> Result<(Caller, Authorization), ApiError> {

@@ -73,6 +73,8 @@ pub struct Cloud {
     pub rollover: ShardRollover,
     /// Lambda functions of every account and region.
     pub functions: crate::lambda::functions::FunctionRegistry,
+    /// The processes that run Lambda functions.
+    pub executor: crate::lambda::executor::Executor,
     accounts: BTreeMap<String, Account>,
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
@@ -104,6 +106,7 @@ impl Cloud {
             clock: Clock::default(),
             rollover,
             functions: crate::lambda::functions::FunctionRegistry::default(),
+            executor: crate::lambda::executor::Executor::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

@@ -59,8 +59,9 @@ pub struct Reply {
     pub content_type: &'static str,
     /// Body.
     pub body: Bytes,
-    /// The `x-amzn-ErrorType` header of a restJson1 error.
-    pub error_type: Option<&'static str>,
+    /// Headers the protocol adds (restJson1: `x-amzn-ErrorType` on an
+    /// error, Lambda's `X-Amz-Function-Error` and the like).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -70,7 +71,7 @@ impl Reply {
             status: 200,
             content_type: "application/x-amz-json-1.0",
             body: body.into(),
-            error_type: None,
+            headers: Vec::new(),
         }
     }
 
@@ -89,7 +90,7 @@ impl Reply {
             status: 200,
             content_type: "text/xml",
             body: body.into(),
-            error_type: None,
+            headers: Vec::new(),
         }
     }
 
@@ -105,7 +106,7 @@ impl Reply {
                     status: error.code.http_status(),
                     content_type: "application/x-amz-json-1.0",
                     body: body.to_string().into(),
-                    error_type: None,
+                    headers: Vec::new(),
                 }
             }
             Protocol::RestJson => {
@@ -121,7 +122,7 @@ impl Reply {
                     status: error.code.rest_status(),
                     content_type: "application/json",
                     body: body.to_string().into(),
-                    error_type: Some(error.code.as_str()),
+                    headers: vec![("x-amzn-errortype", error.code.as_str().to_owned())],
                 }
             }
             Protocol::Query { namespace } => {
@@ -140,7 +141,7 @@ impl Reply {
                     status: code.http_status(),
                     content_type: "text/xml",
                     body: body.into(),
-                    error_type: None,
+                    headers: Vec::new(),
                 }
             }
         }

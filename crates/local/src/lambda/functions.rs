@@ -282,7 +282,11 @@ fn check_zip(zip: &[u8]) -> Result<(), ApiError> {
 
 /// An access request on a Lambda resource, which has no resource policy
 /// here (function policies are not implemented).
-fn plain_access<'a>(action: &'a str, resource: &'a str, account: &'a str) -> AccessRequest<'a> {
+pub(crate) fn plain_access<'a>(
+    action: &'a str,
+    resource: &'a str,
+    account: &'a str,
+) -> AccessRequest<'a> {
     AccessRequest {
         action,
         resource,
@@ -417,7 +421,7 @@ pub fn configuration_json(function: &Function) -> Value {
 /// Resolves a function name as Lambda accepts it (name, `ACCOUNT:function:NAME`
 /// or a full ARN, optionally with `:$LATEST`) to its key; `qualifier` is
 /// the `Qualifier` query parameter.
-fn resolve(
+pub(crate) fn resolve(
     caller: &Caller,
     region: &str,
     given: &str,
@@ -583,8 +587,29 @@ pub fn delete(
         &plain_access("lambda:DeleteFunction", &arn, &key.account),
     )?;
     let removed = lock(&cloud.functions.functions).remove(&key);
+    cloud.executor.retire(&key);
     match removed {
         Some(_) => Ok(json_reply(204, "")),
         None => Err(ApiError::not_found(format!("Function not found: {arn}"))),
     }
+}
+
+/// The function's log lines as text, one a line (a streamgate-local
+/// extension: `GET /2015-03-31/functions/NAME/logs`, authorized as
+/// `lambda:GetFunction`).
+pub fn logs(cloud: &Cloud, caller: &Caller, region: &str, given: &str) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:GetFunction", &arn, &key.account),
+    )?;
+    if cloud.functions.get(&key).is_none() {
+        return Err(ApiError::not_found(format!("Function not found: {arn}")));
+    }
+    let mut text = cloud.executor.logs(&key).join("\n");
+    text.push('\n');
+    let mut reply = json_reply(200, text);
+    reply.content_type = "text/plain; charset=utf-8";
+    Ok(reply)
 }

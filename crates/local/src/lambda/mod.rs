@@ -9,7 +9,10 @@
 //! learns at once what this local cloud does not do yet.
 
 pub mod base64;
+pub mod executor;
 pub mod functions;
+pub mod invoke;
+pub mod runtime_api;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -25,7 +28,7 @@ pub(crate) fn json_reply(status: u16, body: impl Into<bytes::Bytes>) -> Reply {
         status,
         content_type: "application/json",
         body: body.into(),
-        error_type: None,
+        headers: Vec::new(),
     }
 }
 
@@ -58,6 +61,7 @@ pub fn handle(
         ("GET", ["functions", name, "configuration"]) => {
             functions::get(cloud, caller, region, name, qualifier, false)
         }
+        ("GET", ["functions", name, "logs"]) => functions::logs(cloud, caller, region, name),
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)
         }
@@ -68,5 +72,72 @@ pub fn handle(
                 request.path
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::clock;
+    use crate::identity::ROOT_SECRET;
+    use crate::router::respond;
+    use crate::sigv4::sign;
+    use crate::state::{Cloud, ShardRollover};
+    use crate::wire::ReceivedRequest;
+    use expect_test::{Expect, expect};
+
+    fn check(method: &str, path: &str, expected: Expect) {
+        let cloud = Cloud::new(&["111111111111".to_owned()], ShardRollover::default());
+        let mut request = ReceivedRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: String::new(),
+            headers: vec![("host".to_owned(), "127.0.0.1:4577".to_owned())],
+            body: bytes::Bytes::new(),
+        };
+        sign(
+            &mut request,
+            "111111111111",
+            ROOT_SECRET,
+            "eu-west-1",
+            "lambda",
+            clock::wall_millis(),
+        );
+        let reply = respond(&cloud, &request, "req-1");
+        expected.assert_eq(&format!(
+            "{} {:?} {}",
+            reply.status,
+            reply.headers,
+            String::from_utf8_lossy(&reply.body)
+        ));
+    }
+
+    #[test]
+    fn routes_by_method_and_path_with_rest_json_errors() {
+        check(
+            "GET",
+            "/2015-03-31/functions",
+            expect![[r#"200 [] {"Functions":[]}"#]],
+        );
+        check(
+            "GET",
+            "/2015-03-31/functions/absent/logs",
+            expect![[
+                r#"404 [("x-amzn-errortype", "ResourceNotFoundException")] {"Type":"User","message":"Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent"}"#
+            ]],
+        );
+        check(
+            "GET",
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Afunction%3Aabsent/configuration",
+            expect![[
+                r#"404 [("x-amzn-errortype", "ResourceNotFoundException")] {"Type":"User","message":"Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent"}"#
+            ]],
+        );
+        check(
+            "PUT",
+            "/2015-03-31/functions/absent/concurrency",
+            expect![[
+                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation PUT /2015-03-31/functions/absent/concurrency yet"}"#
+            ]],
+        );
     }
 }

@@ -19,7 +19,12 @@ fn trust(service: &str) -> String {
     )
 }
 
-async fn create_role(cloud: &RunningCloud, account: &str, name: &str, service: &str) -> String {
+pub(crate) async fn create_role(
+    cloud: &RunningCloud,
+    account: &str,
+    name: &str,
+    service: &str,
+) -> String {
     iam(cloud, &root(cloud, account))
         .create_role()
         .role_name(name)
@@ -216,12 +221,12 @@ async fn operations_not_implemented_yet_say_so() {
     let cloud = start().await;
     let client = lambda(&cloud, &root(&cloud, A));
     let error = client
-        .invoke()
+        .publish_version()
         .function_name("echo")
         .send()
         .await
         .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation POST /2015-03-31/functions/echo/invocations yet"#]]
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation POST /2015-03-31/functions/echo/versions yet"#]]
         .assert_eq(&describe(&error));
     assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
     cloud.stop().await;

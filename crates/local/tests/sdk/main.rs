@@ -13,6 +13,7 @@ mod common;
 mod cross_account;
 mod dynamodb;
 mod iam_sts;
+mod invoke;
 mod lambda;
 mod signatures;
 mod streams;
