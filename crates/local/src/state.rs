@@ -73,6 +73,8 @@ pub struct Cloud {
     pub rollover: ShardRollover,
     /// Lambda functions of every account and region.
     pub functions: crate::lambda::functions::FunctionRegistry,
+    /// Lambda event source mappings.
+    pub mappings: crate::lambda::mappings::MappingRegistry,
     /// The processes that run Lambda functions.
     pub executor: crate::lambda::executor::Executor,
     accounts: BTreeMap<String, Account>,
@@ -107,6 +109,7 @@ impl Cloud {
             rollover,
             functions: crate::lambda::functions::FunctionRegistry::default(),
             executor: crate::lambda::executor::Executor::default(),
+            mappings: crate::lambda::mappings::MappingRegistry::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

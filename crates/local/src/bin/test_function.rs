@@ -11,7 +11,8 @@
 //! - `{"action":"pid"}` answers `{"pid":N}`, telling instances apart;
 //! - a DynamoDB stream event (`Records`) answers a partial batch response
 //!   listing the records whose new image has a `fail` attribute, and exits
-//!   when one has an `exit` attribute.
+//!   when one has an `exit` attribute; it prints `record EVENT PK` for each
+//!   record it is given.
 //!
 //! With `TEST_FUNCTION_INIT_ERROR` set it reports an init error and exits.
 
@@ -95,6 +96,15 @@ fn handle(event: &Value) -> Answer {
                 .and_then(|c| c.get("SequenceNumber"))
                 .cloned()
                 .unwrap_or(Value::Null);
+            let name = record
+                .get("eventName")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let key = change
+                .and_then(|c| c.pointer("/Keys/pk/S"))
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            println!("record {name} {key}");
             if image.and_then(|i| i.get("exit")).is_some() {
                 println!("exiting on record {sequence}");
                 std::process::exit(3);

@@ -32,6 +32,28 @@ pub async fn answer(
 ) -> Option<Reply> {
     let rest = request.path.strip_prefix(API_PREFIX)?;
     let segments: Vec<&str> = rest.split('/').collect();
+    // Event source mappings start pollers, which need the shared cloud.
+    if let ["event-source-mappings", tail @ ..] = segments.as_slice() {
+        let uuid = tail
+            .first()
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_decode(s, false));
+        let result =
+            crate::router::authenticate(cloud, request).and_then(|(caller, authorization)| {
+                super::mappings::handle(
+                    cloud,
+                    &caller,
+                    &authorization.region,
+                    &request.method,
+                    uuid.as_deref(),
+                    &parse_form(&request.query),
+                    &request.body,
+                )
+            });
+        return Some(
+            result.unwrap_or_else(|error| Reply::error(Protocol::RestJson, &error, request_id)),
+        );
+    }
     let ["functions", name, "invocations"] = segments.as_slice() else {
         return None;
     };

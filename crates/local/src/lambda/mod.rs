@@ -12,6 +12,8 @@ pub mod base64;
 pub mod executor;
 pub mod functions;
 pub mod invoke;
+pub mod mappings;
+pub mod poller;
 pub mod runtime_api;
 
 use crate::error::{ApiError, ErrorCode};

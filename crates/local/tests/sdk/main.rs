@@ -15,5 +15,6 @@ mod dynamodb;
 mod iam_sts;
 mod invoke;
 mod lambda;
+mod mappings;
 mod signatures;
 mod streams;
