@@ -999,6 +999,7 @@ fn record_change(
             size_bytes: size,
         },
     );
+    cloud.executor.record_written();
 }
 
 fn put_item(

@@ -37,6 +37,8 @@ pub struct LocalCloudBuilder {
     address: SocketAddr,
     rollover: ShardRollover,
     state_dir: Option<std::path::PathBuf>,
+    poll_interval: Duration,
+    wake_pollers_on_write: bool,
 }
 
 /// The entry point: see [`LocalCloud::builder`].
@@ -51,6 +53,8 @@ impl LocalCloud {
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             rollover: ShardRollover::default(),
             state_dir: None,
+            poll_interval: crate::lambda::executor::DEFAULT_POLL_INTERVAL,
+            wake_pollers_on_write: false,
         }
     }
 }
@@ -94,6 +98,20 @@ impl LocalCloudBuilder {
         self
     }
 
+    /// How often event source mappings poll their stream (250 ms by
+    /// default, Lambda's rate).
+    pub fn event_source_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Wakes event source mapping pollers as soon as a stream record is
+    /// written, instead of at their next poll (off by default, as on AWS).
+    pub fn wake_pollers_on_write(mut self, wake: bool) -> Self {
+        self.wake_pollers_on_write = wake;
+        self
+    }
+
     /// Starts listening and serving.
     pub async fn start(self) -> Result<RunningCloud, StartError> {
         if self.accounts.is_empty() {
@@ -122,6 +140,8 @@ impl LocalCloudBuilder {
         if let Some(dir) = self.state_dir {
             cloud.executor.set_state_dir(dir);
         }
+        cloud.executor.set_poll_interval(self.poll_interval);
+        cloud.executor.set_wake_on_write(self.wake_pollers_on_write);
         let (stop_sender, stop_receiver) = watch::channel(false);
         let task = tokio::spawn(serve(listener, Arc::clone(&cloud), stop_receiver));
         Ok(RunningCloud {

@@ -104,7 +104,15 @@ pub struct Executor {
     idle: Mutex<HashMap<FunctionKey, Vec<Instance>>>,
     logs: Arc<Mutex<HashMap<FunctionKey, FunctionLog>>>,
     created_dir: Mutex<Option<PathBuf>>,
+    poll_interval: OnceLock<Duration>,
+    wake_on_write: OnceLock<bool>,
+    writes: std::sync::atomic::AtomicU64,
+    written: tokio::sync::Notify,
 }
+
+/// How often event source mappings poll unless told otherwise (Lambda's
+/// rate, about four times a second).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Default for Executor {
     fn default() -> Self {
@@ -114,6 +122,10 @@ impl Default for Executor {
             idle: Mutex::new(HashMap::new()),
             logs: Arc::new(Mutex::new(HashMap::new())),
             created_dir: Mutex::new(None),
+            poll_interval: OnceLock::new(),
+            wake_on_write: OnceLock::new(),
+            writes: std::sync::atomic::AtomicU64::new(0),
+            written: tokio::sync::Notify::new(),
         }
     }
 }
@@ -164,6 +176,55 @@ impl Executor {
                 dir
             })
             .clone()
+    }
+
+    /// Sets how often event source mappings poll (once).
+    pub fn set_poll_interval(&self, interval: Duration) {
+        let _ = self.poll_interval.set(interval);
+    }
+
+    /// Makes pollers wake as soon as a stream record is written (once).
+    pub fn set_wake_on_write(&self, wake: bool) {
+        let _ = self.wake_on_write.set(wake);
+    }
+
+    /// Tells waiting pollers that a stream record was written.
+    pub fn record_written(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.written.notify_waiters();
+    }
+
+    /// How many stream records were written so far (a generation count
+    /// for [`Executor::wait_to_poll`]).
+    pub fn writes_seen(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits for the poll interval, or, with wake-on-write, until a record
+    /// is written after generation `seen`, whichever comes first.
+    pub async fn wait_to_poll(&self, seen: u64) {
+        let interval = self
+            .poll_interval
+            .get()
+            .copied()
+            .unwrap_or(DEFAULT_POLL_INTERVAL);
+        if !self.wake_on_write.get().copied().unwrap_or(false) {
+            tokio::time::sleep(interval).await;
+            return;
+        }
+        // Registered before the check, so a write between the check and the
+        // wait still wakes this poller.
+        let notified = self.written.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.writes_seen() != seen {
+            return;
+        }
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(interval) => {}
+        }
     }
 
     /// The function's log lines, oldest first (at most [`LOG_LINES_KEPT`]).

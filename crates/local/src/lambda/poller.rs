@@ -19,11 +19,6 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How often a mapping polls its stream (Lambda polls about four times a
-/// second).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Where a shard is: the checkpoint and the retries of the current batch.
 #[derive(Debug, Default, Clone)]
@@ -45,6 +40,7 @@ pub fn spawn(cloud: Arc<Cloud>, uuid: String) {
         let mut positions: HashMap<String, ShardPosition> = HashMap::new();
         let mut first_poll = true;
         while let Some(mapping) = cloud.mappings.get(&uuid) {
+            let seen = cloud.executor.writes_seen();
             if mapping.enabled {
                 let result = poll(&cloud, &mapping, &mut positions, first_poll).await;
                 first_poll = false;
@@ -64,7 +60,7 @@ pub fn spawn(cloud: Arc<Cloud>, uuid: String) {
                     }
                 });
             }
-            tokio::time::sleep(POLL_INTERVAL).await;
+            cloud.executor.wait_to_poll(seen).await;
         }
     });
 }

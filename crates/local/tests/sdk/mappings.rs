@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
 use aws_sdk_lambda::types::{EventSourcePosition, FunctionResponseType};
 use expect_test::expect;
 use std::time::{Duration, Instant};
-use streamgate_local::RunningCloud;
+use streamgate_local::{LocalCloud, RunningCloud};
 
 fn stream_policy(stream_arn: &str) -> String {
     format!(
@@ -293,5 +293,84 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
     put(&cloud, "after", None).await;
     wait_for_deliveries(&cloud, "the record written after", |keys| !keys.is_empty()).await;
     assert_eq!(delivered(&cloud), ["after"]);
+    cloud.stop().await;
+}
+
+async fn create_mapping(cloud: &RunningCloud, stream: &str, retries: i32) -> String {
+    dynamodb(cloud, &root(cloud, B))
+        .put_resource_policy()
+        .resource_arn(stream)
+        .policy(stream_policy(stream))
+        .send()
+        .await
+        .unwrap();
+    let created = lambda(cloud, &root(cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_retry_attempts(retries)
+        .send()
+        .await
+        .unwrap();
+    created.uuid().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pollers_wake_when_a_record_is_written() {
+    // A poll interval far beyond the wait's bound: only the wake-up can
+    // deliver the record in time.
+    let cloud = LocalCloud::builder()
+        .event_source_poll_interval(Duration::from_secs(600))
+        .wake_pollers_on_write(true)
+        .start()
+        .await
+        .unwrap();
+    let stream = setup(&cloud).await;
+    let uuid = create_mapping(&cloud, &stream, -1).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Enabled" {
+        assert!(Instant::now() < deadline, "waited 20 s for the first poll");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    put(&cloud, "woken", None).await;
+    wait_for_deliveries(&cloud, "the record, by wake-up", |keys| !keys.is_empty()).await;
+    assert_eq!(delivered(&cloud), ["woken"]);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_function_crashing_mid_batch_is_retried_then_the_batch_dropped() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    put(&cloud, "one", None).await;
+    put(&cloud, "crash", Some("exit")).await;
+    put(&cloud, "three", None).await;
+    let uuid = create_mapping(&cloud, &stream, 1).await;
+    wait_for_deliveries(&cloud, "the batch tried twice", |keys| {
+        keys.iter().filter(|k| *k == "crash").count() == 2
+    })
+    .await;
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record after the crashing batch", |keys| {
+        keys.iter().any(|k| k == "after")
+    })
+    .await;
+    // The process exits at the second record: the batch (all three) is
+    // retried once on a new instance, then dropped; what follows arrives.
+    expect![[r#"["one", "crash", "one", "crash", "after"]"#]]
+        .assert_eq(&format!("{:?}", delivered(&cloud)));
+    let logs = cloud.function_logs(A, REGION, "consumer").join("\n");
+    assert!(logs.contains("exiting on record"), "{logs}");
+    let client = lambda(&cloud, &root(&cloud, A));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.1 != "OK" {
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for an OK after the crashes"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     cloud.stop().await;
 }
