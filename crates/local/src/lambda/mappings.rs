@@ -12,7 +12,7 @@
 //!
 //! Parameters this local cloud does not honour yet (FilterCriteria,
 //! BisectBatchOnFunctionError, DestinationConfig, ParallelizationFactor above
-//! 1, MaximumRecordAgeInSeconds, a batching window, tumbling windows) are
+//! 1, a batching window, tumbling windows) are
 //! refused with an `InvalidParameterValueException` saying so, never
 //! silently ignored.
 
@@ -47,6 +47,8 @@ pub struct Mapping {
     pub enabled: bool,
     /// -1 (until the record expires) or 0..=10,000.
     pub maximum_retry_attempts: i64,
+    /// Records older than this many seconds are discarded; -1: never.
+    pub maximum_record_age_seconds: i64,
     /// Whether the function reports partial batch failures.
     pub report_batch_item_failures: bool,
     /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
@@ -135,10 +137,6 @@ impl MappingInput {
                 "ParallelizationFactor above 1",
             ),
             (
-                self.maximum_record_age_in_seconds.is_some_and(|a| a != -1),
-                "MaximumRecordAgeInSeconds",
-            ),
-            (
                 self.maximum_batching_window_in_seconds
                     .is_some_and(|w| w != 0),
                 "MaximumBatchingWindowInSeconds",
@@ -170,6 +168,16 @@ fn validate_retries(retries: i64) -> Result<i64, ApiError> {
     } else {
         Err(ApiError::validation(format!(
             "1 validation error detected: Value '{retries}' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value between -1 and 10000"
+        )))
+    }
+}
+
+fn validate_record_age(age: i64) -> Result<i64, ApiError> {
+    if age == -1 || (60..=604_800).contains(&age) {
+        Ok(age)
+    } else {
+        Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{age}' at 'maximumRecordAgeInSeconds' failed to satisfy constraint: Member must be -1 or between 60 and 604800"
         )))
     }
 }
@@ -250,7 +258,7 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
         "State": mapping.state,
         "StateTransitionReason": mapping.state_transition_reason,
         "DestinationConfig": { "OnFailure": {} },
-        "MaximumRecordAgeInSeconds": -1,
+        "MaximumRecordAgeInSeconds": mapping.maximum_record_age_seconds,
         "BisectBatchOnFunctionError": false,
         "MaximumRetryAttempts": mapping.maximum_retry_attempts,
         "TumblingWindowInSeconds": 0,
@@ -354,6 +362,9 @@ fn create(
         .maximum_retry_attempts
         .map_or(Ok(-1), validate_retries)?;
     let report = report_failures(input.function_response_types.as_ref())?.unwrap_or(false);
+    let maximum_record_age_seconds = input
+        .maximum_record_age_in_seconds
+        .map_or(Ok(-1), validate_record_age)?;
     let (key, function_arn) = resolve(caller, region, function_name, None)?;
     authorize(
         cloud,
@@ -376,6 +387,7 @@ fn create(
         batch_size,
         enabled,
         maximum_retry_attempts,
+        maximum_record_age_seconds,
         report_batch_item_failures: report,
         state: "Creating".to_owned(),
         state_transition_reason: "User action".to_owned(),
@@ -402,6 +414,10 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         .map(validate_retries)
         .transpose()?;
     let report = report_failures(input.function_response_types.as_ref())?;
+    let record_age = input
+        .maximum_record_age_in_seconds
+        .map(validate_record_age)
+        .transpose()?;
     let now = cloud.clock.now_millis();
     let mut updated = None;
     cloud.mappings.update(uuid, |mapping| {
@@ -410,6 +426,9 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         }
         if let Some(retries) = retries {
             mapping.maximum_retry_attempts = retries;
+        }
+        if let Some(age) = record_age {
+            mapping.maximum_record_age_seconds = age;
         }
         if let Some(report) = report {
             mapping.report_batch_item_failures = report;

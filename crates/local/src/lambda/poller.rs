@@ -184,7 +184,7 @@ async fn poll(
             Ok(value) => value,
             Err(problem) => return Some(problem),
         };
-        let batch = at(&records, "/Records")
+        let mut batch = at(&records, "/Records")
             .as_array()
             .cloned()
             .unwrap_or_default();
@@ -193,6 +193,29 @@ async fn poll(
                 positions.entry(id.to_owned()).or_default().finished = true;
             }
             continue;
+        }
+        if mapping.maximum_record_age_seconds >= 0 {
+            // Records older than MaximumRecordAgeInSeconds are discarded
+            // unprocessed, as Lambda discards them.
+            let now_seconds = crate::clock::epoch_seconds(cloud.clock.now_millis());
+            let oldest_kept = now_seconds - mapping.maximum_record_age_seconds as f64;
+            let last_read = batch.last().and_then(|r| {
+                at(r, "/dynamodb/SequenceNumber")
+                    .as_str()
+                    .map(str::to_owned)
+            });
+            batch.retain(|r| {
+                at(r, "/dynamodb/ApproximateCreationDateTime")
+                    .as_f64()
+                    .is_none_or(|created| created >= oldest_kept)
+            });
+            if batch.is_empty() {
+                let position = positions.entry(id.to_owned()).or_default();
+                position.after = last_read;
+                position.at = None;
+                position.failures = 0;
+                continue;
+            }
         }
         let sequences: Vec<String> = batch
             .iter()

@@ -374,3 +374,47 @@ async fn a_function_crashing_mid_batch_is_retried_then_the_batch_dropped() {
     }
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn records_older_than_the_maximum_age_are_discarded() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "old", None).await;
+    cloud.advance_clock(Duration::from_secs(120));
+    let refused = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_record_age_in_seconds(30)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '30' at 'maximumRecordAgeInSeconds' failed to satisfy constraint: Member must be -1 or between 60 and 604800"#]]
+        .assert_eq(&describe(&refused));
+    let created = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_record_age_in_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.maximum_record_age_in_seconds(), Some(60));
+    put(&cloud, "new", None).await;
+    wait_for_deliveries(&cloud, "the new record", |keys| !keys.is_empty()).await;
+    assert_eq!(
+        delivered(&cloud),
+        ["new"],
+        "the two-minute-old record is discarded"
+    );
+    cloud.stop().await;
+}
