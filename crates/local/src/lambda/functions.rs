@@ -126,6 +126,28 @@ struct EnvironmentInput {
     variables: Option<BTreeMap<String, String>>,
 }
 
+fn validate_timeout(seconds: i64) -> Result<u32, ApiError> {
+    match u32::try_from(seconds) {
+        Ok(seconds @ 1..=900) => Ok(seconds),
+        _ => Err(validation(
+            &seconds.to_string(),
+            "timeout",
+            "Member must have value between 1 and 900",
+        )),
+    }
+}
+
+fn validate_memory(megabytes: i64) -> Result<u32, ApiError> {
+    match u32::try_from(megabytes) {
+        Ok(megabytes @ 128..=10240) => Ok(megabytes),
+        _ => Err(validation(
+            &megabytes.to_string(),
+            "memorySize",
+            "Member must have value between 128 and 10240",
+        )),
+    }
+}
+
 fn valid_function_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
@@ -166,28 +188,8 @@ pub fn create(
             "The runtime parameter of {runtime} is not supported by streamgate-local, which runs functions whose zip holds a bootstrap: provided.al2023 or provided.al2"
         )));
     }
-    let timeout_seconds = match input.timeout {
-        None => 3,
-        Some(t @ 1..=900) => u32::try_from(t).unwrap_or(3),
-        Some(t) => {
-            return Err(validation(
-                &t.to_string(),
-                "timeout",
-                "Member must have value between 1 and 900",
-            ));
-        }
-    };
-    let memory_mb = match input.memory_size {
-        None => 128,
-        Some(m @ 128..=10240) => u32::try_from(m).unwrap_or(128),
-        Some(m) => {
-            return Err(validation(
-                &m.to_string(),
-                "memorySize",
-                "Member must have value between 128 and 10240",
-            ));
-        }
-    };
+    let timeout_seconds = input.timeout.map_or(Ok(3), validate_timeout)?;
+    let memory_mb = input.memory_size.map_or(Ok(128), validate_memory)?;
     let architectures = input
         .architectures
         .unwrap_or_else(|| vec!["x86_64".to_owned()]);
@@ -612,4 +614,142 @@ pub fn logs(cloud: &Cloud, caller: &Caller, region: &str, given: &str) -> Result
     let mut reply = json_reply(200, text);
     reply.content_type = "text/plain; charset=utf-8";
     Ok(reply)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateCodeInput {
+    zip_file: Option<String>,
+    s3_bucket: Option<String>,
+    image_uri: Option<String>,
+    publish: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateConfigurationInput {
+    role: Option<String>,
+    handler: Option<String>,
+    description: Option<String>,
+    timeout: Option<i64>,
+    memory_size: Option<i64>,
+    environment: Option<EnvironmentInput>,
+    runtime: Option<String>,
+}
+
+/// Replaces `key`'s function through `change`, with a new revision id and
+/// modification time; running instances of the old code are retired.
+fn replace_function(
+    cloud: &Cloud,
+    key: &FunctionKey,
+    arn: &str,
+    change: impl FnOnce(&mut Function),
+) -> Result<Reply, ApiError> {
+    let revision = revision_id(cloud);
+    let now = cloud.clock.now_millis();
+    let configuration = {
+        let mut functions = lock(&cloud.functions.functions);
+        let function = functions
+            .get_mut(key)
+            .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+        change(function);
+        function.revision_id = revision;
+        function.last_modified_millis = now;
+        configuration_json(function)
+    };
+    cloud.executor.retire(key);
+    Ok(json_reply(200, configuration.to_string()))
+}
+
+/// UpdateFunctionCode (`PUT .../functions/NAME/code`) from a ZipFile.
+pub fn update_code(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: UpdateCodeInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:UpdateFunctionCode", &arn, &key.account),
+    )?;
+    if input.s3_bucket.is_some() || input.image_uri.is_some() {
+        return Err(invalid(
+            "streamgate-local takes function code as ZipFile only, not from S3 or an image",
+        ));
+    }
+    if input.publish == Some(true) {
+        return Err(ApiError::new(
+            ErrorCode::NotImplementedException,
+            "streamgate-local does not publish function versions yet",
+        ));
+    }
+    let zip_text = input
+        .zip_file
+        .ok_or_else(|| invalid("Please provide a source for function code."))?;
+    let zip = base64::decode(&zip_text)
+        .ok_or_else(|| ApiError::serialization("ZipFile is not valid base64"))?;
+    check_zip(&zip)?;
+    let code_sha256 = base64::encode(&Sha256::digest(&zip));
+    replace_function(cloud, &key, &arn, |function| {
+        function.zip = zip;
+        function.code_sha256 = code_sha256;
+    })
+}
+
+/// UpdateFunctionConfiguration (`PUT .../functions/NAME/configuration`).
+pub fn update_configuration(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: UpdateConfigurationInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:UpdateFunctionConfiguration", &arn, &key.account),
+    )?;
+    let timeout = input.timeout.map(validate_timeout).transpose()?;
+    let memory = input.memory_size.map(validate_memory).transpose()?;
+    if let Some(runtime) = &input.runtime
+        && !SUPPORTED_RUNTIMES.contains(&runtime.as_str())
+    {
+        return Err(invalid(format!(
+            "The runtime parameter of {runtime} is not supported by streamgate-local, which runs functions whose zip holds a bootstrap: provided.al2023 or provided.al2"
+        )));
+    }
+    if let Some(role) = &input.role {
+        check_execution_role(cloud, caller, &key.account, role)?;
+    }
+    replace_function(cloud, &key, &arn, |function| {
+        if let Some(role) = input.role {
+            function.role = role;
+        }
+        if let Some(handler) = input.handler {
+            function.handler = handler;
+        }
+        if let Some(description) = input.description {
+            function.description = description;
+        }
+        if let Some(timeout) = timeout {
+            function.timeout_seconds = timeout;
+        }
+        if let Some(memory) = memory {
+            function.memory_mb = memory;
+        }
+        if let Some(environment) = input.environment {
+            function.environment = environment.variables.unwrap_or_default();
+        }
+        if let Some(runtime) = input.runtime {
+            function.runtime = runtime;
+        }
+    })
 }

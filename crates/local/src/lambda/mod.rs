@@ -1,12 +1,14 @@
-//! Lambda (restJson1 under `/2015-03-31/`): the control plane of functions.
-//! Requests are routed by method and path; errors carry their code in the
+//! Lambda (restJson1 under `/2015-03-31/`). Requests are routed by method and path; errors carry their code in the
 //! `x-amzn-ErrorType` header and `{"Type","message"}` in the body, as the
 //! SDKs expect ([`crate::wire::Protocol::RestJson`]).
 //!
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
-//! ListFunctions, DeleteFunction ([`functions`]). Every other Lambda path
-//! answers `NotImplementedException` naming the operation, so a client
-//! learns at once what this local cloud does not do yet.
+//! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
+//! DeleteFunction ([`functions`]); Invoke ([`invoke`], answered before the
+//! router because it waits, run by [`executor`] through [`runtime_api`]);
+//! event source mappings ([`mappings`], polled by [`poller`]). Every other
+//! Lambda path answers `NotImplementedException` naming the operation, so a
+//! client learns at once what this local cloud does not do yet.
 
 pub mod base64;
 pub mod executor;
@@ -64,6 +66,12 @@ pub fn handle(
             functions::get(cloud, caller, region, name, qualifier, false)
         }
         ("GET", ["functions", name, "logs"]) => functions::logs(cloud, caller, region, name),
+        ("PUT", ["functions", name, "code"]) => {
+            functions::update_code(cloud, caller, region, name, &request.body)
+        }
+        ("PUT", ["functions", name, "configuration"]) => {
+            functions::update_configuration(cloud, caller, region, name, &request.body)
+        }
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)
         }

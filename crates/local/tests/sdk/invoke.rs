@@ -320,3 +320,61 @@ async fn invocations_that_cannot_run() {
     .assert_eq(&seen.join("\n"));
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn updates_take_effect_on_the_next_invocation() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[("GREETING", "hello")]).await;
+    let names = json!({"action": "env", "names": ["GREETING"]});
+    assert_eq!(
+        call(&client, "tester", &names).await.1,
+        json!({"GREETING": "hello"})
+    );
+    let before = client
+        .get_function_configuration()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    let updated = client
+        .update_function_configuration()
+        .function_name("tester")
+        .timeout(10)
+        .environment(Environment::builder().variables("GREETING", "bye").build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.timeout(), Some(10));
+    assert_ne!(updated.revision_id(), before.revision_id());
+    assert_eq!(
+        call(&client, "tester", &names).await.1,
+        json!({"GREETING": "bye"})
+    );
+
+    let refused = client
+        .update_function_configuration()
+        .function_name("tester")
+        .memory_size(64)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '64' at 'memorySize' failed to satisfy constraint: Member must have value between 128 and 10240"#]]
+        .assert_eq(&describe(&refused));
+
+    let code = client
+        .update_function_code()
+        .function_name("tester")
+        .zip_file(Blob::new(zip_of(&[("main", b"#!/bin/sh\n", 0o755)])))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(code.code_sha256(), before.code_sha256());
+    let (error, payload) = call(&client, "tester", &names).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert_eq!(
+        payload["errorType"], "Runtime.InvalidEntrypoint",
+        "the new code runs"
+    );
+    cloud.stop().await;
+}
