@@ -161,7 +161,7 @@ async fn handled(cloud: &RunningCloud, pk: &str, ends_before: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let lines = cloud.function_logs(A, REGION, "consumer");
-        if lines.iter().any(|l| *l == marker) && ends(&lines) > ends_before {
+        if lines.contains(&marker) && ends(&lines) > ends_before {
             return;
         }
         assert!(
