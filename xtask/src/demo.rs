@@ -8,8 +8,7 @@ use anyhow::{Result, bail};
 
 /// The pieces the demo needs that this checkout does not have yet.
 const MISSING: &[&str] = &[
-    "streamgate-local's Lambda (functions from a zip, event source mappings)",
-    "the xtask tasks deploy, exercise and destroy",
+    "the xtask tasks deploy, exercise, status, logs and destroy (deploying demo-billing through streamgate-provision onto the local cloud's Lambda)",
 ];
 
 pub(crate) fn run() -> Result<()> {

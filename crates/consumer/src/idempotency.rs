@@ -159,3 +159,107 @@ where
         Ok(())
     }
 }
+
+/// A store in a DynamoDB table (feature `dynamodb`): one item per processed
+/// record, written with a conditional put so that two concurrent writers of
+/// the same identity cannot both see it as new.
+///
+/// The table's partition key is a string attribute (`key_attribute`, `pk` by
+/// default). With [`DynamoDbProcessedRecords::expire_after`] each item also
+/// carries an `expires_at` epoch-seconds attribute for the table's TTL, so
+/// the store does not grow without bound (the stream's own retention is 24
+/// hours, so a few days is plenty).
+#[cfg(feature = "dynamodb")]
+#[derive(Debug, Clone)]
+pub struct DynamoDbProcessedRecords {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    key_attribute: String,
+    expire_after: Option<std::time::Duration>,
+}
+
+#[cfg(feature = "dynamodb")]
+impl DynamoDbProcessedRecords {
+    /// A store in `table`, keyed by the string attribute `pk`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            key_attribute: "pk".to_owned(),
+            expire_after: None,
+        }
+    }
+
+    /// Uses another partition key attribute name.
+    pub fn key_attribute(mut self, name: impl Into<String>) -> Self {
+        self.key_attribute = name.into();
+        self
+    }
+
+    /// Writes an `expires_at` attribute this long after recording.
+    pub fn expire_after(mut self, after: std::time::Duration) -> Self {
+        self.expire_after = Some(after);
+        self
+    }
+
+    /// The service's code and message, or the whole error chain when the
+    /// call got no answer.
+    fn error<E>(&self, id: &str, error: &E) -> StoreError
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let detail = match (error.code(), error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(),
+        };
+        StoreError {
+            id: id.to_owned(),
+            message: format!("table {}: {detail}", self.table),
+        }
+    }
+}
+
+#[cfg(feature = "dynamodb")]
+impl ProcessedRecords for DynamoDbProcessedRecords {
+    async fn contains(&self, id: &str) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        // Strongly consistent: a record recorded a moment ago must be seen.
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(&self.key_attribute, AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error(id, &e))?;
+        Ok(answer.item.is_some())
+    }
+
+    async fn record(&self, id: &str) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(&self.key_attribute, AttributeValue::S(id.to_owned()))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", &self.key_attribute);
+        if let Some(after) = self.expire_after {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            let expires = (now + after).as_secs();
+            put = put.item("expires_at", AttributeValue::N(expires.to_string()));
+        }
+        // No retry here beyond the SDK's own (throttling, transient errors):
+        // a conditional put is safe to retry, and the SDK already does.
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(self.error(id, &e)),
+        }
+    }
+}

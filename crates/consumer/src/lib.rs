@@ -50,6 +50,8 @@
 //!   `aws-sdk-dynamodbstreams` (and `streamgate-records/sdk` to decode its
 //!   records), `streamgate-policy` for the typed stream ARN, and `tokio`
 //!   for its idle waits.
+//! - Feature `dynamodb` (off by default): `aws-sdk-dynamodb` for the
+//!   conditional-write store of processed records.
 
 pub mod batch;
 pub mod checkpoint;

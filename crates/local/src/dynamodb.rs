@@ -962,6 +962,7 @@ pub(crate) fn record_change(
             size_bytes: size,
         },
     );
+    cloud.executor.record_written();
 }
 
 #[derive(Deserialize)]

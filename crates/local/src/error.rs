@@ -68,6 +68,19 @@ pub enum ErrorCode {
     ConditionalCheckFailedException,
     /// DynamoDB: a transaction was cancelled; the reasons say why per item.
     TransactionCanceledException,
+    /// Lambda: a parameter is not valid (a role Lambda cannot assume, a
+    /// stream the role cannot read, a zip that is not one).
+    InvalidParameterValueException,
+    /// Lambda: the resource already exists or is in use.
+    ResourceConflictException,
+    /// Lambda: the operation is not implemented by this local cloud yet.
+    NotImplementedException,
+    /// Lambda: the request payload is over the invocation type's limit.
+    RequestTooLargeException,
+    /// Lambda: the request payload is not JSON.
+    InvalidRequestContentException,
+    /// Lambda: the service failed (the function could not be started).
+    ServiceException,
     /// Any protocol: the server failed; never expected.
     InternalFailure,
 }
@@ -105,6 +118,12 @@ impl ErrorCode {
             Self::IncompleteSignature => "IncompleteSignature",
             Self::ConditionalCheckFailedException => "ConditionalCheckFailedException",
             Self::TransactionCanceledException => "TransactionCanceledException",
+            Self::InvalidParameterValueException => "InvalidParameterValueException",
+            Self::ResourceConflictException => "ResourceConflictException",
+            Self::NotImplementedException => "NotImplementedException",
+            Self::RequestTooLargeException => "RequestTooLargeException",
+            Self::InvalidRequestContentException => "InvalidRequestContentException",
+            Self::ServiceException => "ServiceException",
             Self::InternalFailure => "InternalFailure",
         }
     }
@@ -138,6 +157,26 @@ impl ErrorCode {
             | Self::MissingAuthenticationToken
             | Self::IncompleteSignature => 403,
             Self::InternalFailure => 500,
+            _ => 400,
+        }
+    }
+
+    /// The HTTP status Lambda (restJson1) answers with: unlike DynamoDB,
+    /// Lambda answers a missing resource with 404 and signature failures
+    /// with 403.
+    pub fn rest_status(self) -> u16 {
+        match self {
+            Self::ResourceNotFoundException => 404,
+            Self::ResourceConflictException => 409,
+            Self::InvalidSignatureException
+            | Self::UnrecognizedClientException
+            | Self::ExpiredTokenException
+            | Self::MissingAuthenticationTokenException
+            | Self::IncompleteSignatureException
+            | Self::AccessDeniedException => 403,
+            Self::NotImplementedException => 501,
+            Self::RequestTooLargeException => 413,
+            Self::InternalFailure | Self::ServiceException => 500,
             _ => 400,
         }
     }

@@ -1,8 +1,9 @@
 //! streamgate-local: a local cloud for several AWS accounts at once, speaking
 //! the real wire protocols so that unchanged AWS SDK code runs against it.
 //!
-//! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0)
-//! and IAM and STS (awsQuery with XML responses). Every request is SigV4
+//! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0),
+//! IAM and STS (awsQuery with XML responses) and Lambda (restJson1), whose
+//! functions run as local processes speaking the Runtime API. Every request is SigV4
 //! verified; the signer is an account's root (access key id = the 12-digit
 //! account id, secret `streamgate-local`) or an assumed-role session; every
 //! request is authorized in [`authorize`].
@@ -20,11 +21,12 @@
 //! # Layout
 //! [`server`] accepts connections and hands each request to [`router`],
 //! which authenticates it ([`sigv4`], [`identity`]) and routes it to one
-//! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`]); those
-//! ask [`authorize`] before acting and keep their state in [`state`] (one
-//! store per account and region, IAM per account). DynamoDB's item
-//! operations live in [`data_plane`] (single items, Query, Scan) and
-//! [`batches`] (batches and transactions), both built on [`expression`].
+//! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`],
+//! [`lambda`]); those ask [`authorize`] before acting and keep their state
+//! in [`state`] (one store per account and region, IAM per account, Lambda
+//! functions in one registry). DynamoDB's item operations live in
+//! [`data_plane`] (single items, Query, Scan) and [`batches`] (batches and
+//! transactions), both built on [`expression`].
 //!
 //! # Dependencies
 //! - `tokio`, `hyper`, `hyper-util`, `http-body-util`, `bytes`: the HTTP/1.1
@@ -34,6 +36,8 @@
 //! - `serde`, `serde_json`: the awsJson protocol; `raw_value` keeps stream
 //!   images as compact serialized JSON.
 //! - `thiserror`: typed errors.
+//! - `zip`, `flate2` (deflate only, pure Rust): unpacking Lambda deployment
+//!   packages; tokio's `process` feature runs their `bootstrap`.
 //! - `streamgate-policy`: the policy model the authorizer is built on.
 //! - `anyhow`, `clap`: the `streamgate-local` binary only.
 
@@ -48,6 +52,7 @@ pub mod error;
 pub mod expression;
 pub mod iam;
 pub mod identity;
+pub mod lambda;
 pub mod router;
 pub mod server;
 pub mod sigv4;

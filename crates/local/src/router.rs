@@ -13,7 +13,7 @@ use crate::state::Cloud;
 use crate::wire::{
     IAM_NAMESPACE, Params, Protocol, ReceivedRequest, Reply, STS_NAMESPACE, parse_form,
 };
-use crate::{dynamodb, iam, streams, sts};
+use crate::{dynamodb, iam, lambda, streams, sts};
 
 /// The awsJson target prefix of DynamoDB.
 const DYNAMODB_TARGET: &str = "DynamoDB_20120810.";
@@ -23,6 +23,9 @@ const STREAMS_TARGET: &str = "DynamoDBStreams_20120810.";
 /// Which protocol a request speaks, judged before authentication so that
 /// even an authentication error has the right shape.
 fn protocol_of(request: &ReceivedRequest) -> Protocol {
+    if request.path.starts_with(lambda::API_PREFIX) {
+        return Protocol::RestJson;
+    }
     if request.header("x-amz-target").is_some() {
         return Protocol::Json;
     }
@@ -49,7 +52,7 @@ fn protocol_of(request: &ReceivedRequest) -> Protocol {
 }
 
 /// Finds who signed the request and checks the signature.
-fn authenticate(
+pub(crate) fn authenticate(
     cloud: &Cloud,
     request: &ReceivedRequest,
 ) -> Result<(Caller, Authorization), ApiError> {
@@ -117,6 +120,7 @@ fn route(
             };
             Ok(Reply::json(output))
         }
+        Protocol::RestJson => lambda::handle(cloud, &caller, region, request),
         Protocol::Query { namespace } => {
             let mut pairs = parse_form(&request.query);
             pairs.extend(parse_form(&String::from_utf8_lossy(&request.body)));

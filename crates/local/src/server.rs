@@ -36,6 +36,9 @@ pub struct LocalCloudBuilder {
     accounts: Vec<String>,
     address: SocketAddr,
     rollover: ShardRollover,
+    state_dir: Option<std::path::PathBuf>,
+    poll_interval: Duration,
+    wake_pollers_on_write: bool,
 }
 
 /// The entry point: see [`LocalCloud::builder`].
@@ -49,6 +52,9 @@ impl LocalCloud {
             accounts: DEFAULT_ACCOUNTS.iter().map(|a| (*a).to_owned()).collect(),
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             rollover: ShardRollover::default(),
+            state_dir: None,
+            poll_interval: crate::lambda::executor::DEFAULT_POLL_INTERVAL,
+            wake_pollers_on_write: false,
         }
     }
 }
@@ -84,6 +90,28 @@ impl LocalCloudBuilder {
         self
     }
 
+    /// The directory Lambda functions are unpacked under; by default a
+    /// private directory in the system's temporary directory, removed when
+    /// the cloud stops.
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// How often event source mappings poll their stream (250 ms by
+    /// default, Lambda's rate).
+    pub fn event_source_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Wakes event source mapping pollers as soon as a stream record is
+    /// written, instead of at their next poll (off by default, as on AWS).
+    pub fn wake_pollers_on_write(mut self, wake: bool) -> Self {
+        self.wake_pollers_on_write = wake;
+        self
+    }
+
     /// Starts listening and serving.
     pub async fn start(self) -> Result<RunningCloud, StartError> {
         if self.accounts.is_empty() {
@@ -108,6 +136,12 @@ impl LocalCloudBuilder {
             source,
         })?;
         let cloud = Arc::new(Cloud::new(&self.accounts, self.rollover));
+        cloud.executor.set_endpoint(format!("http://{address}"));
+        if let Some(dir) = self.state_dir {
+            cloud.executor.set_state_dir(dir);
+        }
+        cloud.executor.set_poll_interval(self.poll_interval);
+        cloud.executor.set_wake_on_write(self.wake_pollers_on_write);
         let (stop_sender, stop_receiver) = watch::channel(false);
         let task = tokio::spawn(serve(listener, Arc::clone(&cloud), stop_receiver));
         Ok(RunningCloud {
@@ -172,6 +206,19 @@ impl RunningCloud {
     /// against the wall clock, so clients keep working.
     pub fn advance_clock(&self, by: Duration) {
         self.cloud.clock.advance(by);
+    }
+
+    /// The log lines (stdout, stderr and Lambda's START/END/REPORT lines)
+    /// of a function, oldest first; empty for an unknown function. Over the
+    /// wire: `GET /2015-03-31/functions/NAME/logs`, signed as for Lambda.
+    pub fn function_logs(&self, account: &str, region: &str, function_name: &str) -> Vec<String> {
+        self.cloud
+            .executor
+            .logs(&crate::lambda::functions::FunctionKey {
+                account: account.to_owned(),
+                region: region.to_owned(),
+                name: function_name.to_owned(),
+            })
     }
 
     /// Stops accepting connections, ends the open ones and waits until the
@@ -255,7 +302,12 @@ async fn answer(
         headers,
         body,
     };
-    let reply = router::respond(&cloud, &received, &request_id);
+    // Invoke waits for a function process, so it is answered here, off the
+    // synchronous router.
+    let reply = match crate::lambda::invoke::answer(&cloud, &received, &request_id).await {
+        Some(reply) => reply,
+        None => router::respond(&cloud, &received, &request_id),
+    };
     Ok(to_response(reply, &request_id))
 }
 
@@ -270,6 +322,11 @@ fn to_response(reply: crate::wire::Reply, request_id: &str) -> Response<Full<Byt
     );
     if let Ok(value) = hyper::header::HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", value);
+    }
+    for (name, value) in reply.headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
     }
     response
 }

@@ -71,6 +71,12 @@ pub struct Cloud {
     pub clock: Clock,
     /// Shard rollover settings.
     pub rollover: ShardRollover,
+    /// Lambda functions of every account and region.
+    pub functions: crate::lambda::functions::FunctionRegistry,
+    /// Lambda event source mappings.
+    pub mappings: crate::lambda::mappings::MappingRegistry,
+    /// The processes that run Lambda functions.
+    pub executor: crate::lambda::executor::Executor,
     accounts: BTreeMap<String, Account>,
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
@@ -101,6 +107,9 @@ impl Cloud {
         Self {
             clock: Clock::default(),
             rollover,
+            functions: crate::lambda::functions::FunctionRegistry::default(),
+            executor: crate::lambda::executor::Executor::default(),
+            mappings: crate::lambda::mappings::MappingRegistry::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

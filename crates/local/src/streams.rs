@@ -850,3 +850,18 @@ struct StreamRecordOut<'a> {
     size_bytes: u32,
     stream_view_type: &'static str,
 }
+
+/// Authorizes `action` (`dynamodb:GetRecords`, ...) on the stream `arn` in
+/// `region` for `caller`, with the stream's resource policy, as a read of
+/// that stream would be: Lambda checks an event source mapping's role with
+/// this before it accepts the mapping.
+pub(crate) fn authorize_stream_read(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    action: &str,
+    arn: &str,
+) -> Result<(), ApiError> {
+    let (account, store) = locate(cloud, region, arn)?;
+    authorize_stream(cloud, caller, action, arn, &account, &store)
+}

@@ -147,3 +147,44 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
     );
     Ok(xml)
 }
+
+/// Issues temporary credentials of `role_name` in `account` to a service
+/// (Lambda assuming an execution role): the trust policy is checked by the
+/// caller, so this only mints the session. Returns the access key id and the
+/// session.
+pub(crate) fn issue_service_session(
+    cloud: &Cloud,
+    account: &str,
+    role_name: &str,
+    session_name: &str,
+    duration_seconds: u32,
+) -> Result<(String, Session), ApiError> {
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::NoSuchEntity,
+            format!("The role with name {role_name} cannot be found."),
+        )
+    };
+    let owner = cloud.account(account).ok_or_else(not_found)?;
+    let (role_id, role_arn) = {
+        let iam = lock(&owner.iam);
+        let role = iam.roles.get(role_name).ok_or_else(not_found)?;
+        (role.id.clone(), role.arn.clone())
+    };
+    let access_key_id = cloud.unique_token("ASIA", 20, ID_ALPHABET);
+    let session = Session {
+        secret_access_key: cloud.unique_token("", 40, SECRET_ALPHABET),
+        session_token: cloud.unique_token("IQoJb3JpZ2luX2VjE", 356, SECRET_ALPHABET),
+        caller: Caller::AssumedRole {
+            account: account.to_owned(),
+            role_name: role_name.to_owned(),
+            role_arn,
+            role_id,
+            session_name: session_name.to_owned(),
+            session_policy: None,
+        },
+        expires_millis: cloud.clock.now_millis() + u64::from(duration_seconds) * 1000,
+    };
+    cloud.add_session(access_key_id.clone(), session.clone());
+    Ok((access_key_id, session))
+}

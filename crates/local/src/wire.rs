@@ -36,6 +36,8 @@ impl ReceivedRequest {
 pub enum Protocol {
     /// awsJson1_0 (DynamoDB, DynamoDB Streams).
     Json,
+    /// restJson1 (Lambda): the error code travels in `x-amzn-ErrorType`.
+    RestJson,
     /// awsQuery with XML responses, with the service's XML namespace.
     Query {
         /// `https://iam.amazonaws.com/doc/2010-05-08/` or the STS one.
@@ -57,6 +59,9 @@ pub struct Reply {
     pub content_type: &'static str,
     /// Body.
     pub body: Bytes,
+    /// Headers the protocol adds (restJson1: `x-amzn-ErrorType` on an
+    /// error, Lambda's `X-Amz-Function-Error` and the like).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -66,6 +71,7 @@ impl Reply {
             status: 200,
             content_type: "application/x-amz-json-1.0",
             body: body.into(),
+            headers: Vec::new(),
         }
     }
 
@@ -84,6 +90,7 @@ impl Reply {
             status: 200,
             content_type: "text/xml",
             body: body.into(),
+            headers: Vec::new(),
         }
     }
 
@@ -102,6 +109,23 @@ impl Reply {
                     status: error.code.http_status(),
                     content_type: "application/x-amz-json-1.0",
                     body: body.to_string().into(),
+                    headers: Vec::new(),
+                }
+            }
+            Protocol::RestJson => {
+                // Lambda sends the code in a header and `Type` (User or
+                // Service) with the message in the body.
+                let kind = if error.code.rest_status() >= 500 {
+                    "Service"
+                } else {
+                    "User"
+                };
+                let body = serde_json::json!({ "Type": kind, "message": error.message });
+                Self {
+                    status: error.code.rest_status(),
+                    content_type: "application/json",
+                    body: body.to_string().into(),
+                    headers: vec![("x-amzn-errortype", error.code.as_str().to_owned())],
                 }
             }
             Protocol::Query { namespace } => {
@@ -120,6 +144,7 @@ impl Reply {
                     status: code.http_status(),
                     content_type: "text/xml",
                     body: body.into(),
+                    headers: Vec::new(),
                 }
             }
         }

@@ -50,6 +50,7 @@ client_for!(dynamodb, aws_sdk_dynamodb);
 client_for!(streams, aws_sdk_dynamodbstreams);
 client_for!(iam, aws_sdk_iam);
 client_for!(sts, aws_sdk_sts);
+client_for!(lambda, aws_sdk_lambda);
 
 /// "Code: message" of an SDK error, for snapshots.
 pub(crate) fn describe<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String

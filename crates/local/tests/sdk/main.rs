@@ -1,5 +1,5 @@
 //! Integration tests driving streamgate-local with the real aws-sdk-rust
-//! clients (DynamoDB, DynamoDB Streams, IAM, STS), from several accounts.
+//! clients (DynamoDB, DynamoDB Streams, IAM, STS, Lambda), from several accounts.
 //! One test binary, so the SDK crates are linked once.
 
 #![allow(
@@ -14,5 +14,8 @@ mod cross_account;
 mod dynamodb;
 mod expressions;
 mod iam_sts;
+mod invoke;
+mod lambda;
+mod mappings;
 mod signatures;
 mod streams;

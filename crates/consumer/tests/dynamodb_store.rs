@@ -1,0 +1,87 @@
+//! The DynamoDB store of processed records against the local cloud: a
+//! conditional put records an identity once, and a second writer of the same
+//! identity learns it was already there.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use streamgate_consumer::idempotency::{DynamoDbProcessedRecords, ProcessedRecords};
+use streamgate_local::LocalCloud;
+
+#[tokio::test]
+async fn records_each_identity_once() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let keys = cloud.credentials("111111111111").unwrap();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+            .endpoint_url(cloud.endpoint_url())
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                &keys.access_key_id,
+                &keys.secret_access_key,
+                None,
+                None,
+                "store-tests",
+            ))
+            .build(),
+    );
+    client
+        .create_table()
+        .table_name("processed")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("record")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("record")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoDbProcessedRecords::new(client.clone(), "processed")
+        .key_attribute("record")
+        .expire_after(Duration::from_secs(3 * 24 * 3600));
+    assert!(!store.contains("seq-1").await.unwrap());
+    assert!(store.record("seq-1").await.unwrap(), "first writer");
+    assert!(!store.record("seq-1").await.unwrap(), "second writer");
+    assert!(store.contains("seq-1").await.unwrap());
+    let item = client
+        .get_item()
+        .table_name("processed")
+        .key(
+            "record",
+            aws_sdk_dynamodb::types::AttributeValue::S("seq-1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(item.contains_key("expires_at"), "{item:?}");
+
+    let missing = DynamoDbProcessedRecords::new(client, "no-such-table");
+    let err = missing.record("seq-2").await.unwrap_err();
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
+    cloud.stop().await;
+}

@@ -1,0 +1,191 @@
+//! `streamgate-test-function`: a Lambda function for the local cloud's own
+//! tests, speaking the Runtime API with nothing but the standard library.
+//! Zipped as `bootstrap`, it does what each event asks:
+//!
+//! - `{"action":"echo", ...}` answers the event itself;
+//! - `{"action":"fail","message":M}` reports a function error `TestFailure`;
+//! - `{"action":"sleep","millis":N}` waits N ms, then answers `{"slept":N}`;
+//! - `{"action":"exit","code":N}` ends the process mid-invocation;
+//! - `{"action":"env","names":[...]}` answers those environment variables;
+//! - `{"action":"log","line":L}` writes L to stdout and stderr, answers `{}`;
+//! - `{"action":"pid"}` answers `{"pid":N}`, telling instances apart;
+//! - a DynamoDB stream event (`Records`) answers a partial batch response
+//!   listing the records whose new image has a `fail` attribute, and exits
+//!   when one has an `exit` attribute; it prints `record EVENT PK` for each
+//!   record it is given.
+//!
+//! With `TEST_FUNCTION_INIT_ERROR` set it reports an init error and exits.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A response of the Runtime API: status, headers (lowercase), body.
+struct RuntimeResponse {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn call(api: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<RuntimeResponse> {
+    let mut stream = TcpStream::connect(api)?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line)?;
+    let mut headers = Vec::new();
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            let name = name.trim().to_ascii_lowercase();
+            let value = value.trim().to_owned();
+            if name == "content-length" {
+                length = value.parse::<usize>().ok();
+            }
+            headers.push((name, value));
+        }
+    }
+    let mut body = Vec::new();
+    match length {
+        Some(length) => {
+            body.resize(length, 0);
+            reader.read_exact(&mut body)?;
+        }
+        None => {
+            reader.read_to_end(&mut body)?;
+        }
+    }
+    Ok(RuntimeResponse { headers, body })
+}
+
+fn header<'a>(response: &'a RuntimeResponse, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What the function answers for one event.
+enum Answer {
+    Response(Value),
+    Error(Value),
+}
+
+fn handle(event: &Value) -> Answer {
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        let mut failures = Vec::new();
+        for record in records {
+            let change = record.get("dynamodb");
+            let image = change.and_then(|c| c.get("NewImage"));
+            let sequence = change
+                .and_then(|c| c.get("SequenceNumber"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let name = record
+                .get("eventName")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let key = change
+                .and_then(|c| c.pointer("/Keys/pk/S"))
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            println!("record {name} {key}");
+            if image.and_then(|i| i.get("exit")).is_some() {
+                println!("exiting on record {sequence}");
+                std::process::exit(3);
+            }
+            if image.and_then(|i| i.get("fail")).is_some() {
+                failures.push(json!({ "itemIdentifier": sequence }));
+            }
+        }
+        return Answer::Response(json!({ "batchItemFailures": failures }));
+    }
+    match event.get("action").and_then(Value::as_str) {
+        Some("fail") => Answer::Error(json!({
+            "errorMessage": event.get("message").cloned().unwrap_or(Value::Null),
+            "errorType": "TestFailure",
+        })),
+        Some("sleep") => {
+            let millis = event.get("millis").and_then(Value::as_u64).unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(millis));
+            Answer::Response(json!({ "slept": millis }))
+        }
+        Some("exit") => {
+            let code = event.get("code").and_then(Value::as_i64).unwrap_or(1);
+            println!("exiting with {code}");
+            std::process::exit(i32::try_from(code).unwrap_or(1));
+        }
+        Some("env") => {
+            let names = event.get("names").and_then(Value::as_array);
+            let values: serde_json::Map<String, Value> = names
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|name| {
+                    let value = std::env::var(name).map_or(Value::Null, Value::String);
+                    (name.to_owned(), value)
+                })
+                .collect();
+            Answer::Response(Value::Object(values))
+        }
+        Some("pid") => Answer::Response(json!({ "pid": std::process::id() })),
+        Some("log") => {
+            let line = event
+                .get("line")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            println!("{line}");
+            eprintln!("{line}");
+            Answer::Response(json!({}))
+        }
+        _ => Answer::Response(event.clone()),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")?;
+    if let Ok(message) = std::env::var("TEST_FUNCTION_INIT_ERROR") {
+        let error = json!({ "errorMessage": message, "errorType": "TestInitFailure" });
+        call(
+            &api,
+            "POST",
+            "/2018-06-01/runtime/init/error",
+            error.to_string().as_bytes(),
+        )?;
+        std::process::exit(1);
+    }
+    loop {
+        let next = call(&api, "GET", "/2018-06-01/runtime/invocation/next", b"")?;
+        let request_id = header(&next, "lambda-runtime-aws-request-id")
+            .unwrap_or_default()
+            .to_owned();
+        println!("handling {request_id}");
+        let event: Value = serde_json::from_slice(&next.body)?;
+        let (path, body) = match handle(&event) {
+            Answer::Response(value) => (
+                format!("/2018-06-01/runtime/invocation/{request_id}/response"),
+                value,
+            ),
+            Answer::Error(value) => (
+                format!("/2018-06-01/runtime/invocation/{request_id}/error"),
+                value,
+            ),
+        };
+        call(&api, "POST", &path, body.to_string().as_bytes())?;
+    }
+}

@@ -1,0 +1,760 @@
+//! Functions: CreateFunction, GetFunction, GetFunctionConfiguration,
+//! ListFunctions and DeleteFunction, kept in [`FunctionRegistry`] (one map
+//! for the whole cloud, keyed by account, region and name).
+//!
+//! CreateFunction checks what AWS checks before it accepts a function: the
+//! runtime is one whose zip brings its own `bootstrap` (`provided.al2023`,
+//! `provided.al2`), the code is a zip, the caller may pass the role, and the
+//! role is in the function's account with a trust policy that lets
+//! `lambda.amazonaws.com` assume it (evaluated by streamgate-policy).
+
+use super::{base64, json_reply};
+use crate::authorize::{AccessRequest, authorize};
+use crate::clock;
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::Caller;
+use crate::state::{Cloud, lock};
+use crate::wire::Reply;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use streamgate_policy::eval::{self, PolicySet, Principal, Request};
+
+/// The runtimes whose zip brings its own `bootstrap`, the only kind this
+/// local cloud can run.
+pub const SUPPORTED_RUNTIMES: [&str; 2] = ["provided.al2023", "provided.al2"];
+
+/// The largest `ZipFile` Lambda accepts in a request, in bytes.
+const MAX_ZIP_BYTES: usize = 50 * 1024 * 1024;
+
+/// Where a function lives: account, region, name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FunctionKey {
+    /// The owning account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The function name.
+    pub name: String,
+}
+
+/// A function as created (`$LATEST` only: versions are not published).
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Its ARN, `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
+    pub arn: String,
+    /// The runtime, one of [`SUPPORTED_RUNTIMES`].
+    pub runtime: String,
+    /// The execution role's ARN.
+    pub role: String,
+    /// The handler, as given (custom runtimes pass it to `bootstrap`).
+    pub handler: String,
+    /// The description.
+    pub description: String,
+    /// Seconds an invocation may run, 1..=900.
+    pub timeout_seconds: u32,
+    /// Memory in MB, 128..=10240.
+    pub memory_mb: u32,
+    /// `x86_64` or `arm64`, as recorded.
+    pub architectures: Vec<String>,
+    /// The function's own environment variables.
+    pub environment: BTreeMap<String, String>,
+    /// The deployment package (a zip).
+    pub zip: Vec<u8>,
+    /// Base64 of the SHA-256 of the zip.
+    pub code_sha256: String,
+    /// When it was last changed (ms since the epoch, resource clock).
+    pub last_modified_millis: u64,
+    /// Changes with every update.
+    pub revision_id: String,
+}
+
+/// Every function of the cloud.
+#[derive(Debug, Default)]
+pub struct FunctionRegistry {
+    functions: Mutex<BTreeMap<FunctionKey, Function>>,
+}
+
+impl FunctionRegistry {
+    /// A copy of the function at `key`.
+    pub fn get(&self, key: &FunctionKey) -> Option<Function> {
+        lock(&self.functions).get(key).cloned()
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameterValueException, message)
+}
+
+fn validation(value: &str, member: &str, constraint: &str) -> ApiError {
+    ApiError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+/// The CreateFunction input this local cloud reads (the SDK sends more,
+/// e.g. tracing and logging settings, which are accepted and ignored).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateFunctionInput {
+    function_name: Option<String>,
+    runtime: Option<String>,
+    role: Option<String>,
+    handler: Option<String>,
+    code: Option<CodeInput>,
+    description: Option<String>,
+    timeout: Option<i64>,
+    memory_size: Option<i64>,
+    environment: Option<EnvironmentInput>,
+    architectures: Option<Vec<String>>,
+    package_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CodeInput {
+    zip_file: Option<String>,
+    s3_bucket: Option<String>,
+    image_uri: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnvironmentInput {
+    variables: Option<BTreeMap<String, String>>,
+}
+
+fn validate_timeout(seconds: i64) -> Result<u32, ApiError> {
+    match u32::try_from(seconds) {
+        Ok(seconds @ 1..=900) => Ok(seconds),
+        _ => Err(validation(
+            &seconds.to_string(),
+            "timeout",
+            "Member must have value between 1 and 900",
+        )),
+    }
+}
+
+fn validate_memory(megabytes: i64) -> Result<u32, ApiError> {
+    match u32::try_from(megabytes) {
+        Ok(megabytes @ 128..=10240) => Ok(megabytes),
+        _ => Err(validation(
+            &megabytes.to_string(),
+            "memorySize",
+            "Member must have value between 128 and 10240",
+        )),
+    }
+}
+
+fn valid_function_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Creates a function in the caller's account.
+pub fn create(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: CreateFunctionInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let name = input
+        .function_name
+        .ok_or_else(|| validation("null", "functionName", "Member must not be null"))?;
+    if !valid_function_name(&name) {
+        return Err(validation(
+            &name,
+            "functionName",
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]{1,64}",
+        ));
+    }
+    let role = input
+        .role
+        .ok_or_else(|| validation("null", "role", "Member must not be null"))?;
+    if input.package_type.as_deref().is_some_and(|t| t != "Zip") {
+        return Err(invalid(
+            "streamgate-local runs zip packages only; PackageType Image is not supported",
+        ));
+    }
+    let runtime = input.runtime.unwrap_or_default();
+    if !SUPPORTED_RUNTIMES.contains(&runtime.as_str()) {
+        return Err(invalid(format!(
+            "The runtime parameter of {runtime} is not supported by streamgate-local, which runs functions whose zip holds a bootstrap: provided.al2023 or provided.al2"
+        )));
+    }
+    let timeout_seconds = input.timeout.map_or(Ok(3), validate_timeout)?;
+    let memory_mb = input.memory_size.map_or(Ok(128), validate_memory)?;
+    let architectures = input
+        .architectures
+        .unwrap_or_else(|| vec!["x86_64".to_owned()]);
+    if architectures.len() != 1 || !architectures.iter().all(|a| a == "x86_64" || a == "arm64") {
+        return Err(validation(
+            &format!("{architectures:?}"),
+            "architectures",
+            "Member must have length 1 and each member must be x86_64 or arm64",
+        ));
+    }
+    let code = input
+        .code
+        .ok_or_else(|| validation("null", "code", "Member must not be null"))?;
+    if code.s3_bucket.is_some() || code.image_uri.is_some() {
+        return Err(invalid(
+            "streamgate-local takes function code as ZipFile only, not from S3 or an image",
+        ));
+    }
+    let zip_text = code
+        .zip_file
+        .ok_or_else(|| invalid("Please provide a source for function code."))?;
+    let zip = base64::decode(&zip_text)
+        .ok_or_else(|| ApiError::serialization("Code.ZipFile is not valid base64"))?;
+    check_zip(&zip)?;
+
+    let account = caller.account().to_owned();
+    let arn = format!("arn:aws:lambda:{region}:{account}:function:{name}");
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:CreateFunction", &arn, &account),
+    )?;
+    check_execution_role(cloud, caller, &account, &arn, &role)?;
+
+    let key = FunctionKey {
+        account,
+        region: region.to_owned(),
+        name: name.clone(),
+    };
+    let function = Function {
+        arn: arn.clone(),
+        runtime,
+        role,
+        handler: input.handler.unwrap_or_default(),
+        description: input.description.unwrap_or_default(),
+        timeout_seconds,
+        memory_mb,
+        architectures,
+        environment: input
+            .environment
+            .and_then(|e| e.variables)
+            .unwrap_or_default(),
+        code_sha256: base64::encode(&Sha256::digest(&zip)),
+        zip,
+        last_modified_millis: cloud.clock.now_millis(),
+        revision_id: revision_id(cloud),
+    };
+    let configuration = configuration_json(&function);
+    {
+        let mut functions = lock(&cloud.functions.functions);
+        if functions.contains_key(&key) {
+            return Err(ApiError::new(
+                ErrorCode::ResourceConflictException,
+                format!("Function already exist: {name}"),
+            ));
+        }
+        functions.insert(key, function);
+    }
+    Ok(json_reply(201, configuration.to_string()))
+}
+
+/// Checks that `zip` is a zip archive: it starts with a local file header
+/// or, for an empty archive, with the end of central directory record.
+fn check_zip(zip: &[u8]) -> Result<(), ApiError> {
+    if zip.len() > MAX_ZIP_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::ValidationException,
+            format!(
+                "Unzipped size must be smaller than {MAX_ZIP_BYTES} bytes; the zip has {} bytes",
+                zip.len()
+            ),
+        ));
+    }
+    if zip.starts_with(b"PK\x03\x04") || zip.starts_with(b"PK\x05\x06") {
+        Ok(())
+    } else {
+        Err(invalid(
+            "Could not unzip uploaded file. Please check your file, then try to upload again.",
+        ))
+    }
+}
+
+/// An access request on a Lambda resource, which has no resource policy
+/// here (function policies are not implemented).
+pub(crate) fn plain_access<'a>(
+    action: &'a str,
+    resource: &'a str,
+    account: &'a str,
+) -> AccessRequest<'a> {
+    AccessRequest {
+        action,
+        resource,
+        resource_account: account,
+        resource_policy: None,
+        resource_policy_required: false,
+        encrypted_with_aws_managed_key: false,
+    }
+}
+
+/// The checks AWS makes on an execution role: the caller may pass it
+/// (`iam:PassRole`), it exists in the function's account, and its trust
+/// policy lets `lambda.amazonaws.com` assume it. Lambda assumes the role with
+/// `aws:SourceAccount` and `aws:SourceArn` set to the function's account and
+/// ARN, so trust policies guarded against the confused deputy work.
+fn check_execution_role(
+    cloud: &Cloud,
+    caller: &Caller,
+    function_account: &str,
+    function_arn: &str,
+    role_arn: &str,
+) -> Result<(), ApiError> {
+    let cannot_assume =
+        || invalid("The role defined for the function cannot be assumed by Lambda.");
+    let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
+    let ["arn", "aws", "iam", "", role_account, resource] = parts.as_slice() else {
+        return Err(validation(
+            role_arn,
+            "role",
+            "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
+        ));
+    };
+    let Some(role_name) = resource
+        .strip_prefix("role/")
+        .and_then(|path| path.rsplit('/').next())
+    else {
+        return Err(validation(
+            role_arn,
+            "role",
+            "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
+        ));
+    };
+    // Lambda refuses a role of another account before it looks at PassRole.
+    if *role_account != function_account {
+        return Err(cannot_assume());
+    }
+    authorize(
+        cloud,
+        caller,
+        &plain_access("iam:PassRole", role_arn, role_account),
+    )?;
+    let account = cloud.account(role_account).ok_or_else(cannot_assume)?;
+    let trust_policy = {
+        let iam = lock(&account.iam);
+        let role = iam.roles.get(role_name).ok_or_else(cannot_assume)?;
+        if role.arn != role_arn {
+            return Err(cannot_assume());
+        }
+        role.trust_policy.clone()
+    };
+    let document = cloud
+        .parsed_policy(&trust_policy)
+        .map_err(|_| cannot_assume())?;
+    let principal = Principal::service("lambda.amazonaws.com").map_err(|_| cannot_assume())?;
+    let owner = role_account.parse().map_err(|_| cannot_assume())?;
+    let set = PolicySet::new()
+        .with_resource_owner(owner)
+        .with_resource_policy(&document)
+        .requiring_resource_policy();
+    let request = Request::new(principal, "sts:AssumeRole", role_arn)
+        .with_context("aws:SourceAccount", function_account)
+        .with_context("aws:SourceArn", function_arn);
+    if eval::evaluate(&request, &set).is_allowed() {
+        Ok(())
+    } else {
+        Err(cannot_assume())
+    }
+}
+
+fn revision_id(cloud: &Cloud) -> String {
+    let hex = cloud.unique_token("", 32, b"0123456789abcdef");
+    let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default().to_owned();
+    format!(
+        "{}-{}-{}-{}-{}",
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
+    )
+}
+
+/// Lambda's `LastModified`: `2024-01-31T12:00:00.000+0000`.
+fn last_modified(millis: u64) -> String {
+    let iso = clock::iso8601(millis);
+    match iso.strip_suffix('Z') {
+        Some(stem) => format!("{stem}+0000"),
+        None => iso,
+    }
+}
+
+/// The `FunctionConfiguration` shape.
+pub fn configuration_json(function: &Function) -> Value {
+    let name = function.arn.rsplit(':').next().unwrap_or_default();
+    let mut configuration = json!({
+        "FunctionName": name,
+        "FunctionArn": function.arn,
+        "Runtime": function.runtime,
+        "Role": function.role,
+        "Handler": function.handler,
+        "CodeSize": function.zip.len(),
+        "Description": function.description,
+        "Timeout": function.timeout_seconds,
+        "MemorySize": function.memory_mb,
+        "LastModified": last_modified(function.last_modified_millis),
+        "CodeSha256": function.code_sha256,
+        "Version": "$LATEST",
+        "TracingConfig": { "Mode": "PassThrough" },
+        "RevisionId": function.revision_id,
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": function.architectures,
+        "EphemeralStorage": { "Size": 512 },
+    });
+    if !function.environment.is_empty()
+        && let Some(object) = configuration.as_object_mut()
+    {
+        object.insert(
+            "Environment".to_owned(),
+            json!({ "Variables": function.environment }),
+        );
+    }
+    configuration
+}
+
+/// Resolves a function name as Lambda accepts it (name, `ACCOUNT:function:NAME`
+/// or a full ARN, optionally with `:$LATEST`) to its key; `qualifier` is
+/// the `Qualifier` query parameter.
+pub(crate) fn resolve(
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+) -> Result<(FunctionKey, String), ApiError> {
+    let parts: Vec<&str> = given.split(':').collect();
+    let (account, region, name, version) = match parts.as_slice() {
+        [name] => (caller.account(), region, *name, None),
+        [name, version] => (caller.account(), region, *name, Some(*version)),
+        [account, "function", name] => (*account, region, *name, None),
+        [account, "function", name, version] => (*account, region, *name, Some(*version)),
+        [
+            "arn",
+            "aws",
+            "lambda",
+            arn_region,
+            account,
+            "function",
+            name,
+        ] => (*account, *arn_region, *name, None),
+        [
+            "arn",
+            "aws",
+            "lambda",
+            arn_region,
+            account,
+            "function",
+            name,
+            version,
+        ] => (*account, *arn_region, *name, Some(*version)),
+        _ => {
+            return Err(validation(
+                given,
+                "functionName",
+                "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
+            ));
+        }
+    };
+    if !valid_function_name(name) || account.len() != 12 {
+        return Err(validation(
+            given,
+            "functionName",
+            "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
+        ));
+    }
+    let arn = format!("arn:aws:lambda:{region}:{account}:function:{name}");
+    let key = FunctionKey {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        name: name.to_owned(),
+    };
+    match version.or(qualifier) {
+        None | Some("$LATEST") => Ok((key, arn)),
+        Some(other) => Err(ApiError::not_found(format!(
+            "Function not found: {arn}:{other}"
+        ))),
+    }
+}
+
+/// GetFunction (`with_code`) or GetFunctionConfiguration.
+pub fn get(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+    with_code: bool,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, qualifier)?;
+    let action = if with_code {
+        "lambda:GetFunction"
+    } else {
+        "lambda:GetFunctionConfiguration"
+    };
+    authorize(cloud, caller, &plain_access(action, &arn, &key.account))?;
+    let function = cloud
+        .functions
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    let configuration = configuration_json(&function);
+    let body = if with_code {
+        // AWS gives a presigned S3 URL in Code.Location; this cloud has no
+        // S3, so only the repository type is reported.
+        json!({ "Configuration": configuration, "Code": { "RepositoryType": "S3" } })
+    } else {
+        configuration
+    };
+    Ok(json_reply(200, body.to_string()))
+}
+
+/// ListFunctions in the caller's account and region, by name, with
+/// `MaxItems` (default 50) and `Marker` paging.
+pub fn list(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    query: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let account = caller.account().to_owned();
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListFunctions", "*", &account),
+    )?;
+    let parameter = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let max_items = match parameter("MaxItems") {
+        None => 50,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n @ 1..=10_000) => n,
+            _ => {
+                return Err(validation(
+                    text,
+                    "maxItems",
+                    "Member must have value between 1 and 10000",
+                ));
+            }
+        },
+    };
+    let marker = parameter("Marker");
+    let functions = lock(&cloud.functions.functions);
+    let mut page: Vec<Value> = Vec::new();
+    let mut next_marker = None;
+    for (key, function) in functions.iter() {
+        if key.account != account || key.region != region {
+            continue;
+        }
+        if marker.is_some_and(|m| key.name.as_str() <= m) {
+            continue;
+        }
+        if page.len() == max_items {
+            next_marker = page
+                .last()
+                .and_then(|last| last.get("FunctionName"))
+                .cloned();
+            break;
+        }
+        page.push(configuration_json(function));
+    }
+    let mut body = json!({ "Functions": page });
+    if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
+        object.insert("NextMarker".to_owned(), marker);
+    }
+    Ok(json_reply(200, body.to_string()))
+}
+
+/// DeleteFunction (`$LATEST`, that is the whole function).
+pub fn delete(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, qualifier)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:DeleteFunction", &arn, &key.account),
+    )?;
+    let removed = lock(&cloud.functions.functions).remove(&key);
+    cloud.executor.retire(&key);
+    match removed {
+        Some(_) => Ok(json_reply(204, "")),
+        None => Err(ApiError::not_found(format!("Function not found: {arn}"))),
+    }
+}
+
+/// The function's log lines as text, one a line (a streamgate-local
+/// extension: `GET /2015-03-31/functions/NAME/logs`, authorized as
+/// `lambda:GetFunction`).
+pub fn logs(cloud: &Cloud, caller: &Caller, region: &str, given: &str) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:GetFunction", &arn, &key.account),
+    )?;
+    if cloud.functions.get(&key).is_none() {
+        return Err(ApiError::not_found(format!("Function not found: {arn}")));
+    }
+    let mut text = cloud.executor.logs(&key).join("\n");
+    text.push('\n');
+    let mut reply = json_reply(200, text);
+    reply.content_type = "text/plain; charset=utf-8";
+    Ok(reply)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateCodeInput {
+    zip_file: Option<String>,
+    s3_bucket: Option<String>,
+    image_uri: Option<String>,
+    publish: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateConfigurationInput {
+    role: Option<String>,
+    handler: Option<String>,
+    description: Option<String>,
+    timeout: Option<i64>,
+    memory_size: Option<i64>,
+    environment: Option<EnvironmentInput>,
+    runtime: Option<String>,
+}
+
+/// Replaces `key`'s function through `change`, with a new revision id and
+/// modification time; running instances of the old code are retired.
+fn replace_function(
+    cloud: &Cloud,
+    key: &FunctionKey,
+    arn: &str,
+    change: impl FnOnce(&mut Function),
+) -> Result<Reply, ApiError> {
+    let revision = revision_id(cloud);
+    let now = cloud.clock.now_millis();
+    let configuration = {
+        let mut functions = lock(&cloud.functions.functions);
+        let function = functions
+            .get_mut(key)
+            .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+        change(function);
+        function.revision_id = revision;
+        function.last_modified_millis = now;
+        configuration_json(function)
+    };
+    cloud.executor.retire(key);
+    Ok(json_reply(200, configuration.to_string()))
+}
+
+/// UpdateFunctionCode (`PUT .../functions/NAME/code`) from a ZipFile.
+pub fn update_code(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: UpdateCodeInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:UpdateFunctionCode", &arn, &key.account),
+    )?;
+    if input.s3_bucket.is_some() || input.image_uri.is_some() {
+        return Err(invalid(
+            "streamgate-local takes function code as ZipFile only, not from S3 or an image",
+        ));
+    }
+    if input.publish == Some(true) {
+        return Err(ApiError::new(
+            ErrorCode::NotImplementedException,
+            "streamgate-local does not publish function versions yet",
+        ));
+    }
+    let zip_text = input
+        .zip_file
+        .ok_or_else(|| invalid("Please provide a source for function code."))?;
+    let zip = base64::decode(&zip_text)
+        .ok_or_else(|| ApiError::serialization("ZipFile is not valid base64"))?;
+    check_zip(&zip)?;
+    let code_sha256 = base64::encode(&Sha256::digest(&zip));
+    replace_function(cloud, &key, &arn, |function| {
+        function.zip = zip;
+        function.code_sha256 = code_sha256;
+    })
+}
+
+/// UpdateFunctionConfiguration (`PUT .../functions/NAME/configuration`).
+pub fn update_configuration(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: UpdateConfigurationInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:UpdateFunctionConfiguration", &arn, &key.account),
+    )?;
+    let timeout = input.timeout.map(validate_timeout).transpose()?;
+    let memory = input.memory_size.map(validate_memory).transpose()?;
+    if let Some(runtime) = &input.runtime
+        && !SUPPORTED_RUNTIMES.contains(&runtime.as_str())
+    {
+        return Err(invalid(format!(
+            "The runtime parameter of {runtime} is not supported by streamgate-local, which runs functions whose zip holds a bootstrap: provided.al2023 or provided.al2"
+        )));
+    }
+    if let Some(role) = &input.role {
+        check_execution_role(cloud, caller, &key.account, &arn, role)?;
+    }
+    replace_function(cloud, &key, &arn, |function| {
+        if let Some(role) = input.role {
+            function.role = role;
+        }
+        if let Some(handler) = input.handler {
+            function.handler = handler;
+        }
+        if let Some(description) = input.description {
+            function.description = description;
+        }
+        if let Some(timeout) = timeout {
+            function.timeout_seconds = timeout;
+        }
+        if let Some(memory) = memory {
+            function.memory_mb = memory;
+        }
+        if let Some(environment) = input.environment {
+            function.environment = environment.variables.unwrap_or_default();
+        }
+        if let Some(runtime) = input.runtime {
+            function.runtime = runtime;
+        }
+    })
+}

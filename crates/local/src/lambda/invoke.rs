@@ -1,0 +1,195 @@
+//! Invoke (`POST /2015-03-31/functions/NAME/invocations`), answered off the
+//! synchronous router because it waits for the function's process.
+//!
+//! `X-Amz-Invocation-Type`: `RequestResponse` (default) waits and answers
+//! the function's payload, with `X-Amz-Function-Error: Unhandled` and the
+//! error document when it failed; `Event` queues the invocation and answers
+//! 202; `DryRun` checks access and answers 204. `X-Amz-Log-Type: Tail` adds
+//! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
+
+use super::executor::InvocationResult;
+use super::functions::{plain_access, resolve};
+use super::{API_PREFIX, base64, json_reply};
+use crate::authorize::authorize;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::Cloud;
+use crate::wire::{Protocol, ReceivedRequest, Reply, parse_form, percent_decode};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// The largest synchronous request payload (6 MB).
+pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+/// The largest asynchronous (`Event`) request payload (1 MB).
+pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 1024 * 1024;
+/// How much of the log `LogType: Tail` returns.
+const LOG_TAIL_BYTES: usize = 4096;
+
+/// Answers `request` if it is an Invoke; `None` for anything else.
+pub async fn answer(
+    cloud: &Arc<Cloud>,
+    request: &ReceivedRequest,
+    request_id: &str,
+) -> Option<Reply> {
+    let rest = request.path.strip_prefix(API_PREFIX)?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    // Event source mappings start pollers, which need the shared cloud.
+    if let ["event-source-mappings", tail @ ..] = segments.as_slice() {
+        let uuid = tail
+            .first()
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_decode(s, false));
+        let result =
+            crate::router::authenticate(cloud, request).and_then(|(caller, authorization)| {
+                super::mappings::handle(
+                    cloud,
+                    &caller,
+                    &authorization.region,
+                    &request.method,
+                    uuid.as_deref(),
+                    &parse_form(&request.query),
+                    &request.body,
+                )
+            });
+        return Some(
+            result.unwrap_or_else(|error| Reply::error(Protocol::RestJson, &error, request_id)),
+        );
+    }
+    let ["functions", name, "invocations"] = segments.as_slice() else {
+        return None;
+    };
+    if request.method != "POST" {
+        return None;
+    }
+    let name = percent_decode(name, false);
+    Some(match invoke(cloud, request, &name).await {
+        Ok(reply) => reply,
+        Err(error) => Reply::error(Protocol::RestJson, &error, request_id),
+    })
+}
+
+async fn invoke(
+    cloud: &Arc<Cloud>,
+    request: &ReceivedRequest,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let (caller, authorization) = crate::router::authenticate(cloud, request)?;
+    let region = authorization.region;
+    let query = parse_form(&request.query);
+    let qualifier = query
+        .iter()
+        .find(|(n, _)| n == "Qualifier")
+        .map(|(_, v)| v.as_str());
+    let (key, arn) = resolve(&caller, &region, name, qualifier)?;
+    authorize(
+        cloud,
+        &caller,
+        &plain_access("lambda:InvokeFunction", &arn, &key.account),
+    )?;
+    let function = cloud
+        .functions
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    let invocation_type = request
+        .header("x-amz-invocation-type")
+        .unwrap_or("RequestResponse");
+    let limit = match invocation_type {
+        "RequestResponse" | "DryRun" => MAX_SYNC_PAYLOAD_BYTES,
+        "Event" => MAX_ASYNC_PAYLOAD_BYTES,
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValueException,
+                format!(
+                    "Unsupported invocation type {other}: expected RequestResponse, Event or DryRun"
+                ),
+            ));
+        }
+    };
+    if request.body.len() > limit {
+        return Err(ApiError::new(
+            ErrorCode::RequestTooLargeException,
+            format!(
+                "{} byte payload is too large for the {invocation_type} invocation type (limit {limit} bytes)",
+                request.body.len()
+            ),
+        ));
+    }
+    let payload = if request.body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        request.body.clone()
+    };
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequestContentException,
+            "Could not parse request body into json: the payload is not valid JSON",
+        ));
+    }
+    let executed_version = ("x-amz-executed-version", "$LATEST".to_owned());
+    match invocation_type {
+        "DryRun" => {
+            let mut reply = json_reply(204, "");
+            reply.headers.push(executed_version);
+            Ok(reply)
+        }
+        "Event" => {
+            let cloud = Arc::clone(cloud);
+            tokio::spawn(async move {
+                // An asynchronous invocation's outcome goes to the log only
+                // (retries and destinations of async invocations are not
+                // implemented).
+                let _ = cloud
+                    .executor
+                    .invoke(&cloud, &key, &function, payload)
+                    .await;
+            });
+            let mut reply = json_reply(202, "");
+            reply.headers.push(executed_version);
+            Ok(reply)
+        }
+        _ => {
+            let result = match cloud.executor.invoke(cloud, &key, &function, payload).await {
+                Ok(result) => result,
+                Err(super::executor::ExecutorError::Spawn { path, source }) => {
+                    invalid_entrypoint(cloud, &path, &source)
+                }
+                Err(error) => {
+                    return Err(ApiError::new(
+                        ErrorCode::ServiceException,
+                        error.to_string(),
+                    ));
+                }
+            };
+            let mut reply = json_reply(200, result.payload);
+            reply.headers.push(executed_version);
+            if let Some(kind) = result.function_error {
+                reply
+                    .headers
+                    .push(("x-amz-function-error", kind.to_owned()));
+            }
+            if request.header("x-amz-log-type") == Some("Tail") {
+                let text = result.log_tail.join("\n") + "\n";
+                let start = text.len().saturating_sub(LOG_TAIL_BYTES);
+                let tail = text.get(start..).unwrap_or(&text);
+                reply
+                    .headers
+                    .push(("x-amz-log-result", base64::encode(tail.as_bytes())));
+            }
+            Ok(reply)
+        }
+    }
+}
+
+/// What Lambda answers when the zip has no runnable `bootstrap`.
+fn invalid_entrypoint(cloud: &Cloud, path: &str, source: &std::io::Error) -> InvocationResult {
+    let request_id = super::executor::uuid(cloud);
+    let error = serde_json::json!({
+        "errorType": "Runtime.InvalidEntrypoint",
+        "errorMessage": format!("RequestId: {request_id} Error: Couldn't find valid bootstrap(s): [{path}]: {source}"),
+    });
+    InvocationResult {
+        payload: Bytes::from(error.to_string()),
+        function_error: Some("Unhandled"),
+        request_id,
+        log_tail: Vec::new(),
+    }
+}

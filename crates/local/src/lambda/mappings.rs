@@ -1,0 +1,483 @@
+//! Event source mappings for DynamoDB streams: CreateEventSourceMapping,
+//! GetEventSourceMapping, ListEventSourceMappings (by function, by source
+//! ARN), UpdateEventSourceMapping, DeleteEventSourceMapping, kept in
+//! [`MappingRegistry`]; each enabled mapping has a poller task
+//! ([`super::poller`]).
+//!
+//! At creation the execution role must be able to read the stream, as AWS
+//! checks it: `dynamodb:DescribeStream`, `GetShardIterator` and `GetRecords`
+//! on the stream (its resource policy and the role's identity policies,
+//! both required across accounts) and `dynamodb:ListStreams`; otherwise
+//! `InvalidParameterValueException` "Cannot access stream ...".
+//!
+//! Parameters this local cloud does not honour yet (FilterCriteria,
+//! BisectBatchOnFunctionError, DestinationConfig, ParallelizationFactor above
+//! 1, a batching window, tumbling windows) are
+//! refused with an `InvalidParameterValueException` saying so, never
+//! silently ignored.
+
+use super::functions::{FunctionKey, plain_access, resolve};
+use super::json_reply;
+use crate::authorize::authorize;
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::Caller;
+use crate::state::{Cloud, lock};
+use crate::wire::Reply;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// One event source mapping.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// Its id.
+    pub uuid: String,
+    /// The stream ARN.
+    pub event_source_arn: String,
+    /// The function.
+    pub function: FunctionKey,
+    /// The function ARN.
+    pub function_arn: String,
+    /// `TRIM_HORIZON` or `LATEST`.
+    pub starting_position: String,
+    /// Records per invocation, 1..=10,000.
+    pub batch_size: u32,
+    /// Whether the poller runs.
+    pub enabled: bool,
+    /// -1 (until the record expires) or 0..=10,000.
+    pub maximum_retry_attempts: i64,
+    /// Records older than this many seconds are discarded; -1: never.
+    pub maximum_record_age_seconds: i64,
+    /// Whether the function reports partial batch failures.
+    pub report_batch_item_failures: bool,
+    /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
+    pub state: String,
+    /// Why the state last changed.
+    pub state_transition_reason: String,
+    /// What the last poll gave: `No records processed`, `OK`, `PROBLEM: ...`.
+    pub last_processing_result: String,
+    /// When it last changed (ms since the epoch).
+    pub last_modified_millis: u64,
+}
+
+/// Every mapping of the cloud, by id.
+#[derive(Debug, Default)]
+pub struct MappingRegistry {
+    mappings: Mutex<BTreeMap<String, Mapping>>,
+}
+
+impl MappingRegistry {
+    /// A copy of the mapping `uuid`.
+    pub fn get(&self, uuid: &str) -> Option<Mapping> {
+        lock(&self.mappings).get(uuid).cloned()
+    }
+
+    /// Changes the mapping `uuid` if it still exists.
+    pub fn update(&self, uuid: &str, change: impl FnOnce(&mut Mapping)) {
+        if let Some(mapping) = lock(&self.mappings).get_mut(uuid) {
+            change(mapping);
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameterValueException, message)
+}
+
+fn not_implemented(parameter: &str) -> ApiError {
+    invalid(format!(
+        "streamgate-local does not implement {parameter} for event source mappings yet"
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MappingInput {
+    event_source_arn: Option<String>,
+    function_name: Option<String>,
+    enabled: Option<bool>,
+    batch_size: Option<i64>,
+    starting_position: Option<String>,
+    maximum_retry_attempts: Option<i64>,
+    function_response_types: Option<Vec<String>>,
+    filter_criteria: Option<Value>,
+    bisect_batch_on_function_error: Option<bool>,
+    destination_config: Option<Value>,
+    parallelization_factor: Option<i64>,
+    maximum_record_age_in_seconds: Option<i64>,
+    maximum_batching_window_in_seconds: Option<i64>,
+    tumbling_window_in_seconds: Option<i64>,
+}
+
+impl MappingInput {
+    /// Refuses the parameters this cloud does not honour yet.
+    fn refuse_unimplemented(&self) -> Result<(), ApiError> {
+        let filters = self
+            .filter_criteria
+            .as_ref()
+            .and_then(|f| f.get("Filters"))
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        let destination = self
+            .destination_config
+            .as_ref()
+            .and_then(|d| d.get("OnFailure"))
+            .and_then(|o| o.get("Destination"))
+            .is_some();
+        let checks = [
+            (filters, "FilterCriteria"),
+            (
+                self.bisect_batch_on_function_error == Some(true),
+                "BisectBatchOnFunctionError",
+            ),
+            (destination, "DestinationConfig"),
+            (
+                self.parallelization_factor.is_some_and(|p| p != 1),
+                "ParallelizationFactor above 1",
+            ),
+            (
+                self.maximum_batching_window_in_seconds
+                    .is_some_and(|w| w != 0),
+                "MaximumBatchingWindowInSeconds",
+            ),
+            (
+                self.tumbling_window_in_seconds.is_some_and(|w| w != 0),
+                "TumblingWindowInSeconds",
+            ),
+        ];
+        match checks.iter().find(|(given, _)| *given) {
+            Some((_, parameter)) => Err(not_implemented(parameter)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn validate_batch_size(size: i64) -> Result<u32, ApiError> {
+    match u32::try_from(size) {
+        Ok(size @ 1..=10_000) => Ok(size),
+        _ => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{size}' at 'batchSize' failed to satisfy constraint: Member must have value between 1 and 10000"
+        ))),
+    }
+}
+
+fn validate_retries(retries: i64) -> Result<i64, ApiError> {
+    if (-1..=10_000).contains(&retries) {
+        Ok(retries)
+    } else {
+        Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{retries}' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value between -1 and 10000"
+        )))
+    }
+}
+
+fn validate_record_age(age: i64) -> Result<i64, ApiError> {
+    if age == -1 || (60..=604_800).contains(&age) {
+        Ok(age)
+    } else {
+        Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{age}' at 'maximumRecordAgeInSeconds' failed to satisfy constraint: Member must be -1 or between 60 and 604800"
+        )))
+    }
+}
+
+fn report_failures(types: Option<&Vec<String>>) -> Result<Option<bool>, ApiError> {
+    let Some(types) = types else { return Ok(None) };
+    for kind in types {
+        if kind != "ReportBatchItemFailures" {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '[{kind}]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]"
+            )));
+        }
+    }
+    Ok(Some(!types.is_empty()))
+}
+
+/// The caller the poller acts as: a session of the function's execution
+/// role, named as Lambda names its sessions.
+pub(crate) fn role_caller(cloud: &Cloud, function: &FunctionKey, role_arn: &str) -> Option<Caller> {
+    let role_name = role_arn.rsplit('/').next()?;
+    let account = cloud.account(&function.account)?;
+    let role_id = lock(&account.iam).roles.get(role_name)?.id.clone();
+    Some(Caller::AssumedRole {
+        account: function.account.clone(),
+        role_name: role_name.to_owned(),
+        role_arn: role_arn.to_owned(),
+        role_id,
+        session_name: "awslambda_streamgate_local".to_owned(),
+        session_policy: None,
+    })
+}
+
+/// Whether the role can read the stream, as Lambda checks at creation.
+fn check_stream_access(
+    cloud: &Cloud,
+    function: &FunctionKey,
+    role_arn: &str,
+    stream_arn: &str,
+) -> Result<(), ApiError> {
+    let cannot = || {
+        invalid(format!(
+            "Cannot access stream {stream_arn}. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM."
+        ))
+    };
+    let caller = role_caller(cloud, function, role_arn).ok_or_else(cannot)?;
+    for action in [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetShardIterator",
+        "dynamodb:GetRecords",
+    ] {
+        crate::streams::authorize_stream_read(cloud, &caller, &function.region, action, stream_arn)
+            .map_err(|_| cannot())?;
+    }
+    authorize(
+        cloud,
+        &caller,
+        &plain_access("dynamodb:ListStreams", "*", &function.account),
+    )
+    .map_err(|_| cannot())
+}
+
+/// The `EventSourceMappingConfiguration` shape.
+pub fn mapping_json(mapping: &Mapping) -> Value {
+    let mut types = Vec::new();
+    if mapping.report_batch_item_failures {
+        types.push("ReportBatchItemFailures");
+    }
+    json!({
+        "UUID": mapping.uuid,
+        "StartingPosition": mapping.starting_position,
+        "BatchSize": mapping.batch_size,
+        "MaximumBatchingWindowInSeconds": 0,
+        "ParallelizationFactor": 1,
+        "EventSourceArn": mapping.event_source_arn,
+        "FunctionArn": mapping.function_arn,
+        "LastModified": crate::clock::epoch_seconds(mapping.last_modified_millis),
+        "LastProcessingResult": mapping.last_processing_result,
+        "State": mapping.state,
+        "StateTransitionReason": mapping.state_transition_reason,
+        "DestinationConfig": { "OnFailure": {} },
+        "MaximumRecordAgeInSeconds": mapping.maximum_record_age_seconds,
+        "BisectBatchOnFunctionError": false,
+        "MaximumRetryAttempts": mapping.maximum_retry_attempts,
+        "TumblingWindowInSeconds": 0,
+        "FunctionResponseTypes": types,
+    })
+}
+
+/// Answers the mapping operations; `segments` follow `event-source-mappings`.
+pub fn handle(
+    cloud: &Arc<Cloud>,
+    caller: &Caller,
+    region: &str,
+    method: &str,
+    uuid: Option<&str>,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    match (method, uuid) {
+        ("POST", None) => create(cloud, caller, region, body),
+        ("GET", None) => list(cloud, caller, region, query),
+        ("GET", Some(uuid)) => {
+            let mapping = owned(cloud, caller, uuid, "lambda:GetEventSourceMapping")?;
+            Ok(json_reply(200, mapping_json(&mapping).to_string()))
+        }
+        ("PUT", Some(uuid)) => update(cloud, caller, uuid, body),
+        ("DELETE", Some(uuid)) => {
+            let mut mapping = owned(cloud, caller, uuid, "lambda:DeleteEventSourceMapping")?;
+            lock(&cloud.mappings.mappings).remove(uuid);
+            mapping.state = "Deleting".to_owned();
+            mapping.state_transition_reason = "User action".to_owned();
+            Ok(json_reply(202, mapping_json(&mapping).to_string()))
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::NotImplementedException,
+            format!("streamgate-local does not implement {method} on event source mappings"),
+        )),
+    }
+}
+
+fn not_found(uuid: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: {uuid})"
+    ))
+}
+
+/// The mapping `uuid` if it belongs to the caller's account and the caller
+/// may do `action` on it.
+fn owned(cloud: &Cloud, caller: &Caller, uuid: &str, action: &str) -> Result<Mapping, ApiError> {
+    let mapping = cloud.mappings.get(uuid).ok_or_else(|| not_found(uuid))?;
+    if mapping.function.account != caller.account() {
+        return Err(not_found(uuid));
+    }
+    let arn = format!(
+        "arn:aws:lambda:{}:{}:event-source-mapping:{uuid}",
+        mapping.function.region, mapping.function.account
+    );
+    authorize(
+        cloud,
+        caller,
+        &plain_access(action, &arn, &mapping.function.account),
+    )?;
+    Ok(mapping)
+}
+
+fn create(
+    cloud: &Arc<Cloud>,
+    caller: &Caller,
+    region: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: MappingInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    input.refuse_unimplemented()?;
+    let function_name = input.function_name.as_deref().ok_or_else(|| {
+        ApiError::validation("1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null")
+    })?;
+    let stream_arn = input
+        .event_source_arn
+        .clone()
+        .ok_or_else(|| invalid("Unrecognized event source, must be a DynamoDB stream ARN"))?;
+    if !(stream_arn.starts_with("arn:aws:dynamodb:") && stream_arn.contains("/stream/")) {
+        return Err(invalid(format!(
+            "Unrecognized event source, must be a DynamoDB stream ARN: {stream_arn}"
+        )));
+    }
+    let starting_position = match input.starting_position.as_deref() {
+        Some(p @ ("TRIM_HORIZON" | "LATEST")) => p.to_owned(),
+        Some(other) => {
+            return Err(invalid(format!(
+                "Unsupported starting position {other} for a DynamoDB stream: expected TRIM_HORIZON or LATEST"
+            )));
+        }
+        None => {
+            return Err(invalid(
+                "StartingPosition must be provided for a DynamoDB stream",
+            ));
+        }
+    };
+    let batch_size = input.batch_size.map_or(Ok(100), validate_batch_size)?;
+    let maximum_retry_attempts = input
+        .maximum_retry_attempts
+        .map_or(Ok(-1), validate_retries)?;
+    let report = report_failures(input.function_response_types.as_ref())?.unwrap_or(false);
+    let maximum_record_age_seconds = input
+        .maximum_record_age_in_seconds
+        .map_or(Ok(-1), validate_record_age)?;
+    let (key, function_arn) = resolve(caller, region, function_name, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:CreateEventSourceMapping", "*", caller.account()),
+    )?;
+    let function = cloud
+        .functions
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {function_arn}")))?;
+    check_stream_access(cloud, &key, &function.role, &stream_arn)?;
+    let uuid = super::executor::uuid(cloud);
+    let enabled = input.enabled.unwrap_or(true);
+    let mapping = Mapping {
+        uuid: uuid.clone(),
+        event_source_arn: stream_arn,
+        function: key,
+        function_arn,
+        starting_position,
+        batch_size,
+        enabled,
+        maximum_retry_attempts,
+        maximum_record_age_seconds,
+        report_batch_item_failures: report,
+        state: "Creating".to_owned(),
+        state_transition_reason: "User action".to_owned(),
+        last_processing_result: "No records processed".to_owned(),
+        last_modified_millis: cloud.clock.now_millis(),
+    };
+    let body = mapping_json(&mapping).to_string();
+    lock(&cloud.mappings.mappings).insert(uuid.clone(), mapping);
+    super::poller::spawn(Arc::clone(cloud), uuid);
+    Ok(json_reply(202, body))
+}
+
+fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    let input: MappingInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    input.refuse_unimplemented()?;
+    owned(cloud, caller, uuid, "lambda:UpdateEventSourceMapping")?;
+    if input.function_name.is_some() {
+        return Err(not_implemented("changing the function of a mapping"));
+    }
+    let batch_size = input.batch_size.map(validate_batch_size).transpose()?;
+    let retries = input
+        .maximum_retry_attempts
+        .map(validate_retries)
+        .transpose()?;
+    let report = report_failures(input.function_response_types.as_ref())?;
+    let record_age = input
+        .maximum_record_age_in_seconds
+        .map(validate_record_age)
+        .transpose()?;
+    let now = cloud.clock.now_millis();
+    let mut updated = None;
+    cloud.mappings.update(uuid, |mapping| {
+        if let Some(size) = batch_size {
+            mapping.batch_size = size;
+        }
+        if let Some(retries) = retries {
+            mapping.maximum_retry_attempts = retries;
+        }
+        if let Some(age) = record_age {
+            mapping.maximum_record_age_seconds = age;
+        }
+        if let Some(report) = report {
+            mapping.report_batch_item_failures = report;
+        }
+        if let Some(enabled) = input.enabled
+            && enabled != mapping.enabled
+        {
+            mapping.enabled = enabled;
+            mapping.state = if enabled { "Enabling" } else { "Disabling" }.to_owned();
+            mapping.state_transition_reason = "User action".to_owned();
+        }
+        mapping.last_modified_millis = now;
+        updated = Some(mapping_json(mapping));
+    });
+    let body = updated.ok_or_else(|| not_found(uuid))?;
+    Ok(json_reply(202, body.to_string()))
+}
+
+fn list(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    query: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListEventSourceMappings", "*", caller.account()),
+    )?;
+    let parameter = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let function = parameter("FunctionName")
+        .map(|name| resolve(caller, region, name, None))
+        .transpose()?;
+    let source = parameter("EventSourceArn");
+    let mappings = lock(&cloud.mappings.mappings);
+    let listed: Vec<Value> = mappings
+        .values()
+        .filter(|m| m.function.account == caller.account() && m.function.region == region)
+        .filter(|m| function.as_ref().is_none_or(|(key, _)| &m.function == key))
+        .filter(|m| source.is_none_or(|arn| m.event_source_arn == arn))
+        .map(mapping_json)
+        .collect();
+    Ok(json_reply(
+        200,
+        json!({ "EventSourceMappings": listed }).to_string(),
+    ))
+}

@@ -1,0 +1,363 @@
+//! The poller of one event source mapping: reads each shard of the stream
+//! as the function's execution role, through the DynamoDB Streams handler
+//! and so through the same authorization as any client, parents before
+//! children, and invokes the function with batches in the shape Lambda
+//! sends (`Records[]` with `eventSourceARN`).
+//!
+//! Per shard it keeps a checkpoint (the last sequence number done) and
+//! builds a fresh iterator from it on every poll, so a failed read (the
+//! stream policy removed, say) loses nothing: the mapping's
+//! `LastProcessingResult` says `PROBLEM: ...` and the next successful poll
+//! carries on from the checkpoint. A failed batch is retried from its first
+//! record (or, with ReportBatchItemFailures, from the lowest reported
+//! sequence number) until it succeeds or MaximumRetryAttempts is spent.
+
+use super::mappings::{Mapping, role_caller};
+use crate::identity::Caller;
+use crate::state::Cloud;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where a shard is: the checkpoint and the retries of the current batch.
+#[derive(Debug, Default, Clone)]
+struct ShardPosition {
+    /// Read from after this sequence number; `None`: from the mapping's
+    /// starting position (or the shard's start for a child shard).
+    after: Option<String>,
+    /// Retry from this sequence number (inclusive) instead.
+    at: Option<String>,
+    /// How many times the current batch has failed.
+    failures: i64,
+    /// The shard is closed and every record was handled.
+    finished: bool,
+}
+
+/// Starts the poller of mapping `uuid`; it ends when the mapping is deleted.
+pub fn spawn(cloud: Arc<Cloud>, uuid: String) {
+    tokio::spawn(async move {
+        let mut positions: HashMap<String, ShardPosition> = HashMap::new();
+        let mut first_poll = true;
+        while let Some(mapping) = cloud.mappings.get(&uuid) {
+            let seen = cloud.executor.writes_seen();
+            if mapping.enabled {
+                let result = poll(&cloud, &mapping, &mut positions, first_poll).await;
+                first_poll = false;
+                // Enabled once a first poll has fixed the starting positions.
+                cloud.mappings.update(&uuid, |m| {
+                    if m.enabled {
+                        m.state = "Enabled".to_owned();
+                    }
+                    if let Some(result) = result {
+                        m.last_processing_result = result;
+                    }
+                });
+            } else {
+                cloud.mappings.update(&uuid, |m| {
+                    if !m.enabled {
+                        m.state = "Disabled".to_owned();
+                    }
+                });
+            }
+            cloud.executor.wait_to_poll(seen).await;
+        }
+    });
+}
+
+fn streams_call(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    operation: &str,
+    input: &Value,
+) -> Result<Value, String> {
+    let output = crate::streams::handle(
+        cloud,
+        caller,
+        region,
+        operation,
+        input.to_string().as_bytes(),
+    )
+    .map_err(|error| format!("PROBLEM: {error}"))?;
+    serde_json::from_str(&output).map_err(|error| format!("PROBLEM: {error}"))
+}
+
+/// One poll of every shard; gives the new LastProcessingResult, if any.
+async fn poll(
+    cloud: &Arc<Cloud>,
+    mapping: &Mapping,
+    positions: &mut HashMap<String, ShardPosition>,
+    first_poll: bool,
+) -> Option<String> {
+    let region = mapping.function.region.as_str();
+    let Some(function) = cloud.functions.get(&mapping.function) else {
+        return Some(format!(
+            "PROBLEM: Function not found: {}",
+            mapping.function_arn
+        ));
+    };
+    let Some(caller) = role_caller(cloud, &mapping.function, &function.role) else {
+        return Some(format!(
+            "PROBLEM: the execution role {} does not exist",
+            function.role
+        ));
+    };
+    let stream = &mapping.event_source_arn;
+    let described = match streams_call(
+        cloud,
+        &caller,
+        region,
+        "DescribeStream",
+        &json!({ "StreamArn": stream }),
+    ) {
+        Ok(value) => value,
+        Err(problem) => return Some(problem),
+    };
+    let shards = at(&described, "/StreamDescription/Shards")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let known: Vec<String> = shards
+        .iter()
+        .filter_map(|s| at(s, "/ShardId").as_str().map(str::to_owned))
+        .collect();
+    if first_poll && mapping.starting_position == "LATEST" {
+        // LATEST: every record already written is skipped: open shards are
+        // read after their last record, closed ones count as done.
+        for shard in &shards {
+            let id = at(shard, "/ShardId")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let closed = at(shard, "/SequenceNumberRange")
+                .get("EndingSequenceNumber")
+                .is_some();
+            let after = if closed {
+                None
+            } else {
+                latest_sequence(cloud, &caller, region, stream, &id)
+            };
+            let position = positions.entry(id).or_default();
+            position.finished = closed;
+            position.after = after;
+        }
+    }
+    let mut result = None;
+    for shard in &shards {
+        let Some(id) = at(shard, "/ShardId").as_str() else {
+            continue;
+        };
+        if let Some(parent) = at(shard, "/ParentShardId").as_str()
+            && known.iter().any(|k| k == parent)
+            && !positions.get(parent).is_some_and(|p| p.finished)
+        {
+            continue; // parents first
+        }
+        let position = positions.entry(id.to_owned()).or_default().clone();
+        if position.finished {
+            continue;
+        }
+        let (kind, sequence) = match (&position.at, &position.after) {
+            (Some(at), _) => ("AT_SEQUENCE_NUMBER", Some(at.clone())),
+            (None, Some(after)) => ("AFTER_SEQUENCE_NUMBER", Some(after.clone())),
+            (None, None) => ("TRIM_HORIZON", None),
+        };
+        let mut input = json!({ "StreamArn": stream, "ShardId": id, "ShardIteratorType": kind });
+        if let (Some(sequence), Some(object)) = (sequence, input.as_object_mut()) {
+            object.insert("SequenceNumber".to_owned(), Value::String(sequence));
+        }
+        let iterator = match streams_call(cloud, &caller, region, "GetShardIterator", &input) {
+            Ok(value) => at(&value, "/ShardIterator")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            Err(problem) => return Some(problem),
+        };
+        let records = match streams_call(
+            cloud,
+            &caller,
+            region,
+            "GetRecords",
+            &json!({ "ShardIterator": iterator, "Limit": mapping.batch_size }),
+        ) {
+            Ok(value) => value,
+            Err(problem) => return Some(problem),
+        };
+        let mut batch = at(&records, "/Records")
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if batch.is_empty() {
+            if records.get("NextShardIterator").is_none_or(Value::is_null) {
+                positions.entry(id.to_owned()).or_default().finished = true;
+            }
+            continue;
+        }
+        if mapping.maximum_record_age_seconds >= 0 {
+            // Records older than MaximumRecordAgeInSeconds are discarded
+            // unprocessed, as Lambda discards them.
+            let now_seconds = crate::clock::epoch_seconds(cloud.clock.now_millis());
+            let oldest_kept = now_seconds - mapping.maximum_record_age_seconds as f64;
+            let last_read = batch.last().and_then(|r| {
+                at(r, "/dynamodb/SequenceNumber")
+                    .as_str()
+                    .map(str::to_owned)
+            });
+            batch.retain(|r| {
+                at(r, "/dynamodb/ApproximateCreationDateTime")
+                    .as_f64()
+                    .is_none_or(|created| created >= oldest_kept)
+            });
+            if batch.is_empty() {
+                let position = positions.entry(id.to_owned()).or_default();
+                position.after = last_read;
+                position.at = None;
+                position.failures = 0;
+                continue;
+            }
+        }
+        let sequences: Vec<String> = batch
+            .iter()
+            .filter_map(|r| {
+                at(r, "/dynamodb/SequenceNumber")
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect();
+        let records: Vec<Value> = batch
+            .into_iter()
+            .map(|mut record| {
+                if let Some(object) = record.as_object_mut() {
+                    object.insert("eventSourceARN".to_owned(), Value::String(stream.clone()));
+                }
+                record
+            })
+            .collect();
+        let event = json!({ "Records": records });
+        let outcome = cloud
+            .executor
+            .invoke(
+                cloud,
+                &mapping.function,
+                &function,
+                Bytes::from(event.to_string()),
+            )
+            .await;
+        let failed_from = match outcome {
+            Err(error) => Some((sequences.first().cloned(), format!("PROBLEM: {error}"))),
+            Ok(result) if result.function_error.is_some() => Some((
+                sequences.first().cloned(),
+                "PROBLEM: Function call failed".to_owned(),
+            )),
+            Ok(result) if mapping.report_batch_item_failures => {
+                match lowest_failure(&result.payload, &sequences) {
+                    Ok(None) => None,
+                    Ok(Some(lowest)) => {
+                        Some((Some(lowest), "PROBLEM: Function call failed".to_owned()))
+                    }
+                    Err(problem) => Some((sequences.first().cloned(), problem)),
+                }
+            }
+            Ok(_) => None,
+        };
+        let position = positions.entry(id.to_owned()).or_default();
+        match failed_from {
+            None => {
+                position.after = sequences.last().cloned();
+                position.at = None;
+                position.failures = 0;
+                result = Some("OK".to_owned());
+            }
+            Some((from, problem)) => {
+                position.failures += 1;
+                let exhausted = mapping.maximum_retry_attempts >= 0
+                    && position.failures > mapping.maximum_retry_attempts;
+                if exhausted {
+                    // The batch is dropped, as Lambda drops it with no
+                    // on-failure destination.
+                    position.after = sequences.last().cloned();
+                    position.at = None;
+                    position.failures = 0;
+                } else {
+                    position.at = from;
+                }
+                result = Some(problem);
+            }
+        }
+    }
+    result
+}
+
+/// The value at a JSON pointer, or null.
+fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
+    const NULL: &Value = &Value::Null;
+    value.pointer(pointer).unwrap_or(NULL)
+}
+
+/// The sequence number of the last record now in shard `id`, if any.
+fn latest_sequence(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    stream: &str,
+    id: &str,
+) -> Option<String> {
+    let iterator = streams_call(
+        cloud,
+        caller,
+        region,
+        "GetShardIterator",
+        &json!({ "StreamArn": stream, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON" }),
+    )
+    .ok()?;
+    let mut iterator = at(&iterator, "/ShardIterator").as_str()?.to_owned();
+    let mut last = None;
+    loop {
+        let page = streams_call(
+            cloud,
+            caller,
+            region,
+            "GetRecords",
+            &json!({ "ShardIterator": iterator }),
+        )
+        .ok()?;
+        let records = at(&page, "/Records")
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if records.is_empty() {
+            return last;
+        }
+        last = records.last().and_then(|r| {
+            at(r, "/dynamodb/SequenceNumber")
+                .as_str()
+                .map(str::to_owned)
+        });
+        iterator = at(&page, "/NextShardIterator").as_str()?.to_owned();
+    }
+}
+
+/// The lowest sequence number a partial batch response reports, `None` when
+/// it reports none; an error when an identifier is empty or not in the
+/// batch, which fails the whole batch as on AWS.
+fn lowest_failure(payload: &[u8], sequences: &[String]) -> Result<Option<String>, String> {
+    let response: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    let Some(failures) = response.get("batchItemFailures").and_then(Value::as_array) else {
+        return Ok(None);
+    };
+    let mut lowest: Option<usize> = None;
+    for failure in failures {
+        let identifier = failure
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(index) = sequences.iter().position(|s| s == identifier) else {
+            return Err(format!(
+                "PROBLEM: the function reported item identifier {identifier:?}, which is empty or not in the batch"
+            ));
+        };
+        lowest = Some(lowest.map_or(index, |l| l.min(index)));
+    }
+    Ok(lowest.and_then(|i| sequences.get(i).cloned()))
+}

@@ -1,0 +1,380 @@
+//! Invoke through aws-sdk-lambda, with the workspace's test function zipped
+//! as `bootstrap` and run as a local process: every invocation type, function
+//! errors, crashes, timeouts, init errors, instance reuse, the Lambda
+//! environment with the execution role's credentials, and logs.
+
+use crate::common::{A, Keys, REGION, describe, lambda, root, start, sts};
+use crate::lambda::create_role;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, LogType, Runtime};
+use expect_test::expect;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::time::{Duration, Instant};
+use streamgate_local::RunningCloud;
+
+/// A zip holding `files` (name, bytes, unix mode), deflated.
+pub(crate) fn zip_of(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes, mode) in files {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(*mode);
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// The test function zipped as `bootstrap`.
+pub(crate) fn test_function_zip() -> Vec<u8> {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_streamgate-test-function")).unwrap();
+    zip_of(&[("bootstrap", &binary, 0o755)])
+}
+
+/// Creates the test function `name` in A with `timeout` seconds and `env`.
+pub(crate) async fn deploy(
+    cloud: &RunningCloud,
+    name: &str,
+    role: &str,
+    timeout: i32,
+    env: &[(&str, &str)],
+) -> aws_sdk_lambda::Client {
+    let client = lambda(cloud, &root(cloud, A));
+    let mut environment = Environment::builder();
+    for (key, value) in env {
+        environment = environment.variables(*key, *value);
+    }
+    client
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .role(role)
+        .handler("bootstrap")
+        .timeout(timeout)
+        .environment(environment.build())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(test_function_zip()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+}
+
+/// Invokes synchronously; gives (function error, payload as JSON).
+async fn call(
+    client: &aws_sdk_lambda::Client,
+    name: &str,
+    event: &Value,
+) -> (Option<String>, Value) {
+    let output = client
+        .invoke()
+        .function_name(name)
+        .payload(Blob::new(event.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(output.status_code(), 200);
+    assert_eq!(output.executed_version(), Some("$LATEST"));
+    let payload = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    (output.function_error().map(str::to_owned), payload)
+}
+
+/// The payload with request ids replaced, for snapshots.
+fn without_request_id(payload: &Value) -> String {
+    let text = payload.to_string();
+    match text.find("RequestId: ") {
+        Some(at) => {
+            let end = at + "RequestId: ".len() + 36;
+            format!("{}RequestId: <id>{}", &text[..at], &text[end..])
+        }
+        None => text,
+    }
+}
+
+#[tokio::test]
+async fn request_response_invocations_and_how_they_fail() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 1, &[]).await;
+
+    let (error, payload) = call(&client, "tester", &json!({"action": "echo", "n": 1})).await;
+    assert_eq!((error, payload), (None, json!({"action": "echo", "n": 1})));
+    let (_, first) = call(&client, "tester", &json!({"action": "pid"})).await;
+    let (_, second) = call(&client, "tester", &json!({"action": "pid"})).await;
+    assert_eq!(first, second, "the instance is reused");
+
+    let (error, payload) = call(
+        &client,
+        "tester",
+        &json!({"action": "fail", "message": "boom"}),
+    )
+    .await;
+    expect![[
+        r#"(Some("Unhandled"), "{\"errorMessage\":\"boom\",\"errorType\":\"TestFailure\"}")"#
+    ]]
+    .assert_eq(&format!("{:?}", (error, payload.to_string())));
+    let (_, after_error) = call(&client, "tester", &json!({"action": "pid"})).await;
+    assert_eq!(after_error, first, "a function error keeps the instance");
+
+    let (error, payload) = call(&client, "tester", &json!({"action": "exit", "code": 7})).await;
+    expect![[r#"(Some("Unhandled"), "{\"errorMessage\":\"RequestId: <id> Error: Runtime exited with error: exit status: 7\",\"errorType\":\"Runtime.ExitError\"}")"#]]
+        .assert_eq(&format!("{:?}", (error, without_request_id(&payload))));
+    let (_, after_crash) = call(&client, "tester", &json!({"action": "pid"})).await;
+    assert_ne!(after_crash, first, "a crash replaces the instance");
+
+    let (error, payload) = call(
+        &client,
+        "tester",
+        &json!({"action": "sleep", "millis": 5000}),
+    )
+    .await;
+    expect![[r#"(Some("Unhandled"), "{\"errorMessage\":\"RequestId: <id> Error: Task timed out after 1.00 seconds\",\"errorType\":\"Sandbox.Timedout\"}")"#]]
+        .assert_eq(&format!("{:?}", (error, without_request_id(&payload))));
+    let (error, after_timeout) = call(&client, "tester", &json!({"action": "pid"})).await;
+    assert_eq!(error, None);
+    assert_ne!(
+        after_timeout, after_crash,
+        "a timeout replaces the instance"
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn the_function_runs_with_the_lambda_environment_and_its_role() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[("GREETING", "hello")]).await;
+    let names = [
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_REGION",
+        "_HANDLER",
+        "GREETING",
+    ];
+    let (_, values) = call(&client, "tester", &json!({"action": "env", "names": names})).await;
+    expect![[r#"{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE":"128","AWS_LAMBDA_FUNCTION_NAME":"tester","AWS_LAMBDA_FUNCTION_VERSION":"$LATEST","AWS_REGION":"eu-west-1","GREETING":"hello","_HANDLER":"bootstrap"}"#]]
+        .assert_eq(&values.to_string());
+    let names = [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LAMBDA_TASK_ROOT",
+        "AWS_LAMBDA_RUNTIME_API",
+    ];
+    let (_, values) = call(&client, "tester", &json!({"action": "env", "names": names})).await;
+    let text = |name: &str| values[name].as_str().unwrap().to_owned();
+    assert_eq!(text("AWS_ENDPOINT_URL"), cloud.endpoint_url());
+    assert!(
+        text("LAMBDA_TASK_ROOT").contains("/111111111111/eu-west-1/tester/"),
+        "the task root is the function's own directory: {}",
+        text("LAMBDA_TASK_ROOT")
+    );
+    assert!(text("AWS_LAMBDA_RUNTIME_API").starts_with("127.0.0.1:"));
+    let keys = Keys {
+        access_key_id: text("AWS_ACCESS_KEY_ID"),
+        secret_access_key: text("AWS_SECRET_ACCESS_KEY"),
+        session_token: Some(text("AWS_SESSION_TOKEN")),
+    };
+    let identity = sts(&cloud, &keys)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.arn(),
+        Some("arn:aws:sts::111111111111:assumed-role/runs-functions/tester")
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn event_dry_run_tail_and_logs() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+
+    let dry = client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::DryRun)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dry.status_code(), 204);
+
+    let queued = client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            json!({"action": "log", "line": "from an event"}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status_code(), 202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = cloud.function_logs(A, REGION, "tester");
+        if lines.iter().filter(|l| *l == "from an event").count() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 10 s for the event's line on stdout and stderr; log: {lines:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let tailed = client
+        .invoke()
+        .function_name("tester")
+        .log_type(LogType::Tail)
+        .payload(Blob::new(
+            json!({"action": "log", "line": "tailed"}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let tail = String::from_utf8(
+        streamgate_local::lambda::base64::decode(tailed.log_result().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let shapes: Vec<&str> = tail
+        .lines()
+        .map(|line| line.split(' ').next().unwrap())
+        .collect();
+    expect![[r#"["START", "handling", "tailed", "tailed", "END", "REPORT"]"#]]
+        .assert_eq(&format!("{shapes:?}"));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn invocations_that_cannot_run() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(
+        &cloud,
+        "broken",
+        &role,
+        3,
+        &[("TEST_FUNCTION_INIT_ERROR", "no config")],
+    )
+    .await;
+    let (error, payload) = call(&client, "broken", &json!({})).await;
+    expect![[r#"(Some("Unhandled"), "{\"errorMessage\":\"no config\",\"errorType\":\"TestInitFailure\"}")"#]]
+        .assert_eq(&format!("{:?}", (error, payload.to_string())));
+
+    client
+        .create_function()
+        .function_name("no-bootstrap")
+        .runtime(Runtime::Providedal2023)
+        .role(&role)
+        .handler("bootstrap")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_of(&[("main", b"#!/bin/sh\n", 0o755)])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (error, payload) = call(&client, "no-bootstrap", &json!({})).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert_eq!(payload["errorType"], "Runtime.InvalidEntrypoint");
+
+    let mut seen = Vec::new();
+    let missing = client
+        .invoke()
+        .function_name("nobody")
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(describe(&missing));
+    let too_large = client
+        .invoke()
+        .function_name("broken")
+        .payload(Blob::new(format!("\"{}\"", "x".repeat(6 * 1024 * 1024))))
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(describe(&too_large));
+    let not_json = client
+        .invoke()
+        .function_name("broken")
+        .payload(Blob::new("{not json"))
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(describe(&not_json));
+    expect![[r#"
+        ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:nobody
+        RequestTooLargeException: 6291458 byte payload is too large for the RequestResponse invocation type (limit 6291456 bytes)
+        InvalidRequestContentException: Could not parse request body into json: the payload is not valid JSON"#]]
+    .assert_eq(&seen.join("\n"));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn updates_take_effect_on_the_next_invocation() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[("GREETING", "hello")]).await;
+    let names = json!({"action": "env", "names": ["GREETING"]});
+    assert_eq!(
+        call(&client, "tester", &names).await.1,
+        json!({"GREETING": "hello"})
+    );
+    let before = client
+        .get_function_configuration()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    let updated = client
+        .update_function_configuration()
+        .function_name("tester")
+        .timeout(10)
+        .environment(Environment::builder().variables("GREETING", "bye").build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.timeout(), Some(10));
+    assert_ne!(updated.revision_id(), before.revision_id());
+    assert_eq!(
+        call(&client, "tester", &names).await.1,
+        json!({"GREETING": "bye"})
+    );
+
+    let refused = client
+        .update_function_configuration()
+        .function_name("tester")
+        .memory_size(64)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '64' at 'memorySize' failed to satisfy constraint: Member must have value between 128 and 10240"#]]
+        .assert_eq(&describe(&refused));
+
+    let code = client
+        .update_function_code()
+        .function_name("tester")
+        .zip_file(Blob::new(zip_of(&[("main", b"#!/bin/sh\n", 0o755)])))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(code.code_sha256(), before.code_sha256());
+    let (error, payload) = call(&client, "tester", &names).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert_eq!(
+        payload["errorType"], "Runtime.InvalidEntrypoint",
+        "the new code runs"
+    );
+    cloud.stop().await;
+}

@@ -1,0 +1,289 @@
+//! Lambda's control plane through aws-sdk-lambda: functions created from a
+//! zip with an execution role Lambda may assume, read, listed and deleted,
+//! and the errors AWS gives for what it refuses.
+
+use crate::common::{A, B, describe, iam, lambda, root, start};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
+use expect_test::expect;
+use streamgate_local::RunningCloud;
+
+/// The smallest zip archive: an end of central directory record and nothing else.
+const EMPTY_ZIP: [u8; 22] = [
+    b'P', b'K', 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+fn trust(service: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+    )
+}
+
+pub(crate) async fn create_role(
+    cloud: &RunningCloud,
+    account: &str,
+    name: &str,
+    service: &str,
+) -> String {
+    iam(cloud, &root(cloud, account))
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust(service))
+        .send()
+        .await
+        .unwrap();
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+fn create_function(
+    client: &aws_sdk_lambda::Client,
+    name: &str,
+    role: &str,
+    zip: &[u8],
+) -> aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder {
+    client
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .role(role)
+        .handler("bootstrap")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+}
+
+#[tokio::test]
+async fn functions_are_created_read_listed_and_deleted() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let created = create_function(&client, "echo", &role, &EMPTY_ZIP)
+        .timeout(30)
+        .memory_size(256)
+        .architectures(Architecture::Arm64)
+        .environment(Environment::builder().variables("MODE", "echo").build())
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"(Some("arn:aws:lambda:eu-west-1:111111111111:function:echo"), Some(30), Some(256), Some(22), Some("hznHbmgfkAkjuQDJ3w73XPQh05yrtUZQxLmtGbanbYU="), [Arm64], Some({"MODE": "echo"}), Some(Active), Some("$LATEST"))"#]]
+    .assert_eq(&format!(
+        "{:?}",
+        (
+            created.function_arn(),
+            created.timeout(),
+            created.memory_size(),
+            Some(created.code_size()),
+            created.code_sha256(),
+            created.architectures(),
+            created.environment().and_then(|e| e.variables()),
+            created.state(),
+            created.version(),
+        )
+    ));
+
+    let by_name = client
+        .get_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap();
+    let configuration = by_name.configuration().unwrap();
+    assert_eq!(configuration.role(), Some(role.as_str()));
+    assert_eq!(configuration.runtime(), Some(&Runtime::Providedal2023));
+    assert_eq!(configuration.revision_id(), created.revision_id());
+    let by_arn = client
+        .get_function_configuration()
+        .function_name("arn:aws:lambda:eu-west-1:111111111111:function:echo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_arn.code_sha256(), created.code_sha256());
+
+    create_function(&client, "second", &role, &EMPTY_ZIP)
+        .send()
+        .await
+        .unwrap();
+    let first_page = client.list_functions().max_items(1).send().await.unwrap();
+    let names = |page: &aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| {
+        page.functions()
+            .iter()
+            .filter_map(|f| f.function_name().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&first_page), ["echo"]);
+    let second_page = client
+        .list_functions()
+        .max_items(1)
+        .marker(first_page.next_marker().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(&second_page), ["second"]);
+    assert_eq!(second_page.next_marker(), None);
+    let in_b = lambda(&cloud, &root(&cloud, B))
+        .list_functions()
+        .send()
+        .await
+        .unwrap();
+    assert!(in_b.functions().is_empty(), "B sees no function of A");
+
+    client
+        .delete_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .get_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:echo"#]]
+        .assert_eq(&describe(&gone));
+    assert_eq!(gone.raw_response().unwrap().status().as_u16(), 404);
+    let again = client
+        .delete_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:echo"#]]
+        .assert_eq(&describe(&again));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn create_function_refuses_what_aws_refuses() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let ec2_role = create_role(&cloud, A, "runs-instances", "ec2.amazonaws.com").await;
+    let role_in_b = create_role(&cloud, B, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    create_function(&client, "echo", &role, &EMPTY_ZIP)
+        .send()
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    for (name, role, zip) in [
+        ("echo", role.as_str(), EMPTY_ZIP.as_slice()),
+        ("trusts-ec2", ec2_role.as_str(), EMPTY_ZIP.as_slice()),
+        ("role-in-b", role_in_b.as_str(), EMPTY_ZIP.as_slice()),
+        (
+            "no-such-role",
+            "arn:aws:iam::111111111111:role/nobody",
+            EMPTY_ZIP.as_slice(),
+        ),
+        ("not-a-zip", role.as_str(), b"bootstrap".as_slice()),
+        ("bad/name", role.as_str(), EMPTY_ZIP.as_slice()),
+    ] {
+        let error = create_function(&client, name, role, zip)
+            .send()
+            .await
+            .unwrap_err();
+        seen.push(format!("{name}: {}", describe(&error)));
+    }
+    let node = client
+        .create_function()
+        .function_name("node")
+        .runtime(Runtime::Nodejs22x)
+        .role(&role)
+        .handler("index.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(EMPTY_ZIP))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(format!("node: {}", describe(&node)));
+    let timeout = create_function(&client, "slow", &role, &EMPTY_ZIP)
+        .timeout(901)
+        .send()
+        .await
+        .unwrap_err();
+    seen.push(format!("slow: {}", describe(&timeout)));
+    expect![[r#"
+        echo: ResourceConflictException: Function already exist: echo
+        trusts-ec2: InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.
+        role-in-b: InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.
+        no-such-role: InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.
+        not-a-zip: InvalidParameterValueException: Could not unzip uploaded file. Please check your file, then try to upload again.
+        bad/name: ValidationException: 1 validation error detected: Value 'bad/name' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]{1,64}
+        node: InvalidParameterValueException: The runtime parameter of nodejs22.x is not supported by streamgate-local, which runs functions whose zip holds a bootstrap: provided.al2023 or provided.al2
+        slow: ValidationException: 1 validation error detected: Value '901' at 'timeout' failed to satisfy constraint: Member must have value between 1 and 900"#]]
+    .assert_eq(&seen.join("\n"));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn operations_not_implemented_yet_say_so() {
+    let cloud = start().await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let error = client
+        .publish_version()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation POST /2015-03-31/functions/echo/versions yet"#]]
+        .assert_eq(&describe(&error));
+    assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
+    cloud.stop().await;
+}
+
+/// Lambda assumes the execution role with `aws:SourceAccount` and
+/// `aws:SourceArn` set, so a trust policy guarded against the confused
+/// deputy accepts the function's own account and ARN, and nothing else.
+#[tokio::test]
+async fn trust_policies_see_the_source_account_and_arn() {
+    let cloud = start().await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let mut seen = Vec::new();
+    for (role, condition) in [
+        (
+            "own-account",
+            r#"{"StringEquals": {"aws:SourceAccount": "111111111111"}}"#,
+        ),
+        (
+            "other-account",
+            r#"{"StringEquals": {"aws:SourceAccount": "222222222222"}}"#,
+        ),
+        (
+            "own-function",
+            r#"{"ArnLike": {"aws:SourceArn": "arn:aws:lambda:*:111111111111:function:guarded-*"}}"#,
+        ),
+        (
+            "other-function",
+            r#"{"ArnLike": {"aws:SourceArn": "arn:aws:lambda:*:111111111111:function:someone-else"}}"#,
+        ),
+    ] {
+        let document = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+              "Principal": {{"Service": "lambda.amazonaws.com"}}, "Action": "sts:AssumeRole",
+              "Condition": {condition}}}]}}"#
+        );
+        iam(&cloud, &root(&cloud, A))
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(document)
+            .send()
+            .await
+            .unwrap();
+        let arn = format!("arn:aws:iam::{A}:role/{role}");
+        let outcome = create_function(&client, &format!("guarded-{role}"), &arn, &EMPTY_ZIP)
+            .send()
+            .await;
+        seen.push(match outcome {
+            Ok(_) => format!("{role}: created"),
+            Err(e) => format!("{role}: {}", describe(&e)),
+        });
+    }
+    expect![[r#"
+        own-account: created
+        other-account: InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.
+        own-function: created
+        other-function: InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda."#]]
+    .assert_eq(&seen.join("\n"));
+    cloud.stop().await;
+}

@@ -1,0 +1,420 @@
+//! Event source mappings through aws-sdk-lambda: a function in A consumes
+//! the stream of a table in B, refused without the stream policy, then
+//! polled as the execution role; partial batch failures, retries, and the
+//! stream policy removed and restored while the mapping runs.
+
+use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, start};
+use crate::dynamodb::create_table;
+use crate::invoke::deploy;
+use crate::lambda::create_role;
+use crate::streams::latest_stream;
+use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
+use aws_sdk_lambda::types::{EventSourcePosition, FunctionResponseType};
+use expect_test::expect;
+use std::time::{Duration, Instant};
+use streamgate_local::{LocalCloud, RunningCloud};
+
+fn stream_policy(stream_arn: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:role/consumer"}},"Action":["dynamodb:DescribeStream","dynamodb:GetShardIterator","dynamodb:GetRecords"],"Resource":"{stream_arn}"}}]}}"#
+    )
+}
+
+/// B's table with a stream; A's role (with the AWS managed stream-reading
+/// policy) and the test function. Gives the stream ARN.
+async fn setup(cloud: &RunningCloud) -> String {
+    let db = dynamodb(cloud, &root(cloud, B));
+    create_table(&db, "documents", Some(StreamViewType::NewAndOldImages)).await;
+    let role = create_role(cloud, A, "consumer", "lambda.amazonaws.com").await;
+    iam(cloud, &root(cloud, A))
+        .attach_role_policy()
+        .role_name("consumer")
+        .policy_arn("arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole")
+        .send()
+        .await
+        .unwrap();
+    deploy(cloud, "consumer", &role, 3, &[]).await;
+    latest_stream(&db).await
+}
+
+async fn put(cloud: &RunningCloud, pk: &str, extra: Option<&str>) {
+    let mut request = dynamodb(cloud, &root(cloud, B))
+        .put_item()
+        .table_name("documents")
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .item("sk", AttributeValue::N("1".to_owned()));
+    if let Some(name) = extra {
+        request = request.item(name, AttributeValue::Bool(true));
+    }
+    request.send().await.unwrap();
+}
+
+/// The keys of the records the function was given, in order.
+fn delivered(cloud: &RunningCloud) -> Vec<String> {
+    cloud
+        .function_logs(A, REGION, "consumer")
+        .iter()
+        .filter_map(|line| line.strip_prefix("record INSERT ").map(str::to_owned))
+        .collect()
+}
+
+/// Waits (at most 20 s) until `done` holds for the delivered keys.
+async fn wait_for_deliveries(cloud: &RunningCloud, what: &str, done: impl Fn(&[String]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let keys = delivered(cloud);
+        if done(&keys) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for {what}; delivered: {keys:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn last_result(client: &aws_sdk_lambda::Client, uuid: &str) -> (String, String) {
+    let mapping = client
+        .get_event_source_mapping()
+        .uuid(uuid)
+        .send()
+        .await
+        .unwrap();
+    (
+        mapping.state().unwrap_or_default().to_owned(),
+        mapping
+            .last_processing_result()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let create = || {
+        client
+            .create_event_source_mapping()
+            .function_name("consumer")
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .batch_size(2)
+            .maximum_retry_attempts(2)
+            .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+    };
+    let refused = create().send().await.unwrap_err();
+    assert_eq!(
+        describe(&refused),
+        format!(
+            "InvalidParameterValueException: Cannot access stream {stream}. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM."
+        )
+    );
+
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    for pk in ["a", "b", "c"] {
+        put(&cloud, pk, None).await;
+    }
+    let created = create().send().await.unwrap();
+    let uuid = created.uuid().unwrap().to_owned();
+    assert_eq!(created.state(), Some("Creating"));
+    assert_eq!(created.batch_size(), Some(2));
+    for pk in ["d", "e"] {
+        put(&cloud, pk, None).await;
+    }
+    wait_for_deliveries(&cloud, "the five records", |keys| keys.len() >= 5).await;
+    assert_eq!(
+        delivered(&cloud),
+        ["a", "b", "c", "d", "e"],
+        "in order, once each"
+    );
+    expect![[r#"("Enabled", "OK")"#]]
+        .assert_eq(&format!("{:?}", last_result(&client, &uuid).await));
+
+    // A record the function reports as failed is retried from the lowest
+    // reported sequence number, with what follows it, until the retries are
+    // spent; nothing after it is lost.
+    // (Written while the mapping is disabled, so that f and g share a batch.)
+    let disabled = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .enabled(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.state(), Some("Disabling"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Disabled" {
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the mapping to be disabled"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    put(&cloud, "f", Some("fail")).await;
+    put(&cloud, "g", None).await;
+    put(&cloud, "h", None).await;
+    client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .enabled(true)
+        .send()
+        .await
+        .unwrap();
+    wait_for_deliveries(&cloud, "the failing batch retried and h", |keys| {
+        keys.iter().any(|k| k == "h")
+    })
+    .await;
+    expect![[r#"["a", "b", "c", "d", "e", "f", "g", "f", "g", "f", "g", "h"]"#]]
+        .assert_eq(&format!("{:?}", delivered(&cloud)));
+
+    // The stream policy removed: polling fails visibly; restored: it resumes
+    // with nothing lost.
+    dynamodb(&cloud, &root(&cloud, B))
+        .delete_resource_policy()
+        .resource_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "i", None).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, result) = last_result(&client, &uuid).await;
+        if result.starts_with("PROBLEM: AccessDeniedException") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the denial to show; last: {result}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(!delivered(&cloud).contains(&"i".to_owned()));
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    wait_for_deliveries(&cloud, "i after the policy came back", |keys| {
+        keys.iter().any(|k| k == "i")
+    })
+    .await;
+    assert_eq!(delivered(&cloud).iter().filter(|k| *k == "i").count(), 1);
+
+    let by_function = client
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    let by_source = client
+        .list_event_source_mappings()
+        .event_source_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_function.event_source_mappings().len(), 1);
+    assert_eq!(by_source.event_source_mappings().len(), 1);
+    let in_b = lambda(&cloud, &root(&cloud, B))
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(describe(&in_b).starts_with("ResourceNotFoundException"));
+    let deleted = client
+        .delete_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.state(), Some("Deleting"));
+    let gone = client
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(describe(&gone).starts_with("ResourceNotFoundException"));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_refused() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "before", None).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let refused = client
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::Latest)
+        .bisect_batch_on_function_error(true)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"InvalidParameterValueException: streamgate-local does not implement BisectBatchOnFunctionError for event source mappings yet"#]]
+        .assert_eq(&describe(&refused));
+    let created = client
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::Latest)
+        .send()
+        .await
+        .unwrap();
+    let uuid = created.uuid().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, uuid).await.0 != "Enabled" {
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the mapping to be enabled"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record written after", |keys| !keys.is_empty()).await;
+    assert_eq!(delivered(&cloud), ["after"]);
+    cloud.stop().await;
+}
+
+async fn create_mapping(cloud: &RunningCloud, stream: &str, retries: i32) -> String {
+    dynamodb(cloud, &root(cloud, B))
+        .put_resource_policy()
+        .resource_arn(stream)
+        .policy(stream_policy(stream))
+        .send()
+        .await
+        .unwrap();
+    let created = lambda(cloud, &root(cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_retry_attempts(retries)
+        .send()
+        .await
+        .unwrap();
+    created.uuid().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pollers_wake_when_a_record_is_written() {
+    // A poll interval far beyond the wait's bound: only the wake-up can
+    // deliver the record in time.
+    let cloud = LocalCloud::builder()
+        .event_source_poll_interval(Duration::from_secs(600))
+        .wake_pollers_on_write(true)
+        .start()
+        .await
+        .unwrap();
+    let stream = setup(&cloud).await;
+    let uuid = create_mapping(&cloud, &stream, -1).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Enabled" {
+        assert!(Instant::now() < deadline, "waited 20 s for the first poll");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    put(&cloud, "woken", None).await;
+    wait_for_deliveries(&cloud, "the record, by wake-up", |keys| !keys.is_empty()).await;
+    assert_eq!(delivered(&cloud), ["woken"]);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_function_crashing_mid_batch_is_retried_then_the_batch_dropped() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    put(&cloud, "one", None).await;
+    put(&cloud, "crash", Some("exit")).await;
+    put(&cloud, "three", None).await;
+    let uuid = create_mapping(&cloud, &stream, 1).await;
+    wait_for_deliveries(&cloud, "the batch tried twice", |keys| {
+        keys.iter().filter(|k| *k == "crash").count() == 2
+    })
+    .await;
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record after the crashing batch", |keys| {
+        keys.iter().any(|k| k == "after")
+    })
+    .await;
+    // The process exits at the second record: the batch (all three) is
+    // retried once on a new instance, then dropped; what follows arrives.
+    expect![[r#"["one", "crash", "one", "crash", "after"]"#]]
+        .assert_eq(&format!("{:?}", delivered(&cloud)));
+    let logs = cloud.function_logs(A, REGION, "consumer").join("\n");
+    assert!(logs.contains("exiting on record"), "{logs}");
+    let client = lambda(&cloud, &root(&cloud, A));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.1 != "OK" {
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for an OK after the crashes"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn records_older_than_the_maximum_age_are_discarded() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "old", None).await;
+    cloud.advance_clock(Duration::from_secs(120));
+    let refused = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_record_age_in_seconds(30)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '30' at 'maximumRecordAgeInSeconds' failed to satisfy constraint: Member must be -1 or between 60 and 604800"#]]
+        .assert_eq(&describe(&refused));
+    let created = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_record_age_in_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.maximum_record_age_in_seconds(), Some(60));
+    put(&cloud, "new", None).await;
+    wait_for_deliveries(&cloud, "the new record", |keys| !keys.is_empty()).await;
+    assert_eq!(
+        delivered(&cloud),
+        ["new"],
+        "the two-minute-old record is discarded"
+    );
+    cloud.stop().await;
+}
