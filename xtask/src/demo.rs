@@ -1,16 +1,14 @@
 //! `cargo xtask demo`: the whole cross-account story on a fresh local cloud.
 //!
-//! The story needs the local cloud with Lambda and event source mappings,
-//! the provisioning crate and the demo function; until they exist this task
-//! says exactly what is missing instead of pretending.
+//! The story needs the local cloud with Lambda and event source mappings
+//! and the xtask's deploy and exercise tasks; until they exist this
+//! task says exactly what is missing instead of pretending.
 
 use anyhow::{Result, bail};
 
 /// The pieces the demo needs that this checkout does not have yet.
 const MISSING: &[&str] = &[
-    "Lambda functions and event source mappings in streamgate-local (part 3)",
-    "conditional writes (UpdateItem with conditions) in streamgate-local (part 2)",
-    "demo-billing (the demo's Lambda function) and the deploy / exercise tasks",
+    "the xtask tasks deploy, exercise, status, logs and destroy (deploying demo-billing through streamgate-provision onto the local cloud's Lambda)",
 ];
 
 pub(crate) fn run() -> Result<()> {

@@ -8,10 +8,13 @@
 //! Dependencies: `clap` for the command line, `xshell` to run commands
 //! without a shell's quoting pitfalls, `anyhow` for errors with context,
 //! `streamgate-policy` for `cargo xtask policy`, `streamgate-records` for
-//! `records decode`.
+//! `records decode`, `zip` (deflate only) for the function's deployment
+//! package, `serde_json` for `--json` output.
 
+mod build;
 mod ci;
 mod demo;
+mod local;
 mod policy;
 mod records;
 
@@ -29,10 +32,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Build the demo function as target/lambda/demo-billing/bootstrap.zip
+    Build(build::Args),
     /// Run every check CI runs: fmt, clippy, tests, doc tests, docs
     Ci(ci::Args),
     /// Run the whole cross-account story on the local cloud
     Demo,
+    /// Start, stop or show the background local cloud: `local start|stop|status`
+    Local(local::Args),
     /// Lint a policy file, or evaluate a request against policy files
     Policy(Box<policy::Args>),
     /// Decode stream records: `records decode FILE`
@@ -46,8 +53,10 @@ fn main() -> ExitCode {
             print_tasks();
             Ok(())
         }
+        Some(Task::Build(args)) => build::run(&args),
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
+        Some(Task::Local(args)) => local::run(&args),
         // Its own exit codes: 1 for lint errors, 2 for bad input.
         Some(Task::Policy(args)) => return policy::run(&args),
         // Its exit status says more than success or failure (see records.rs).

@@ -1,0 +1,259 @@
+//! `cargo xtask local start|stop|status`: the local cloud as a background
+//! process, its pid and endpoint in `target/streamgate/local.json` and its
+//! output in `target/streamgate/local.log`.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::{cargo, project_root};
+
+/// How long `start` waits for the `ready` line and `stop` for the port to
+/// close.
+const WAIT: Duration = Duration::from_secs(20);
+/// How often those waits look again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Arguments of `cargo xtask local`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    action: Action,
+    /// Print one JSON object instead of progress lines
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Start the local cloud in the background unless it is running
+    Start,
+    /// Stop the background local cloud
+    Stop,
+    /// Say whether the local cloud is running, and where
+    Status,
+}
+
+/// The running cloud, as recorded by `start`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Running {
+    /// The process id.
+    pub(crate) pid: u32,
+    /// The endpoint, `http://127.0.0.1:PORT`.
+    pub(crate) endpoint: String,
+}
+
+fn state_dir() -> PathBuf {
+    project_root().join("target/streamgate")
+}
+
+fn state_file() -> PathBuf {
+    state_dir().join("local.json")
+}
+
+fn log_file() -> PathBuf {
+    state_dir().join("local.log")
+}
+
+pub(crate) fn run(args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let (state, running) = match args.action {
+        Action::Start => ("running", Some(start(!args.json)?)),
+        Action::Stop => {
+            stop(!args.json)?;
+            ("stopped", None)
+        }
+        Action::Status => match status()? {
+            Some(running) => ("running", Some(running)),
+            None => ("not running", None),
+        },
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "state": state,
+                "pid": running.as_ref().map(|r| r.pid),
+                "endpoint": running.as_ref().map(|r| r.endpoint.clone()),
+                "log": log_file().display().to_string(),
+                "seconds": started.elapsed().as_secs_f64(),
+            })
+        );
+    } else {
+        match running {
+            Some(r) => println!(
+                "local cloud {state} at {} (pid {}, log {}) in {:.1?}",
+                r.endpoint,
+                r.pid,
+                log_file().display(),
+                started.elapsed()
+            ),
+            None => println!("local cloud {state} in {:.1?}", started.elapsed()),
+        }
+    }
+    Ok(())
+}
+
+/// The recorded cloud when it answers on its port; `None` otherwise.
+pub(crate) fn status() -> Result<Option<Running>> {
+    let Some(running) = read_state()? else {
+        return Ok(None);
+    };
+    Ok(answers(&running.endpoint).then_some(running))
+}
+
+/// Starts the cloud unless it is running; returns where it listens.
+pub(crate) fn start(progress: bool) -> Result<Running> {
+    if let Some(running) = status()? {
+        return Ok(running);
+    }
+    let root = project_root();
+    let sh = Shell::new()?;
+    sh.change_dir(&root);
+    let cargo = cargo();
+    let step = Instant::now();
+    if progress {
+        println!("building streamgate-local");
+    }
+    cmd!(
+        sh,
+        "{cargo} build --quiet --package streamgate-local --bin streamgate-local"
+    )
+    .run()?;
+    if progress {
+        println!("  built in {:.1?}", step.elapsed());
+    }
+    std::fs::create_dir_all(state_dir())
+        .with_context(|| format!("creating {}", state_dir().display()))?;
+    let log =
+        File::create(log_file()).with_context(|| format!("creating {}", log_file().display()))?;
+    let step = Instant::now();
+    // Not waited for: the cloud outlives this task until `local stop`.
+    let child = Command::new(root.join("target/debug/streamgate-local"))
+        .args(["--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting target/debug/streamgate-local")?;
+    let deadline = Instant::now() + WAIT;
+    let endpoint = loop {
+        let output = std::fs::read_to_string(log_file()).unwrap_or_default();
+        if let Some(endpoint) = ready_endpoint(&output) {
+            break endpoint;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the local cloud did not print its ready line within {WAIT:?}; see {}",
+                log_file().display()
+            );
+        }
+        std::thread::sleep(POLL);
+    };
+    let running = Running {
+        pid: child.id(),
+        endpoint,
+    };
+    let json = serde_json::json!({"pid": running.pid, "endpoint": running.endpoint});
+    std::fs::write(state_file(), json.to_string())
+        .with_context(|| format!("writing {}", state_file().display()))?;
+    if progress {
+        println!("  started in {:.1?}", step.elapsed());
+    }
+    Ok(running)
+}
+
+/// Stops the recorded cloud, if any, and waits until its port closes.
+pub(crate) fn stop(progress: bool) -> Result<()> {
+    let Some(running) = read_state()? else {
+        return Ok(());
+    };
+    if answers(&running.endpoint) {
+        let sh = Shell::new()?;
+        let pid = running.pid.to_string();
+        cmd!(sh, "kill -TERM {pid}").quiet().run()?;
+        let deadline = Instant::now() + WAIT;
+        while answers(&running.endpoint) {
+            if Instant::now() > deadline {
+                bail!(
+                    "the local cloud (pid {pid}) still answers at {} after {WAIT:?}",
+                    running.endpoint
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+        if progress {
+            println!("stopped pid {pid}");
+        }
+    }
+    std::fs::remove_file(state_file())
+        .with_context(|| format!("removing {}", state_file().display()))?;
+    Ok(())
+}
+
+fn read_state() -> Result<Option<Running>> {
+    let path = state_file();
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let pid = value.get("pid").and_then(serde_json::Value::as_u64);
+    let endpoint = value.get("endpoint").and_then(serde_json::Value::as_str);
+    match (pid.and_then(|p| u32::try_from(p).ok()), endpoint) {
+        (Some(pid), Some(endpoint)) => Ok(Some(Running {
+            pid,
+            endpoint: endpoint.to_owned(),
+        })),
+        _ => bail!("{} has no pid and endpoint", path.display()),
+    }
+}
+
+/// The endpoint of the first `ready URL` line, once printed.
+fn ready_endpoint(output: &str) -> Option<String> {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("ready "))
+        .map(|url| url.trim().to_owned())
+}
+
+/// Whether something accepts connections at `endpoint`'s host and port.
+fn answers(endpoint: &str) -> bool {
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let addresses: Vec<SocketAddr> = match address.to_socket_addrs() {
+        Ok(addresses) => addresses.collect(),
+        Err(_) => return false,
+    };
+    addresses
+        .iter()
+        .any(|a| TcpStream::connect_timeout(a, Duration::from_secs(1)).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn ready_line_gives_the_endpoint() {
+        assert_eq!(
+            ready_endpoint("ready http://127.0.0.1:4567\nregion us-east-1; ...\n"),
+            Some("http://127.0.0.1:4567".to_owned())
+        );
+        assert_eq!(ready_endpoint("compiling\n"), None);
+    }
+
+    #[test]
+    fn answers_only_while_listening() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        assert!(answers(&endpoint));
+        drop(listener);
+        assert!(!answers(&endpoint));
+    }
+}
