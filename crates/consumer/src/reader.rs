@@ -259,6 +259,17 @@ impl<C: CheckpointStore> StreamReader<C> {
         }
     }
 
+    /// The reader as an async [`Stream`](futures_util::Stream) of its
+    /// events, ending when [`Self::next`] would return `None`. Backpressure
+    /// is the same: nothing is read until the stream is polled, and a
+    /// batch's checkpoint is saved when the next item is asked for.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<ReaderEvent, ReaderError>> {
+        futures_util::stream::unfold(self, |mut reader| async move {
+            let item = reader.next().await?;
+            Some((item, reader))
+        })
+    }
+
     /// Describes the stream (every page) and learns its shards and their
     /// checkpoints.
     async fn describe(&mut self) -> Result<(), ReaderError> {

@@ -234,6 +234,34 @@ async fn a_restart_from_file_checkpoints_loses_nothing() {
 }
 
 #[tokio::test]
+async fn the_reader_is_also_an_async_stream() {
+    use futures_util::StreamExt;
+    let f = fixture(LocalCloud::builder().shard_max_records(3)).await;
+    f.put(0..7).await;
+    let stream = f.reader(InMemoryCheckpoints::default(), 2).into_stream();
+    let ids: Vec<String> = stream
+        .filter_map(|event| async move {
+            match event.unwrap() {
+                ReaderEvent::Batch(batch) => {
+                    Some(futures_util::stream::iter(batch.records.into_iter().map(
+                        |r| match r.unwrap().keys.get("id") {
+                            Some(Value::S(id)) => id.clone(),
+                            other => format!("{other:?}"),
+                        },
+                    )))
+                }
+                _ => None,
+            }
+        })
+        .flatten()
+        .take(7)
+        .collect()
+        .await;
+    assert_eq!(ids, keys(0..7));
+    f.cloud.stop().await;
+}
+
+#[tokio::test]
 async fn an_expired_iterator_is_refreshed_from_the_readers_position() {
     let f = fixture(LocalCloud::builder()).await;
     f.put(0..6).await;
