@@ -217,6 +217,74 @@ async fn query_and_scan_page_through_items() {
     cloud.stop().await;
 }
 
+/// Pages of a Query and a Scan over `documents`, as "count/scanned last-sk"
+/// per page, following LastEvaluatedKey to the end.
+async fn pages_of(client: &aws_sdk_dynamodb::Client, query: bool) -> String {
+    let mut pages = Vec::new();
+    let mut start = None;
+    loop {
+        let (count, scanned, last) = if query {
+            let page = client
+                .query()
+                .table_name("documents")
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", Av::S("big".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            (page.count, page.scanned_count, page.last_evaluated_key)
+        } else {
+            let page = client
+                .scan()
+                .table_name("documents")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            (page.count, page.scanned_count, page.last_evaluated_key)
+        };
+        let last_sk = last
+            .as_ref()
+            .map_or("-".to_owned(), |key| key["sk"].as_n().unwrap().clone());
+        pages.push(format!("{count}/{scanned} {last_sk}"));
+        start = last;
+        if start.is_none() {
+            break;
+        }
+    }
+    pages.join(" | ")
+}
+
+#[tokio::test]
+async fn query_and_scan_pages_stop_at_one_megabyte() {
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", None).await;
+    // Each item is 100,000 bytes of "body" plus its name and keys, so ten
+    // stay under 1 MB (1,048,576 bytes) and the eleventh reaches it.
+    let body = "x".repeat(100_000);
+    for sk in 1..=12 {
+        client
+            .put_item()
+            .table_name("documents")
+            .item("pk", Av::S("big".into()))
+            .item("sk", Av::N(sk.to_string()))
+            .item("body", Av::S(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    expect!["11/11 11 | 1/1 -"].assert_eq(&pages_of(&client, true).await);
+    let scan = pages_of(&client, false).await;
+    let counts: Vec<&str> = scan
+        .split(" | ")
+        .map(|page| page.split(' ').next().unwrap())
+        .collect();
+    expect![[r#"["11/11", "1/1"]"#]].assert_eq(&format!("{counts:?}"));
+    cloud.stop().await;
+}
+
 fn put(pk: &str, sk: &str) -> aws_sdk_dynamodb::types::WriteRequest {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     WriteRequest::builder()
