@@ -209,6 +209,9 @@ pub struct RegionStore {
     pub tables: BTreeMap<String, Table>,
     /// Streams by ARN, kept after their table is gone until they age out.
     pub streams: BTreeMap<String, Stream>,
+    /// The ClientRequestTokens of the TransactWriteItems calls this
+    /// account made here in the last 10 minutes that succeeded.
+    pub transaction_tokens: BTreeMap<String, batches::IdempotentTransaction>,
 }
 
 /// What an ARN addresses.

@@ -68,6 +68,8 @@ pub enum ErrorCode {
     ConditionalCheckFailedException,
     /// DynamoDB: a transaction was cancelled; the reasons say why per item.
     TransactionCanceledException,
+    /// DynamoDB: a client request token came back with a different request.
+    IdempotentParameterMismatchException,
     /// Lambda: a parameter is not valid (a role Lambda cannot assume, a
     /// stream the role cannot read, a zip that is not one).
     InvalidParameterValueException,
@@ -118,6 +120,7 @@ impl ErrorCode {
             Self::IncompleteSignature => "IncompleteSignature",
             Self::ConditionalCheckFailedException => "ConditionalCheckFailedException",
             Self::TransactionCanceledException => "TransactionCanceledException",
+            Self::IdempotentParameterMismatchException => "IdempotentParameterMismatchException",
             Self::InvalidParameterValueException => "InvalidParameterValueException",
             Self::ResourceConflictException => "ResourceConflictException",
             Self::NotImplementedException => "NotImplementedException",

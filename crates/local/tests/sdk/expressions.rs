@@ -416,3 +416,91 @@ async fn batches_check_limits_and_transactions_are_all_or_nothing() {
     .assert_eq(&summarize(&records));
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn transaction_tokens_are_idempotent_for_ten_minutes_and_size_is_limited() {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", None).await;
+    let add = |amount: &'static str, token: &'static str| {
+        client
+            .transact_write_items()
+            .client_request_token(token)
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name("documents")
+                            .key("pk", Av::S("counter".into()))
+                            .key("sk", Av::N("1".into()))
+                            .update_expression("ADD hits :n")
+                            .expression_attribute_values(":n", Av::N(amount.into()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+    };
+    let hits = || async {
+        client
+            .get_item()
+            .table_name("documents")
+            .key("pk", Av::S("counter".into()))
+            .key("sk", Av::N("1".into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .map_or("-".to_owned(), |item| item["hits"].as_n().unwrap().clone())
+    };
+    add("1", "token-1").await.unwrap();
+    add("1", "token-1").await.unwrap();
+    expect!["1"].assert_eq(&hits().await);
+    let mismatch = add("5", "token-1").await.unwrap_err();
+    expect!["IdempotentParameterMismatchException: The request uses the same client token as a previous, but non-identical request"]
+        .assert_eq(&describe(&mismatch));
+    add("1", "token-2").await.unwrap();
+    expect!["2"].assert_eq(&hits().await);
+    cloud.advance_clock(std::time::Duration::from_secs(10 * 60 + 1));
+    add("1", "token-1").await.unwrap();
+    expect!["3"].assert_eq(&hits().await);
+
+    // Eleven items of 390,000 bytes each: every one under 400 KB, together
+    // over 4 MB (4,194,304 bytes).
+    let body = "x".repeat(390_000);
+    let too_large = client
+        .transact_write_items()
+        .set_transact_items(Some(
+            (0..11)
+                .map(|n| {
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name("documents")
+                                .item("pk", Av::S("big".into()))
+                                .item("sk", Av::N(n.to_string()))
+                                .item("body", Av::S(body.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: Transaction request cannot be larger than 4 MB"]
+        .assert_eq(&describe(&too_large));
+    let stored = client
+        .scan()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap()
+        .count;
+    assert_eq!(stored, 1, "only the counter is stored");
+    cloud.stop().await;
+}
