@@ -153,9 +153,23 @@ pub(crate) fn batch_get_item(
         let request: KeysAndAttributes = serde_json::from_value(request.clone())
             .map_err(|error| ApiError::serialization(error.to_string()))?;
         if request.attributes_to_get.is_some() {
-            return Err(ApiError::validation(
-                "the legacy parameter AttributesToGet is not supported by streamgate-local; use ProjectionExpression",
-            ));
+            crate::legacy::refuse_mixing(
+                &["AttributesToGet"],
+                &[
+                    (
+                        "ProjectionExpression",
+                        request.projection_expression.is_some(),
+                    ),
+                    (
+                        "ExpressionAttributeNames",
+                        request.expression_attribute_names.is_some(),
+                    ),
+                ]
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>(),
+            )?;
         }
         let _ = request.consistent_read;
         total += request.keys.as_ref().map_or(0, Vec::len);
@@ -171,11 +185,11 @@ pub(crate) fn batch_get_item(
         let keys = required(request.keys, "keys")?;
         let mut placeholders =
             Placeholders::new(request.expression_attribute_names.as_ref(), None)?;
-        let projection = request
-            .projection_expression
-            .as_deref()
-            .map(|text| parse_projection(text, &mut placeholders))
-            .transpose()?;
+        let projection = match (&request.projection_expression, &request.attributes_to_get) {
+            (Some(text), _) => Some(parse_projection(text, &mut placeholders)?),
+            (None, Some(names)) => Some(crate::legacy::attributes_to_get(names)?),
+            (None, None) => None,
+        };
         placeholders.check_all_used()?;
         let target = target_table(cloud, caller, region, name)?;
         authorize_table(cloud, caller, "dynamodb:BatchGetItem", &target)?;

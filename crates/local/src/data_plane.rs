@@ -7,8 +7,8 @@
 //! when an item existed.
 //!
 //! The legacy parameters (`Expected`, `AttributeUpdates`, `KeyConditions`,
-//! `QueryFilter`, `ScanFilter`, `AttributesToGet`) are answered with a
-//! validation error saying they are not supported here.
+//! `QueryFilter`, `ScanFilter`, `AttributesToGet`, `ConditionalOperator`)
+//! are translated by [`crate::legacy`] into the same syntax trees.
 
 use crate::attribute::{self, Item, MAX_ITEM_BYTES};
 use crate::dynamodb::{
@@ -23,6 +23,7 @@ use crate::expression::{
 };
 use crate::identity::Caller;
 use crate::indexes::{self, Projection, SecondaryIndex};
+use crate::legacy;
 use crate::state::{Cloud, lock};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -46,24 +47,27 @@ pub(crate) struct ItemRequest {
     pub(crate) expected: Option<Value>,
     pub(crate) attribute_updates: Option<Value>,
     pub(crate) attributes_to_get: Option<Value>,
+    pub(crate) conditional_operator: Option<String>,
     pub(crate) consistent_read: Option<bool>,
 }
 
-fn legacy(parameter: &str, replacement: &str) -> ApiError {
+fn legacy_refused(parameter: &str, replacement: &str) -> ApiError {
     ApiError::validation(format!(
         "the legacy parameter {parameter} is not supported by streamgate-local; use {replacement}"
     ))
 }
 
+/// Refuses legacy parameters where DynamoDB has none (the members of
+/// TransactWriteItems and TransactGetItems).
 pub(crate) fn reject_legacy(request: &ItemRequest) -> Result<(), ApiError> {
     if request.expected.is_some() {
-        return Err(legacy("Expected", "ConditionExpression"));
+        return Err(legacy_refused("Expected", "ConditionExpression"));
     }
     if request.attribute_updates.is_some() {
-        return Err(legacy("AttributeUpdates", "UpdateExpression"));
+        return Err(legacy_refused("AttributeUpdates", "UpdateExpression"));
     }
     if request.attributes_to_get.is_some() {
-        return Err(legacy("AttributesToGet", "ProjectionExpression"));
+        return Err(legacy_refused("AttributesToGet", "ProjectionExpression"));
     }
     Ok(())
 }
@@ -104,7 +108,65 @@ pub(crate) struct Expressions {
     pub(crate) projection: Option<Vec<Path>>,
 }
 
+/// The names of the members of a request that are set.
+fn present<'n>(members: &[(&'n str, bool)]) -> Vec<&'n str> {
+    members
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 pub(crate) fn parse_expressions(request: &ItemRequest) -> Result<Expressions, ApiError> {
+    let legacy_members = present(&[
+        ("AttributesToGet", request.attributes_to_get.is_some()),
+        ("AttributeUpdates", request.attribute_updates.is_some()),
+        (
+            "ConditionalOperator",
+            request.conditional_operator.is_some(),
+        ),
+        ("Expected", request.expected.is_some()),
+    ]);
+    let expression_members = present(&[
+        (
+            "ProjectionExpression",
+            request.projection_expression.is_some(),
+        ),
+        ("UpdateExpression", request.update_expression.is_some()),
+        (
+            "ConditionExpression",
+            request.condition_expression.is_some(),
+        ),
+        (
+            "ExpressionAttributeNames",
+            request.expression_attribute_names.is_some(),
+        ),
+        (
+            "ExpressionAttributeValues",
+            request.expression_attribute_values.is_some(),
+        ),
+    ]);
+    legacy::refuse_mixing(&legacy_members, &expression_members)?;
+    if !legacy_members.is_empty() {
+        return Ok(Expressions {
+            condition: request
+                .expected
+                .as_ref()
+                .map(|expected| legacy::expected(expected, request.conditional_operator.as_deref()))
+                .transpose()?
+                .flatten(),
+            update: request
+                .attribute_updates
+                .as_ref()
+                .map(legacy::attribute_updates)
+                .transpose()?,
+            projection: request
+                .attributes_to_get
+                .as_ref()
+                .map(legacy::attributes_to_get)
+                .transpose()?,
+        });
+    }
     let mut placeholders = Placeholders::new(
         request.expression_attribute_names.as_ref(),
         request.expression_attribute_values.as_ref(),
@@ -219,7 +281,6 @@ pub(crate) fn put_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let returns = return_values(request.return_values.as_deref(), "PutItem")?;
     check_return_on_failure(request.return_values_on_condition_check_failure.as_deref())?;
     let expressions = parse_expressions(&request)?;
@@ -254,7 +315,6 @@ pub(crate) fn get_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let _ = request.consistent_read;
     let expressions = parse_expressions(&request)?;
     let name = required(request.table_name.clone(), "tableName")?;
@@ -284,7 +344,6 @@ pub(crate) fn delete_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let returns = return_values(request.return_values.as_deref(), "DeleteItem")?;
     check_return_on_failure(request.return_values_on_condition_check_failure.as_deref())?;
     let expressions = parse_expressions(&request)?;
@@ -355,7 +414,6 @@ pub(crate) fn update_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let returns = return_values(request.return_values.as_deref(), "UpdateItem")?;
     check_return_on_failure(request.return_values_on_condition_check_failure.as_deref())?;
     let expressions = parse_expressions(&request)?;
@@ -417,6 +475,7 @@ pub(crate) struct ReadRequest {
     query_filter: Option<Value>,
     scan_filter: Option<Value>,
     attributes_to_get: Option<Value>,
+    conditional_operator: Option<String>,
 }
 
 /// The hash key value and the sort key condition of a Query.
@@ -532,16 +591,29 @@ fn read_plan(
     reads_index: bool,
     placeholders: &mut Placeholders<'_>,
 ) -> Result<ReadPlan, ApiError> {
-    let filter = request
-        .filter_expression
-        .as_deref()
-        .map(|text| parse_condition(ExpressionKind::Filter, text, placeholders))
-        .transpose()?;
-    let projection = request
-        .projection_expression
-        .as_deref()
-        .map(|text| parse_projection(text, placeholders))
-        .transpose()?;
+    let legacy_filter = request
+        .query_filter
+        .as_ref()
+        .map(|filter| (filter, "QueryFilter"))
+        .or(request
+            .scan_filter
+            .as_ref()
+            .map(|filter| (filter, "ScanFilter")));
+    let filter = match (request.filter_expression.as_deref(), legacy_filter) {
+        (Some(text), _) => Some(parse_condition(ExpressionKind::Filter, text, placeholders)?),
+        (None, Some((filter, member))) => {
+            legacy::conditions(filter, member, request.conditional_operator.as_deref())?
+        }
+        (None, None) => None,
+    };
+    let projection = match (
+        request.projection_expression.as_deref(),
+        &request.attributes_to_get,
+    ) {
+        (Some(text), _) => Some(parse_projection(text, placeholders)?),
+        (None, Some(names)) => Some(legacy::attributes_to_get(names)?),
+        (None, None) => None,
+    };
     let selection = match (request.select.as_deref(), projection) {
         (None | Some("ALL_ATTRIBUTES"), None) => Selection::All,
         (None | Some("SPECIFIC_ATTRIBUTES"), Some(paths)) => Selection::Projected(paths),
@@ -589,27 +661,38 @@ fn read_plan(
     })
 }
 
-fn reject_legacy_read(request: &ReadRequest) -> Result<(), ApiError> {
-    let legacy_members = [
+/// Refuses a Query or Scan that mixes legacy and expression parameters.
+fn refuse_mixed_read(request: &ReadRequest) -> Result<(), ApiError> {
+    let legacy_members = present(&[
+        ("AttributesToGet", request.attributes_to_get.is_some()),
         (
-            &request.key_conditions,
-            "KeyConditions",
-            "KeyConditionExpression",
+            "ConditionalOperator",
+            request.conditional_operator.is_some(),
         ),
-        (&request.query_filter, "QueryFilter", "FilterExpression"),
-        (&request.scan_filter, "ScanFilter", "FilterExpression"),
+        ("KeyConditions", request.key_conditions.is_some()),
+        ("QueryFilter", request.query_filter.is_some()),
+        ("ScanFilter", request.scan_filter.is_some()),
+    ]);
+    let expression_members = present(&[
         (
-            &request.attributes_to_get,
-            "AttributesToGet",
             "ProjectionExpression",
+            request.projection_expression.is_some(),
         ),
-    ];
-    for (member, name, replacement) in legacy_members {
-        if member.is_some() {
-            return Err(legacy(name, replacement));
-        }
-    }
-    Ok(())
+        ("FilterExpression", request.filter_expression.is_some()),
+        (
+            "KeyConditionExpression",
+            request.key_condition_expression.is_some(),
+        ),
+        (
+            "ExpressionAttributeNames",
+            request.expression_attribute_names.is_some(),
+        ),
+        (
+            "ExpressionAttributeValues",
+            request.expression_attribute_values.is_some(),
+        ),
+    ]);
+    legacy::refuse_mixing(&legacy_members, &expression_members)
 }
 
 /// How much item data one Query or Scan page reads at most: DynamoDB stops
@@ -668,20 +751,28 @@ pub(crate) fn query(
     region: &str,
     request: ReadRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy_read(&request)?;
+    refuse_mixed_read(&request)?;
     let _ = request.consistent_read;
     let name = required(request.table_name.clone(), "tableName")?;
     let mut placeholders = Placeholders::new(
         request.expression_attribute_names.as_ref(),
         request.expression_attribute_values.as_ref(),
     )?;
-    let key_text = request.key_condition_expression.as_deref().ok_or_else(|| {
-        ApiError::validation(
-            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-        )
-    })?;
-    let key_expression =
-        parse_condition(ExpressionKind::KeyCondition, key_text, &mut placeholders)?;
+    let key_expression = match (
+        request.key_condition_expression.as_deref(),
+        &request.key_conditions,
+    ) {
+        (Some(text), _) => parse_condition(ExpressionKind::KeyCondition, text, &mut placeholders)?,
+        (None, Some(conditions)) => legacy::conditions(conditions, "KeyConditions", None)?
+            .ok_or_else(|| {
+                ApiError::validation("KeyConditions must have at least one condition")
+            })?,
+        (None, None) => {
+            return Err(ApiError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        }
+    };
     let plan = read_plan(&request, request.index_name.is_some(), &mut placeholders)?;
     placeholders.check_all_used()?;
     let target = target_table(cloud, caller, region, &name)?;
@@ -780,7 +871,7 @@ pub(crate) fn scan(
     region: &str,
     request: ReadRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy_read(&request)?;
+    refuse_mixed_read(&request)?;
     let _ = request.consistent_read;
     let name = required(request.table_name.clone(), "tableName")?;
     let segments = match (request.segment, request.total_segments) {

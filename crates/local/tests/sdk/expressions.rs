@@ -504,3 +504,150 @@ async fn transaction_tokens_are_idempotent_for_ten_minutes_and_size_is_limited()
     assert_eq!(stored, 1, "only the counter is stored");
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn legacy_parameters_act_as_their_expressions() {
+    use aws_sdk_dynamodb::types::{
+        AttributeAction, AttributeValueUpdate, ComparisonOperator, Condition, ConditionalOperator,
+        ExpectedAttributeValue,
+    };
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", None).await;
+    let absent = ExpectedAttributeValue::builder().exists(false).build();
+    for sk in 1..=4 {
+        client
+            .put_item()
+            .table_name("documents")
+            .item("pk", Av::S("a".into()))
+            .item("sk", Av::N(sk.to_string()))
+            .item("size", Av::N((sk * 10).to_string()))
+            .expected("pk", absent.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    let again = client
+        .put_item()
+        .table_name("documents")
+        .item("pk", Av::S("a".into()))
+        .item("sk", Av::N("1".into()))
+        .expected("pk", absent.clone())
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ConditionalCheckFailedException: The conditional request failed"]
+        .assert_eq(&describe(&again));
+    let updated = client
+        .update_item()
+        .table_name("documents")
+        .key("pk", Av::S("a".into()))
+        .key("sk", Av::N("1".into()))
+        .attribute_updates(
+            "size",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Add)
+                .value(Av::N("5".into()))
+                .build(),
+        )
+        .attribute_updates(
+            "label",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Put)
+                .value(Av::S("first".into()))
+                .build(),
+        )
+        .expected(
+            "size",
+            ExpectedAttributeValue::builder()
+                .comparison_operator(ComparisonOperator::Lt)
+                .attribute_value_list(Av::N("11".into()))
+                .build(),
+        )
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"label=S("first") size=N("15")"#]].assert_eq(&render(updated.attributes.as_ref()));
+    let got = client
+        .get_item()
+        .table_name("documents")
+        .key("pk", Av::S("a".into()))
+        .key("sk", Av::N("1".into()))
+        .attributes_to_get("label")
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"label=S("first")"#]].assert_eq(&render(got.item.as_ref()));
+    let queried = client
+        .query()
+        .table_name("documents")
+        .key_conditions(
+            "pk",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Eq)
+                .attribute_value_list(Av::S("a".into()))
+                .build()
+                .unwrap(),
+        )
+        .key_conditions(
+            "sk",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Between)
+                .attribute_value_list(Av::N("2".into()))
+                .attribute_value_list(Av::N("4".into()))
+                .build()
+                .unwrap(),
+        )
+        .query_filter(
+            "size",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Ge)
+                .attribute_value_list(Av::N("30".into()))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    expect!["count 2 scanned 3"].assert_eq(&format!(
+        "count {} scanned {}",
+        queried.count, queried.scanned_count
+    ));
+    let scanned = client
+        .scan()
+        .table_name("documents")
+        .scan_filter(
+            "size",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Eq)
+                .attribute_value_list(Av::N("20".into()))
+                .build()
+                .unwrap(),
+        )
+        .scan_filter(
+            "label",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::NotNull)
+                .build()
+                .unwrap(),
+        )
+        .conditional_operator(ConditionalOperator::Or)
+        .send()
+        .await
+        .unwrap();
+    expect!["count 2"].assert_eq(&format!("count {}", scanned.count));
+    let mixed = client
+        .get_item()
+        .table_name("documents")
+        .key("pk", Av::S("a".into()))
+        .key("sk", Av::N("1".into()))
+        .attributes_to_get("label")
+        .projection_expression("size")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}"]
+        .assert_eq(&describe(&mixed));
+    cloud.stop().await;
+}
