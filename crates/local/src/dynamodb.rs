@@ -16,7 +16,7 @@ use crate::documents::{self, DYNAMODB_POLICY_MAX_BYTES, PolicyKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::iam::principal_exists;
 use crate::identity::Caller;
-use crate::indexes::{self, SecondaryIndex, TableKeys};
+use crate::indexes::{self, IndexChange, SecondaryIndex, TableKeys};
 use crate::state::{Cloud, lock};
 use crate::streams::{Change, EventName, Stream, ViewType};
 use crate::wire::set_member;
@@ -867,12 +867,14 @@ fn update_table(
     input: UpdateTableInput,
 ) -> Result<Value, ApiError> {
     let name = required(input.table_name, "tableName")?;
-    if input.global_secondary_index_updates.is_some()
-        || input.attribute_definitions.is_some()
-        || input.sse_specification.is_some()
-    {
+    if input.sse_specification.is_some() {
         return Err(ApiError::validation(
-            "UpdateTable of indexes, attribute definitions or encryption is not supported by streamgate-local yet",
+            "UpdateTable of encryption is not supported by streamgate-local yet",
+        ));
+    }
+    if input.attribute_definitions.is_some() && input.global_secondary_index_updates.is_none() {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: AttributeDefinitions can only be given with GlobalSecondaryIndexUpdates",
         ));
     }
     let target = target_table(cloud, caller, region, &name)?;
@@ -883,6 +885,14 @@ fn update_table(
         .tables
         .get_mut(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
+    // Checked first and applied last, so a refused request changes nothing.
+    let index_change = input
+        .global_secondary_index_updates
+        .as_ref()
+        .map(|updates| {
+            indexes::parse_index_update(table, input.attribute_definitions.as_ref(), updates)
+        })
+        .transpose()?;
     if let Some(mode) = &input.billing_mode {
         match mode.as_str() {
             "PAY_PER_REQUEST" => table.throughput = (0, 0),
@@ -930,6 +940,14 @@ fn update_table(
                 }
             }
             (Some(view_type), None) => new_stream = Some(view_type),
+        }
+    }
+    if let Some(change) = index_change
+        && let Some(table) = store.tables.get_mut(&target.name)
+    {
+        match change {
+            IndexChange::Create(index) => table.indexes.push(index),
+            IndexChange::Delete(name) => table.indexes.retain(|index| index.name != name),
         }
     }
     if let Some(view_type) = new_stream {

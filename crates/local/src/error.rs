@@ -70,6 +70,8 @@ pub enum ErrorCode {
     TransactionCanceledException,
     /// DynamoDB: a client request token came back with a different request.
     IdempotentParameterMismatchException,
+    /// DynamoDB: too many index operations at once, or another limit.
+    LimitExceededException,
     /// Lambda: a parameter is not valid (a role Lambda cannot assume, a
     /// stream the role cannot read, a zip that is not one).
     InvalidParameterValueException,
@@ -121,6 +123,7 @@ impl ErrorCode {
             Self::ConditionalCheckFailedException => "ConditionalCheckFailedException",
             Self::TransactionCanceledException => "TransactionCanceledException",
             Self::IdempotentParameterMismatchException => "IdempotentParameterMismatchException",
+            Self::LimitExceededException => "LimitExceededException",
             Self::InvalidParameterValueException => "InvalidParameterValueException",
             Self::ResourceConflictException => "ResourceConflictException",
             Self::NotImplementedException => "NotImplementedException",

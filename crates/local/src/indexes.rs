@@ -58,10 +58,16 @@ impl SecondaryIndex {
         std::iter::once(&self.hash_key).chain(self.range_key.as_ref())
     }
 
-    /// Whether `item` appears in the index: it carries every index key.
+    /// Whether `item` appears in the index: it carries every index key,
+    /// each of the declared type (an item written before the index was
+    /// added may not, and DynamoDB leaves such items out).
     pub fn holds(&self, item: &Item) -> bool {
-        self.key_attributes()
-            .all(|key| item.contains_key(&key.name))
+        self.key_attributes().all(|key| {
+            item.get(&key.name)
+                .and_then(Value::as_object)
+                .and_then(|typed| typed.keys().next())
+                .is_some_and(|kind| *kind == key.kind)
+        })
     }
 
     /// The entry of `item` in the index: the projected attributes.
@@ -507,6 +513,150 @@ fn check_definitions_used(
         defined.join(", "),
         used.join(", ")
     )))
+}
+
+/// What UpdateTable's GlobalSecondaryIndexUpdates asks for.
+#[derive(Debug)]
+pub enum IndexChange {
+    /// Add this global index (its entries exist at once: they are derived).
+    Create(SecondaryIndex),
+    /// Remove the global index of this name.
+    Delete(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DefinitionInput {
+    attribute_name: String,
+    attribute_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexNameInput {
+    index_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexUpdateInput {
+    create: Option<IndexInput>,
+    delete: Option<IndexNameInput>,
+    update: Option<Value>,
+}
+
+/// Parses and checks UpdateTable's GlobalSecondaryIndexUpdates (one Create
+/// or Delete per call, as DynamoDB allows) with the AttributeDefinitions
+/// that come with it.
+pub fn parse_index_update(
+    table: &Table,
+    definitions: Option<&Value>,
+    updates: &Value,
+) -> Result<IndexChange, ApiError> {
+    let serialization = |error: serde_json::Error| ApiError::serialization(error.to_string());
+    let updates: Vec<IndexUpdateInput> =
+        serde_json::from_value(updates.clone()).map_err(serialization)?;
+    let update = match <[IndexUpdateInput; 1]>::try_from(updates) {
+        Ok([update]) => update,
+        Err(updates) => {
+            return Err(ApiError::new(
+                crate::error::ErrorCode::LimitExceededException,
+                format!(
+                    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table; the request has {}",
+                    updates.len()
+                ),
+            ));
+        }
+    };
+    let mut merged: Vec<(String, String)> = attribute_definitions(table)
+        .iter()
+        .filter_map(|definition| {
+            Some((
+                definition.get("AttributeName")?.as_str()?.to_owned(),
+                definition.get("AttributeType")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let given: Vec<DefinitionInput> = match definitions {
+        Some(definitions) => serde_json::from_value(definitions.clone()).map_err(serialization)?,
+        None => Vec::new(),
+    };
+    for definition in given {
+        if !matches!(definition.attribute_type.as_str(), "S" | "N" | "B") {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{}' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
+                definition.attribute_type
+            )));
+        }
+        match merged
+            .iter()
+            .find(|(name, _)| *name == definition.attribute_name)
+        {
+            Some((_, kind)) if *kind != definition.attribute_type => {
+                return Err(invalid(format!(
+                    "Cannot change the type of attribute {} from {kind} to {}",
+                    definition.attribute_name, definition.attribute_type
+                )));
+            }
+            Some(_) => {}
+            None => merged.push((definition.attribute_name, definition.attribute_type)),
+        }
+    }
+    match (update.create, update.delete, update.update) {
+        (Some(create), None, None) => {
+            let keys = TableKeys {
+                hash_key: &table.hash_key,
+                range_key: table.range_key.as_ref(),
+                definitions: &merged,
+                on_demand: table.billing_mode == "PAY_PER_REQUEST",
+            };
+            let index = parse_index(&keys, create, true)?;
+            if table
+                .indexes
+                .iter()
+                .any(|existing| existing.name == index.name)
+            {
+                return Err(invalid(format!(
+                    "Attempting to create an index which already exists: {}",
+                    index.name
+                )));
+            }
+            if table
+                .indexes
+                .iter()
+                .filter(|existing| existing.global)
+                .count()
+                >= MAX_GLOBAL_INDEXES
+            {
+                return Err(invalid(format!(
+                    "GlobalSecondaryIndexes count exceeds the per-table limit of {MAX_GLOBAL_INDEXES}"
+                )));
+            }
+            let mut all = table.indexes.clone();
+            all.push(index.clone());
+            check_definitions_used(&keys, &all)?;
+            Ok(IndexChange::Create(index))
+        }
+        (None, Some(delete), None) => {
+            if !table
+                .indexes
+                .iter()
+                .any(|index| index.global && index.name == delete.index_name)
+            {
+                return Err(ApiError::not_found(format!(
+                    "Requested resource not found: Table: {} Index: {} not found",
+                    table.name, delete.index_name
+                )));
+            }
+            Ok(IndexChange::Delete(delete.index_name))
+        }
+        (None, None, Some(_)) => Err(ApiError::validation(
+            "changing a global secondary index's throughput with UpdateTable is not supported by streamgate-local yet",
+        )),
+        _ => Err(invalid(
+            "One of Create, Update or Delete must be given in each GlobalSecondaryIndexUpdate",
+        )),
+    }
 }
 
 /// The AttributeDefinitions DescribeTable shows: the table's keys, then the

@@ -375,3 +375,109 @@ async fn writes_check_index_key_types() {
     assert_eq!(count, 0, "refused writes left items behind");
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn update_table_adds_and_removes_global_indexes() {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+        GlobalSecondaryIndexUpdate,
+    };
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    crate::dynamodb::create_table(&client, "documents", None).await;
+    for (sk, kind) in [
+        (1, Av::S("pdf".into())),
+        (2, Av::N("7".into())),
+        (3, Av::S("pdf".into())),
+    ] {
+        client
+            .put_item()
+            .table_name("documents")
+            .item("pk", Av::S("tenant".into()))
+            .item("sk", Av::N(sk.to_string()))
+            .item("kind", kind)
+            .send()
+            .await
+            .unwrap();
+    }
+    let create = GlobalSecondaryIndexUpdate::builder()
+        .create(
+            CreateGlobalSecondaryIndexAction::builder()
+                .index_name("by_kind")
+                .key_schema(key("kind", KeyType::Hash))
+                .projection(projection(ProjectionType::KeysOnly, &[]))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let delete = GlobalSecondaryIndexUpdate::builder()
+        .delete(
+            DeleteGlobalSecondaryIndexAction::builder()
+                .index_name("by_kind")
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let two_at_once = client
+        .update_table()
+        .table_name("documents")
+        .attribute_definitions(definition("kind", ScalarAttributeType::S))
+        .global_secondary_index_updates(create.clone())
+        .global_secondary_index_updates(delete.clone())
+        .send()
+        .await
+        .unwrap_err();
+    expect!["LimitExceededException: Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table; the request has 2"]
+        .assert_eq(&describe(&two_at_once));
+    client
+        .update_table()
+        .table_name("documents")
+        .attribute_definitions(definition("kind", ScalarAttributeType::S))
+        .global_secondary_index_updates(create)
+        .send()
+        .await
+        .unwrap();
+    // The item whose `kind` is a number is not of the index key's type:
+    // it stays out of the index.
+    let count = |kind: &'static str| {
+        client
+            .query()
+            .table_name("documents")
+            .index_name("by_kind")
+            .key_condition_expression("kind = :k")
+            .expression_attribute_values(":k", Av::S(kind.into()))
+            .send()
+    };
+    assert_eq!(count("pdf").await.unwrap().count, 2);
+    let scanned = client
+        .scan()
+        .table_name("documents")
+        .index_name("by_kind")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanned.count, 2, "the wrongly typed item is not indexed");
+    client
+        .update_table()
+        .table_name("documents")
+        .global_secondary_index_updates(delete)
+        .send()
+        .await
+        .unwrap();
+    expect!["ValidationException: The table does not have the specified index: by_kind"]
+        .assert_eq(&describe(&count("pdf").await.unwrap_err()));
+    let described = client
+        .describe_table()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        described
+            .table()
+            .unwrap()
+            .global_secondary_indexes()
+            .is_empty()
+    );
+    cloud.stop().await;
+}
