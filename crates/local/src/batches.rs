@@ -4,6 +4,8 @@
 //! and TransactWriteItems and TransactGetItems (all or nothing: every
 //! condition is checked with every store involved locked, and only then
 //! is any item written, one stream record per changed item).
+//! TransactWriteItems also keeps DynamoDB's 100-action and 4 MB limits and
+//! its ClientRequestToken idempotency (10 minutes, per account and region).
 
 use crate::attribute::{self, Item};
 use crate::data_plane::{
@@ -151,9 +153,23 @@ pub(crate) fn batch_get_item(
         let request: KeysAndAttributes = serde_json::from_value(request.clone())
             .map_err(|error| ApiError::serialization(error.to_string()))?;
         if request.attributes_to_get.is_some() {
-            return Err(ApiError::validation(
-                "the legacy parameter AttributesToGet is not supported by streamgate-local; use ProjectionExpression",
-            ));
+            crate::legacy::refuse_mixing(
+                &["AttributesToGet"],
+                &[
+                    (
+                        "ProjectionExpression",
+                        request.projection_expression.is_some(),
+                    ),
+                    (
+                        "ExpressionAttributeNames",
+                        request.expression_attribute_names.is_some(),
+                    ),
+                ]
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>(),
+            )?;
         }
         let _ = request.consistent_read;
         total += request.keys.as_ref().map_or(0, Vec::len);
@@ -169,11 +185,11 @@ pub(crate) fn batch_get_item(
         let keys = required(request.keys, "keys")?;
         let mut placeholders =
             Placeholders::new(request.expression_attribute_names.as_ref(), None)?;
-        let projection = request
-            .projection_expression
-            .as_deref()
-            .map(|text| parse_projection(text, &mut placeholders))
-            .transpose()?;
+        let projection = match (&request.projection_expression, &request.attributes_to_get) {
+            (Some(text), _) => Some(parse_projection(text, &mut placeholders)?),
+            (None, Some(names)) => Some(crate::legacy::attributes_to_get(names)?),
+            (None, None) => None,
+        };
         placeholders.check_all_used()?;
         let target = target_table(cloud, caller, region, name)?;
         authorize_table(cloud, caller, "dynamodb:BatchGetItem", &target)?;
@@ -252,7 +268,52 @@ fn transaction_error(reasons: Vec<Value>) -> ApiError {
     )]))
 }
 
+/// A TransactWriteItems call that succeeded under a ClientRequestToken.
+#[derive(Debug, Clone)]
+pub struct IdempotentTransaction {
+    /// The request without its token, serialized: a repeat must match it.
+    pub fingerprint: String,
+    /// When it succeeded, in the cloud's clock.
+    pub at_millis: u64,
+}
+
+/// How long DynamoDB remembers a ClientRequestToken.
+const TOKEN_MEMORY_MILLIS: u64 = 10 * 60 * 1000;
+
+/// The most item data one transaction may carry.
+const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+
+/// The ClientRequestToken of a TransactWriteItems body, checked, with the
+/// fingerprint of the rest of the request.
+fn client_token(body: &Value) -> Result<Option<(String, String)>, ApiError> {
+    let Some(token) = body.get("ClientRequestToken") else {
+        return Ok(None);
+    };
+    let token = token
+        .as_str()
+        .ok_or_else(|| ApiError::serialization("ClientRequestToken must be a string"))?;
+    let length = token.chars().count();
+    if !(1..=36).contains(&length) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length {}",
+            if length == 0 {
+                "greater than or equal to 1"
+            } else {
+                "less than or equal to 36"
+            }
+        )));
+    }
+    let mut rest = body.clone();
+    if let Some(object) = rest.as_object_mut() {
+        object.remove("ClientRequestToken");
+    }
+    Ok(Some((token.to_owned(), rest.to_string())))
+}
+
 /// TransactWriteItems: up to 100 checks and writes, all applied or none.
+/// With a ClientRequestToken, a repeat of a request that succeeded in the
+/// last 10 minutes succeeds again without writing; the same token with a
+/// different request is refused with IdempotentParameterMismatchException.
 pub(crate) fn transact_write_items(
     cloud: &Cloud,
     caller: &Caller,
@@ -269,6 +330,7 @@ pub(crate) fn transact_write_items(
             entries.len()
         )));
     }
+    let token = client_token(body)?;
     let mut parsed = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
         let members = [
@@ -300,11 +362,37 @@ pub(crate) fn transact_write_items(
         authorize_table(cloud, caller, action.permission(), &target)?;
         parsed.push((action, request, expressions, target));
     }
-    let stores: Vec<Arc<Mutex<RegionStore>>> = parsed
+    let mut stores: Vec<Arc<Mutex<RegionStore>>> = parsed
         .iter()
         .map(|(.., target)| Arc::clone(&target.store))
         .collect();
+    // The caller's own store keeps its tokens; it is locked with the rest so
+    // that two concurrent repeats cannot both write.
+    let token_store = cloud
+        .account(caller.account())
+        .map(|account| account.region(region));
+    if let Some(store) = &token_store {
+        stores.push(Arc::clone(store));
+    }
     let mut guards = lock_all(&stores);
+    let now = cloud.clock.now_millis();
+    if let (Some((token, fingerprint)), Some(store)) = (&token, &token_store)
+        && let Some(guard) = guards.get_mut(&(Arc::as_ptr(store) as usize))
+    {
+        guard
+            .transaction_tokens
+            .retain(|_, earlier| now.saturating_sub(earlier.at_millis) < TOKEN_MEMORY_MILLIS);
+        if let Some(earlier) = guard.transaction_tokens.get(token) {
+            if earlier.fingerprint == *fingerprint {
+                return Ok(json!({}));
+            }
+            return Err(ApiError::new(
+                ErrorCode::IdempotentParameterMismatchException,
+                "The request uses the same client token as a previous, but non-identical request",
+            ));
+        }
+    }
+    let mut transaction_bytes = 0_usize;
     let mut seen = HashSet::new();
     let mut outcomes: Vec<(&TableTarget, String, Option<Option<Item>>)> = Vec::new();
     let mut reasons = Vec::new();
@@ -337,6 +425,12 @@ pub(crate) fn transact_write_items(
             ));
         }
         let old = table.items.get(&canonical);
+        transaction_bytes += match (action, &request.item) {
+            (TransactAction::Put, Some(item)) => attribute::item_size(item),
+            // An update counts the item it makes, added below.
+            (TransactAction::Update, _) => 0,
+            _ => attribute::item_size(&key),
+        };
         match check_condition(
             expressions.condition.as_ref(),
             old,
@@ -365,10 +459,17 @@ pub(crate) fn transact_write_items(
             TransactAction::Delete => Some(None),
             TransactAction::Update => {
                 let actions = expressions.update.clone().unwrap_or_default();
-                Some(Some(updated_item(table, &key, old, &actions)?))
+                let new = updated_item(table, &key, old, &actions)?;
+                transaction_bytes += attribute::item_size(&new);
+                Some(Some(new))
             }
         };
         outcomes.push((target, canonical, new));
+    }
+    if transaction_bytes > MAX_TRANSACTION_BYTES {
+        return Err(ApiError::validation(
+            "Transaction request cannot be larger than 4 MB",
+        ));
     }
     if cancelled {
         return Err(transaction_error(reasons));
@@ -382,6 +483,17 @@ pub(crate) fn transact_write_items(
             .get_mut(&address)
             .ok_or_else(|| ApiError::new(ErrorCode::InternalFailure, "store not locked"))?;
         store_item(cloud, store, &target.name, canonical, new)?;
+    }
+    if let (Some((token, fingerprint)), Some(store)) = (token, &token_store)
+        && let Some(guard) = guards.get_mut(&(Arc::as_ptr(store) as usize))
+    {
+        guard.transaction_tokens.insert(
+            token,
+            IdempotentTransaction {
+                fingerprint,
+                at_millis: now,
+            },
+        );
     }
     Ok(json!({}))
 }

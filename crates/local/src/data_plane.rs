@@ -1,17 +1,19 @@
 //! DynamoDB's item operations with expressions: PutItem, GetItem,
 //! DeleteItem and UpdateItem with conditions, projections and every
-//! ReturnValues; Query and Scan with pagination, Limit, Select and parallel
-//! scan segments. Each write appends exactly the stream record DynamoDB
+//! ReturnValues; Query and Scan of the table or of a secondary index with
+//! pagination (Limit and the 1 MB page), Select and parallel scan
+//! segments. Each write appends exactly the stream record DynamoDB
 //! would: none when nothing changed, MODIFY with both images, REMOVE only
 //! when an item existed.
 //!
 //! The legacy parameters (`Expected`, `AttributeUpdates`, `KeyConditions`,
-//! `QueryFilter`, `ScanFilter`, `AttributesToGet`) are answered with a
-//! validation error saying they are not supported here.
+//! `QueryFilter`, `ScanFilter`, `AttributesToGet`, `ConditionalOperator`)
+//! are translated by [`crate::legacy`] into the same syntax trees.
 
 use crate::attribute::{self, Item, MAX_ITEM_BYTES};
 use crate::dynamodb::{
-    Table, authorize_table, canonical_part, record_change, required, table_not_found, target_table,
+    KeyAttribute, Table, authorize_table, canonical_part, record_change, required, table_not_found,
+    target_table,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::expression::parser::{Comparator, Operand};
@@ -20,10 +22,13 @@ use crate::expression::{
     evaluate::compare_scalars, parse_condition, parse_projection, parse_update, project,
 };
 use crate::identity::Caller;
+use crate::indexes::{self, Projection, SecondaryIndex};
+use crate::legacy;
 use crate::state::{Cloud, lock};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
+use std::ops::Bound;
 
 /// The members of PutItem, GetItem, DeleteItem and UpdateItem requests.
 #[derive(Deserialize)]
@@ -42,24 +47,27 @@ pub(crate) struct ItemRequest {
     pub(crate) expected: Option<Value>,
     pub(crate) attribute_updates: Option<Value>,
     pub(crate) attributes_to_get: Option<Value>,
+    pub(crate) conditional_operator: Option<String>,
     pub(crate) consistent_read: Option<bool>,
 }
 
-fn legacy(parameter: &str, replacement: &str) -> ApiError {
+fn legacy_refused(parameter: &str, replacement: &str) -> ApiError {
     ApiError::validation(format!(
         "the legacy parameter {parameter} is not supported by streamgate-local; use {replacement}"
     ))
 }
 
+/// Refuses legacy parameters where DynamoDB has none (the members of
+/// TransactWriteItems and TransactGetItems).
 pub(crate) fn reject_legacy(request: &ItemRequest) -> Result<(), ApiError> {
     if request.expected.is_some() {
-        return Err(legacy("Expected", "ConditionExpression"));
+        return Err(legacy_refused("Expected", "ConditionExpression"));
     }
     if request.attribute_updates.is_some() {
-        return Err(legacy("AttributeUpdates", "UpdateExpression"));
+        return Err(legacy_refused("AttributeUpdates", "UpdateExpression"));
     }
     if request.attributes_to_get.is_some() {
-        return Err(legacy("AttributesToGet", "ProjectionExpression"));
+        return Err(legacy_refused("AttributesToGet", "ProjectionExpression"));
     }
     Ok(())
 }
@@ -100,7 +108,65 @@ pub(crate) struct Expressions {
     pub(crate) projection: Option<Vec<Path>>,
 }
 
+/// The names of the members of a request that are set.
+fn present<'n>(members: &[(&'n str, bool)]) -> Vec<&'n str> {
+    members
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 pub(crate) fn parse_expressions(request: &ItemRequest) -> Result<Expressions, ApiError> {
+    let legacy_members = present(&[
+        ("AttributesToGet", request.attributes_to_get.is_some()),
+        ("AttributeUpdates", request.attribute_updates.is_some()),
+        (
+            "ConditionalOperator",
+            request.conditional_operator.is_some(),
+        ),
+        ("Expected", request.expected.is_some()),
+    ]);
+    let expression_members = present(&[
+        (
+            "ProjectionExpression",
+            request.projection_expression.is_some(),
+        ),
+        ("UpdateExpression", request.update_expression.is_some()),
+        (
+            "ConditionExpression",
+            request.condition_expression.is_some(),
+        ),
+        (
+            "ExpressionAttributeNames",
+            request.expression_attribute_names.is_some(),
+        ),
+        (
+            "ExpressionAttributeValues",
+            request.expression_attribute_values.is_some(),
+        ),
+    ]);
+    legacy::refuse_mixing(&legacy_members, &expression_members)?;
+    if !legacy_members.is_empty() {
+        return Ok(Expressions {
+            condition: request
+                .expected
+                .as_ref()
+                .map(|expected| legacy::expected(expected, request.conditional_operator.as_deref()))
+                .transpose()?
+                .flatten(),
+            update: request
+                .attribute_updates
+                .as_ref()
+                .map(legacy::attribute_updates)
+                .transpose()?,
+            projection: request
+                .attributes_to_get
+                .as_ref()
+                .map(legacy::attributes_to_get)
+                .transpose()?,
+        });
+    }
     let mut placeholders = Placeholders::new(
         request.expression_attribute_names.as_ref(),
         request.expression_attribute_values.as_ref(),
@@ -215,7 +281,6 @@ pub(crate) fn put_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let returns = return_values(request.return_values.as_deref(), "PutItem")?;
     check_return_on_failure(request.return_values_on_condition_check_failure.as_deref())?;
     let expressions = parse_expressions(&request)?;
@@ -250,7 +315,6 @@ pub(crate) fn get_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let _ = request.consistent_read;
     let expressions = parse_expressions(&request)?;
     let name = required(request.table_name.clone(), "tableName")?;
@@ -280,7 +344,6 @@ pub(crate) fn delete_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let returns = return_values(request.return_values.as_deref(), "DeleteItem")?;
     check_return_on_failure(request.return_values_on_condition_check_failure.as_deref())?;
     let expressions = parse_expressions(&request)?;
@@ -336,6 +399,7 @@ pub(crate) fn updated_item(
         None => apply_update(key, actions)?,
     };
     attribute::validate_item(&new)?;
+    indexes::check_index_keys(table, &new)?;
     check_size(
         &new,
         "Item size to update has exceeded the maximum allowed size",
@@ -350,7 +414,6 @@ pub(crate) fn update_item(
     region: &str,
     request: ItemRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy(&request)?;
     let returns = return_values(request.return_values.as_deref(), "UpdateItem")?;
     check_return_on_failure(request.return_values_on_condition_check_failure.as_deref())?;
     let expressions = parse_expressions(&request)?;
@@ -412,6 +475,7 @@ pub(crate) struct ReadRequest {
     query_filter: Option<Value>,
     scan_filter: Option<Value>,
     attributes_to_get: Option<Value>,
+    conditional_operator: Option<String>,
 }
 
 /// The hash key value and the sort key condition of a Query.
@@ -420,7 +484,14 @@ struct KeyCondition {
     range: Option<Condition>,
 }
 
-fn key_condition(table: &Table, condition: Condition) -> Result<KeyCondition, ApiError> {
+/// The key attributes a Query's key condition is about: the table's or an
+/// index's.
+struct KeySchema<'a> {
+    hash_key: &'a KeyAttribute,
+    range_key: Option<&'a KeyAttribute>,
+}
+
+fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCondition, ApiError> {
     let mut conjuncts = Vec::new();
     let mut pending = vec![condition];
     while let Some(next) = pending.pop() {
@@ -433,7 +504,9 @@ fn key_condition(table: &Table, condition: Condition) -> Result<KeyCondition, Ap
         }
     }
     let unsupported = || ApiError::validation("Query key condition not supported");
-    let names = key_names(table);
+    let names: Vec<&str> = std::iter::once(schema.hash_key.name.as_str())
+        .chain(schema.range_key.map(|r| r.name.as_str()))
+        .collect();
     let path_name = |operand: &Operand| match operand {
         Operand::Path(path) if path.0.len() == 1 => path.top().map(str::to_owned),
         _ => None,
@@ -451,13 +524,12 @@ fn key_condition(table: &Table, condition: Condition) -> Result<KeyCondition, Ap
         if !names.contains(&attribute.as_str()) {
             return Err(ApiError::validation(format!(
                 "Query condition missed key schema element: {}",
-                table
+                schema
                     .range_key
-                    .as_ref()
-                    .map_or(table.hash_key.name.as_str(), |r| r.name.as_str())
+                    .map_or(schema.hash_key.name.as_str(), |r| r.name.as_str())
             )));
         }
-        if attribute == table.hash_key.name {
+        if attribute == schema.hash_key.name {
             match conjunct {
                 Condition::Compare(_, Comparator::Equal, Operand::Value(value))
                     if hash_value.is_none() =>
@@ -478,17 +550,17 @@ fn key_condition(table: &Table, condition: Condition) -> Result<KeyCondition, Ap
     let hash_value = hash_value.ok_or_else(|| {
         ApiError::validation(format!(
             "Query condition missed key schema element: {}",
-            table.hash_key.name
+            schema.hash_key.name
         ))
     })?;
     Ok(KeyCondition { hash_value, range })
 }
 
 /// The canonical-key prefix shared by every item of a partition.
-fn partition_prefix(table: &Table, value: &Value) -> Result<String, ApiError> {
+fn partition_prefix(hash_key: &KeyAttribute, value: &Value) -> Result<String, ApiError> {
     let typed = value.as_object().and_then(|o| o.iter().next());
     match typed {
-        Some((kind, Value::String(text))) if *kind == table.hash_key.kind => {
+        Some((kind, Value::String(text))) if *kind == hash_key.kind => {
             let text = if kind == "N" {
                 attribute::canonical_number(text)
             } else {
@@ -516,18 +588,32 @@ struct ReadPlan {
 
 fn read_plan(
     request: &ReadRequest,
+    reads_index: bool,
     placeholders: &mut Placeholders<'_>,
 ) -> Result<ReadPlan, ApiError> {
-    let filter = request
-        .filter_expression
-        .as_deref()
-        .map(|text| parse_condition(ExpressionKind::Filter, text, placeholders))
-        .transpose()?;
-    let projection = request
-        .projection_expression
-        .as_deref()
-        .map(|text| parse_projection(text, placeholders))
-        .transpose()?;
+    let legacy_filter = request
+        .query_filter
+        .as_ref()
+        .map(|filter| (filter, "QueryFilter"))
+        .or(request
+            .scan_filter
+            .as_ref()
+            .map(|filter| (filter, "ScanFilter")));
+    let filter = match (request.filter_expression.as_deref(), legacy_filter) {
+        (Some(text), _) => Some(parse_condition(ExpressionKind::Filter, text, placeholders)?),
+        (None, Some((filter, member))) => {
+            legacy::conditions(filter, member, request.conditional_operator.as_deref())?
+        }
+        (None, None) => None,
+    };
+    let projection = match (
+        request.projection_expression.as_deref(),
+        &request.attributes_to_get,
+    ) {
+        (Some(text), _) => Some(parse_projection(text, placeholders)?),
+        (None, Some(names)) => Some(legacy::attributes_to_get(names)?),
+        (None, None) => None,
+    };
     let selection = match (request.select.as_deref(), projection) {
         (None | Some("ALL_ATTRIBUTES"), None) => Selection::All,
         (None | Some("SPECIFIC_ATTRIBUTES"), Some(paths)) => Selection::Projected(paths),
@@ -535,6 +621,12 @@ fn read_plan(
         (Some("ALL_ATTRIBUTES" | "COUNT"), Some(_)) => {
             return Err(ApiError::validation(
                 "One or more parameter values were invalid: Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES or COUNT",
+            ));
+        }
+        (Some("ALL_PROJECTED_ATTRIBUTES"), None) if reads_index => Selection::All,
+        (Some("ALL_PROJECTED_ATTRIBUTES"), Some(_)) if reads_index => {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Cannot specify the ProjectionExpression when choosing to get ALL_PROJECTED_ATTRIBUTES",
             ));
         }
         (Some("ALL_PROJECTED_ATTRIBUTES"), _) => {
@@ -569,50 +661,65 @@ fn read_plan(
     })
 }
 
-fn reject_legacy_read(request: &ReadRequest) -> Result<(), ApiError> {
-    let legacy_members = [
+/// Refuses a Query or Scan that mixes legacy and expression parameters.
+fn refuse_mixed_read(request: &ReadRequest) -> Result<(), ApiError> {
+    let legacy_members = present(&[
+        ("AttributesToGet", request.attributes_to_get.is_some()),
         (
-            &request.key_conditions,
-            "KeyConditions",
-            "KeyConditionExpression",
+            "ConditionalOperator",
+            request.conditional_operator.is_some(),
         ),
-        (&request.query_filter, "QueryFilter", "FilterExpression"),
-        (&request.scan_filter, "ScanFilter", "FilterExpression"),
+        ("KeyConditions", request.key_conditions.is_some()),
+        ("QueryFilter", request.query_filter.is_some()),
+        ("ScanFilter", request.scan_filter.is_some()),
+    ]);
+    let expression_members = present(&[
         (
-            &request.attributes_to_get,
-            "AttributesToGet",
             "ProjectionExpression",
+            request.projection_expression.is_some(),
         ),
-    ];
-    for (member, name, replacement) in legacy_members {
-        if member.is_some() {
-            return Err(legacy(name, replacement));
-        }
-    }
-    if let Some(index) = &request.index_name {
-        return Err(ApiError::validation(format!(
-            "secondary indexes are not supported by streamgate-local; index {index} cannot be read"
-        )));
-    }
-    Ok(())
+        ("FilterExpression", request.filter_expression.is_some()),
+        (
+            "KeyConditionExpression",
+            request.key_condition_expression.is_some(),
+        ),
+        (
+            "ExpressionAttributeNames",
+            request.expression_attribute_names.is_some(),
+        ),
+        (
+            "ExpressionAttributeValues",
+            request.expression_attribute_values.is_some(),
+        ),
+    ]);
+    legacy::refuse_mixing(&legacy_members, &expression_members)
 }
 
+/// How much item data one Query or Scan page reads at most: DynamoDB stops
+/// a page once the items it has evaluated (before any filter) reach 1 MB.
+pub(crate) const PAGE_BYTES: usize = 1024 * 1024;
+
 /// Runs the evaluated items (in order) through limit, filter and selection.
+/// The page ends after `Limit` items or once the items read reach
+/// [`PAGE_BYTES`] (counted as DynamoDB counts item sizes), whichever comes
+/// first; either way it carries the last item's key as LastEvaluatedKey.
 fn read_page<'i>(
-    table: &Table,
+    last_key: impl Fn(&Item) -> Item,
     plan: &ReadPlan,
     candidates: impl Iterator<Item = &'i Item>,
 ) -> Result<Value, ApiError> {
     let mut scanned = 0_usize;
+    let mut bytes_read = 0_usize;
     let mut items = Vec::new();
     let mut last = None;
     for item in candidates {
-        if plan.limit.is_some_and(|limit| scanned >= limit) {
+        if last.is_some() {
             break;
         }
         scanned += 1;
-        if plan.limit == Some(scanned) {
-            last = Some(table.key_of(item));
+        bytes_read += attribute::item_size(item);
+        if plan.limit == Some(scanned) || bytes_read >= PAGE_BYTES {
+            last = Some(last_key(item));
         }
         if let Some(filter) = &plan.filter
             && !evaluate(item, filter)?
@@ -644,21 +751,29 @@ pub(crate) fn query(
     region: &str,
     request: ReadRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy_read(&request)?;
+    refuse_mixed_read(&request)?;
     let _ = request.consistent_read;
     let name = required(request.table_name.clone(), "tableName")?;
     let mut placeholders = Placeholders::new(
         request.expression_attribute_names.as_ref(),
         request.expression_attribute_values.as_ref(),
     )?;
-    let key_text = request.key_condition_expression.as_deref().ok_or_else(|| {
-        ApiError::validation(
-            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-        )
-    })?;
-    let key_expression =
-        parse_condition(ExpressionKind::KeyCondition, key_text, &mut placeholders)?;
-    let plan = read_plan(&request, &mut placeholders)?;
+    let key_expression = match (
+        request.key_condition_expression.as_deref(),
+        &request.key_conditions,
+    ) {
+        (Some(text), _) => parse_condition(ExpressionKind::KeyCondition, text, &mut placeholders)?,
+        (None, Some(conditions)) => legacy::conditions(conditions, "KeyConditions", None)?
+            .ok_or_else(|| {
+                ApiError::validation("KeyConditions must have at least one condition")
+            })?,
+        (None, None) => {
+            return Err(ApiError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        }
+    };
+    let plan = read_plan(&request, request.index_name.is_some(), &mut placeholders)?;
     placeholders.check_all_used()?;
     let target = target_table(cloud, caller, region, &name)?;
     authorize_table(cloud, caller, "dynamodb:Query", &target)?;
@@ -667,8 +782,36 @@ pub(crate) fn query(
         .tables
         .get(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
-    let condition = key_condition(table, key_expression)?;
-    let prefix = partition_prefix(table, &condition.hash_value)?;
+    let index = read_index(table, &request)?;
+    let schema = match index {
+        Some(index) => KeySchema {
+            hash_key: &index.hash_key,
+            range_key: index.range_key.as_ref(),
+        },
+        None => KeySchema {
+            hash_key: &table.hash_key,
+            range_key: table.range_key.as_ref(),
+        },
+    };
+    let condition = key_condition(&schema, key_expression)?;
+    let prefix = partition_prefix(schema.hash_key, &condition.hash_value)?;
+    if let Some(index) = index {
+        let mut entries = Vec::new();
+        for item in table.items.values() {
+            if !index.holds(item) || indexes::canonical_of(item.get(&index.hash_key.name)) != prefix
+            {
+                continue;
+            }
+            if let Some(range) = &condition.range
+                && !evaluate(item, range)?
+            {
+                continue;
+            }
+            entries.push(item);
+        }
+        let forward = request.scan_index_forward != Some(false);
+        return read_index_page(table, index, &request, &plan, entries, forward);
+    }
     let mut partition = Vec::new();
     for (_, item) in table
         .items
@@ -707,7 +850,11 @@ pub(crate) fn query(
         }
         None => 0,
     };
-    read_page(table, &plan, partition.into_iter().skip(start))
+    read_page(
+        |item| table.key_of(item),
+        &plan,
+        partition.into_iter().skip(start),
+    )
 }
 
 /// A stable 64-bit FNV-1a hash, so a key stays in its scan segment.
@@ -724,7 +871,7 @@ pub(crate) fn scan(
     region: &str,
     request: ReadRequest,
 ) -> Result<Value, ApiError> {
-    reject_legacy_read(&request)?;
+    refuse_mixed_read(&request)?;
     let _ = request.consistent_read;
     let name = required(request.table_name.clone(), "tableName")?;
     let segments = match (request.segment, request.total_segments) {
@@ -758,7 +905,7 @@ pub(crate) fn scan(
         request.expression_attribute_names.as_ref(),
         request.expression_attribute_values.as_ref(),
     )?;
-    let plan = read_plan(&request, &mut placeholders)?;
+    let plan = read_plan(&request, request.index_name.is_some(), &mut placeholders)?;
     placeholders.check_all_used()?;
     let target = target_table(cloud, caller, region, &name)?;
     authorize_table(cloud, caller, "dynamodb:Scan", &target)?;
@@ -767,6 +914,21 @@ pub(crate) fn scan(
         .tables
         .get(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
+    if let Some(index) = read_index(table, &request)? {
+        let entries = table
+            .items
+            .values()
+            .filter(|item| index.holds(item))
+            .filter(|item| match segments {
+                None => true,
+                Some((segment, total)) => {
+                    let hash_part = indexes::canonical_of(item.get(&index.hash_key.name));
+                    segment_hash(&hash_part) % total == segment
+                }
+            })
+            .collect();
+        return read_index_page(table, index, &request, &plan, entries, true);
+    }
     let after = request
         .exclusive_start_key
         .as_ref()
@@ -782,11 +944,112 @@ pub(crate) fn scan(
             segment_hash(&hash_part) % total == segment
         }
     };
+    // Resuming after ExclusiveStartKey is a B-tree seek, not a walk from
+    // the first item.
+    let bounds = match after {
+        Some(after) => (Bound::Excluded(after), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
+    };
     let candidates = table
         .items
-        .iter()
-        .filter(|(canonical, _)| after.as_ref().is_none_or(|after| *canonical > after))
+        .range::<String, _>(bounds)
         .map(|(_, item)| item)
         .filter(|item| in_segment(item));
-    read_page(table, &plan, candidates)
+    read_page(|item| table.key_of(item), &plan, candidates)
+}
+
+/// The index a Query or Scan names (`None`: the table itself), refusing
+/// what DynamoDB refuses: an unknown index, a consistent read of a global
+/// index, and ALL_ATTRIBUTES from a global index that does not project all.
+fn read_index<'t>(
+    table: &'t Table,
+    request: &ReadRequest,
+) -> Result<Option<&'t SecondaryIndex>, ApiError> {
+    let Some(name) = &request.index_name else {
+        return Ok(None);
+    };
+    let index = table
+        .indexes
+        .iter()
+        .find(|index| index.name == *name)
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "The table does not have the specified index: {name}"
+            ))
+        })?;
+    if index.global && request.consistent_read == Some(true) {
+        return Err(ApiError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    if index.global
+        && index.projection != Projection::All
+        && request.select.as_deref() == Some("ALL_ATTRIBUTES")
+    {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+        )));
+    }
+    Ok(Some(index))
+}
+
+/// One page of an index read: `entries` (the items the index holds that
+/// the read selects) in index order, resumed after ExclusiveStartKey (the
+/// table's and the index's keys) by binary search, and projected as the
+/// index projects; a local index fetches whole items from the table when
+/// asked for ALL_ATTRIBUTES or a ProjectionExpression, as DynamoDB does.
+fn read_index_page(
+    table: &Table,
+    index: &SecondaryIndex,
+    request: &ReadRequest,
+    plan: &ReadPlan,
+    mut entries: Vec<&Item>,
+    forward: bool,
+) -> Result<Value, ApiError> {
+    entries.sort_by(|a, b| index.compare(table, a, b));
+    if !forward {
+        entries.reverse();
+    }
+    let start = match &request.exclusive_start_key {
+        Some(start) => {
+            attribute::validate_item(start)?;
+            let expected = index.position_key(table, start);
+            if expected.len() != start.len()
+                || table.canonical_key(&table.key_of(start), false).is_err()
+                || !index.holds(start)
+            {
+                return Err(ApiError::validation(
+                    "The provided starting key is invalid: The provided key element does not match the schema",
+                ));
+            }
+            entries.partition_point(|entry| {
+                let order = index.compare(table, entry, start);
+                if forward {
+                    order != Ordering::Greater
+                } else {
+                    order != Ordering::Less
+                }
+            })
+        }
+        None => 0,
+    };
+    let fetch_whole = !index.global
+        && (request.select.as_deref() == Some("ALL_ATTRIBUTES")
+            || request.projection_expression.is_some());
+    let projected: Vec<Item> = entries
+        .iter()
+        .skip(start)
+        .map(|item| {
+            if fetch_whole {
+                (*item).clone()
+            } else {
+                index.entry(table, item)
+            }
+        })
+        .collect();
+    read_page(
+        |item| index.position_key(table, item),
+        plan,
+        projected.iter(),
+    )
 }

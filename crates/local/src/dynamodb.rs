@@ -16,6 +16,7 @@ use crate::documents::{self, DYNAMODB_POLICY_MAX_BYTES, PolicyKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::iam::principal_exists;
 use crate::identity::Caller;
+use crate::indexes::{self, IndexChange, SecondaryIndex, TableKeys};
 use crate::state::{Cloud, lock};
 use crate::streams::{Change, EventName, Stream, ViewType};
 use crate::wire::set_member;
@@ -89,6 +90,8 @@ pub struct Table {
     pub stream_view: Option<ViewType>,
     /// The ARN and label of the latest stream, enabled or not.
     pub latest_stream: Option<(String, String)>,
+    /// The local and global secondary indexes, in CreateTable's order.
+    pub indexes: Vec<SecondaryIndex>,
 }
 
 impl Table {
@@ -165,6 +168,9 @@ impl Table {
                 "The provided key element does not match the schema",
             ));
         }
+        if whole_item {
+            indexes::check_index_keys(self, key)?;
+        }
         Ok(canonical)
     }
 
@@ -203,6 +209,9 @@ pub struct RegionStore {
     pub tables: BTreeMap<String, Table>,
     /// Streams by ARN, kept after their table is gone until they age out.
     pub streams: BTreeMap<String, Stream>,
+    /// The ClientRequestTokens of the TransactWriteItems calls this
+    /// account made here in the last 10 minutes that succeeded.
+    pub transaction_tokens: BTreeMap<String, batches::IdempotentTransaction>,
 }
 
 /// What an ARN addresses.
@@ -493,11 +502,7 @@ struct CreateTableInput {
 }
 
 fn describe(table: &Table, status: &str) -> Value {
-    let mut definitions =
-        vec![json!({ "AttributeName": table.hash_key.name, "AttributeType": table.hash_key.kind })];
-    if let Some(range) = &table.range_key {
-        definitions.push(json!({ "AttributeName": range.name, "AttributeType": range.kind }));
-    }
+    let definitions = indexes::attribute_definitions(table);
     let mut description = json!({
         "AttributeDefinitions": definitions,
         "TableName": table.name,
@@ -546,6 +551,9 @@ fn describe(table: &Table, status: &str) -> Value {
     if let Some((arn, label)) = &table.latest_stream {
         set_member(&mut description, "LatestStreamArn", json!(arn));
         set_member(&mut description, "LatestStreamLabel", json!(label));
+    }
+    if let Some(object) = description.as_object_mut() {
+        indexes::describe_indexes(table, object);
     }
     description
 }
@@ -603,11 +611,6 @@ fn create_table(
     let name = required(input.table_name, "tableName")?;
     let definitions = required(input.attribute_definitions, "attributeDefinitions")?;
     let key_schema = required(input.key_schema, "keySchema")?;
-    if input.global_secondary_indexes.is_some() || input.local_secondary_indexes.is_some() {
-        return Err(ApiError::validation(
-            "secondary indexes are not supported by streamgate-local yet",
-        ));
-    }
     if input.resource_policy.is_some() {
         return Err(ApiError::validation(
             "ResourcePolicy in CreateTable is not supported by streamgate-local yet; use PutResourcePolicy",
@@ -653,14 +656,31 @@ fn create_table(
             ));
         }
     };
-    if definitions.len() != 1 + usize::from(range_key.is_some()) {
-        return Err(ApiError::validation(
-            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
-        ));
-    }
     let billing_mode = input
         .billing_mode
         .unwrap_or_else(|| "PROVISIONED".to_owned());
+    for definition in &definitions {
+        if !matches!(definition.attribute_type.as_str(), "S" | "N" | "B") {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{}' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
+                definition.attribute_type
+            )));
+        }
+    }
+    let defined: Vec<(String, String)> = definitions
+        .iter()
+        .map(|d| (d.attribute_name.clone(), d.attribute_type.clone()))
+        .collect();
+    let secondary_indexes = indexes::parse_indexes(
+        &TableKeys {
+            hash_key: &hash_key,
+            range_key: range_key.as_ref(),
+            definitions: &defined,
+            on_demand: billing_mode == "PAY_PER_REQUEST",
+        },
+        input.local_secondary_indexes.as_ref(),
+        input.global_secondary_indexes.as_ref(),
+    )?;
     let throughput = match (billing_mode.as_str(), input.provisioned_throughput) {
         ("PROVISIONED", Some(t)) if t.read_capacity_units >= 1 && t.write_capacity_units >= 1 => {
             (t.read_capacity_units, t.write_capacity_units)
@@ -742,6 +762,7 @@ fn create_table(
         stream_arn: None,
         stream_view: None,
         latest_stream: None,
+        indexes: secondary_indexes,
     };
     store.tables.insert(target.name.clone(), table);
     if let Some(view_type) = view_type {
@@ -846,12 +867,14 @@ fn update_table(
     input: UpdateTableInput,
 ) -> Result<Value, ApiError> {
     let name = required(input.table_name, "tableName")?;
-    if input.global_secondary_index_updates.is_some()
-        || input.attribute_definitions.is_some()
-        || input.sse_specification.is_some()
-    {
+    if input.sse_specification.is_some() {
         return Err(ApiError::validation(
-            "UpdateTable of indexes, attribute definitions or encryption is not supported by streamgate-local yet",
+            "UpdateTable of encryption is not supported by streamgate-local yet",
+        ));
+    }
+    if input.attribute_definitions.is_some() && input.global_secondary_index_updates.is_none() {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: AttributeDefinitions can only be given with GlobalSecondaryIndexUpdates",
         ));
     }
     let target = target_table(cloud, caller, region, &name)?;
@@ -862,6 +885,14 @@ fn update_table(
         .tables
         .get_mut(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
+    // Checked first and applied last, so a refused request changes nothing.
+    let index_change = input
+        .global_secondary_index_updates
+        .as_ref()
+        .map(|updates| {
+            indexes::parse_index_update(table, input.attribute_definitions.as_ref(), updates)
+        })
+        .transpose()?;
     if let Some(mode) = &input.billing_mode {
         match mode.as_str() {
             "PAY_PER_REQUEST" => table.throughput = (0, 0),
@@ -909,6 +940,14 @@ fn update_table(
                 }
             }
             (Some(view_type), None) => new_stream = Some(view_type),
+        }
+    }
+    if let Some(change) = index_change
+        && let Some(table) = store.tables.get_mut(&target.name)
+    {
+        match change {
+            IndexChange::Create(index) => table.indexes.push(index),
+            IndexChange::Delete(name) => table.indexes.retain(|index| index.name != name),
         }
     }
     if let Some(view_type) = new_stream {

@@ -68,6 +68,10 @@ pub enum ErrorCode {
     ConditionalCheckFailedException,
     /// DynamoDB: a transaction was cancelled; the reasons say why per item.
     TransactionCanceledException,
+    /// DynamoDB: a client request token came back with a different request.
+    IdempotentParameterMismatchException,
+    /// DynamoDB: too many index operations at once, or another limit.
+    LimitExceededException,
     /// Lambda: a parameter is not valid (a role Lambda cannot assume, a
     /// stream the role cannot read, a zip that is not one).
     InvalidParameterValueException,
@@ -118,6 +122,8 @@ impl ErrorCode {
             Self::IncompleteSignature => "IncompleteSignature",
             Self::ConditionalCheckFailedException => "ConditionalCheckFailedException",
             Self::TransactionCanceledException => "TransactionCanceledException",
+            Self::IdempotentParameterMismatchException => "IdempotentParameterMismatchException",
+            Self::LimitExceededException => "LimitExceededException",
             Self::InvalidParameterValueException => "InvalidParameterValueException",
             Self::ResourceConflictException => "ResourceConflictException",
             Self::NotImplementedException => "NotImplementedException",

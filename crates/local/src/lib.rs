@@ -26,7 +26,9 @@
 //! in [`state`] (one store per account and region, IAM per account, Lambda
 //! functions in one registry). DynamoDB's item operations live in
 //! [`data_plane`] (single items, Query, Scan) and [`batches`] (batches and
-//! transactions), both built on [`expression`].
+//! transactions), both built on [`expression`] (with [`legacy`] translating
+//! the pre-expression parameters); [`indexes`] holds the
+//! secondary indexes those reads and writes respect.
 //!
 //! # Dependencies
 //! - `tokio`, `hyper`, `hyper-util`, `http-body-util`, `bytes`: the HTTP/1.1
@@ -52,7 +54,9 @@ pub mod error;
 pub mod expression;
 pub mod iam;
 pub mod identity;
+pub mod indexes;
 pub mod lambda;
+pub mod legacy;
 pub mod router;
 pub mod server;
 pub mod sigv4;

@@ -250,6 +250,173 @@ check(
     "Developer Guide, Amazon DynamoDB Transactions (all-or-nothing)",
 )
 
+# Secondary indexes.
+client.create_table(
+    TableName="indexed",
+    AttributeDefinitions=[
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "N"},
+        {"AttributeName": "status", "AttributeType": "S"},
+    ],
+    KeySchema=[
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    GlobalSecondaryIndexes=[
+        {
+            "IndexName": "by_status",
+            "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ],
+    BillingMode="PAY_PER_REQUEST",
+)
+for n, status in [(1, "open"), (2, None), (3, "open")]:
+    item = {"pk": {"S": "i"}, "sk": {"N": str(n)}, "note": {"S": "x"}}
+    if status:
+        item["status"] = {"S": status}
+    client.put_item(TableName="indexed", Item=item)
+described = client.describe_table(TableName="indexed")["Table"]["GlobalSecondaryIndexes"][0]
+check(
+    "DescribeTable shows a global index with its projection",
+    (described["IndexName"], described["Projection"]["ProjectionType"], described["IndexStatus"]),
+    ("by_status", "KEYS_ONLY", "ACTIVE"),
+    "API Reference, GlobalSecondaryIndexDescription",
+)
+by_status = client.query(
+    TableName="indexed",
+    IndexName="by_status",
+    KeyConditionExpression="#s = :open",
+    ExpressionAttributeNames={"#s": "status"},
+    ExpressionAttributeValues={":open": {"S": "open"}},
+)
+check(
+    "a sparse KEYS_ONLY index holds only items with its key, projected to the keys",
+    sorted(sorted(item) for item in by_status["Items"]),
+    [["pk", "sk", "status"], ["pk", "sk", "status"]],
+    "Developer Guide, Projections and Take advantage of sparse indexes",
+)
+consistent = error_of(
+    client.query,
+    TableName="indexed",
+    IndexName="by_status",
+    KeyConditionExpression="#s = :open",
+    ExpressionAttributeNames={"#s": "status"},
+    ExpressionAttributeValues={":open": {"S": "open"}},
+    ConsistentRead=True,
+)
+check(
+    "strongly consistent reads of a global index are refused",
+    consistent["Error"]["Code"],
+    "ValidationException",
+    "API Reference, Query, ConsistentRead (not supported on global secondary indexes)",
+)
+paged = client.query(
+    TableName="indexed",
+    IndexName="by_status",
+    KeyConditionExpression="#s = :open",
+    ExpressionAttributeNames={"#s": "status"},
+    ExpressionAttributeValues={":open": {"S": "open"}},
+    Limit=1,
+)
+check(
+    "an index's LastEvaluatedKey holds the table's and the index's keys",
+    sorted(paged["LastEvaluatedKey"]),
+    ["pk", "sk", "status"],
+    "Developer Guide, Querying a global secondary index (LastEvaluatedKey)",
+)
+
+# The 1 MB page.
+body = "x" * 300_000
+for n in range(5):
+    client.put_item(
+        TableName="indexed", Item={"pk": {"S": "big"}, "sk": {"N": str(n)}, "b": {"S": body}}
+    )
+first_page = client.query(
+    TableName="indexed",
+    KeyConditionExpression="pk = :p",
+    ExpressionAttributeValues={":p": {"S": "big"}},
+)
+check(
+    "a Query page stops once it has read 1 MB, with LastEvaluatedKey",
+    (first_page["Count"], "LastEvaluatedKey" in first_page),
+    (4, True),
+    "API Reference, Query (1 MB of data per result set)",
+)
+
+# ClientRequestToken.
+def counter_update(amount):
+    return [
+        {
+            "Update": {
+                "TableName": "indexed",
+                "Key": {"pk": {"S": "counter"}, "sk": {"N": "0"}},
+                "UpdateExpression": "ADD hits :n",
+                "ExpressionAttributeValues": {":n": {"N": amount}},
+            }
+        }
+    ]
+
+
+client.transact_write_items(TransactItems=counter_update("1"), ClientRequestToken="conformance-1")
+client.transact_write_items(TransactItems=counter_update("1"), ClientRequestToken="conformance-1")
+hits = client.get_item(TableName="indexed", Key={"pk": {"S": "counter"}, "sk": {"N": "0"}})
+check(
+    "a repeated ClientRequestToken does not write twice",
+    hits["Item"]["hits"]["N"],
+    "1",
+    "API Reference, TransactWriteItems, ClientRequestToken",
+)
+mismatch = error_of(
+    client.transact_write_items,
+    TransactItems=counter_update("2"),
+    ClientRequestToken="conformance-1",
+)
+check(
+    "the same token with a different request is refused",
+    mismatch["Error"]["Code"],
+    "IdempotentParameterMismatchException",
+    "API Reference, TransactWriteItems, IdempotentParameterMismatchException",
+)
+
+# Legacy parameters.
+legacy_failed = error_of(
+    client.put_item,
+    TableName="conformance",
+    Item=key,
+    Expected={"pk": {"Exists": False}},
+)
+check(
+    "legacy Expected with Exists false fails on an existing item",
+    legacy_failed["Error"]["Code"],
+    "ConditionalCheckFailedException",
+    "API Reference, PutItem, Expected",
+)
+legacy_query = client.query(
+    TableName="conformance",
+    KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "tenant-1"}]}},
+    AttributesToGet=["sk"],
+)
+check(
+    "legacy KeyConditions and AttributesToGet act as their expressions",
+    (legacy_query["Count"] > 1, sorted({tuple(sorted(item)) for item in legacy_query["Items"]})),
+    (True, [("sk",)]),
+    "API Reference, Query, KeyConditions and AttributesToGet",
+)
+mixed = error_of(
+    client.get_item,
+    TableName="conformance",
+    Key=key,
+    AttributesToGet=["sk"],
+    ProjectionExpression="sk",
+)
+check(
+    "legacy and expression parameters cannot be mixed",
+    mixed["Error"]["Code"],
+    "ValidationException",
+    "Developer Guide, Legacy conditional parameters",
+)
+
 if failures:
     print(f"{len(failures)} checks failed")
     sys.exit(1)

@@ -217,6 +217,74 @@ async fn query_and_scan_page_through_items() {
     cloud.stop().await;
 }
 
+/// Pages of a Query and a Scan over `documents`, as "count/scanned last-sk"
+/// per page, following LastEvaluatedKey to the end.
+async fn pages_of(client: &aws_sdk_dynamodb::Client, query: bool) -> String {
+    let mut pages = Vec::new();
+    let mut start = None;
+    loop {
+        let (count, scanned, last) = if query {
+            let page = client
+                .query()
+                .table_name("documents")
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", Av::S("big".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            (page.count, page.scanned_count, page.last_evaluated_key)
+        } else {
+            let page = client
+                .scan()
+                .table_name("documents")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            (page.count, page.scanned_count, page.last_evaluated_key)
+        };
+        let last_sk = last
+            .as_ref()
+            .map_or("-".to_owned(), |key| key["sk"].as_n().unwrap().clone());
+        pages.push(format!("{count}/{scanned} {last_sk}"));
+        start = last;
+        if start.is_none() {
+            break;
+        }
+    }
+    pages.join(" | ")
+}
+
+#[tokio::test]
+async fn query_and_scan_pages_stop_at_one_megabyte() {
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", None).await;
+    // Each item is 100,000 bytes of "body" plus its name and keys, so ten
+    // stay under 1 MB (1,048,576 bytes) and the eleventh reaches it.
+    let body = "x".repeat(100_000);
+    for sk in 1..=12 {
+        client
+            .put_item()
+            .table_name("documents")
+            .item("pk", Av::S("big".into()))
+            .item("sk", Av::N(sk.to_string()))
+            .item("body", Av::S(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    expect!["11/11 11 | 1/1 -"].assert_eq(&pages_of(&client, true).await);
+    let scan = pages_of(&client, false).await;
+    let counts: Vec<&str> = scan
+        .split(" | ")
+        .map(|page| page.split(' ').next().unwrap())
+        .collect();
+    expect![[r#"["11/11", "1/1"]"#]].assert_eq(&format!("{counts:?}"));
+    cloud.stop().await;
+}
+
 fn put(pk: &str, sk: &str) -> aws_sdk_dynamodb::types::WriteRequest {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     WriteRequest::builder()
@@ -346,5 +414,240 @@ async fn batches_check_limits_and_transactions_are_all_or_nothing() {
         MODIFY keys[pk=a,sk=1] new[pk=a,sk=1,visits=1] old[pk=a,sk=1]
         INSERT keys[pk=b,sk=1] new[pk=b,sk=1] old[-]"#]]
     .assert_eq(&summarize(&records));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn transaction_tokens_are_idempotent_for_ten_minutes_and_size_is_limited() {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", None).await;
+    let add = |amount: &'static str, token: &'static str| {
+        client
+            .transact_write_items()
+            .client_request_token(token)
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name("documents")
+                            .key("pk", Av::S("counter".into()))
+                            .key("sk", Av::N("1".into()))
+                            .update_expression("ADD hits :n")
+                            .expression_attribute_values(":n", Av::N(amount.into()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+    };
+    let hits = || async {
+        client
+            .get_item()
+            .table_name("documents")
+            .key("pk", Av::S("counter".into()))
+            .key("sk", Av::N("1".into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .map_or("-".to_owned(), |item| item["hits"].as_n().unwrap().clone())
+    };
+    add("1", "token-1").await.unwrap();
+    add("1", "token-1").await.unwrap();
+    expect!["1"].assert_eq(&hits().await);
+    let mismatch = add("5", "token-1").await.unwrap_err();
+    expect!["IdempotentParameterMismatchException: The request uses the same client token as a previous, but non-identical request"]
+        .assert_eq(&describe(&mismatch));
+    add("1", "token-2").await.unwrap();
+    expect!["2"].assert_eq(&hits().await);
+    cloud.advance_clock(std::time::Duration::from_secs(10 * 60 + 1));
+    add("1", "token-1").await.unwrap();
+    expect!["3"].assert_eq(&hits().await);
+
+    // Eleven items of 390,000 bytes each: every one under 400 KB, together
+    // over 4 MB (4,194,304 bytes).
+    let body = "x".repeat(390_000);
+    let too_large = client
+        .transact_write_items()
+        .set_transact_items(Some(
+            (0..11)
+                .map(|n| {
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name("documents")
+                                .item("pk", Av::S("big".into()))
+                                .item("sk", Av::N(n.to_string()))
+                                .item("body", Av::S(body.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: Transaction request cannot be larger than 4 MB"]
+        .assert_eq(&describe(&too_large));
+    let stored = client
+        .scan()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap()
+        .count;
+    assert_eq!(stored, 1, "only the counter is stored");
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_parameters_act_as_their_expressions() {
+    use aws_sdk_dynamodb::types::{
+        AttributeAction, AttributeValueUpdate, ComparisonOperator, Condition, ConditionalOperator,
+        ExpectedAttributeValue,
+    };
+    let cloud = start().await;
+    let client = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&client, "documents", None).await;
+    let absent = ExpectedAttributeValue::builder().exists(false).build();
+    for sk in 1..=4 {
+        client
+            .put_item()
+            .table_name("documents")
+            .item("pk", Av::S("a".into()))
+            .item("sk", Av::N(sk.to_string()))
+            .item("size", Av::N((sk * 10).to_string()))
+            .expected("pk", absent.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    let again = client
+        .put_item()
+        .table_name("documents")
+        .item("pk", Av::S("a".into()))
+        .item("sk", Av::N("1".into()))
+        .expected("pk", absent.clone())
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ConditionalCheckFailedException: The conditional request failed"]
+        .assert_eq(&describe(&again));
+    let updated = client
+        .update_item()
+        .table_name("documents")
+        .key("pk", Av::S("a".into()))
+        .key("sk", Av::N("1".into()))
+        .attribute_updates(
+            "size",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Add)
+                .value(Av::N("5".into()))
+                .build(),
+        )
+        .attribute_updates(
+            "label",
+            AttributeValueUpdate::builder()
+                .action(AttributeAction::Put)
+                .value(Av::S("first".into()))
+                .build(),
+        )
+        .expected(
+            "size",
+            ExpectedAttributeValue::builder()
+                .comparison_operator(ComparisonOperator::Lt)
+                .attribute_value_list(Av::N("11".into()))
+                .build(),
+        )
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"label=S("first") size=N("15")"#]].assert_eq(&render(updated.attributes.as_ref()));
+    let got = client
+        .get_item()
+        .table_name("documents")
+        .key("pk", Av::S("a".into()))
+        .key("sk", Av::N("1".into()))
+        .attributes_to_get("label")
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"label=S("first")"#]].assert_eq(&render(got.item.as_ref()));
+    let queried = client
+        .query()
+        .table_name("documents")
+        .key_conditions(
+            "pk",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Eq)
+                .attribute_value_list(Av::S("a".into()))
+                .build()
+                .unwrap(),
+        )
+        .key_conditions(
+            "sk",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Between)
+                .attribute_value_list(Av::N("2".into()))
+                .attribute_value_list(Av::N("4".into()))
+                .build()
+                .unwrap(),
+        )
+        .query_filter(
+            "size",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Ge)
+                .attribute_value_list(Av::N("30".into()))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    expect!["count 2 scanned 3"].assert_eq(&format!(
+        "count {} scanned {}",
+        queried.count, queried.scanned_count
+    ));
+    let scanned = client
+        .scan()
+        .table_name("documents")
+        .scan_filter(
+            "size",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::Eq)
+                .attribute_value_list(Av::N("20".into()))
+                .build()
+                .unwrap(),
+        )
+        .scan_filter(
+            "label",
+            Condition::builder()
+                .comparison_operator(ComparisonOperator::NotNull)
+                .build()
+                .unwrap(),
+        )
+        .conditional_operator(ConditionalOperator::Or)
+        .send()
+        .await
+        .unwrap();
+    expect!["count 2"].assert_eq(&format!("count {}", scanned.count));
+    let mixed = client
+        .get_item()
+        .table_name("documents")
+        .key("pk", Av::S("a".into()))
+        .key("sk", Av::N("1".into()))
+        .attributes_to_get("label")
+        .projection_expression("size")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}"]
+        .assert_eq(&describe(&mixed));
     cloud.stop().await;
 }

@@ -14,6 +14,7 @@ mod cross_account;
 mod dynamodb;
 mod expressions;
 mod iam_sts;
+mod indexes;
 mod invoke;
 mod lambda;
 mod mappings;
