@@ -93,22 +93,25 @@ const MAX_DEPTH: usize = 60;
 /// The index of the first `"`, `\\` or control character at or after
 /// `from` (or the length), eight bytes at a time: strings are most of an
 /// image.
+#[inline]
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_byte = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let has_control = |word: u64| word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     let mut i = from;
-    let tail = bytes.get(from..).unwrap_or_default();
-    for chunk in tail.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        if has_byte(word, b'"') | has_byte(word, b'\\') | has_control(word) != 0 {
-            break;
+    while let Some(Ok(chunk)) = bytes.get(i..i + 8).map(<[u8; 8]>::try_from) {
+        let word = u64::from_le_bytes(chunk);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // Each term flags, in a byte's high bit, a zero byte (a quote, a
+        // backslash) or a byte below 0x20. A borrow can flag a byte above a
+        // real match but never below one, so the lowest flag is exact.
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGHS;
+        if found != 0 {
+            // At most 7, so the conversion cannot fail.
+            return i + usize::try_from(found.trailing_zeros() / 8).unwrap_or(0);
         }
         i += 8;
     }
@@ -191,7 +194,19 @@ impl<'de> Parser<'de> {
         ))
     }
 
+    /// The byte `byte`, next or after whitespace.
+    #[inline]
     fn expect(&mut self, byte: u8, expected: &str) -> Result<()> {
+        // Compact JSON, the common case, has no whitespace to skip.
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            return Ok(());
+        }
+        self.expect_after_whitespace(byte, expected)
+    }
+
+    #[cold]
+    fn expect_after_whitespace(&mut self, byte: u8, expected: &str) -> Result<()> {
         if self.peek_ws() == Some(byte) {
             self.pos += 1;
             Ok(())
@@ -201,13 +216,14 @@ impl<'de> Parser<'de> {
     }
 
     /// A string, borrowed from the text unless it has escapes.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'de, str>> {
         if self.peek_ws() != Some(b'"') {
             return Err(self.error("a string"));
         }
         let bytes = self.text.as_bytes();
         let start = self.pos + 1;
-        let mut i = find_quote_or_backslash(bytes, start);
+        let i = find_quote_or_backslash(bytes, start);
         match bytes.get(i) {
             Some(b'"') => {
                 // Both ends are ASCII quotes, so they are char boundaries.
@@ -226,6 +242,15 @@ impl<'de> Parser<'de> {
             }
             None => return Err(self.error("the end of a string")),
         }
+        self.escaped_string(start, i)
+    }
+
+    /// The rest of a string that has an escape at `i`, unescaped into an
+    /// owned string: kept out of line so that the common path stays small.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, mut i: usize) -> Result<Cow<'de, str>> {
+        let bytes = self.text.as_bytes();
         let mut out = String::from(self.text.get(start..i).unwrap_or_default());
         loop {
             match bytes.get(i) {
@@ -1300,6 +1325,24 @@ mod tests {
     use super::*;
     use crate::event::{Typed, decode_with};
     use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time scan finds exactly what a byte loop finds,
+        /// whatever the bytes and wherever the scan starts.
+        #[test]
+        fn quote_scan_agrees_with_a_byte_loop(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff, Just(b'a')],
+                0..40,
+            ),
+            from in 0usize..45,
+        ) {
+            let expected = (from..bytes.len())
+                .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0..=0x1f))
+                .unwrap_or(bytes.len().max(from));
+            prop_assert_eq!(find_quote_or_backslash(&bytes, from), expected);
+        }
+    }
 
     const FIXTURES: [&str; 6] = [
         "lambda_event",
