@@ -218,7 +218,7 @@ impl<'de> Parser<'de> {
     /// A string, borrowed from the text unless it has escapes.
     #[inline]
     fn string(&mut self) -> Result<Cow<'de, str>> {
-        if self.peek_ws() != Some(b'"') {
+        if self.peek() != Some(b'"') && self.peek_ws() != Some(b'"') {
             return Err(self.error("a string"));
         }
         let bytes = self.text.as_bytes();
@@ -963,6 +963,40 @@ impl<'de> Parser<'de> {
         Some(Some(key))
     }
 
+    /// Where the JSON number at the current position ends, when it is one
+    /// by JSON's grammar (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`)
+    /// and is followed by a byte that may follow a value.
+    fn json_number_end(&self) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let digits_from = |mut i: usize| {
+            let start = i;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            (i > start).then_some(i)
+        };
+        let mut i = self.pos + usize::from(bytes.get(self.pos) == Some(&b'-'));
+        i = match bytes.get(i) {
+            Some(b'0') => i + 1,
+            Some(b'1'..=b'9') => digits_from(i)?,
+            _ => return None,
+        };
+        if bytes.get(i) == Some(&b'.') {
+            i = digits_from(i + 1)?;
+        }
+        if let Some(b'e' | b'E') = bytes.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = bytes.get(i) {
+                i += 1;
+            }
+            i = digits_from(i)?;
+        }
+        match bytes.get(i) {
+            Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') | None => Some(i),
+            Some(_) => None,
+        }
+    }
+
     /// A string field of a record; a value of another type is noted as the
     /// record's problem and skipped. `None` if the text is broken.
     fn text_field<I>(
@@ -989,7 +1023,12 @@ impl<'de> Parser<'de> {
         self.ws();
         let found = self.found();
         let start = self.pos;
-        self.skip_value().ok()?;
+        // A JSON number is scanned here; anything else (or a number that
+        // does not end where JSON says it must) takes the strict skip.
+        match self.json_number_end() {
+            Some(end) => self.pos = end,
+            None => self.skip_value().ok()?,
+        }
         let text = self.text.get(start..self.pos)?;
         let number = if found != "a number" {
             None
@@ -1341,6 +1380,22 @@ mod tests {
                 .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0..=0x1f))
                 .unwrap_or(bytes.len().max(from));
             prop_assert_eq!(find_quote_or_backslash(&bytes, from), expected);
+        }
+    }
+
+    proptest! {
+        /// Where the number scanner says a number ends, the strict skip
+        /// (serde_json) agrees that a number ends there.
+        #[test]
+        fn number_scan_agrees_with_the_strict_skip(
+            text in "[-+0-9.eE]{1,10}[,}\\] x:]?[0-9]?",
+        ) {
+            let parser = |text| Parser { text, pos: 0, depth: 0, broken: false };
+            if let Some(end) = parser(&text).json_number_end() {
+                let mut strict = parser(&text);
+                prop_assert!(strict.skip_value().is_ok(), "{text:?}");
+                prop_assert_eq!(strict.pos, end, "{:?}", text);
+            }
         }
     }
 
