@@ -93,22 +93,25 @@ const MAX_DEPTH: usize = 60;
 /// The index of the first `"`, `\\` or control character at or after
 /// `from` (or the length), eight bytes at a time: strings are most of an
 /// image.
+#[inline]
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_byte = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let has_control = |word: u64| word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     let mut i = from;
-    let tail = bytes.get(from..).unwrap_or_default();
-    for chunk in tail.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        if has_byte(word, b'"') | has_byte(word, b'\\') | has_control(word) != 0 {
-            break;
+    while let Some(Ok(chunk)) = bytes.get(i..i + 8).map(<[u8; 8]>::try_from) {
+        let word = u64::from_le_bytes(chunk);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        // Each term flags, in a byte's high bit, a zero byte (a quote, a
+        // backslash) or a byte below 0x20. A borrow can flag a byte above a
+        // real match but never below one, so the lowest flag is exact.
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGHS;
+        if found != 0 {
+            // At most 7, so the conversion cannot fail.
+            return i + usize::try_from(found.trailing_zeros() / 8).unwrap_or(0);
         }
         i += 8;
     }
@@ -191,7 +194,19 @@ impl<'de> Parser<'de> {
         ))
     }
 
+    /// The byte `byte`, next or after whitespace.
+    #[inline]
     fn expect(&mut self, byte: u8, expected: &str) -> Result<()> {
+        // Compact JSON, the common case, has no whitespace to skip.
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            return Ok(());
+        }
+        self.expect_after_whitespace(byte, expected)
+    }
+
+    #[cold]
+    fn expect_after_whitespace(&mut self, byte: u8, expected: &str) -> Result<()> {
         if self.peek_ws() == Some(byte) {
             self.pos += 1;
             Ok(())
@@ -201,13 +216,14 @@ impl<'de> Parser<'de> {
     }
 
     /// A string, borrowed from the text unless it has escapes.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'de, str>> {
-        if self.peek_ws() != Some(b'"') {
+        if self.peek() != Some(b'"') && self.peek_ws() != Some(b'"') {
             return Err(self.error("a string"));
         }
         let bytes = self.text.as_bytes();
         let start = self.pos + 1;
-        let mut i = find_quote_or_backslash(bytes, start);
+        let i = find_quote_or_backslash(bytes, start);
         match bytes.get(i) {
             Some(b'"') => {
                 // Both ends are ASCII quotes, so they are char boundaries.
@@ -226,6 +242,15 @@ impl<'de> Parser<'de> {
             }
             None => return Err(self.error("the end of a string")),
         }
+        self.escaped_string(start, i)
+    }
+
+    /// The rest of a string that has an escape at `i`, unescaped into an
+    /// owned string: kept out of line so that the common path stays small.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, mut i: usize) -> Result<Cow<'de, str>> {
+        let bytes = self.text.as_bytes();
         let mut out = String::from(self.text.get(start..i).unwrap_or_default());
         loop {
             match bytes.get(i) {
@@ -938,6 +963,40 @@ impl<'de> Parser<'de> {
         Some(Some(key))
     }
 
+    /// Where the JSON number at the current position ends, when it is one
+    /// by JSON's grammar (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`)
+    /// and is followed by a byte that may follow a value.
+    fn json_number_end(&self) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let digits_from = |mut i: usize| {
+            let start = i;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            (i > start).then_some(i)
+        };
+        let mut i = self.pos + usize::from(bytes.get(self.pos) == Some(&b'-'));
+        i = match bytes.get(i) {
+            Some(b'0') => i + 1,
+            Some(b'1'..=b'9') => digits_from(i)?,
+            _ => return None,
+        };
+        if bytes.get(i) == Some(&b'.') {
+            i = digits_from(i + 1)?;
+        }
+        if let Some(b'e' | b'E') = bytes.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = bytes.get(i) {
+                i += 1;
+            }
+            i = digits_from(i)?;
+        }
+        match bytes.get(i) {
+            Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') | None => Some(i),
+            Some(_) => None,
+        }
+    }
+
     /// A string field of a record; a value of another type is noted as the
     /// record's problem and skipped. `None` if the text is broken.
     fn text_field<I>(
@@ -964,7 +1023,12 @@ impl<'de> Parser<'de> {
         self.ws();
         let found = self.found();
         let start = self.pos;
-        self.skip_value().ok()?;
+        // A JSON number is scanned here; anything else (or a number that
+        // does not end where JSON says it must) takes the strict skip.
+        match self.json_number_end() {
+            Some(end) => self.pos = end,
+            None => self.skip_value().ok()?,
+        }
         let text = self.text.get(start..self.pos)?;
         let number = if found != "a number" {
             None
@@ -981,6 +1045,11 @@ impl<'de> Parser<'de> {
         Some(number)
     }
 }
+
+/// The fewest bytes a record that decodes takes (an estimate's floor).
+const MIN_RECORD_LEN: usize = 64;
+/// The most records a Lambda batch for a DynamoDB stream holds.
+const MAX_BATCH_RECORDS: usize = 10_000;
 
 fn decode_records<'de, T: de::Deserialize<'de>>(
     p: &mut Parser<'de>,
@@ -1002,8 +1071,17 @@ fn decode_records<'de, T: de::Deserialize<'de>>(
         if p.peek_ws()? != b'{' {
             return None;
         }
+        let start = p.pos;
         let parts = decode_record::<T>(p, &arn_cache, &trail)?;
         let index = out.len();
+        if index == 0 {
+            // Records of a batch are alike in size: the first one tells how
+            // many the rest of the text holds, which saves growing (and
+            // copying) the whole list a dozen times.
+            let first_len = p.pos.saturating_sub(start).max(MIN_RECORD_LEN);
+            let remaining = p.text.len().saturating_sub(p.pos);
+            out.reserve((remaining / first_len + 1).min(MAX_BATCH_RECORDS));
+        }
         out.push(parts.finish(index));
     }
 }
@@ -1300,6 +1378,40 @@ mod tests {
     use super::*;
     use crate::event::{Typed, decode_with};
     use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time scan finds exactly what a byte loop finds,
+        /// whatever the bytes and wherever the scan starts.
+        #[test]
+        fn quote_scan_agrees_with_a_byte_loop(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff, Just(b'a')],
+                0..40,
+            ),
+            from in 0usize..45,
+        ) {
+            let expected = (from..bytes.len())
+                .find(|&i| matches!(bytes[i], b'"' | b'\\' | 0..=0x1f))
+                .unwrap_or(bytes.len().max(from));
+            prop_assert_eq!(find_quote_or_backslash(&bytes, from), expected);
+        }
+    }
+
+    proptest! {
+        /// Where the number scanner says a number ends, the strict skip
+        /// (serde_json) agrees that a number ends there.
+        #[test]
+        fn number_scan_agrees_with_the_strict_skip(
+            text in "[-+0-9.eE]{1,10}[,}\\] x:]?[0-9]?",
+        ) {
+            let parser = |text| Parser { text, pos: 0, depth: 0, broken: false };
+            if let Some(end) = parser(&text).json_number_end() {
+                let mut strict = parser(&text);
+                prop_assert!(strict.skip_value().is_ok(), "{text:?}");
+                prop_assert_eq!(strict.pos, end, "{:?}", text);
+            }
+        }
+    }
 
     const FIXTURES: [&str; 6] = [
         "lambda_event",

@@ -58,6 +58,8 @@
 //!   (feature `lambda-events`): only for `From` conversions from their record
 //!   types. Both are off by default; `cargo xtask ci` builds and tests
 //!   them (it runs with `--all-features`).
+//! - `rust_decimal` (feature `rust_decimal`): exact conversions between
+//!   [`Number`] and `rust_decimal::Decimal` (`Number::to_rust_decimal`).
 
 mod base64;
 pub mod de;

@@ -223,13 +223,30 @@ fn is_short_integer(text: &str) -> bool {
 /// most that many significant digits, and a magnitude below 10^digits and
 /// (if not zero) at least 10^-digits.
 fn plain_digit_count(text: &str) -> Option<usize> {
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
-    let plain = !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit());
-    plain.then(|| unsigned.len() - usize::from(unsigned.len() > int.len()))
+    // One pass over the bytes: this runs for every number decoded.
+    let bytes = text.as_bytes();
+    let mut i = usize::from(bytes.first() == Some(&b'-'));
+    let int_start = i;
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    if int_digits == 0 {
+        return None;
+    }
+    match bytes.get(i) {
+        None => Some(int_digits),
+        Some(b'.') => {
+            let frac_start = i + 1;
+            i = frac_start;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let frac_digits = i - frac_start;
+            (frac_digits > 0 && i == bytes.len()).then_some(int_digits + frac_digits)
+        }
+        Some(_) => None,
+    }
 }
 
 /// Checks `text` against DynamoDB's number rules.
@@ -613,6 +630,75 @@ impl<'de> serde::Deserialize<'de> for Number {
     }
 }
 
+/// Exact conversions to and from [`rust_decimal::Decimal`] (feature
+/// `rust_decimal`).
+///
+/// A `rust_decimal::Decimal` holds a 96-bit mantissa (28 to 29 significant
+/// digits) and at most 28 digits after the point; a DynamoDB number may have
+/// 38 digits and exponents from -130 to 125. A number that does not fit is an
+/// error, never a rounding. The other way always succeeds: every
+/// `rust_decimal::Decimal` is a valid DynamoDB number.
+#[cfg(feature = "rust_decimal")]
+mod rust_decimal_conversions {
+    use super::{Decimal, Number, NumberError};
+
+    impl Number {
+        /// The exact value as a [`rust_decimal::Decimal`], or
+        /// [`NumberError::Inexact`] when it has more significant digits than
+        /// 96 bits hold or more than 28 digits after the point.
+        ///
+        /// ```
+        /// use streamgate_records::Number;
+        /// let price: Number = "-12.50".parse()?;
+        /// assert_eq!(price.to_rust_decimal()?.to_string(), "-12.5");
+        /// let tiny: Number = "1E-29".parse()?;
+        /// assert!(tiny.to_rust_decimal().is_err()); // 29 digits after the point
+        /// # Ok::<(), streamgate_records::NumberError>(())
+        /// ```
+        pub fn to_rust_decimal(&self) -> Result<rust_decimal::Decimal, NumberError> {
+            let inexact = || NumberError::Inexact {
+                text: self.as_str().to_owned(),
+                target: "rust_decimal::Decimal",
+            };
+            // Normalized, so the scale cannot shrink by dropping zeros.
+            let Decimal { mantissa, exponent } = self.to_decimal();
+            let (mantissa, scale) = if exponent >= 0 {
+                let factor = u32::try_from(exponent)
+                    .ok()
+                    .and_then(|e| 10i128.checked_pow(e))
+                    .ok_or_else(inexact)?;
+                (mantissa.checked_mul(factor).ok_or_else(inexact)?, 0)
+            } else {
+                (mantissa, exponent.unsigned_abs())
+            };
+            rust_decimal::Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| inexact())
+        }
+    }
+
+    impl TryFrom<&Number> for rust_decimal::Decimal {
+        type Error = NumberError;
+        fn try_from(n: &Number) -> Result<Self, Self::Error> {
+            n.to_rust_decimal()
+        }
+    }
+
+    impl From<rust_decimal::Decimal> for Number {
+        /// The decimal's plain text (`-12.50` stays `-12.50`). It is always a
+        /// valid DynamoDB number: at most 29 significant digits, magnitude
+        /// between 1E-28 and 7.93E+28 or zero.
+        fn from(d: rust_decimal::Decimal) -> Self {
+            let scale = i32::try_from(d.scale()).unwrap_or(0);
+            Self(
+                Decimal {
+                    mantissa: d.mantissa(),
+                    exponent: -scale,
+                }
+                .to_string(),
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -783,6 +869,127 @@ mod tests {
         assert!(!same_value("10", "1"));
         assert!(!same_value("-5", "5"));
         assert!(same_value("100", "1E2"));
+    }
+
+    /// Converts `input` to a `rust_decimal::Decimal` and back.
+    #[cfg(feature = "rust_decimal")]
+    fn check_rust_decimal(input: &str, expected: Expect) {
+        let shown = match input.parse::<Number>() {
+            Err(e) => format!("error: {e}"),
+            Ok(n) => match n.to_rust_decimal() {
+                Ok(d) => format!("{d} (scale {}) -> {}", d.scale(), Number::from(d)),
+                Err(e) => format!("error: {e}"),
+            },
+        };
+        expected.assert_eq(&shown);
+    }
+
+    #[cfg(feature = "rust_decimal")]
+    #[test]
+    fn rust_decimal_conversions_are_exact_or_errors() {
+        check_rust_decimal("-12.50", expect!["-12.5 (scale 1) -> -12.5"]);
+        check_rust_decimal("0", expect!["0 (scale 0) -> 0"]);
+        check_rust_decimal("-0.000", expect!["0 (scale 0) -> 0"]);
+        check_rust_decimal("1E3", expect!["1000 (scale 0) -> 1000"]);
+        check_rust_decimal(
+            "79228162514264337593543950335",
+            expect!["79228162514264337593543950335 (scale 0) -> 79228162514264337593543950335"],
+        );
+        check_rust_decimal(
+            "79228162514264337593543950336",
+            expect![[
+                r#"error: "79228162514264337593543950336" does not fit exactly in rust_decimal::Decimal"#
+            ]],
+        );
+        check_rust_decimal(
+            "1E28",
+            expect!["10000000000000000000000000000 (scale 0) -> 10000000000000000000000000000"],
+        );
+        check_rust_decimal(
+            "1E29",
+            expect![[r#"error: "1E29" does not fit exactly in rust_decimal::Decimal"#]],
+        );
+        check_rust_decimal(
+            "1E-28",
+            expect!["0.0000000000000000000000000001 (scale 28) -> 0.0000000000000000000000000001"],
+        );
+        check_rust_decimal(
+            "1E-29",
+            expect![[r#"error: "1E-29" does not fit exactly in rust_decimal::Decimal"#]],
+        );
+        check_rust_decimal(
+            "12345678901234567890123456789012345678",
+            expect![[
+                r#"error: "12345678901234567890123456789012345678" does not fit exactly in rust_decimal::Decimal"#
+            ]],
+        );
+        check_rust_decimal(
+            "9.99E125",
+            expect![[r#"error: "9.99E125" does not fit exactly in rust_decimal::Decimal"#]],
+        );
+    }
+
+    #[cfg(feature = "rust_decimal")]
+    proptest::proptest! {
+        #[test]
+        fn every_rust_decimal_is_a_number_and_comes_back(
+            lo: u32, mid: u32, hi: u32, negative: bool, scale in 0u32..=28,
+        ) {
+            let d = rust_decimal::Decimal::from_parts(lo, mid, hi, negative, scale);
+            let n = Number::from(d);
+            // Built without validation: it must be valid all the same.
+            proptest::prop_assert_eq!(Number::new(n.as_str()).unwrap(), n.clone());
+            proptest::prop_assert_eq!(n.to_rust_decimal().unwrap(), d);
+        }
+
+        #[test]
+        fn rust_decimal_agrees_with_the_exact_decimal(
+            m in -10i128.pow(30)..10i128.pow(30), e in -40i32..40,
+        ) {
+            let Ok(n) = Number::try_from(Decimal { mantissa: m, exponent: e }) else {
+                return Ok(());
+            };
+            match n.to_rust_decimal() {
+                // Converted: the same value, digit for digit.
+                Ok(d) => proptest::prop_assert!(Number::from(d).numeric_eq(&n), "{d} vs {n}"),
+                // Refused: it really does not fit.
+                Err(_) => {
+                    let exact = n.to_decimal();
+                    let digits = exact.mantissa.unsigned_abs().to_string().len();
+                    let fits = if exact.exponent < 0 {
+                        exact.exponent >= -28 && exact.mantissa.unsigned_abs() < 1u128 << 96
+                    } else {
+                        i64::try_from(digits).unwrap() + i64::from(exact.exponent) <= 29
+                            && (exact.mantissa.unsigned_abs()
+                                * 10u128.pow(exact.exponent.unsigned_abs()))
+                                < 1u128 << 96
+                    };
+                    proptest::prop_assert!(!fits, "{n} fits but was refused");
+                }
+            }
+        }
+    }
+
+    /// The specification of `plain_digit_count`, written for clarity.
+    fn plain_digit_count_reference(text: &str) -> Option<usize> {
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
+        let plain = !int.is_empty()
+            && !frac.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit());
+        plain.then(|| unsigned.len() - usize::from(unsigned.len() > int.len()))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_digit_count_agrees_with_its_reference(text in "[-+0-9.eE]{0,8}|\\PC{0,6}") {
+            proptest::prop_assert_eq!(
+                plain_digit_count(&text),
+                plain_digit_count_reference(&text),
+                "{:?}", text
+            );
+        }
     }
 
     proptest::proptest! {

@@ -1,0 +1,104 @@
+//! The decode bench's four decoders as a plain program, for measures that
+//! the machine's load disturbs less than criterion's medians:
+//! - instructions per batch: run one decoder N times under callgrind and
+//!   count only inside it,
+//!   `valgrind --tool=callgrind --toggle-collect='decode_profile::support::ours' BIN ours 5`
+//!   (`BIN` is the path `cargo bench -p streamgate-records --bench decode_profile --no-run`
+//!   prints; divide the count by N);
+//! - the fastest of N interleaved batches of each: `BIN fastest 60`.
+//!
+//! With no mode it checks that the decoders agree and shows the fastest of
+//! 20 batches each under `cargo bench`, of one under `cargo test --all-targets`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+mod support;
+
+use support::{floor, generate_event, ours, ours_borrowed, peer};
+
+/// How long one call of `decode` takes.
+fn time(decode: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    decode();
+    start.elapsed()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    // `cargo bench` passes its own flags (and criterion's, with their
+    // values): only a mode word, and the count right after it, count here.
+    const MODES: [&str; 5] = ["ours", "ours_borrowed", "peer", "floor", "fastest"];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Run as a test (no `--bench`), one round checks that it all works.
+    let default_rounds = if args.iter().any(|a| a == "--bench") {
+        20
+    } else {
+        1
+    };
+    let (mode, rounds) = match args.iter().position(|a| MODES.contains(&a.as_str())) {
+        Some(at) => (
+            args[at].as_str(),
+            args.get(at + 1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(default_rounds),
+        ),
+        None => ("fastest", default_rounds),
+    };
+    let event = generate_event(1000);
+    let bytes = event.as_bytes();
+    match mode {
+        "ours" => (0..rounds).for_each(|_| drop(black_box(ours(black_box(bytes))))),
+        "ours_borrowed" => {
+            (0..rounds).for_each(|_| drop(black_box(ours_borrowed(black_box(bytes)))))
+        }
+        "peer" => (0..rounds).for_each(|_| drop(black_box(peer(black_box(bytes))))),
+        "floor" => (0..rounds).for_each(|_| {
+            let _ = black_box(floor(black_box(bytes)));
+        }),
+        "fastest" => {
+            // Checked here only, so that the single-decoder modes run
+            // exactly `rounds` batches for callgrind.
+            assert_eq!(ours(bytes), peer(bytes), "ours and the peer disagree");
+            let mut best = [Duration::MAX; 4];
+            for _ in 0..rounds {
+                let times = [
+                    time(|| drop(black_box(ours(black_box(bytes))))),
+                    time(|| drop(black_box(ours_borrowed(black_box(bytes))))),
+                    time(|| drop(black_box(peer(black_box(bytes))))),
+                    time(|| {
+                        let _ = black_box(floor(black_box(bytes)));
+                    }),
+                ];
+                for (best, time) in best.iter_mut().zip(times) {
+                    *best = (*best).min(time);
+                }
+            }
+            let [ours, borrowed, peer, floor] = best;
+            println!(
+                "fastest of {rounds}: ours {:.3} ms, ours_borrowed {:.3} ms, peer {:.3} ms, floor {:.3} ms",
+                ms(ours),
+                ms(borrowed),
+                ms(peer),
+                ms(floor)
+            );
+            println!(
+                "peer / ours {:.2}, ours / floor {:.2}, ours_borrowed / floor {:.2}",
+                peer.as_secs_f64() / ours.as_secs_f64(),
+                ours.as_secs_f64() / floor.as_secs_f64(),
+                borrowed.as_secs_f64() / floor.as_secs_f64()
+            );
+        }
+        other => unreachable!("{other:?} is not one of {MODES:?}"),
+    }
+}
