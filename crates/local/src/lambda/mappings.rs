@@ -10,12 +10,15 @@
 //! both required across accounts) and `dynamodb:ListStreams`; otherwise
 //! `InvalidParameterValueException` "Cannot access stream ...".
 //!
-//! Parameters this local cloud does not honour yet (FilterCriteria,
-//! BisectBatchOnFunctionError, DestinationConfig, ParallelizationFactor above
-//! 1, a batching window, tumbling windows) are
+//! FilterCriteria are parsed here ([`super::filter`]) and an invalid pattern
+//! refused with `InvalidParameterValueException` "Invalid filter pattern
+//! definition."; the poller applies them. Parameters this local cloud does
+//! not honour yet (BisectBatchOnFunctionError, DestinationConfig,
+//! ParallelizationFactor above 1, a batching window, tumbling windows) are
 //! refused with an `InvalidParameterValueException` saying so, never
 //! silently ignored.
 
+use super::filter::{Filter, FilterError, parse_filters};
 use super::functions::{FunctionKey, plain_access, resolve};
 use super::json_reply;
 use crate::authorize::authorize;
@@ -51,6 +54,9 @@ pub struct Mapping {
     pub maximum_record_age_seconds: i64,
     /// Whether the function reports partial batch failures.
     pub report_batch_item_failures: bool,
+    /// FilterCriteria: a record is delivered when any matches (or none is
+    /// given); the others are skipped.
+    pub filters: Vec<Filter>,
     /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
     pub state: String,
     /// Why the state last changed.
@@ -101,7 +107,7 @@ struct MappingInput {
     starting_position: Option<String>,
     maximum_retry_attempts: Option<i64>,
     function_response_types: Option<Vec<String>>,
-    filter_criteria: Option<Value>,
+    filter_criteria: Option<FilterCriteriaInput>,
     bisect_batch_on_function_error: Option<bool>,
     destination_config: Option<Value>,
     parallelization_factor: Option<i64>,
@@ -110,15 +116,37 @@ struct MappingInput {
     tumbling_window_in_seconds: Option<i64>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FilterCriteriaInput {
+    filters: Option<Vec<FilterInput>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FilterInput {
+    pattern: Option<String>,
+}
+
+/// The filters of `FilterCriteria`; an empty object or list clears them.
+fn parse_filter_criteria(criteria: &FilterCriteriaInput) -> Result<Vec<Filter>, ApiError> {
+    let filters = criteria.filters.as_deref().unwrap_or_default();
+    let patterns: Vec<&str> = filters
+        .iter()
+        .map(|f| f.pattern.as_deref().unwrap_or_default())
+        .collect();
+    parse_filters(patterns.into_iter()).map_err(|error| match error {
+        FilterError::TooManyFilters { count } => invalid(format!(
+            "The number of filters in FilterCriteria ({count}) exceeds the limit of {}",
+            super::filter::MAX_FILTERS
+        )),
+        _ => invalid("Invalid filter pattern definition."),
+    })
+}
+
 impl MappingInput {
     /// Refuses the parameters this cloud does not honour yet.
     fn refuse_unimplemented(&self) -> Result<(), ApiError> {
-        let filters = self
-            .filter_criteria
-            .as_ref()
-            .and_then(|f| f.get("Filters"))
-            .and_then(Value::as_array)
-            .is_some_and(|f| !f.is_empty());
         let destination = self
             .destination_config
             .as_ref()
@@ -126,7 +154,6 @@ impl MappingInput {
             .and_then(|o| o.get("Destination"))
             .is_some();
         let checks = [
-            (filters, "FilterCriteria"),
             (
                 self.bisect_batch_on_function_error == Some(true),
                 "BisectBatchOnFunctionError",
@@ -245,7 +272,7 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
     if mapping.report_batch_item_failures {
         types.push("ReportBatchItemFailures");
     }
-    json!({
+    let mut configuration = json!({
         "UUID": mapping.uuid,
         "StartingPosition": mapping.starting_position,
         "BatchSize": mapping.batch_size,
@@ -263,7 +290,18 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
         "MaximumRetryAttempts": mapping.maximum_retry_attempts,
         "TumblingWindowInSeconds": 0,
         "FunctionResponseTypes": types,
-    })
+    });
+    if !mapping.filters.is_empty()
+        && let Some(object) = configuration.as_object_mut()
+    {
+        let filters: Vec<Value> = mapping
+            .filters
+            .iter()
+            .map(|f| json!({ "Pattern": f.pattern_text }))
+            .collect();
+        object.insert("FilterCriteria".to_owned(), json!({ "Filters": filters }));
+    }
+    configuration
 }
 
 /// Answers the mapping operations; `segments` follow `event-source-mappings`.
@@ -365,6 +403,12 @@ fn create(
     let maximum_record_age_seconds = input
         .maximum_record_age_in_seconds
         .map_or(Ok(-1), validate_record_age)?;
+    let filters = input
+        .filter_criteria
+        .as_ref()
+        .map(parse_filter_criteria)
+        .transpose()?
+        .unwrap_or_default();
     let (key, function_arn) = resolve(caller, region, function_name, None)?;
     authorize(
         cloud,
@@ -389,6 +433,7 @@ fn create(
         maximum_retry_attempts,
         maximum_record_age_seconds,
         report_batch_item_failures: report,
+        filters,
         state: "Creating".to_owned(),
         state_transition_reason: "User action".to_owned(),
         last_processing_result: "No records processed".to_owned(),
@@ -418,6 +463,11 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         .maximum_record_age_in_seconds
         .map(validate_record_age)
         .transpose()?;
+    let filters = input
+        .filter_criteria
+        .as_ref()
+        .map(parse_filter_criteria)
+        .transpose()?;
     let now = cloud.clock.now_millis();
     let mut updated = None;
     cloud.mappings.update(uuid, |mapping| {
@@ -432,6 +482,9 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         }
         if let Some(report) = report {
             mapping.report_batch_item_failures = report;
+        }
+        if let Some(filters) = filters {
+            mapping.filters = filters;
         }
         if let Some(enabled) = input.enabled
             && enabled != mapping.enabled

@@ -6,12 +6,14 @@
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
 //! DeleteFunction ([`functions`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
-//! event source mappings ([`mappings`], polled by [`poller`]). Every other
+//! event source mappings ([`mappings`], polled by [`poller`], their
+//! FilterCriteria in [`filter`]). Every other
 //! Lambda path answers `NotImplementedException` naming the operation, so a
 //! client learns at once what this local cloud does not do yet.
 
 pub mod base64;
 pub mod executor;
+pub mod filter;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;

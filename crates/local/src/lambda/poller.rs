@@ -11,7 +11,11 @@
 //! carries on from the checkpoint. A failed batch is retried from its first
 //! record (or, with ReportBatchItemFailures, from the lowest reported
 //! sequence number) until it succeeds or MaximumRetryAttempts is spent.
+//! Records older than MaximumRecordAgeInSeconds, or that no filter of the
+//! mapping's FilterCriteria matches, are skipped: never delivered, passed
+//! by the checkpoint.
 
+use super::filter;
 use super::mappings::{Mapping, role_caller};
 use crate::identity::Caller;
 use crate::state::Cloud;
@@ -194,28 +198,36 @@ async fn poll(
             }
             continue;
         }
+        let last_read = batch.last().and_then(|r| {
+            at(r, "/dynamodb/SequenceNumber")
+                .as_str()
+                .map(str::to_owned)
+        });
         if mapping.maximum_record_age_seconds >= 0 {
             // Records older than MaximumRecordAgeInSeconds are discarded
             // unprocessed, as Lambda discards them.
             let now_seconds = crate::clock::epoch_seconds(cloud.clock.now_millis());
             let oldest_kept = now_seconds - mapping.maximum_record_age_seconds as f64;
-            let last_read = batch.last().and_then(|r| {
-                at(r, "/dynamodb/SequenceNumber")
-                    .as_str()
-                    .map(str::to_owned)
-            });
             batch.retain(|r| {
                 at(r, "/dynamodb/ApproximateCreationDateTime")
                     .as_f64()
                     .is_none_or(|created| created >= oldest_kept)
             });
-            if batch.is_empty() {
-                let position = positions.entry(id.to_owned()).or_default();
-                position.after = last_read;
-                position.at = None;
-                position.failures = 0;
-                continue;
+        }
+        for record in &mut batch {
+            if let Some(object) = record.as_object_mut() {
+                object.insert("eventSourceARN".to_owned(), Value::String(stream.clone()));
             }
+        }
+        // Records no filter matches are skipped, their checkpoint moving on
+        // with the batch, as Lambda skips them.
+        batch.retain(|record| filter::passes(&mapping.filters, record));
+        if batch.is_empty() {
+            let position = positions.entry(id.to_owned()).or_default();
+            position.after = last_read;
+            position.at = None;
+            position.failures = 0;
+            continue;
         }
         let sequences: Vec<String> = batch
             .iter()
@@ -225,16 +237,7 @@ async fn poll(
                     .map(str::to_owned)
             })
             .collect();
-        let records: Vec<Value> = batch
-            .into_iter()
-            .map(|mut record| {
-                if let Some(object) = record.as_object_mut() {
-                    object.insert("eventSourceARN".to_owned(), Value::String(stream.clone()));
-                }
-                record
-            })
-            .collect();
-        let event = json!({ "Records": records });
+        let event = json!({ "Records": batch });
         let outcome = cloud
             .executor
             .invoke(
@@ -264,7 +267,7 @@ async fn poll(
         let position = positions.entry(id.to_owned()).or_default();
         match failed_from {
             None => {
-                position.after = sequences.last().cloned();
+                position.after = last_read;
                 position.at = None;
                 position.failures = 0;
                 result = Some("OK".to_owned());
@@ -276,7 +279,7 @@ async fn poll(
                 if exhausted {
                     // The batch is dropped, as Lambda drops it with no
                     // on-failure destination.
-                    position.after = sequences.last().cloned();
+                    position.after = last_read;
                     position.at = None;
                     position.failures = 0;
                 } else {

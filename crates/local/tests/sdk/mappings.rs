@@ -9,7 +9,7 @@ use crate::invoke::deploy;
 use crate::lambda::create_role;
 use crate::streams::latest_stream;
 use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
-use aws_sdk_lambda::types::{EventSourcePosition, FunctionResponseType};
+use aws_sdk_lambda::types::{EventSourcePosition, Filter, FilterCriteria, FunctionResponseType};
 use expect_test::expect;
 use std::time::{Duration, Instant};
 use streamgate_local::{LocalCloud, RunningCloud};
@@ -416,5 +416,107 @@ async fn records_older_than_the_maximum_age_are_discarded() {
         ["new"],
         "the two-minute-old record is discarded"
     );
+    cloud.stop().await;
+}
+
+fn filter_criteria(patterns: &[&str]) -> FilterCriteria {
+    let mut criteria = FilterCriteria::builder();
+    for pattern in patterns {
+        criteria = criteria.filters(Filter::builder().pattern(*pattern).build());
+    }
+    criteria.build()
+}
+
+#[tokio::test]
+async fn records_no_filter_matches_are_skipped_and_bad_patterns_refused() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    let client = lambda(&cloud, &root(&cloud, A));
+    let create = |patterns: &[&str]| {
+        client
+            .create_event_source_mapping()
+            .function_name("consumer")
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .filter_criteria(filter_criteria(patterns))
+    };
+    for bad in [
+        r#"{"eventName":"INSERT"}"#,
+        r#"{"eventName":[{"wildcard":"IN*"}]}"#,
+        "not json",
+    ] {
+        let refused = create(&[bad]).send().await.unwrap_err();
+        assert_eq!(
+            describe(&refused),
+            "InvalidParameterValueException: Invalid filter pattern definition.",
+            "{bad}"
+        );
+    }
+    let too_many = create(&[r#"{"a":["x"]}"#; 6]).send().await.unwrap_err();
+    expect![[r#"InvalidParameterValueException: The number of filters in FilterCriteria (6) exceeds the limit of 5"#]]
+        .assert_eq(&describe(&too_many));
+
+    for pk in ["keep-1", "drop-1", "KEEP-2", "drop-2", "keep-3"] {
+        put(&cloud, pk, None).await;
+    }
+    put(&cloud, "marked", Some("flag")).await;
+    let prefix =
+        r#"{"eventName":["INSERT"],"dynamodb":{"NewImage":{"pk":{"S":[{"prefix":"keep"}]}}}}"#;
+    let flagged = r#"{"dynamodb":{"NewImage":{"flag":{"BOOL":[true]}}}}"#;
+    let created = create(&[prefix, flagged]).send().await.unwrap();
+    let uuid = created.uuid().unwrap().to_owned();
+    let patterns = |criteria: Option<&FilterCriteria>| -> Vec<String> {
+        criteria
+            .map(|c| {
+                c.filters()
+                    .iter()
+                    .filter_map(|f| f.pattern().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(patterns(created.filter_criteria()), [prefix, flagged]);
+    wait_for_deliveries(&cloud, "the records a filter matches", |keys| {
+        keys.iter().any(|k| k == "marked")
+    })
+    .await;
+    assert_eq!(delivered(&cloud), ["keep-1", "keep-3", "marked"]);
+
+    // The skipped records were passed by the checkpoint: with the filters
+    // cleared, only what is written next arrives.
+    let updated = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .filter_criteria(FilterCriteria::builder().build())
+        .send()
+        .await
+        .unwrap();
+    assert!(patterns(updated.filter_criteria()).is_empty());
+    let refused = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .filter_criteria(filter_criteria(&[
+            r#"{"eventName":[{"numeric":["<",1,">",0]}]}"#,
+        ]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        describe(&refused),
+        "InvalidParameterValueException: Invalid filter pattern definition."
+    );
+    put(&cloud, "drop-3", None).await;
+    wait_for_deliveries(&cloud, "drop-3 with no filter", |keys| {
+        keys.iter().any(|k| k == "drop-3")
+    })
+    .await;
+    assert_eq!(delivered(&cloud), ["keep-1", "keep-3", "marked", "drop-3"]);
     cloud.stop().await;
 }
