@@ -13,7 +13,7 @@
 //! FilterCriteria are parsed here ([`super::filter`]) and an invalid pattern
 //! refused with `InvalidParameterValueException` "Invalid filter pattern
 //! definition."; the poller applies them. Parameters this local cloud does
-//! not honour yet (BisectBatchOnFunctionError, DestinationConfig,
+//! not honour yet (DestinationConfig,
 //! ParallelizationFactor above 1, a batching window, tumbling windows) are
 //! refused with an `InvalidParameterValueException` saying so, never
 //! silently ignored.
@@ -57,6 +57,8 @@ pub struct Mapping {
     /// FilterCriteria: a record is delivered when any matches (or none is
     /// given); the others are skipped.
     pub filters: Vec<Filter>,
+    /// Whether a failing batch is split in two and the halves retried.
+    pub bisect_batch_on_function_error: bool,
     /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
     pub state: String,
     /// Why the state last changed.
@@ -154,10 +156,6 @@ impl MappingInput {
             .and_then(|o| o.get("Destination"))
             .is_some();
         let checks = [
-            (
-                self.bisect_batch_on_function_error == Some(true),
-                "BisectBatchOnFunctionError",
-            ),
             (destination, "DestinationConfig"),
             (
                 self.parallelization_factor.is_some_and(|p| p != 1),
@@ -286,7 +284,7 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
         "StateTransitionReason": mapping.state_transition_reason,
         "DestinationConfig": { "OnFailure": {} },
         "MaximumRecordAgeInSeconds": mapping.maximum_record_age_seconds,
-        "BisectBatchOnFunctionError": false,
+        "BisectBatchOnFunctionError": mapping.bisect_batch_on_function_error,
         "MaximumRetryAttempts": mapping.maximum_retry_attempts,
         "TumblingWindowInSeconds": 0,
         "FunctionResponseTypes": types,
@@ -434,6 +432,7 @@ fn create(
         maximum_record_age_seconds,
         report_batch_item_failures: report,
         filters,
+        bisect_batch_on_function_error: input.bisect_batch_on_function_error.unwrap_or(false),
         state: "Creating".to_owned(),
         state_transition_reason: "User action".to_owned(),
         last_processing_result: "No records processed".to_owned(),
@@ -485,6 +484,9 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         }
         if let Some(filters) = filters {
             mapping.filters = filters;
+        }
+        if let Some(bisect) = input.bisect_batch_on_function_error {
+            mapping.bisect_batch_on_function_error = bisect;
         }
         if let Some(enabled) = input.enabled
             && enabled != mapping.enabled

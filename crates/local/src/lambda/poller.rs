@@ -11,6 +11,11 @@
 //! carries on from the checkpoint. A failed batch is retried from its first
 //! record (or, with ReportBatchItemFailures, from the lowest reported
 //! sequence number) until it succeeds or MaximumRetryAttempts is spent.
+//! With BisectBatchOnFunctionError a batch that fails as a whole (a function
+//! error, a crash, an unusable partial batch response) is split in two and
+//! the first half retried, halves being split again down to one record;
+//! splitting does not count as a retry, as on AWS, and the halves are sized
+//! in records read (before filtering).
 //! Records older than MaximumRecordAgeInSeconds, or that no filter of the
 //! mapping's FilterCriteria matches, are skipped: never delivered, passed
 //! by the checkpoint.
@@ -36,6 +41,23 @@ struct ShardPosition {
     failures: i64,
     /// The shard is closed and every record was handled.
     finished: bool,
+    /// While a failed batch is being bisected: read at most this many
+    /// records until the checkpoint passes the failed batch's last record.
+    bisection: Option<Bisection>,
+}
+
+/// A failed batch split in two (BisectBatchOnFunctionError).
+#[derive(Debug, Clone)]
+struct Bisection {
+    /// The last sequence number of the batch that first failed.
+    through: String,
+    /// Records per invocation until then.
+    limit: usize,
+}
+
+/// Whether sequence number `a` comes after `b` (both decimal digits).
+fn sequence_after(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
 }
 
 /// Starts the poller of mapping `uuid`; it ends when the mapping is deleted.
@@ -178,12 +200,18 @@ async fn poll(
                 .to_owned(),
             Err(problem) => return Some(problem),
         };
+        let limit = position
+            .bisection
+            .as_ref()
+            .map_or(mapping.batch_size as usize, |b| {
+                b.limit.min(mapping.batch_size as usize)
+            });
         let records = match streams_call(
             cloud,
             &caller,
             region,
             "GetRecords",
-            &json!({ "ShardIterator": iterator, "Limit": mapping.batch_size }),
+            &json!({ "ShardIterator": iterator, "Limit": limit }),
         ) {
             Ok(value) => value,
             Err(problem) => return Some(problem),
@@ -247,19 +275,27 @@ async fn poll(
                 Bytes::from(event.to_string()),
             )
             .await;
+        // (where to retry from, whether the whole batch failed, the problem)
         let failed_from = match outcome {
-            Err(error) => Some((sequences.first().cloned(), format!("PROBLEM: {error}"))),
+            Err(error) => Some((
+                sequences.first().cloned(),
+                true,
+                format!("PROBLEM: {error}"),
+            )),
             Ok(result) if result.function_error.is_some() => Some((
                 sequences.first().cloned(),
+                true,
                 "PROBLEM: Function call failed".to_owned(),
             )),
             Ok(result) if mapping.report_batch_item_failures => {
                 match lowest_failure(&result.payload, &sequences) {
                     Ok(None) => None,
-                    Ok(Some(lowest)) => {
-                        Some((Some(lowest), "PROBLEM: Function call failed".to_owned()))
-                    }
-                    Err(problem) => Some((sequences.first().cloned(), problem)),
+                    Ok(Some(lowest)) => Some((
+                        Some(lowest),
+                        false,
+                        "PROBLEM: Function call failed".to_owned(),
+                    )),
+                    Err(problem) => Some((sequences.first().cloned(), true, problem)),
                 }
             }
             Ok(_) => None,
@@ -270,9 +306,28 @@ async fn poll(
                 position.after = last_read;
                 position.at = None;
                 position.failures = 0;
+                end_bisection_once_passed(position);
                 result = Some("OK".to_owned());
             }
-            Some((from, problem)) => {
+            Some((from, true, problem))
+                if mapping.bisect_batch_on_function_error && sequences.len() > 1 =>
+            {
+                // Split in two and retry the first half; splitting does not
+                // count towards the retry quota, as on AWS.
+                let through = position
+                    .bisection
+                    .as_ref()
+                    .map(|b| b.through.clone())
+                    .or_else(|| sequences.last().cloned())
+                    .unwrap_or_default();
+                position.bisection = Some(Bisection {
+                    through,
+                    limit: sequences.len().div_ceil(2),
+                });
+                position.at = from;
+                result = Some(problem);
+            }
+            Some((from, _, problem)) => {
                 position.failures += 1;
                 let exhausted = mapping.maximum_retry_attempts >= 0
                     && position.failures > mapping.maximum_retry_attempts;
@@ -282,6 +337,7 @@ async fn poll(
                     position.after = last_read;
                     position.at = None;
                     position.failures = 0;
+                    end_bisection_once_passed(position);
                 } else {
                     position.at = from;
                 }
@@ -290,6 +346,17 @@ async fn poll(
         }
     }
     result
+}
+
+/// Ends a bisection once the checkpoint has passed the failed batch.
+fn end_bisection_once_passed(position: &mut ShardPosition) {
+    let passed = match (&position.bisection, &position.after) {
+        (Some(bisection), Some(after)) => !sequence_after(&bisection.through, after),
+        _ => true,
+    };
+    if passed {
+        position.bisection = None;
+    }
 }
 
 /// The value at a JSON pointer, or null.

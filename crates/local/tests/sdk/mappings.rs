@@ -267,11 +267,11 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
         .function_name("consumer")
         .event_source_arn(&stream)
         .starting_position(EventSourcePosition::Latest)
-        .bisect_batch_on_function_error(true)
+        .tumbling_window_in_seconds(60)
         .send()
         .await
         .unwrap_err();
-    expect![[r#"InvalidParameterValueException: streamgate-local does not implement BisectBatchOnFunctionError for event source mappings yet"#]]
+    expect![[r#"InvalidParameterValueException: streamgate-local does not implement TumblingWindowInSeconds for event source mappings yet"#]]
         .assert_eq(&describe(&refused));
     let created = client
         .create_event_source_mapping()
@@ -518,5 +518,44 @@ async fn records_no_filter_matches_are_skipped_and_bad_patterns_refused() {
     })
     .await;
     assert_eq!(delivered(&cloud), ["keep-1", "keep-3", "marked", "drop-3"]);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_batch_is_bisected_down_to_the_poison_record() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    for (pk, mark) in [("a", None), ("b", None), ("p", Some("poison")), ("d", None)] {
+        put(&cloud, pk, mark).await;
+    }
+    let created = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(4)
+        .maximum_retry_attempts(1)
+        .bisect_batch_on_function_error(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.bisect_batch_on_function_error(), Some(true));
+    put(&cloud, "e", None).await;
+    wait_for_deliveries(&cloud, "e after the bisected batch", |keys| {
+        keys.iter().any(|k| k == "e")
+    })
+    .await;
+    // The batch of four fails and is split: a and b pass; p and d fail and
+    // are split; p alone fails twice (one retry) and is dropped; d passes.
+    // Splitting is not a retry.
+    expect![[r#"["a", "b", "p", "d", "a", "b", "p", "d", "p", "p", "d", "e"]"#]]
+        .assert_eq(&format!("{:?}", delivered(&cloud)));
     cloud.stop().await;
 }
