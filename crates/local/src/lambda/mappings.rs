@@ -12,8 +12,10 @@
 //!
 //! FilterCriteria are parsed here ([`super::filter`]) and an invalid pattern
 //! refused with `InvalidParameterValueException` "Invalid filter pattern
-//! definition."; the poller applies them. Parameters this local cloud does
-//! not honour yet (DestinationConfig,
+//! definition."; the poller applies them. An on-failure destination must
+//! be an SQS queue ARN the execution role may `sqs:SendMessage` to (its
+//! identity policies, as Lambda checks at creation). Parameters this local cloud does
+//! not honour yet (an SNS or S3 on-failure destination,
 //! ParallelizationFactor above 1, a batching window, tumbling windows) are
 //! refused with an `InvalidParameterValueException` saying so, never
 //! silently ignored.
@@ -59,6 +61,8 @@ pub struct Mapping {
     pub filters: Vec<Filter>,
     /// Whether a failing batch is split in two and the halves retried.
     pub bisect_batch_on_function_error: bool,
+    /// The SQS queue ARN that gets the metadata of a discarded batch.
+    pub on_failure_destination: Option<String>,
     /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
     pub state: String,
     /// Why the state last changed.
@@ -111,11 +115,66 @@ struct MappingInput {
     function_response_types: Option<Vec<String>>,
     filter_criteria: Option<FilterCriteriaInput>,
     bisect_batch_on_function_error: Option<bool>,
-    destination_config: Option<Value>,
+    destination_config: Option<DestinationConfigInput>,
     parallelization_factor: Option<i64>,
     maximum_record_age_in_seconds: Option<i64>,
     maximum_batching_window_in_seconds: Option<i64>,
     tumbling_window_in_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DestinationConfigInput {
+    on_failure: Option<DestinationInput>,
+    on_success: Option<DestinationInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DestinationInput {
+    destination: Option<String>,
+}
+
+/// The on-failure destination of `DestinationConfig` (`None`: none, which
+/// clears it on update), checked as Lambda checks it against the role.
+fn parse_destination(
+    cloud: &Cloud,
+    function: &FunctionKey,
+    role_arn: &str,
+    config: &DestinationConfigInput,
+) -> Result<Option<String>, ApiError> {
+    if config
+        .on_success
+        .as_ref()
+        .is_some_and(|s| s.destination.is_some())
+    {
+        return Err(invalid(
+            "Unsupported DestinationConfig parameter for given event source mapping type: OnSuccess",
+        ));
+    }
+    let Some(arn) = config
+        .on_failure
+        .as_ref()
+        .and_then(|o| o.destination.clone())
+    else {
+        return Ok(None);
+    };
+    if arn.starts_with("arn:aws:sns:") || arn.starts_with("arn:aws:s3:") {
+        return Err(not_implemented("an SNS or S3 on-failure destination"));
+    }
+    if !crate::sqs::is_queue_arn(&arn) {
+        return Err(invalid(format!(
+            "Unsupported on-failure destination {arn}: expected an SQS queue ARN"
+        )));
+    }
+    let allowed = role_caller(cloud, function, role_arn)
+        .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, &arn));
+    if !allowed {
+        return Err(invalid(
+            "The provided execution role does not have permissions to call SendMessage on SQS",
+        ));
+    }
+    Ok(Some(arn))
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,14 +208,7 @@ fn parse_filter_criteria(criteria: &FilterCriteriaInput) -> Result<Vec<Filter>, 
 impl MappingInput {
     /// Refuses the parameters this cloud does not honour yet.
     fn refuse_unimplemented(&self) -> Result<(), ApiError> {
-        let destination = self
-            .destination_config
-            .as_ref()
-            .and_then(|d| d.get("OnFailure"))
-            .and_then(|o| o.get("Destination"))
-            .is_some();
         let checks = [
-            (destination, "DestinationConfig"),
             (
                 self.parallelization_factor.is_some_and(|p| p != 1),
                 "ParallelizationFactor above 1",
@@ -282,7 +334,12 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
         "LastProcessingResult": mapping.last_processing_result,
         "State": mapping.state,
         "StateTransitionReason": mapping.state_transition_reason,
-        "DestinationConfig": { "OnFailure": {} },
+        "DestinationConfig": {
+            "OnFailure": mapping
+                .on_failure_destination
+                .as_ref()
+                .map_or_else(|| json!({}), |arn| json!({ "Destination": arn })),
+        },
         "MaximumRecordAgeInSeconds": mapping.maximum_record_age_seconds,
         "BisectBatchOnFunctionError": mapping.bisect_batch_on_function_error,
         "MaximumRetryAttempts": mapping.maximum_retry_attempts,
@@ -418,6 +475,12 @@ fn create(
         .get(&key)
         .ok_or_else(|| ApiError::not_found(format!("Function not found: {function_arn}")))?;
     check_stream_access(cloud, &key, &function.role, &stream_arn)?;
+    let on_failure_destination = input
+        .destination_config
+        .as_ref()
+        .map(|config| parse_destination(cloud, &key, &function.role, config))
+        .transpose()?
+        .flatten();
     let uuid = super::executor::uuid(cloud);
     let enabled = input.enabled.unwrap_or(true);
     let mapping = Mapping {
@@ -433,6 +496,7 @@ fn create(
         report_batch_item_failures: report,
         filters,
         bisect_batch_on_function_error: input.bisect_batch_on_function_error.unwrap_or(false),
+        on_failure_destination,
         state: "Creating".to_owned(),
         state_transition_reason: "User action".to_owned(),
         last_processing_result: "No records processed".to_owned(),
@@ -448,7 +512,7 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
     let input: MappingInput =
         serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
     input.refuse_unimplemented()?;
-    owned(cloud, caller, uuid, "lambda:UpdateEventSourceMapping")?;
+    let current = owned(cloud, caller, uuid, "lambda:UpdateEventSourceMapping")?;
     if input.function_name.is_some() {
         return Err(not_implemented("changing the function of a mapping"));
     }
@@ -467,6 +531,20 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         .as_ref()
         .map(parse_filter_criteria)
         .transpose()?;
+    let destination = match &input.destination_config {
+        Some(config) => {
+            let function = cloud.functions.get(&current.function).ok_or_else(|| {
+                ApiError::not_found(format!("Function not found: {}", current.function_arn))
+            })?;
+            Some(parse_destination(
+                cloud,
+                &current.function,
+                &function.role,
+                config,
+            )?)
+        }
+        None => None,
+    };
     let now = cloud.clock.now_millis();
     let mut updated = None;
     cloud.mappings.update(uuid, |mapping| {
@@ -484,6 +562,9 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         }
         if let Some(filters) = filters {
             mapping.filters = filters;
+        }
+        if let Some(destination) = destination {
+            mapping.on_failure_destination = destination;
         }
         if let Some(bisect) = input.bisect_batch_on_function_error {
             mapping.bisect_batch_on_function_error = bisect;

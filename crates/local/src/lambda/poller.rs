@@ -11,6 +11,10 @@
 //! carries on from the checkpoint. A failed batch is retried from its first
 //! record (or, with ReportBatchItemFailures, from the lowest reported
 //! sequence number) until it succeeds or MaximumRetryAttempts is spent.
+//! A batch whose retries are spent is dropped; with an on-failure
+//! destination its metadata (`requestContext`, `responseContext`,
+//! `DDBStreamBatchInfo`, as Lambda sends them) is first sent there as the
+//! execution role, and a batch whose metadata cannot be sent is kept.
 //! With BisectBatchOnFunctionError a batch that fails as a whole (a function
 //! error, a crash, an unusable partial batch response) is split in two and
 //! the first half retried, halves being split again down to one record;
@@ -265,6 +269,12 @@ async fn poll(
                     .map(str::to_owned)
             })
             .collect();
+        let arrival = |record: Option<&Value>| {
+            record
+                .and_then(|r| at(r, "/dynamodb/ApproximateCreationDateTime").as_f64())
+                .map(|seconds| crate::clock::iso8601((seconds * 1000.0) as u64))
+        };
+        let arrivals = (arrival(batch.first()), arrival(batch.last()));
         let event = json!({ "Records": batch });
         let outcome = cloud
             .executor
@@ -276,17 +286,28 @@ async fn poll(
             )
             .await;
         // (where to retry from, whether the whole batch failed, the problem)
+        let mut response_context = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
         let failed_from = match outcome {
-            Err(error) => Some((
-                sequences.first().cloned(),
-                true,
-                format!("PROBLEM: {error}"),
-            )),
-            Ok(result) if result.function_error.is_some() => Some((
-                sequences.first().cloned(),
-                true,
-                "PROBLEM: Function call failed".to_owned(),
-            )),
+            Err(error) => {
+                response_context = json!({ "statusCode": 500, "executedVersion": "$LATEST", "functionError": "Unhandled" });
+                Some((
+                    sequences.first().cloned(),
+                    true,
+                    format!("PROBLEM: {error}"),
+                ))
+            }
+            Ok(result) if result.function_error.is_some() => {
+                response_context = json!({
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": result.function_error,
+                });
+                Some((
+                    sequences.first().cloned(),
+                    true,
+                    "PROBLEM: Function call failed".to_owned(),
+                ))
+            }
             Ok(result) if mapping.report_batch_item_failures => {
                 match lowest_failure(&result.payload, &sequences) {
                     Ok(None) => None,
@@ -331,9 +352,45 @@ async fn poll(
                 position.failures += 1;
                 let exhausted = mapping.maximum_retry_attempts >= 0
                     && position.failures > mapping.maximum_retry_attempts;
-                if exhausted {
-                    // The batch is dropped, as Lambda drops it with no
-                    // on-failure destination.
+                let mut kept_for_destination = None;
+                if exhausted && let Some(destination) = &mapping.on_failure_destination {
+                    let record = json!({
+                        "requestContext": {
+                            "requestId": super::executor::uuid(cloud),
+                            "functionArn": mapping.function_arn,
+                            "condition": "RetryAttemptsExhausted",
+                            "approximateInvokeCount": position.failures,
+                        },
+                        "responseContext": response_context,
+                        "version": "1.0",
+                        "timestamp": crate::clock::iso8601(cloud.clock.now_millis()),
+                        "DDBStreamBatchInfo": {
+                            "shardId": id,
+                            "startSequenceNumber": sequences.first(),
+                            "endSequenceNumber": sequences.last(),
+                            "approximateArrivalOfFirstRecord": arrivals.0,
+                            "approximateArrivalOfLastRecord": arrivals.1,
+                            "batchSize": sequences.len(),
+                            "streamArn": stream,
+                        },
+                    });
+                    if let Err(error) =
+                        crate::sqs::send_to_arn(cloud, &caller, destination, record.to_string())
+                    {
+                        // Not dropped: the batch stays until its metadata
+                        // reaches the destination.
+                        kept_for_destination = Some(format!(
+                            "PROBLEM: the on-failure destination {destination} refused the batch's metadata: {error}"
+                        ));
+                    }
+                }
+                if let Some(kept) = &kept_for_destination {
+                    position.failures -= 1;
+                    position.at = from;
+                    result = Some(kept.clone());
+                } else if exhausted {
+                    // The batch is dropped (its metadata sent to the
+                    // on-failure destination, if any), as Lambda drops it.
                     position.after = last_read;
                     position.at = None;
                     position.failures = 0;
@@ -341,7 +398,9 @@ async fn poll(
                 } else {
                     position.at = from;
                 }
-                result = Some(problem);
+                if kept_for_destination.is_none() {
+                    result = Some(problem);
+                }
             }
         }
     }

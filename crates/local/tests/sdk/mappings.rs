@@ -3,13 +3,15 @@
 //! polled as the execution role; partial batch failures, retries, and the
 //! stream policy removed and restored while the mapping runs.
 
-use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, start};
+use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start};
 use crate::dynamodb::create_table;
 use crate::invoke::deploy;
 use crate::lambda::create_role;
 use crate::streams::latest_stream;
 use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
-use aws_sdk_lambda::types::{EventSourcePosition, Filter, FilterCriteria, FunctionResponseType};
+use aws_sdk_lambda::types::{
+    DestinationConfig, EventSourcePosition, Filter, FilterCriteria, FunctionResponseType, OnFailure,
+};
 use expect_test::expect;
 use std::time::{Duration, Instant};
 use streamgate_local::{LocalCloud, RunningCloud};
@@ -557,5 +559,130 @@ async fn a_failing_batch_is_bisected_down_to_the_poison_record() {
     // Splitting is not a retry.
     expect![[r#"["a", "b", "p", "d", "a", "b", "p", "d", "p", "p", "d", "e"]"#]]
         .assert_eq(&format!("{:?}", delivered(&cloud)));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_whose_retries_are_spent_goes_to_the_on_failure_queue() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    let queues = sqs(&cloud, &root(&cloud, A));
+    let url = queues
+        .create_queue()
+        .queue_name("consumer-failures")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{A}:consumer-failures");
+    let client = lambda(&cloud, &root(&cloud, A));
+    let create = || {
+        client
+            .create_event_source_mapping()
+            .function_name("consumer")
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .batch_size(2)
+            .maximum_retry_attempts(1)
+            .destination_config(
+                DestinationConfig::builder()
+                    .on_failure(OnFailure::builder().destination(&queue_arn).build())
+                    .build(),
+            )
+    };
+    let refused = create().send().await.unwrap_err();
+    expect![[r#"InvalidParameterValueException: The provided execution role does not have permissions to call SendMessage on SQS"#]]
+        .assert_eq(&describe(&refused));
+    iam(&cloud, &root(&cloud, A))
+        .put_role_policy()
+        .role_name("consumer")
+        .policy_name("send-failures")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    put(&cloud, "p", Some("poison")).await;
+    put(&cloud, "q", None).await;
+    let created = create().send().await.unwrap();
+    assert_eq!(
+        created
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|o| o.destination()),
+        Some(queue_arn.as_str())
+    );
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record after the dropped batch", |keys| {
+        keys.iter().any(|k| k == "after")
+    })
+    .await;
+    expect![[r#"["p", "q", "p", "q", "after"]"#]].assert_eq(&format!("{:?}", delivered(&cloud)));
+
+    let received = queues
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages().len(), 1);
+    let mut body: serde_json::Value =
+        serde_json::from_str(received.messages()[0].body().unwrap()).unwrap();
+    // What varies from run to run, checked for shape and then fixed.
+    let info = body.pointer_mut("/DDBStreamBatchInfo").unwrap();
+    for field in [
+        "shardId",
+        "startSequenceNumber",
+        "endSequenceNumber",
+        "approximateArrivalOfFirstRecord",
+        "approximateArrivalOfLastRecord",
+    ] {
+        assert!(info[field].is_string(), "{field}: {info}");
+        info[field] = field.into();
+    }
+    assert_eq!(info["streamArn"], stream.as_str());
+    info["streamArn"] = "STREAM".into();
+    for pointer in ["/requestContext/requestId", "/timestamp"] {
+        let value = body.pointer_mut(pointer).unwrap();
+        assert!(value.is_string(), "{pointer}");
+        *value = pointer.into();
+    }
+    expect![[r#"
+        {
+          "DDBStreamBatchInfo": {
+            "approximateArrivalOfFirstRecord": "approximateArrivalOfFirstRecord",
+            "approximateArrivalOfLastRecord": "approximateArrivalOfLastRecord",
+            "batchSize": 2,
+            "endSequenceNumber": "endSequenceNumber",
+            "shardId": "shardId",
+            "startSequenceNumber": "startSequenceNumber",
+            "streamArn": "STREAM"
+          },
+          "requestContext": {
+            "approximateInvokeCount": 2,
+            "condition": "RetryAttemptsExhausted",
+            "functionArn": "arn:aws:lambda:eu-west-1:111111111111:function:consumer",
+            "requestId": "/requestContext/requestId"
+          },
+          "responseContext": {
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+            "statusCode": 200
+          },
+          "timestamp": "/timestamp",
+          "version": "1.0"
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&body).unwrap());
     cloud.stop().await;
 }
