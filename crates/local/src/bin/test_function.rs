@@ -13,7 +13,8 @@
 //!   listing the records whose new image has a `fail` attribute, fails the
 //!   whole batch with a function error `PoisonRecord` when one has a `poison`
 //!   attribute, and exits when one has an `exit` attribute; it prints
-//!   `record EVENT PK` for each record it is given.
+//!   `record EVENT PK` and `keys PK SK` (`SK` the number of a sort key `sk`)
+//!   for each record it is given.
 //!
 //! With `TEST_FUNCTION_INIT_ERROR` set it reports an init error and exits.
 
@@ -107,6 +108,11 @@ fn handle(event: &Value) -> Answer {
                 .and_then(Value::as_str)
                 .unwrap_or("?");
             println!("record {name} {key}");
+            let sort_key = change
+                .and_then(|c| c.pointer("/Keys/sk/N"))
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            println!("keys {key} {sort_key}");
             if image.and_then(|i| i.get("exit")).is_some() {
                 println!("exiting on record {sequence}");
                 std::process::exit(3);

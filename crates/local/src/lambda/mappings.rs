@@ -15,8 +15,7 @@
 //! definition."; the poller applies them. An on-failure destination must
 //! be an SQS queue ARN the execution role may `sqs:SendMessage` to (its
 //! identity policies, as Lambda checks at creation). Parameters this local cloud does
-//! not honour yet (an SNS or S3 on-failure destination,
-//! ParallelizationFactor above 1, a batching window, tumbling windows) are
+//! not honour yet (an SNS or S3 on-failure destination, tumbling windows) are
 //! refused with an `InvalidParameterValueException` saying so, never
 //! silently ignored.
 
@@ -63,6 +62,11 @@ pub struct Mapping {
     pub bisect_batch_on_function_error: bool,
     /// The SQS queue ARN that gets the metadata of a discarded batch.
     pub on_failure_destination: Option<String>,
+    /// Concurrent batches per shard, 1..=10, each partition key always in
+    /// the same one.
+    pub parallelization_factor: u32,
+    /// How long an unfilled batch may wait for more records, 0..=300.
+    pub maximum_batching_window_seconds: u64,
     /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
     pub state: String,
     /// Why the state last changed.
@@ -208,21 +212,10 @@ fn parse_filter_criteria(criteria: &FilterCriteriaInput) -> Result<Vec<Filter>, 
 impl MappingInput {
     /// Refuses the parameters this cloud does not honour yet.
     fn refuse_unimplemented(&self) -> Result<(), ApiError> {
-        let checks = [
-            (
-                self.parallelization_factor.is_some_and(|p| p != 1),
-                "ParallelizationFactor above 1",
-            ),
-            (
-                self.maximum_batching_window_in_seconds
-                    .is_some_and(|w| w != 0),
-                "MaximumBatchingWindowInSeconds",
-            ),
-            (
-                self.tumbling_window_in_seconds.is_some_and(|w| w != 0),
-                "TumblingWindowInSeconds",
-            ),
-        ];
+        let checks = [(
+            self.tumbling_window_in_seconds.is_some_and(|w| w != 0),
+            "TumblingWindowInSeconds",
+        )];
         match checks.iter().find(|(given, _)| *given) {
             Some((_, parameter)) => Err(not_implemented(parameter)),
             None => Ok(()),
@@ -235,6 +228,24 @@ fn validate_batch_size(size: i64) -> Result<u32, ApiError> {
         Ok(size @ 1..=10_000) => Ok(size),
         _ => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{size}' at 'batchSize' failed to satisfy constraint: Member must have value between 1 and 10000"
+        ))),
+    }
+}
+
+fn validate_parallelization(factor: i64) -> Result<u32, ApiError> {
+    match u32::try_from(factor) {
+        Ok(factor @ 1..=10) => Ok(factor),
+        _ => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{factor}' at 'parallelizationFactor' failed to satisfy constraint: Member must have value between 1 and 10"
+        ))),
+    }
+}
+
+fn validate_window(seconds: i64) -> Result<u64, ApiError> {
+    match u64::try_from(seconds) {
+        Ok(seconds @ 0..=300) => Ok(seconds),
+        _ => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{seconds}' at 'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member must have value between 0 and 300"
         ))),
     }
 }
@@ -326,8 +337,8 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
         "UUID": mapping.uuid,
         "StartingPosition": mapping.starting_position,
         "BatchSize": mapping.batch_size,
-        "MaximumBatchingWindowInSeconds": 0,
-        "ParallelizationFactor": 1,
+        "MaximumBatchingWindowInSeconds": mapping.maximum_batching_window_seconds,
+        "ParallelizationFactor": mapping.parallelization_factor,
         "EventSourceArn": mapping.event_source_arn,
         "FunctionArn": mapping.function_arn,
         "LastModified": crate::clock::epoch_seconds(mapping.last_modified_millis),
@@ -464,6 +475,12 @@ fn create(
         .map(parse_filter_criteria)
         .transpose()?
         .unwrap_or_default();
+    let parallelization_factor = input
+        .parallelization_factor
+        .map_or(Ok(1), validate_parallelization)?;
+    let maximum_batching_window_seconds = input
+        .maximum_batching_window_in_seconds
+        .map_or(Ok(0), validate_window)?;
     let (key, function_arn) = resolve(caller, region, function_name, None)?;
     authorize(
         cloud,
@@ -497,6 +514,8 @@ fn create(
         filters,
         bisect_batch_on_function_error: input.bisect_batch_on_function_error.unwrap_or(false),
         on_failure_destination,
+        parallelization_factor,
+        maximum_batching_window_seconds,
         state: "Creating".to_owned(),
         state_transition_reason: "User action".to_owned(),
         last_processing_result: "No records processed".to_owned(),
@@ -531,6 +550,14 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         .as_ref()
         .map(parse_filter_criteria)
         .transpose()?;
+    let factor = input
+        .parallelization_factor
+        .map(validate_parallelization)
+        .transpose()?;
+    let window = input
+        .maximum_batching_window_in_seconds
+        .map(validate_window)
+        .transpose()?;
     let destination = match &input.destination_config {
         Some(config) => {
             let function = cloud.functions.get(&current.function).ok_or_else(|| {
@@ -562,6 +589,12 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         }
         if let Some(filters) = filters {
             mapping.filters = filters;
+        }
+        if let Some(factor) = factor {
+            mapping.parallelization_factor = factor;
+        }
+        if let Some(window) = window {
+            mapping.maximum_batching_window_seconds = window;
         }
         if let Some(destination) = destination {
             mapping.on_failure_destination = destination;

@@ -686,3 +686,180 @@ async fn a_batch_whose_retries_are_spent_goes_to_the_on_failure_queue() {
     .assert_eq(&serde_json::to_string_pretty(&body).unwrap());
     cloud.stop().await;
 }
+
+/// The records of each invocation, in order (`PK SK`), from the log.
+fn invocations(cloud: &RunningCloud) -> Vec<Vec<String>> {
+    let mut invocations: Vec<Vec<String>> = Vec::new();
+    for line in cloud.function_logs(A, REGION, "consumer") {
+        if line.starts_with("START RequestId") {
+            invocations.push(Vec::new());
+        } else if let (Some(keys), Some(current)) =
+            (line.strip_prefix("keys "), invocations.last_mut())
+        {
+            current.push(keys.to_owned());
+        }
+    }
+    invocations.retain(|records| !records.is_empty());
+    invocations
+}
+
+async fn put_version(cloud: &RunningCloud, pk: &str, sk: u32, blob: Option<&str>) {
+    let mut request = dynamodb(cloud, &root(cloud, B))
+        .put_item()
+        .table_name("documents")
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .item("sk", AttributeValue::N(sk.to_string()));
+    if let Some(blob) = blob {
+        request = request.item("blob", AttributeValue::S(blob.to_owned()));
+    }
+    request.send().await.unwrap();
+}
+
+async fn mapping_with(
+    cloud: &RunningCloud,
+    stream: &str,
+    configure: impl FnOnce(
+        aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder,
+    ) -> aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder,
+) -> String {
+    dynamodb(cloud, &root(cloud, B))
+        .put_resource_policy()
+        .resource_arn(stream)
+        .policy(stream_policy(stream))
+        .send()
+        .await
+        .unwrap();
+    let request = lambda(cloud, &root(cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(stream)
+        .starting_position(EventSourcePosition::TrimHorizon);
+    configure(request)
+        .send()
+        .await
+        .unwrap()
+        .uuid()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn concurrent_batches_keep_each_keys_order() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let keys = ["k1", "k2", "k3", "k4", "k5", "k6"];
+    for version in 1..=4 {
+        for key in keys {
+            put_version(&cloud, key, version, None).await;
+        }
+    }
+    let refused = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .parallelization_factor(11)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '11' at 'parallelizationFactor' failed to satisfy constraint: Member must have value between 1 and 10"#]]
+        .assert_eq(&describe(&refused));
+    let uuid = mapping_with(&cloud, &stream, |m| {
+        m.parallelization_factor(3).batch_size(3)
+    })
+    .await;
+    wait_for_deliveries(&cloud, "the 24 records", |delivered| delivered.len() >= 24).await;
+    let batches = invocations(&cloud);
+    let all: Vec<&String> = batches.iter().flatten().collect();
+    assert_eq!(all.len(), 24, "each record once: {batches:?}");
+    for key in keys {
+        let versions: Vec<&str> = all
+            .iter()
+            .filter_map(|r| r.strip_prefix(&format!("{key} ")))
+            .collect();
+        assert_eq!(
+            versions,
+            ["1", "2", "3", "4"],
+            "{key} in order: {batches:?}"
+        );
+    }
+    // (Concurrent invocations interleave their log lines, so batches are
+    // counted by their START lines.)
+    let starts = cloud
+        .function_logs(A, REGION, "consumer")
+        .iter()
+        .filter(|line| line.starts_with("START RequestId"))
+        .count();
+    assert!(starts >= 8, "24 records in batches of at most 3: {starts}");
+    let mapping = lambda(&cloud, &root(&cloud, A))
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mapping.parallelization_factor(), Some(3));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn an_unfilled_batch_waits_for_its_window() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    put_version(&cloud, "a", 1, None).await;
+    let uuid = mapping_with(&cloud, &stream, |m| {
+        m.maximum_batching_window_in_seconds(60).batch_size(3)
+    })
+    .await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    // Enabled is set after the first poll, which saw `a` and held it back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Enabled" {
+        assert!(Instant::now() < deadline, "waited 20 s for the first poll");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(invocations(&cloud).is_empty(), "{:?}", invocations(&cloud));
+    // A full batch goes at once.
+    put_version(&cloud, "b", 1, None).await;
+    put_version(&cloud, "c", 1, None).await;
+    wait_for_deliveries(&cloud, "the full batch", |keys| keys.len() >= 3).await;
+    put_version(&cloud, "d", 1, None).await;
+    cloud.advance_clock(Duration::from_secs(61));
+    wait_for_deliveries(&cloud, "d once the window passed", |keys| keys.len() >= 4).await;
+    expect![[r#"[["a 1", "b 1", "c 1"], ["d 1"]]"#]]
+        .assert_eq(&format!("{:?}", invocations(&cloud)));
+    let window = lambda(&cloud, &root(&cloud, A))
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .maximum_batching_window_in_seconds(301)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '301' at 'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member must have value between 0 and 300"#]]
+        .assert_eq(&describe(&window));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_is_cut_to_stay_under_the_six_megabyte_payload() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    // 20 records of about 380 KB: 7.6 MB, more than one invocation holds.
+    let blob = "x".repeat(380 * 1024);
+    for sk in 1..=20 {
+        put_version(&cloud, "big", sk, Some(&blob)).await;
+    }
+    mapping_with(&cloud, &stream, |m| m.batch_size(100)).await;
+    wait_for_deliveries(&cloud, "the 20 large records", |keys| keys.len() >= 20).await;
+    let batches = invocations(&cloud);
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 20, "{sizes:?}");
+    assert!(sizes.len() >= 2, "cut into several invocations: {sizes:?}");
+    assert!(
+        sizes.iter().all(|s| *s * 380 * 1024 <= 6 * 1024 * 1024),
+        "every invocation under 6 MB: {sizes:?}"
+    );
+    let order: Vec<String> = batches.into_iter().flatten().collect();
+    let expected: Vec<String> = (1..=20).map(|sk| format!("big {sk}")).collect();
+    assert_eq!(order, expected);
+    cloud.stop().await;
+}
