@@ -378,3 +378,60 @@ async fn updates_take_effect_on_the_next_invocation() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_failed_event_invocation_is_retried_twice() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+    client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            json!({"action": "fail", "message": "always"}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    wait_for_starts(&cloud, 1).await;
+    // The first retry comes a minute later, the second two minutes after it.
+    cloud.advance_clock(Duration::from_secs(61));
+    wait_for_starts(&cloud, 2).await;
+    cloud.advance_clock(Duration::from_secs(121));
+    wait_for_starts(&cloud, 3).await;
+    cloud.advance_clock(Duration::from_secs(600));
+    // A succeeding event is run once: its START is the fourth.
+    client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(json!({"action": "echo"}).to_string()))
+        .send()
+        .await
+        .unwrap();
+    wait_for_starts(&cloud, 4).await;
+    assert_eq!(starts(&cloud), 4, "no fourth try of the failed event");
+    cloud.stop().await;
+}
+
+fn starts(cloud: &RunningCloud) -> usize {
+    cloud
+        .function_logs(A, REGION, "tester")
+        .iter()
+        .filter(|l| l.starts_with("START RequestId"))
+        .count()
+}
+
+/// Waits (at most 10 s) until the function has started `count` invocations.
+async fn wait_for_starts(cloud: &RunningCloud, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while starts(cloud) < count {
+        assert!(
+            Instant::now() < deadline,
+            "waited 10 s for invocation {count}; log: {:#?}",
+            cloud.function_logs(A, REGION, "tester")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
