@@ -741,6 +741,89 @@ mod tests {
         );
     }
 
+    /// A one-field matcher, with what the filter syntax says of it.
+    #[derive(Debug, Clone)]
+    enum Spec {
+        Exact(String),
+        Prefix(String),
+        Suffix(String),
+        IgnoreCase(String),
+        AnythingBut(Vec<String>),
+        AnythingButPrefix(String),
+        Exists(bool),
+    }
+
+    impl Spec {
+        fn pattern(&self) -> Value {
+            match self {
+                Spec::Exact(s) => json!(s),
+                Spec::Prefix(s) => json!({ "prefix": s }),
+                Spec::Suffix(s) => json!({ "suffix": s }),
+                Spec::IgnoreCase(s) => json!({ "equals-ignore-case": s }),
+                Spec::AnythingBut(values) => json!({ "anything-but": values }),
+                Spec::AnythingButPrefix(s) => json!({ "anything-but": { "prefix": s } }),
+                Spec::Exists(wanted) => json!({ "exists": wanted }),
+            }
+        }
+
+        /// The reference: what the documentation says, written plainly.
+        fn expected(&self, value: Option<&str>) -> bool {
+            let Some(v) = value else {
+                return matches!(self, Spec::Exists(false));
+            };
+            match self {
+                Spec::Exact(s) => v == s,
+                Spec::Prefix(s) => v.starts_with(s.as_str()),
+                Spec::Suffix(s) => v.ends_with(s.as_str()),
+                Spec::IgnoreCase(s) => v.to_lowercase() == s.to_lowercase(),
+                Spec::AnythingBut(values) => !values.iter().any(|x| x == v),
+                Spec::AnythingButPrefix(s) => !v.starts_with(s.as_str()),
+                Spec::Exists(wanted) => *wanted,
+            }
+        }
+    }
+
+    fn spec() -> impl proptest::strategy::Strategy<Value = Spec> {
+        use proptest::prelude::*;
+        let text = "[aAb]{0,3}";
+        prop_oneof![
+            text.prop_map(Spec::Exact),
+            text.prop_map(Spec::Prefix),
+            text.prop_map(Spec::Suffix),
+            text.prop_map(Spec::IgnoreCase),
+            proptest::collection::vec(text, 1..3).prop_map(Spec::AnythingBut),
+            text.prop_map(Spec::AnythingButPrefix),
+            any::<bool>().prop_map(Spec::Exists),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matchers_agree_with_the_reference(
+            first in spec(),
+            second in spec(),
+            value in proptest::option::of("[aAb]{0,3}"),
+        ) {
+            let record = match &value {
+                Some(v) => json!({ "f": v }),
+                None => json!({ "g": "other" }),
+            };
+            let one = json!({ "f": [first.pattern()] }).to_string();
+            proptest::prop_assert_eq!(
+                Filter::parse(&one).unwrap().matches(&record),
+                first.expected(value.as_deref()),
+                "{}", one
+            );
+            // Matchers in one list: any; two patterns under $or: either.
+            let either = first.expected(value.as_deref()) || second.expected(value.as_deref());
+            let listed = json!({ "f": [first.pattern(), second.pattern()] }).to_string();
+            proptest::prop_assert_eq!(Filter::parse(&listed).unwrap().matches(&record), either);
+            let or = json!({ "$or": [{ "f": [first.pattern()] }, { "f": [second.pattern()] }] })
+                .to_string();
+            proptest::prop_assert_eq!(Filter::parse(&or).unwrap().matches(&record), either);
+        }
+    }
+
     #[test]
     fn at_most_five_filters_any_of_which_may_match() {
         let six = [r#"{"a":["x"]}"#; 6];
