@@ -8,7 +8,7 @@
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
 
 use super::executor::InvocationResult;
-use super::functions::{plain_access, resolve};
+use super::functions::{plain_access, resolve_qualified};
 use super::{API_PREFIX, base64, json_reply};
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
@@ -91,16 +91,20 @@ async fn invoke(
         .iter()
         .find(|(n, _)| n == "Qualifier")
         .map(|(_, v)| v.as_str());
-    let (key, arn) = resolve(&caller, &region, name, qualifier)?;
+    let (key, arn, qualifier) = resolve_qualified(&caller, &region, name, qualifier)?;
+    let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref());
+    // Authorized on the ARN as called, before saying whether it exists.
+    let called_arn = match &qualifier {
+        Some(q) if q != "$LATEST" => format!("{arn}:{q}"),
+        _ => arn.clone(),
+    };
     authorize(
         cloud,
         &caller,
-        &plain_access("lambda:InvokeFunction", &arn, &key.account),
+        &plain_access("lambda:InvokeFunction", &called_arn, &key.account),
     )?;
-    let function = cloud
-        .functions
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    let target = target?;
+    let function = target.function;
     let invocation_type = request
         .header("x-amz-invocation-type")
         .unwrap_or("RequestResponse");
@@ -136,7 +140,7 @@ async fn invoke(
             "Could not parse request body into json: the payload is not valid JSON",
         ));
     }
-    let executed_version = ("x-amz-executed-version", "$LATEST".to_owned());
+    let executed_version = ("x-amz-executed-version", target.version);
     match invocation_type {
         "DryRun" => {
             let mut reply = json_reply(204, "");

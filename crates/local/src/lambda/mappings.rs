@@ -20,7 +20,7 @@
 //! silently ignored.
 
 use super::filter::{Filter, FilterError, parse_filters};
-use super::functions::{FunctionKey, plain_access, resolve};
+use super::functions::{FunctionKey, plain_access, resolve, resolve_qualified};
 use super::json_reply;
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
@@ -41,8 +41,10 @@ pub struct Mapping {
     pub event_source_arn: String,
     /// The function.
     pub function: FunctionKey,
-    /// The function ARN.
+    /// The function ARN, with its qualifier if it has one.
     pub function_arn: String,
+    /// The version or alias invoked (`None`: `$LATEST`).
+    pub qualifier: Option<String>,
     /// `TRIM_HORIZON` or `LATEST`.
     pub starting_position: String,
     /// Records per invocation, 1..=10,000.
@@ -481,16 +483,15 @@ fn create(
     let maximum_batching_window_seconds = input
         .maximum_batching_window_in_seconds
         .map_or(Ok(0), validate_window)?;
-    let (key, function_arn) = resolve(caller, region, function_name, None)?;
+    let (key, unqualified_arn, qualifier) = resolve_qualified(caller, region, function_name, None)?;
     authorize(
         cloud,
         caller,
         &plain_access("lambda:CreateEventSourceMapping", "*", caller.account()),
     )?;
-    let function = cloud
-        .functions
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("Function not found: {function_arn}")))?;
+    let target = super::versions::qualified(cloud, &key, &unqualified_arn, qualifier.as_deref())?;
+    let function = target.function;
+    let function_arn = target.arn;
     check_stream_access(cloud, &key, &function.role, &stream_arn)?;
     let on_failure_destination = input
         .destination_config
@@ -505,6 +506,7 @@ fn create(
         event_source_arn: stream_arn,
         function: key,
         function_arn,
+        qualifier,
         starting_position,
         batch_size,
         enabled,

@@ -4,7 +4,8 @@
 //!
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
-//! DeleteFunction ([`functions`]); Invoke ([`invoke`], answered before the
+//! DeleteFunction ([`functions`]); PublishVersion, CreateAlias, GetAlias
+//! ([`versions`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]). Every other
@@ -19,6 +20,7 @@ pub mod invoke;
 pub mod mappings;
 pub mod poller;
 pub mod runtime_api;
+pub mod versions;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -73,6 +75,15 @@ pub fn handle(
         }
         ("PUT", ["functions", name, "configuration"]) => {
             functions::update_configuration(cloud, caller, region, name, &request.body)
+        }
+        ("POST", ["functions", name, "versions"]) => {
+            versions::publish(cloud, caller, region, name, &request.body)
+        }
+        ("POST", ["functions", name, "aliases"]) => {
+            versions::create_alias(cloud, caller, region, name, &request.body)
+        }
+        ("GET", ["functions", name, "aliases", alias]) => {
+            versions::get_alias(cloud, caller, region, name, alias)
         }
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)

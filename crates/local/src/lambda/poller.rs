@@ -133,12 +133,22 @@ async fn poll(
     first_poll: bool,
 ) -> Option<String> {
     let region = mapping.function.region.as_str();
-    let Some(function) = cloud.functions.get(&mapping.function) else {
+    let unqualified_arn = format!(
+        "arn:aws:lambda:{}:{}:function:{}",
+        mapping.function.region, mapping.function.account, mapping.function.name
+    );
+    let Ok(target) = super::versions::qualified(
+        cloud,
+        &mapping.function,
+        &unqualified_arn,
+        mapping.qualifier.as_deref(),
+    ) else {
         return Some(format!(
             "PROBLEM: Function not found: {}",
             mapping.function_arn
         ));
     };
+    let function = target.function;
     let Some(caller) = role_caller(cloud, &mapping.function, &function.role) else {
         return Some(format!(
             "PROBLEM: the execution role {} does not exist",

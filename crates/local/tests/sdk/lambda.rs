@@ -221,12 +221,12 @@ async fn operations_not_implemented_yet_say_so() {
     let cloud = start().await;
     let client = lambda(&cloud, &root(&cloud, A));
     let error = client
-        .publish_version()
+        .list_versions_by_function()
         .function_name("echo")
         .send()
         .await
         .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation POST /2015-03-31/functions/echo/versions yet"#]]
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation GET /2015-03-31/functions/echo/versions yet"#]]
         .assert_eq(&describe(&error));
     assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
     cloud.stop().await;

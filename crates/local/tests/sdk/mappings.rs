@@ -863,3 +863,42 @@ async fn a_batch_is_cut_to_stay_under_the_six_megabyte_payload() {
     assert_eq!(order, expected);
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_mapping_can_invoke_an_alias() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    client
+        .publish_version()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("consumer")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "aliased", None).await;
+    let uuid = mapping_with(&cloud, &stream, |m| m.function_name("consumer:live")).await;
+    wait_for_deliveries(&cloud, "the record, through the alias", |keys| {
+        !keys.is_empty()
+    })
+    .await;
+    assert_eq!(delivered(&cloud), ["aliased"]);
+    let mapping = client
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mapping.function_arn(),
+        Some("arn:aws:lambda:eu-west-1:111111111111:function:consumer:live")
+    );
+    cloud.stop().await;
+}
