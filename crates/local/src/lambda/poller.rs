@@ -11,7 +11,8 @@
 //! `LastProcessingResult` says `PROBLEM: ...` and the next successful poll
 //! carries on from the checkpoint. A failed batch is retried from its first
 //! record (or, with ReportBatchItemFailures, from the lowest reported
-//! sequence number) until it succeeds or MaximumRetryAttempts is spent.
+//! sequence number) until it succeeds or MaximumRetryAttempts is spent;
+//! a retry holds the failed batch's records and none written since.
 //!
 //! With ParallelizationFactor N a poll reads up to N batches' worth and
 //! deals the records into N lanes by the hash of their partition key, each
@@ -55,6 +56,9 @@ struct ShardPosition {
     done: std::collections::BTreeSet<String>,
     /// How many times the current batch has failed.
     failures: i64,
+    /// While a failed batch is retried: its last sequence number, so that
+    /// the retry holds the same records and none written since.
+    retry_through: Option<String>,
     /// The shard is closed and every record was handled.
     finished: bool,
     /// While a failed batch is being bisected: read at most this many
@@ -398,6 +402,14 @@ impl ShardPoll<'_> {
                 done.insert(sequence);
                 continue;
             }
+            if position
+                .retry_through
+                .as_ref()
+                .is_some_and(|through| sequence_after(&sequence, through))
+            {
+                cut = true; // written after the batch being retried
+                continue;
+            }
             let index = self.lane_of(&record);
             let (Some(lane), Some(blocked)) = (lanes.get_mut(index), blocked_lanes.get_mut(index))
             else {
@@ -515,6 +527,13 @@ impl ShardPoll<'_> {
         }
         if any_counted_failure {
             position.failures += 1;
+            if position.retry_through.is_none() {
+                position.retry_through = lanes
+                    .iter()
+                    .filter_map(|lane| lane.sequences.last())
+                    .max_by(|a, b| (a.len(), a).cmp(&(b.len(), b)))
+                    .cloned();
+            }
             let exhausted = mapping.maximum_retry_attempts >= 0
                 && position.failures > mapping.maximum_retry_attempts;
             if exhausted {
@@ -552,10 +571,12 @@ impl ShardPoll<'_> {
                     position.failures -= 1;
                 } else {
                     position.failures = 0;
+                    position.retry_through = None;
                 }
             }
         } else if result.as_deref() == Some("OK") {
             position.failures = 0;
+            position.retry_through = None;
         }
         advance(position, &read_sequences, &done);
         if !split_lanes.contains(&true) {

@@ -902,3 +902,98 @@ async fn a_mapping_can_invoke_an_alias() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_is_kept_until_a_queue_in_another_account_accepts_its_metadata() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{B}:failures-of-a");
+    iam(&cloud, &root(&cloud, A))
+        .put_role_policy()
+        .role_name("consumer")
+        .policy_name("send-failures")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let queues_in_b = sqs(&cloud, &root(&cloud, B));
+    // B's queue has no policy yet: A's role may not send to it.
+    queues_in_b
+        .create_queue()
+        .queue_name("failures-of-a")
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "p", Some("poison")).await;
+    let uuid = mapping_with(&cloud, &stream, |m| {
+        m.maximum_retry_attempts(0).destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&queue_arn).build())
+                .build(),
+        )
+    })
+    .await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, result) = last_result(&client, &uuid).await;
+        if result.starts_with("PROBLEM: the on-failure destination") {
+            assert!(result.contains("AccessDenied"), "{result}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the refused destination to show; last: {result}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // With a queue policy letting A's role send, the kept batch's metadata
+    // arrives, and what follows is delivered.
+    let url = queues_in_b
+        .get_queue_url()
+        .queue_name("failures-of-a")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    queues_in_b
+        .delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:role/consumer"}},"Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+    );
+    queues_in_b
+        .create_queue()
+        .queue_name("failures-of-a")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy)
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record after the kept batch", |keys| {
+        keys.iter().any(|k| k == "after")
+    })
+    .await;
+    let received = queues_in_b
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages().len(), 1, "one message for the batch");
+    let body: serde_json::Value =
+        serde_json::from_str(received.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(body["DDBStreamBatchInfo"]["batchSize"], 1);
+    assert_eq!(
+        body["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    cloud.stop().await;
+}
