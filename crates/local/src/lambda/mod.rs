@@ -4,8 +4,8 @@
 //!
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
-//! DeleteFunction ([`functions`]); PublishVersion, CreateAlias, GetAlias
-//! ([`versions`]); Invoke ([`invoke`], answered before the
+//! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
+//! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]). Every other
@@ -82,8 +82,17 @@ pub fn handle(
         ("POST", ["functions", name, "aliases"]) => {
             versions::create_alias(cloud, caller, region, name, &request.body)
         }
+        ("GET", ["functions", name, "versions"]) => {
+            versions::list_versions(cloud, caller, region, name)
+        }
+        ("GET", ["functions", name, "aliases"]) => {
+            versions::list_aliases(cloud, caller, region, name)
+        }
         ("GET", ["functions", name, "aliases", alias]) => {
             versions::get_alias(cloud, caller, region, name, alias)
+        }
+        ("DELETE", ["functions", name, "aliases", alias]) => {
+            versions::delete_alias(cloud, caller, region, name, alias)
         }
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)

@@ -1,6 +1,8 @@
 //! Function versions and aliases: PublishVersion (a snapshot of `$LATEST`,
 //! numbered from 1; publishing again with nothing changed gives the last
-//! version back), CreateAlias and GetAlias, and [`qualified`], which turns
+//! version back), ListVersionsByFunction, CreateAlias, GetAlias,
+//! ListAliases and DeleteAlias (UpdateAlias and routing configurations are
+//! not implemented), and [`qualified`], which turns
 //! a name with a qualifier (`$LATEST`, a version number or an alias, as
 //! Invoke and event source mappings accept) into the function to run.
 
@@ -270,4 +272,76 @@ pub fn get_alias(
         .get(&(key, name.to_owned()))
         .ok_or_else(|| ApiError::not_found(format!("Alias not found: {arn}:{name}")))?;
     Ok(json_reply(200, alias_json(&arn, name, alias).to_string()))
+}
+
+/// ListVersionsByFunction: `$LATEST`, then each version in order (one
+/// page: a function here has few versions).
+pub fn list_versions(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListVersionsByFunction", &arn, &key.account),
+    )?;
+    let latest = cloud
+        .functions
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    let mut listed = vec![configuration_json(&latest)];
+    if let Some(versions) = lock(&cloud.functions.versions).get(&key) {
+        listed.extend(
+            versions
+                .iter()
+                .enumerate()
+                .map(|(index, version)| version_json(version, &arn, index + 1)),
+        );
+    }
+    Ok(json_reply(200, json!({ "Versions": listed }).to_string()))
+}
+
+/// ListAliases (one page).
+pub fn list_aliases(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListAliases", &arn, &key.account),
+    )?;
+    if cloud.functions.get(&key).is_none() {
+        return Err(ApiError::not_found(format!("Function not found: {arn}")));
+    }
+    let listed: Vec<Value> = lock(&cloud.functions.aliases)
+        .iter()
+        .filter(|((function, _), _)| *function == key)
+        .map(|((_, name), alias)| alias_json(&arn, name, alias))
+        .collect();
+    Ok(json_reply(200, json!({ "Aliases": listed }).to_string()))
+}
+
+/// DeleteAlias (deleting one that does not exist is fine, as on AWS).
+pub fn delete_alias(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:DeleteAlias", &arn, &key.account),
+    )?;
+    lock(&cloud.functions.aliases).remove(&(key, name.to_owned()));
+    Ok(json_reply(204, ""))
 }

@@ -538,6 +538,40 @@ async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
             stage(None).await,
         ]
     ));
+    let versions = client
+        .list_versions_by_function()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(listed, ["$LATEST", "1", "2"]);
+    let aliases = client
+        .list_aliases()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aliases.aliases().len(), 1);
+    client
+        .delete_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .get_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(describe(&gone).starts_with("ResourceNotFoundException: Alias not found"));
     let missing = client
         .invoke()
         .function_name("tester:9")
