@@ -79,6 +79,8 @@ pub enum ErrorCode {
     ResourceConflictException,
     /// Lambda: the operation is not implemented by this local cloud yet.
     NotImplementedException,
+    /// Lambda: the given RevisionId is not the current one.
+    PreconditionFailedException,
     /// Lambda: the request payload is over the invocation type's limit.
     RequestTooLargeException,
     /// Lambda: the request payload is not JSON.
@@ -127,6 +129,7 @@ impl ErrorCode {
             Self::InvalidParameterValueException => "InvalidParameterValueException",
             Self::ResourceConflictException => "ResourceConflictException",
             Self::NotImplementedException => "NotImplementedException",
+            Self::PreconditionFailedException => "PreconditionFailedException",
             Self::RequestTooLargeException => "RequestTooLargeException",
             Self::InvalidRequestContentException => "InvalidRequestContentException",
             Self::ServiceException => "ServiceException",
@@ -181,6 +184,7 @@ impl ErrorCode {
             | Self::IncompleteSignatureException
             | Self::AccessDeniedException => 403,
             Self::NotImplementedException => 501,
+            Self::PreconditionFailedException => 412,
             Self::RequestTooLargeException => 413,
             Self::InternalFailure | Self::ServiceException => 500,
             _ => 400,

@@ -3,7 +3,9 @@
 //!
 //! One loopback endpoint serves DynamoDB and DynamoDB Streams (awsJson1_0),
 //! IAM and STS (awsQuery with XML responses) and Lambda (restJson1), whose
-//! functions run as local processes speaking the Runtime API. Every request is SigV4
+//! functions run as local processes speaking the Runtime API, and a minimal
+//! SQS (awsJson1_0) for the on-failure destinations of event source
+//! mappings. Every request is SigV4
 //! verified; the signer is an account's root (access key id = the 12-digit
 //! account id, secret `streamgate-local`) or an assumed-role session; every
 //! request is authorized in [`authorize`].
@@ -22,7 +24,7 @@
 //! [`server`] accepts connections and hands each request to [`router`],
 //! which authenticates it ([`sigv4`], [`identity`]) and routes it to one
 //! module per service ([`dynamodb`], [`streams`], [`iam`], [`sts`],
-//! [`lambda`]); those ask [`authorize`] before acting and keep their state
+//! [`lambda`], [`sqs`]); those ask [`authorize`] before acting and keep their state
 //! in [`state`] (one store per account and region, IAM per account, Lambda
 //! functions in one registry). DynamoDB's item operations live in
 //! [`data_plane`] (single items, Query, Scan) and [`batches`] (batches and
@@ -60,6 +62,7 @@ pub mod legacy;
 pub mod router;
 pub mod server;
 pub mod sigv4;
+pub mod sqs;
 pub mod state;
 pub mod streams;
 pub mod sts;

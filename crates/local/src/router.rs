@@ -1,6 +1,6 @@
 //! The router: one endpoint for every service. A request is authenticated
 //! (SigV4, giving the [`Caller`]), then routed by protocol: awsJson by
-//! `X-Amz-Target` (DynamoDB, DynamoDB Streams), awsQuery by the credential
+//! `X-Amz-Target` (DynamoDB, DynamoDB Streams, SQS), awsQuery by the credential
 //! scope's service and the `Action` parameter (IAM, STS). Errors come back in
 //! the shape of the request's protocol; nothing here panics or drops a
 //! connection on bad input.
@@ -13,7 +13,7 @@ use crate::state::Cloud;
 use crate::wire::{
     IAM_NAMESPACE, Params, Protocol, ReceivedRequest, Reply, STS_NAMESPACE, parse_form,
 };
-use crate::{dynamodb, iam, lambda, streams, sts};
+use crate::{dynamodb, iam, lambda, sqs, streams, sts};
 
 /// The awsJson target prefix of DynamoDB.
 const DYNAMODB_TARGET: &str = "DynamoDB_20120810.";
@@ -111,6 +111,15 @@ fn route(
     match protocol {
         Protocol::Json => {
             let target = request.header("x-amz-target").unwrap_or_default();
+            if let Some(operation) = target.strip_prefix(sqs::TARGET_PREFIX) {
+                return Ok(sqs::handle(
+                    cloud,
+                    &caller,
+                    region,
+                    operation,
+                    &request.body,
+                ));
+            }
             let output = if let Some(operation) = target.strip_prefix(DYNAMODB_TARGET) {
                 dynamodb::handle(cloud, &caller, region, operation, &request.body)?.to_string()
             } else if let Some(operation) = target.strip_prefix(STREAMS_TARGET) {

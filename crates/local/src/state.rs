@@ -77,6 +77,8 @@ pub struct Cloud {
     pub mappings: crate::lambda::mappings::MappingRegistry,
     /// The processes that run Lambda functions.
     pub executor: crate::lambda::executor::Executor,
+    /// SQS queues of every account and region.
+    pub queues: crate::sqs::QueueRegistry,
     accounts: BTreeMap<String, Account>,
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
@@ -110,6 +112,7 @@ impl Cloud {
             functions: crate::lambda::functions::FunctionRegistry::default(),
             executor: crate::lambda::executor::Executor::default(),
             mappings: crate::lambda::mappings::MappingRegistry::default(),
+            queues: crate::sqs::QueueRegistry::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

@@ -10,9 +10,11 @@
 //! - `{"action":"log","line":L}` writes L to stdout and stderr, answers `{}`;
 //! - `{"action":"pid"}` answers `{"pid":N}`, telling instances apart;
 //! - a DynamoDB stream event (`Records`) answers a partial batch response
-//!   listing the records whose new image has a `fail` attribute, and exits
-//!   when one has an `exit` attribute; it prints `record EVENT PK` for each
-//!   record it is given.
+//!   listing the records whose new image has a `fail` attribute, fails the
+//!   whole batch with a function error `PoisonRecord` when one has a `poison`
+//!   attribute, and exits when one has an `exit` attribute; it prints
+//!   `record EVENT PK` and `keys PK SK` (`SK` the number of a sort key `sk`)
+//!   for each record it is given.
 //!
 //! With `TEST_FUNCTION_INIT_ERROR` set it reports an init error and exits.
 
@@ -89,6 +91,7 @@ enum Answer {
 fn handle(event: &Value) -> Answer {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
         let mut failures = Vec::new();
+        let mut poisoned = false;
         for record in records {
             let change = record.get("dynamodb");
             let image = change.and_then(|c| c.get("NewImage"));
@@ -105,6 +108,11 @@ fn handle(event: &Value) -> Answer {
                 .and_then(Value::as_str)
                 .unwrap_or("?");
             println!("record {name} {key}");
+            let sort_key = change
+                .and_then(|c| c.pointer("/Keys/sk/N"))
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            println!("keys {key} {sort_key}");
             if image.and_then(|i| i.get("exit")).is_some() {
                 println!("exiting on record {sequence}");
                 std::process::exit(3);
@@ -112,6 +120,13 @@ fn handle(event: &Value) -> Answer {
             if image.and_then(|i| i.get("fail")).is_some() {
                 failures.push(json!({ "itemIdentifier": sequence }));
             }
+            poisoned |= image.and_then(|i| i.get("poison")).is_some();
+        }
+        if poisoned {
+            return Answer::Error(json!({
+                "errorMessage": "a poison record is in the batch",
+                "errorType": "PoisonRecord",
+            }));
         }
         return Answer::Response(json!({ "batchItemFailures": failures }));
     }

@@ -152,6 +152,11 @@ fn push_log(logs: &Mutex<HashMap<FunctionKey, FunctionLog>>, key: &FunctionKey, 
 }
 
 impl Executor {
+    /// The endpoint URL of this cloud, once the server has set it.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.get().map(String::as_str)
+    }
+
     /// Sets the endpoint URL functions get as `AWS_ENDPOINT_URL` (once).
     pub fn set_endpoint(&self, url: String) {
         let _ = self.endpoint.set(url);

@@ -40,7 +40,7 @@ pub struct FunctionKey {
     pub name: String,
 }
 
-/// A function as created (`$LATEST` only: versions are not published).
+/// A function as created, or one of its published versions.
 #[derive(Debug, Clone)]
 pub struct Function {
     /// Its ARN, `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
@@ -71,10 +71,14 @@ pub struct Function {
     pub revision_id: String,
 }
 
-/// Every function of the cloud.
+/// Every function of the cloud, with its published versions and aliases.
 #[derive(Debug, Default)]
 pub struct FunctionRegistry {
     functions: Mutex<BTreeMap<FunctionKey, Function>>,
+    /// Published versions of each function: version N at index N - 1.
+    pub(crate) versions: Mutex<BTreeMap<FunctionKey, Vec<super::versions::PublishedVersion>>>,
+    /// Aliases of each function, by name.
+    pub(crate) aliases: Mutex<BTreeMap<(FunctionKey, String), super::versions::Alias>>,
 }
 
 impl FunctionRegistry {
@@ -434,6 +438,23 @@ pub(crate) fn resolve(
     given: &str,
     qualifier: Option<&str>,
 ) -> Result<(FunctionKey, String), ApiError> {
+    let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
+    match qualifier.as_deref() {
+        None | Some("$LATEST") => Ok((key, arn)),
+        Some(other) => Err(ApiError::not_found(format!(
+            "Function not found: {arn}:{other}"
+        ))),
+    }
+}
+
+/// [`resolve`], giving the qualifier (a version or an alias, from the name
+/// or the `Qualifier` parameter) instead of refusing it.
+pub(crate) fn resolve_qualified(
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+) -> Result<(FunctionKey, String, Option<String>), ApiError> {
     let parts: Vec<&str> = given.split(':').collect();
     let (account, region, name, version) = match parts.as_slice() {
         [name] => (caller.account(), region, *name, None),
@@ -480,12 +501,7 @@ pub(crate) fn resolve(
         region: region.to_owned(),
         name: name.to_owned(),
     };
-    match version.or(qualifier) {
-        None | Some("$LATEST") => Ok((key, arn)),
-        Some(other) => Err(ApiError::not_found(format!(
-            "Function not found: {arn}:{other}"
-        ))),
-    }
+    Ok((key, arn, version.or(qualifier).map(str::to_owned)))
 }
 
 /// GetFunction (`with_code`) or GetFunctionConfiguration.
@@ -594,6 +610,8 @@ pub fn delete(
         &plain_access("lambda:DeleteFunction", &arn, &key.account),
     )?;
     let removed = lock(&cloud.functions.functions).remove(&key);
+    lock(&cloud.functions.versions).remove(&key);
+    lock(&cloud.functions.aliases).retain(|(function, _), _| *function != key);
     cloud.executor.retire(&key);
     match removed {
         Some(_) => Ok(json_reply(204, "")),

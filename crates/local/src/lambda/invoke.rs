@@ -4,11 +4,11 @@
 //! `X-Amz-Invocation-Type`: `RequestResponse` (default) waits and answers
 //! the function's payload, with `X-Amz-Function-Error: Unhandled` and the
 //! error document when it failed; `Event` queues the invocation and answers
-//! 202; `DryRun` checks access and answers 204. `X-Amz-Log-Type: Tail` adds
+//! 202, retrying it twice (a minute, then two minutes later) if it fails; `DryRun` checks access and answers 204. `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
 
 use super::executor::InvocationResult;
-use super::functions::{plain_access, resolve};
+use super::functions::{plain_access, resolve_qualified};
 use super::{API_PREFIX, base64, json_reply};
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
@@ -21,6 +21,18 @@ use std::sync::Arc;
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// The largest asynchronous (`Event`) request payload (1 MB).
 pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 1024 * 1024;
+/// When an asynchronous invocation's first try and its two retries are
+/// due, counted from the first: Lambda waits a minute, then two more.
+const ASYNC_TRIES_DUE_SECONDS: [u64; 3] = [0, 60, 180];
+
+/// Waits until the resource clock reaches `due_millis` (checking it every
+/// 50 ms, so that a test advancing the clock is noticed).
+async fn wait_on_resource_clock(cloud: &Cloud, due_millis: u64) {
+    while cloud.clock.now_millis() < due_millis {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// How much of the log `LogType: Tail` returns.
 const LOG_TAIL_BYTES: usize = 4096;
 
@@ -79,16 +91,20 @@ async fn invoke(
         .iter()
         .find(|(n, _)| n == "Qualifier")
         .map(|(_, v)| v.as_str());
-    let (key, arn) = resolve(&caller, &region, name, qualifier)?;
+    let (key, arn, qualifier) = resolve_qualified(&caller, &region, name, qualifier)?;
+    let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref());
+    // Authorized on the ARN as called, before saying whether it exists.
+    let called_arn = match &qualifier {
+        Some(q) if q != "$LATEST" => format!("{arn}:{q}"),
+        _ => arn.clone(),
+    };
     authorize(
         cloud,
         &caller,
-        &plain_access("lambda:InvokeFunction", &arn, &key.account),
+        &plain_access("lambda:InvokeFunction", &called_arn, &key.account),
     )?;
-    let function = cloud
-        .functions
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    let target = target?;
+    let function = target.function;
     let invocation_type = request
         .header("x-amz-invocation-type")
         .unwrap_or("RequestResponse");
@@ -124,7 +140,7 @@ async fn invoke(
             "Could not parse request body into json: the payload is not valid JSON",
         ));
     }
-    let executed_version = ("x-amz-executed-version", "$LATEST".to_owned());
+    let executed_version = ("x-amz-executed-version", target.version);
     match invocation_type {
         "DryRun" => {
             let mut reply = json_reply(204, "");
@@ -134,13 +150,21 @@ async fn invoke(
         "Event" => {
             let cloud = Arc::clone(cloud);
             tokio::spawn(async move {
-                // An asynchronous invocation's outcome goes to the log only
-                // (retries and destinations of async invocations are not
-                // implemented).
-                let _ = cloud
-                    .executor
-                    .invoke(&cloud, &key, &function, payload)
-                    .await;
+                // Lambda retries a failed asynchronous invocation twice, a
+                // minute and then two minutes later (on the resource clock,
+                // so tests move it on); the outcome goes to the log only
+                // (destinations of async invocations are not implemented).
+                let first_try_millis = cloud.clock.now_millis();
+                for due_seconds in ASYNC_TRIES_DUE_SECONDS {
+                    wait_on_resource_clock(&cloud, first_try_millis + due_seconds * 1000).await;
+                    let outcome = cloud
+                        .executor
+                        .invoke(&cloud, &key, &function, payload.clone())
+                        .await;
+                    if outcome.is_ok_and(|result| result.function_error.is_none()) {
+                        break;
+                    }
+                }
             });
             let mut reply = json_reply(202, "");
             reply.headers.push(executed_version);

@@ -10,13 +10,17 @@
 //! both required across accounts) and `dynamodb:ListStreams`; otherwise
 //! `InvalidParameterValueException` "Cannot access stream ...".
 //!
-//! Parameters this local cloud does not honour yet (FilterCriteria,
-//! BisectBatchOnFunctionError, DestinationConfig, ParallelizationFactor above
-//! 1, a batching window, tumbling windows) are
+//! FilterCriteria are parsed here ([`super::filter`]) and an invalid pattern
+//! refused with `InvalidParameterValueException` "Invalid filter pattern
+//! definition."; the poller applies them. An on-failure destination must
+//! be an SQS queue ARN the execution role may `sqs:SendMessage` to (its
+//! identity policies, as Lambda checks at creation). Parameters this local cloud does
+//! not honour yet (an SNS or S3 on-failure destination, tumbling windows) are
 //! refused with an `InvalidParameterValueException` saying so, never
 //! silently ignored.
 
-use super::functions::{FunctionKey, plain_access, resolve};
+use super::filter::{Filter, FilterError, parse_filters};
+use super::functions::{FunctionKey, plain_access, resolve, resolve_qualified};
 use super::json_reply;
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
@@ -37,8 +41,10 @@ pub struct Mapping {
     pub event_source_arn: String,
     /// The function.
     pub function: FunctionKey,
-    /// The function ARN.
+    /// The function ARN, with its qualifier if it has one.
     pub function_arn: String,
+    /// The version or alias invoked (`None`: `$LATEST`).
+    pub qualifier: Option<String>,
     /// `TRIM_HORIZON` or `LATEST`.
     pub starting_position: String,
     /// Records per invocation, 1..=10,000.
@@ -51,6 +57,18 @@ pub struct Mapping {
     pub maximum_record_age_seconds: i64,
     /// Whether the function reports partial batch failures.
     pub report_batch_item_failures: bool,
+    /// FilterCriteria: a record is delivered when any matches (or none is
+    /// given); the others are skipped.
+    pub filters: Vec<Filter>,
+    /// Whether a failing batch is split in two and the halves retried.
+    pub bisect_batch_on_function_error: bool,
+    /// The SQS queue ARN that gets the metadata of a discarded batch.
+    pub on_failure_destination: Option<String>,
+    /// Concurrent batches per shard, 1..=10, each partition key always in
+    /// the same one.
+    pub parallelization_factor: u32,
+    /// How long an unfilled batch may wait for more records, 0..=300.
+    pub maximum_batching_window_seconds: u64,
     /// `Creating`, `Enabled`, `Disabled`, `Deleting`, ...
     pub state: String,
     /// Why the state last changed.
@@ -101,51 +119,105 @@ struct MappingInput {
     starting_position: Option<String>,
     maximum_retry_attempts: Option<i64>,
     function_response_types: Option<Vec<String>>,
-    filter_criteria: Option<Value>,
+    filter_criteria: Option<FilterCriteriaInput>,
     bisect_batch_on_function_error: Option<bool>,
-    destination_config: Option<Value>,
+    destination_config: Option<DestinationConfigInput>,
     parallelization_factor: Option<i64>,
     maximum_record_age_in_seconds: Option<i64>,
     maximum_batching_window_in_seconds: Option<i64>,
     tumbling_window_in_seconds: Option<i64>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DestinationConfigInput {
+    on_failure: Option<DestinationInput>,
+    on_success: Option<DestinationInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DestinationInput {
+    destination: Option<String>,
+}
+
+/// The on-failure destination of `DestinationConfig` (`None`: none, which
+/// clears it on update), checked as Lambda checks it against the role.
+fn parse_destination(
+    cloud: &Cloud,
+    function: &FunctionKey,
+    role_arn: &str,
+    config: &DestinationConfigInput,
+) -> Result<Option<String>, ApiError> {
+    if config
+        .on_success
+        .as_ref()
+        .is_some_and(|s| s.destination.is_some())
+    {
+        return Err(invalid(
+            "Unsupported DestinationConfig parameter for given event source mapping type: OnSuccess",
+        ));
+    }
+    let Some(arn) = config
+        .on_failure
+        .as_ref()
+        .and_then(|o| o.destination.clone())
+    else {
+        return Ok(None);
+    };
+    if arn.starts_with("arn:aws:sns:") || arn.starts_with("arn:aws:s3:") {
+        return Err(not_implemented("an SNS or S3 on-failure destination"));
+    }
+    if !crate::sqs::is_queue_arn(&arn) {
+        return Err(invalid(format!(
+            "Unsupported on-failure destination {arn}: expected an SQS queue ARN"
+        )));
+    }
+    let allowed = role_caller(cloud, function, role_arn)
+        .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, &arn));
+    if !allowed {
+        return Err(invalid(
+            "The provided execution role does not have permissions to call SendMessage on SQS",
+        ));
+    }
+    Ok(Some(arn))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FilterCriteriaInput {
+    filters: Option<Vec<FilterInput>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FilterInput {
+    pattern: Option<String>,
+}
+
+/// The filters of `FilterCriteria`; an empty object or list clears them.
+fn parse_filter_criteria(criteria: &FilterCriteriaInput) -> Result<Vec<Filter>, ApiError> {
+    let filters = criteria.filters.as_deref().unwrap_or_default();
+    let patterns: Vec<&str> = filters
+        .iter()
+        .map(|f| f.pattern.as_deref().unwrap_or_default())
+        .collect();
+    parse_filters(patterns.into_iter()).map_err(|error| match error {
+        FilterError::TooManyFilters { count } => invalid(format!(
+            "The number of filters in FilterCriteria ({count}) exceeds the limit of {}",
+            super::filter::MAX_FILTERS
+        )),
+        _ => invalid("Invalid filter pattern definition."),
+    })
+}
+
 impl MappingInput {
     /// Refuses the parameters this cloud does not honour yet.
     fn refuse_unimplemented(&self) -> Result<(), ApiError> {
-        let filters = self
-            .filter_criteria
-            .as_ref()
-            .and_then(|f| f.get("Filters"))
-            .and_then(Value::as_array)
-            .is_some_and(|f| !f.is_empty());
-        let destination = self
-            .destination_config
-            .as_ref()
-            .and_then(|d| d.get("OnFailure"))
-            .and_then(|o| o.get("Destination"))
-            .is_some();
-        let checks = [
-            (filters, "FilterCriteria"),
-            (
-                self.bisect_batch_on_function_error == Some(true),
-                "BisectBatchOnFunctionError",
-            ),
-            (destination, "DestinationConfig"),
-            (
-                self.parallelization_factor.is_some_and(|p| p != 1),
-                "ParallelizationFactor above 1",
-            ),
-            (
-                self.maximum_batching_window_in_seconds
-                    .is_some_and(|w| w != 0),
-                "MaximumBatchingWindowInSeconds",
-            ),
-            (
-                self.tumbling_window_in_seconds.is_some_and(|w| w != 0),
-                "TumblingWindowInSeconds",
-            ),
-        ];
+        let checks = [(
+            self.tumbling_window_in_seconds.is_some_and(|w| w != 0),
+            "TumblingWindowInSeconds",
+        )];
         match checks.iter().find(|(given, _)| *given) {
             Some((_, parameter)) => Err(not_implemented(parameter)),
             None => Ok(()),
@@ -158,6 +230,24 @@ fn validate_batch_size(size: i64) -> Result<u32, ApiError> {
         Ok(size @ 1..=10_000) => Ok(size),
         _ => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{size}' at 'batchSize' failed to satisfy constraint: Member must have value between 1 and 10000"
+        ))),
+    }
+}
+
+fn validate_parallelization(factor: i64) -> Result<u32, ApiError> {
+    match u32::try_from(factor) {
+        Ok(factor @ 1..=10) => Ok(factor),
+        _ => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{factor}' at 'parallelizationFactor' failed to satisfy constraint: Member must have value between 1 and 10"
+        ))),
+    }
+}
+
+fn validate_window(seconds: i64) -> Result<u64, ApiError> {
+    match u64::try_from(seconds) {
+        Ok(seconds @ 0..=300) => Ok(seconds),
+        _ => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{seconds}' at 'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member must have value between 0 and 300"
         ))),
     }
 }
@@ -245,25 +335,41 @@ pub fn mapping_json(mapping: &Mapping) -> Value {
     if mapping.report_batch_item_failures {
         types.push("ReportBatchItemFailures");
     }
-    json!({
+    let mut configuration = json!({
         "UUID": mapping.uuid,
         "StartingPosition": mapping.starting_position,
         "BatchSize": mapping.batch_size,
-        "MaximumBatchingWindowInSeconds": 0,
-        "ParallelizationFactor": 1,
+        "MaximumBatchingWindowInSeconds": mapping.maximum_batching_window_seconds,
+        "ParallelizationFactor": mapping.parallelization_factor,
         "EventSourceArn": mapping.event_source_arn,
         "FunctionArn": mapping.function_arn,
         "LastModified": crate::clock::epoch_seconds(mapping.last_modified_millis),
         "LastProcessingResult": mapping.last_processing_result,
         "State": mapping.state,
         "StateTransitionReason": mapping.state_transition_reason,
-        "DestinationConfig": { "OnFailure": {} },
+        "DestinationConfig": {
+            "OnFailure": mapping
+                .on_failure_destination
+                .as_ref()
+                .map_or_else(|| json!({}), |arn| json!({ "Destination": arn })),
+        },
         "MaximumRecordAgeInSeconds": mapping.maximum_record_age_seconds,
-        "BisectBatchOnFunctionError": false,
+        "BisectBatchOnFunctionError": mapping.bisect_batch_on_function_error,
         "MaximumRetryAttempts": mapping.maximum_retry_attempts,
         "TumblingWindowInSeconds": 0,
         "FunctionResponseTypes": types,
-    })
+    });
+    if !mapping.filters.is_empty()
+        && let Some(object) = configuration.as_object_mut()
+    {
+        let filters: Vec<Value> = mapping
+            .filters
+            .iter()
+            .map(|f| json!({ "Pattern": f.pattern_text }))
+            .collect();
+        object.insert("FilterCriteria".to_owned(), json!({ "Filters": filters }));
+    }
+    configuration
 }
 
 /// Answers the mapping operations; `segments` follow `event-source-mappings`.
@@ -365,17 +471,34 @@ fn create(
     let maximum_record_age_seconds = input
         .maximum_record_age_in_seconds
         .map_or(Ok(-1), validate_record_age)?;
-    let (key, function_arn) = resolve(caller, region, function_name, None)?;
+    let filters = input
+        .filter_criteria
+        .as_ref()
+        .map(parse_filter_criteria)
+        .transpose()?
+        .unwrap_or_default();
+    let parallelization_factor = input
+        .parallelization_factor
+        .map_or(Ok(1), validate_parallelization)?;
+    let maximum_batching_window_seconds = input
+        .maximum_batching_window_in_seconds
+        .map_or(Ok(0), validate_window)?;
+    let (key, unqualified_arn, qualifier) = resolve_qualified(caller, region, function_name, None)?;
     authorize(
         cloud,
         caller,
         &plain_access("lambda:CreateEventSourceMapping", "*", caller.account()),
     )?;
-    let function = cloud
-        .functions
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("Function not found: {function_arn}")))?;
+    let target = super::versions::qualified(cloud, &key, &unqualified_arn, qualifier.as_deref())?;
+    let function = target.function;
+    let function_arn = target.arn;
     check_stream_access(cloud, &key, &function.role, &stream_arn)?;
+    let on_failure_destination = input
+        .destination_config
+        .as_ref()
+        .map(|config| parse_destination(cloud, &key, &function.role, config))
+        .transpose()?
+        .flatten();
     let uuid = super::executor::uuid(cloud);
     let enabled = input.enabled.unwrap_or(true);
     let mapping = Mapping {
@@ -383,12 +506,18 @@ fn create(
         event_source_arn: stream_arn,
         function: key,
         function_arn,
+        qualifier,
         starting_position,
         batch_size,
         enabled,
         maximum_retry_attempts,
         maximum_record_age_seconds,
         report_batch_item_failures: report,
+        filters,
+        bisect_batch_on_function_error: input.bisect_batch_on_function_error.unwrap_or(false),
+        on_failure_destination,
+        parallelization_factor,
+        maximum_batching_window_seconds,
         state: "Creating".to_owned(),
         state_transition_reason: "User action".to_owned(),
         last_processing_result: "No records processed".to_owned(),
@@ -404,7 +533,7 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
     let input: MappingInput =
         serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
     input.refuse_unimplemented()?;
-    owned(cloud, caller, uuid, "lambda:UpdateEventSourceMapping")?;
+    let current = owned(cloud, caller, uuid, "lambda:UpdateEventSourceMapping")?;
     if input.function_name.is_some() {
         return Err(not_implemented("changing the function of a mapping"));
     }
@@ -418,6 +547,33 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         .maximum_record_age_in_seconds
         .map(validate_record_age)
         .transpose()?;
+    let filters = input
+        .filter_criteria
+        .as_ref()
+        .map(parse_filter_criteria)
+        .transpose()?;
+    let factor = input
+        .parallelization_factor
+        .map(validate_parallelization)
+        .transpose()?;
+    let window = input
+        .maximum_batching_window_in_seconds
+        .map(validate_window)
+        .transpose()?;
+    let destination = match &input.destination_config {
+        Some(config) => {
+            let function = cloud.functions.get(&current.function).ok_or_else(|| {
+                ApiError::not_found(format!("Function not found: {}", current.function_arn))
+            })?;
+            Some(parse_destination(
+                cloud,
+                &current.function,
+                &function.role,
+                config,
+            )?)
+        }
+        None => None,
+    };
     let now = cloud.clock.now_millis();
     let mut updated = None;
     cloud.mappings.update(uuid, |mapping| {
@@ -432,6 +588,21 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         }
         if let Some(report) = report {
             mapping.report_batch_item_failures = report;
+        }
+        if let Some(filters) = filters {
+            mapping.filters = filters;
+        }
+        if let Some(factor) = factor {
+            mapping.parallelization_factor = factor;
+        }
+        if let Some(window) = window {
+            mapping.maximum_batching_window_seconds = window;
+        }
+        if let Some(destination) = destination {
+            mapping.on_failure_destination = destination;
+        }
+        if let Some(bisect) = input.bisect_batch_on_function_error {
+            mapping.bisect_batch_on_function_error = bisect;
         }
         if let Some(enabled) = input.enabled
             && enabled != mapping.enabled

@@ -4,19 +4,23 @@
 //!
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
-//! DeleteFunction ([`functions`]); Invoke ([`invoke`], answered before the
+//! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
+//! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
-//! event source mappings ([`mappings`], polled by [`poller`]). Every other
+//! event source mappings ([`mappings`], polled by [`poller`], their
+//! FilterCriteria in [`filter`]). Every other
 //! Lambda path answers `NotImplementedException` naming the operation, so a
 //! client learns at once what this local cloud does not do yet.
 
 pub mod base64;
 pub mod executor;
+pub mod filter;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
 pub mod poller;
 pub mod runtime_api;
+pub mod versions;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -71,6 +75,24 @@ pub fn handle(
         }
         ("PUT", ["functions", name, "configuration"]) => {
             functions::update_configuration(cloud, caller, region, name, &request.body)
+        }
+        ("POST", ["functions", name, "versions"]) => {
+            versions::publish(cloud, caller, region, name, &request.body)
+        }
+        ("POST", ["functions", name, "aliases"]) => {
+            versions::create_alias(cloud, caller, region, name, &request.body)
+        }
+        ("GET", ["functions", name, "versions"]) => {
+            versions::list_versions(cloud, caller, region, name)
+        }
+        ("GET", ["functions", name, "aliases"]) => {
+            versions::list_aliases(cloud, caller, region, name)
+        }
+        ("GET", ["functions", name, "aliases", alias]) => {
+            versions::get_alias(cloud, caller, region, name, alias)
+        }
+        ("DELETE", ["functions", name, "aliases", alias]) => {
+            versions::delete_alias(cloud, caller, region, name, alias)
         }
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)

@@ -51,6 +51,7 @@ client_for!(streams, aws_sdk_dynamodbstreams);
 client_for!(iam, aws_sdk_iam);
 client_for!(sts, aws_sdk_sts);
 client_for!(lambda, aws_sdk_lambda);
+client_for!(sqs, aws_sdk_sqs);
 
 /// "Code: message" of an SDK error, for snapshots.
 pub(crate) fn describe<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String

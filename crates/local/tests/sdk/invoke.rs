@@ -378,3 +378,207 @@ async fn updates_take_effect_on_the_next_invocation() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_failed_event_invocation_is_retried_twice() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+    client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            json!({"action": "fail", "message": "always"}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    wait_for_starts(&cloud, 1).await;
+    // The first retry comes a minute later, the second two minutes after it.
+    cloud.advance_clock(Duration::from_secs(61));
+    wait_for_starts(&cloud, 2).await;
+    cloud.advance_clock(Duration::from_secs(121));
+    wait_for_starts(&cloud, 3).await;
+    cloud.advance_clock(Duration::from_secs(600));
+    // A succeeding event is run once: its START is the fourth.
+    client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(json!({"action": "echo"}).to_string()))
+        .send()
+        .await
+        .unwrap();
+    wait_for_starts(&cloud, 4).await;
+    assert_eq!(starts(&cloud), 4, "no fourth try of the failed event");
+    cloud.stop().await;
+}
+
+fn starts(cloud: &RunningCloud) -> usize {
+    cloud
+        .function_logs(A, REGION, "tester")
+        .iter()
+        .filter(|l| l.starts_with("START RequestId"))
+        .count()
+}
+
+/// Waits (at most 10 s) until the function has started `count` invocations.
+async fn wait_for_starts(cloud: &RunningCloud, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while starts(cloud) < count {
+        assert!(
+            Instant::now() < deadline,
+            "waited 10 s for invocation {count}; log: {:#?}",
+            cloud.function_logs(A, REGION, "tester")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[("STAGE", "one")]).await;
+    let first = client
+        .publish_version()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.version(), Some("1"));
+    assert_eq!(
+        first.function_arn(),
+        Some("arn:aws:lambda:eu-west-1:111111111111:function:tester:1")
+    );
+    let again = client
+        .publish_version()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.version(),
+        Some("1"),
+        "nothing changed: the same version"
+    );
+    client
+        .update_function_configuration()
+        .function_name("tester")
+        .environment(Environment::builder().variables("STAGE", "two").build())
+        .send()
+        .await
+        .unwrap();
+    let second = client
+        .publish_version()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.version(), Some("2"));
+    let alias = client
+        .create_alias()
+        .function_name("tester")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        alias.alias_arn(),
+        Some("arn:aws:lambda:eu-west-1:111111111111:function:tester:live")
+    );
+    let got = client
+        .get_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.function_version(), Some("1"));
+    let duplicate = client
+        .create_alias()
+        .function_name("tester")
+        .name("live")
+        .function_version("2")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(describe(&duplicate).starts_with("ResourceConflictException: Alias already exists"));
+
+    let stage = |qualifier: Option<&'static str>| {
+        let client = client.clone();
+        async move {
+            let output = client
+                .invoke()
+                .function_name("tester")
+                .set_qualifier(qualifier.map(str::to_owned))
+                .payload(Blob::new(
+                    json!({"action": "env", "names": ["STAGE"]}).to_string(),
+                ))
+                .send()
+                .await
+                .unwrap();
+            let payload: Value =
+                serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+            format!(
+                "{} {}",
+                output.executed_version().unwrap(),
+                payload["STAGE"]
+            )
+        }
+    };
+    expect![[r#"["1 \"one\"", "2 \"two\"", "1 \"one\"", "$LATEST \"two\""]"#]].assert_eq(&format!(
+        "{:?}",
+        [
+            stage(Some("1")).await,
+            stage(Some("2")).await,
+            stage(Some("live")).await,
+            stage(None).await,
+        ]
+    ));
+    let versions = client
+        .list_versions_by_function()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(listed, ["$LATEST", "1", "2"]);
+    let aliases = client
+        .list_aliases()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aliases.aliases().len(), 1);
+    client
+        .delete_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .get_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(describe(&gone).starts_with("ResourceNotFoundException: Alias not found"));
+    let missing = client
+        .invoke()
+        .function_name("tester:9")
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:9"#]]
+        .assert_eq(&describe(&missing));
+    cloud.stop().await;
+}

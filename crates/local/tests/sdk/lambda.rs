@@ -221,12 +221,13 @@ async fn operations_not_implemented_yet_say_so() {
     let cloud = start().await;
     let client = lambda(&cloud, &root(&cloud, A));
     let error = client
-        .publish_version()
+        .update_alias()
         .function_name("echo")
+        .name("live")
         .send()
         .await
         .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation POST /2015-03-31/functions/echo/versions yet"#]]
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation PUT /2015-03-31/functions/echo/aliases/live yet"#]]
         .assert_eq(&describe(&error));
     assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
     cloud.stop().await;

@@ -1,5 +1,5 @@
 //! Integration tests driving streamgate-local with the real aws-sdk-rust
-//! clients (DynamoDB, DynamoDB Streams, IAM, STS, Lambda), from several accounts.
+//! clients (DynamoDB, DynamoDB Streams, IAM, STS, Lambda, SQS), from several accounts.
 //! One test binary, so the SDK crates are linked once.
 
 #![allow(
@@ -19,4 +19,5 @@ mod invoke;
 mod lambda;
 mod mappings;
 mod signatures;
+mod sqs;
 mod streams;

@@ -3,13 +3,15 @@
 //! polled as the execution role; partial batch failures, retries, and the
 //! stream policy removed and restored while the mapping runs.
 
-use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, start};
+use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start};
 use crate::dynamodb::create_table;
 use crate::invoke::deploy;
 use crate::lambda::create_role;
 use crate::streams::latest_stream;
 use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType};
-use aws_sdk_lambda::types::{EventSourcePosition, FunctionResponseType};
+use aws_sdk_lambda::types::{
+    DestinationConfig, EventSourcePosition, Filter, FilterCriteria, FunctionResponseType, OnFailure,
+};
 use expect_test::expect;
 use std::time::{Duration, Instant};
 use streamgate_local::{LocalCloud, RunningCloud};
@@ -267,11 +269,11 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
         .function_name("consumer")
         .event_source_arn(&stream)
         .starting_position(EventSourcePosition::Latest)
-        .bisect_batch_on_function_error(true)
+        .tumbling_window_in_seconds(60)
         .send()
         .await
         .unwrap_err();
-    expect![[r#"InvalidParameterValueException: streamgate-local does not implement BisectBatchOnFunctionError for event source mappings yet"#]]
+    expect![[r#"InvalidParameterValueException: streamgate-local does not implement TumblingWindowInSeconds for event source mappings yet"#]]
         .assert_eq(&describe(&refused));
     let created = client
         .create_event_source_mapping()
@@ -415,6 +417,583 @@ async fn records_older_than_the_maximum_age_are_discarded() {
         delivered(&cloud),
         ["new"],
         "the two-minute-old record is discarded"
+    );
+    cloud.stop().await;
+}
+
+fn filter_criteria(patterns: &[&str]) -> FilterCriteria {
+    let mut criteria = FilterCriteria::builder();
+    for pattern in patterns {
+        criteria = criteria.filters(Filter::builder().pattern(*pattern).build());
+    }
+    criteria.build()
+}
+
+#[tokio::test]
+async fn records_no_filter_matches_are_skipped_and_bad_patterns_refused() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    let client = lambda(&cloud, &root(&cloud, A));
+    let create = |patterns: &[&str]| {
+        client
+            .create_event_source_mapping()
+            .function_name("consumer")
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .filter_criteria(filter_criteria(patterns))
+    };
+    for bad in [
+        r#"{"eventName":"INSERT"}"#,
+        r#"{"eventName":[{"wildcard":"IN*"}]}"#,
+        "not json",
+    ] {
+        let refused = create(&[bad]).send().await.unwrap_err();
+        assert_eq!(
+            describe(&refused),
+            "InvalidParameterValueException: Invalid filter pattern definition.",
+            "{bad}"
+        );
+    }
+    let too_many = create(&[r#"{"a":["x"]}"#; 6]).send().await.unwrap_err();
+    expect![[r#"InvalidParameterValueException: The number of filters in FilterCriteria (6) exceeds the limit of 5"#]]
+        .assert_eq(&describe(&too_many));
+
+    for pk in ["keep-1", "drop-1", "KEEP-2", "drop-2", "keep-3"] {
+        put(&cloud, pk, None).await;
+    }
+    put(&cloud, "marked", Some("flag")).await;
+    let prefix =
+        r#"{"eventName":["INSERT"],"dynamodb":{"NewImage":{"pk":{"S":[{"prefix":"keep"}]}}}}"#;
+    let flagged = r#"{"dynamodb":{"NewImage":{"flag":{"BOOL":[true]}}}}"#;
+    let created = create(&[prefix, flagged]).send().await.unwrap();
+    let uuid = created.uuid().unwrap().to_owned();
+    let patterns = |criteria: Option<&FilterCriteria>| -> Vec<String> {
+        criteria
+            .map(|c| {
+                c.filters()
+                    .iter()
+                    .filter_map(|f| f.pattern().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(patterns(created.filter_criteria()), [prefix, flagged]);
+    wait_for_deliveries(&cloud, "the records a filter matches", |keys| {
+        keys.iter().any(|k| k == "marked")
+    })
+    .await;
+    assert_eq!(delivered(&cloud), ["keep-1", "keep-3", "marked"]);
+
+    // The skipped records were passed by the checkpoint: with the filters
+    // cleared, only what is written next arrives.
+    let updated = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .filter_criteria(FilterCriteria::builder().build())
+        .send()
+        .await
+        .unwrap();
+    assert!(patterns(updated.filter_criteria()).is_empty());
+    let refused = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .filter_criteria(filter_criteria(&[
+            r#"{"eventName":[{"numeric":["<",1,">",0]}]}"#,
+        ]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        describe(&refused),
+        "InvalidParameterValueException: Invalid filter pattern definition."
+    );
+    put(&cloud, "drop-3", None).await;
+    wait_for_deliveries(&cloud, "drop-3 with no filter", |keys| {
+        keys.iter().any(|k| k == "drop-3")
+    })
+    .await;
+    assert_eq!(delivered(&cloud), ["keep-1", "keep-3", "marked", "drop-3"]);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_batch_is_bisected_down_to_the_poison_record() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    for (pk, mark) in [("a", None), ("b", None), ("p", Some("poison")), ("d", None)] {
+        put(&cloud, pk, mark).await;
+    }
+    let created = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(4)
+        .maximum_retry_attempts(1)
+        .bisect_batch_on_function_error(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.bisect_batch_on_function_error(), Some(true));
+    put(&cloud, "e", None).await;
+    wait_for_deliveries(&cloud, "e after the bisected batch", |keys| {
+        keys.iter().any(|k| k == "e")
+    })
+    .await;
+    // The batch of four fails and is split: a and b pass; p and d fail and
+    // are split; p alone fails twice (one retry) and is dropped; d passes.
+    // Splitting is not a retry.
+    expect![[r#"["a", "b", "p", "d", "a", "b", "p", "d", "p", "p", "d", "e"]"#]]
+        .assert_eq(&format!("{:?}", delivered(&cloud)));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_whose_retries_are_spent_goes_to_the_on_failure_queue() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    let queues = sqs(&cloud, &root(&cloud, A));
+    let url = queues
+        .create_queue()
+        .queue_name("consumer-failures")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{A}:consumer-failures");
+    let client = lambda(&cloud, &root(&cloud, A));
+    let create = || {
+        client
+            .create_event_source_mapping()
+            .function_name("consumer")
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .batch_size(2)
+            .maximum_retry_attempts(1)
+            .destination_config(
+                DestinationConfig::builder()
+                    .on_failure(OnFailure::builder().destination(&queue_arn).build())
+                    .build(),
+            )
+    };
+    let refused = create().send().await.unwrap_err();
+    expect![[r#"InvalidParameterValueException: The provided execution role does not have permissions to call SendMessage on SQS"#]]
+        .assert_eq(&describe(&refused));
+    iam(&cloud, &root(&cloud, A))
+        .put_role_policy()
+        .role_name("consumer")
+        .policy_name("send-failures")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    put(&cloud, "p", Some("poison")).await;
+    put(&cloud, "q", None).await;
+    let created = create().send().await.unwrap();
+    assert_eq!(
+        created
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|o| o.destination()),
+        Some(queue_arn.as_str())
+    );
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record after the dropped batch", |keys| {
+        keys.iter().any(|k| k == "after")
+    })
+    .await;
+    expect![[r#"["p", "q", "p", "q", "after"]"#]].assert_eq(&format!("{:?}", delivered(&cloud)));
+
+    let received = queues
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages().len(), 1);
+    let mut body: serde_json::Value =
+        serde_json::from_str(received.messages()[0].body().unwrap()).unwrap();
+    // What varies from run to run, checked for shape and then fixed.
+    let info = body.pointer_mut("/DDBStreamBatchInfo").unwrap();
+    for field in [
+        "shardId",
+        "startSequenceNumber",
+        "endSequenceNumber",
+        "approximateArrivalOfFirstRecord",
+        "approximateArrivalOfLastRecord",
+    ] {
+        assert!(info[field].is_string(), "{field}: {info}");
+        info[field] = field.into();
+    }
+    assert_eq!(info["streamArn"], stream.as_str());
+    info["streamArn"] = "STREAM".into();
+    for pointer in ["/requestContext/requestId", "/timestamp"] {
+        let value = body.pointer_mut(pointer).unwrap();
+        assert!(value.is_string(), "{pointer}");
+        *value = pointer.into();
+    }
+    expect![[r#"
+        {
+          "DDBStreamBatchInfo": {
+            "approximateArrivalOfFirstRecord": "approximateArrivalOfFirstRecord",
+            "approximateArrivalOfLastRecord": "approximateArrivalOfLastRecord",
+            "batchSize": 2,
+            "endSequenceNumber": "endSequenceNumber",
+            "shardId": "shardId",
+            "startSequenceNumber": "startSequenceNumber",
+            "streamArn": "STREAM"
+          },
+          "requestContext": {
+            "approximateInvokeCount": 2,
+            "condition": "RetryAttemptsExhausted",
+            "functionArn": "arn:aws:lambda:eu-west-1:111111111111:function:consumer",
+            "requestId": "/requestContext/requestId"
+          },
+          "responseContext": {
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+            "statusCode": 200
+          },
+          "timestamp": "/timestamp",
+          "version": "1.0"
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&body).unwrap());
+    cloud.stop().await;
+}
+
+/// The records of each invocation, in order (`PK SK`), from the log.
+fn invocations(cloud: &RunningCloud) -> Vec<Vec<String>> {
+    let mut invocations: Vec<Vec<String>> = Vec::new();
+    for line in cloud.function_logs(A, REGION, "consumer") {
+        if line.starts_with("START RequestId") {
+            invocations.push(Vec::new());
+        } else if let (Some(keys), Some(current)) =
+            (line.strip_prefix("keys "), invocations.last_mut())
+        {
+            current.push(keys.to_owned());
+        }
+    }
+    invocations.retain(|records| !records.is_empty());
+    invocations
+}
+
+async fn put_version(cloud: &RunningCloud, pk: &str, sk: u32, blob: Option<&str>) {
+    let mut request = dynamodb(cloud, &root(cloud, B))
+        .put_item()
+        .table_name("documents")
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .item("sk", AttributeValue::N(sk.to_string()));
+    if let Some(blob) = blob {
+        request = request.item("blob", AttributeValue::S(blob.to_owned()));
+    }
+    request.send().await.unwrap();
+}
+
+async fn mapping_with(
+    cloud: &RunningCloud,
+    stream: &str,
+    configure: impl FnOnce(
+        aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder,
+    ) -> aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder,
+) -> String {
+    dynamodb(cloud, &root(cloud, B))
+        .put_resource_policy()
+        .resource_arn(stream)
+        .policy(stream_policy(stream))
+        .send()
+        .await
+        .unwrap();
+    let request = lambda(cloud, &root(cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(stream)
+        .starting_position(EventSourcePosition::TrimHorizon);
+    configure(request)
+        .send()
+        .await
+        .unwrap()
+        .uuid()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn concurrent_batches_keep_each_keys_order() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let keys = ["k1", "k2", "k3", "k4", "k5", "k6"];
+    for version in 1..=4 {
+        for key in keys {
+            put_version(&cloud, key, version, None).await;
+        }
+    }
+    let refused = lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .parallelization_factor(11)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '11' at 'parallelizationFactor' failed to satisfy constraint: Member must have value between 1 and 10"#]]
+        .assert_eq(&describe(&refused));
+    let uuid = mapping_with(&cloud, &stream, |m| {
+        m.parallelization_factor(3).batch_size(3)
+    })
+    .await;
+    wait_for_deliveries(&cloud, "the 24 records", |delivered| delivered.len() >= 24).await;
+    let batches = invocations(&cloud);
+    let all: Vec<&String> = batches.iter().flatten().collect();
+    assert_eq!(all.len(), 24, "each record once: {batches:?}");
+    for key in keys {
+        let versions: Vec<&str> = all
+            .iter()
+            .filter_map(|r| r.strip_prefix(&format!("{key} ")))
+            .collect();
+        assert_eq!(
+            versions,
+            ["1", "2", "3", "4"],
+            "{key} in order: {batches:?}"
+        );
+    }
+    // (Concurrent invocations interleave their log lines, so batches are
+    // counted by their START lines.)
+    let starts = cloud
+        .function_logs(A, REGION, "consumer")
+        .iter()
+        .filter(|line| line.starts_with("START RequestId"))
+        .count();
+    assert!(starts >= 8, "24 records in batches of at most 3: {starts}");
+    let mapping = lambda(&cloud, &root(&cloud, A))
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mapping.parallelization_factor(), Some(3));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn an_unfilled_batch_waits_for_its_window() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    put_version(&cloud, "a", 1, None).await;
+    let uuid = mapping_with(&cloud, &stream, |m| {
+        m.maximum_batching_window_in_seconds(60).batch_size(3)
+    })
+    .await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    // Enabled is set after the first poll, which saw `a` and held it back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Enabled" {
+        assert!(Instant::now() < deadline, "waited 20 s for the first poll");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(invocations(&cloud).is_empty(), "{:?}", invocations(&cloud));
+    // A full batch goes at once.
+    put_version(&cloud, "b", 1, None).await;
+    put_version(&cloud, "c", 1, None).await;
+    wait_for_deliveries(&cloud, "the full batch", |keys| keys.len() >= 3).await;
+    put_version(&cloud, "d", 1, None).await;
+    cloud.advance_clock(Duration::from_secs(61));
+    wait_for_deliveries(&cloud, "d once the window passed", |keys| keys.len() >= 4).await;
+    expect![[r#"[["a 1", "b 1", "c 1"], ["d 1"]]"#]]
+        .assert_eq(&format!("{:?}", invocations(&cloud)));
+    let window = lambda(&cloud, &root(&cloud, A))
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .maximum_batching_window_in_seconds(301)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '301' at 'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member must have value between 0 and 300"#]]
+        .assert_eq(&describe(&window));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_is_cut_to_stay_under_the_six_megabyte_payload() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    // 20 records of about 380 KB: 7.6 MB, more than one invocation holds.
+    let blob = "x".repeat(380 * 1024);
+    for sk in 1..=20 {
+        put_version(&cloud, "big", sk, Some(&blob)).await;
+    }
+    mapping_with(&cloud, &stream, |m| m.batch_size(100)).await;
+    wait_for_deliveries(&cloud, "the 20 large records", |keys| keys.len() >= 20).await;
+    let batches = invocations(&cloud);
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 20, "{sizes:?}");
+    assert!(sizes.len() >= 2, "cut into several invocations: {sizes:?}");
+    assert!(
+        sizes.iter().all(|s| *s * 380 * 1024 <= 6 * 1024 * 1024),
+        "every invocation under 6 MB: {sizes:?}"
+    );
+    let order: Vec<String> = batches.into_iter().flatten().collect();
+    let expected: Vec<String> = (1..=20).map(|sk| format!("big {sk}")).collect();
+    assert_eq!(order, expected);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_mapping_can_invoke_an_alias() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    client
+        .publish_version()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("consumer")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "aliased", None).await;
+    let uuid = mapping_with(&cloud, &stream, |m| m.function_name("consumer:live")).await;
+    wait_for_deliveries(&cloud, "the record, through the alias", |keys| {
+        !keys.is_empty()
+    })
+    .await;
+    assert_eq!(delivered(&cloud), ["aliased"]);
+    let mapping = client
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mapping.function_arn(),
+        Some("arn:aws:lambda:eu-west-1:111111111111:function:consumer:live")
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_is_kept_until_a_queue_in_another_account_accepts_its_metadata() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{B}:failures-of-a");
+    iam(&cloud, &root(&cloud, A))
+        .put_role_policy()
+        .role_name("consumer")
+        .policy_name("send-failures")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let queues_in_b = sqs(&cloud, &root(&cloud, B));
+    // B's queue has no policy yet: A's role may not send to it.
+    queues_in_b
+        .create_queue()
+        .queue_name("failures-of-a")
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "p", Some("poison")).await;
+    let uuid = mapping_with(&cloud, &stream, |m| {
+        m.maximum_retry_attempts(0).destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&queue_arn).build())
+                .build(),
+        )
+    })
+    .await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, result) = last_result(&client, &uuid).await;
+        if result.starts_with("PROBLEM: the on-failure destination") {
+            assert!(result.contains("AccessDenied"), "{result}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the refused destination to show; last: {result}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // With a queue policy letting A's role send, the kept batch's metadata
+    // arrives, and what follows is delivered.
+    let url = queues_in_b
+        .get_queue_url()
+        .queue_name("failures-of-a")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    queues_in_b
+        .delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:role/consumer"}},"Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+    );
+    queues_in_b
+        .create_queue()
+        .queue_name("failures-of-a")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy)
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "after", None).await;
+    wait_for_deliveries(&cloud, "the record after the kept batch", |keys| {
+        keys.iter().any(|k| k == "after")
+    })
+    .await;
+    let received = queues_in_b
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages().len(), 1, "one message for the batch");
+    let body: serde_json::Value =
+        serde_json::from_str(received.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(body["DDBStreamBatchInfo"]["batchSize"], 1);
+    assert_eq!(
+        body["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
     );
     cloud.stop().await;
 }

@@ -1,0 +1,347 @@
+//! Function versions and aliases: PublishVersion (a snapshot of `$LATEST`,
+//! numbered from 1; publishing again with nothing changed gives the last
+//! version back), ListVersionsByFunction, CreateAlias, GetAlias,
+//! ListAliases and DeleteAlias (UpdateAlias and routing configurations are
+//! not implemented), and [`qualified`], which turns
+//! a name with a qualifier (`$LATEST`, a version number or an alias, as
+//! Invoke and event source mappings accept) into the function to run.
+
+use super::functions::{Function, FunctionKey, configuration_json, plain_access, resolve};
+use super::json_reply;
+use crate::authorize::authorize;
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::Caller;
+use crate::state::{Cloud, lock};
+use crate::wire::Reply;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// A published version: the function as it was, and the `$LATEST`
+/// revision it was taken from.
+#[derive(Debug, Clone)]
+pub struct PublishedVersion {
+    /// The snapshot.
+    pub function: Function,
+    /// The revision of `$LATEST` it was published from.
+    pub source_revision_id: String,
+    /// The description given to PublishVersion.
+    pub description: String,
+}
+
+/// An alias: a name for a version.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    /// `$LATEST` or a version number.
+    pub function_version: String,
+    /// The description.
+    pub description: String,
+    /// Changes with every update.
+    pub revision_id: String,
+}
+
+/// The function a qualified name runs: the function, its qualified ARN
+/// (as Lambda reports it) and the version that runs.
+#[derive(Debug, Clone)]
+pub struct QualifiedFunction {
+    /// The function (a version's snapshot, or `$LATEST`).
+    pub function: Function,
+    /// `...:function:NAME`, `...:NAME:3` or `...:NAME:ALIAS`.
+    pub arn: String,
+    /// `$LATEST` or the version number.
+    pub version: String,
+}
+
+/// The function `key` (whose unqualified ARN is `arn`) with `qualifier`.
+pub fn qualified(
+    cloud: &Cloud,
+    key: &FunctionKey,
+    arn: &str,
+    qualifier: Option<&str>,
+) -> Result<QualifiedFunction, ApiError> {
+    let not_found = |what: &str| ApiError::not_found(format!("Function not found: {what}"));
+    let version_of = |version: &str| -> Option<Function> {
+        if version == "$LATEST" {
+            return cloud.functions.get(key);
+        }
+        let index = version.parse::<usize>().ok()?.checked_sub(1)?;
+        lock(&cloud.functions.versions)
+            .get(key)
+            .and_then(|versions| versions.get(index))
+            .map(|v| v.function.clone())
+    };
+    match qualifier {
+        None | Some("$LATEST") => Ok(QualifiedFunction {
+            function: cloud.functions.get(key).ok_or_else(|| not_found(arn))?,
+            arn: arn.to_owned(),
+            version: "$LATEST".to_owned(),
+        }),
+        Some(number) if number.bytes().all(|b| b.is_ascii_digit()) => {
+            let qualified_arn = format!("{arn}:{number}");
+            Ok(QualifiedFunction {
+                function: version_of(number).ok_or_else(|| not_found(&qualified_arn))?,
+                arn: qualified_arn,
+                version: number.to_owned(),
+            })
+        }
+        Some(alias) => {
+            let qualified_arn = format!("{arn}:{alias}");
+            let version = lock(&cloud.functions.aliases)
+                .get(&(key.clone(), alias.to_owned()))
+                .map(|a| a.function_version.clone())
+                .ok_or_else(|| not_found(&qualified_arn))?;
+            Ok(QualifiedFunction {
+                function: version_of(&version).ok_or_else(|| not_found(&qualified_arn))?,
+                arn: qualified_arn,
+                version,
+            })
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PublishInput {
+    description: Option<String>,
+    code_sha256: Option<String>,
+    revision_id: Option<String>,
+}
+
+/// PublishVersion.
+pub fn publish(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: PublishInput = if body.is_empty() {
+        PublishInput::default()
+    } else {
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?
+    };
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:PublishVersion", &arn, &key.account),
+    )?;
+    let latest = cloud
+        .functions
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    if let Some(sha) = &input.code_sha256
+        && *sha != latest.code_sha256
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterValueException,
+            format!(
+                "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+                latest.code_sha256
+            ),
+        ));
+    }
+    if let Some(revision) = &input.revision_id
+        && *revision != latest.revision_id
+    {
+        return Err(ApiError::new(
+            ErrorCode::PreconditionFailedException,
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+        ));
+    }
+    let mut versions = lock(&cloud.functions.versions);
+    let published = versions.entry(key).or_default();
+    let number = match published.last() {
+        // Nothing changed since the last version: that version again.
+        Some(last) if last.source_revision_id == latest.revision_id => published.len(),
+        _ => {
+            let mut function = latest.clone();
+            function.revision_id = super::executor::uuid(cloud);
+            function.last_modified_millis = cloud.clock.now_millis();
+            published.push(PublishedVersion {
+                function,
+                source_revision_id: latest.revision_id.clone(),
+                description: input
+                    .description
+                    .unwrap_or_else(|| latest.description.clone()),
+            });
+            published.len()
+        }
+    };
+    let version = published
+        .get(number - 1)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}:{number}")))?;
+    Ok(json_reply(
+        201,
+        version_json(version, &arn, number).to_string(),
+    ))
+}
+
+fn version_json(version: &PublishedVersion, arn: &str, number: usize) -> Value {
+    let mut configuration = configuration_json(&version.function);
+    if let Some(object) = configuration.as_object_mut() {
+        object.insert("Version".to_owned(), json!(number.to_string()));
+        object.insert("FunctionArn".to_owned(), json!(format!("{arn}:{number}")));
+        object.insert("Description".to_owned(), json!(version.description));
+    }
+    configuration
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AliasInput {
+    name: Option<String>,
+    function_version: Option<String>,
+    description: Option<String>,
+}
+
+fn alias_json(arn: &str, name: &str, alias: &Alias) -> Value {
+    json!({
+        "AliasArn": format!("{arn}:{name}"),
+        "Name": name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+        "RevisionId": alias.revision_id,
+    })
+}
+
+/// CreateAlias.
+pub fn create_alias(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: AliasInput =
+        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:CreateAlias", &arn, &key.account),
+    )?;
+    let name = input.name.unwrap_or_default();
+    let valid_name = !name.is_empty()
+        && name.len() <= 128
+        && !name.bytes().all(|b| b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid_name {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"
+        )));
+    }
+    let function_version = input.function_version.unwrap_or_default();
+    // The version must exist.
+    qualified(cloud, &key, &arn, Some(&function_version))?;
+    let alias = Alias {
+        function_version,
+        description: input.description.unwrap_or_default(),
+        revision_id: super::executor::uuid(cloud),
+    };
+    let mut aliases = lock(&cloud.functions.aliases);
+    let slot = (key, name.clone());
+    if aliases.contains_key(&slot) {
+        return Err(ApiError::new(
+            ErrorCode::ResourceConflictException,
+            format!("Alias already exists: {arn}:{name}"),
+        ));
+    }
+    let body = alias_json(&arn, &name, &alias).to_string();
+    aliases.insert(slot, alias);
+    Ok(json_reply(201, body))
+}
+
+/// GetAlias.
+pub fn get_alias(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:GetAlias", &arn, &key.account),
+    )?;
+    let aliases = lock(&cloud.functions.aliases);
+    let alias = aliases
+        .get(&(key, name.to_owned()))
+        .ok_or_else(|| ApiError::not_found(format!("Alias not found: {arn}:{name}")))?;
+    Ok(json_reply(200, alias_json(&arn, name, alias).to_string()))
+}
+
+/// ListVersionsByFunction: `$LATEST`, then each version in order (one
+/// page: a function here has few versions).
+pub fn list_versions(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListVersionsByFunction", &arn, &key.account),
+    )?;
+    let latest = cloud
+        .functions
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+    let mut listed = vec![configuration_json(&latest)];
+    if let Some(versions) = lock(&cloud.functions.versions).get(&key) {
+        listed.extend(
+            versions
+                .iter()
+                .enumerate()
+                .map(|(index, version)| version_json(version, &arn, index + 1)),
+        );
+    }
+    Ok(json_reply(200, json!({ "Versions": listed }).to_string()))
+}
+
+/// ListAliases (one page).
+pub fn list_aliases(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListAliases", &arn, &key.account),
+    )?;
+    if cloud.functions.get(&key).is_none() {
+        return Err(ApiError::not_found(format!("Function not found: {arn}")));
+    }
+    let listed: Vec<Value> = lock(&cloud.functions.aliases)
+        .iter()
+        .filter(|((function, _), _)| *function == key)
+        .map(|((_, name), alias)| alias_json(&arn, name, alias))
+        .collect();
+    Ok(json_reply(200, json!({ "Aliases": listed }).to_string()))
+}
+
+/// DeleteAlias (deleting one that does not exist is fine, as on AWS).
+pub fn delete_alias(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    name: &str,
+) -> Result<Reply, ApiError> {
+    let (key, arn) = resolve(caller, region, given, None)?;
+    authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:DeleteAlias", &arn, &key.account),
+    )?;
+    lock(&cloud.functions.aliases).remove(&(key, name.to_owned()));
+    Ok(json_reply(204, ""))
+}
