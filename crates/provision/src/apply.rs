@@ -11,11 +11,12 @@
 //! carries on from there.
 
 use crate::clients::{AccountClients, Accounts, Backoff, Waits, pause};
+use crate::destroy::{Removal, remove_records};
 use crate::error::{Failure, ProvisionError};
 use crate::observed::Observed;
 use crate::plan::{
-    Action, Blocker, Change, Plan, Resource, code_sha256, function_arn, plan, role_arn,
-    role_policy, stream_policy, trust_policy,
+    Action, Blocker, Change, Plan, Resource, code_sha256, function_arn, leftovers, plan_with_state,
+    role_arn, role_policy, stream_policy, trust_policy,
 };
 use crate::read::{clients_of, read_all, read_function, read_mappings, read_table};
 use crate::spec::{
@@ -31,6 +32,9 @@ use streamgate_policy::lint::{PolicyType, Severity, lint};
 pub struct ApplyReport {
     /// The plan it carried out (all `NoChange` when nothing was written).
     pub plan: Plan,
+    /// The resources of earlier applies it removed because the desired
+    /// state no longer names them.
+    pub removed: Vec<Removal>,
 }
 
 /// Checks that every account the desired state names has clients, that
@@ -68,17 +72,30 @@ pub async fn precheck(desired: &DesiredState, accounts: &Accounts) -> Result<(),
     Ok(())
 }
 
-/// Reads what exists and plans, after the pre-checks.
+/// Reads what exists and plans, after the pre-checks. Knows nothing of
+/// what earlier applies created, so it plans no deletion of resources the
+/// desired state no longer names; [`plan_against_state`] does.
 pub async fn plan_against(
     desired: &DesiredState,
     accounts: &Accounts,
+) -> Result<(Plan, Observed), ProvisionError> {
+    plan_against_state(desired, accounts, &StateFile::new()).await
+}
+
+/// Reads what exists and plans, after the pre-checks, with a `Delete` of
+/// every resource `state` records that the desired state no longer names
+/// (what [`apply`] with the same state file will remove).
+pub async fn plan_against_state(
+    desired: &DesiredState,
+    accounts: &Accounts,
+    state: &StateFile,
 ) -> Result<(Plan, Observed), ProvisionError> {
     desired
         .validate()
         .map_err(|e| ProvisionError::Plan(crate::plan::PlanError::Invalid(e)))?;
     precheck(desired, accounts).await?;
     let observed = read_all(desired, accounts).await?;
-    Ok((plan(desired, &observed)?, observed))
+    Ok((plan_with_state(desired, &observed, state)?, observed))
 }
 
 fn change_of<'a>(plan: &'a Plan, resource: &Resource) -> Option<&'a Change> {
@@ -125,14 +142,25 @@ pub async fn apply(
     waits: &Waits,
     state: &mut StateFile,
 ) -> Result<ApplyReport, ProvisionError> {
-    let (plan, observed) = plan_against(desired, accounts).await?;
+    let (plan, observed) = plan_against_state(desired, accounts, state).await?;
     if !plan.blockers.is_empty() {
         return Err(ProvisionError::Blocked(plan.blockers));
     }
     if plan.is_empty() {
-        return Ok(ApplyReport { plan });
+        return Ok(ApplyReport {
+            plan,
+            removed: Vec::new(),
+        });
     }
     let region = desired.region.as_str();
+
+    // Leftover mappings and functions go first, so nothing polls a stream
+    // while its grants are withdrawn; the other leftovers go last, after
+    // the stream policies stopped naming the roles about to be deleted.
+    let (early, late): (Vec<Recorded>, Vec<Recorded>) = leftovers(desired, state)
+        .into_iter()
+        .partition(|r| matches!(r, Recorded::Mapping { .. } | Recorded::Function { .. }));
+    let mut removed = remove_records(accounts, waits, state, early).await?;
 
     let mut streams: BTreeMap<String, StreamArn> = BTreeMap::new();
     for source in &desired.sources {
@@ -324,7 +352,8 @@ pub async fn apply(
             }
         }
     }
-    Ok(ApplyReport { plan })
+    removed.extend(remove_records(accounts, waits, state, late).await?);
+    Ok(ApplyReport { plan, removed })
 }
 
 async fn ensure_table(

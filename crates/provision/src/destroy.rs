@@ -35,7 +35,18 @@ pub async fn destroy(
     waits: &Waits,
     state: &mut StateFile,
 ) -> Result<Vec<Removal>, ProvisionError> {
-    let mut records = state.resources.clone();
+    let records = state.resources.clone();
+    remove_records(accounts, waits, state, records).await
+}
+
+/// Removes the resources of `records` (taken from `state`) in reverse
+/// dependency order, forgetting each record once its resource is gone.
+pub(crate) async fn remove_records(
+    accounts: &Accounts,
+    waits: &Waits,
+    state: &mut StateFile,
+    mut records: Vec<Recorded>,
+) -> Result<Vec<Removal>, ProvisionError> {
     // Stable: within a kind, the most recently created goes first.
     records.reverse();
     records.sort_by_key(Recorded::destroy_rank);

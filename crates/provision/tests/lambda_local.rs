@@ -30,7 +30,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamgate_local::{LocalCloud, RunningCloud};
-use streamgate_provision::apply::apply;
+use streamgate_provision::apply::{apply, plan_against_state};
 use streamgate_provision::clients::{AccountClients, Accounts, Waits};
 use streamgate_provision::destroy::{Removal, destroy};
 use streamgate_provision::error::ProvisionError;
@@ -42,6 +42,7 @@ use streamgate_provision::verify::verify;
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
+const C: &str = "333333333333";
 const REGION: &str = "eu-west-1";
 const FUNCTION: &str = "billing-aggregator";
 const BOOTSTRAP: &str = include_str!("fixtures/log_events_bootstrap.sh");
@@ -154,7 +155,7 @@ fn sdk_config(cloud: &RunningCloud, id: &str) -> SdkConfig {
 
 fn accounts(cloud: &RunningCloud, log: &CallLog) -> Accounts {
     let mut accounts = Accounts::new();
-    for id in [A, B] {
+    for id in [A, B, C] {
         let config = sdk_config(cloud, id);
         let clients = AccountClients {
             iam: aws_sdk_iam::Client::from_conf(
@@ -616,6 +617,169 @@ async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place(
 
     put_document(&cloud, "doc-1").await;
     wait_for_delivery(&cloud, &["doc-1"]).await;
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The latest stream ARN of account `id`'s `documents` table.
+async fn latest_stream(cloud: &RunningCloud, id: &str) -> String {
+    let table = aws_sdk_dynamodb::Client::new(&sdk_config(cloud, id))
+        .describe_table()
+        .table_name("documents")
+        .send()
+        .await
+        .unwrap();
+    table
+        .table()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_owned()
+}
+
+/// Billing (with `billing-aggregator`) reads tenants B and C; audit (with
+/// `audit-function`) reads B.
+fn two_consumers_two_sources(zip: &[u8]) -> DesiredState {
+    DesiredState::new(REGION)
+        .source(Source::new(
+            "tenant-b",
+            B.parse().unwrap(),
+            "documents",
+            KeyAttribute::new("pk", KeyType::String),
+        ))
+        .source(Source::new(
+            "tenant-c",
+            C.parse().unwrap(),
+            "documents",
+            KeyAttribute::new("pk", KeyType::String),
+        ))
+        .consumer(
+            Consumer::new("billing", A.parse().unwrap(), "billing-consumer")
+                .function(FunctionSpec::new(FUNCTION, zip.to_vec()))
+                .reads_with("tenant-b", local_parameters())
+                .reads_with("tenant-c", local_parameters()),
+        )
+        .consumer(
+            Consumer::new("audit", A.parse().unwrap(), "audit-consumer")
+                .function(FunctionSpec::new("audit-function", zip.to_vec()))
+                .reads_with("tenant-b", local_parameters()),
+        )
+}
+
+#[tokio::test]
+async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() {
+    let dir = scratch_dir("prune");
+    let cloud = start_cloud(&dir).await;
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let zip = bootstrap_zip(BOOTSTRAP);
+    let mut state = StateFile::new();
+    apply(
+        &two_consumers_two_sources(&zip),
+        &accounts,
+        &Waits::local(),
+        &mut state,
+    )
+    .await
+    .unwrap();
+    assert_eq!(mapping_states(&cloud).await.len(), 3);
+
+    // Audit and tenant C leave the desired state.
+    let desired = desired(zip, local_parameters());
+    let (plan, _) = plan_against_state(&desired, &accounts, &state)
+        .await
+        .unwrap();
+    let changes: String = plan
+        .to_string()
+        .lines()
+        .filter(|line| !line.starts_with("= ") && !line.starts_with(' '))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let stream_b = latest_stream(&cloud, B).await;
+    let stream_c = latest_stream(&cloud, C).await;
+    let uuids: Vec<(String, String)> = state
+        .resources
+        .iter()
+        .filter_map(|r| match r {
+            streamgate_provision::state::Recorded::Mapping { uuid, .. } => {
+                Some((uuid.clone(), "UUID".to_owned()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut shown = changes
+        .replace(&stream_b, "STREAM-B")
+        .replace(&stream_c, "STREAM-C");
+    for (uuid, placeholder) in &uuids {
+        shown = shown.replace(uuid, placeholder);
+    }
+    expect![[r#"
+        ~ update role policy 111111111111/billing-consumer
+        ~ update stream policy 222222222222/documents
+        - delete mapping UUID STREAM-C -> arn:aws:lambda:eu-west-1:111111111111:function:billing-aggregator
+        - delete mapping UUID STREAM-B -> arn:aws:lambda:eu-west-1:111111111111:function:audit-function
+        - delete function arn:aws:lambda:eu-west-1:111111111111:function:audit-function
+        - delete stream policy of STREAM-C
+        - delete role policy streamgate-stream-read of 111111111111/audit-consumer
+        - delete table arn:aws:dynamodb:eu-west-1:333333333333:table/documents
+        - delete role arn:aws:iam::111111111111:role/audit-consumer
+    "#]]
+    .assert_eq(&shown);
+
+    log.take();
+    let report = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert_eq!(report.removed.len(), 7, "{:?}", report.removed);
+    assert!(
+        report
+            .removed
+            .iter()
+            .all(|r| matches!(r, Removal::Deleted(_))),
+        "{:?}",
+        report.removed
+    );
+    // Only billing's grant is left on B's stream.
+    let policy = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B))
+        .get_resource_policy()
+        .resource_arn(&stream_b)
+        .send()
+        .await
+        .unwrap();
+    let policy = policy.policy().unwrap();
+    assert!(policy.contains("role/billing-consumer"), "{policy}");
+    assert!(!policy.contains("audit-consumer"), "{policy}");
+    // Nothing of audit or tenant C is left; billing still gets B's records.
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+    let functions = lambda.list_functions().send().await.unwrap();
+    let names: Vec<&str> = functions
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    assert_eq!(names, [FUNCTION]);
+    assert_eq!(mapping_states(&cloud).await, ["Enabled"]);
+    let c_tables = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, C))
+        .list_tables()
+        .send()
+        .await
+        .unwrap();
+    assert!(c_tables.table_names().is_empty());
+    put_document(&cloud, "doc-1").await;
+    wait_for_delivery(&cloud, &["doc-1"]).await;
+
+    // Applied again: nothing left to prune, no write.
+    log.take();
+    let again = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    expect![""].assert_eq(&log.writes());
+
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
