@@ -248,16 +248,14 @@ pub async fn apply(
             if let Some(current) =
                 crate::read::read_resource_policy(clients, &stream.to_string()).await?
             {
-                clients
-                    .dynamodb
-                    .delete_resource_policy()
-                    .resource_arn(stream.to_string())
-                    .expected_revision_id(current.revision_id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Failure::of(&e).into_error("DeleteResourcePolicy", stream.to_string())
-                    })?;
+                crate::destroy::delete_stream_policy(
+                    clients,
+                    &stream.to_string(),
+                    Some(&current.revision_id),
+                    waits,
+                )
+                .await?;
+                wait_policy_read_back(clients, stream, None, waits).await?;
             }
             continue;
         };
@@ -283,6 +281,7 @@ pub async fn apply(
         let expected = current.map_or_else(|| "NO_POLICY".to_owned(), |p| p.revision_id);
         let revision_id =
             put_stream_policy(clients, stream, &document.to_json(), &expected, waits).await?;
+        wait_policy_read_back(clients, stream, Some(&revision_id), waits).await?;
         state.record(Recorded::StreamPolicy {
             account: source.account.to_string(),
             stream_arn: stream.to_string(),
@@ -610,6 +609,43 @@ async fn put_stream_policy(
             }
         }
     }
+}
+
+/// Polls GetResourcePolicy until it shows the revision `revision` (or no
+/// policy, for `None`). GetResourcePolicy is eventually consistent: right
+/// after a PutResourcePolicy it may answer PolicyNotFoundException or the
+/// previous policy, and right after a delete the deleted one. Waiting here
+/// means that verify, a plan or another apply that follows reads what was
+/// written, and never writes it again against a stale revision.
+async fn wait_policy_read_back(
+    clients: &AccountClients,
+    stream: &StreamArn,
+    revision: Option<&str>,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    let arn = stream.to_string();
+    let mut last = String::new();
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        let current = crate::read::read_resource_policy(clients, &arn).await?;
+        let seen = current.as_ref().map(|p| p.revision_id.as_str());
+        if seen == revision {
+            return Ok(());
+        }
+        last = seen.map_or_else(|| "no policy".to_owned(), |r| format!("revision {r}"));
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("stream policy of {arn}"),
+        wanted: if revision.is_some() {
+            "the revision written"
+        } else {
+            "no policy"
+        },
+        attempts: waits.settle.attempts,
+        last,
+    })
 }
 
 async fn ensure_function(

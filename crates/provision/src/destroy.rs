@@ -141,6 +141,40 @@ pub(crate) async fn delete_mapping(
     })
 }
 
+/// Deletes the resource policy of `stream_arn` (only at revision
+/// `expected_revision` when given); `Ok(false)` when there was none.
+/// Retried while DynamoDB throttles policy changes on the stream (about one
+/// per 15 seconds: a delete may follow a put closely).
+pub(crate) async fn delete_stream_policy(
+    clients: &AccountClients,
+    stream_arn: &str,
+    expected_revision: Option<&str>,
+    waits: &Waits,
+) -> Result<bool, ProvisionError> {
+    let mut retry = 0;
+    loop {
+        let result = clients
+            .dynamodb
+            .delete_resource_policy()
+            .resource_arn(stream_arn)
+            .set_expected_revision_id(expected_revision.map(str::to_owned))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure::of(&e));
+        match result {
+            Err(failure) if crate::apply::is_policy_throttle(&failure) => {
+                retry += 1;
+                if retry >= waits.policy_throttle.attempts {
+                    return Err(failure.into_error("DeleteResourcePolicy", stream_arn.to_owned()));
+                }
+                pause(&waits.policy_throttle, retry).await;
+            }
+            other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
+        }
+    }
+}
+
 async fn remove(
     clients: &AccountClients,
     record: &Recorded,
@@ -164,31 +198,7 @@ async fn remove(
         Recorded::StreamPolicy { stream_arn, .. } => {
             // No ExpectedRevisionId: destroy removes the policy whatever
             // its revision, as the provisioner owns the stream's policy.
-            // Retried while DynamoDB throttles policy changes on the stream
-            // (about one per 15 seconds: destroy may follow apply closely).
-            let mut retry = 0;
-            loop {
-                let result = clients
-                    .dynamodb
-                    .delete_resource_policy()
-                    .resource_arn(stream_arn)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Failure::of(&e));
-                match result {
-                    Err(failure) if crate::apply::is_policy_throttle(&failure) => {
-                        retry += 1;
-                        if retry >= waits.policy_throttle.attempts {
-                            return Err(
-                                failure.into_error("DeleteResourcePolicy", stream_arn.clone())
-                            );
-                        }
-                        pause(&waits.policy_throttle, retry).await;
-                    }
-                    other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
-                }
-            }
+            delete_stream_policy(clients, stream_arn, None, waits).await
         }
         Recorded::RolePolicy { role, policy, .. } => {
             // Not retried: IAM deletes at once.
