@@ -321,6 +321,35 @@ pub async fn apply(
                     });
                     wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
                 }
+                Some(mapping)
+                    if mapping.parameters.starting_position
+                        != subscription.parameters.starting_position =>
+                {
+                    // UpdateEventSourceMapping cannot change where a mapping
+                    // starts reading: replace it.
+                    crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
+                    state.forget(&Recorded::Mapping {
+                        account: consumer.account.to_string(),
+                        uuid: mapping.uuid.clone(),
+                        function_arn: mapping.function_arn.clone(),
+                        stream_arn: mapping.stream_arn.clone(),
+                    });
+                    let uuid = create_mapping(
+                        clients,
+                        &function.name,
+                        &stream,
+                        &subscription.parameters,
+                        waits,
+                    )
+                    .await?;
+                    state.record(Recorded::Mapping {
+                        account: consumer.account.to_string(),
+                        uuid: uuid.clone(),
+                        function_arn: function_arn.clone(),
+                        stream_arn: stream.clone(),
+                    });
+                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
+                }
                 Some(mapping) => {
                     if crate::plan::mapping_differences(mapping, &subscription.parameters)
                         .is_empty()

@@ -649,6 +649,13 @@ pub fn mapping_differences(existing: &ObservedMapping, desired: &MappingParamete
         old.enabled.to_string(),
         desired.enabled.to_string(),
     );
+    if old.starting_position != desired.starting_position {
+        lines.push(format!(
+            "starting_position: {} -> {} (set only at creation: the mapping is replaced)",
+            old.starting_position.as_str(),
+            desired.starting_position.as_str()
+        ));
+    }
     lines
 }
 

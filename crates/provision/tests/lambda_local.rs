@@ -617,6 +617,56 @@ async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place(
 
     put_document(&cloud, "doc-1").await;
     wait_for_delivery(&cloud, &["doc-1"]).await;
+
+    // Where a mapping starts reading is set only at creation: a new
+    // starting position replaces the mapping, and the state file follows.
+    let desired_v4 = desired(
+        bootstrap_zip(&changed),
+        MappingParameters {
+            batch_size: 500,
+            starting_position: streamgate_provision::spec::StartingPosition::Latest,
+            ..local_parameters()
+        },
+    );
+    let mut desired_v4 = desired_v4;
+    if let Some(function) = desired_v4.consumers[0].function.as_mut() {
+        function.memory_mb = 256;
+    }
+    let report = apply(&desired_v4, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let mapping_change = report.plan.changes().last().unwrap().to_owned();
+    assert!(
+        format!("{mapping_change:?}").contains("the mapping is replaced"),
+        "{}",
+        report.plan
+    );
+    expect![[r#"
+        Lambda.DeleteEventSourceMapping
+        Lambda.CreateEventSourceMapping
+    "#]]
+    .assert_eq(&log.writes());
+    let mappings = lambda.list_event_source_mappings().send().await.unwrap();
+    let replaced = &mappings.event_source_mappings()[0];
+    assert_ne!(replaced.uuid(), Some(uuid_before.as_str()));
+    assert_eq!(
+        replaced.starting_position(),
+        Some(&aws_sdk_lambda::types::EventSourcePosition::Latest)
+    );
+    assert!(
+        state.resources.iter().any(|r| matches!(
+            r,
+            streamgate_provision::state::Recorded::Mapping { uuid, .. }
+                if Some(uuid.as_str()) == replaced.uuid()
+        )),
+        "{state:?}"
+    );
+    let again = apply(&desired_v4, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    expect![""].assert_eq(&log.writes());
+
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
