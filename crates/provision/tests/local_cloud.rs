@@ -59,6 +59,9 @@ struct CallLog {
     /// answer PolicyNotFoundException, as DynamoDB's eventually consistent
     /// read may right after a write.
     lag_after_put: Arc<Mutex<u32>>,
+    /// The next this many DeleteResourcePolicy calls are refused (they are
+    /// pointed at a table that does not exist) and answered as throttled.
+    throttled_deletes: Arc<Mutex<u32>>,
     lagging_reads: Arc<Mutex<u32>>,
     not_found_now: Arc<Mutex<bool>>,
 }
@@ -118,6 +121,26 @@ impl Intercept for CallLog {
         cfg: &mut aws_sdk_iam::config::ConfigBag,
     ) -> Result<(), BoxError> {
         let metadata = cfg.load::<Metadata>().expect("operation metadata");
+        if metadata.name() == "DeleteResourcePolicy" {
+            let mut throttled = self.throttled_deletes.lock().unwrap();
+            if *throttled == 0 {
+                return Ok(());
+            }
+            *throttled -= 1;
+            *self.throttling_now.lock().unwrap() = true;
+            let request = context.request_mut();
+            let mut body: serde_json::Value =
+                serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+            body["ResourceArn"] = serde_json::Value::String(format!(
+                "arn:aws:dynamodb:{REGION}:{B}:table/not-a-table/stream/2026-01-01T00:00:00.000"
+            ));
+            let text = body.to_string();
+            request
+                .headers_mut()
+                .insert("content-length", text.len().to_string());
+            *request.body_mut() = aws_smithy_types::body::SdkBody::from(text);
+            return Ok(());
+        }
         if metadata.name() != "PutResourcePolicy" {
             return Ok(());
         }
@@ -1196,6 +1219,9 @@ async fn a_consumer_that_stops_reading_loses_its_grants() {
     let mut only_b = central_billing();
     only_b.consumers[0].subscriptions.truncate(1);
     log.take();
+    // The deletion is throttled twice (DynamoDB's 15-second policy update
+    // limit) and retried.
+    *log.throttled_deletes.lock().unwrap() = 2;
     let applied = apply(&only_b, &accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
@@ -1219,6 +1245,8 @@ async fn a_consumer_that_stops_reading_loses_its_grants() {
     let writes: Vec<String> = log.take().into_iter().filter(|c| is_write(c)).collect();
     expect![[r#"
         IAM.PutRolePolicy
+        DynamoDB.DeleteResourcePolicy
+        DynamoDB.DeleteResourcePolicy
         DynamoDB.DeleteResourcePolicy
     "#]]
     .assert_eq(&lines(&writes));
