@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use streamgate_policy::arn::{AccountId, ArnError, FunctionArn, RoleArn, StreamArn, TableArn};
 use streamgate_policy::builders::{
-    ExecutionRolePolicyBuilder, StreamPolicyBuilder, lambda_trust_policy,
+    ExecutionRolePolicyBuilder, OnFailureDestination, StreamPolicyBuilder, lambda_trust_policy,
 };
 use streamgate_policy::document::{
     Effect, OneOrMany, PolicyDocument, PrincipalType, Principals, Statement,
@@ -352,8 +352,51 @@ pub fn role_policy(
         )));
     };
     builder = builder.logs_for(&function_arn(region, consumer, function)?);
-    Ok(Some(builder.build()))
+    // Lambda sends a failed batch's record as the execution role: each
+    // distinct on-failure destination needs its send permission, or AWS
+    // refuses the mapping. The builder takes one destination; the others'
+    // statements are built the same way and renamed.
+    let mut destinations: Vec<&str> = Vec::new();
+    for subscription in &consumer.subscriptions {
+        if let Some(destination) = subscription.parameters.on_failure_destination.as_deref()
+            && !destinations.contains(&destination)
+        {
+            destinations.push(destination);
+        }
+    }
+    let Some((first, others)) = destinations.split_first() else {
+        return Ok(Some(builder.build()));
+    };
+    let built = builder
+        .clone()
+        .on_failure(OnFailureDestination::parse(first)?)
+        .build();
+    let mut statements = built.statements().to_vec();
+    for (index, destination) in others.iter().enumerate() {
+        let with = builder
+            .clone()
+            .on_failure(OnFailureDestination::parse(destination)?)
+            .build();
+        let send = with
+            .statements()
+            .iter()
+            .filter(|s| s.sid.as_deref() == Some(SEND_FAILED_BATCHES_SID))
+            .cloned()
+            .map(|mut statement| {
+                statement.sid = Some(format!("{SEND_FAILED_BATCHES_SID}{}", index + 2));
+                statement
+            });
+        statements.extend(send);
+    }
+    Ok(Some(PolicyDocument::new(
+        built.version,
+        OneOrMany::Many(statements),
+    )))
 }
+
+/// The Sid streamgate-policy's execution role builder gives the statement
+/// that lets Lambda send failed batches to the on-failure destination.
+const SEND_FAILED_BATCHES_SID: &str = "SendFailedBatches";
 
 /// The resource policy of a stream: every reader's role may read it.
 pub fn stream_policy(
@@ -1559,6 +1602,55 @@ mod tests {
                 - delete table arn:aws:dynamodb:eu-west-1:333333333333:table/documents
                     created by an earlier apply; no longer in the desired state
             "#]],
+        );
+    }
+
+    #[test]
+    fn the_role_may_send_failed_batches_to_every_destination() {
+        let parameters = |destination: &str| MappingParameters {
+            on_failure_destination: Some(destination.to_owned()),
+            ..MappingParameters::default()
+        };
+        let consumer = Consumer::new("billing", account(A), "billing-consumer")
+            .function(FunctionSpec::new("billing-aggregator", b"zip".to_vec()))
+            .reads_with(
+                "tenant-b",
+                parameters("arn:aws:sqs:eu-west-1:111111111111:failed-b"),
+            )
+            .reads_with(
+                "tenant-c",
+                parameters("arn:aws:sns:eu-west-1:111111111111:failed-c"),
+            );
+        let document = role_policy(REGION, &consumer, &[stream(B), stream(C)])
+            .unwrap()
+            .unwrap();
+        let sends: String = document
+            .statements()
+            .iter()
+            .filter(|s| {
+                s.sid
+                    .as_deref()
+                    .is_some_and(|sid| sid.starts_with("SendFailedBatches"))
+            })
+            .map(|s| {
+                format!(
+                    "{} {:?} {:?}\n",
+                    s.sid.as_deref().unwrap(),
+                    s.action.as_ref().unwrap(),
+                    s.resource.as_ref().unwrap()
+                )
+            })
+            .collect();
+        expect![[r#"
+            SendFailedBatches One("sqs:SendMessage") One("arn:aws:sqs:eu-west-1:111111111111:failed-b")
+            SendFailedBatches2 One("sns:Publish") One("arn:aws:sns:eu-west-1:111111111111:failed-c")
+        "#]].assert_eq(&sends);
+        assert!(
+            lint(&document, PolicyType::Identity, None)
+                .iter()
+                .all(|finding| finding.severity != Severity::Error),
+            "{}",
+            document.to_json_pretty()
         );
     }
 
