@@ -514,6 +514,22 @@ async fn the_mapping_is_refused_until_the_role_can_read_the_stream_and_apply_ret
             && message.contains("Cannot access stream"),
         "{message}"
     );
+    // Doctor explains Lambda's refusal (it names the stream, not the role).
+    let role = format!("arn:aws:iam::{A}:role/billing-consumer")
+        .parse()
+        .unwrap();
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &message, Some(&role), &[])
+        .await
+        .unwrap();
+    let findings: String = diagnosis
+        .findings
+        .iter()
+        .map(|f| format!("{f}\n"))
+        .collect();
+    expect![[r#"
+        the stream has no resource policy
+    "#]]
+    .assert_eq(&findings);
 
     // Apply puts the policy back first, then the mapping.
     log.take();
