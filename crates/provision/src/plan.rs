@@ -346,8 +346,47 @@ pub fn role_policy(
         )));
     };
     builder = builder.logs_for(&function_arn(region, consumer, function)?);
-    Ok(Some(builder.build()))
+    let built = builder.build();
+    if consumer.writes_tables.is_empty() {
+        return Ok(Some(built));
+    }
+    let mut statements = built.statements().to_vec();
+    let mut writes = Statement::new(Effect::Allow);
+    writes.sid = Some("WriteOwnTables".to_owned());
+    writes.action = Some(OneOrMany::Many(
+        WRITE_TABLE_ACTIONS
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect(),
+    ));
+    let tables = consumer
+        .writes_tables
+        .iter()
+        .map(|table| TableArn::new(region, &consumer.account, table).map(|arn| arn.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    writes.resource = Some(match tables.as_slice() {
+        [one] => OneOrMany::One(one.clone()),
+        many => OneOrMany::Many(many.to_vec()),
+    });
+    statements.push(writes);
+    Ok(Some(PolicyDocument::new(
+        built.version,
+        OneOrMany::Many(statements),
+    )))
 }
+
+/// What a consumer's role may do on the tables it writes: item reads and
+/// writes, one at a time or in a transaction (DynamoDB authorizes each item
+/// of a TransactWriteItems as its single-item action).
+const WRITE_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+];
 
 /// The resource policy of a stream: every reader's role may read it.
 pub fn stream_policy(
@@ -1330,6 +1369,40 @@ mod tests {
             Change::Update {
                 detail: "batch_size: 7 -> 100".to_owned()
             }
+        );
+    }
+
+    #[test]
+    fn a_function_that_writes_its_own_table_may_write_only_that_table() {
+        let consumer = Consumer::new("billing", account(A), "billing-consumer")
+            .function(FunctionSpec::new("billing-aggregator", Vec::new()))
+            .writes_table("tenant-usage")
+            .reads("tenant-b");
+        let document = role_policy(REGION, &consumer, &[stream(B)])
+            .unwrap()
+            .unwrap();
+        let writes = document
+            .statements()
+            .iter()
+            .find(|s| s.sid.as_deref() == Some("WriteOwnTables"))
+            .unwrap();
+        let resources: Vec<&String> = writes.resource.iter().flat_map(|r| r.iter()).collect();
+        assert_eq!(
+            resources,
+            [&format!("arn:aws:dynamodb:{REGION}:{A}:table/tenant-usage")]
+        );
+        let actions: Vec<&String> = writes.action.iter().flat_map(|a| a.iter()).collect();
+        assert!(actions.iter().any(|a| *a == "dynamodb:UpdateItem"));
+        // A consumer that writes nothing gets no such statement.
+        let reader = Consumer::new("billing", account(A), "billing-consumer")
+            .function(FunctionSpec::new("billing-aggregator", Vec::new()))
+            .reads("tenant-b");
+        let document = role_policy(REGION, &reader, &[stream(B)]).unwrap().unwrap();
+        assert!(
+            document
+                .statements()
+                .iter()
+                .all(|s| s.sid.as_deref() != Some("WriteOwnTables"))
         );
     }
 
