@@ -31,8 +31,14 @@
 //! - `serde`: the document type read from the images.
 //! - `thiserror`, `tracing`: typed errors and logs.
 //! - `tokio`: the runtime `main` runs on.
+//! - With feature `scenario` only: `streamgate-provision` (the demo as a
+//!   desired state) and `streamgate-policy` (account ids) for
+//!   [`scenario`], which the xtask, example 06 and the end-to-end tests
+//!   share.
 
 mod change;
+#[cfg(feature = "scenario")]
+pub mod scenario;
 mod store;
 
 pub use change::{Document, TenantDelta, UsageChange, plan_change};
