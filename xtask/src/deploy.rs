@@ -303,6 +303,11 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
             println!("▸ build the function ...");
         }
         let built = crate::build::build(!args.json)?;
+        if args.consumer_profile.is_some() && built.toolchain == crate::build::Toolchain::Host {
+            bail!(
+                "a host build only runs on the local cloud; install cargo-lambda (or cargo-zigbuild) to build a function Lambda can run, then deploy again"
+            );
+        }
         let bytes = std::fs::read(&built.zip)
             .with_context(|| format!("reading {}", built.zip.display()))?;
         if !args.json {
