@@ -762,3 +762,44 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    fn check(input: &str, expected: Expect) {
+        expected.assert_eq(&dechunk(input));
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined_and_bad_sizes_stop_the_read() {
+        check(
+            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            expect!["hello world"],
+        );
+        check("0\r\n\r\n", expect![""]);
+        check("3\r\nabc\r\nzz\r\nrest", expect!["abc"]);
+        check("9\r\nshort", expect![""]);
+    }
+
+    #[test]
+    fn the_deployment_record_round_trips() {
+        let deployment = Deployment {
+            target: "aws".to_owned(),
+            region: "eu-west-1".to_owned(),
+            endpoint: None,
+            consumer: AccountProfile {
+                account: "111111111111".to_owned(),
+                profile: Some("billing".to_owned()),
+            },
+            sources: vec![AccountProfile {
+                account: "222222222222".to_owned(),
+                profile: Some("tenant-b".to_owned()),
+            }],
+        };
+        let text = serde_json::to_string(&deployment).unwrap();
+        let back: Deployment = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, deployment);
+    }
+}
