@@ -11,11 +11,12 @@
 //! carries on from there.
 
 use crate::clients::{AccountClients, Accounts, Backoff, Waits, pause};
+use crate::destroy::{Removal, remove_records};
 use crate::error::{Failure, ProvisionError};
 use crate::observed::Observed;
 use crate::plan::{
-    Action, Blocker, Change, Plan, Resource, code_sha256, function_arn, plan, role_arn,
-    role_policy, stream_policy, trust_policy,
+    Action, Blocker, Change, Plan, Resource, code_sha256, function_arn, leftovers, plan_with_state,
+    role_arn, role_policy, stream_policy, trust_policy,
 };
 use crate::read::{clients_of, read_all, read_function, read_mappings, read_table};
 use crate::spec::{
@@ -31,6 +32,9 @@ use streamgate_policy::lint::{PolicyType, Severity, lint};
 pub struct ApplyReport {
     /// The plan it carried out (all `NoChange` when nothing was written).
     pub plan: Plan,
+    /// The resources of earlier applies it removed because the desired
+    /// state no longer names them.
+    pub removed: Vec<Removal>,
 }
 
 /// Checks that every account the desired state names has clients, that
@@ -68,17 +72,30 @@ pub async fn precheck(desired: &DesiredState, accounts: &Accounts) -> Result<(),
     Ok(())
 }
 
-/// Reads what exists and plans, after the pre-checks.
+/// Reads what exists and plans, after the pre-checks. Knows nothing of
+/// what earlier applies created, so it plans no deletion of resources the
+/// desired state no longer names; [`plan_against_state`] does.
 pub async fn plan_against(
     desired: &DesiredState,
     accounts: &Accounts,
+) -> Result<(Plan, Observed), ProvisionError> {
+    plan_against_state(desired, accounts, &StateFile::new()).await
+}
+
+/// Reads what exists and plans, after the pre-checks, with a `Delete` of
+/// every resource `state` records that the desired state no longer names
+/// (what [`apply`] with the same state file will remove).
+pub async fn plan_against_state(
+    desired: &DesiredState,
+    accounts: &Accounts,
+    state: &StateFile,
 ) -> Result<(Plan, Observed), ProvisionError> {
     desired
         .validate()
         .map_err(|e| ProvisionError::Plan(crate::plan::PlanError::Invalid(e)))?;
     precheck(desired, accounts).await?;
     let observed = read_all(desired, accounts).await?;
-    Ok((plan(desired, &observed)?, observed))
+    Ok((plan_with_state(desired, &observed, state)?, observed))
 }
 
 fn change_of<'a>(plan: &'a Plan, resource: &Resource) -> Option<&'a Change> {
@@ -125,14 +142,25 @@ pub async fn apply(
     waits: &Waits,
     state: &mut StateFile,
 ) -> Result<ApplyReport, ProvisionError> {
-    let (plan, observed) = plan_against(desired, accounts).await?;
+    let (plan, observed) = plan_against_state(desired, accounts, state).await?;
     if !plan.blockers.is_empty() {
         return Err(ProvisionError::Blocked(plan.blockers));
     }
     if plan.is_empty() {
-        return Ok(ApplyReport { plan });
+        return Ok(ApplyReport {
+            plan,
+            removed: Vec::new(),
+        });
     }
     let region = desired.region.as_str();
+
+    // Leftover mappings and functions go first, so nothing polls a stream
+    // while its grants are withdrawn; the other leftovers go last, after
+    // the stream policies stopped naming the roles about to be deleted.
+    let (early, late): (Vec<Recorded>, Vec<Recorded>) = leftovers(desired, state)
+        .into_iter()
+        .partition(|r| matches!(r, Recorded::Mapping { .. } | Recorded::Function { .. }));
+    let mut removed = remove_records(accounts, waits, state, early).await?;
 
     let mut streams: BTreeMap<String, StreamArn> = BTreeMap::new();
     for source in &desired.sources {
@@ -220,16 +248,14 @@ pub async fn apply(
             if let Some(current) =
                 crate::read::read_resource_policy(clients, &stream.to_string()).await?
             {
-                clients
-                    .dynamodb
-                    .delete_resource_policy()
-                    .resource_arn(stream.to_string())
-                    .expected_revision_id(current.revision_id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Failure::of(&e).into_error("DeleteResourcePolicy", stream.to_string())
-                    })?;
+                crate::destroy::delete_stream_policy(
+                    clients,
+                    &stream.to_string(),
+                    Some(&current.revision_id),
+                    waits,
+                )
+                .await?;
+                wait_policy_read_back(clients, stream, None, waits).await?;
             }
             continue;
         };
@@ -255,6 +281,7 @@ pub async fn apply(
         let expected = current.map_or_else(|| "NO_POLICY".to_owned(), |p| p.revision_id);
         let revision_id =
             put_stream_policy(clients, stream, &document.to_json(), &expected, waits).await?;
+        wait_policy_read_back(clients, stream, Some(&revision_id), waits).await?;
         state.record(Recorded::StreamPolicy {
             account: source.account.to_string(),
             stream_arn: stream.to_string(),
@@ -278,6 +305,35 @@ pub async fn apply(
             let found = existing.iter().find(|m| m.stream_arn == stream);
             match found {
                 None => {
+                    let uuid = create_mapping(
+                        clients,
+                        &function.name,
+                        &stream,
+                        &subscription.parameters,
+                        waits,
+                    )
+                    .await?;
+                    state.record(Recorded::Mapping {
+                        account: consumer.account.to_string(),
+                        uuid: uuid.clone(),
+                        function_arn: function_arn.clone(),
+                        stream_arn: stream.clone(),
+                    });
+                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
+                }
+                Some(mapping)
+                    if mapping.parameters.starting_position
+                        != subscription.parameters.starting_position =>
+                {
+                    // UpdateEventSourceMapping cannot change where a mapping
+                    // starts reading: replace it.
+                    crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
+                    state.forget(&Recorded::Mapping {
+                        account: consumer.account.to_string(),
+                        uuid: mapping.uuid.clone(),
+                        function_arn: mapping.function_arn.clone(),
+                        stream_arn: mapping.stream_arn.clone(),
+                    });
                     let uuid = create_mapping(
                         clients,
                         &function.name,
@@ -324,7 +380,8 @@ pub async fn apply(
             }
         }
     }
-    Ok(ApplyReport { plan })
+    removed.extend(remove_records(accounts, waits, state, late).await?);
+    Ok(ApplyReport { plan, removed })
 }
 
 async fn ensure_table(
@@ -581,6 +638,43 @@ async fn put_stream_policy(
             }
         }
     }
+}
+
+/// Polls GetResourcePolicy until it shows the revision `revision` (or no
+/// policy, for `None`). GetResourcePolicy is eventually consistent: right
+/// after a PutResourcePolicy it may answer PolicyNotFoundException or the
+/// previous policy, and right after a delete the deleted one. Waiting here
+/// means that verify, a plan or another apply that follows reads what was
+/// written, and never writes it again against a stale revision.
+async fn wait_policy_read_back(
+    clients: &AccountClients,
+    stream: &StreamArn,
+    revision: Option<&str>,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    let arn = stream.to_string();
+    let mut last = String::new();
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        let current = crate::read::read_resource_policy(clients, &arn).await?;
+        let seen = current.as_ref().map(|p| p.revision_id.as_str());
+        if seen == revision {
+            return Ok(());
+        }
+        last = seen.map_or_else(|| "no policy".to_owned(), |r| format!("revision {r}"));
+    }
+    Err(ProvisionError::NotSettled {
+        resource: format!("stream policy of {arn}"),
+        wanted: if revision.is_some() {
+            "the revision written"
+        } else {
+            "no policy"
+        },
+        attempts: waits.settle.attempts,
+        last,
+    })
 }
 
 async fn ensure_function(

@@ -35,7 +35,18 @@ pub async fn destroy(
     waits: &Waits,
     state: &mut StateFile,
 ) -> Result<Vec<Removal>, ProvisionError> {
-    let mut records = state.resources.clone();
+    let records = state.resources.clone();
+    remove_records(accounts, waits, state, records).await
+}
+
+/// Removes the resources of `records` (taken from `state`) in reverse
+/// dependency order, forgetting each record once its resource is gone.
+pub(crate) async fn remove_records(
+    accounts: &Accounts,
+    waits: &Waits,
+    state: &mut StateFile,
+    mut records: Vec<Recorded>,
+) -> Result<Vec<Removal>, ProvisionError> {
     // Stable: within a kind, the most recently created goes first.
     records.reverse();
     records.sort_by_key(Recorded::destroy_rank);
@@ -130,6 +141,40 @@ pub(crate) async fn delete_mapping(
     })
 }
 
+/// Deletes the resource policy of `stream_arn` (only at revision
+/// `expected_revision` when given); `Ok(false)` when there was none.
+/// Retried while DynamoDB throttles policy changes on the stream (about one
+/// per 15 seconds: a delete may follow a put closely).
+pub(crate) async fn delete_stream_policy(
+    clients: &AccountClients,
+    stream_arn: &str,
+    expected_revision: Option<&str>,
+    waits: &Waits,
+) -> Result<bool, ProvisionError> {
+    let mut retry = 0;
+    loop {
+        let result = clients
+            .dynamodb
+            .delete_resource_policy()
+            .resource_arn(stream_arn)
+            .set_expected_revision_id(expected_revision.map(str::to_owned))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure::of(&e));
+        match result {
+            Err(failure) if crate::apply::is_policy_throttle(&failure) => {
+                retry += 1;
+                if retry >= waits.policy_throttle.attempts {
+                    return Err(failure.into_error("DeleteResourcePolicy", stream_arn.to_owned()));
+                }
+                pause(&waits.policy_throttle, retry).await;
+            }
+            other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
+        }
+    }
+}
+
 async fn remove(
     clients: &AccountClients,
     record: &Recorded,
@@ -153,31 +198,7 @@ async fn remove(
         Recorded::StreamPolicy { stream_arn, .. } => {
             // No ExpectedRevisionId: destroy removes the policy whatever
             // its revision, as the provisioner owns the stream's policy.
-            // Retried while DynamoDB throttles policy changes on the stream
-            // (about one per 15 seconds: destroy may follow apply closely).
-            let mut retry = 0;
-            loop {
-                let result = clients
-                    .dynamodb
-                    .delete_resource_policy()
-                    .resource_arn(stream_arn)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Failure::of(&e));
-                match result {
-                    Err(failure) if crate::apply::is_policy_throttle(&failure) => {
-                        retry += 1;
-                        if retry >= waits.policy_throttle.attempts {
-                            return Err(
-                                failure.into_error("DeleteResourcePolicy", stream_arn.clone())
-                            );
-                        }
-                        pause(&waits.policy_throttle, retry).await;
-                    }
-                    other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
-                }
-            }
+            delete_stream_policy(clients, stream_arn, None, waits).await
         }
         Recorded::RolePolicy { role, policy, .. } => {
             // Not retried: IAM deletes at once.

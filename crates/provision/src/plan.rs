@@ -8,6 +8,7 @@ use crate::spec::{
     Consumer, DesiredState, FunctionSpec, MappingParameters, Source, SpecError, SpecWarning,
     TableOwnership,
 };
+use crate::state::{Recorded, StateFile};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use streamgate_policy::arn::{AccountId, ArnError, FunctionArn, RoleArn, StreamArn, TableArn};
@@ -82,6 +83,10 @@ pub enum Resource {
         /// The old stream's ARN.
         stream: String,
     },
+    /// A resource an earlier apply created (recorded in the state file)
+    /// that the desired state no longer names: a consumer or a source
+    /// removed, or a subscription dropped. It is deleted.
+    Leftover(Recorded),
 }
 
 impl fmt::Display for Resource {
@@ -105,6 +110,7 @@ impl fmt::Display for Resource {
                 function,
                 stream,
             } => write!(f, "mapping {stream} -> {account}/{function}"),
+            Self::Leftover(record) => write!(f, "{record}"),
         }
     }
 }
@@ -682,6 +688,13 @@ pub fn mapping_differences(existing: &ObservedMapping, desired: &MappingParamete
         old.enabled.to_string(),
         desired.enabled.to_string(),
     );
+    if old.starting_position != desired.starting_position {
+        lines.push(format!(
+            "starting_position: {} -> {} (set only at creation: the mapping is replaced)",
+            old.starting_position.as_str(),
+            desired.starting_position.as_str()
+        ));
+    }
     lines
 }
 
@@ -716,6 +729,94 @@ pub fn function_differences(
         desired.timeout_seconds.to_string(),
     );
     lines
+}
+
+/// Whether `desired` still names the resource of `record`.
+fn still_desired(desired: &DesiredState, record: &Recorded) -> bool {
+    let region = desired.region.as_str();
+    let source_of_stream = |account: &str, stream_arn: &str| {
+        stream_arn.parse::<StreamArn>().ok().and_then(|stream| {
+            desired
+                .sources
+                .iter()
+                .find(|s| s.account.as_str() == account && s.table_name == stream.table_name())
+        })
+    };
+    match record {
+        Recorded::Table { account, name, .. } => desired
+            .sources
+            .iter()
+            .any(|s| s.account.as_str() == account && &s.table_name == name),
+        Recorded::Role { account, name, .. } => desired
+            .consumers
+            .iter()
+            .any(|c| c.account.as_str() == account && &c.role_name == name),
+        Recorded::RolePolicy { account, role, .. } => desired
+            .consumers
+            .iter()
+            .any(|c| c.account.as_str() == account && &c.role_name == role),
+        Recorded::StreamPolicy {
+            account,
+            stream_arn,
+            ..
+        } => source_of_stream(account, stream_arn).is_some(),
+        Recorded::Function { account, name, .. } => desired.consumers.iter().any(|c| {
+            c.account.as_str() == account && c.function.as_ref().is_some_and(|f| &f.name == name)
+        }),
+        Recorded::Mapping {
+            function_arn: recorded_function,
+            stream_arn,
+            ..
+        } => {
+            let Some(stream_account) = stream_arn
+                .parse::<StreamArn>()
+                .ok()
+                .map(|s| s.account().to_string())
+            else {
+                return false;
+            };
+            let Some(source) = source_of_stream(&stream_account, stream_arn) else {
+                return false;
+            };
+            desired.consumers.iter().any(|c| {
+                c.function.as_ref().is_some_and(|f| {
+                    function_arn(region, c, f)
+                        .is_ok_and(|arn| arn.to_string() == *recorded_function)
+                }) && c.subscriptions.iter().any(|s| s.source == source.name)
+            })
+        }
+    }
+}
+
+/// The resources `state` records that `desired` no longer names, in the
+/// order destroy removes them (mappings first, roles last).
+pub fn leftovers(desired: &DesiredState, state: &StateFile) -> Vec<Recorded> {
+    let mut records: Vec<Recorded> = state
+        .resources
+        .iter()
+        .filter(|record| !still_desired(desired, record))
+        .cloned()
+        .collect();
+    records.sort_by_key(Recorded::destroy_rank);
+    records
+}
+
+/// [`plan`], plus a `Delete` of every [`leftovers`] resource of `state`.
+pub fn plan_with_state(
+    desired: &DesiredState,
+    observed: &Observed,
+    state: &StateFile,
+) -> Result<Plan, PlanError> {
+    let mut planned = plan(desired, observed)?;
+    for record in leftovers(desired, state) {
+        planned.actions.push(Action {
+            resource: Resource::Leftover(record),
+            change: Change::Delete {
+                detail: "created by an earlier apply; no longer in the desired state".to_owned(),
+            },
+        });
+    }
+    Ok(planned)
 }
 
 /// Compares `desired` with `observed`: the actions in apply order (tables,
@@ -1369,6 +1470,134 @@ mod tests {
             Change::Update {
                 detail: "batch_size: 7 -> 100".to_owned()
             }
+        );
+    }
+
+    /// What an apply of `desired` records, as a state file.
+    fn recorded(desired: &DesiredState) -> StateFile {
+        let mut state = StateFile::new();
+        for source in &desired.sources {
+            state.record(Recorded::Table {
+                account: source.account.to_string(),
+                name: source.table_name.clone(),
+                arn: table_arn(REGION, source).unwrap().to_string(),
+            });
+            state.record(Recorded::StreamPolicy {
+                account: source.account.to_string(),
+                stream_arn: stream(source.account.as_str()).to_string(),
+                revision_id: "1".to_owned(),
+            });
+        }
+        for consumer in &desired.consumers {
+            state.record(Recorded::Role {
+                account: consumer.account.to_string(),
+                name: consumer.role_name.clone(),
+                arn: role_arn(consumer).unwrap().to_string(),
+            });
+            state.record(Recorded::RolePolicy {
+                account: consumer.account.to_string(),
+                role: consumer.role_name.clone(),
+                policy: crate::spec::ROLE_POLICY_NAME.to_owned(),
+            });
+            let Some(function) = &consumer.function else {
+                continue;
+            };
+            let function_arn = function_arn(REGION, consumer, function).unwrap();
+            state.record(Recorded::Function {
+                account: consumer.account.to_string(),
+                name: function.name.clone(),
+                arn: function_arn.to_string(),
+            });
+            for subscription in &consumer.subscriptions {
+                let source = desired.find_source(&subscription.source).unwrap();
+                state.record(Recorded::Mapping {
+                    account: consumer.account.to_string(),
+                    uuid: format!("{}-{}", function.name, source.account),
+                    function_arn: function_arn.to_string(),
+                    stream_arn: stream(source.account.as_str()).to_string(),
+                });
+            }
+        }
+        state
+    }
+
+    /// The plan's deletions of leftovers when `state` was recorded for
+    /// `before` and the desired state is now `after`.
+    fn check_leftovers(before: &DesiredState, after: &DesiredState, expected: Expect) {
+        let plan = plan_with_state(after, &converged(after), &recorded(before)).unwrap();
+        let deletions: String = plan
+            .to_string()
+            .lines()
+            .filter(|line| line.starts_with("- ") || line.starts_with("    created by"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        expected.assert_eq(&deletions);
+    }
+
+    fn with_functions(desired: DesiredState) -> DesiredState {
+        let mut desired = desired;
+        for consumer in &mut desired.consumers {
+            consumer.function = Some(FunctionSpec::new(
+                format!("{}-function", consumer.name),
+                b"zip".to_vec(),
+            ));
+        }
+        desired
+    }
+
+    #[test]
+    fn nothing_is_left_over_when_the_desired_state_is_unchanged() {
+        let desired = with_functions(central_billing());
+        check_leftovers(&desired, &desired, expect![""]);
+    }
+
+    #[test]
+    fn a_removed_consumer_leaves_its_role_policy_function_and_mappings_over() {
+        let before = with_functions(
+            central_billing()
+                .consumer(Consumer::new("audit", account(A), "audit-consumer").reads("tenant-b")),
+        );
+        check_leftovers(
+            &before,
+            &with_functions(central_billing()),
+            expect![[r#"
+                - delete mapping audit-function-222222222222 arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2026-01-01T00:00:00.000 -> arn:aws:lambda:eu-west-1:111111111111:function:audit-function
+                    created by an earlier apply; no longer in the desired state
+                - delete function arn:aws:lambda:eu-west-1:111111111111:function:audit-function
+                    created by an earlier apply; no longer in the desired state
+                - delete role policy streamgate-stream-read of 111111111111/audit-consumer
+                    created by an earlier apply; no longer in the desired state
+                - delete role arn:aws:iam::111111111111:role/audit-consumer
+                    created by an earlier apply; no longer in the desired state
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_removed_source_leaves_its_table_stream_policy_and_mapping_over() {
+        let after = with_functions(
+            DesiredState::new(REGION)
+                .source(Source::new(
+                    "tenant-b",
+                    account(B),
+                    "documents",
+                    KeyAttribute::new("pk", KeyType::String),
+                ))
+                .consumer(
+                    Consumer::new("billing", account(A), "billing-consumer").reads("tenant-b"),
+                ),
+        );
+        check_leftovers(
+            &with_functions(central_billing()),
+            &after,
+            expect![[r#"
+                - delete mapping billing-function-333333333333 arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/2026-01-01T00:00:00.000 -> arn:aws:lambda:eu-west-1:111111111111:function:billing-function
+                    created by an earlier apply; no longer in the desired state
+                - delete stream policy of arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/2026-01-01T00:00:00.000
+                    created by an earlier apply; no longer in the desired state
+                - delete table arn:aws:dynamodb:eu-west-1:333333333333:table/documents
+                    created by an earlier apply; no longer in the desired state
+            "#]],
         );
     }
 

@@ -416,6 +416,14 @@ pub enum SpecError {
         /// Its length.
         length: usize,
     },
+    /// A filter pattern is not a JSON object, which Lambda requires.
+    #[error("{path}: the filter pattern is not a JSON object: {reason}")]
+    InvalidFilter {
+        /// Where.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Two consumers or two sources share a name, or two resources would
     /// share one.
     #[error("{path}: duplicate {what} `{name}`")]
@@ -609,6 +617,17 @@ impl MappingParameters {
                     length,
                 });
             }
+            let reason = match serde_json::from_str::<serde_json::Value>(filter) {
+                Ok(serde_json::Value::Object(_)) => None,
+                Ok(other) => Some(format!("it is {}", json_kind(&other))),
+                Err(error) => Some(error.to_string()),
+            };
+            if let Some(reason) = reason {
+                errors.push(SpecError::InvalidFilter {
+                    path: format!("{path}.filters[{index}]"),
+                    reason,
+                });
+            }
         }
         if let Some(destination) = &self.on_failure_destination
             && !(destination.starts_with("arn:aws:sqs:") || destination.starts_with("arn:aws:sns:"))
@@ -619,6 +638,18 @@ impl MappingParameters {
             });
         }
         errors
+    }
+}
+
+/// What kind of JSON value `value` is, for error messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -880,7 +911,14 @@ mod tests {
             maximum_retry_attempts: -2,
             maximum_record_age_seconds: 59,
             parallelization_factor: 11,
-            filters: vec!["{}".to_owned(); 6],
+            filters: vec![
+                "{}".to_owned(),
+                "[1]".to_owned(),
+                "{\"dynamodb\":".to_owned(),
+                "{}".to_owned(),
+                "{}".to_owned(),
+                "{}".to_owned(),
+            ],
             on_failure_destination: Some("arn:aws:s3:::bucket".to_owned()),
             ..MappingParameters::default()
         };
@@ -896,9 +934,18 @@ mod tests {
                 error: consumers[0].subscriptions[0].maximum_record_age_seconds: 59 is out of range: -1 (forever) or 60 to 604800
                 error: consumers[0].subscriptions[0].parallelization_factor: 11 is out of range: 1 to 10
                 error: consumers[0].subscriptions[0].filters: 6 filters given, at most 5 are allowed
+                error: consumers[0].subscriptions[0].filters[1]: the filter pattern is not a JSON object: it is an array
+                error: consumers[0].subscriptions[0].filters[2]: the filter pattern is not a JSON object: EOF while parsing a value at line 1 column 12
                 error: consumers[0].subscriptions[0].on_failure_destination: `arn:aws:s3:::bucket` is not an SQS queue or SNS topic ARN
             "#]],
         );
+    }
+
+    /// A filter pattern (a JSON object) of exactly `length` characters.
+    fn pattern_of_length(length: usize) -> String {
+        let pattern = format!("{{\"k\":\"{}\"}}", "x".repeat(length - 8));
+        assert_eq!(pattern.len(), length);
+        pattern
     }
 
     #[test]
@@ -914,13 +961,13 @@ mod tests {
                 maximum_retry_attempts: retries,
                 maximum_record_age_seconds: age,
                 parallelization_factor: parallel,
-                filters: vec!["x".repeat(4096); 5],
+                filters: vec![pattern_of_length(4096); 5],
                 ..MappingParameters::default()
             };
             assert_eq!(parameters.validate("m"), Vec::new(), "{parameters:?}");
         }
         let long = MappingParameters {
-            filters: vec!["x".repeat(4097)],
+            filters: vec![pattern_of_length(4097)],
             ..MappingParameters::default()
         };
         assert_eq!(

@@ -1,10 +1,12 @@
-//! The function and event source mapping steps, until the local cloud
-//! serves the Lambda API: IAM, STS and DynamoDB are the local cloud's, and
-//! the Lambda calls — signed and sent by the real aws-sdk-lambda client —
-//! are answered by `FakeLambda`, an SDK interceptor that keeps functions
-//! and mappings and writes Lambda's restJson1 responses, including the
-//! Pending and Creating states that apply must wait out. What the client
-//! puts on the wire (the mapping's safe defaults) is checked as sent.
+//! The function and event source mapping steps as put on the wire: IAM,
+//! STS and DynamoDB are the local cloud's, and the Lambda calls — signed
+//! and sent by the real aws-sdk-lambda client — are answered by
+//! `FakeLambda`, an SDK interceptor that keeps functions and mappings and
+//! writes Lambda's restJson1 responses, including the Pending and Creating
+//! states that apply must wait out. It checks the mapping's safe defaults
+//! as sent (bisection on), which the local cloud's Lambda does not honour
+//! yet; `lambda_local.rs` runs the same steps against the local cloud's
+//! real Lambda API.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

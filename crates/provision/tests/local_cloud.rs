@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use streamgate_local::{LocalCloud, RunningCloud};
 use streamgate_policy::arn::{AccountId, RoleArn, StreamArn};
 use streamgate_provision::apply::apply;
-use streamgate_provision::clients::{AccountClients, Accounts, Waits};
+use streamgate_provision::clients::{AccountClients, Accounts, Backoff, Waits};
 use streamgate_provision::destroy::{Removal, destroy};
 use streamgate_provision::doctor::doctor;
 use streamgate_provision::error::ProvisionError;
@@ -55,6 +55,12 @@ struct CallLog {
     /// written) and answered as DynamoDB throttles policy changes.
     throttled: Arc<Mutex<u32>>,
     throttling_now: Arc<Mutex<bool>>,
+    /// After the next PutResourcePolicy, this many GetResourcePolicy calls
+    /// answer PolicyNotFoundException, as DynamoDB's eventually consistent
+    /// read may right after a write.
+    lag_after_put: Arc<Mutex<u32>>,
+    lagging_reads: Arc<Mutex<u32>>,
+    not_found_now: Arc<Mutex<bool>>,
 }
 
 impl CallLog {
@@ -84,6 +90,19 @@ impl Intercept for CallLog {
             .lock()
             .unwrap()
             .push(format!("{}.{name}", metadata.service()));
+        if name == "PutResourcePolicy" {
+            let lag = std::mem::take(&mut *self.lag_after_put.lock().unwrap());
+            if lag > 0 {
+                *self.lagging_reads.lock().unwrap() = lag;
+            }
+        }
+        if name == "GetResourcePolicy" {
+            let mut lagging = self.lagging_reads.lock().unwrap();
+            if *lagging > 0 {
+                *lagging -= 1;
+                *self.not_found_now.lock().unwrap() = true;
+            }
+        }
         let mut fail = self.fail.lock().unwrap();
         if fail.as_deref() == Some(name.as_str()) {
             *fail = None;
@@ -134,6 +153,15 @@ impl Intercept for CallLog {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut aws_sdk_iam::config::ConfigBag,
     ) -> Result<(), BoxError> {
+        if std::mem::take(&mut *self.not_found_now.lock().unwrap()) {
+            let response = context.response_mut();
+            *response.status_mut() =
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
+            *response.body_mut() = aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#PolicyNotFoundException","message":"Resource-based policy not found for the provided ResourceArn"}"#,
+            );
+            return Ok(());
+        }
         let mut throttling = self.throttling_now.lock().unwrap();
         if !*throttling {
             return Ok(());
@@ -1268,6 +1296,72 @@ async fn the_stream_policy_is_retried_while_policy_changes_are_throttled() {
             .ends_with("failed: ResourceInUseException: A policy update on this resource is in progress, try again later"),
         "{error}"
     );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn apply_waits_until_a_written_stream_policy_reads_back() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    let desired = central_billing();
+    let mut state = StateFile::new();
+
+    *log.lag_after_put.lock().unwrap() = 2;
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let calls = log.take();
+    let first_put = calls
+        .iter()
+        .position(|c| c == "DynamoDB.PutResourcePolicy")
+        .unwrap();
+    // Two reads still miss the new policy; the third sees it. The second
+    // stream's policy reads back at once.
+    expect![[r#"
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+    "#]]
+    .assert_eq(&lines(&calls[first_put..]));
+    let verified = verify(&desired, &accounts).await.unwrap();
+    assert!(verified.is_ok(), "{verified}");
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    // A read that does not catch up within the waits is reported, and the
+    // next apply finds the policy written and carries on.
+    *log.lag_after_put.lock().unwrap() = 100;
+    let mut waits = Waits::local();
+    waits.settle = Backoff::immediate(3);
+    let error = apply(&desired, &accounts, &waits, &mut state)
+        .await
+        .unwrap_err();
+    expect![[r#"
+        stream policy of arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL did not become the revision written after 3 polls; last state no policy
+    "#]]
+    .assert_eq(&format!(
+        "{}\n",
+        error
+            .to_string()
+            .replace(latest_stream(&cloud, B).await.label(), "LABEL")
+    ));
+    *log.lagging_reads.lock().unwrap() = 0;
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let verified = verify(&desired, &accounts).await.unwrap();
+    assert!(verified.is_ok(), "{verified}");
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
