@@ -206,6 +206,14 @@ async fn account_of(config: &SdkConfig, profile: &str) -> Result<String> {
 /// The configurations of a deployment's accounts: consumer first, then the
 /// sources in order.
 async fn configs(deployment: &Deployment) -> Result<(SdkConfig, Vec<SdkConfig>)> {
+    if let Some(endpoint) = &deployment.endpoint {
+        let running = crate::local::status()?;
+        if running.as_ref().map(|r| &r.endpoint) != Some(endpoint) {
+            bail!(
+                "the local cloud the demo was deployed to ({endpoint}) is not running any more, and it keeps nothing across restarts: run `cargo xtask deploy` again"
+            );
+        }
+    }
     let one = async |who: &AccountProfile| -> Result<SdkConfig> {
         match (&who.profile, &deployment.endpoint) {
             (Some(profile), _) => Ok(profile_config(profile, &deployment.region).await),
@@ -593,6 +601,31 @@ pub(crate) fn status(args: &RecordArgs) -> Result<()> {
 /// `cargo xtask destroy`.
 pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
     let deployment = read_deployment()?;
+    if let Some(endpoint) = &deployment.endpoint
+        && crate::local::status()?.map(|r| r.endpoint).as_ref() != Some(endpoint)
+    {
+        // The local cloud keeps nothing across restarts: what deploy made
+        // went with it, so only the records remain to be removed.
+        for file in [deployment_file(), provision_state_file()] {
+            std::fs::remove_file(&file)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+                .with_context(|| format!("removing {}", file.display()))?;
+        }
+        if args.json {
+            println!(
+                "{}",
+                json!({"removed": [], "note": "the local cloud had stopped"})
+            );
+        } else {
+            println!(
+                "the local cloud at {endpoint} has stopped and took the deployment with it; removed the records"
+            );
+        }
+        return Ok(());
+    }
     let runtime = runtime()?;
     let mut progress = Progress::new(args.json);
     let waits = if deployment.target == "local" {
