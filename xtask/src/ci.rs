@@ -85,6 +85,8 @@ fn run_examples(sh: &Shell, cargo: &str) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
     names.sort();
+    // Example 06 deploys the demo function: package it first.
+    crate::build::build(true).context("building the demo function for the examples")?;
     if names.is_empty() {
         println!("ci: no examples yet");
     }

@@ -135,7 +135,8 @@ pub(crate) fn start(progress: bool) -> Result<Running> {
     let step = Instant::now();
     // Not waited for: the cloud outlives this task until `local stop`.
     let child = Command::new(root.join("target/debug/streamgate-local"))
-        .args(["--port", "0"])
+        // Woken on each write, the demo's totals follow in milliseconds.
+        .args(["--port", "0", "--wake-pollers-on-write"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -9,11 +9,18 @@
 //! without a shell's quoting pitfalls, `anyhow` for errors with context,
 //! `streamgate-policy` for `cargo xtask policy`, `streamgate-records` for
 //! `records decode`, `zip` (deflate only) for the function's deployment
-//! package, `serde_json` for `--json` output.
+//! package, `serde_json` for `--json` output. The demo's tasks (`deploy`,
+//! `exercise`, `status`, `logs`, `destroy`, `demo`) use `demo-billing`'s
+//! scenario, `streamgate-provision`, `streamgate-local` (the in-process
+//! cloud of `demo`), `tokio` to run them, `aws-config` to load profiles
+//! (the only place that reads them), `aws-types` and the SDK clients of
+//! DynamoDB, DynamoDB Streams, Lambda and STS; `serde` for the deployment
+//! record.
 
 mod build;
 mod ci;
 mod demo;
+mod deploy;
 mod local;
 mod policy;
 mod records;
@@ -36,8 +43,18 @@ enum Task {
     Build(build::Args),
     /// Run every check CI runs: fmt, clippy, tests, doc tests, docs
     Ci(ci::Args),
-    /// Run the whole cross-account story on the local cloud
+    /// Run the whole cross-account story on a fresh in-process local cloud
     Demo,
+    /// Deploy the demo: local cloud by default, AWS with --consumer-profile and --source-profile
+    Deploy(deploy::TargetArgs),
+    /// Write random documents in the tenant accounts and check the totals converge
+    Exercise(deploy::ExerciseArgs),
+    /// Show the deployment and each event source mapping's state
+    Status(deploy::RecordArgs),
+    /// Show the function's recent log lines
+    Logs(deploy::LogsArgs),
+    /// Remove everything deploy created
+    Destroy(deploy::RecordArgs),
     /// Start, stop or show the background local cloud: `local start|stop|status`
     Local(local::Args),
     /// Lint a policy file, or evaluate a request against policy files
@@ -56,6 +73,11 @@ fn main() -> ExitCode {
         Some(Task::Build(args)) => build::run(&args),
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
+        Some(Task::Deploy(args)) => deploy::deploy(&args),
+        Some(Task::Exercise(args)) => deploy::exercise(&args),
+        Some(Task::Status(args)) => deploy::status(&args),
+        Some(Task::Logs(args)) => deploy::logs(&args),
+        Some(Task::Destroy(args)) => deploy::destroy_deployment(&args),
         Some(Task::Local(args)) => local::run(&args),
         // Its own exit codes: 1 for lint errors, 2 for bad input.
         Some(Task::Policy(args)) => return policy::run(&args),

@@ -24,6 +24,9 @@
 //! call it directly with fixture batches; [`DynamoUsageStore`] is the real
 //! one.
 //!
+//! Tests can make the binary fail records and exit mid-batch through
+//! [`faults`] (`DEMO_BILLING_FAULTS`); unset, nothing is injected.
+//!
 //! # Dependencies
 //! - `streamgate-consumer`: the Lambda handler loop and partial batch
 //!   failures; `streamgate-records`: typed change events.
@@ -31,8 +34,15 @@
 //! - `serde`: the document type read from the images.
 //! - `thiserror`, `tracing`: typed errors and logs.
 //! - `tokio`: the runtime `main` runs on.
+//! - With feature `scenario` only: `streamgate-provision` (the demo as a
+//!   desired state) and `streamgate-policy` (account ids) for
+//!   `scenario`, which the xtask, example 06 and the end-to-end tests
+//!   share.
 
 mod change;
+pub mod faults;
+#[cfg(feature = "scenario")]
+pub mod scenario;
 mod store;
 
 pub use change::{Document, TenantDelta, UsageChange, plan_change};

@@ -28,6 +28,10 @@ struct Arguments {
     /// Roll a stream shard over after this many records.
     #[arg(long)]
     shard_max_records: Option<u64>,
+    /// Wake event source mappings' pollers on every stream write instead of
+    /// waiting out the poll interval (lower latency, a little more work).
+    #[arg(long)]
+    wake_pollers_on_write: bool,
 }
 
 // One thread: handlers are short and synchronous, and a single thread spares
@@ -40,6 +44,9 @@ async fn main() -> anyhow::Result<()> {
         .address(SocketAddr::new(arguments.bind, arguments.port));
     if let Some(records) = arguments.shard_max_records {
         builder = builder.shard_max_records(records);
+    }
+    if arguments.wake_pollers_on_write {
+        builder = builder.wake_pollers_on_write(true);
     }
     let cloud = builder
         .start()

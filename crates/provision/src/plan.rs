@@ -364,15 +364,18 @@ pub fn role_policy(
             destinations.push(destination);
         }
     }
-    let Some((first, others)) = destinations.split_first() else {
+    if destinations.is_empty() && consumer.writes_tables.is_empty() {
         return Ok(Some(builder.build()));
+    }
+    let built = match destinations.first() {
+        Some(first) => builder
+            .clone()
+            .on_failure(OnFailureDestination::parse(first)?)
+            .build(),
+        None => builder.clone().build(),
     };
-    let built = builder
-        .clone()
-        .on_failure(OnFailureDestination::parse(first)?)
-        .build();
     let mut statements = built.statements().to_vec();
-    for (index, destination) in others.iter().enumerate() {
+    for (index, destination) in destinations.iter().enumerate().skip(1) {
         let with = builder
             .clone()
             .on_failure(OnFailureDestination::parse(destination)?)
@@ -383,10 +386,30 @@ pub fn role_policy(
             .filter(|s| s.sid.as_deref() == Some(SEND_FAILED_BATCHES_SID))
             .cloned()
             .map(|mut statement| {
-                statement.sid = Some(format!("{SEND_FAILED_BATCHES_SID}{}", index + 2));
+                statement.sid = Some(format!("{SEND_FAILED_BATCHES_SID}{}", index + 1));
                 statement
             });
         statements.extend(send);
+    }
+    if !consumer.writes_tables.is_empty() {
+        let mut writes = Statement::new(Effect::Allow);
+        writes.sid = Some("WriteOwnTables".to_owned());
+        writes.action = Some(OneOrMany::Many(
+            WRITE_TABLE_ACTIONS
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect(),
+        ));
+        let tables = consumer
+            .writes_tables
+            .iter()
+            .map(|table| TableArn::new(region, &consumer.account, table).map(|arn| arn.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        writes.resource = Some(match tables.as_slice() {
+            [one] => OneOrMany::One(one.clone()),
+            many => OneOrMany::Many(many.to_vec()),
+        });
+        statements.push(writes);
     }
     Ok(Some(PolicyDocument::new(
         built.version,
@@ -397,6 +420,19 @@ pub fn role_policy(
 /// The Sid streamgate-policy's execution role builder gives the statement
 /// that lets Lambda send failed batches to the on-failure destination.
 const SEND_FAILED_BATCHES_SID: &str = "SendFailedBatches";
+
+/// What a consumer's role may do on the tables it writes: item reads and
+/// writes, one at a time or in a transaction (DynamoDB authorizes each item
+/// of a TransactWriteItems as its single-item action).
+const WRITE_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+];
 
 /// The resource policy of a stream: every reader's role may read it.
 pub fn stream_policy(
@@ -1651,6 +1687,40 @@ mod tests {
                 .all(|finding| finding.severity != Severity::Error),
             "{}",
             document.to_json_pretty()
+        );
+    }
+
+    #[test]
+    fn a_function_that_writes_its_own_table_may_write_only_that_table() {
+        let consumer = Consumer::new("billing", account(A), "billing-consumer")
+            .function(FunctionSpec::new("billing-aggregator", Vec::new()))
+            .writes_table("tenant-usage")
+            .reads("tenant-b");
+        let document = role_policy(REGION, &consumer, &[stream(B)])
+            .unwrap()
+            .unwrap();
+        let writes = document
+            .statements()
+            .iter()
+            .find(|s| s.sid.as_deref() == Some("WriteOwnTables"))
+            .unwrap();
+        let resources: Vec<&String> = writes.resource.iter().flat_map(|r| r.iter()).collect();
+        assert_eq!(
+            resources,
+            [&format!("arn:aws:dynamodb:{REGION}:{A}:table/tenant-usage")]
+        );
+        let actions: Vec<&String> = writes.action.iter().flat_map(|a| a.iter()).collect();
+        assert!(actions.iter().any(|a| *a == "dynamodb:UpdateItem"));
+        // A consumer that writes nothing gets no such statement.
+        let reader = Consumer::new("billing", account(A), "billing-consumer")
+            .function(FunctionSpec::new("billing-aggregator", Vec::new()))
+            .reads("tenant-b");
+        let document = role_policy(REGION, &reader, &[stream(B)]).unwrap().unwrap();
+        assert!(
+            document
+                .statements()
+                .iter()
+                .all(|s| s.sid.as_deref() != Some("WriteOwnTables"))
         );
     }
 

@@ -314,6 +314,9 @@ pub struct Consumer {
     pub function: Option<FunctionSpec>,
     /// The sources it reads.
     pub subscriptions: Vec<Subscription>,
+    /// Tables of its own account that the function writes (e.g. its
+    /// results), by table name: the role may read and write their items.
+    pub writes_tables: Vec<String>,
 }
 
 impl Consumer {
@@ -326,7 +329,15 @@ impl Consumer {
             trusted_principals: Vec::new(),
             function: None,
             subscriptions: Vec::new(),
+            writes_tables: Vec::new(),
         }
+    }
+
+    /// Lets the role read and write the items of `table_name`, a table of
+    /// the consumer's own account (the function's results).
+    pub fn writes_table(mut self, table_name: impl Into<String>) -> Self {
+        self.writes_tables.push(table_name.into());
+        self
     }
 
     /// Runs as this function.

@@ -1,0 +1,838 @@
+//! `cargo xtask deploy|exercise|status|logs|destroy`: the cross-account demo
+//! step by step, on the background local cloud by default or on AWS with
+//! `--consumer-profile` and `--source-profile`.
+//!
+//! Both targets take the same code path; only the `SdkConfig` of each
+//! account differs (the local cloud's endpoint and an account's root keys,
+//! or a profile). `deploy` records where it deployed in
+//! `target/streamgate/deployment.json` and what it created in
+//! `target/streamgate/provision-state.json`, so the later tasks need no
+//! arguments.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_types::SdkConfig;
+use demo_billing::scenario::{
+    self, DemoAccounts, ExerciseOptions, FUNCTION_NAME, SourceClient, desired_state,
+};
+use serde_json::json;
+use streamgate_policy::arn::AccountId;
+use streamgate_provision::apply::{apply, plan_against};
+use streamgate_provision::clients::{Accounts, Waits};
+use streamgate_provision::destroy::destroy;
+use streamgate_provision::plan::Change;
+use streamgate_provision::state::StateFile;
+
+use crate::project_root;
+
+/// The local cloud's accounts: A consumes, B and C are tenants.
+pub(crate) const LOCAL_CONSUMER: &str = "111111111111";
+/// The local cloud's tenant accounts.
+pub(crate) const LOCAL_SOURCES: &[&str] = &["222222222222", "333333333333"];
+/// The secret key of every local account's root keys.
+pub(crate) const LOCAL_SECRET: &str = "streamgate-local";
+/// The Region used when none is given.
+const DEFAULT_REGION: &str = "eu-west-1";
+
+/// Where to deploy: the options `deploy` takes.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct TargetArgs {
+    /// Deploy to AWS: the profile of the consumer account (A)
+    #[arg(long, requires = "source_profile")]
+    consumer_profile: Option<String>,
+    /// Deploy to AWS: the profile of a source account (B, C, ...); repeat it
+    #[arg(long, requires = "consumer_profile")]
+    source_profile: Vec<String>,
+    /// The Region of everything (default eu-west-1, or the profile's)
+    #[arg(long)]
+    region: Option<String>,
+    /// Print one JSON object instead of progress lines
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `cargo xtask exercise`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ExerciseArgs {
+    /// Writes in total, spread over the tenant accounts
+    #[arg(long, default_value_t = 300)]
+    operations: usize,
+    /// Distinct documents per tenant account
+    #[arg(long, default_value_t = 40)]
+    keys: usize,
+    /// Seed of the random writes (the same seed, the same writes)
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds to wait for the totals to converge
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Print one JSON object instead of progress lines
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `status`, `logs` and `destroy`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct RecordArgs {
+    /// Print JSON instead of progress lines
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where the demo was deployed, as `deploy` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Deployment {
+    /// `local` or `aws`.
+    pub(crate) target: String,
+    /// The Region.
+    pub(crate) region: String,
+    /// The local cloud's endpoint (local only).
+    pub(crate) endpoint: Option<String>,
+    /// The consumer account and its profile (AWS only).
+    pub(crate) consumer: AccountProfile,
+    /// The source accounts and their profiles.
+    pub(crate) sources: Vec<AccountProfile>,
+}
+
+/// An account and, on AWS, the profile that reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AccountProfile {
+    /// The 12-digit id.
+    pub(crate) account: String,
+    /// The profile (AWS only).
+    pub(crate) profile: Option<String>,
+}
+
+fn state_dir() -> PathBuf {
+    project_root().join("target/streamgate")
+}
+
+fn deployment_file() -> PathBuf {
+    state_dir().join("deployment.json")
+}
+
+fn provision_state_file() -> PathBuf {
+    state_dir().join("provision-state.json")
+}
+
+/// Progress lines (or nothing, with `--json`), each step with its duration.
+pub(crate) struct Progress {
+    quiet: bool,
+    steps: Vec<serde_json::Value>,
+}
+
+impl Progress {
+    pub(crate) fn new(quiet: bool) -> Self {
+        Self {
+            quiet,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Runs `body` as step `what`, printing its duration and outcome.
+    pub(crate) async fn step<T>(
+        &mut self,
+        what: &str,
+        body: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if !self.quiet {
+            println!("▸ {what} ...");
+        }
+        let started = Instant::now();
+        let result = body.await;
+        let seconds = started.elapsed().as_secs_f64();
+        self.steps.push(json!({
+            "step": what, "seconds": seconds, "ok": result.is_ok(),
+        }));
+        if !self.quiet {
+            match &result {
+                Ok(_) => println!("  done in {seconds:.2}s"),
+                Err(e) => println!("  FAILED after {seconds:.2}s: {e:#}"),
+            }
+        }
+        result
+    }
+
+    /// A line of detail under the current step.
+    pub(crate) fn say(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            println!("  {}", line.as_ref());
+        }
+    }
+
+    fn steps(&self) -> serde_json::Value {
+        serde_json::Value::Array(self.steps.clone())
+    }
+}
+
+/// The SDK configuration of `account` on the local cloud at `endpoint`:
+/// the account's root keys.
+pub(crate) fn local_config(endpoint: &str, region: &str, account: &str) -> SdkConfig {
+    let credentials = Credentials::new(account, LOCAL_SECRET, None, None, "streamgate-local");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
+/// The SDK configuration of an AWS profile.
+async fn profile_config(profile: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(profile)
+        .region(Region::new(region.to_owned()))
+        .load()
+        .await
+}
+
+/// The account a configuration acts in, from STS.
+async fn account_of(config: &SdkConfig, profile: &str) -> Result<String> {
+    let identity = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .with_context(|| format!("asking STS which account profile `{profile}` is in"))?;
+    identity
+        .account()
+        .map(ToOwned::to_owned)
+        .with_context(|| format!("STS named no account for profile `{profile}`"))
+}
+
+/// The configurations of a deployment's accounts: consumer first, then the
+/// sources in order.
+async fn configs(deployment: &Deployment) -> Result<(SdkConfig, Vec<SdkConfig>)> {
+    if let Some(endpoint) = &deployment.endpoint {
+        let running = crate::local::status()?;
+        if running.as_ref().map(|r| &r.endpoint) != Some(endpoint) {
+            bail!(
+                "the local cloud the demo was deployed to ({endpoint}) is not running any more, and it keeps nothing across restarts: run `cargo xtask deploy` again"
+            );
+        }
+    }
+    let one = async |who: &AccountProfile| -> Result<SdkConfig> {
+        match (&who.profile, &deployment.endpoint) {
+            (Some(profile), _) => Ok(profile_config(profile, &deployment.region).await),
+            (None, Some(endpoint)) => Ok(local_config(endpoint, &deployment.region, &who.account)),
+            (None, None) => bail!(
+                "the deployment record names neither a profile nor an endpoint for account {}",
+                who.account
+            ),
+        }
+    };
+    let consumer = one(&deployment.consumer).await?;
+    let mut sources = Vec::new();
+    for source in &deployment.sources {
+        sources.push(one(source).await?);
+    }
+    Ok((consumer, sources))
+}
+
+/// The demo's accounts and the provisioning clients of a deployment.
+pub(crate) fn demo_accounts(
+    deployment: &Deployment,
+    consumer: &SdkConfig,
+    sources: &[SdkConfig],
+) -> Result<(DemoAccounts, Accounts)> {
+    let consumer_id: AccountId = deployment.consumer.account.parse()?;
+    let mut accounts = Accounts::new().with_config(consumer_id.clone(), consumer);
+    let mut source_ids = Vec::new();
+    for (who, config) in deployment.sources.iter().zip(sources) {
+        let id: AccountId = who.account.parse()?;
+        accounts = accounts.with_config(id.clone(), config);
+        source_ids.push(id);
+    }
+    Ok((
+        DemoAccounts {
+            region: deployment.region.clone(),
+            consumer: consumer_id,
+            sources: source_ids,
+        },
+        accounts,
+    ))
+}
+
+/// The data-plane clients `exercise` writes and reads with.
+pub(crate) fn scenario_clients(
+    demo: &DemoAccounts,
+    consumer: &SdkConfig,
+    sources: &[SdkConfig],
+) -> (SourceClient, Vec<SourceClient>) {
+    let usage = SourceClient {
+        account: demo.consumer.clone(),
+        client: aws_sdk_dynamodb::Client::new(consumer),
+    };
+    let tenants = demo
+        .sources
+        .iter()
+        .zip(sources)
+        .map(|(account, config)| SourceClient {
+            account: account.clone(),
+            client: aws_sdk_dynamodb::Client::new(config),
+        })
+        .collect();
+    (usage, tenants)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn read_deployment() -> Result<Deployment> {
+    let path = deployment_file();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!(
+                "nothing is deployed (no {}): run `cargo xtask deploy` first",
+                path.display()
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
+}
+
+/// `cargo xtask deploy`.
+pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
+    let started = Instant::now();
+    let mut progress = Progress::new(args.json);
+    let zip = {
+        let step = Instant::now();
+        if !args.json {
+            println!("▸ build the function ...");
+        }
+        let built = crate::build::build(!args.json)?;
+        if args.consumer_profile.is_some() && built.toolchain == crate::build::Toolchain::Host {
+            bail!(
+                "a host build only runs on the local cloud; install cargo-lambda (or cargo-zigbuild) to build a function Lambda can run, then deploy again"
+            );
+        }
+        let bytes = std::fs::read(&built.zip)
+            .with_context(|| format!("reading {}", built.zip.display()))?;
+        if !args.json {
+            println!("  done in {:.2}s", step.elapsed().as_secs_f64());
+        }
+        bytes
+    };
+    let runtime = runtime()?;
+    let deployment = runtime.block_on(async {
+        let region = args
+            .region
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        match &args.consumer_profile {
+            None => {
+                let running = progress
+                    .step("start the background local cloud", async {
+                        crate::local::start(false)
+                    })
+                    .await?;
+                progress.say(format!("local cloud at {}", running.endpoint));
+                Ok::<_, anyhow::Error>(Deployment {
+                    target: "local".to_owned(),
+                    region,
+                    endpoint: Some(running.endpoint),
+                    consumer: AccountProfile {
+                        account: LOCAL_CONSUMER.to_owned(),
+                        profile: None,
+                    },
+                    sources: LOCAL_SOURCES
+                        .iter()
+                        .map(|a| AccountProfile {
+                            account: (*a).to_owned(),
+                            profile: None,
+                        })
+                        .collect(),
+                })
+            }
+            Some(consumer_profile) => {
+                progress
+                    .step("find the accounts of the profiles", async {
+                        let who = async |profile: &String| -> Result<AccountProfile> {
+                            let config = profile_config(profile, &region).await;
+                            Ok(AccountProfile {
+                                account: account_of(&config, profile).await?,
+                                profile: Some(profile.clone()),
+                            })
+                        };
+                        let consumer = who(consumer_profile).await?;
+                        let mut sources = Vec::new();
+                        for profile in &args.source_profile {
+                            sources.push(who(profile).await?);
+                        }
+                        Ok(Deployment {
+                            target: "aws".to_owned(),
+                            region: region.clone(),
+                            endpoint: None,
+                            consumer,
+                            sources,
+                        })
+                    })
+                    .await
+            }
+        }
+    })?;
+    std::fs::create_dir_all(state_dir())
+        .with_context(|| format!("creating {}", state_dir().display()))?;
+    std::fs::write(
+        deployment_file(),
+        serde_json::to_string_pretty(&deployment)?,
+    )
+    .with_context(|| format!("writing {}", deployment_file().display()))?;
+    let waits = if deployment.target == "local" {
+        Waits::local()
+    } else {
+        Waits::aws()
+    };
+    let summary = runtime.block_on(async {
+        let (consumer, sources) = configs(&deployment).await?;
+        let (demo, accounts) = demo_accounts(&deployment, &consumer, &sources)?;
+        let desired = desired_state(&demo, zip, true);
+        let (plan, _) = progress
+            .step("plan against what exists", async {
+                Ok(plan_against(&desired, &accounts).await?)
+            })
+            .await?;
+        let changes = plan.changes().count();
+        progress.say(format!("{changes} resources to create or change"));
+        let path = provision_state_file();
+        let mut state = StateFile::load(&path)?;
+        let applied = progress
+            .step("apply: tables, role, policies, function, mappings", async {
+                let applied = apply(&desired, &accounts, &waits, &mut state).await;
+                state.save(&path)?;
+                Ok(applied?)
+            })
+            .await?;
+        let created: Vec<String> = applied
+            .plan
+            .changes()
+            .map(|action| format!("{} {}", change_verb(&action.change), action.resource))
+            .collect();
+        Ok::<_, anyhow::Error>(created)
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "deployment": deployment,
+                "changed": summary,
+                "state": provision_state_file().display().to_string(),
+                "steps": progress.steps(),
+                "seconds": started.elapsed().as_secs_f64(),
+            })
+        );
+    } else {
+        if summary.is_empty() {
+            println!("nothing to change: the demo was already deployed");
+        } else {
+            println!("created or changed:");
+            for line in &summary {
+                println!("  {line}");
+            }
+        }
+        println!(
+            "deployed to {} ({}) in {:.1}s; state in {}",
+            deployment.target,
+            deployment.region,
+            started.elapsed().as_secs_f64(),
+            provision_state_file().display()
+        );
+        println!(
+            "next: cargo xtask exercise, then cargo xtask status, cargo xtask logs, cargo xtask destroy"
+        );
+    }
+    Ok(())
+}
+
+/// One word for a planned change.
+pub(crate) fn change_verb(change: &Change) -> &'static str {
+    match change {
+        Change::Create { .. } => "created",
+        Change::Update { .. } => "updated",
+        Change::Delete { .. } => "deleted",
+        _ => "kept",
+    }
+}
+
+/// `cargo xtask exercise`.
+pub(crate) fn exercise(args: &ExerciseArgs) -> Result<()> {
+    let deployment = read_deployment()?;
+    let runtime = runtime()?;
+    let mut progress = Progress::new(args.json);
+    let options = ExerciseOptions {
+        operations: args.operations,
+        keys_per_account: args.keys,
+        seed: args.seed,
+        timeout: Duration::from_secs(args.timeout),
+        ..ExerciseOptions::default()
+    };
+    let report = runtime.block_on(async {
+        let (consumer, sources) = configs(&deployment).await?;
+        let (demo, _) = demo_accounts(&deployment, &consumer, &sources)?;
+        let (usage, tenants) = scenario_clients(&demo, &consumer, &sources);
+        progress
+            .step(
+                &format!(
+                    "write {} random inserts, updates and deletes and wait for the totals",
+                    options.operations
+                ),
+                async { Ok(scenario::exercise(&tenants, &usage, &options).await?) },
+            )
+            .await
+    })?;
+    print_exercise(&progress, &report, args.json);
+    Ok(())
+}
+
+pub(crate) fn print_exercise(
+    progress: &Progress,
+    report: &scenario::ExerciseReport,
+    json_output: bool,
+) {
+    if json_output {
+        println!(
+            "{}",
+            json!({
+                "inserts": report.inserts,
+                "updates": report.updates,
+                "deletes": report.deletes,
+                "totals": report.totals.0.iter().map(|(tenant, t)| (tenant.clone(), json!({"documents": t.documents, "pages": t.pages}))).collect::<serde_json::Map<_, _>>(),
+                "converged_after_seconds": report.converged_after.as_secs_f64(),
+                "latency_seconds": report.latencies.iter().map(|(a, d)| (a.to_string(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
+                "steps": progress.steps(),
+            })
+        );
+        return;
+    }
+    progress.say(format!(
+        "wrote {} inserts, {} updates, {} deletes",
+        report.inserts, report.updates, report.deletes
+    ));
+    progress.say(format!(
+        "tenant-usage agrees with the source tables (documents/pages): {}",
+        report.totals
+    ));
+    progress.say(format!(
+        "converged {:.0} ms after the last write",
+        report.converged_after.as_secs_f64() * 1000.0
+    ));
+    for (account, latency) in &report.latencies {
+        progress.say(format!(
+            "end-to-end latency, write in {account} → total in the consumer account: {:.0} ms",
+            latency.as_secs_f64() * 1000.0
+        ));
+    }
+}
+
+/// `cargo xtask status`.
+pub(crate) fn status(args: &RecordArgs) -> Result<()> {
+    let deployment = read_deployment()?;
+    let runtime = runtime()?;
+    let mappings = runtime.block_on(async {
+        let (consumer, _) = configs(&deployment).await?;
+        let lambda = aws_sdk_lambda::Client::new(&consumer);
+        let listed = lambda
+            .list_event_source_mappings()
+            .function_name(FUNCTION_NAME)
+            .send()
+            .await
+            .context("listing the function's event source mappings")?;
+        Ok::<_, anyhow::Error>(
+            listed
+                .event_source_mappings()
+                .iter()
+                .map(|m| {
+                    json!({
+                        "uuid": m.uuid(),
+                        "stream": m.event_source_arn(),
+                        "state": m.state(),
+                        "last_processing_result": m.last_processing_result(),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            json!({"deployment": deployment, "mappings": mappings})
+        );
+        return Ok(());
+    }
+    println!(
+        "deployed to {} ({}), consumer account {}, tenant accounts {}",
+        deployment.target,
+        deployment.region,
+        deployment.consumer.account,
+        deployment
+            .sources
+            .iter()
+            .map(|s| s.account.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if mappings.is_empty() {
+        println!("the function {FUNCTION_NAME} has no event source mappings");
+    }
+    for mapping in &mappings {
+        println!(
+            "mapping {} from {}: {}, last processing result: {}",
+            mapping["uuid"].as_str().unwrap_or("?"),
+            mapping["stream"].as_str().unwrap_or("?"),
+            mapping["state"].as_str().unwrap_or("?"),
+            mapping["last_processing_result"]
+                .as_str()
+                .unwrap_or("(none yet)")
+        );
+    }
+    Ok(())
+}
+
+/// `cargo xtask destroy`.
+pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
+    let deployment = read_deployment()?;
+    if let Some(endpoint) = &deployment.endpoint
+        && crate::local::status()?.map(|r| r.endpoint).as_ref() != Some(endpoint)
+    {
+        // The local cloud keeps nothing across restarts: what deploy made
+        // went with it, so only the records remain to be removed.
+        for file in [deployment_file(), provision_state_file()] {
+            std::fs::remove_file(&file)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+                .with_context(|| format!("removing {}", file.display()))?;
+        }
+        if args.json {
+            println!(
+                "{}",
+                json!({"removed": [], "note": "the local cloud had stopped"})
+            );
+        } else {
+            println!(
+                "the local cloud at {endpoint} has stopped and took the deployment with it; removed the records"
+            );
+        }
+        return Ok(());
+    }
+    let runtime = runtime()?;
+    let mut progress = Progress::new(args.json);
+    let waits = if deployment.target == "local" {
+        Waits::local()
+    } else {
+        Waits::aws()
+    };
+    let removed = runtime.block_on(async {
+        let (consumer, sources) = configs(&deployment).await?;
+        let (_, accounts) = demo_accounts(&deployment, &consumer, &sources)?;
+        let path = provision_state_file();
+        let mut state = StateFile::load(&path)?;
+        progress
+            .step(
+                "destroy everything deploy created, in reverse order",
+                async {
+                    let removed = destroy(&accounts, &waits, &mut state).await;
+                    state.save(&path)?;
+                    Ok(removed?)
+                },
+            )
+            .await
+    })?;
+    let lines: Vec<String> = removed.iter().map(ToString::to_string).collect();
+    std::fs::remove_file(deployment_file())
+        .with_context(|| format!("removing {}", deployment_file().display()))?;
+    if args.json {
+        println!("{}", json!({"removed": lines, "steps": progress.steps()}));
+    } else {
+        for line in &lines {
+            println!("  {line}");
+        }
+        println!("destroyed; the local cloud keeps running until `cargo xtask local stop`");
+    }
+    Ok(())
+}
+
+/// Options of `cargo xtask logs`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct LogsArgs {
+    /// How many of the most recent lines to show
+    #[arg(long, default_value_t = 50)]
+    lines: usize,
+    /// Print one JSON array of lines
+    #[arg(long)]
+    json: bool,
+}
+
+/// `cargo xtask logs`: the function's recent log lines, from the local
+/// cloud's function log (`GET /2015-03-31/functions/NAME/logs`, signed
+/// like any Lambda call).
+pub(crate) fn logs(args: &LogsArgs) -> Result<()> {
+    let deployment = read_deployment()?;
+    let Some(endpoint) = &deployment.endpoint else {
+        bail!(
+            "logs of a function on AWS are in CloudWatch Logs, which this task does not read; run: aws logs tail /aws/lambda/{FUNCTION_NAME} --profile {} --region {}",
+            deployment
+                .consumer
+                .profile
+                .as_deref()
+                .unwrap_or("CONSUMER_PROFILE"),
+            deployment.region
+        );
+    };
+    let text = local_function_logs(endpoint, &deployment.region, &deployment.consumer.account)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let recent = lines
+        .get(lines.len().saturating_sub(args.lines)..)
+        .unwrap_or_default();
+    if args.json {
+        println!("{}", json!(recent));
+    } else {
+        for line in recent {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// The function log of the demo function on the local cloud at `endpoint`,
+/// read as the consumer account's root with a SigV4-signed GET.
+fn local_function_logs(endpoint: &str, region: &str, account: &str) -> Result<String> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    use std::io::{Read, Write};
+
+    let authority = endpoint
+        .strip_prefix("http://")
+        .with_context(|| format!("the local cloud's endpoint {endpoint} is not http://HOST:PORT"))?
+        .trim_end_matches('/');
+    let path = format!("/2015-03-31/functions/{FUNCTION_NAME}/logs");
+    let url = format!("http://{authority}{path}");
+    let identity = Credentials::new(account, LOCAL_SECRET, None, None, "streamgate-local").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("lambda")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .context("preparing the request signature")?
+        .into();
+    let headers = [("host", authority)];
+    let signable = SignableRequest::new(
+        "GET",
+        &url,
+        headers.iter().copied(),
+        SignableBody::Bytes(&[]),
+    )
+    .context("preparing the request signature")?;
+    let (instructions, _) = sign(signable, &params)
+        .context("signing the request")?
+        .into_parts();
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n");
+    for (name, value) in instructions.headers() {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut stream = std::net::TcpStream::connect(authority).with_context(|| {
+        format!(
+            "connecting to the local cloud at {endpoint}: is it running? (cargo xtask local status)"
+        )
+    })?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .context("reading the function log")?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("the local cloud's answer has no header end")?;
+    let status = head.lines().next().unwrap_or_default();
+    if !status.contains(" 200 ") {
+        bail!("the local cloud answered {status}: {body}");
+    }
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    Ok(if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    })
+}
+
+/// The body of a chunked HTTP/1.1 message.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 {
+            break;
+        }
+        let Some(chunk) = rest.get(..size) else {
+            break;
+        };
+        out.push_str(chunk);
+        body = rest
+            .get(size..)
+            .unwrap_or_default()
+            .trim_start_matches("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    fn check(input: &str, expected: Expect) {
+        expected.assert_eq(&dechunk(input));
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined_and_bad_sizes_stop_the_read() {
+        check(
+            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            expect!["hello world"],
+        );
+        check("0\r\n\r\n", expect![""]);
+        check("3\r\nabc\r\nzz\r\nrest", expect!["abc"]);
+        check("9\r\nshort", expect![""]);
+    }
+
+    #[test]
+    fn the_deployment_record_round_trips() {
+        let deployment = Deployment {
+            target: "aws".to_owned(),
+            region: "eu-west-1".to_owned(),
+            endpoint: None,
+            consumer: AccountProfile {
+                account: "111111111111".to_owned(),
+                profile: Some("billing".to_owned()),
+            },
+            sources: vec![AccountProfile {
+                account: "222222222222".to_owned(),
+                profile: Some("tenant-b".to_owned()),
+            }],
+        };
+        let text = serde_json::to_string(&deployment).unwrap();
+        let back: Deployment = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, deployment);
+    }
+}
