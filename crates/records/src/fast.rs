@@ -1,7 +1,9 @@
 //! A parser specialised for DynamoDB JSON, used for the common case.
 //!
-//! `decode_event_as` walks the whole event with it: the record envelope and
-//! every image, read from the text straight into the user's type, reading
+//! `decode_event_as` and `decode_event` walk the whole event with it: the
+//! record envelope, the keys, and every image, read from the text straight
+//! into the user's type (or, for `decode_event`, checked and kept as its
+//! raw text, as strictly as the general decoder checks it), reading
 //! each `{"TYPE": value}` wrapper without a general parser's map machinery
 //! and checking UTF-8 once for the whole input. Whatever it does not accept
 //! (not UTF-8, malformed JSON, too deep, not an event) goes to the general
@@ -22,8 +24,8 @@ use crate::de::{
     TextDeserializer, Trail, VALUE_TOKEN, number_by_hint, visit_set,
 };
 use crate::event::{
-    ArnCache, ChangeEvent, RecordError, RecordParts, RecordProblem, Scalar, StreamViewType,
-    UserIdentity, parse_arn_cached,
+    ArnCache, ChangeEvent, KeepRaw, RawImage, RecordError, RecordParts, RecordProblem, Scalar,
+    StreamViewType, Typed, UserIdentity, parse_arn_cached,
 };
 use crate::number::Number;
 use crate::value::{AttributeValue, BinarySet, Item, NumberSet, StringSet};
@@ -910,6 +912,32 @@ impl<'de> de::VariantAccess<'de> for MapEnum<'_, '_, 'de> {
 // ---------------------------------------------------------------------------
 // The whole event, walked with the same parser.
 
+/// How the whole-event walk reads an image.
+trait ImageWalk<'de> {
+    /// The image type of the decoded events.
+    type Image;
+    /// Reads the image at the parser's position (after whitespace).
+    fn read(p: &mut Parser<'de>, trail: &Trail) -> Result<Self::Image>;
+}
+
+impl<'de, T: de::Deserialize<'de>> ImageWalk<'de> for Typed<T> {
+    type Image = T;
+    fn read(p: &mut Parser<'de>, trail: &Trail) -> Result<T> {
+        T::deserialize(ItemDe { p, trail })
+    }
+}
+
+impl<'de> ImageWalk<'de> for KeepRaw {
+    type Image = RawImage<'de>;
+    fn read(p: &mut Parser<'de>, _trail: &Trail) -> Result<RawImage<'de>> {
+        // Checked as strictly as the general decoder checks it, and sliced
+        // the same way: from the value's first byte to its last.
+        p.raw_value().map(RawImage::from_checked_json)
+    }
+}
+
+type Records<'de, I> = Vec<std::result::Result<ChangeEvent<'de, I>, RecordError>>;
+
 /// Decodes a whole Lambda event (or GetRecords response) with its images
 /// deserialized into `T`, walking the text once with this parser.
 ///
@@ -917,9 +945,19 @@ impl<'de> de::VariantAccess<'de> for MapEnum<'_, '_, 'de> {
 /// well-formed JSON, nested too deeply, not an object with a `Records`
 /// array, or has a record that is not an object. The general decoder then
 /// gives the same answer it always gives, with its exact error.
-pub(crate) fn decode_event<'de, T: de::Deserialize<'de>>(
+pub(crate) fn decode_event_as<'de, T: de::Deserialize<'de>>(
     json: &'de [u8],
-) -> Option<Vec<std::result::Result<ChangeEvent<'de, T>, RecordError>>> {
+) -> Option<Records<'de, T>> {
+    walk_event::<Typed<T>>(json)
+}
+
+/// Decodes a whole event as [`decode_event_as`] does, keeping each image as
+/// its raw JSON text; `None` means "ask the general decoder" as there.
+pub(crate) fn decode_event_raw(json: &[u8]) -> Option<Records<'_, RawImage<'_>>> {
+    walk_event::<KeepRaw>(json)
+}
+
+fn walk_event<'de, R: ImageWalk<'de>>(json: &'de [u8]) -> Option<Records<'de, R::Image>> {
     let text = std::str::from_utf8(json).ok()?;
     let mut p = Parser {
         text,
@@ -932,7 +970,7 @@ pub(crate) fn decode_event<'de, T: de::Deserialize<'de>>(
     let mut first = true;
     while let Some(key) = p.object_key(&mut first)? {
         if key == "Records" {
-            records = Some(decode_records(&mut p)?);
+            records = Some(decode_records::<R>(&mut p)?);
         } else {
             p.skip_value().ok()?;
         }
@@ -1051,9 +1089,7 @@ const MIN_RECORD_LEN: usize = 64;
 /// The most records a Lambda batch for a DynamoDB stream holds.
 const MAX_BATCH_RECORDS: usize = 10_000;
 
-fn decode_records<'de, T: de::Deserialize<'de>>(
-    p: &mut Parser<'de>,
-) -> Option<Vec<std::result::Result<ChangeEvent<'de, T>, RecordError>>> {
+fn decode_records<'de, R: ImageWalk<'de>>(p: &mut Parser<'de>) -> Option<Records<'de, R::Image>> {
     p.expect(b'[', "a list of records").ok()?;
     let arn_cache = ArnCache::default();
     let trail = Trail::default();
@@ -1072,7 +1108,7 @@ fn decode_records<'de, T: de::Deserialize<'de>>(
             return None;
         }
         let start = p.pos;
-        let parts = decode_record::<T>(p, &arn_cache, &trail)?;
+        let parts = decode_record::<R>(p, &arn_cache, &trail)?;
         let index = out.len();
         if index == 0 {
             // Records of a batch are alike in size: the first one tells how
@@ -1086,13 +1122,13 @@ fn decode_records<'de, T: de::Deserialize<'de>>(
     }
 }
 
-fn decode_record<'de, T: de::Deserialize<'de>>(
+fn decode_record<'de, R: ImageWalk<'de>>(
     p: &mut Parser<'de>,
     arn_cache: &ArnCache,
     trail: &Trail,
-) -> Option<RecordParts<'de, T>> {
+) -> Option<RecordParts<'de, R::Image>> {
     p.expect(b'{', "a record").ok()?;
-    let mut parts = RecordParts::<T>::default();
+    let mut parts = RecordParts::<R::Image>::default();
     let mut first = true;
     while let Some(key) = p.object_key(&mut first)? {
         match key.as_ref() {
@@ -1113,7 +1149,7 @@ fn decode_record<'de, T: de::Deserialize<'de>>(
             "dynamodb" => {
                 parts.has_stream_record = true;
                 if p.peek_ws() == Some(b'{') {
-                    decode_stream_record(p, &mut parts, trail)?;
+                    decode_stream_record::<R>(p, &mut parts, trail)?;
                 } else {
                     let found = p.found();
                     p.skip_value().ok()?;
@@ -1162,9 +1198,9 @@ fn decode_user_identity<'de, I>(
     Some(())
 }
 
-fn decode_stream_record<'de, T: de::Deserialize<'de>>(
+fn decode_stream_record<'de, R: ImageWalk<'de>>(
     p: &mut Parser<'de>,
-    parts: &mut RecordParts<'de, T>,
+    parts: &mut RecordParts<'de, R::Image>,
     trail: &Trail,
 ) -> Option<()> {
     let image_problem = |field: &str, message: String| {
@@ -1202,7 +1238,7 @@ fn decode_stream_record<'de, T: de::Deserialize<'de>>(
                 trail.take();
                 p.ws();
                 let start = p.pos;
-                match T::deserialize(ItemDe { p: &mut *p, trail }) {
+                match R::read(p, trail) {
                     Ok(image) if key == "NewImage" => parts.new_image = Some(image),
                     Ok(image) => parts.old_image = Some(image),
                     Err(e) => {
@@ -1376,7 +1412,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Typed, decode_with};
+    use crate::event::decode_with;
     use proptest::prelude::*;
 
     proptest! {
@@ -1427,14 +1463,43 @@ mod tests {
         std::fs::read(path).unwrap()
     }
 
-    /// The whole-event walk must give what the general decoder gives,
-    /// whenever it gives anything.
+    /// The whole-event walks (typed and raw) must give what the general
+    /// decoder gives, whenever they give anything; whether the typed walk
+    /// gave anything is returned.
     fn agree(bytes: &[u8]) -> bool {
-        let Some(fast) = decode_event::<serde_json::Value>(bytes) else {
+        let typed = records_agree(decode_event_as::<serde_json::Value>(bytes), || {
+            decode_with::<Typed<serde_json::Value>>(bytes)
+        });
+        let raw = records_agree(decode_event_raw(bytes), || decode_with::<KeepRaw>(bytes));
+        if raw {
+            // The raw images are the very same text, not only equal JSON.
+            let texts = |records: Records<'_, RawImage<'_>>| -> Vec<_> {
+                records
+                    .iter()
+                    .map(|r| {
+                        r.as_ref().ok().map(|e| {
+                            let text = |i: Option<&RawImage<'_>>| i.map(|i| i.json().to_owned());
+                            (text(e.change.new_image()), text(e.change.old_image()))
+                        })
+                    })
+                    .collect()
+            };
+            let fast = decode_event_raw(bytes).unwrap();
+            let general = decode_with::<KeepRaw>(bytes).unwrap();
+            assert_eq!(texts(fast), texts(general));
+        }
+        typed
+    }
+
+    fn records_agree<'a, I: serde::Serialize + fmt::Debug>(
+        fast: Option<Records<'a, I>>,
+        general: impl FnOnce() -> std::result::Result<Records<'a, I>, crate::EventError>,
+    ) -> bool {
+        let Some(fast) = fast else {
             return false;
         };
-        let general = decode_with::<Typed<serde_json::Value>>(bytes)
-            .unwrap_or_else(|e| panic!("only the fast walk accepted the input: {e}"));
+        let general =
+            general().unwrap_or_else(|e| panic!("only the fast walk accepted the input: {e}"));
         assert_eq!(fast.len(), general.len());
         for (fast, general) in fast.iter().zip(&general) {
             match (fast, general) {
@@ -1454,6 +1519,33 @@ mod tests {
     fn walks_every_fixture_like_the_general_decoder() {
         for name in FIXTURES {
             assert!(agree(&fixture(name)), "{name} went to the general decoder");
+        }
+    }
+
+    #[test]
+    fn raw_images_of_any_shape_and_depth_decode_alike() {
+        let mut images: Vec<String> = ["null", "5", "-0.5e3", "\"x\"", "[ ]", "{ }", "true"]
+            .into_iter()
+            .map(String::from)
+            .chain([r#"{ "a" : { "S" : "b\u00e9" } , "n": {"N": "1"} }"#.to_owned()])
+            .collect();
+        for depth in [60, 120, 122, 123, 124, 125, 126, 127, 128, 129, 200] {
+            images.push(format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
+        }
+        for image in images {
+            let json = format!(
+                r#"{{"Records": [{{"eventID": "a", "eventName": "MODIFY", "dynamodb": {{"Keys": {{}}, "SequenceNumber": "1", "NewImage":  {image} , "OldImage":{image}}}}}]}}"#
+            );
+            agree(json.as_bytes());
+            let general = decode_with::<KeepRaw>(json.as_bytes());
+            let fast = decode_event_raw(json.as_bytes());
+            // The fast walk leaves nothing the general decoder accepts to it.
+            assert_eq!(general.is_ok(), fast.is_some(), "{image}");
+            if let Some(fast) = fast {
+                let event = fast[0].as_ref().unwrap();
+                assert_eq!(event.change.new_image().unwrap().json(), image);
+                assert_eq!(event.change.old_image().unwrap().json(), image);
+            }
         }
     }
 
@@ -1486,9 +1578,10 @@ mod tests {
             r#"{"Records": [],}"#,
         ] {
             assert!(
-                decode_event::<serde_json::Value>(text.as_bytes()).is_none(),
+                decode_event_as::<serde_json::Value>(text.as_bytes()).is_none(),
                 "{text}"
             );
+            assert!(decode_event_raw(text.as_bytes()).is_none(), "{text}");
         }
     }
 
@@ -1508,6 +1601,23 @@ mod tests {
                     1 => { bytes.remove(i); }
                     _ => bytes.insert(i, byte),
                 }
+            }
+            agree(&bytes);
+        }
+
+        #[test]
+        fn valid_events_with_any_whitespace_decode_alike(
+            fixture_index in 0usize..6,
+            spaces in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b" \n\t\r".to_vec())),
+                1..40,
+            ),
+        ) {
+            // Whitespace between tokens keeps an event valid (inside a
+            // string it changes the text only): both walks must still agree.
+            let mut bytes = fixture(FIXTURES[fixture_index]);
+            for (at, byte) in spaces {
+                bytes.insert(at.index(bytes.len()), byte);
             }
             agree(&bytes);
         }
