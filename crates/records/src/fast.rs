@@ -348,6 +348,10 @@ impl<'de> Parser<'de> {
     /// text no other reader looked at).
     fn skip_value(&mut self) -> Result<()> {
         self.ws();
+        if let Some(end) = self.plain_value_end() {
+            self.pos = end;
+            return Ok(());
+        }
         let rest = self.text.get(self.pos..).unwrap_or_default();
         let mut values = serde_json::Deserializer::from_str(rest).into_iter::<de::IgnoredAny>();
         match values.next() {
@@ -358,6 +362,106 @@ impl<'de> Parser<'de> {
             _ => {
                 self.broken = true;
                 Err(self.error("a JSON value"))
+            }
+        }
+    }
+
+    /// Where the JSON value at the current position ends, when it is in the
+    /// plain form this can check on its own: strings without escapes,
+    /// numbers by JSON's grammar, `true` / `false` / `null`, at most 64
+    /// levels of maps and lists. `None` means "not sure": the caller then
+    /// asks serde_json, whose verdict is the reference. Whatever this
+    /// accepts, serde_json accepts with the same end (a property test holds
+    /// it to that); it only makes the common case, raw images, cheaper.
+    fn plain_value_end(&self) -> Option<usize> {
+        /// How deep the level bits below can track.
+        const MAX_LEVELS: u32 = 64;
+        let bytes = self.text.as_bytes();
+        let ws = |mut i: usize| {
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(i) {
+                i += 1;
+            }
+            i
+        };
+        // `i` at a string's opening quote; where the string ends.
+        let string_end = |i: usize| {
+            let close = find_quote_or_backslash(bytes, i + 1);
+            (bytes.get(close) == Some(&b'"')).then_some(close + 1)
+        };
+        // `i` before a map key; where the value after its `:` starts.
+        let key_end = |i: usize| {
+            let i = ws(i);
+            if bytes.get(i) != Some(&b'"') {
+                return None;
+            }
+            let i = ws(string_end(i)?);
+            (bytes.get(i) == Some(&b':')).then_some(i + 1)
+        };
+        // One bit per open level, the innermost lowest: 1 a map, 0 a list.
+        let mut levels: u64 = 0;
+        let mut depth = 0u32;
+        let mut i = self.pos;
+        loop {
+            // A value starts at `i` (after whitespace).
+            i = ws(i);
+            match *bytes.get(i)? {
+                open @ (b'{' | b'[') => {
+                    if depth == MAX_LEVELS {
+                        return None;
+                    }
+                    let is_map = open == b'{';
+                    let after = ws(i + 1);
+                    if bytes.get(after) == Some(if is_map { &b'}' } else { &b']' }) {
+                        i = after + 1;
+                    } else {
+                        levels = (levels << 1) | u64::from(is_map);
+                        depth += 1;
+                        i = if is_map { key_end(after)? } else { after };
+                        continue;
+                    }
+                }
+                b'"' => i = string_end(i)?,
+                b'-' | b'0'..=b'9' => i = self.json_number_end_at(i)?,
+                first => {
+                    let word: &[u8] = match first {
+                        b't' => b"true",
+                        b'f' => b"false",
+                        b'n' => b"null",
+                        _ => return None,
+                    };
+                    if !bytes.get(i..)?.starts_with(word) {
+                        return None;
+                    }
+                    i += word.len();
+                    match bytes.get(i) {
+                        Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') | None => {}
+                        Some(_) => return None,
+                    }
+                }
+            }
+            // A value ended at `i`: close levels, or go on to the next value.
+            loop {
+                if depth == 0 {
+                    return Some(i);
+                }
+                i = ws(i);
+                let in_map = levels & 1 == 1;
+                match (*bytes.get(i)?, in_map) {
+                    (b',', true) => {
+                        i = key_end(i + 1)?;
+                        break;
+                    }
+                    (b',', false) => {
+                        i += 1;
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        i += 1;
+                        levels >>= 1;
+                        depth -= 1;
+                    }
+                    _ => return None,
+                }
             }
         }
     }
@@ -1005,6 +1109,11 @@ impl<'de> Parser<'de> {
     /// by JSON's grammar (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`)
     /// and is followed by a byte that may follow a value.
     fn json_number_end(&self) -> Option<usize> {
+        self.json_number_end_at(self.pos)
+    }
+
+    /// [`Self::json_number_end`] for a number starting at `at`.
+    fn json_number_end_at(&self, at: usize) -> Option<usize> {
         let bytes = self.text.as_bytes();
         let digits_from = |mut i: usize| {
             let start = i;
@@ -1013,7 +1122,7 @@ impl<'de> Parser<'de> {
             }
             (i > start).then_some(i)
         };
-        let mut i = self.pos + usize::from(bytes.get(self.pos) == Some(&b'-'));
+        let mut i = at + usize::from(bytes.get(at) == Some(&b'-'));
         i = match bytes.get(i) {
             Some(b'0') => i + 1,
             Some(b'1'..=b'9') => digits_from(i)?,
@@ -1447,6 +1556,86 @@ mod tests {
                 prop_assert_eq!(strict.pos, end, "{:?}", text);
             }
         }
+    }
+
+    /// What the strict skip (serde_json) makes of `text`: where the value
+    /// ends, or `None` if it rejects it.
+    fn strict_end(text: &str) -> Option<usize> {
+        let mut values = serde_json::Deserializer::from_str(text).into_iter::<de::IgnoredAny>();
+        match values.next() {
+            Some(Ok(_)) => Some(values.byte_offset()),
+            _ => None,
+        }
+    }
+
+    proptest! {
+        /// Whatever the plain skip accepts, the strict skip accepts with the
+        /// same end; on valid values it is sure most of the time.
+        #[test]
+        fn plain_skip_agrees_with_the_strict_skip(
+            text in "[{}\\[\\]\",:0-9.eE+-]{0,3}([{}\\[\\]\",: \n\\\\0-9.eE+-]|true|false|null|nul|\"[ab\\\\u0-9\u{1}]{0,3}\"){0,24}",
+        ) {
+            let parser = Parser { text: &text, pos: 0, depth: 0, broken: false };
+            if let Some(end) = parser.plain_value_end() {
+                prop_assert_eq!(strict_end(&text), Some(end), "{:?}", text);
+            }
+        }
+
+        #[test]
+        fn plain_skip_agrees_on_mutated_fixtures(
+            fixture_index in 0usize..6,
+            from in any::<prop::sample::Index>(),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"{}[]\",:0-eE.tnu\\ \x01".to_vec())),
+                0..3,
+            ),
+        ) {
+            let mut bytes = fixture(FIXTURES[fixture_index]);
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            // Start at any value opener, like a skip inside the event does.
+            let openers: Vec<usize> = text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| matches!(b, b'{' | b'[' | b'"' | b't' | b'n' | b'0'..=b'9'))
+                .map(|(i, _)| i)
+                .collect();
+            if openers.is_empty() {
+                return Ok(());
+            }
+            let start = openers[from.index(openers.len())];
+            let parser = Parser { text: &text, pos: start, depth: 0, broken: false };
+            if let Some(end) = parser.plain_value_end() {
+                prop_assert_eq!(strict_end(&text[start..]).map(|n| n + start), Some(end));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_skip_is_sure_of_whole_valid_events_without_escapes() {
+        let mut checked = 0;
+        for name in FIXTURES {
+            let text = String::from_utf8(fixture(name)).unwrap();
+            let start = text.find('{').unwrap();
+            let parser = Parser {
+                text: &text,
+                pos: start,
+                depth: 0,
+                broken: false,
+            };
+            let plain = parser.plain_value_end().map(|end| end - start);
+            if text.contains('\\') {
+                // Escapes are left to the strict skip.
+                assert_eq!(plain, None, "{name}");
+            } else {
+                assert_eq!(plain, strict_end(&text[start..]), "{name}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "only {checked} fixtures have no escapes");
     }
 
     const FIXTURES: [&str; 6] = [
