@@ -1,6 +1,9 @@
 //! Decoding a 1,000-record Lambda event (about 1 KB per record, mixed
 //! attribute types) into typed user structs, three ways in one run:
 //! - `ours`: `decode_event_as::<Document>` (and a borrowing variant);
+//! - `ours_raw`: `decode_event`, images kept as raw JSON and not decoded;
+//! - `ours_raw_then_typed`: `decode_event`, then `new_image::<Document>()`
+//!   on each record (what a consumer does);
 //! - `peer`: aws_lambda_events' `Event` then `serde_dynamo::from_item`;
 //! - `floor`: serde_json scanning the same bytes into `IgnoredAny`;
 //! - a reference: serde_json decoding the same documents from plain JSON
@@ -22,7 +25,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 mod support;
 
-use support::{BorrowedDocument, floor, generate_event, ours, ours_borrowed, peer};
+use support::{
+    BorrowedDocument, floor, generate_event, ours, ours_borrowed, ours_raw, ours_raw_then_typed,
+    peer,
+};
 
 /// The images of the event as plain JSON documents: `{"id": "doc-1", ...}`.
 fn plain_documents(bytes: &[u8]) -> String {
@@ -42,6 +48,8 @@ fn bench(c: &mut Criterion) {
     // The three decoders must agree before they are timed.
     let reference = peer(bytes);
     assert_eq!(ours(bytes), reference);
+    assert_eq!(ours_raw_then_typed(bytes), reference);
+    assert_eq!(ours_raw(bytes).len(), reference.len());
     let borrowed = ours_borrowed(bytes);
     assert_eq!(borrowed.len(), reference.len());
     assert_eq!(borrowed[7].body, reference[7].body);
@@ -58,6 +66,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ours", |b| b.iter(|| ours(black_box(bytes))));
     group.bench_function("ours_borrowed", |b| {
         b.iter(|| ours_borrowed(black_box(bytes)))
+    });
+    group.bench_function("ours_raw", |b| b.iter(|| ours_raw(black_box(bytes))));
+    group.bench_function("ours_raw_then_typed", |b| {
+        b.iter(|| ours_raw_then_typed(black_box(bytes)))
     });
     group.bench_function("peer_aws_lambda_events_serde_dynamo", |b| {
         b.iter(|| peer(black_box(bytes)))

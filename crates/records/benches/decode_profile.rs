@@ -1,4 +1,4 @@
-//! The decode bench's four decoders as a plain program, for measures that
+//! The decode bench's decoders (not the plain-JSON reference) as a plain program, for measures that
 //! the machine's load disturbs less than criterion's medians:
 //! - instructions per batch: run one decoder N times under callgrind and
 //!   count only inside it,
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{floor, generate_event, ours, ours_borrowed, peer};
+use support::{floor, generate_event, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer};
 
 /// How long one call of `decode` takes.
 fn time(decode: impl FnOnce()) -> Duration {
@@ -38,7 +38,15 @@ fn ms(d: Duration) -> f64 {
 fn main() {
     // `cargo bench` passes its own flags (and criterion's, with their
     // values): only a mode word, and the count right after it, count here.
-    const MODES: [&str; 5] = ["ours", "ours_borrowed", "peer", "floor", "fastest"];
+    const MODES: [&str; 7] = [
+        "ours",
+        "ours_borrowed",
+        "ours_raw",
+        "ours_raw_then_typed",
+        "peer",
+        "floor",
+        "fastest",
+    ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Run as a test (no `--bench`), one round checks that it all works.
     let default_rounds = if args.iter().any(|a| a == "--bench") {
@@ -62,6 +70,10 @@ fn main() {
         "ours_borrowed" => {
             (0..rounds).for_each(|_| drop(black_box(ours_borrowed(black_box(bytes)))))
         }
+        "ours_raw" => (0..rounds).for_each(|_| drop(black_box(ours_raw(black_box(bytes))))),
+        "ours_raw_then_typed" => {
+            (0..rounds).for_each(|_| drop(black_box(ours_raw_then_typed(black_box(bytes)))))
+        }
         "peer" => (0..rounds).for_each(|_| drop(black_box(peer(black_box(bytes))))),
         "floor" => (0..rounds).for_each(|_| {
             let _ = black_box(floor(black_box(bytes)));
@@ -70,11 +82,18 @@ fn main() {
             // Checked here only, so that the single-decoder modes run
             // exactly `rounds` batches for callgrind.
             assert_eq!(ours(bytes), peer(bytes), "ours and the peer disagree");
-            let mut best = [Duration::MAX; 4];
+            assert_eq!(
+                ours_raw_then_typed(bytes),
+                peer(bytes),
+                "the raw path disagrees"
+            );
+            let mut best = [Duration::MAX; 6];
             for _ in 0..rounds {
                 let times = [
                     time(|| drop(black_box(ours(black_box(bytes))))),
                     time(|| drop(black_box(ours_borrowed(black_box(bytes))))),
+                    time(|| drop(black_box(ours_raw(black_box(bytes))))),
+                    time(|| drop(black_box(ours_raw_then_typed(black_box(bytes))))),
                     time(|| drop(black_box(peer(black_box(bytes))))),
                     time(|| {
                         let _ = black_box(floor(black_box(bytes)));
@@ -84,13 +103,21 @@ fn main() {
                     *best = (*best).min(time);
                 }
             }
-            let [ours, borrowed, peer, floor] = best;
+            let [ours, borrowed, raw, raw_typed, peer, floor] = best;
             println!(
-                "fastest of {rounds}: ours {:.3} ms, ours_borrowed {:.3} ms, peer {:.3} ms, floor {:.3} ms",
+                "fastest of {rounds}: ours {:.3} ms, ours_borrowed {:.3} ms, ours_raw {:.3} ms, ours_raw_then_typed {:.3} ms, peer {:.3} ms, floor {:.3} ms",
                 ms(ours),
                 ms(borrowed),
+                ms(raw),
+                ms(raw_typed),
                 ms(peer),
                 ms(floor)
+            );
+            println!(
+                "peer / ours_raw_then_typed {:.2}, ours_raw_then_typed / floor {:.2}, ours_raw / floor {:.2}",
+                peer.as_secs_f64() / raw_typed.as_secs_f64(),
+                raw_typed.as_secs_f64() / floor.as_secs_f64(),
+                raw.as_secs_f64() / floor.as_secs_f64()
             );
             println!(
                 "peer / ours {:.2}, ours / floor {:.2}, ours_borrowed / floor {:.2}",

@@ -142,17 +142,22 @@ pub struct UserIdentity {
 /// An image kept as the raw DynamoDB JSON it arrived as, borrowed from the
 /// input; decode it with [`ChangeEvent::new_image`] or [`RawImage::item`].
 #[derive(Debug, Clone, Copy)]
-pub struct RawImage<'a>(&'a RawValue);
+pub struct RawImage<'a>(&'a str);
 
 impl<'a> RawImage<'a> {
+    /// An image from the exact text of one well-formed JSON value (the
+    /// decoders have checked it), without leading or trailing whitespace.
+    pub(crate) fn from_checked_json(text: &'a str) -> Self {
+        Self(text)
+    }
     /// The JSON text of the image.
     pub fn json(&self) -> &'a str {
-        self.0.get()
+        self.0
     }
     /// Deserializes the image into `T`.
     pub fn to<T: de::Deserialize<'a>>(&self) -> Result<T, ImageError> {
         let trail = Trail::default();
-        crate::fast::from_item_text(self.0.get(), &trail).map_err(|e| ImageError {
+        crate::fast::from_item_text(self.0, &trail).map_err(|e| ImageError {
             path: trail.take(),
             message: e.to_string(),
         })
@@ -160,7 +165,7 @@ impl<'a> RawImage<'a> {
     /// The image as an untyped [`Item`].
     pub fn item(&self) -> Result<Item, ImageError> {
         let trail = Trail::default();
-        let mut deserializer = serde_json::Deserializer::from_str(self.0.get());
+        let mut deserializer = serde_json::Deserializer::from_str(self.0);
         ItemSeed { trail: &trail }
             .deserialize(&mut deserializer)
             .map_err(|e| ImageError {
@@ -317,7 +322,10 @@ mod erased {
 
 impl serde::Serialize for RawImage<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        // The text is one checked JSON value, so this only re-finds its end;
+        // it is kept as text because the decoders find that end themselves.
+        let raw: &RawValue = serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 
@@ -447,7 +455,7 @@ pub(crate) struct KeepRaw;
 impl<'de> ImageReader<'de> for KeepRaw {
     type Image = RawImage<'de>;
     fn read<D: Deserializer<'de>>(d: D, _trail: &Trail) -> Result<RawImage<'de>, D::Error> {
-        <&'de RawValue as de::Deserialize<'de>>::deserialize(d).map(RawImage)
+        <&'de RawValue as de::Deserialize<'de>>::deserialize(d).map(|raw| RawImage(raw.get()))
     }
 }
 
@@ -508,7 +516,10 @@ pub fn decode_event_items(
 /// # Ok::<(), streamgate_records::EventError>(())
 /// ```
 pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordError>>, EventError> {
-    decode_with::<KeepRaw>(json)
+    match crate::fast::decode_event_raw(json) {
+        Some(records) => Ok(records),
+        None => decode_with::<KeepRaw>(json),
+    }
 }
 
 /// Decodes a Lambda event (or a GetRecords response) for a DynamoDB stream,
@@ -533,7 +544,7 @@ pub fn decode_event(json: &[u8]) -> Result<Vec<Result<ChangeEvent<'_>, RecordErr
 pub fn decode_event_as<'a, T: de::Deserialize<'a>>(
     json: &'a [u8],
 ) -> Result<Vec<Result<ChangeEvent<'a, T>, RecordError>>, EventError> {
-    match crate::fast::decode_event(json) {
+    match crate::fast::decode_event_as(json) {
         Some(records) => Ok(records),
         None => decode_with::<Typed<T>>(json),
     }

@@ -220,6 +220,28 @@ pub(crate) fn ours_borrowed(bytes: &[u8]) -> Vec<BorrowedDocument<'_>> {
         .collect()
 }
 
+/// Ours, images kept raw: the batch decoded with `decode_event` (keys and
+/// metadata, no image decoded); the result is dropped by the caller.
+#[inline(never)]
+pub(crate) fn ours_raw(bytes: &[u8]) -> Vec<streamgate_records::ChangeEvent<'_>> {
+    streamgate_records::decode_event(bytes)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Ours, the consumer's path: `decode_event`, then `new_image::<Document>()`
+/// on each record.
+#[inline(never)]
+pub(crate) fn ours_raw_then_typed(bytes: &[u8]) -> Vec<Document> {
+    streamgate_records::decode_event(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().new_image::<Document>().unwrap().unwrap())
+        .collect()
+}
+
 /// The peer: aws_lambda_events' event, then serde_dynamo per image.
 #[inline(never)]
 pub(crate) fn peer(bytes: &[u8]) -> Vec<Document> {
