@@ -382,6 +382,8 @@ impl ShardPoll<'_> {
         let mut lanes: Vec<Lane> = (0..factor).map(|_| Lane::default()).collect();
         let mut cut = false;
         let mut blocked_lanes = vec![false; factor];
+        let mut expired_records: Vec<Value> = Vec::new();
+        let mut expired_sequences: Vec<String> = Vec::new();
         for mut record in read {
             let Some(sequence) = sequence_of(&record) else {
                 continue;
@@ -398,7 +400,14 @@ impl ShardPoll<'_> {
             if let Some(object) = record.as_object_mut() {
                 object.insert("eventSourceARN".to_owned(), Value::String(stream.clone()));
             }
-            if too_old || !filter::passes(&mapping.filters, &record) {
+            if too_old {
+                // Dropped unread; its metadata goes to the on-failure
+                // destination first, as Lambda sends it.
+                expired_sequences.push(sequence);
+                expired_records.push(record);
+                continue;
+            }
+            if !filter::passes(&mapping.filters, &record) {
                 done.insert(sequence);
                 continue;
             }
@@ -429,6 +438,24 @@ impl ShardPoll<'_> {
             lane.payload_bytes += size;
             lane.sequences.push(sequence);
             lane.records.push(record);
+        }
+        if !expired_records.is_empty() {
+            match self.send_to_destination(
+                id,
+                RECORD_AGE_EXCEEDED,
+                position.failures,
+                &json!({}),
+                &expired_records,
+                &expired_sequences,
+            ) {
+                Ok(()) => done.extend(expired_sequences),
+                Err(problem) => {
+                    // Kept: nothing after them is invoked until the
+                    // destination takes their metadata.
+                    advance(position, &read_sequences, &done);
+                    return ShardResult::Result(Some(problem));
+                }
+            }
         }
         lanes.retain(|lane| !lane.records.is_empty());
         let last_read = read_sequences.last().cloned();
@@ -555,6 +582,7 @@ impl ShardPoll<'_> {
                     let sequences = lane.sequences.get(*lane_done..).unwrap_or_default();
                     match self.send_to_destination(
                         id,
+                        RETRY_ATTEMPTS_EXHAUSTED,
                         position.failures,
                         response_context,
                         remaining,
@@ -590,6 +618,7 @@ impl ShardPoll<'_> {
     fn send_to_destination(
         &self,
         shard_id: &str,
+        condition: &str,
         invocations: i64,
         response_context: &Value,
         records: &[Value],
@@ -607,7 +636,7 @@ impl ShardPoll<'_> {
             "requestContext": {
                 "requestId": super::executor::uuid(self.cloud),
                 "functionArn": self.mapping.function_arn,
-                "condition": "RetryAttemptsExhausted",
+                "condition": condition,
                 "approximateInvokeCount": invocations,
             },
             "responseContext": response_context,
@@ -632,6 +661,13 @@ impl ShardPoll<'_> {
             })
     }
 }
+
+/// The on-failure condition of a batch dropped after its last retry.
+const RETRY_ATTEMPTS_EXHAUSTED: &str = "RetryAttemptsExhausted";
+
+/// The on-failure condition of records dropped for being older than
+/// MaximumRecordAgeInSeconds.
+const RECORD_AGE_EXCEEDED: &str = "RecordAgeExceeded";
 
 /// `{"Records":[` and `]}` around the records.
 const EVENT_OVERHEAD_BYTES: usize = 16;

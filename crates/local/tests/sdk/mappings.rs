@@ -997,3 +997,80 @@ async fn a_batch_is_kept_until_a_queue_in_another_account_accepts_its_metadata()
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn records_discarded_for_age_go_to_the_on_failure_queue() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    dynamodb(&cloud, &root(&cloud, B))
+        .put_resource_policy()
+        .resource_arn(&stream)
+        .policy(stream_policy(&stream))
+        .send()
+        .await
+        .unwrap();
+    let queues = sqs(&cloud, &root(&cloud, A));
+    let url = queues
+        .create_queue()
+        .queue_name("aged-out")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{A}:aged-out");
+    iam(&cloud, &root(&cloud, A))
+        .put_role_policy()
+        .role_name("consumer")
+        .policy_name("send-failures")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"{queue_arn}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "old-1", None).await;
+    put(&cloud, "old-2", None).await;
+    cloud.advance_clock(Duration::from_secs(120));
+    lambda(&cloud, &root(&cloud, A))
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .maximum_record_age_in_seconds(60)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&queue_arn).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "new", None).await;
+    wait_for_deliveries(&cloud, "the new record", |keys| !keys.is_empty()).await;
+    assert_eq!(
+        delivered(&cloud),
+        ["new"],
+        "the old records are not invoked"
+    );
+
+    let received = queues
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        received.messages().len(),
+        1,
+        "one message for the aged-out run"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(received.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(body["requestContext"]["condition"], "RecordAgeExceeded");
+    assert_eq!(body["requestContext"]["approximateInvokeCount"], 0);
+    assert_eq!(body["DDBStreamBatchInfo"]["batchSize"], 2);
+    assert_eq!(body["DDBStreamBatchInfo"]["streamArn"], stream.as_str());
+    cloud.stop().await;
+}
