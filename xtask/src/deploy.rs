@@ -755,45 +755,62 @@ fn local_function_logs(endpoint: &str, region: &str, account: &str) -> Result<St
     stream
         .read_to_end(&mut response)
         .context("reading the function log")?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
+    let header_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
         .context("the local cloud's answer has no header end")?;
+    let (head, body) = response.split_at(header_end);
+    let body = body.get(4..).unwrap_or_default();
+    let head = String::from_utf8_lossy(head);
     let status = head.lines().next().unwrap_or_default();
     if !status.contains(" 200 ") {
-        bail!("the local cloud answered {status}: {body}");
+        bail!(
+            "the local cloud answered {status}: {}",
+            String::from_utf8_lossy(body)
+        );
     }
     let chunked = head.lines().any(|l| {
         l.to_ascii_lowercase()
             .starts_with("transfer-encoding: chunked")
     });
-    Ok(if chunked {
-        dechunk(body)
+    // Chunk sizes count bytes, and a chunk may end inside a character, so
+    // the body is joined as bytes and only then read as text.
+    let body = if chunked {
+        dechunk(body)?
     } else {
-        body.to_owned()
-    })
+        body.to_vec()
+    };
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-/// The body of a chunked HTTP/1.1 message.
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
+/// The body of a chunked HTTP/1.1 message, or what is wrong with it (a
+/// truncated log must not pass for the whole one).
+fn dechunk(mut body: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("a chunk's size line has no end")?;
+        let (size_line, rest) = body.split_at(line_end);
+        let rest = rest.get(2..).unwrap_or_default();
+        let size_text = String::from_utf8_lossy(size_line);
+        // A size may carry extensions after `;`.
+        let digits = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(digits, 16)
+            .with_context(|| format!("a chunk size is not hexadecimal: {size_text:?}"))?;
         if size == 0 {
-            break;
+            return Ok(out);
         }
-        let Some(chunk) = rest.get(..size) else {
-            break;
-        };
-        out.push_str(chunk);
+        let chunk = rest
+            .get(..size)
+            .with_context(|| format!("a chunk of {size} bytes ends after {}", rest.len()))?;
+        out.extend_from_slice(chunk);
         body = rest
             .get(size..)
-            .unwrap_or_default()
-            .trim_start_matches("\r\n");
+            .and_then(|after| after.strip_prefix(b"\r\n"))
+            .context("a chunk is not followed by its line end")?;
     }
-    out
 }
 
 #[cfg(test)]
@@ -801,19 +818,45 @@ mod tests {
     use super::*;
     use expect_test::{Expect, expect};
 
-    fn check(input: &str, expected: Expect) {
-        expected.assert_eq(&dechunk(input));
+    fn check(input: &[u8], expected: Expect) {
+        let actual = match dechunk(input) {
+            Ok(body) => format!("{:?}", String::from_utf8_lossy(&body)),
+            Err(e) => format!("error: {e:#}"),
+        };
+        expected.assert_eq(&actual);
     }
 
     #[test]
-    fn chunked_bodies_are_joined_and_bad_sizes_stop_the_read() {
+    fn chunked_bodies_are_joined_and_bad_ones_refused() {
         check(
-            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-            expect!["hello world"],
+            b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            expect![[r#""hello world""#]],
         );
-        check("0\r\n\r\n", expect![""]);
-        check("3\r\nabc\r\nzz\r\nrest", expect!["abc"]);
-        check("9\r\nshort", expect![""]);
+        check(b"0\r\n\r\n", expect![[r#""""#]]);
+        check(b"3;name=x\r\nabc\r\n0\r\n\r\n", expect![[r#""abc""#]]);
+        // A character split over two chunks is whole once they are joined.
+        check(
+            b"4\r\nn\xc3\xa9\xe2\r\n3\r\n\x86\x92.\r\n0\r\n\r\n",
+            expect![[r#""né→.""#]],
+        );
+        check(
+            b"3\r\nabc\r\nzz\r\nrest",
+            expect![[
+                r#"error: a chunk size is not hexadecimal: "zz": invalid digit found in string"#
+            ]],
+        );
+        check(
+            b"9\r\nshort",
+            expect!["error: a chunk of 9 bytes ends after 5"],
+        );
+        check(
+            b"3\r\nabcX",
+            expect!["error: a chunk is not followed by its line end"],
+        );
+        check(
+            b"3\r\nabc\r\n",
+            expect!["error: a chunk's size line has no end"],
+        );
     }
 
     #[test]
