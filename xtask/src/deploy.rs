@@ -190,6 +190,25 @@ async fn profile_config(profile: &str, region: &str) -> SdkConfig {
         .await
 }
 
+/// The Region an AWS profile names, if it names one.
+async fn profile_region(profile: &str) -> Option<String> {
+    aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(profile)
+        .load()
+        .await
+        .region()
+        .map(ToString::to_string)
+}
+
+/// The Region to deploy in: `--region`, else the consumer profile's, else
+/// the default.
+fn deploy_region(explicit: Option<&str>, consumer_profile_region: Option<&str>) -> String {
+    explicit
+        .or(consumer_profile_region)
+        .unwrap_or(DEFAULT_REGION)
+        .to_owned()
+}
+
 /// The account a configuration acts in, from STS.
 async fn account_of(config: &SdkConfig, profile: &str) -> Result<String> {
     let identity = aws_sdk_sts::Client::new(config)
@@ -325,10 +344,11 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
     };
     let runtime = runtime()?;
     let deployment = runtime.block_on(async {
-        let region = args
-            .region
-            .clone()
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let consumer_profile_region = match (&args.region, &args.consumer_profile) {
+            (None, Some(profile)) => profile_region(profile).await,
+            _ => None,
+        };
+        let region = deploy_region(args.region.as_deref(), consumer_profile_region.as_deref());
         match &args.consumer_profile {
             None => {
                 let running = progress
@@ -857,6 +877,16 @@ mod tests {
             b"3\r\nabc\r\n",
             expect!["error: a chunk's size line has no end"],
         );
+    }
+
+    #[test]
+    fn the_region_is_the_flag_then_the_consumer_profile_s_then_the_default() {
+        assert_eq!(
+            deploy_region(Some("us-east-2"), Some("eu-central-1")),
+            "us-east-2"
+        );
+        assert_eq!(deploy_region(None, Some("eu-central-1")), "eu-central-1");
+        assert_eq!(deploy_region(None, None), DEFAULT_REGION);
     }
 
     #[test]
