@@ -98,6 +98,24 @@ pub(crate) struct Deployment {
     pub(crate) sources: Vec<AccountProfile>,
 }
 
+impl Deployment {
+    /// A deployment on the local cloud at `endpoint`: its consumer account
+    /// and both tenant accounts, reached by their root keys.
+    pub(crate) fn local(endpoint: String, region: String) -> Self {
+        let account = |id: &str| AccountProfile {
+            account: id.to_owned(),
+            profile: None,
+        };
+        Self {
+            target: "local".to_owned(),
+            region,
+            endpoint: Some(endpoint),
+            consumer: account(LOCAL_CONSUMER),
+            sources: LOCAL_SOURCES.iter().map(|id| account(id)).collect(),
+        }
+    }
+}
+
 /// An account and, on AWS, the profile that reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AccountProfile {
@@ -357,22 +375,7 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
                     })
                     .await?;
                 progress.say(format!("local cloud at {}", running.endpoint));
-                Ok::<_, anyhow::Error>(Deployment {
-                    target: "local".to_owned(),
-                    region,
-                    endpoint: Some(running.endpoint),
-                    consumer: AccountProfile {
-                        account: LOCAL_CONSUMER.to_owned(),
-                        profile: None,
-                    },
-                    sources: LOCAL_SOURCES
-                        .iter()
-                        .map(|a| AccountProfile {
-                            account: (*a).to_owned(),
-                            profile: None,
-                        })
-                        .collect(),
-                })
+                Ok::<_, anyhow::Error>(Deployment::local(running.endpoint, region))
             }
             Some(consumer_profile) => {
                 progress
