@@ -404,6 +404,26 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
             }
         }
     })?;
+    if deployment_file().exists() {
+        let previous = read_deployment()?;
+        let previous_alive = match &previous.endpoint {
+            Some(endpoint) => {
+                crate::local::status()?.map(|r| r.endpoint).as_ref() == Some(endpoint)
+            }
+            None => true,
+        };
+        match replacement(&previous, &deployment, previous_alive) {
+            Replacement::Same => {}
+            Replacement::Stale => remove_if_present(&provision_state_file())?,
+            Replacement::Elsewhere => bail!(
+                "a deployment to {} ({}, consumer account {}) is recorded in {}, and its resources would be left untracked: run `cargo xtask destroy` before deploying elsewhere",
+                previous.target,
+                previous.region,
+                previous.consumer.account,
+                deployment_file().display()
+            ),
+        }
+    }
     std::fs::create_dir_all(state_dir())
         .with_context(|| format!("creating {}", state_dir().display()))?;
     std::fs::write(
@@ -475,6 +495,41 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a new deployment does to the one recorded before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replacement {
+    /// The same place: a re-deploy, keeping the provisioning state.
+    Same,
+    /// The recorded deployment was on a local cloud that has stopped, which
+    /// took everything with it: its provisioning state is stale.
+    Stale,
+    /// Another target, Region or set of accounts that still exists: its
+    /// provisioning state would be overwritten and its resources forgotten.
+    Elsewhere,
+}
+
+/// How `next` relates to the recorded `previous` deployment;
+/// `previous_alive` says whether what it was deployed to still runs (a
+/// local cloud; AWS always does).
+fn replacement(previous: &Deployment, next: &Deployment, previous_alive: bool) -> Replacement {
+    if previous == next {
+        Replacement::Same
+    } else if previous.endpoint.is_some() && !previous_alive {
+        Replacement::Stale
+    } else {
+        Replacement::Elsewhere
+    }
+}
+
+fn remove_if_present(file: &std::path::Path) -> Result<()> {
+    std::fs::remove_file(file)
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        })
+        .with_context(|| format!("removing {}", file.display()))
 }
 
 /// One word for a planned change.
@@ -630,12 +685,7 @@ pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
         // The local cloud keeps nothing across restarts: what deploy made
         // went with it, so only the records remain to be removed.
         for file in [deployment_file(), provision_state_file()] {
-            std::fs::remove_file(&file)
-                .or_else(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Ok(()),
-                    _ => Err(e),
-                })
-                .with_context(|| format!("removing {}", file.display()))?;
+            remove_if_present(&file)?;
         }
         if args.json {
             println!(
@@ -890,6 +940,44 @@ mod tests {
         );
         assert_eq!(deploy_region(None, Some("eu-central-1")), "eu-central-1");
         assert_eq!(deploy_region(None, None), DEFAULT_REGION);
+    }
+
+    #[test]
+    fn a_deployment_elsewhere_is_refused_until_the_recorded_one_is_gone() {
+        let local = |port: u16| {
+            Deployment::local(format!("http://127.0.0.1:{port}"), "eu-west-1".to_owned())
+        };
+        let aws = |region: &str| Deployment {
+            target: "aws".to_owned(),
+            region: region.to_owned(),
+            endpoint: None,
+            consumer: AccountProfile {
+                account: "123456789012".to_owned(),
+                profile: Some("billing".to_owned()),
+            },
+            sources: Vec::new(),
+        };
+        let cases = [
+            (local(4577), local(4577), true, Replacement::Same),
+            (local(4577), local(4600), false, Replacement::Stale),
+            (local(4577), aws("eu-west-1"), false, Replacement::Stale),
+            (local(4577), aws("eu-west-1"), true, Replacement::Elsewhere),
+            (aws("eu-west-1"), aws("eu-west-1"), true, Replacement::Same),
+            (
+                aws("eu-west-1"),
+                aws("us-east-1"),
+                true,
+                Replacement::Elsewhere,
+            ),
+            (aws("eu-west-1"), local(4577), true, Replacement::Elsewhere),
+        ];
+        for (previous, next, alive, expected) in cases {
+            assert_eq!(
+                replacement(&previous, &next, alive),
+                expected,
+                "{previous:?} -> {next:?}"
+            );
+        }
     }
 
     #[test]
