@@ -514,7 +514,19 @@ enum Replacement {
 /// `previous_alive` says whether what it was deployed to still runs (a
 /// local cloud; AWS always does).
 fn replacement(previous: &Deployment, next: &Deployment, previous_alive: bool) -> Replacement {
-    if previous == next {
+    // Profiles only name the way in: the same accounts through another
+    // profile are the same place.
+    let place = |d: &Deployment| {
+        let sources: Vec<&str> = d.sources.iter().map(|s| s.account.as_str()).collect();
+        (
+            d.target.clone(),
+            d.region.clone(),
+            d.endpoint.clone(),
+            d.consumer.account.clone(),
+            sources.join(","),
+        )
+    };
+    if place(previous) == place(next) {
         Replacement::Same
     } else if previous.endpoint.is_some() && !previous_alive {
         Replacement::Stale
@@ -957,12 +969,15 @@ mod tests {
             },
             sources: Vec::new(),
         };
+        let mut renamed = aws("eu-west-1");
+        renamed.consumer.profile = Some("billing-admin".to_owned());
         let cases = [
             (local(4577), local(4577), true, Replacement::Same),
             (local(4577), local(4600), false, Replacement::Stale),
             (local(4577), aws("eu-west-1"), false, Replacement::Stale),
             (local(4577), aws("eu-west-1"), true, Replacement::Elsewhere),
             (aws("eu-west-1"), aws("eu-west-1"), true, Replacement::Same),
+            (aws("eu-west-1"), renamed, true, Replacement::Same),
             (
                 aws("eu-west-1"),
                 aws("us-east-1"),
