@@ -22,8 +22,8 @@ use streamgate_provision::state::StateFile;
 use streamgate_provision::verify::verify;
 
 use crate::deploy::{
-    AccountProfile, Deployment, LOCAL_CONSUMER, LOCAL_SOURCES, Progress, demo_accounts,
-    local_config, print_exercise, scenario_clients,
+    Deployment, LOCAL_CONSUMER, LOCAL_SOURCES, Progress, demo_accounts, local_config,
+    print_exercise, scenario_clients,
 };
 
 /// The Region of the demo.
@@ -91,22 +91,7 @@ async fn story_on(
     zip: Vec<u8>,
     cloud: &streamgate_local::RunningCloud,
 ) -> Result<()> {
-    let deployment = Deployment {
-        target: "local".to_owned(),
-        region: REGION.to_owned(),
-        endpoint: Some(endpoint.to_owned()),
-        consumer: AccountProfile {
-            account: LOCAL_CONSUMER.to_owned(),
-            profile: None,
-        },
-        sources: LOCAL_SOURCES
-            .iter()
-            .map(|a| AccountProfile {
-                account: (*a).to_owned(),
-                profile: None,
-            })
-            .collect(),
-    };
+    let deployment = Deployment::local(endpoint.to_owned(), REGION.to_owned());
     let consumer = local_config(endpoint, REGION, LOCAL_CONSUMER);
     let sources: Vec<_> = LOCAL_SOURCES
         .iter()

@@ -98,6 +98,24 @@ pub(crate) struct Deployment {
     pub(crate) sources: Vec<AccountProfile>,
 }
 
+impl Deployment {
+    /// A deployment on the local cloud at `endpoint`: its consumer account
+    /// and both tenant accounts, reached by their root keys.
+    pub(crate) fn local(endpoint: String, region: String) -> Self {
+        let account = |id: &str| AccountProfile {
+            account: id.to_owned(),
+            profile: None,
+        };
+        Self {
+            target: "local".to_owned(),
+            region,
+            endpoint: Some(endpoint),
+            consumer: account(LOCAL_CONSUMER),
+            sources: LOCAL_SOURCES.iter().map(|id| account(id)).collect(),
+        }
+    }
+}
+
 /// An account and, on AWS, the profile that reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AccountProfile {
@@ -188,6 +206,25 @@ async fn profile_config(profile: &str, region: &str) -> SdkConfig {
         .region(Region::new(region.to_owned()))
         .load()
         .await
+}
+
+/// The Region an AWS profile names, if it names one.
+async fn profile_region(profile: &str) -> Option<String> {
+    aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(profile)
+        .load()
+        .await
+        .region()
+        .map(ToString::to_string)
+}
+
+/// The Region to deploy in: `--region`, else the consumer profile's, else
+/// the default.
+fn deploy_region(explicit: Option<&str>, consumer_profile_region: Option<&str>) -> String {
+    explicit
+        .or(consumer_profile_region)
+        .unwrap_or(DEFAULT_REGION)
+        .to_owned()
 }
 
 /// The account a configuration acts in, from STS.
@@ -325,10 +362,11 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
     };
     let runtime = runtime()?;
     let deployment = runtime.block_on(async {
-        let region = args
-            .region
-            .clone()
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let consumer_profile_region = match (&args.region, &args.consumer_profile) {
+            (None, Some(profile)) => profile_region(profile).await,
+            _ => None,
+        };
+        let region = deploy_region(args.region.as_deref(), consumer_profile_region.as_deref());
         match &args.consumer_profile {
             None => {
                 let running = progress
@@ -337,22 +375,7 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
                     })
                     .await?;
                 progress.say(format!("local cloud at {}", running.endpoint));
-                Ok::<_, anyhow::Error>(Deployment {
-                    target: "local".to_owned(),
-                    region,
-                    endpoint: Some(running.endpoint),
-                    consumer: AccountProfile {
-                        account: LOCAL_CONSUMER.to_owned(),
-                        profile: None,
-                    },
-                    sources: LOCAL_SOURCES
-                        .iter()
-                        .map(|a| AccountProfile {
-                            account: (*a).to_owned(),
-                            profile: None,
-                        })
-                        .collect(),
-                })
+                Ok::<_, anyhow::Error>(Deployment::local(running.endpoint, region))
             }
             Some(consumer_profile) => {
                 progress
@@ -381,6 +404,26 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
             }
         }
     })?;
+    if deployment_file().exists() {
+        let previous = read_deployment()?;
+        let previous_alive = match &previous.endpoint {
+            Some(endpoint) => {
+                crate::local::status()?.map(|r| r.endpoint).as_ref() == Some(endpoint)
+            }
+            None => true,
+        };
+        match replacement(&previous, &deployment, previous_alive) {
+            Replacement::Same => {}
+            Replacement::Stale => remove_if_present(&provision_state_file())?,
+            Replacement::Elsewhere => bail!(
+                "a deployment to {} ({}, consumer account {}) is recorded in {}, and its resources would be left untracked: run `cargo xtask destroy` before deploying elsewhere",
+                previous.target,
+                previous.region,
+                previous.consumer.account,
+                deployment_file().display()
+            ),
+        }
+    }
     std::fs::create_dir_all(state_dir())
         .with_context(|| format!("creating {}", state_dir().display()))?;
     std::fs::write(
@@ -452,6 +495,53 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a new deployment does to the one recorded before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replacement {
+    /// The same place: a re-deploy, keeping the provisioning state.
+    Same,
+    /// The recorded deployment was on a local cloud that has stopped, which
+    /// took everything with it: its provisioning state is stale.
+    Stale,
+    /// Another target, Region or set of accounts that still exists: its
+    /// provisioning state would be overwritten and its resources forgotten.
+    Elsewhere,
+}
+
+/// How `next` relates to the recorded `previous` deployment;
+/// `previous_alive` says whether what it was deployed to still runs (a
+/// local cloud; AWS always does).
+fn replacement(previous: &Deployment, next: &Deployment, previous_alive: bool) -> Replacement {
+    // Profiles only name the way in: the same accounts through another
+    // profile are the same place.
+    let place = |d: &Deployment| {
+        let sources: Vec<&str> = d.sources.iter().map(|s| s.account.as_str()).collect();
+        (
+            d.target.clone(),
+            d.region.clone(),
+            d.endpoint.clone(),
+            d.consumer.account.clone(),
+            sources.join(","),
+        )
+    };
+    if place(previous) == place(next) {
+        Replacement::Same
+    } else if previous.endpoint.is_some() && !previous_alive {
+        Replacement::Stale
+    } else {
+        Replacement::Elsewhere
+    }
+}
+
+fn remove_if_present(file: &std::path::Path) -> Result<()> {
+    std::fs::remove_file(file)
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        })
+        .with_context(|| format!("removing {}", file.display()))
 }
 
 /// One word for a planned change.
@@ -607,12 +697,7 @@ pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
         // The local cloud keeps nothing across restarts: what deploy made
         // went with it, so only the records remain to be removed.
         for file in [deployment_file(), provision_state_file()] {
-            std::fs::remove_file(&file)
-                .or_else(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => Ok(()),
-                    _ => Err(e),
-                })
-                .with_context(|| format!("removing {}", file.display()))?;
+            remove_if_present(&file)?;
         }
         if args.json {
             println!(
@@ -755,45 +840,62 @@ fn local_function_logs(endpoint: &str, region: &str, account: &str) -> Result<St
     stream
         .read_to_end(&mut response)
         .context("reading the function log")?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
+    let header_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
         .context("the local cloud's answer has no header end")?;
+    let (head, body) = response.split_at(header_end);
+    let body = body.get(4..).unwrap_or_default();
+    let head = String::from_utf8_lossy(head);
     let status = head.lines().next().unwrap_or_default();
     if !status.contains(" 200 ") {
-        bail!("the local cloud answered {status}: {body}");
+        bail!(
+            "the local cloud answered {status}: {}",
+            String::from_utf8_lossy(body)
+        );
     }
     let chunked = head.lines().any(|l| {
         l.to_ascii_lowercase()
             .starts_with("transfer-encoding: chunked")
     });
-    Ok(if chunked {
-        dechunk(body)
+    // Chunk sizes count bytes, and a chunk may end inside a character, so
+    // the body is joined as bytes and only then read as text.
+    let body = if chunked {
+        dechunk(body)?
     } else {
-        body.to_owned()
-    })
+        body.to_vec()
+    };
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-/// The body of a chunked HTTP/1.1 message.
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
+/// The body of a chunked HTTP/1.1 message, or what is wrong with it (a
+/// truncated log must not pass for the whole one).
+fn dechunk(mut body: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("a chunk's size line has no end")?;
+        let (size_line, rest) = body.split_at(line_end);
+        let rest = rest.get(2..).unwrap_or_default();
+        let size_text = String::from_utf8_lossy(size_line);
+        // A size may carry extensions after `;`.
+        let digits = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(digits, 16)
+            .with_context(|| format!("a chunk size is not hexadecimal: {size_text:?}"))?;
         if size == 0 {
-            break;
+            return Ok(out);
         }
-        let Some(chunk) = rest.get(..size) else {
-            break;
-        };
-        out.push_str(chunk);
+        let chunk = rest
+            .get(..size)
+            .with_context(|| format!("a chunk of {size} bytes ends after {}", rest.len()))?;
+        out.extend_from_slice(chunk);
         body = rest
             .get(size..)
-            .unwrap_or_default()
-            .trim_start_matches("\r\n");
+            .and_then(|after| after.strip_prefix(b"\r\n"))
+            .context("a chunk is not followed by its line end")?;
     }
-    out
 }
 
 #[cfg(test)]
@@ -801,19 +903,96 @@ mod tests {
     use super::*;
     use expect_test::{Expect, expect};
 
-    fn check(input: &str, expected: Expect) {
-        expected.assert_eq(&dechunk(input));
+    fn check(input: &[u8], expected: Expect) {
+        let actual = match dechunk(input) {
+            Ok(body) => format!("{:?}", String::from_utf8_lossy(&body)),
+            Err(e) => format!("error: {e:#}"),
+        };
+        expected.assert_eq(&actual);
     }
 
     #[test]
-    fn chunked_bodies_are_joined_and_bad_sizes_stop_the_read() {
+    fn chunked_bodies_are_joined_and_bad_ones_refused() {
         check(
-            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-            expect!["hello world"],
+            b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            expect![[r#""hello world""#]],
         );
-        check("0\r\n\r\n", expect![""]);
-        check("3\r\nabc\r\nzz\r\nrest", expect!["abc"]);
-        check("9\r\nshort", expect![""]);
+        check(b"0\r\n\r\n", expect![[r#""""#]]);
+        check(b"3;name=x\r\nabc\r\n0\r\n\r\n", expect![[r#""abc""#]]);
+        // A character split over two chunks is whole once they are joined.
+        check(
+            b"4\r\nn\xc3\xa9\xe2\r\n3\r\n\x86\x92.\r\n0\r\n\r\n",
+            expect![[r#""né→.""#]],
+        );
+        check(
+            b"3\r\nabc\r\nzz\r\nrest",
+            expect![[
+                r#"error: a chunk size is not hexadecimal: "zz": invalid digit found in string"#
+            ]],
+        );
+        check(
+            b"9\r\nshort",
+            expect!["error: a chunk of 9 bytes ends after 5"],
+        );
+        check(
+            b"3\r\nabcX",
+            expect!["error: a chunk is not followed by its line end"],
+        );
+        check(
+            b"3\r\nabc\r\n",
+            expect!["error: a chunk's size line has no end"],
+        );
+    }
+
+    #[test]
+    fn the_region_is_the_flag_then_the_consumer_profile_s_then_the_default() {
+        assert_eq!(
+            deploy_region(Some("us-east-2"), Some("eu-central-1")),
+            "us-east-2"
+        );
+        assert_eq!(deploy_region(None, Some("eu-central-1")), "eu-central-1");
+        assert_eq!(deploy_region(None, None), DEFAULT_REGION);
+    }
+
+    #[test]
+    fn a_deployment_elsewhere_is_refused_until_the_recorded_one_is_gone() {
+        let local = |port: u16| {
+            Deployment::local(format!("http://127.0.0.1:{port}"), "eu-west-1".to_owned())
+        };
+        let aws = |region: &str| Deployment {
+            target: "aws".to_owned(),
+            region: region.to_owned(),
+            endpoint: None,
+            consumer: AccountProfile {
+                account: "123456789012".to_owned(),
+                profile: Some("billing".to_owned()),
+            },
+            sources: Vec::new(),
+        };
+        let mut renamed = aws("eu-west-1");
+        renamed.consumer.profile = Some("billing-admin".to_owned());
+        let cases = [
+            (local(4577), local(4577), true, Replacement::Same),
+            (local(4577), local(4600), false, Replacement::Stale),
+            (local(4577), aws("eu-west-1"), false, Replacement::Stale),
+            (local(4577), aws("eu-west-1"), true, Replacement::Elsewhere),
+            (aws("eu-west-1"), aws("eu-west-1"), true, Replacement::Same),
+            (aws("eu-west-1"), renamed, true, Replacement::Same),
+            (
+                aws("eu-west-1"),
+                aws("us-east-1"),
+                true,
+                Replacement::Elsewhere,
+            ),
+            (aws("eu-west-1"), local(4577), true, Replacement::Elsewhere),
+        ];
+        for (previous, next, alive, expected) in cases {
+            assert_eq!(
+                replacement(&previous, &next, alive),
+                expected,
+                "{previous:?} -> {next:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -134,7 +134,7 @@ pub(crate) fn start(progress: bool) -> Result<Running> {
         File::create(log_file()).with_context(|| format!("creating {}", log_file().display()))?;
     let step = Instant::now();
     // Not waited for: the cloud outlives this task until `local stop`.
-    let child = Command::new(root.join("target/debug/streamgate-local"))
+    let mut child = Command::new(root.join("target/debug/streamgate-local"))
         // Woken on each write, the demo's totals follow in milliseconds.
         .args(["--port", "0", "--wake-pollers-on-write"])
         .stdin(Stdio::null())
@@ -142,20 +142,7 @@ pub(crate) fn start(progress: bool) -> Result<Running> {
         .stderr(log)
         .spawn()
         .context("starting target/debug/streamgate-local")?;
-    let deadline = Instant::now() + WAIT;
-    let endpoint = loop {
-        let output = std::fs::read_to_string(log_file()).unwrap_or_default();
-        if let Some(endpoint) = ready_endpoint(&output) {
-            break endpoint;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "the local cloud did not print its ready line within {WAIT:?}; see {}",
-                log_file().display()
-            );
-        }
-        std::thread::sleep(POLL);
-    };
+    let endpoint = wait_ready(&mut child, &log_file(), WAIT)?;
     let running = Running {
         pid: child.id(),
         endpoint,
@@ -167,6 +154,36 @@ pub(crate) fn start(progress: bool) -> Result<Running> {
         println!("  started in {:.1?}", step.elapsed());
     }
     Ok(running)
+}
+
+/// Waits until `child` prints its `ready URL` line into `log` and returns
+/// the URL. A child that exits first is reported at once with its status,
+/// and one still silent after `wait` is killed, so a failed start leaves no
+/// process behind that nothing records.
+fn wait_ready(child: &mut Child, log: &Path, wait: Duration) -> Result<String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let output = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(endpoint) = ready_endpoint(&output) {
+            return Ok(endpoint);
+        }
+        if let Some(status) = child.try_wait().context("checking on the local cloud")? {
+            bail!(
+                "the local cloud exited ({status}) before it was ready; see {}",
+                log.display()
+            );
+        }
+        if Instant::now() > deadline {
+            // Already exited if these fail; nothing else to do about it.
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the local cloud did not print its ready line within {wait:?}, so it was stopped; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// Stops the recorded cloud, if any, and waits until its port closes.
@@ -247,6 +264,54 @@ mod tests {
             Some("http://127.0.0.1:4567".to_owned())
         );
         assert_eq!(ready_endpoint("compiling\n"), None);
+    }
+
+    /// A child running `script` under `sh` with its output in a log file
+    /// named after `test`, which the caller removes.
+    fn spawn_logged(test: &str, script: &str) -> (Child, PathBuf) {
+        let log = std::env::temp_dir().join(format!("xtask-{}-{test}.log", std::process::id()));
+        let file = File::create(&log).unwrap();
+        let child = Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::null())
+            .stdout(file)
+            .spawn()
+            .unwrap();
+        (child, log)
+    }
+
+    #[test]
+    fn a_ready_child_gives_its_endpoint() {
+        let (mut child, log) =
+            spawn_logged("ready", "echo ready http://127.0.0.1:4567; exec sleep 30");
+        let endpoint = wait_ready(&mut child, &log, Duration::from_secs(20)).unwrap();
+        assert_eq!(endpoint, "http://127.0.0.1:4567");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::remove_file(log).unwrap();
+    }
+
+    #[test]
+    fn a_child_that_exits_first_is_reported_with_its_status() {
+        let (mut child, log) = spawn_logged("exits", "echo starting; exit 3");
+        let error = wait_ready(&mut child, &log, Duration::from_secs(20)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("exited (exit status: 3) before it was ready"),
+            "{error}"
+        );
+        std::fs::remove_file(log).unwrap();
+    }
+
+    #[test]
+    fn a_silent_child_is_stopped_when_the_wait_ends() {
+        let (mut child, log) = spawn_logged("silent", "exec sleep 30");
+        let error = wait_ready(&mut child, &log, Duration::ZERO).unwrap_err();
+        assert!(error.to_string().contains("so it was stopped"), "{error}");
+        // Killed and reaped, so it has an exit status now.
+        assert!(child.try_wait().unwrap().is_some());
+        std::fs::remove_file(log).unwrap();
     }
 
     #[test]

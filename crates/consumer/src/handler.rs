@@ -133,12 +133,15 @@ pub enum InvocationError {
         /// Why it failed.
         reason: FailureReason,
     },
-    /// Every record failed and the handler was told to fail the invocation
-    /// then.
-    #[error("every record of the batch failed ({failed} failed)")]
+    /// No record succeeded, at least one failed, and the handler was told
+    /// to fail the invocation then. In fail-fast mode the records after the
+    /// first failure were not attempted, so not every record failed.
+    #[error("no record of the batch succeeded ({failed} failed, {not_attempted} not attempted)")]
     AllFailed {
         /// How many failed.
         failed: usize,
+        /// How many were not run because an earlier record failed.
+        not_attempted: usize,
     },
     /// The per-batch function failed as a whole.
     #[error("the batch function failed: {0}")]
@@ -309,6 +312,7 @@ where
         {
             return Err(InvocationError::AllFailed {
                 failed: outcome.failed,
+                not_attempted: outcome.not_attempted,
             });
         }
         Ok(outcome)

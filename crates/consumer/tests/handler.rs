@@ -226,7 +226,19 @@ fn all_failed_fails_the_invocation_only_when_asked() {
         true,
         expect![[r#"
             calls: a@100 b@101
-            invocation error: every record of the batch failed (2 failed)
+            invocation error: no record of the batch succeeded (2 failed, 0 not attempted)
+        "#]],
+    );
+    // Fail-fast stops at the first failure: the rest were not attempted,
+    // and the error must not claim they failed.
+    check(
+        Mode::FailFast,
+        &records,
+        false,
+        true,
+        expect![[r#"
+            calls: a@100
+            invocation error: no record of the batch succeeded (1 failed, 1 not attempted)
         "#]],
     );
     check(

@@ -1145,52 +1145,31 @@ impl<'de> Parser<'de> {
         }
     }
 
-    /// A string field of a record; a value of another type is noted as the
-    /// record's problem and skipped. `None` if the text is broken.
-    fn text_field<I>(
-        &mut self,
-        parts: &mut RecordParts<'de, I>,
-        field: &str,
-    ) -> Option<Option<Cow<'de, str>>> {
-        if self.peek_ws() == Some(b'"') {
-            return self.string().ok().map(Some);
+    /// A string field of a record. `None` if it is not a string or the
+    /// text is broken: either way the record does not decode here, and its
+    /// batch goes to the general decoder for the error (see
+    /// `decode_records`), so no message is made here.
+    fn text_field(&mut self) -> Option<Cow<'de, str>> {
+        if self.peek_ws() != Some(b'"') {
+            return None;
         }
-        let found = self.found();
-        self.skip_value().ok()?;
-        parts.invalid(field, format!("invalid type: {found}, expected a string"));
-        Some(None)
+        self.string().ok()
     }
 
-    /// A number field of a record, as it came; anything else is noted as
-    /// the record's problem and skipped. `None` if the text is broken.
-    fn number_field<I>(
-        &mut self,
-        parts: &mut RecordParts<'de, I>,
-        field: &str,
-    ) -> Option<Option<Scalar>> {
+    /// A number field of a record, as it came. `None` if it is not a JSON
+    /// number, as [`Self::text_field`].
+    fn number_field(&mut self) -> Option<Scalar> {
         self.ws();
-        let found = self.found();
         let start = self.pos;
-        // A JSON number is scanned here; anything else (or a number that
-        // does not end where JSON says it must) takes the strict skip.
-        match self.json_number_end() {
-            Some(end) => self.pos = end,
-            None => self.skip_value().ok()?,
-        }
+        self.pos = self.json_number_end()?;
         let text = self.text.get(start..self.pos)?;
-        let number = if found != "a number" {
-            None
-        } else if let Ok(n) = text.parse::<u64>() {
+        if let Ok(n) = text.parse::<u64>() {
             Some(Scalar::Unsigned(n))
         } else if let Ok(n) = text.parse::<i64>() {
             Some(Scalar::Signed(n))
         } else {
             text.parse::<f64>().ok().map(Scalar::Float)
-        };
-        if number.is_none() {
-            parts.invalid(field, format!("invalid type: {found}, expected a number"));
         }
-        Some(number)
     }
 }
 
@@ -1246,32 +1225,21 @@ fn decode_record<'de, R: ImageWalk<'de>>(
     let mut first = true;
     while let Some(key) = p.object_key(&mut first)? {
         match key.as_ref() {
-            "eventID" => parts.event_id = p.text_field(&mut parts, "eventID")?,
+            "eventID" => parts.event_id = Some(p.text_field()?),
             "eventName" => {
-                if let Some(name) = p.text_field(&mut parts, "eventName")? {
-                    parts.set_event_name(&name);
-                }
+                let name = p.text_field()?;
+                parts.set_event_name(&name);
             }
-            "eventVersion" => parts.event_version = p.text_field(&mut parts, "eventVersion")?,
-            "awsRegion" => parts.region = p.text_field(&mut parts, "awsRegion")?,
+            "eventVersion" => parts.event_version = Some(p.text_field()?),
+            "awsRegion" => parts.region = Some(p.text_field()?),
             "eventSourceARN" => {
-                if let Some(text) = p.text_field(&mut parts, "eventSourceARN")? {
-                    parts.source = parse_arn_cached(arn_cache, &mut parts, &text);
-                }
+                let text = p.text_field()?;
+                parts.source = parse_arn_cached(arn_cache, &mut parts, &text);
             }
             "userIdentity" => decode_user_identity(p, &mut parts)?,
             "dynamodb" => {
                 parts.has_stream_record = true;
-                if p.peek_ws() == Some(b'{') {
-                    decode_stream_record::<R>(p, &mut parts, trail)?;
-                } else {
-                    let found = p.found();
-                    p.skip_value().ok()?;
-                    parts.invalid(
-                        "dynamodb",
-                        format!("invalid type: {found}, expected the record's \"dynamodb\" object"),
-                    );
-                }
+                decode_stream_record::<R>(p, &mut parts, trail)?;
             }
             _ => p.skip_value().ok()?,
         }
@@ -1283,16 +1251,7 @@ fn decode_user_identity<'de, I>(
     p: &mut Parser<'de>,
     parts: &mut RecordParts<'de, I>,
 ) -> Option<()> {
-    if p.peek_ws() != Some(b'{') {
-        let found = p.found();
-        p.skip_value().ok()?;
-        parts.invalid(
-            "userIdentity",
-            format!("invalid type: {found}, expected a user identity object"),
-        );
-        return Some(());
-    }
-    p.pos += 1;
+    p.expect(b'{', "a user identity object").ok()?;
     let (mut kind, mut principal_id) = (String::new(), String::new());
     let mut first = true;
     while let Some(key) = p.object_key(&mut first)? {
@@ -1304,9 +1263,7 @@ fn decode_user_identity<'de, I>(
                 continue;
             }
         };
-        if let Some(text) = p.text_field(parts, "userIdentity")? {
-            *slot = text.into_owned();
-        }
+        *slot = p.text_field()?.into_owned();
     }
     parts.user_identity = Some(UserIdentity { kind, principal_id });
     Some(())
@@ -1320,8 +1277,8 @@ fn decode_stream_record<'de, R: ImageWalk<'de>>(
     p.expect(b'{', "the record's \"dynamodb\" object").ok()?;
     let mut first = true;
     while let Some(key) = p.object_key(&mut first)? {
-        // Keys or an image that does not decode fails the record, so the
-        // batch goes to the general decoder (see `decode_records`).
+        // A field that does not decode fails the record, so the batch goes
+        // to the general decoder for its error (see `decode_records`).
         match key.as_ref() {
             "Keys" => {
                 trail.take();
@@ -1338,38 +1295,16 @@ fn decode_stream_record<'de, R: ImageWalk<'de>>(
                     parts.old_image = Some(image);
                 }
             }
-            "SequenceNumber" => {
-                parts.sequence_number = p.text_field(parts, "dynamodb.SequenceNumber")?;
-            }
-            "SizeBytes" => match p.number_field(parts, "dynamodb.SizeBytes")? {
-                Some(Scalar::Unsigned(n)) => parts.size_bytes = Some(n),
-                Some(other) => parts.invalid(
-                    "dynamodb.SizeBytes",
-                    format!("expected a byte count, found {other}"),
-                ),
-                None => {}
+            "SequenceNumber" => parts.sequence_number = Some(p.text_field()?),
+            "SizeBytes" => match p.number_field()? {
+                Scalar::Unsigned(n) => parts.size_bytes = Some(n),
+                _ => return None,
             },
             "StreamViewType" => {
-                if let Some(text) = p.text_field(parts, "dynamodb.StreamViewType")? {
-                    parts.view_type = StreamViewType::parse(&text);
-                    if parts.view_type.is_none() {
-                        parts.invalid(
-                            "dynamodb.StreamViewType",
-                            format!("unknown stream view type {text:?}, expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"),
-                        );
-                    }
-                }
+                parts.view_type = Some(StreamViewType::parse(&p.text_field()?)?);
             }
             "ApproximateCreationDateTime" => {
-                if let Some(n) = p.number_field(parts, "dynamodb.ApproximateCreationDateTime")? {
-                    match n.to_time() {
-                        Some(t) => parts.approximate_creation_time = Some(t),
-                        None => parts.invalid(
-                            "dynamodb.ApproximateCreationDateTime",
-                            format!("{n} is not a time in seconds since 1970"),
-                        ),
-                    }
-                }
+                parts.approximate_creation_time = Some(p.number_field()?.to_time()?);
             }
             _ => p.skip_value().ok()?,
         }
