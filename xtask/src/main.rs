@@ -17,6 +17,7 @@
 //! DynamoDB, DynamoDB Streams, Lambda and STS; `serde` for the deployment
 //! record.
 
+mod bench;
 mod build;
 mod ci;
 mod demo;
@@ -39,6 +40,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Run every bench (short settings) and print each median against the fastest of its group
+    Bench(bench::Args),
     /// Build the demo function as target/lambda/demo-billing/bootstrap.zip
     Build(build::Args),
     /// Run every check CI runs: fmt, clippy, tests, doc tests, docs
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             print_tasks();
             Ok(())
         }
+        Some(Task::Bench(args)) => bench::run(&args),
         Some(Task::Build(args)) => build::run(&args),
         Some(Task::Ci(args)) => ci::run(&args),
         Some(Task::Demo) => demo::run(),
