@@ -303,24 +303,8 @@ pub async fn apply(
             };
             let stream = stream.to_string();
             let found = existing.iter().find(|m| m.stream_arn == stream);
-            match found {
-                None => {
-                    let uuid = create_mapping(
-                        clients,
-                        &function.name,
-                        &stream,
-                        &subscription.parameters,
-                        waits,
-                    )
-                    .await?;
-                    state.record(Recorded::Mapping {
-                        account: consumer.account.to_string(),
-                        uuid: uuid.clone(),
-                        function_arn: function_arn.clone(),
-                        stream_arn: stream.clone(),
-                    });
-                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
-                }
+            let needs_creating = match found {
+                None => true,
                 Some(mapping)
                     if mapping.parameters.starting_position
                         != subscription.parameters.starting_position =>
@@ -334,21 +318,7 @@ pub async fn apply(
                         function_arn: mapping.function_arn.clone(),
                         stream_arn: mapping.stream_arn.clone(),
                     });
-                    let uuid = create_mapping(
-                        clients,
-                        &function.name,
-                        &stream,
-                        &subscription.parameters,
-                        waits,
-                    )
-                    .await?;
-                    state.record(Recorded::Mapping {
-                        account: consumer.account.to_string(),
-                        uuid: uuid.clone(),
-                        function_arn: function_arn.clone(),
-                        stream_arn: stream.clone(),
-                    });
-                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
+                    true
                 }
                 Some(mapping) => {
                     if crate::plan::mapping_differences(mapping, &subscription.parameters)
@@ -358,7 +328,25 @@ pub async fn apply(
                     }
                     update_mapping(clients, &mapping.uuid, &subscription.parameters).await?;
                     wait_mapping(clients, &mapping.uuid, &subscription.parameters, waits).await?;
+                    false
                 }
+            };
+            if needs_creating {
+                let uuid = create_mapping(
+                    clients,
+                    &function.name,
+                    &stream,
+                    &subscription.parameters,
+                    waits,
+                )
+                .await?;
+                state.record(Recorded::Mapping {
+                    account: consumer.account.to_string(),
+                    uuid: uuid.clone(),
+                    function_arn: function_arn.clone(),
+                    stream_arn: stream.clone(),
+                });
+                wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
             }
         }
         // Mappings from an old stream of a source's table (its view type

@@ -112,32 +112,68 @@ pub(crate) async fn delete_mapping(
     };
     // Deleting takes a moment on AWS; wait until it is gone so the
     // function can be deleted after it.
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        match clients
+    let lookup = Lookup {
+        operation: "GetEventSourceMapping",
+        target: uuid,
+        resource: format!("mapping {uuid}"),
+        last_status: "Deleting",
+    };
+    wait_until_gone(waits, lookup, || async {
+        clients
             .lambda
             .get_event_source_mapping()
             .uuid(uuid)
             .send()
             .await
-        {
-            Ok(_) => {}
-            Err(error) => {
-                let failure = Failure::of(&error);
-                if failure.is_not_found() {
-                    return Ok(deleted);
-                }
-                return Err(failure.into_error("GetEventSourceMapping", uuid.to_owned()));
+            .map(|_| ())
+            .map_err(|e| Failure::of(&e))
+    })
+    .await?;
+    Ok(deleted)
+}
+
+/// How [`wait_until_gone`] names what it looks up, in its errors.
+struct Lookup<'a> {
+    /// The AWS operation that looks the resource up.
+    operation: &'static str,
+    /// What that operation names in its error.
+    target: &'a str,
+    /// The resource in a [`ProvisionError::NotSettled`].
+    resource: String,
+    /// The status it was last seen in while still there.
+    last_status: &'static str,
+}
+
+/// Looks the resource up with `look_up` until it answers "not found",
+/// pausing between attempts as `waits.settle` says; any other failure is
+/// returned as it is, and a resource still there after every attempt is
+/// [`ProvisionError::NotSettled`].
+async fn wait_until_gone<Probe, Answer>(
+    waits: &Waits,
+    lookup: Lookup<'_>,
+    mut look_up: Probe,
+) -> Result<(), ProvisionError>
+where
+    Probe: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Result<(), Failure>>,
+{
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        match look_up().await {
+            Ok(()) => {}
+            Err(failure) if failure.is_not_found() => return Ok(()),
+            Err(failure) => {
+                return Err(failure.into_error(lookup.operation, lookup.target.to_owned()));
             }
         }
     }
     Err(ProvisionError::NotSettled {
-        resource: format!("mapping {uuid}"),
+        resource: lookup.resource,
         wanted: "deleted",
         attempts: waits.settle.attempts,
-        last: "Deleting".to_owned(),
+        last: lookup.last_status.to_owned(),
     })
 }
 
@@ -225,33 +261,24 @@ async fn remove(
                 .map_err(|e| Failure::of(&e));
             let deleted = gone_is_fine(result, "DeleteTable", name)?;
             // A table is DELETING for a while on AWS; wait until it is gone.
-            for attempt in 0..waits.settle.attempts {
-                if attempt > 0 {
-                    pause(&waits.settle, attempt).await;
-                }
-                match clients
+            let lookup = Lookup {
+                operation: "DescribeTable",
+                target: name,
+                resource: format!("table {name}"),
+                last_status: "DELETING",
+            };
+            wait_until_gone(waits, lookup, || async {
+                clients
                     .dynamodb
                     .describe_table()
                     .table_name(name)
                     .send()
                     .await
-                {
-                    Ok(_) => {}
-                    Err(error) => {
-                        let failure = Failure::of(&error);
-                        if failure.is_not_found() {
-                            return Ok(deleted);
-                        }
-                        return Err(failure.into_error("DescribeTable", name.clone()));
-                    }
-                }
-            }
-            Err(ProvisionError::NotSettled {
-                resource: format!("table {name}"),
-                wanted: "deleted",
-                attempts: waits.settle.attempts,
-                last: "DELETING".to_owned(),
+                    .map(|_| ())
+                    .map_err(|e| Failure::of(&e))
             })
+            .await?;
+            Ok(deleted)
         }
         Recorded::Role { name, .. } => {
             // A role with policies cannot be deleted: remove any inline
