@@ -2,7 +2,10 @@
 //! account B, allowed by the stream's resource policy in B and the role's
 //! identity policy in A; each missing or denying piece gives AWS's error.
 
-use crate::common::{A, B, Keys, REGION, describe, dynamodb, iam, root, streams, sts};
+use crate::common::{
+    A, B, Keys, REGION, definition, describe, dynamodb, enabled_stream, iam, key, root, streams,
+    sts,
+};
 use crate::dynamodb::create_table;
 use crate::streams::{latest_stream, write_three_changes};
 use aws_sdk_dynamodb::types::StreamViewType;
@@ -418,37 +421,16 @@ async fn assume_role_follows_the_trust_policy_and_sessions_expire() {
 
 #[tokio::test]
 async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        SseSpecification, StreamSpecification,
-    };
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType, SseSpecification};
     let cloud = crate::common::start().await;
     let db = dynamodb(&cloud, &root(&cloud, B));
     db.create_table()
         .table_name("documents")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(definition("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest)
         .sse_specification(SseSpecification::builder().enabled(true).build())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(enabled_stream(StreamViewType::KeysOnly))
         .send()
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! DynamoDB Streams through aws-sdk-dynamodbstreams: shards, iterators,
 //! records per view type, lineage after rollover, retention and expiry.
 
-use crate::common::{B, REGION, describe, dynamodb, root, streams};
+use crate::common::{B, REGION, describe, dynamodb, enabled_stream, root, streams};
 use crate::dynamodb::create_table;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
@@ -575,13 +575,7 @@ async fn list_streams_filters_and_paginates_and_a_new_view_type_makes_a_new_stre
     let again = db
         .update_table()
         .table_name("documents")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(enabled_stream(StreamViewType::NewImage))
         .send()
         .await
         .unwrap_err();
@@ -600,13 +594,7 @@ async fn list_streams_filters_and_paginates_and_a_new_view_type_makes_a_new_stre
         .unwrap();
     db.update_table()
         .table_name("documents")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(enabled_stream(StreamViewType::NewImage))
         .send()
         .await
         .unwrap();
