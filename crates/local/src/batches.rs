@@ -12,9 +12,7 @@ use crate::data_plane::{
     ItemRequest, check_condition, check_size, parse_expressions, reject_legacy, store_item,
     updated_item,
 };
-use crate::dynamodb::{
-    RegionStore, TableTarget, authorize_table, required, table_not_found, target_table,
-};
+use crate::dynamodb::{RegionStore, TableTarget, authorized_table, required, table_not_found};
 use crate::error::{ApiError, ErrorCode};
 use crate::expression::{Placeholders, parse_projection, project};
 use crate::identity::Caller;
@@ -84,8 +82,7 @@ pub(crate) fn batch_write_item(
                 "1 validation error detected: Value at 'requestItems.{name}.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
             ))
         })?;
-        let target = target_table(cloud, caller, region, name)?;
-        authorize_table(cloud, caller, "dynamodb:BatchWriteItem", &target)?;
+        let target = authorized_table(cloud, caller, region, name, "dynamodb:BatchWriteItem")?;
         let store = lock(&target.store);
         let table = store
             .tables
@@ -191,8 +188,7 @@ pub(crate) fn batch_get_item(
             (None, None) => None,
         };
         placeholders.check_all_used()?;
-        let target = target_table(cloud, caller, region, name)?;
-        authorize_table(cloud, caller, "dynamodb:BatchGetItem", &target)?;
+        let target = authorized_table(cloud, caller, region, name, "dynamodb:BatchGetItem")?;
         let store = lock(&target.store);
         let table = store
             .tables
@@ -358,8 +354,7 @@ pub(crate) fn transact_write_items(
             )));
         }
         let name = required(request.table_name.clone(), "tableName")?;
-        let target = target_table(cloud, caller, region, &name)?;
-        authorize_table(cloud, caller, action.permission(), &target)?;
+        let target = authorized_table(cloud, caller, region, &name, action.permission())?;
         parsed.push((action, request, expressions, target));
     }
     let mut stores: Vec<Arc<Mutex<RegionStore>>> = parsed
@@ -534,8 +529,7 @@ pub(crate) fn transact_get_items(
         let name = required(request.table_name.clone(), "tableName")?;
         let key = required(request.key.clone(), "key")?;
         attribute::validate_item(&key)?;
-        let target = target_table(cloud, caller, region, &name)?;
-        authorize_table(cloud, caller, "dynamodb:GetItem", &target)?;
+        let target = authorized_table(cloud, caller, region, &name, "dynamodb:GetItem")?;
         parsed.push((key, expressions, target));
     }
     let stores: Vec<Arc<Mutex<RegionStore>>> = parsed

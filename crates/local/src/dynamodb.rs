@@ -294,7 +294,7 @@ fn check_table_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-pub(crate) fn target_table(
+fn target_table(
     cloud: &Cloud,
     caller: &Caller,
     region: &str,
@@ -326,8 +326,22 @@ pub(crate) fn target_table(
     })
 }
 
+/// The table `name_or_arn` names (see [`target_table`]) once `caller` is
+/// authorized to do `action` on it (see [`authorize_table`]).
+pub(crate) fn authorized_table(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    name_or_arn: &str,
+    action: &str,
+) -> Result<TableTarget, ApiError> {
+    let target = target_table(cloud, caller, region, name_or_arn)?;
+    authorize_table(cloud, caller, action, &target)?;
+    Ok(target)
+}
+
 /// Authorizes `action` on a table, with its resource policy.
-pub(crate) fn authorize_table(
+fn authorize_table(
     cloud: &Cloud,
     caller: &Caller,
     action: &str,
@@ -367,13 +381,13 @@ pub fn handle(
         "CreateTable" => create_table(cloud, caller, region, parse(body)?),
         "DescribeTable" => {
             let input: TableNameInput = parse(body)?;
-            let target = target_table(
+            let target = authorized_table(
                 cloud,
                 caller,
                 region,
                 &required(input.table_name, "tableName")?,
+                "dynamodb:DescribeTable",
             )?;
-            authorize_table(cloud, caller, "dynamodb:DescribeTable", &target)?;
             let store = lock(&target.store);
             let table = store
                 .tables
@@ -384,13 +398,13 @@ pub fn handle(
         "ListTables" => list_tables(cloud, caller, region, parse(body)?),
         "DeleteTable" => {
             let input: TableNameInput = parse(body)?;
-            let target = target_table(
+            let target = authorized_table(
                 cloud,
                 caller,
                 region,
                 &required(input.table_name, "tableName")?,
+                "dynamodb:DeleteTable",
             )?;
-            authorize_table(cloud, caller, "dynamodb:DeleteTable", &target)?;
             let mut store = lock(&target.store);
             let table = store
                 .tables
@@ -616,8 +630,7 @@ fn create_table(
             "ResourcePolicy in CreateTable is not supported by streamgate-local yet; use PutResourcePolicy",
         ));
     }
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:CreateTable", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:CreateTable")?;
     let key_attribute = |element: &KeySchemaElement| -> Result<KeyAttribute, ApiError> {
         let definition = definitions
             .iter()
@@ -877,8 +890,7 @@ fn update_table(
             "One or more parameter values were invalid: AttributeDefinitions can only be given with GlobalSecondaryIndexUpdates",
         ));
     }
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:UpdateTable", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:UpdateTable")?;
     let now = cloud.clock.now_millis();
     let mut store = lock(&target.store);
     let table = store
