@@ -29,6 +29,8 @@
 
 #[path = "../tests/support/python.rs"]
 mod python;
+#[path = "support/sdk.rs"]
+mod sdk;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
@@ -36,6 +38,7 @@ use aws_sdk_dynamodb::types::{
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use python::{MotoServer, python_with_moto};
+use sdk::{SigningKey, dynamodb_client};
 use std::time::{Duration, Instant};
 use streamgate_local::LocalCloud;
 
@@ -44,19 +47,13 @@ const PARTITIONS: u64 = 1_000;
 const ITEMS_PER_PARTITION: u64 = 100;
 
 fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            ACCOUNT,
-            "streamgate-local",
-            None,
-            None,
-            "bench",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    // An account id as the access key id, which the local cloud accepts
+    // for that account.
+    let key = SigningKey {
+        access_key_id: ACCOUNT,
+        secret_access_key: "streamgate-local",
+    };
+    dynamodb_client(endpoint, &key)
 }
 
 async fn create_table(client: &aws_sdk_dynamodb::Client) {
