@@ -4,7 +4,7 @@
 //! state). A piece already gone is fine; each removed piece leaves the
 //! state file, so a failed destroy can simply be run again.
 
-use crate::clients::{AccountClients, Accounts, Waits, pause};
+use crate::clients::{AccountClients, Accounts, Settling, Waits, pause, settle};
 use crate::error::{Failure, ProvisionError};
 use crate::state::{Recorded, StateFile};
 use streamgate_policy::arn::AccountId;
@@ -157,24 +157,23 @@ where
     Probe: FnMut() -> Answer,
     Answer: std::future::Future<Output = Result<(), Failure>>,
 {
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        match look_up().await {
-            Ok(()) => {}
-            Err(failure) if failure.is_not_found() => return Ok(()),
-            Err(failure) => {
-                return Err(failure.into_error(lookup.operation, lookup.target.to_owned()));
+    let Lookup {
+        operation,
+        target,
+        resource,
+        last_status,
+    } = lookup;
+    settle(waits, resource, "deleted", last_status, || {
+        let answer = look_up();
+        async move {
+            match answer.await {
+                Ok(()) => Ok(Settling::Pending(last_status.to_owned())),
+                Err(failure) if failure.is_not_found() => Ok(Settling::Settled(())),
+                Err(failure) => Err(failure.into_error(operation, target.to_owned())),
             }
         }
-    }
-    Err(ProvisionError::NotSettled {
-        resource: lookup.resource,
-        wanted: "deleted",
-        attempts: waits.settle.attempts,
-        last: lookup.last_status.to_owned(),
     })
+    .await
 }
 
 /// Deletes the resource policy of `stream_arn` (only at revision
