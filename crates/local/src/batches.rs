@@ -306,16 +306,9 @@ fn client_token(body: &Value) -> Result<Option<(String, String)>, ApiError> {
     Ok(Some((token.to_owned(), rest.to_string())))
 }
 
-/// TransactWriteItems: up to 100 checks and writes, all applied or none.
-/// With a ClientRequestToken, a repeat of a request that succeeded in the
-/// last 10 minutes succeeds again without writing; the same token with a
-/// different request is refused with IdempotentParameterMismatchException.
-pub(crate) fn transact_write_items(
-    cloud: &Cloud,
-    caller: &Caller,
-    region: &str,
-    body: &Value,
-) -> Result<Value, ApiError> {
+/// The `TransactItems` of a transaction request: present, and 1 to 100 of
+/// them.
+fn transact_items(body: &Value) -> Result<&Vec<Value>, ApiError> {
     let entries = body
         .get("TransactItems")
         .and_then(Value::as_array)
@@ -326,6 +319,20 @@ pub(crate) fn transact_write_items(
             entries.len()
         )));
     }
+    Ok(entries)
+}
+
+/// TransactWriteItems: up to 100 checks and writes, all applied or none.
+/// With a ClientRequestToken, a repeat of a request that succeeded in the
+/// last 10 minutes succeeds again without writing; the same token with a
+/// different request is refused with IdempotentParameterMismatchException.
+pub(crate) fn transact_write_items(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let entries = transact_items(body)?;
     let token = client_token(body)?;
     let mut parsed = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
@@ -507,16 +514,7 @@ pub(crate) fn transact_get_items(
     region: &str,
     body: &Value,
 ) -> Result<Value, ApiError> {
-    let entries = body
-        .get("TransactItems")
-        .and_then(Value::as_array)
-        .ok_or_else(|| missing("transactItems"))?;
-    if entries.is_empty() || entries.len() > 100 {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1; found {}",
-            entries.len()
-        )));
-    }
+    let entries = transact_items(body)?;
     let mut parsed = Vec::new();
     for entry in entries {
         let inner = entry

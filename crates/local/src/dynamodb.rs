@@ -19,7 +19,7 @@ use crate::identity::Caller;
 use crate::indexes::{self, IndexChange, SecondaryIndex, TableKeys};
 use crate::state::{Cloud, lock};
 use crate::streams::{Change, EventName, Stream, ViewType};
-use crate::wire::set_member;
+use crate::wire::{parse_json_body, set_member};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -262,10 +262,6 @@ pub fn required<T>(value: Option<T>, member: &str) -> Result<T, ApiError> {
     })
 }
 
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))
-}
-
 pub(crate) fn table_not_found(name: &str) -> ApiError {
     ApiError::not_found(format!(
         "Requested resource not found: Table: {name} not found"
@@ -378,9 +374,9 @@ pub fn handle(
     body: &[u8],
 ) -> Result<Value, ApiError> {
     match operation {
-        "CreateTable" => create_table(cloud, caller, region, parse(body)?),
+        "CreateTable" => create_table(cloud, caller, region, parse_json_body(body)?),
         "DescribeTable" => {
-            let input: TableNameInput = parse(body)?;
+            let input: TableNameInput = parse_json_body(body)?;
             let target = authorized_table(
                 cloud,
                 caller,
@@ -395,9 +391,9 @@ pub fn handle(
                 .ok_or_else(|| table_not_found(&target.name))?;
             Ok(json!({ "Table": describe(table, "ACTIVE") }))
         }
-        "ListTables" => list_tables(cloud, caller, region, parse(body)?),
+        "ListTables" => list_tables(cloud, caller, region, parse_json_body(body)?),
         "DeleteTable" => {
-            let input: TableNameInput = parse(body)?;
+            let input: TableNameInput = parse_json_body(body)?;
             let target = authorized_table(
                 cloud,
                 caller,
@@ -426,20 +422,28 @@ pub fn handle(
             }
             Ok(json!({ "TableDescription": description }))
         }
-        "UpdateTable" => update_table(cloud, caller, region, parse(body)?),
-        "PutItem" => data_plane::put_item(cloud, caller, region, parse(body)?),
-        "GetItem" => data_plane::get_item(cloud, caller, region, parse(body)?),
-        "DeleteItem" => data_plane::delete_item(cloud, caller, region, parse(body)?),
-        "UpdateItem" => data_plane::update_item(cloud, caller, region, parse(body)?),
-        "Query" => data_plane::query(cloud, caller, region, parse(body)?),
-        "BatchWriteItem" => batches::batch_write_item(cloud, caller, region, &parse(body)?),
-        "BatchGetItem" => batches::batch_get_item(cloud, caller, region, &parse(body)?),
-        "TransactWriteItems" => batches::transact_write_items(cloud, caller, region, &parse(body)?),
-        "TransactGetItems" => batches::transact_get_items(cloud, caller, region, &parse(body)?),
-        "Scan" => data_plane::scan(cloud, caller, region, parse(body)?),
-        "PutResourcePolicy" => put_resource_policy(cloud, caller, region, parse(body)?),
-        "GetResourcePolicy" => get_resource_policy(cloud, caller, region, parse(body)?),
-        "DeleteResourcePolicy" => delete_resource_policy(cloud, caller, region, parse(body)?),
+        "UpdateTable" => update_table(cloud, caller, region, parse_json_body(body)?),
+        "PutItem" => data_plane::put_item(cloud, caller, region, parse_json_body(body)?),
+        "GetItem" => data_plane::get_item(cloud, caller, region, parse_json_body(body)?),
+        "DeleteItem" => data_plane::delete_item(cloud, caller, region, parse_json_body(body)?),
+        "UpdateItem" => data_plane::update_item(cloud, caller, region, parse_json_body(body)?),
+        "Query" => data_plane::query(cloud, caller, region, parse_json_body(body)?),
+        "BatchWriteItem" => {
+            batches::batch_write_item(cloud, caller, region, &parse_json_body(body)?)
+        }
+        "BatchGetItem" => batches::batch_get_item(cloud, caller, region, &parse_json_body(body)?),
+        "TransactWriteItems" => {
+            batches::transact_write_items(cloud, caller, region, &parse_json_body(body)?)
+        }
+        "TransactGetItems" => {
+            batches::transact_get_items(cloud, caller, region, &parse_json_body(body)?)
+        }
+        "Scan" => data_plane::scan(cloud, caller, region, parse_json_body(body)?),
+        "PutResourcePolicy" => put_resource_policy(cloud, caller, region, parse_json_body(body)?),
+        "GetResourcePolicy" => get_resource_policy(cloud, caller, region, parse_json_body(body)?),
+        "DeleteResourcePolicy" => {
+            delete_resource_policy(cloud, caller, region, parse_json_body(body)?)
+        }
         "DescribeTimeToLive"
         | "UpdateTimeToLive"
         | "TagResource"
@@ -1180,6 +1184,14 @@ fn put_resource_policy(
     Ok(json!({ "RevisionId": revision }))
 }
 
+/// PolicyNotFoundException for the table or stream `arn`.
+fn policy_not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::PolicyNotFoundException,
+        format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
+    )
+}
+
 fn get_resource_policy(
     cloud: &Cloud,
     caller: &Caller,
@@ -1193,10 +1205,7 @@ fn get_resource_policy(
     let slot = policy_slot(&mut store, &target)?;
     match slot {
         Some(policy) => Ok(json!({ "Policy": policy.document, "RevisionId": policy.revision })),
-        None => Err(ApiError::new(
-            ErrorCode::PolicyNotFoundException,
-            format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
-        )),
+        None => Err(policy_not_found(&arn)),
     }
 }
 
@@ -1212,10 +1221,7 @@ fn delete_resource_policy(
     let mut store = lock(&target.store);
     let slot = policy_slot(&mut store, &target)?;
     if slot.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::PolicyNotFoundException,
-            format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
-        ));
+        return Err(policy_not_found(&arn));
     }
     check_expected_revision(slot.as_ref(), input.expected_revision_id.as_deref(), &arn)?;
     let revision = slot.take().map(|p| p.revision).unwrap_or_default();

@@ -14,7 +14,7 @@ use crate::clock;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
-use crate::wire::Reply;
+use crate::wire::{Reply, parse_json_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -166,8 +166,7 @@ pub fn create(
     region: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: CreateFunctionInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: CreateFunctionInput = parse_json_body(body)?;
     let name = input
         .function_name
         .ok_or_else(|| validation("null", "functionName", "Member must not be null"))?;
@@ -704,8 +703,7 @@ pub fn update_code(
     given: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: UpdateCodeInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: UpdateCodeInput = parse_json_body(body)?;
     let (key, arn) = resolve_authorized(
         cloud,
         caller,
@@ -746,8 +744,7 @@ pub fn update_configuration(
     given: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: UpdateConfigurationInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: UpdateConfigurationInput = parse_json_body(body)?;
     let (key, arn) = resolve_authorized(
         cloud,
         caller,

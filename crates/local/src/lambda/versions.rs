@@ -11,7 +11,7 @@ use super::json_reply;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
-use crate::wire::Reply;
+use crate::wire::{Reply, parse_json_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -116,7 +116,7 @@ pub fn publish(
     let input: PublishInput = if body.is_empty() {
         PublishInput::default()
     } else {
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?
+        parse_json_body(body)?
     };
     let (key, arn) =
         resolve_authorized(cloud, caller, region, given, None, "lambda:PublishVersion")?;
@@ -207,8 +207,7 @@ pub fn create_alias(
     given: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: AliasInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: AliasInput = parse_json_body(body)?;
     let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:CreateAlias")?;
     let name = input.name.unwrap_or_default();
     let valid_name = !name.is_empty()
