@@ -7,9 +7,8 @@ use crate::common::{
     sts,
 };
 use crate::dynamodb::create_table;
-use crate::streams::{latest_stream, write_three_changes};
+use crate::streams::{latest_stream, list_shards, trim_horizon_iterator, write_three_changes};
 use aws_sdk_dynamodb::types::StreamViewType;
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use std::time::Duration;
 use streamgate_local::RunningCloud;
 
@@ -157,16 +156,7 @@ async fn the_role_reads_the_stream_when_both_policies_allow() {
         .stream_description
         .unwrap();
     let shard = description.shards.unwrap().remove(0);
-    let iterator = reader
-        .get_shard_iterator()
-        .stream_arn(&stream_arn)
-        .shard_id(shard.shard_id.unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let iterator = trim_horizon_iterator(&reader, &stream_arn, shard.shard_id.unwrap()).await;
     let records = reader
         .get_records()
         .shard_iterator(iterator)
@@ -282,27 +272,8 @@ async fn an_explicit_deny_on_either_side_wins() {
     let keys = assume(&cloud, &role_arn()).await;
     assert_eq!(describe_as(&cloud, &keys, &stream_arn).await, "ok");
     let reader = streams(&cloud, &keys);
-    let shard = reader
-        .describe_stream()
-        .stream_arn(&stream_arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap()
-        .remove(0);
-    let iterator = reader
-        .get_shard_iterator()
-        .stream_arn(&stream_arn)
-        .shard_id(shard.shard_id.unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let shard = list_shards(&reader, &stream_arn).await.remove(0);
+    let iterator = trim_horizon_iterator(&reader, &stream_arn, shard.shard_id.unwrap()).await;
     let denied = reader
         .get_records()
         .shard_iterator(iterator)
