@@ -1513,6 +1513,46 @@ mod tests {
         );
     }
 
+    #[test]
+    fn mapping_differences_name_every_changed_field_in_order() {
+        let existing = ObservedMapping {
+            uuid: "u".to_owned(),
+            function_arn: "f".to_owned(),
+            stream_arn: "s".to_owned(),
+            state: "Enabled".to_owned(),
+            parameters: MappingParameters::default(),
+        };
+        let desired = MappingParameters {
+            batch_size: 7,
+            maximum_batching_window_seconds: 5,
+            maximum_retry_attempts: 2,
+            maximum_record_age_seconds: 60,
+            parallelization_factor: 3,
+            bisect_batch_on_function_error: false,
+            report_batch_item_failures: false,
+            starting_position: crate::spec::StartingPosition::Latest,
+            filters: vec![r#"{"eventName":["INSERT"]}"#.to_owned()],
+            on_failure_destination: Some("arn:aws:sqs:eu-west-1:111111111111:dead".to_owned()),
+            enabled: false,
+        };
+        let lines = mapping_differences(&existing, &desired);
+        expect![[r#"
+            batch_size: 100 -> 7
+            maximum_batching_window_seconds: 0 -> 5
+            maximum_retry_attempts: 10 -> 2
+            maximum_record_age_seconds: 86400 -> 60
+            parallelization_factor: 1 -> 3
+            bisect_batch_on_function_error: true -> false
+            report_batch_item_failures: true -> false
+            filters: [] -> ["{\"eventName\":[\"INSERT\"]}"]
+            on_failure_destination: None -> Some("arn:aws:sqs:eu-west-1:111111111111:dead")
+            enabled: true -> false
+            starting_position: TRIM_HORIZON -> LATEST (set only at creation: the mapping is replaced)
+        "#]]
+        .assert_eq(&lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+        assert!(mapping_differences(&existing, &existing.parameters).is_empty());
+    }
+
     /// What an apply of `desired` records, as a state file.
     fn recorded(desired: &DesiredState) -> StateFile {
         let mut state = StateFile::new();
