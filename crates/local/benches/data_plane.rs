@@ -4,8 +4,8 @@
 //! condition (the demo's exact-totals write), and part 1's PutItem figure
 //! measured in the same run for comparison.
 //!
-//! The peer is moto's server, started here the way `tests/moto.rs` starts
-//! it (python3 that imports moto, or moto installed with pip into a
+//! The peer is moto's server, started by the helper `tests/moto.rs` uses
+//! (`tests/support/python.rs`: python3 that imports moto, or moto installed with pip into a
 //! virtual environment under the target directory), so every figure comes
 //! with a ratio from the same run; without python3 the bench says so and
 //! measures streamgate-local alone. Set `STREAMGATE_PEER_ENDPOINT` to
@@ -27,14 +27,18 @@
     clippy::panic
 )]
 
+#[path = "../tests/support/python.rs"]
+mod python;
+#[path = "support/sdk.rs"]
+mod sdk;
+
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
     ScalarAttributeType, WriteRequest,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use python::{MotoServer, python_with_moto};
+use sdk::{SigningKey, dynamodb_client};
 use std::time::{Duration, Instant};
 use streamgate_local::LocalCloud;
 
@@ -43,19 +47,13 @@ const PARTITIONS: u64 = 1_000;
 const ITEMS_PER_PARTITION: u64 = 100;
 
 fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            ACCOUNT,
-            "streamgate-local",
-            None,
-            None,
-            "bench",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    // An account id as the access key id, which the local cloud accepts
+    // for that account.
+    let key = SigningKey {
+        access_key_id: ACCOUNT,
+        secret_access_key: "streamgate-local",
+    };
+    dynamodb_client(endpoint, &key)
 }
 
 async fn create_table(client: &aws_sdk_dynamodb::Client) {
@@ -203,76 +201,6 @@ fn put_loop(
     })
 }
 
-fn imports_moto(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import moto.server, flask"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A python3 that can run moto's server, or why there is none.
-fn python_with_moto() -> Result<PathBuf, &'static str> {
-    let system = PathBuf::from("python3");
-    if imports_moto(&system) {
-        return Ok(system);
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
-    let python = venv.join("bin/python3");
-    if imports_moto(&python) {
-        return Ok(python);
-    }
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .map_err(|_| "python3 is missing")?;
-    let installed = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "moto[server]", "boto3"])
-        .status()
-        .map_err(|_| "pip could not run in the virtual environment")?;
-    if made.success() && installed.success() && imports_moto(&python) {
-        Ok(python)
-    } else {
-        Err("moto[server] could not be installed with python3 -m venv and pip")
-    }
-}
-
-/// moto's server for the run, stopped when dropped.
-struct MotoServer(Child);
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto(python: &Path) -> (MotoServer, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(python)
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = MotoServer(child);
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto's server did not accept connections on {address} within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, format!("http://{address}"))
-}
-
 fn benches(c: &mut Criterion) {
     // One thread for client and server, as in the part 1 bench.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -287,9 +215,9 @@ fn benches(c: &mut Criterion) {
     } else {
         match python_with_moto() {
             Ok(python) => {
-                let (server, endpoint) = start_moto(&python);
+                let server = MotoServer::start(&python);
+                targets.push(("moto", dynamodb(&server.endpoint_url())));
                 _moto = Some(server);
-                targets.push(("moto", dynamodb(&endpoint)));
             }
             Err(why) => eprintln!("no peer measured: {why}; measuring streamgate-local alone"),
         }

@@ -10,12 +10,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+#[path = "support/sdk.rs"]
+mod sdk;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sdk::{SigningKey, create_documents_table, dynamodb_client, streams_client};
 use std::time::{Duration, Instant};
 use streamgate_local::LocalCloud;
 use streamgate_local::wire::ReceivedRequest;
@@ -81,67 +82,23 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], buffer: &mut Vec<u8>) 
 
 const ACCOUNT: &str = "222222222222";
 
+/// The key the clients sign with: an account id as the access key id,
+/// which the local cloud accepts for that account.
+const KEY: SigningKey<'static> = SigningKey {
+    access_key_id: ACCOUNT,
+    secret_access_key: "streamgate-local",
+};
+
 fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            ACCOUNT,
-            "streamgate-local",
-            None,
-            None,
-            "bench",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    dynamodb_client(endpoint, &KEY)
 }
 
 fn streams(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodbstreams::config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-            ACCOUNT,
-            "streamgate-local",
-            None,
-            None,
-            "bench",
-        ))
-        .build();
-    aws_sdk_dynamodbstreams::Client::from_conf(config)
+    streams_client(endpoint, &KEY)
 }
 
 async fn create_table(client: &aws_sdk_dynamodb::Client) {
-    client
-        .create_table()
-        .table_name("documents")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_documents_table(client).await;
 }
 
 async fn put(client: &aws_sdk_dynamodb::Client, n: u64) {

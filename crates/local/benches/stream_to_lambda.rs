@@ -10,46 +10,37 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+#[path = "support/sdk.rs"]
+mod sdk;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{EventSourcePosition, FunctionCode, Runtime};
+use sdk::{REGION, SigningKey, create_documents_table, dynamodb_client, iam_client, lambda_client};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use streamgate_local::{LocalCloud, RunningCloud};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
-const REGION: &str = "eu-west-1";
 const WRITES: usize = 1_000;
 
 macro_rules! client_for {
-    ($name:ident, $krate:ident) => {
+    ($name:ident, $sdk_client:ident, $krate:ident) => {
         fn $name(cloud: &RunningCloud, account: &str) -> $krate::Client {
             let keys = cloud.credentials(account).unwrap();
-            let credentials = $krate::config::Credentials::new(
-                keys.access_key_id,
-                keys.secret_access_key,
-                None,
-                None,
-                "bench",
-            );
-            let config = $krate::Config::builder()
-                .behavior_version($krate::config::BehaviorVersion::latest())
-                .region($krate::config::Region::new(REGION))
-                .endpoint_url(cloud.endpoint_url())
-                .credentials_provider(credentials)
-                .build();
-            $krate::Client::from_conf(config)
+            let key = SigningKey {
+                access_key_id: &keys.access_key_id,
+                secret_access_key: &keys.secret_access_key,
+            };
+            $sdk_client(&cloud.endpoint_url(), &key)
         }
     };
 }
 
-client_for!(dynamodb, aws_sdk_dynamodb);
-client_for!(iam, aws_sdk_iam);
-client_for!(lambda, aws_sdk_lambda);
+client_for!(dynamodb, dynamodb_client, aws_sdk_dynamodb);
+client_for!(iam, iam_client, aws_sdk_iam);
+client_for!(lambda, lambda_client, aws_sdk_lambda);
 
 fn function_zip() -> Vec<u8> {
     let binary = std::fs::read(env!("CARGO_BIN_EXE_streamgate-test-function")).unwrap();
@@ -64,34 +55,7 @@ fn function_zip() -> Vec<u8> {
 
 async fn setup(cloud: &RunningCloud) {
     let db = dynamodb(cloud, B);
-    let table = db
-        .create_table()
-        .table_name("documents")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let table = create_documents_table(&db).await;
     let stream = table
         .table_description()
         .unwrap()

@@ -12,9 +12,7 @@ use crate::data_plane::{
     ItemRequest, check_condition, check_size, parse_expressions, reject_legacy, store_item,
     updated_item,
 };
-use crate::dynamodb::{
-    RegionStore, TableTarget, authorize_table, required, table_not_found, target_table,
-};
+use crate::dynamodb::{RegionStore, TableTarget, authorized_table, required, table_not_found};
 use crate::error::{ApiError, ErrorCode};
 use crate::expression::{Placeholders, parse_projection, project};
 use crate::identity::Caller;
@@ -84,8 +82,7 @@ pub(crate) fn batch_write_item(
                 "1 validation error detected: Value at 'requestItems.{name}.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
             ))
         })?;
-        let target = target_table(cloud, caller, region, name)?;
-        authorize_table(cloud, caller, "dynamodb:BatchWriteItem", &target)?;
+        let target = authorized_table(cloud, caller, region, name, "dynamodb:BatchWriteItem")?;
         let store = lock(&target.store);
         let table = store
             .tables
@@ -191,8 +188,7 @@ pub(crate) fn batch_get_item(
             (None, None) => None,
         };
         placeholders.check_all_used()?;
-        let target = target_table(cloud, caller, region, name)?;
-        authorize_table(cloud, caller, "dynamodb:BatchGetItem", &target)?;
+        let target = authorized_table(cloud, caller, region, name, "dynamodb:BatchGetItem")?;
         let store = lock(&target.store);
         let table = store
             .tables
@@ -310,16 +306,9 @@ fn client_token(body: &Value) -> Result<Option<(String, String)>, ApiError> {
     Ok(Some((token.to_owned(), rest.to_string())))
 }
 
-/// TransactWriteItems: up to 100 checks and writes, all applied or none.
-/// With a ClientRequestToken, a repeat of a request that succeeded in the
-/// last 10 minutes succeeds again without writing; the same token with a
-/// different request is refused with IdempotentParameterMismatchException.
-pub(crate) fn transact_write_items(
-    cloud: &Cloud,
-    caller: &Caller,
-    region: &str,
-    body: &Value,
-) -> Result<Value, ApiError> {
+/// The `TransactItems` of a transaction request: present, and 1 to 100 of
+/// them.
+fn transact_items(body: &Value) -> Result<&Vec<Value>, ApiError> {
     let entries = body
         .get("TransactItems")
         .and_then(Value::as_array)
@@ -330,6 +319,20 @@ pub(crate) fn transact_write_items(
             entries.len()
         )));
     }
+    Ok(entries)
+}
+
+/// TransactWriteItems: up to 100 checks and writes, all applied or none.
+/// With a ClientRequestToken, a repeat of a request that succeeded in the
+/// last 10 minutes succeeds again without writing; the same token with a
+/// different request is refused with IdempotentParameterMismatchException.
+pub(crate) fn transact_write_items(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let entries = transact_items(body)?;
     let token = client_token(body)?;
     let mut parsed = Vec::new();
     for (position, entry) in entries.iter().enumerate() {
@@ -358,8 +361,7 @@ pub(crate) fn transact_write_items(
             )));
         }
         let name = required(request.table_name.clone(), "tableName")?;
-        let target = target_table(cloud, caller, region, &name)?;
-        authorize_table(cloud, caller, action.permission(), &target)?;
+        let target = authorized_table(cloud, caller, region, &name, action.permission())?;
         parsed.push((action, request, expressions, target));
     }
     let mut stores: Vec<Arc<Mutex<RegionStore>>> = parsed
@@ -512,16 +514,7 @@ pub(crate) fn transact_get_items(
     region: &str,
     body: &Value,
 ) -> Result<Value, ApiError> {
-    let entries = body
-        .get("TransactItems")
-        .and_then(Value::as_array)
-        .ok_or_else(|| missing("transactItems"))?;
-    if entries.is_empty() || entries.len() > 100 {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1; found {}",
-            entries.len()
-        )));
-    }
+    let entries = transact_items(body)?;
     let mut parsed = Vec::new();
     for entry in entries {
         let inner = entry
@@ -534,8 +527,7 @@ pub(crate) fn transact_get_items(
         let name = required(request.table_name.clone(), "tableName")?;
         let key = required(request.key.clone(), "key")?;
         attribute::validate_item(&key)?;
-        let target = target_table(cloud, caller, region, &name)?;
-        authorize_table(cloud, caller, "dynamodb:GetItem", &target)?;
+        let target = authorized_table(cloud, caller, region, &name, "dynamodb:GetItem")?;
         parsed.push((key, expressions, target));
     }
     let stores: Vec<Arc<Mutex<RegionStore>>> = parsed

@@ -12,8 +12,7 @@
 
 use crate::attribute::{self, Item, MAX_ITEM_BYTES};
 use crate::dynamodb::{
-    KeyAttribute, Table, authorize_table, canonical_part, record_change, required, table_not_found,
-    target_table,
+    KeyAttribute, Table, authorized_table, canonical_part, record_change, required, table_not_found,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::expression::parser::{Comparator, Operand};
@@ -288,8 +287,7 @@ pub(crate) fn put_item(
     let item = required(request.item, "item")?;
     attribute::validate_item(&item)?;
     check_size(&item, "Item size has exceeded the maximum allowed size")?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:PutItem", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:PutItem")?;
     let mut store = lock(&target.store);
     let table = store
         .tables
@@ -320,8 +318,7 @@ pub(crate) fn get_item(
     let name = required(request.table_name.clone(), "tableName")?;
     let key = required(request.key, "key")?;
     attribute::validate_item(&key)?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:GetItem", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:GetItem")?;
     let store = lock(&target.store);
     let table = store
         .tables
@@ -350,8 +347,7 @@ pub(crate) fn delete_item(
     let name = required(request.table_name.clone(), "tableName")?;
     let key = required(request.key, "key")?;
     attribute::validate_item(&key)?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:DeleteItem", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:DeleteItem")?;
     let mut store = lock(&target.store);
     let table = store
         .tables
@@ -420,8 +416,7 @@ pub(crate) fn update_item(
     let name = required(request.table_name.clone(), "tableName")?;
     let key = required(request.key, "key")?;
     attribute::validate_item(&key)?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:UpdateItem", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:UpdateItem")?;
     let mut store = lock(&target.store);
     let table = store
         .tables
@@ -775,8 +770,7 @@ pub(crate) fn query(
     };
     let plan = read_plan(&request, request.index_name.is_some(), &mut placeholders)?;
     placeholders.check_all_used()?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:Query", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:Query")?;
     let store = lock(&target.store);
     let table = store
         .tables
@@ -907,8 +901,7 @@ pub(crate) fn scan(
     )?;
     let plan = read_plan(&request, request.index_name.is_some(), &mut placeholders)?;
     placeholders.check_all_used()?;
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:Scan", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:Scan")?;
     let store = lock(&target.store);
     let table = store
         .tables

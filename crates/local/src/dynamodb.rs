@@ -19,7 +19,7 @@ use crate::identity::Caller;
 use crate::indexes::{self, IndexChange, SecondaryIndex, TableKeys};
 use crate::state::{Cloud, lock};
 use crate::streams::{Change, EventName, Stream, ViewType};
-use crate::wire::set_member;
+use crate::wire::{parse_json_body, set_member};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -262,10 +262,6 @@ pub fn required<T>(value: Option<T>, member: &str) -> Result<T, ApiError> {
     })
 }
 
-pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))
-}
-
 pub(crate) fn table_not_found(name: &str) -> ApiError {
     ApiError::not_found(format!(
         "Requested resource not found: Table: {name} not found"
@@ -294,7 +290,7 @@ fn check_table_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-pub(crate) fn target_table(
+fn target_table(
     cloud: &Cloud,
     caller: &Caller,
     region: &str,
@@ -326,8 +322,22 @@ pub(crate) fn target_table(
     })
 }
 
+/// The table `name_or_arn` names (see [`target_table`]) once `caller` is
+/// authorized to do `action` on it (see [`authorize_table`]).
+pub(crate) fn authorized_table(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    name_or_arn: &str,
+    action: &str,
+) -> Result<TableTarget, ApiError> {
+    let target = target_table(cloud, caller, region, name_or_arn)?;
+    authorize_table(cloud, caller, action, &target)?;
+    Ok(target)
+}
+
 /// Authorizes `action` on a table, with its resource policy.
-pub(crate) fn authorize_table(
+fn authorize_table(
     cloud: &Cloud,
     caller: &Caller,
     action: &str,
@@ -364,16 +374,16 @@ pub fn handle(
     body: &[u8],
 ) -> Result<Value, ApiError> {
     match operation {
-        "CreateTable" => create_table(cloud, caller, region, parse(body)?),
+        "CreateTable" => create_table(cloud, caller, region, parse_json_body(body)?),
         "DescribeTable" => {
-            let input: TableNameInput = parse(body)?;
-            let target = target_table(
+            let input: TableNameInput = parse_json_body(body)?;
+            let target = authorized_table(
                 cloud,
                 caller,
                 region,
                 &required(input.table_name, "tableName")?,
+                "dynamodb:DescribeTable",
             )?;
-            authorize_table(cloud, caller, "dynamodb:DescribeTable", &target)?;
             let store = lock(&target.store);
             let table = store
                 .tables
@@ -381,16 +391,16 @@ pub fn handle(
                 .ok_or_else(|| table_not_found(&target.name))?;
             Ok(json!({ "Table": describe(table, "ACTIVE") }))
         }
-        "ListTables" => list_tables(cloud, caller, region, parse(body)?),
+        "ListTables" => list_tables(cloud, caller, region, parse_json_body(body)?),
         "DeleteTable" => {
-            let input: TableNameInput = parse(body)?;
-            let target = target_table(
+            let input: TableNameInput = parse_json_body(body)?;
+            let target = authorized_table(
                 cloud,
                 caller,
                 region,
                 &required(input.table_name, "tableName")?,
+                "dynamodb:DeleteTable",
             )?;
-            authorize_table(cloud, caller, "dynamodb:DeleteTable", &target)?;
             let mut store = lock(&target.store);
             let table = store
                 .tables
@@ -412,20 +422,28 @@ pub fn handle(
             }
             Ok(json!({ "TableDescription": description }))
         }
-        "UpdateTable" => update_table(cloud, caller, region, parse(body)?),
-        "PutItem" => data_plane::put_item(cloud, caller, region, parse(body)?),
-        "GetItem" => data_plane::get_item(cloud, caller, region, parse(body)?),
-        "DeleteItem" => data_plane::delete_item(cloud, caller, region, parse(body)?),
-        "UpdateItem" => data_plane::update_item(cloud, caller, region, parse(body)?),
-        "Query" => data_plane::query(cloud, caller, region, parse(body)?),
-        "BatchWriteItem" => batches::batch_write_item(cloud, caller, region, &parse(body)?),
-        "BatchGetItem" => batches::batch_get_item(cloud, caller, region, &parse(body)?),
-        "TransactWriteItems" => batches::transact_write_items(cloud, caller, region, &parse(body)?),
-        "TransactGetItems" => batches::transact_get_items(cloud, caller, region, &parse(body)?),
-        "Scan" => data_plane::scan(cloud, caller, region, parse(body)?),
-        "PutResourcePolicy" => put_resource_policy(cloud, caller, region, parse(body)?),
-        "GetResourcePolicy" => get_resource_policy(cloud, caller, region, parse(body)?),
-        "DeleteResourcePolicy" => delete_resource_policy(cloud, caller, region, parse(body)?),
+        "UpdateTable" => update_table(cloud, caller, region, parse_json_body(body)?),
+        "PutItem" => data_plane::put_item(cloud, caller, region, parse_json_body(body)?),
+        "GetItem" => data_plane::get_item(cloud, caller, region, parse_json_body(body)?),
+        "DeleteItem" => data_plane::delete_item(cloud, caller, region, parse_json_body(body)?),
+        "UpdateItem" => data_plane::update_item(cloud, caller, region, parse_json_body(body)?),
+        "Query" => data_plane::query(cloud, caller, region, parse_json_body(body)?),
+        "BatchWriteItem" => {
+            batches::batch_write_item(cloud, caller, region, &parse_json_body(body)?)
+        }
+        "BatchGetItem" => batches::batch_get_item(cloud, caller, region, &parse_json_body(body)?),
+        "TransactWriteItems" => {
+            batches::transact_write_items(cloud, caller, region, &parse_json_body(body)?)
+        }
+        "TransactGetItems" => {
+            batches::transact_get_items(cloud, caller, region, &parse_json_body(body)?)
+        }
+        "Scan" => data_plane::scan(cloud, caller, region, parse_json_body(body)?),
+        "PutResourcePolicy" => put_resource_policy(cloud, caller, region, parse_json_body(body)?),
+        "GetResourcePolicy" => get_resource_policy(cloud, caller, region, parse_json_body(body)?),
+        "DeleteResourcePolicy" => {
+            delete_resource_policy(cloud, caller, region, parse_json_body(body)?)
+        }
         "DescribeTimeToLive"
         | "UpdateTimeToLive"
         | "TagResource"
@@ -616,8 +634,7 @@ fn create_table(
             "ResourcePolicy in CreateTable is not supported by streamgate-local yet; use PutResourcePolicy",
         ));
     }
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:CreateTable", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:CreateTable")?;
     let key_attribute = |element: &KeySchemaElement| -> Result<KeyAttribute, ApiError> {
         let definition = definitions
             .iter()
@@ -877,8 +894,7 @@ fn update_table(
             "One or more parameter values were invalid: AttributeDefinitions can only be given with GlobalSecondaryIndexUpdates",
         ));
     }
-    let target = target_table(cloud, caller, region, &name)?;
-    authorize_table(cloud, caller, "dynamodb:UpdateTable", &target)?;
+    let target = authorized_table(cloud, caller, region, &name, "dynamodb:UpdateTable")?;
     let now = cloud.clock.now_millis();
     let mut store = lock(&target.store);
     let table = store
@@ -1168,6 +1184,14 @@ fn put_resource_policy(
     Ok(json!({ "RevisionId": revision }))
 }
 
+/// PolicyNotFoundException for the table or stream `arn`.
+fn policy_not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::PolicyNotFoundException,
+        format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
+    )
+}
+
 fn get_resource_policy(
     cloud: &Cloud,
     caller: &Caller,
@@ -1181,10 +1205,7 @@ fn get_resource_policy(
     let slot = policy_slot(&mut store, &target)?;
     match slot {
         Some(policy) => Ok(json!({ "Policy": policy.document, "RevisionId": policy.revision })),
-        None => Err(ApiError::new(
-            ErrorCode::PolicyNotFoundException,
-            format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
-        )),
+        None => Err(policy_not_found(&arn)),
     }
 }
 
@@ -1200,10 +1221,7 @@ fn delete_resource_policy(
     let mut store = lock(&target.store);
     let slot = policy_slot(&mut store, &target)?;
     if slot.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::PolicyNotFoundException,
-            format!("Resource-based policy not found for the provided ResourceArn: {arn}"),
-        ));
+        return Err(policy_not_found(&arn));
     }
     check_expected_revision(slot.as_ref(), input.expected_revision_id.as_deref(), &arn)?;
     let revision = slot.take().map(|p| p.revision).unwrap_or_default();

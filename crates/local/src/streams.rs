@@ -13,7 +13,7 @@ use crate::dynamodb::{RegionStore, ResourcePolicy, required, resolve_arn};
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, ShardRollover, lock};
-use crate::wire::{hex, set_member};
+use crate::wire::{hex, parse_json_body, set_member};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -449,10 +449,6 @@ struct GetRecordsInput {
     limit: Option<i64>,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))
-}
-
 fn check_limit(limit: Option<i64>, max: i64, member: &str) -> Result<usize, ApiError> {
     match limit {
         None => Ok(usize::try_from(max).unwrap_or(100)),
@@ -473,14 +469,16 @@ pub fn handle(
     body: &[u8],
 ) -> Result<String, ApiError> {
     match operation {
-        "ListStreams" => list_streams(cloud, caller, region, parse(body)?).map(|v| v.to_string()),
+        "ListStreams" => {
+            list_streams(cloud, caller, region, parse_json_body(body)?).map(|v| v.to_string())
+        }
         "DescribeStream" => {
-            describe_stream(cloud, caller, region, parse(body)?).map(|v| v.to_string())
+            describe_stream(cloud, caller, region, parse_json_body(body)?).map(|v| v.to_string())
         }
         "GetShardIterator" => {
-            get_shard_iterator(cloud, caller, region, parse(body)?).map(|v| v.to_string())
+            get_shard_iterator(cloud, caller, region, parse_json_body(body)?).map(|v| v.to_string())
         }
-        "GetRecords" => get_records(cloud, caller, region, parse(body)?),
+        "GetRecords" => get_records(cloud, caller, region, parse_json_body(body)?),
         _ => Err(ApiError::new(ErrorCode::UnknownOperationException, "")),
     }
 }

@@ -281,6 +281,14 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes a JSON request body into `T`; a body that does not fit is a
+/// SerializationException with serde's reason.
+pub(crate) fn parse_json_body<T: for<'de> serde::Deserialize<'de>>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

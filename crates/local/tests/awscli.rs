@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/python.rs"]
+mod python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,23 +21,10 @@ fn on_path(program: &str) -> bool {
 /// A virtual environment with awscli, made on first use; `None` when it
 /// cannot be made (no python3, or pip could not install awscli).
 fn awscli_venv() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("awscli-venv");
-    if venv.join("bin/aws").exists() {
-        return Some(venv);
-    }
-    if !on_path("python3") {
-        return None;
-    }
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .ok()?;
-    let installed = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "awscli"])
-        .status()
-        .ok()?;
-    (made.success() && installed.success()).then_some(venv)
+    python::venv_with("awscli-venv", &["awscli"], |venv| {
+        venv.join("bin/aws").exists()
+    })
+    .ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]

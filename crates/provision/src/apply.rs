@@ -10,7 +10,7 @@
 //! holding what was created so far; applying again reads afresh and
 //! carries on from there.
 
-use crate::clients::{AccountClients, Accounts, Backoff, Waits, pause};
+use crate::clients::{AccountClients, Accounts, Backoff, Settling, Waits, pause, settle};
 use crate::destroy::{Removal, remove_records};
 use crate::error::{Failure, ProvisionError};
 use crate::observed::Observed;
@@ -303,24 +303,8 @@ pub async fn apply(
             };
             let stream = stream.to_string();
             let found = existing.iter().find(|m| m.stream_arn == stream);
-            match found {
-                None => {
-                    let uuid = create_mapping(
-                        clients,
-                        &function.name,
-                        &stream,
-                        &subscription.parameters,
-                        waits,
-                    )
-                    .await?;
-                    state.record(Recorded::Mapping {
-                        account: consumer.account.to_string(),
-                        uuid: uuid.clone(),
-                        function_arn: function_arn.clone(),
-                        stream_arn: stream.clone(),
-                    });
-                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
-                }
+            let needs_creating = match found {
+                None => true,
                 Some(mapping)
                     if mapping.parameters.starting_position
                         != subscription.parameters.starting_position =>
@@ -334,21 +318,7 @@ pub async fn apply(
                         function_arn: mapping.function_arn.clone(),
                         stream_arn: mapping.stream_arn.clone(),
                     });
-                    let uuid = create_mapping(
-                        clients,
-                        &function.name,
-                        &stream,
-                        &subscription.parameters,
-                        waits,
-                    )
-                    .await?;
-                    state.record(Recorded::Mapping {
-                        account: consumer.account.to_string(),
-                        uuid: uuid.clone(),
-                        function_arn: function_arn.clone(),
-                        stream_arn: stream.clone(),
-                    });
-                    wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
+                    true
                 }
                 Some(mapping) => {
                     if crate::plan::mapping_differences(mapping, &subscription.parameters)
@@ -358,7 +328,25 @@ pub async fn apply(
                     }
                     update_mapping(clients, &mapping.uuid, &subscription.parameters).await?;
                     wait_mapping(clients, &mapping.uuid, &subscription.parameters, waits).await?;
+                    false
                 }
+            };
+            if needs_creating {
+                let uuid = create_mapping(
+                    clients,
+                    &function.name,
+                    &stream,
+                    &subscription.parameters,
+                    waits,
+                )
+                .await?;
+                state.record(Recorded::Mapping {
+                    account: consumer.account.to_string(),
+                    uuid: uuid.clone(),
+                    function_arn: function_arn.clone(),
+                    stream_arn: stream.clone(),
+                });
+                wait_mapping(clients, &uuid, &subscription.parameters, waits).await?;
             }
         }
         // Mappings from an old stream of a source's table (its view type
@@ -517,24 +505,17 @@ async fn wait_table_active(
     source: &Source,
     waits: &Waits,
 ) -> Result<crate::observed::ObservedTable, ProvisionError> {
-    let mut last = "missing".to_owned();
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        if let Some(table) = read_table(clients, &source.account, &source.table_name).await? {
-            if table.status == "ACTIVE" {
-                return Ok(table);
-            }
-            last = table.status;
-        }
-    }
-    Err(ProvisionError::NotSettled {
-        resource: format!("table {}/{}", source.account, source.table_name),
-        wanted: "ACTIVE",
-        attempts: waits.settle.attempts,
-        last,
+    let resource = format!("table {}/{}", source.account, source.table_name);
+    settle(waits, resource, "ACTIVE", "missing", || async move {
+        Ok(
+            match read_table(clients, &source.account, &source.table_name).await? {
+                Some(table) if table.status == "ACTIVE" => Settling::Settled(table),
+                Some(table) => Settling::Pending(table.status),
+                None => Settling::Unseen,
+            },
+        )
     })
+    .await
 }
 
 async fn ensure_role(
@@ -653,28 +634,25 @@ async fn wait_policy_read_back(
     waits: &Waits,
 ) -> Result<(), ProvisionError> {
     let arn = stream.to_string();
-    let mut last = String::new();
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        let current = crate::read::read_resource_policy(clients, &arn).await?;
+    let wanted = if revision.is_some() {
+        "the revision written"
+    } else {
+        "no policy"
+    };
+    let resource = format!("stream policy of {arn}");
+    let arn = arn.as_str();
+    settle(waits, resource, wanted, "", || async move {
+        let current = crate::read::read_resource_policy(clients, arn).await?;
         let seen = current.as_ref().map(|p| p.revision_id.as_str());
-        if seen == revision {
-            return Ok(());
-        }
-        last = seen.map_or_else(|| "no policy".to_owned(), |r| format!("revision {r}"));
-    }
-    Err(ProvisionError::NotSettled {
-        resource: format!("stream policy of {arn}"),
-        wanted: if revision.is_some() {
-            "the revision written"
+        Ok(if seen == revision {
+            Settling::Settled(())
         } else {
-            "no policy"
-        },
-        attempts: waits.settle.attempts,
-        last,
+            Settling::Pending(
+                seen.map_or_else(|| "no policy".to_owned(), |r| format!("revision {r}")),
+            )
+        })
     })
+    .await
 }
 
 async fn ensure_function(
@@ -800,45 +778,45 @@ async fn wait_function(
     name: &str,
     waits: &Waits,
 ) -> Result<(), ProvisionError> {
-    let mut last = String::new();
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        let output = clients
-            .lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(|e| Failure::of(&e).into_error("GetFunctionConfiguration", name.to_owned()))?;
-        let state = output.state().map_or("Active", |s| s.as_str());
-        let update = output
-            .last_update_status()
-            .map_or("Successful", |s| s.as_str());
-        if state == "Failed" || update == "Failed" {
-            return Err(ProvisionError::Aws {
-                operation: "GetFunctionConfiguration",
-                resource: name.to_owned(),
-                code: "FunctionFailed".to_owned(),
-                message: output
-                    .state_reason()
-                    .or(output.last_update_status_reason())
-                    .unwrap_or("the function is in state Failed")
-                    .to_owned(),
-            });
-        }
-        if state == "Active" && update == "Successful" {
-            return Ok(());
-        }
-        last = format!("{state}/{update}");
-    }
-    Err(ProvisionError::NotSettled {
-        resource: format!("function {name}"),
-        wanted: "Active",
-        attempts: waits.settle.attempts,
-        last,
-    })
+    settle(
+        waits,
+        format!("function {name}"),
+        "Active",
+        "",
+        || async move {
+            let output = clients
+                .lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::of(&e).into_error("GetFunctionConfiguration", name.to_owned())
+                })?;
+            let state = output.state().map_or("Active", |s| s.as_str());
+            let update = output
+                .last_update_status()
+                .map_or("Successful", |s| s.as_str());
+            if state == "Failed" || update == "Failed" {
+                return Err(ProvisionError::Aws {
+                    operation: "GetFunctionConfiguration",
+                    resource: name.to_owned(),
+                    code: "FunctionFailed".to_owned(),
+                    message: output
+                        .state_reason()
+                        .or(output.last_update_status_reason())
+                        .unwrap_or("the function is in state Failed")
+                        .to_owned(),
+                });
+            }
+            Ok(if state == "Active" && update == "Successful" {
+                Settling::Settled(())
+            } else {
+                Settling::Pending(format!("{state}/{update}"))
+            })
+        },
+    )
+    .await
 }
 
 fn mapping_request_parts(
@@ -971,31 +949,31 @@ async fn wait_mapping(
     } else {
         "Disabled"
     };
-    let mut last = String::new();
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        let output = clients
-            .lambda
-            .get_event_source_mapping()
-            .uuid(uuid)
-            .send()
-            .await
-            .map_err(|e| Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned()))?;
-        let state = output.state().unwrap_or_default();
-        if state == wanted {
-            return Ok(());
-        }
-        last = format!(
-            "{state} {}",
-            output.state_transition_reason().unwrap_or_default()
-        );
-    }
-    Err(ProvisionError::NotSettled {
-        resource: format!("mapping {uuid}"),
+    settle(
+        waits,
+        format!("mapping {uuid}"),
         wanted,
-        attempts: waits.settle.attempts,
-        last,
-    })
+        "",
+        || async move {
+            let output = clients
+                .lambda
+                .get_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned())
+                })?;
+            let state = output.state().unwrap_or_default();
+            Ok(if state == wanted {
+                Settling::Settled(())
+            } else {
+                Settling::Pending(format!(
+                    "{state} {}",
+                    output.state_transition_reason().unwrap_or_default()
+                ))
+            })
+        },
+    )
+    .await
 }

@@ -5,6 +5,7 @@
 //! `SdkConfig` (or from clients the caller configured, e.g. with an
 //! interceptor); [`Accounts`] finds them by account id.
 
+use crate::error::ProvisionError;
 use aws_types::SdkConfig;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -173,4 +174,49 @@ pub(crate) async fn pause(backoff: &Backoff, retry: u32) {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+}
+
+/// What one look at a settling resource saw.
+pub(crate) enum Settling<T> {
+    /// It is as wanted: the wait is over.
+    Settled(T),
+    /// Not yet, and this is how it looks.
+    Pending(String),
+    /// It could not be seen this time; what an earlier look saw stands.
+    Unseen,
+}
+
+/// Looks at a resource with `look` until it has settled, pausing between
+/// looks as `waits.settle` says; an error from a look ends the wait. Still
+/// unsettled after every attempt, it is [`ProvisionError::NotSettled`]
+/// naming `resource`, `wanted` and how it looked last (`unseen` when no
+/// look saw it).
+pub(crate) async fn settle<T, Look, Answer>(
+    waits: &Waits,
+    resource: String,
+    wanted: &'static str,
+    unseen: &str,
+    mut look: Look,
+) -> Result<T, ProvisionError>
+where
+    Look: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Result<Settling<T>, ProvisionError>>,
+{
+    let mut last = unseen.to_owned();
+    for attempt in 0..waits.settle.attempts {
+        if attempt > 0 {
+            pause(&waits.settle, attempt).await;
+        }
+        match look().await? {
+            Settling::Settled(settled) => return Ok(settled),
+            Settling::Pending(now) => last = now,
+            Settling::Unseen => {}
+        }
+    }
+    Err(ProvisionError::NotSettled {
+        resource,
+        wanted,
+        attempts: waits.settle.attempts,
+        last,
+    })
 }

@@ -4,7 +4,7 @@
 //! state). A piece already gone is fine; each removed piece leaves the
 //! state file, so a failed destroy can simply be run again.
 
-use crate::clients::{AccountClients, Accounts, Waits, pause};
+use crate::clients::{AccountClients, Accounts, Settling, Waits, pause, settle};
 use crate::error::{Failure, ProvisionError};
 use crate::state::{Recorded, StateFile};
 use streamgate_policy::arn::AccountId;
@@ -112,33 +112,68 @@ pub(crate) async fn delete_mapping(
     };
     // Deleting takes a moment on AWS; wait until it is gone so the
     // function can be deleted after it.
-    for attempt in 0..waits.settle.attempts {
-        if attempt > 0 {
-            pause(&waits.settle, attempt).await;
-        }
-        match clients
+    let lookup = Lookup {
+        operation: "GetEventSourceMapping",
+        target: uuid,
+        resource: format!("mapping {uuid}"),
+        last_status: "Deleting",
+    };
+    wait_until_gone(waits, lookup, || async {
+        clients
             .lambda
             .get_event_source_mapping()
             .uuid(uuid)
             .send()
             .await
-        {
-            Ok(_) => {}
-            Err(error) => {
-                let failure = Failure::of(&error);
-                if failure.is_not_found() {
-                    return Ok(deleted);
-                }
-                return Err(failure.into_error("GetEventSourceMapping", uuid.to_owned()));
+            .map(|_| ())
+            .map_err(|e| Failure::of(&e))
+    })
+    .await?;
+    Ok(deleted)
+}
+
+/// How [`wait_until_gone`] names what it looks up, in its errors.
+struct Lookup<'a> {
+    /// The AWS operation that looks the resource up.
+    operation: &'static str,
+    /// What that operation names in its error.
+    target: &'a str,
+    /// The resource in a [`ProvisionError::NotSettled`].
+    resource: String,
+    /// The status it was last seen in while still there.
+    last_status: &'static str,
+}
+
+/// Looks the resource up with `look_up` until it answers "not found",
+/// pausing between attempts as `waits.settle` says; any other failure is
+/// returned as it is, and a resource still there after every attempt is
+/// [`ProvisionError::NotSettled`].
+async fn wait_until_gone<Probe, Answer>(
+    waits: &Waits,
+    lookup: Lookup<'_>,
+    mut look_up: Probe,
+) -> Result<(), ProvisionError>
+where
+    Probe: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Result<(), Failure>>,
+{
+    let Lookup {
+        operation,
+        target,
+        resource,
+        last_status,
+    } = lookup;
+    settle(waits, resource, "deleted", last_status, || {
+        let answer = look_up();
+        async move {
+            match answer.await {
+                Ok(()) => Ok(Settling::Pending(last_status.to_owned())),
+                Err(failure) if failure.is_not_found() => Ok(Settling::Settled(())),
+                Err(failure) => Err(failure.into_error(operation, target.to_owned())),
             }
         }
-    }
-    Err(ProvisionError::NotSettled {
-        resource: format!("mapping {uuid}"),
-        wanted: "deleted",
-        attempts: waits.settle.attempts,
-        last: "Deleting".to_owned(),
     })
+    .await
 }
 
 /// Deletes the resource policy of `stream_arn` (only at revision
@@ -225,33 +260,24 @@ async fn remove(
                 .map_err(|e| Failure::of(&e));
             let deleted = gone_is_fine(result, "DeleteTable", name)?;
             // A table is DELETING for a while on AWS; wait until it is gone.
-            for attempt in 0..waits.settle.attempts {
-                if attempt > 0 {
-                    pause(&waits.settle, attempt).await;
-                }
-                match clients
+            let lookup = Lookup {
+                operation: "DescribeTable",
+                target: name,
+                resource: format!("table {name}"),
+                last_status: "DELETING",
+            };
+            wait_until_gone(waits, lookup, || async {
+                clients
                     .dynamodb
                     .describe_table()
                     .table_name(name)
                     .send()
                     .await
-                {
-                    Ok(_) => {}
-                    Err(error) => {
-                        let failure = Failure::of(&error);
-                        if failure.is_not_found() {
-                            return Ok(deleted);
-                        }
-                        return Err(failure.into_error("DescribeTable", name.clone()));
-                    }
-                }
-            }
-            Err(ProvisionError::NotSettled {
-                resource: format!("table {name}"),
-                wanted: "deleted",
-                attempts: waits.settle.attempts,
-                last: "DELETING".to_owned(),
+                    .map(|_| ())
+                    .map_err(|e| Failure::of(&e))
             })
+            .await?;
+            Ok(deleted)
         }
         Recorded::Role { name, .. } => {
             // A role with policies cannot be deleted: remove any inline

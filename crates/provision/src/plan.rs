@@ -667,67 +667,49 @@ pub fn is_stale_stream(stream: &str, current: &[StreamArn]) -> bool {
         .any(|c| c.table_arn() == stream.table_arn() && *c != stream)
 }
 
+/// Adds `field: old -> new` to `lines` when `old` and `new` differ.
+fn push_difference(lines: &mut Vec<String>, field: &str, old: String, new: String) {
+    if old != new {
+        lines.push(format!("{field}: {old} -> {new}"));
+    }
+}
+
 /// The fields of `desired` that differ from an existing mapping's, as
 /// `field: old -> new` lines (the starting position is fixed at creation
 /// and not compared).
 pub fn mapping_differences(existing: &ObservedMapping, desired: &MappingParameters) -> Vec<String> {
     let old = &existing.parameters;
     let mut lines = Vec::new();
-    let mut compare = |field: &str, a: String, b: String| {
-        if a != b {
-            lines.push(format!("{field}: {a} -> {b}"));
-        }
-    };
-    compare(
-        "batch_size",
-        old.batch_size.to_string(),
-        desired.batch_size.to_string(),
+    // Each named field as its `Display` (or, with `debug`, `Debug`) text.
+    macro_rules! compare {
+        ($($field:ident),+) => {
+            $(push_difference(
+                &mut lines,
+                stringify!($field),
+                old.$field.to_string(),
+                desired.$field.to_string(),
+            );)+
+        };
+        (debug $($field:ident),+) => {
+            $(push_difference(
+                &mut lines,
+                stringify!($field),
+                format!("{:?}", old.$field),
+                format!("{:?}", desired.$field),
+            );)+
+        };
+    }
+    compare!(
+        batch_size,
+        maximum_batching_window_seconds,
+        maximum_retry_attempts,
+        maximum_record_age_seconds,
+        parallelization_factor,
+        bisect_batch_on_function_error,
+        report_batch_item_failures
     );
-    compare(
-        "maximum_batching_window_seconds",
-        old.maximum_batching_window_seconds.to_string(),
-        desired.maximum_batching_window_seconds.to_string(),
-    );
-    compare(
-        "maximum_retry_attempts",
-        old.maximum_retry_attempts.to_string(),
-        desired.maximum_retry_attempts.to_string(),
-    );
-    compare(
-        "maximum_record_age_seconds",
-        old.maximum_record_age_seconds.to_string(),
-        desired.maximum_record_age_seconds.to_string(),
-    );
-    compare(
-        "parallelization_factor",
-        old.parallelization_factor.to_string(),
-        desired.parallelization_factor.to_string(),
-    );
-    compare(
-        "bisect_batch_on_function_error",
-        old.bisect_batch_on_function_error.to_string(),
-        desired.bisect_batch_on_function_error.to_string(),
-    );
-    compare(
-        "report_batch_item_failures",
-        old.report_batch_item_failures.to_string(),
-        desired.report_batch_item_failures.to_string(),
-    );
-    compare(
-        "filters",
-        format!("{:?}", old.filters),
-        format!("{:?}", desired.filters),
-    );
-    compare(
-        "on_failure_destination",
-        format!("{:?}", old.on_failure_destination),
-        format!("{:?}", desired.on_failure_destination),
-    );
-    compare(
-        "enabled",
-        old.enabled.to_string(),
-        desired.enabled.to_string(),
-    );
+    compare!(debug filters, on_failure_destination);
+    compare!(enabled);
     if old.starting_position != desired.starting_position {
         lines.push(format!(
             "starting_position: {} -> {} (set only at creation: the mapping is replaced)",
@@ -745,10 +727,8 @@ pub fn function_differences(
     role: &RoleArn,
 ) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut compare = |field: &str, a: String, b: String| {
-        if a != b {
-            lines.push(format!("{field}: {a} -> {b}"));
-        }
+    let mut compare = |field: &str, old: String, new: String| {
+        push_difference(&mut lines, field, old, new);
     };
     compare(
         "code_sha256",
@@ -1511,6 +1491,46 @@ mod tests {
                 detail: "batch_size: 7 -> 100".to_owned()
             }
         );
+    }
+
+    #[test]
+    fn mapping_differences_name_every_changed_field_in_order() {
+        let existing = ObservedMapping {
+            uuid: "u".to_owned(),
+            function_arn: "f".to_owned(),
+            stream_arn: "s".to_owned(),
+            state: "Enabled".to_owned(),
+            parameters: MappingParameters::default(),
+        };
+        let desired = MappingParameters {
+            batch_size: 7,
+            maximum_batching_window_seconds: 5,
+            maximum_retry_attempts: 2,
+            maximum_record_age_seconds: 60,
+            parallelization_factor: 3,
+            bisect_batch_on_function_error: false,
+            report_batch_item_failures: false,
+            starting_position: crate::spec::StartingPosition::Latest,
+            filters: vec![r#"{"eventName":["INSERT"]}"#.to_owned()],
+            on_failure_destination: Some("arn:aws:sqs:eu-west-1:111111111111:dead".to_owned()),
+            enabled: false,
+        };
+        let lines = mapping_differences(&existing, &desired);
+        expect![[r#"
+            batch_size: 100 -> 7
+            maximum_batching_window_seconds: 0 -> 5
+            maximum_retry_attempts: 10 -> 2
+            maximum_record_age_seconds: 86400 -> 60
+            parallelization_factor: 1 -> 3
+            bisect_batch_on_function_error: true -> false
+            report_batch_item_failures: true -> false
+            filters: [] -> ["{\"eventName\":[\"INSERT\"]}"]
+            on_failure_destination: None -> Some("arn:aws:sqs:eu-west-1:111111111111:dead")
+            enabled: true -> false
+            starting_position: TRIM_HORIZON -> LATEST (set only at creation: the mapping is replaced)
+        "#]]
+        .assert_eq(&lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+        assert!(mapping_differences(&existing, &existing.parameters).is_empty());
     }
 
     /// What an apply of `desired` records, as a state file.

@@ -26,6 +26,30 @@ pub(crate) fn clients_of<'a>(
         })
 }
 
+/// The output of a read, or `None` when AWS answers that the resource does
+/// not exist; any other failure is the error of `operation` on `resource`.
+fn unless_not_found<Output, OperationError, Response>(
+    answer: Result<Output, aws_sdk_iam::error::SdkError<OperationError, Response>>,
+    operation: &'static str,
+    resource: impl Into<String>,
+) -> Result<Option<Output>, ProvisionError>
+where
+    OperationError: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    Response: std::fmt::Debug,
+{
+    match answer {
+        Ok(output) => Ok(Some(output)),
+        Err(error) => {
+            let failure = Failure::of(&error);
+            if failure.is_not_found() {
+                Ok(None)
+            } else {
+                Err(failure.into_error(operation, resource))
+            }
+        }
+    }
+}
+
 /// Decodes `%XX` escapes (IAM returns policy documents URL-encoded).
 pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -69,15 +93,9 @@ pub async fn read_role(
     name: &str,
 ) -> Result<Option<ObservedRole>, ProvisionError> {
     let resource = format!("role {account}/{name}");
-    let output = match clients.iam.get_role().role_name(name).send().await {
-        Ok(output) => output,
-        Err(error) => {
-            let failure = Failure::of(&error);
-            if failure.is_not_found() {
-                return Ok(None);
-            }
-            return Err(failure.into_error("GetRole", resource));
-        }
+    let answer = clients.iam.get_role().role_name(name).send().await;
+    let Some(output) = unless_not_found(answer, "GetRole", &resource)? else {
+        return Ok(None);
     };
     let Some(role) = output.role() else {
         return Ok(None);
@@ -107,24 +125,19 @@ pub(crate) async fn read_inline_policy(
     role: &str,
     policy: &str,
 ) -> Result<Option<String>, ProvisionError> {
-    match clients
+    let answer = clients
         .iam
         .get_role_policy()
         .role_name(role)
         .policy_name(policy)
         .send()
-        .await
-    {
-        Ok(output) => Ok(Some(output.policy_document().to_owned())),
-        Err(error) => {
-            let failure = Failure::of(&error);
-            if failure.is_not_found() {
-                Ok(None)
-            } else {
-                Err(failure.into_error("GetRolePolicy", format!("role {role} policy {policy}")))
-            }
-        }
-    }
+        .await;
+    let output = unless_not_found(
+        answer,
+        "GetRolePolicy",
+        format!("role {role} policy {policy}"),
+    )?;
+    Ok(output.map(|output| output.policy_document().to_owned()))
 }
 
 /// The table `name` with its latest stream and encryption, or `None`.
@@ -133,21 +146,16 @@ pub async fn read_table(
     account: &AccountId,
     name: &str,
 ) -> Result<Option<ObservedTable>, ProvisionError> {
-    let output = match clients
+    let answer = clients
         .dynamodb
         .describe_table()
         .table_name(name)
         .send()
-        .await
-    {
-        Ok(output) => output,
-        Err(error) => {
-            let failure = Failure::of(&error);
-            if failure.is_not_found() {
-                return Ok(None);
-            }
-            return Err(failure.into_error("DescribeTable", format!("table {account}/{name}")));
-        }
+        .await;
+    let Some(output) =
+        unless_not_found(answer, "DescribeTable", format!("table {account}/{name}"))?
+    else {
+        return Ok(None);
     };
     let Some(table) = output.table() else {
         return Ok(None);
@@ -184,31 +192,22 @@ pub async fn read_resource_policy(
     clients: &AccountClients,
     arn: &str,
 ) -> Result<Option<ObservedPolicy>, ProvisionError> {
-    match clients
+    let answer = clients
         .dynamodb
         .get_resource_policy()
         .resource_arn(arn)
         .send()
-        .await
-    {
-        Ok(output) => {
-            let Some(text) = output.policy() else {
-                return Ok(None);
-            };
-            Ok(Some(ObservedPolicy {
-                document: parse_policy(text, arn)?,
-                revision_id: output.revision_id().unwrap_or_default().to_owned(),
-            }))
-        }
-        Err(error) => {
-            let failure = Failure::of(&error);
-            if failure.is_not_found() {
-                Ok(None)
-            } else {
-                Err(failure.into_error("GetResourcePolicy", arn))
-            }
-        }
-    }
+        .await;
+    let Some(output) = unless_not_found(answer, "GetResourcePolicy", arn)? else {
+        return Ok(None);
+    };
+    let Some(text) = output.policy() else {
+        return Ok(None);
+    };
+    Ok(Some(ObservedPolicy {
+        document: parse_policy(text, arn)?,
+        revision_id: output.revision_id().unwrap_or_default().to_owned(),
+    }))
 }
 
 /// The function `name`, or `None`.
@@ -217,21 +216,16 @@ pub async fn read_function(
     account: &AccountId,
     name: &str,
 ) -> Result<Option<ObservedFunction>, ProvisionError> {
-    let output = match clients
+    let answer = clients
         .lambda
         .get_function()
         .function_name(name)
         .send()
-        .await
-    {
-        Ok(output) => output,
-        Err(error) => {
-            let failure = Failure::of(&error);
-            if failure.is_not_found() {
-                return Ok(None);
-            }
-            return Err(failure.into_error("GetFunction", format!("function {account}/{name}")));
-        }
+        .await;
+    let Some(output) =
+        unless_not_found(answer, "GetFunction", format!("function {account}/{name}"))?
+    else {
+        return Ok(None);
     };
     let Some(configuration) = output.configuration() else {
         return Ok(None);

@@ -256,6 +256,23 @@ fn accounts(cloud: &RunningCloud, log: &CallLog) -> Accounts {
     accounts
 }
 
+/// A local cloud and the clients of A, B and C, every call recorded in
+/// the returned log.
+async fn start_logged() -> (RunningCloud, CallLog, Accounts) {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    (cloud, log, accounts)
+}
+
+/// Destroys what `state` records, checks that nothing is left and stops
+/// the cloud.
+async fn destroy_and_stop(cloud: RunningCloud, accounts: &Accounts, state: &mut StateFile) {
+    destroy(accounts, &Waits::local(), state).await.unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+}
+
 /// The seed's first pattern: one central consumer in A reading the
 /// tenants B and C; its role is also assumable by A's root, so the test
 /// can read the streams as the role.
@@ -370,9 +387,7 @@ async fn nothing_left(cloud: &RunningCloud) {
 
 #[tokio::test]
 async fn fresh_apply_then_apply_again_writes_nothing_then_destroy_from_a_fresh_state() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let desired = central_billing();
     let mut state = StateFile::new();
 
@@ -485,9 +500,7 @@ fn lines(items: &[String]) -> String {
 
 #[tokio::test]
 async fn a_failure_half_way_then_apply_again_converges() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let desired = central_billing();
     let mut state = StateFile::new();
 
@@ -526,11 +539,7 @@ async fn a_failure_half_way_then_apply_again_converges() {
     assert!(verified.is_ok(), "{verified}");
     describe_stream_as_role(&cloud, &stream).await.unwrap();
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
 #[tokio::test]
@@ -840,9 +849,7 @@ async fn doctor_explains_a_stale_stream_label() {
 
 #[tokio::test]
 async fn doctor_explains_a_table_with_the_aws_managed_key() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, _, accounts) = start_logged().await;
     let b = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
     create_table(&b, "documents", true).await;
     let stream = latest_stream(&cloud, B).await;
@@ -888,9 +895,7 @@ async fn doctor_explains_a_table_with_the_aws_managed_key() {
 
 #[tokio::test]
 async fn the_stream_policy_is_retried_while_the_new_role_is_not_a_valid_principal() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let desired = central_billing();
     let mut state = StateFile::new();
 
@@ -922,11 +927,7 @@ async fn the_stream_policy_is_retried_while_the_new_role_is_not_a_valid_principa
         ) && message.ends_with("failed: ValidationException: Invalid principal in policy document"),
         "{message}"
     );
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
 /// The seed's third pattern: several tenant consumers (in B and C) read
@@ -935,9 +936,7 @@ async fn the_stream_policy_is_retried_while_the_new_role_is_not_a_valid_principa
 /// the revision it read.
 #[tokio::test]
 async fn several_tenants_read_one_central_table_through_one_stream_policy() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let central = || {
         DesiredState::new(REGION)
             .source(Source::new(
@@ -1021,20 +1020,14 @@ async fn several_tenants_read_one_central_table_through_one_stream_policy() {
     assert_ne!(updated.revision_id(), policy.revision_id());
     assert!(verify(&three, &accounts).await.unwrap().is_ok());
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
 /// A managed table whose view type changes gets a new stream (a new
 /// label): apply re-creates the stream and points both policies at it.
 #[tokio::test]
 async fn a_view_type_change_moves_both_policies_to_the_new_stream() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let mut state = StateFile::new();
     apply(&central_billing(), &accounts, &Waits::local(), &mut state)
         .await
@@ -1062,18 +1055,12 @@ async fn a_view_type_change_moves_both_policies_to_the_new_stream() {
     describe_stream_as_role(&cloud, &after).await.unwrap();
 
     // Both streams' policies are recorded; destroy removes them all.
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
 #[tokio::test]
 async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, _, accounts) = start_logged().await;
     let desired = central_billing();
     let mut state = StateFile::new();
     apply(&desired, &accounts, &Waits::local(), &mut state)
@@ -1164,9 +1151,7 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
 /// from its text alone.
 #[tokio::test]
 async fn doctor_explains_a_real_access_denied_message() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, _, accounts) = start_logged().await;
     let mut state = StateFile::new();
     apply(&central_billing(), &accounts, &Waits::local(), &mut state)
         .await
@@ -1208,9 +1193,7 @@ async fn doctor_explains_a_real_access_denied_message() {
 /// reader needs is deleted, and so is a role policy that reads nothing.
 #[tokio::test]
 async fn a_consumer_that_stops_reading_loses_its_grants() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let mut state = StateFile::new();
     apply(&central_billing(), &accounts, &Waits::local(), &mut state)
         .await
@@ -1276,11 +1259,7 @@ async fn a_consumer_that_stops_reading_loses_its_grants() {
             .is_empty()
     );
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
 /// DynamoDB refuses policy changes on one resource for about 15 seconds
@@ -1290,9 +1269,7 @@ async fn a_consumer_that_stops_reading_loses_its_grants() {
 /// with its short backoff; ResourceInUseException is apply's to retry.)
 #[tokio::test]
 async fn the_stream_policy_is_retried_while_policy_changes_are_throttled() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let desired = central_billing();
     let mut state = StateFile::new();
 
@@ -1324,18 +1301,12 @@ async fn the_stream_policy_is_retried_while_policy_changes_are_throttled() {
             .ends_with("failed: ResourceInUseException: A policy update on this resource is in progress, try again later"),
         "{error}"
     );
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
 #[tokio::test]
 async fn apply_waits_until_a_written_stream_policy_reads_back() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (cloud, log, accounts) = start_logged().await;
     let desired = central_billing();
     let mut state = StateFile::new();
 
@@ -1390,9 +1361,5 @@ async fn apply_waits_until_a_written_stream_policy_reads_back() {
         .unwrap();
     let verified = verify(&desired, &accounts).await.unwrap();
     assert!(verified.is_ok(), "{verified}");
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
+    destroy_and_stop(cloud, &accounts, &mut state).await;
 }

@@ -14,7 +14,7 @@ use crate::clock;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
-use crate::wire::Reply;
+use crate::wire::{Reply, parse_json_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -166,8 +166,7 @@ pub fn create(
     region: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: CreateFunctionInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: CreateFunctionInput = parse_json_body(body)?;
     let name = input
         .function_name
         .ok_or_else(|| validation("null", "functionName", "Member must not be null"))?;
@@ -447,6 +446,21 @@ pub(crate) fn resolve(
     }
 }
 
+/// [`resolve`]s `given`, then checks that `caller` may do `action` on the
+/// function (no resource policy: a function's own account decides).
+pub(crate) fn resolve_authorized(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+    action: &str,
+) -> Result<(FunctionKey, String), ApiError> {
+    let (key, arn) = resolve(caller, region, given, qualifier)?;
+    authorize(cloud, caller, &plain_access(action, &arn, &key.account))?;
+    Ok((key, arn))
+}
+
 /// [`resolve`], giving the qualifier (a version or an alias, from the name
 /// or the `Qualifier` parameter) instead of refusing it.
 pub(crate) fn resolve_qualified(
@@ -603,11 +617,13 @@ pub fn delete(
     given: &str,
     qualifier: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, qualifier)?;
-    authorize(
+    let (key, arn) = resolve_authorized(
         cloud,
         caller,
-        &plain_access("lambda:DeleteFunction", &arn, &key.account),
+        region,
+        given,
+        qualifier,
+        "lambda:DeleteFunction",
     )?;
     let removed = lock(&cloud.functions.functions).remove(&key);
     lock(&cloud.functions.versions).remove(&key);
@@ -623,12 +639,7 @@ pub fn delete(
 /// extension: `GET /2015-03-31/functions/NAME/logs`, authorized as
 /// `lambda:GetFunction`).
 pub fn logs(cloud: &Cloud, caller: &Caller, region: &str, given: &str) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:GetFunction", &arn, &key.account),
-    )?;
+    let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:GetFunction")?;
     if cloud.functions.get(&key).is_none() {
         return Err(ApiError::not_found(format!("Function not found: {arn}")));
     }
@@ -692,13 +703,14 @@ pub fn update_code(
     given: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: UpdateCodeInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
+    let input: UpdateCodeInput = parse_json_body(body)?;
+    let (key, arn) = resolve_authorized(
         cloud,
         caller,
-        &plain_access("lambda:UpdateFunctionCode", &arn, &key.account),
+        region,
+        given,
+        None,
+        "lambda:UpdateFunctionCode",
     )?;
     if input.s3_bucket.is_some() || input.image_uri.is_some() {
         return Err(invalid(
@@ -732,13 +744,14 @@ pub fn update_configuration(
     given: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: UpdateConfigurationInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
+    let input: UpdateConfigurationInput = parse_json_body(body)?;
+    let (key, arn) = resolve_authorized(
         cloud,
         caller,
-        &plain_access("lambda:UpdateFunctionConfiguration", &arn, &key.account),
+        region,
+        given,
+        None,
+        "lambda:UpdateFunctionConfiguration",
     )?;
     let timeout = input.timeout.map(validate_timeout).transpose()?;
     let memory = input.memory_size.map(validate_memory).transpose()?;

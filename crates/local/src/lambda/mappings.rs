@@ -26,7 +26,7 @@ use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
-use crate::wire::Reply;
+use crate::wire::{Reply, parse_json_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -435,8 +435,7 @@ fn create(
     region: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: MappingInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: MappingInput = parse_json_body(body)?;
     input.refuse_unimplemented()?;
     let function_name = input.function_name.as_deref().ok_or_else(|| {
         ApiError::validation("1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null")
@@ -530,8 +529,7 @@ fn create(
 }
 
 fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Reply, ApiError> {
-    let input: MappingInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
+    let input: MappingInput = parse_json_body(body)?;
     input.refuse_unimplemented()?;
     let current = owned(cloud, caller, uuid, "lambda:UpdateEventSourceMapping")?;
     if input.function_name.is_some() {

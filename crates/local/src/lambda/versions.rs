@@ -6,13 +6,12 @@
 //! a name with a qualifier (`$LATEST`, a version number or an alias, as
 //! Invoke and event source mappings accept) into the function to run.
 
-use super::functions::{Function, FunctionKey, configuration_json, plain_access, resolve};
+use super::functions::{Function, FunctionKey, configuration_json, resolve_authorized};
 use super::json_reply;
-use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
-use crate::wire::Reply;
+use crate::wire::{Reply, parse_json_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -117,14 +116,10 @@ pub fn publish(
     let input: PublishInput = if body.is_empty() {
         PublishInput::default()
     } else {
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?
+        parse_json_body(body)?
     };
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:PublishVersion", &arn, &key.account),
-    )?;
+    let (key, arn) =
+        resolve_authorized(cloud, caller, region, given, None, "lambda:PublishVersion")?;
     let latest = cloud
         .functions
         .get(&key)
@@ -212,14 +207,8 @@ pub fn create_alias(
     given: &str,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let input: AliasInput =
-        serde_json::from_slice(body).map_err(|error| ApiError::serialization(error.to_string()))?;
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:CreateAlias", &arn, &key.account),
-    )?;
+    let input: AliasInput = parse_json_body(body)?;
+    let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:CreateAlias")?;
     let name = input.name.unwrap_or_default();
     let valid_name = !name.is_empty()
         && name.len() <= 128
@@ -261,12 +250,7 @@ pub fn get_alias(
     given: &str,
     name: &str,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:GetAlias", &arn, &key.account),
-    )?;
+    let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:GetAlias")?;
     let aliases = lock(&cloud.functions.aliases);
     let alias = aliases
         .get(&(key, name.to_owned()))
@@ -282,11 +266,13 @@ pub fn list_versions(
     region: &str,
     given: &str,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
+    let (key, arn) = resolve_authorized(
         cloud,
         caller,
-        &plain_access("lambda:ListVersionsByFunction", &arn, &key.account),
+        region,
+        given,
+        None,
+        "lambda:ListVersionsByFunction",
     )?;
     let latest = cloud
         .functions
@@ -311,12 +297,7 @@ pub fn list_aliases(
     region: &str,
     given: &str,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:ListAliases", &arn, &key.account),
-    )?;
+    let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:ListAliases")?;
     if cloud.functions.get(&key).is_none() {
         return Err(ApiError::not_found(format!("Function not found: {arn}")));
     }
@@ -336,12 +317,7 @@ pub fn delete_alias(
     given: &str,
     name: &str,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, None)?;
-    authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:DeleteAlias", &arn, &key.account),
-    )?;
+    let (key, _) = resolve_authorized(cloud, caller, region, given, None, "lambda:DeleteAlias")?;
     lock(&cloud.functions.aliases).remove(&(key, name.to_owned()));
     Ok(json_reply(204, ""))
 }

@@ -1,5 +1,10 @@
-//! Clients for an account of a running local cloud.
+//! Clients for an account of a running local cloud, and the small
+//! DynamoDB types several test modules build.
 
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType,
+};
 use streamgate_local::{LocalCloud, RunningCloud};
 
 pub(crate) const A: &str = "111111111111";
@@ -64,4 +69,31 @@ where
         Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
         None => format!("no service error: {error:?}"),
     }
+}
+
+/// The attribute definition `name` of type `kind`.
+pub(crate) fn definition(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .unwrap()
+}
+
+/// The key schema element `name` of role `kind` (hash or range).
+pub(crate) fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .unwrap()
+}
+
+/// A stream specification turning the stream on with `view`.
+pub(crate) fn enabled_stream(view: StreamViewType) -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
+        .unwrap()
 }

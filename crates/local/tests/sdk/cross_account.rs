@@ -2,11 +2,13 @@
 //! account B, allowed by the stream's resource policy in B and the role's
 //! identity policy in A; each missing or denying piece gives AWS's error.
 
-use crate::common::{A, B, Keys, REGION, describe, dynamodb, iam, root, streams, sts};
+use crate::common::{
+    A, B, Keys, REGION, definition, describe, dynamodb, enabled_stream, iam, key, root, streams,
+    sts,
+};
 use crate::dynamodb::create_table;
-use crate::streams::{latest_stream, write_three_changes};
+use crate::streams::{latest_stream, list_shards, trim_horizon_iterator, write_three_changes};
 use aws_sdk_dynamodb::types::StreamViewType;
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use std::time::Duration;
 use streamgate_local::RunningCloud;
 
@@ -154,16 +156,7 @@ async fn the_role_reads_the_stream_when_both_policies_allow() {
         .stream_description
         .unwrap();
     let shard = description.shards.unwrap().remove(0);
-    let iterator = reader
-        .get_shard_iterator()
-        .stream_arn(&stream_arn)
-        .shard_id(shard.shard_id.unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let iterator = trim_horizon_iterator(&reader, &stream_arn, shard.shard_id.unwrap()).await;
     let records = reader
         .get_records()
         .shard_iterator(iterator)
@@ -279,27 +272,8 @@ async fn an_explicit_deny_on_either_side_wins() {
     let keys = assume(&cloud, &role_arn()).await;
     assert_eq!(describe_as(&cloud, &keys, &stream_arn).await, "ok");
     let reader = streams(&cloud, &keys);
-    let shard = reader
-        .describe_stream()
-        .stream_arn(&stream_arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap()
-        .remove(0);
-    let iterator = reader
-        .get_shard_iterator()
-        .stream_arn(&stream_arn)
-        .shard_id(shard.shard_id.unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let shard = list_shards(&reader, &stream_arn).await.remove(0);
+    let iterator = trim_horizon_iterator(&reader, &stream_arn, shard.shard_id.unwrap()).await;
     let denied = reader
         .get_records()
         .shard_iterator(iterator)
@@ -418,37 +392,16 @@ async fn assume_role_follows_the_trust_policy_and_sessions_expire() {
 
 #[tokio::test]
 async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        SseSpecification, StreamSpecification,
-    };
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType, SseSpecification};
     let cloud = crate::common::start().await;
     let db = dynamodb(&cloud, &root(&cloud, B));
     db.create_table()
         .table_name("documents")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(definition("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest)
         .sse_specification(SseSpecification::builder().enabled(true).build())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(enabled_stream(StreamViewType::KeysOnly))
         .send()
         .await
         .unwrap();

@@ -1,10 +1,12 @@
 //! DynamoDB through aws-sdk-dynamodb: tables, items, resource policies.
 
-use crate::common::{A, B, REGION, describe, dynamodb, root, start};
+use crate::common::{
+    A, B, REGION, definition, describe, dynamodb, enabled_stream, key, root, start,
+};
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ReturnValue, ScalarAttributeType,
-    SseSpecification, StreamSpecification, StreamViewType, TableStatus,
+    BillingMode, KeyType, ReturnValue, ScalarAttributeType, SseSpecification, StreamViewType,
+    TableStatus,
 };
 use expect_test::expect;
 
@@ -16,43 +18,13 @@ pub(crate) async fn create_table(
     let mut request = client
         .create_table()
         .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(definition("pk", ScalarAttributeType::S))
+        .attribute_definitions(definition("sk", ScalarAttributeType::N))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
         .billing_mode(BillingMode::PayPerRequest);
     if let Some(view) = view {
-        request = request.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(view)
-                .build()
-                .unwrap(),
-        );
+        request = request.stream_specification(enabled_stream(view));
     }
     request.send().await.unwrap();
 }
@@ -93,20 +65,8 @@ async fn tables_are_created_described_listed_and_deleted() {
     let again = client
         .create_table()
         .table_name("documents")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(definition("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
@@ -178,20 +138,8 @@ async fn encryption_is_recorded_and_reported() {
     client
         .create_table()
         .table_name("secret")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(definition("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest)
         .sse_specification(SseSpecification::builder().enabled(true).build())
         .send()

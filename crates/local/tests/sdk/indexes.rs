@@ -3,32 +3,16 @@
 //! indexes (sparse, projected, paged with the table's and the index's keys)
 //! and the index key type checks of writes.
 
-use crate::common::{B, describe, dynamodb, root, start};
+use crate::common::{B, definition, describe, dynamodb, key, root, start};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, Select,
+    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+    ScalarAttributeType, Select,
 };
 use expect_test::expect;
 use std::collections::HashMap;
-
-fn definition(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(kind)
-        .build()
-        .unwrap()
-}
-
-fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .unwrap()
-}
 
 fn projection(kind: ProjectionType, non_key: &[&str]) -> Projection {
     let mut builder = Projection::builder().projection_type(kind);

@@ -22,6 +22,17 @@ fn stream_policy(stream_arn: &str) -> String {
     )
 }
 
+/// Puts `stream_policy` on `stream_arn` as B, letting A's role read it.
+async fn share_stream(cloud: &RunningCloud, stream_arn: &str) {
+    dynamodb(cloud, &root(cloud, B))
+        .put_resource_policy()
+        .resource_arn(stream_arn)
+        .policy(stream_policy(stream_arn))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// B's table with a stream; A's role (with the AWS managed stream-reading
 /// policy) and the test function. Gives the stream ARN.
 async fn setup(cloud: &RunningCloud) -> String {
@@ -115,13 +126,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         )
     );
 
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     for pk in ["a", "b", "c"] {
         put(&cloud, pk, None).await;
     }
@@ -200,13 +205,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(!delivered(&cloud).contains(&"i".to_owned()));
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     wait_for_deliveries(&cloud, "i after the policy came back", |keys| {
         keys.iter().any(|k| k == "i")
     })
@@ -255,13 +254,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
 async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_refused() {
     let cloud = start().await;
     let stream = setup(&cloud).await;
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     put(&cloud, "before", None).await;
     let client = lambda(&cloud, &root(&cloud, A));
     let refused = client
@@ -299,13 +292,7 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
 }
 
 async fn create_mapping(cloud: &RunningCloud, stream: &str, retries: i32) -> String {
-    dynamodb(cloud, &root(cloud, B))
-        .put_resource_policy()
-        .resource_arn(stream)
-        .policy(stream_policy(stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(cloud, stream).await;
     let created = lambda(cloud, &root(cloud, A))
         .create_event_source_mapping()
         .function_name("consumer")
@@ -381,13 +368,7 @@ async fn a_function_crashing_mid_batch_is_retried_then_the_batch_dropped() {
 async fn records_older_than_the_maximum_age_are_discarded() {
     let cloud = start().await;
     let stream = setup(&cloud).await;
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     put(&cloud, "old", None).await;
     cloud.advance_clock(Duration::from_secs(120));
     let refused = lambda(&cloud, &root(&cloud, A))
@@ -433,13 +414,7 @@ fn filter_criteria(patterns: &[&str]) -> FilterCriteria {
 async fn records_no_filter_matches_are_skipped_and_bad_patterns_refused() {
     let cloud = start().await;
     let stream = setup(&cloud).await;
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     let client = lambda(&cloud, &root(&cloud, A));
     let create = |patterns: &[&str]| {
         client
@@ -527,13 +502,7 @@ async fn records_no_filter_matches_are_skipped_and_bad_patterns_refused() {
 async fn a_failing_batch_is_bisected_down_to_the_poison_record() {
     let cloud = start().await;
     let stream = setup(&cloud).await;
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     for (pk, mark) in [("a", None), ("b", None), ("p", Some("poison")), ("d", None)] {
         put(&cloud, pk, mark).await;
     }
@@ -566,13 +535,7 @@ async fn a_failing_batch_is_bisected_down_to_the_poison_record() {
 async fn a_batch_whose_retries_are_spent_goes_to_the_on_failure_queue() {
     let cloud = start().await;
     let stream = setup(&cloud).await;
-    dynamodb(&cloud, &root(&cloud, B))
-        .put_resource_policy()
-        .resource_arn(&stream)
-        .policy(stream_policy(&stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(&cloud, &stream).await;
     let queues = sqs(&cloud, &root(&cloud, A));
     let url = queues
         .create_queue()
@@ -722,13 +685,7 @@ async fn mapping_with(
         aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder,
     ) -> aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder,
 ) -> String {
-    dynamodb(cloud, &root(cloud, B))
-        .put_resource_policy()
-        .resource_arn(stream)
-        .policy(stream_policy(stream))
-        .send()
-        .await
-        .unwrap();
+    share_stream(cloud, stream).await;
     let request = lambda(cloud, &root(cloud, A))
         .create_event_source_mapping()
         .function_name("consumer")

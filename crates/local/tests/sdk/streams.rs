@@ -1,7 +1,7 @@
 //! DynamoDB Streams through aws-sdk-dynamodbstreams: shards, iterators,
 //! records per view type, lineage after rollover, retention and expiry.
 
-use crate::common::{B, REGION, describe, dynamodb, root, streams};
+use crate::common::{B, REGION, describe, dynamodb, enabled_stream, root, streams};
 use crate::dynamodb::create_table;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
@@ -44,6 +44,41 @@ pub(crate) async fn latest_stream(client: &aws_sdk_dynamodb::Client) -> String {
         .table
         .unwrap();
     table.latest_stream_arn.unwrap()
+}
+
+/// The shards DescribeStream lists for `stream_arn`.
+pub(crate) async fn list_shards(
+    client: &aws_sdk_dynamodbstreams::Client,
+    stream_arn: &str,
+) -> Vec<aws_sdk_dynamodbstreams::types::Shard> {
+    client
+        .describe_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap()
+}
+
+/// A TRIM_HORIZON iterator of the shard `shard_id` of `stream_arn`.
+pub(crate) async fn trim_horizon_iterator(
+    client: &aws_sdk_dynamodbstreams::Client,
+    stream_arn: &str,
+    shard_id: impl Into<String>,
+) -> String {
+    client
+        .get_shard_iterator()
+        .stream_arn(stream_arn)
+        .shard_id(shard_id)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator
+        .unwrap()
 }
 
 /// Reads every record of every shard from the trim horizon, parents first.
@@ -245,16 +280,7 @@ async fn shards_roll_over_into_children_with_lineage() {
     );
 
     // Reading the closed shard to its end: no next iterator.
-    let iterator = st
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(shards[0].shard_id.clone().unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let iterator = trim_horizon_iterator(&st, &arn, shards[0].shard_id.clone().unwrap()).await;
     let page = st
         .get_records()
         .shard_iterator(iterator)
@@ -306,16 +332,7 @@ async fn shards_roll_over_into_children_with_lineage() {
 async fn iterators_of_all_four_types_and_limits() {
     let (cloud, db, st) = rolling_cloud().await;
     let arn = latest_stream(&db).await;
-    let shards = st
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap();
+    let shards = list_shards(&st, &arn).await;
     let open = shards.last().unwrap();
     let shard_id = open.shard_id.clone().unwrap();
     let first_sequence = open
@@ -435,27 +452,9 @@ async fn iterators_of_all_four_types_and_limits() {
 async fn iterators_expire_and_old_records_are_trimmed() {
     let (cloud, db, st) = rolling_cloud().await;
     let arn = latest_stream(&db).await;
-    let shards = st
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap();
+    let shards = list_shards(&st, &arn).await;
     let first = shards[0].clone();
-    let iterator = st
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(first.shard_id.clone().unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let iterator = trim_horizon_iterator(&st, &arn, first.shard_id.clone().unwrap()).await;
     cloud.advance_clock(Duration::from_secs(16 * 60));
     let expired = st
         .get_records()
@@ -503,31 +502,13 @@ async fn iterators_expire_and_old_records_are_trimmed() {
         .unwrap_err();
     // The iterator is older than 15 minutes too; expiry is reported first.
     assert!(trimmed.into_service_error().is_expired_iterator_exception());
-    let shards = st
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap();
+    let shards = list_shards(&st, &arn).await;
     assert!(
         shards.iter().all(|s| s.shard_id != first.shard_id),
         "closed, drained shards older than a day are gone"
     );
     let open = shards.last().unwrap();
-    let horizon = st
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(open.shard_id.clone().unwrap())
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator
-        .unwrap();
+    let horizon = trim_horizon_iterator(&st, &arn, open.shard_id.clone().unwrap()).await;
     let records = st
         .get_records()
         .shard_iterator(horizon)
@@ -575,13 +556,7 @@ async fn list_streams_filters_and_paginates_and_a_new_view_type_makes_a_new_stre
     let again = db
         .update_table()
         .table_name("documents")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(enabled_stream(StreamViewType::NewImage))
         .send()
         .await
         .unwrap_err();
@@ -600,13 +575,7 @@ async fn list_streams_filters_and_paginates_and_a_new_view_type_makes_a_new_stre
         .unwrap();
     db.update_table()
         .table_name("documents")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(enabled_stream(StreamViewType::NewImage))
         .send()
         .await
         .unwrap();
@@ -667,16 +636,7 @@ async fn shards_roll_over_by_age_too() {
     put("after").await.unwrap();
     let st = streams(&cloud, &root(&cloud, B));
     let arn = latest_stream(&db).await;
-    let shards = st
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap();
+    let shards = list_shards(&st, &arn).await;
     assert_eq!(shards.len(), 2);
     assert_eq!(shards[1].parent_shard_id, shards[0].shard_id);
     assert_eq!(read_all(&st, &arn).await.len(), 2);
