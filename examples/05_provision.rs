@@ -123,16 +123,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .consumer(
             Consumer::new("billing", A.parse()?, "billing-consumer")
                 .function(FunctionSpec::new(FUNCTION, package(BOOTSTRAP)?))
-                // The safe defaults (finite retries, partial batch
-                // responses), but without bisection, which the local
-                // cloud does not implement yet; on AWS keep it on.
-                .reads_with(
-                    "tenant-b",
-                    MappingParameters {
-                        bisect_batch_on_function_error: false,
-                        ..MappingParameters::default()
-                    },
-                ),
+                // The safe defaults: finite retries, a failing batch
+                // bisected down to the failing record, partial batch
+                // responses.
+                .reads_with("tenant-b", MappingParameters::default()),
         );
     let accounts = Accounts::new()
         .with_config(A.parse()?, &sdk_config(&cloud, A)?)

@@ -5,7 +5,10 @@
 //! With cargo-lambda or cargo-zigbuild installed the binary is built for
 //! Lambda (x86_64 Amazon Linux 2023's glibc); otherwise it is a host
 //! release build, which runs on the local cloud but not necessarily on
-//! Lambda, and the task says so.
+//! Lambda, and the task says so. `--debug` is a host build with the dev
+//! profile, for the local cloud only: it reuses what `cargo test` compiled
+//! instead of compiling the AWS SDK crates again in release mode (CI's
+//! example step uses it).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -25,12 +28,30 @@ const FUNCTION: &str = "demo-billing";
 /// against the glibc of Amazon Linux 2023.
 const LAMBDA_TARGET: &str = "x86_64-unknown-linux-gnu.2.34";
 
+/// The deflate level of the package: the fastest. On the 36 MB dev build
+/// of the function it packs 13 MB instead of level 6's 10 MB in about a
+/// tenth of the time (0.25 s against 2.5 s, deflate optimised in dev).
+const DEFLATE_LEVEL: i64 = 1;
+
 /// Arguments of `cargo xtask build`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Print one JSON object instead of progress lines
     #[arg(long)]
     json: bool,
+    /// A host build with the dev profile (for the local cloud only):
+    /// reuses the debug artifacts tests built
+    #[arg(long)]
+    debug: bool,
+}
+
+/// The cargo profile the function is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profile {
+    /// `--release`: what Lambda runs, and the default.
+    Release,
+    /// The dev profile, host only: quick when the tests were just built.
+    Dev,
 }
 
 /// How the bootstrap binary was built.
@@ -43,6 +64,9 @@ pub(crate) enum Toolchain {
     CargoZigbuild,
     /// `cargo build --release` for this machine: runs on the local cloud.
     Host,
+    /// `cargo build` (dev profile) for this machine: runs on the local
+    /// cloud.
+    HostDebug,
 }
 
 impl Toolchain {
@@ -53,6 +77,7 @@ impl Toolchain {
             Self::Host => {
                 "a host release build (runs on the local cloud; install cargo-lambda or cargo-zigbuild for AWS)"
             }
+            Self::HostDebug => "a host debug build (runs on the local cloud only)",
         }
     }
 }
@@ -67,7 +92,12 @@ pub(crate) struct Built {
 
 pub(crate) fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
-    let built = build(!args.json)?;
+    let profile = if args.debug {
+        Profile::Dev
+    } else {
+        Profile::Release
+    };
+    let built = build(profile, !args.json)?;
     if args.json {
         println!(
             "{}",
@@ -88,13 +118,16 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Builds the function and packages it; `progress` prints each step.
-pub(crate) fn build(progress: bool) -> Result<Built> {
+/// Builds the function with `profile` and packages it; `progress` prints
+/// each step.
+pub(crate) fn build(profile: Profile, progress: bool) -> Result<Built> {
     let root = project_root();
     let sh = Shell::new()?;
     sh.change_dir(&root);
     let cargo = cargo();
-    let toolchain = if on_path(&sh, "cargo-lambda") {
+    let toolchain = if profile == Profile::Dev {
+        Toolchain::HostDebug
+    } else if on_path(&sh, "cargo-lambda") {
         Toolchain::CargoLambda
     } else if on_path(&sh, "cargo-zigbuild") {
         Toolchain::CargoZigbuild
@@ -122,6 +155,10 @@ pub(crate) fn build(progress: bool) -> Result<Built> {
         Toolchain::Host => {
             cmd!(sh, "{cargo} build --release --package {FUNCTION}").run()?;
             root.join("target/release").join(FUNCTION)
+        }
+        Toolchain::HostDebug => {
+            cmd!(sh, "{cargo} build --package {FUNCTION}").run()?;
+            root.join("target/debug").join(FUNCTION)
         }
     };
     if progress {
@@ -159,6 +196,7 @@ pub(crate) fn write_bootstrap_zip(binary: &Path, zip: &Path) -> Result<()> {
     let mut writer = ZipWriter::new(BufWriter::new(file));
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(DEFLATE_LEVEL))
         .unix_permissions(0o755);
     writer
         .start_file("bootstrap", options)

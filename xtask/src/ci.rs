@@ -85,8 +85,10 @@ fn run_examples(sh: &Shell, cargo: &str) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
     names.sort();
-    // Example 06 deploys the demo function: package it first.
-    crate::build::build(true).context("building the demo function for the examples")?;
+    // Example 06 deploys the demo function on the local cloud: package a
+    // dev-profile build, which reuses what the test step compiled.
+    crate::build::build(crate::build::Profile::Dev, true)
+        .context("building the demo function for the examples")?;
     if names.is_empty() {
         println!("ci: no examples yet");
     }

@@ -36,7 +36,7 @@ pub(crate) fn run() -> Result<()> {
     );
     println!("▸ build the function (demo-billing) as a Lambda deployment package ...");
     let step = Instant::now();
-    let built = crate::build::build(false)?;
+    let built = crate::build::build(crate::build::Profile::Release, false)?;
     let zip =
         std::fs::read(&built.zip).with_context(|| format!("reading {}", built.zip.display()))?;
     println!(

@@ -347,7 +347,7 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
         if !args.json {
             println!("▸ build the function ...");
         }
-        let built = crate::build::build(!args.json)?;
+        let built = crate::build::build(crate::build::Profile::Release, !args.json)?;
         if args.consumer_profile.is_some() && built.toolchain == crate::build::Toolchain::Host {
             bail!(
                 "a host build only runs on the local cloud; install cargo-lambda (or cargo-zigbuild) to build a function Lambda can run, then deploy again"

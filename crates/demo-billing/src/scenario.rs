@@ -88,13 +88,12 @@ pub fn desired_state(accounts: &DemoAccounts, zip: Vec<u8>, subscribed: bool) ->
     desired.consumer(consumer)
 }
 
-/// The mappings' parameters: the safe defaults, with small batches so that
-/// a retried batch redoes little, and without bisecting (the function
-/// reports its failed records itself).
+/// The mappings' parameters: the safe defaults (finite retries, a batch
+/// failing as a whole bisected, the function reporting its failed records
+/// itself), with small batches so that a retried batch redoes little.
 pub fn mapping_parameters() -> MappingParameters {
     MappingParameters {
         batch_size: 50,
-        bisect_batch_on_function_error: false,
         ..MappingParameters::default()
     }
 }

@@ -85,6 +85,9 @@ pub enum ErrorCode {
     RequestTooLargeException,
     /// Lambda: the request payload is not JSON.
     InvalidRequestContentException,
+    /// Lambda's front end: a code upload (CreateFunction,
+    /// UpdateFunctionCode) is over the direct-upload limit.
+    RequestEntityTooLargeException,
     /// Lambda: the service failed (the function could not be started).
     ServiceException,
     /// Any protocol: the server failed; never expected.
@@ -132,6 +135,7 @@ impl ErrorCode {
             Self::PreconditionFailedException => "PreconditionFailedException",
             Self::RequestTooLargeException => "RequestTooLargeException",
             Self::InvalidRequestContentException => "InvalidRequestContentException",
+            Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",
             Self::ServiceException => "ServiceException",
             Self::InternalFailure => "InternalFailure",
         }
@@ -185,7 +189,7 @@ impl ErrorCode {
             | Self::AccessDeniedException => 403,
             Self::NotImplementedException => 501,
             Self::PreconditionFailedException => 412,
-            Self::RequestTooLargeException => 413,
+            Self::RequestTooLargeException | Self::RequestEntityTooLargeException => 413,
             Self::InternalFailure | Self::ServiceException => 500,
             _ => 400,
         }

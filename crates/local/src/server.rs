@@ -8,7 +8,7 @@ use crate::router;
 use crate::state::{Cloud, ShardRollover};
 use crate::wire::ReceivedRequest;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -26,8 +26,25 @@ use tokio::task::JoinHandle;
 pub const DEFAULT_ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
 /// The port the binary listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 4577;
-/// The largest request body accepted.
+/// The largest request body accepted, except for Lambda code uploads.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Lambda's direct-upload limit: a request carrying a zip (50 MB, base64
+/// in the JSON body) must be smaller than this many bytes, as AWS says.
+pub const LAMBDA_CODE_UPLOAD_LIMIT_BYTES: usize = 69_905_067;
+
+/// The Lambda operation a request uploads code with (CreateFunction or
+/// UpdateFunctionCode), if it is one: these take bodies up to
+/// [`LAMBDA_CODE_UPLOAD_LIMIT_BYTES`].
+fn code_upload_operation(method: &hyper::Method, path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix(crate::lambda::API_PREFIX)?;
+    let rest = rest.strip_prefix("functions")?;
+    if *method == hyper::Method::POST && (rest.is_empty() || rest == "/") {
+        return Some("CreateFunction");
+    }
+    let name = rest.strip_prefix('/')?.strip_suffix("/code")?;
+    (*method == hyper::Method::PUT && !name.is_empty() && !name.contains('/'))
+        .then_some("UpdateFunctionCode")
+}
 
 /// Configures a local cloud. `LocalCloud::builder().start().await` gives a
 /// cloud with the default accounts on an ephemeral loopback port.
@@ -275,13 +292,34 @@ async fn answer(
         "{:032X}",
         u128::from(cloud.next_number()) << 64 | u128::from(crate::clock::wall_millis())
     );
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let error = crate::error::ApiError::validation(format!(
-                "the request body could not be read or exceeds {MAX_BODY_BYTES} bytes"
-            ));
-            let reply = crate::wire::Reply::error(crate::wire::Protocol::Json, &error, &request_id);
+    let upload = code_upload_operation(&parts.method, parts.uri.path());
+    let limit = match upload {
+        // "Smaller than" the limit: the limit itself is refused.
+        Some(_) => LAMBDA_CODE_UPLOAD_LIMIT_BYTES - 1,
+        None => MAX_BODY_BYTES,
+    };
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
+        Err(refused) => {
+            let reply = match (refused, upload) {
+                (BodyRefused::TooLarge, Some(operation)) => crate::wire::Reply::error(
+                    crate::wire::Protocol::RestJson,
+                    &crate::error::ApiError::new(
+                        crate::error::ErrorCode::RequestEntityTooLargeException,
+                        format!(
+                            "Request must be smaller than {LAMBDA_CODE_UPLOAD_LIMIT_BYTES} bytes for the {operation} operation"
+                        ),
+                    ),
+                    &request_id,
+                ),
+                _ => crate::wire::Reply::error(
+                    crate::wire::Protocol::Json,
+                    &crate::error::ApiError::validation(format!(
+                        "the request body could not be read or exceeds {MAX_BODY_BYTES} bytes"
+                    )),
+                    &request_id,
+                ),
+            };
             return Ok(to_response(reply, &request_id));
         }
     };
@@ -311,6 +349,40 @@ async fn answer(
     Ok(to_response(reply, &request_id))
 }
 
+/// Why a request body was not taken.
+enum BodyRefused {
+    /// It is over its limit.
+    TooLarge,
+    /// The connection failed while it was read.
+    Unreadable,
+}
+
+/// Reads a request body of at most `limit` bytes. A longer one is read to
+/// its end (up to four times the limit) and dropped, so that the client,
+/// still sending, gets the error answer rather than a reset connection.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, BodyRefused> {
+    let mut collected = Vec::new();
+    let mut seen = 0_usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(BodyRefused::Unreadable);
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            collected.extend_from_slice(&data);
+        } else if seen > limit.saturating_mul(4) {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(BodyRefused::TooLarge);
+    }
+    Ok(Bytes::from(collected))
+}
+
 fn to_response(reply: crate::wire::Reply, request_id: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
@@ -329,4 +401,52 @@ fn to_response(reply: crate::wire::Reply, request_id: &str) -> Response<Full<Byt
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_upload_operation;
+    use hyper::Method;
+
+    #[test]
+    fn only_lambda_code_uploads_get_the_large_limit() {
+        let cases = [
+            (
+                Method::POST,
+                "/2015-03-31/functions",
+                Some("CreateFunction"),
+            ),
+            (
+                Method::POST,
+                "/2015-03-31/functions/",
+                Some("CreateFunction"),
+            ),
+            (
+                Method::PUT,
+                "/2015-03-31/functions/billing/code",
+                Some("UpdateFunctionCode"),
+            ),
+            (Method::GET, "/2015-03-31/functions", None),
+            (
+                Method::PUT,
+                "/2015-03-31/functions/billing/configuration",
+                None,
+            ),
+            (Method::PUT, "/2015-03-31/functions//code", None),
+            (
+                Method::POST,
+                "/2015-03-31/functions/billing/invocations",
+                None,
+            ),
+            (Method::POST, "/2015-03-31/event-source-mappings/", None),
+            (Method::POST, "/", None),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(
+                code_upload_operation(&method, path),
+                expected,
+                "{method} {path}"
+            );
+        }
+    }
 }

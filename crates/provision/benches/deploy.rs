@@ -50,11 +50,7 @@ fn package() -> Vec<u8> {
 }
 
 fn desired() -> DesiredState {
-    // Bisection off: the local cloud's Lambda does not implement it yet.
-    let parameters = MappingParameters {
-        bisect_batch_on_function_error: false,
-        ..MappingParameters::default()
-    };
+    let parameters = MappingParameters::default();
     DesiredState::new(REGION)
         .source(Source::new(
             "tenant-b",

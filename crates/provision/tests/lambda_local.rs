@@ -6,9 +6,8 @@
 //! only when both policies allow it. Write calls are counted by an SDK
 //! interceptor on every client, which also injects failures.
 //!
-//! The mappings here turn `BisectBatchOnFunctionError` off: the local cloud
-//! refuses it until it implements it (the safe default, on, is checked as
-//! sent in `lambda_steps.rs`).
+//! The mappings use provision's safe defaults (bisection on, finite retries,
+//! ReportBatchItemFailures), which the local cloud honours and reads back.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -217,13 +216,9 @@ fn bootstrap_zip(script: &str) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
-/// Mapping parameters the local cloud honours: the safe defaults with
-/// bisection off (see the module docs).
+/// The mapping parameters used here: provision's safe defaults.
 fn local_parameters() -> MappingParameters {
-    MappingParameters {
-        bisect_batch_on_function_error: false,
-        ..MappingParameters::default()
-    }
+    MappingParameters::default()
 }
 
 /// Billing in A reads the `documents` table of tenant B with a function.
@@ -845,6 +840,90 @@ async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() 
         .unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     expect![""].assert_eq(&log.writes());
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn bisection_destination_filters_and_parallelization_read_back_as_applied() {
+    let dir = scratch_dir("reliability-settings");
+    let cloud = start_cloud(&dir).await;
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    // The on-failure queue is given as an ARN; it lives in account A.
+    aws_sdk_sqs::Client::new(&sdk_config(&cloud, A))
+        .create_queue()
+        .queue_name("billing-failures")
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{A}:billing-failures");
+    let filter = r#"{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"doc-"}]}}}}"#;
+    let parameters = MappingParameters {
+        parallelization_factor: 3,
+        filters: vec![filter.to_owned()],
+        on_failure_destination: Some(queue_arn.clone()),
+        ..MappingParameters::default()
+    };
+    assert!(parameters.bisect_batch_on_function_error);
+    let desired = desired(bootstrap_zip(BOOTSTRAP), parameters);
+    let mut state = StateFile::new();
+
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+    let mappings = lambda.list_event_source_mappings().send().await.unwrap();
+    let [listed] = mappings.event_source_mappings() else {
+        panic!("one mapping expected: {mappings:?}");
+    };
+    let mapping = lambda
+        .get_event_source_mapping()
+        .uuid(listed.uuid().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mapping.bisect_batch_on_function_error(), Some(true));
+    assert_eq!(mapping.parallelization_factor(), Some(3));
+    assert_eq!(mapping.maximum_retry_attempts(), Some(10));
+    assert_eq!(
+        mapping
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|f| f.destination()),
+        Some(queue_arn.as_str())
+    );
+    let patterns: Vec<&str> = mapping
+        .filter_criteria()
+        .unwrap()
+        .filters()
+        .iter()
+        .filter_map(|f| f.pattern())
+        .collect();
+    assert_eq!(patterns, [filter]);
+    assert_eq!(
+        mapping.function_response_types(),
+        [aws_sdk_lambda::types::FunctionResponseType::ReportBatchItemFailures]
+    );
+
+    // Read back exactly as desired: applying again writes nothing.
+    log.take();
+    let again = apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    expect![""].assert_eq(&log.writes());
+
+    // The filter is in force: a key it does not match is skipped past.
+    put_document(&cloud, "note-1").await;
+    put_document(&cloud, "doc-1").await;
+    wait_for_delivery(&cloud, &["doc-1"]).await;
+    assert_eq!(delivered_keys(&cloud), ["doc-1"]);
 
     destroy(&accounts, &Waits::local(), &mut state)
         .await

@@ -4,9 +4,8 @@
 //! `FakeLambda`, an SDK interceptor that keeps functions and mappings and
 //! writes Lambda's restJson1 responses, including the Pending and Creating
 //! states that apply must wait out. It checks the mapping's safe defaults
-//! as sent (bisection on), which the local cloud's Lambda does not honour
-//! yet; `lambda_local.rs` runs the same steps against the local cloud's
-//! real Lambda API.
+//! as sent (bisection on); `lambda_local.rs` runs the same steps against
+//! the local cloud's real Lambda API and reads them back.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

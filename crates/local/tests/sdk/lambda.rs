@@ -2,7 +2,7 @@
 //! zip with an execution role Lambda may assume, read, listed and deleted,
 //! and the errors AWS gives for what it refuses.
 
-use crate::common::{A, B, describe, iam, lambda, root, start};
+use crate::common::{A, B, describe, dynamodb, iam, lambda, root, start};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
 use expect_test::expect;
@@ -286,5 +286,82 @@ async fn trust_policies_see_the_source_account_and_arn() {
         own-function: created
         other-function: InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda."#]]
     .assert_eq(&seen.join("\n"));
+    cloud.stop().await;
+}
+
+/// A zip holding one stored (uncompressed) `bootstrap` of `size`
+/// pseudo-random bytes, so that the zip is about `size` bytes long.
+fn incompressible_zip(size: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut bytes = Vec::with_capacity(size);
+    while bytes.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(size);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    writer.start_file("bootstrap", options).unwrap();
+    writer.write_all(&bytes).unwrap();
+    writer.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn code_uploads_take_lambdas_direct_upload_limit_and_are_refused_beyond_it() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+
+    // 17 MB of zip is about 23 MB of JSON: over the 16 MB other services
+    // take, under Lambda's limit.
+    let seventeen_megabytes = incompressible_zip(17 * 1024 * 1024);
+    let created = create_function(&client, "big", &role, &seventeen_megabytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.code_size(),
+        i64::try_from(seventeen_megabytes.len()).unwrap()
+    );
+
+    // 51 MB of zip is over 50 MB: refused as AWS refuses it, with 413.
+    let too_big = incompressible_zip(51 * 1024 * 1024);
+    let error = create_function(&client, "too-big", &role, &too_big)
+        .send()
+        .await
+        .unwrap_err();
+    let raw = error.raw_response().map(|r| r.status().as_u16());
+    let service = error.into_service_error();
+    expect![[r#"(Some(413), Some("RequestEntityTooLargeException"), Some("Request must be smaller than 69905067 bytes for the CreateFunction operation"))"#]]
+        .assert_eq(&format!("{:?}", (raw, service.meta().code(), service.meta().message())));
+    let error = client
+        .update_function_code()
+        .function_name("big")
+        .zip_file(Blob::new(too_big))
+        .send()
+        .await
+        .unwrap_err();
+    let service = error.into_service_error();
+    expect![[r#"(Some("RequestEntityTooLargeException"), Some("Request must be smaller than 69905067 bytes for the UpdateFunctionCode operation"))"#]]
+        .assert_eq(&format!("{:?}", (service.meta().code(), service.meta().message())));
+
+    // Other services keep the 16 MB limit.
+    let error = dynamodb(&cloud, &root(&cloud, A))
+        .put_item()
+        .table_name("anything")
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("x".repeat(17 * 1024 * 1024)),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: the request body could not be read or exceeds 16777216 bytes"]
+        .assert_eq(&describe(&error));
     cloud.stop().await;
 }
