@@ -40,6 +40,8 @@
 //! - `serde`, `serde_json`: the awsJson protocol; `raw_value` keeps stream
 //!   images as compact serialized JSON.
 //! - `thiserror`: typed errors.
+//! - `base64`: restJson1 blobs, among them code uploads of up to 50 MB (the
+//!   Lambda runtime already brings it into a consumer's build).
 //! - `zip`, `flate2` (deflate only, pure Rust): unpacking Lambda deployment
 //!   packages; tokio's `process` feature runs their `bootstrap`.
 //! - `streamgate-policy`: the policy model the authorizer is built on.
