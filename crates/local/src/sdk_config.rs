@@ -15,7 +15,10 @@
 //! ```
 //!
 //! For an assumed-role session, pass the session's keys from STS
-//! `AssumeRole` to [`RunningCloud::sdk_config_with_credentials`].
+//! `AssumeRole` to [`RunningCloud::sdk_config_with_credentials`]; for a
+//! cloud running in another process (the `streamgate-local` binary), where
+//! there is no [`RunningCloud`] handle, use [`root_sdk_config`] with its
+//! endpoint URL.
 
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_types::SdkConfig;
@@ -23,6 +26,7 @@ use aws_types::region::Region;
 use aws_types::sdk_config::SharedCredentialsProvider;
 
 use crate::RunningCloud;
+use crate::identity::ROOT_SECRET;
 
 /// The credentials type [`RunningCloud::sdk_config_with_credentials`]
 /// takes, re-exported so that callers need not depend on
@@ -45,6 +49,36 @@ pub enum SdkConfigError {
         /// The accounts the cloud holds.
         known: Vec<String>,
     },
+}
+
+/// An SDK configuration signing as the root user of `account` in `region`
+/// against the local cloud at `endpoint_url` (for example one the
+/// `streamgate-local` binary serves), with the latest behaviour version.
+/// Nothing is checked here: the cloud refuses an account it does not hold
+/// on the first request. With a [`RunningCloud`] handle, prefer
+/// [`RunningCloud::sdk_config`], which checks the account.
+///
+/// ```
+/// let config = streamgate_local::sdk_config::root_sdk_config(
+///     "http://127.0.0.1:4577",
+///     "111111111111",
+///     "eu-west-1",
+/// );
+/// assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4577"));
+/// ```
+pub fn root_sdk_config(endpoint_url: &str, account: &str, region: &str) -> SdkConfig {
+    let credentials = Credentials::new(account, ROOT_SECRET, None, None, PROVIDER_NAME);
+    config_with(endpoint_url, credentials, region)
+}
+
+/// The one place the configuration is put together.
+fn config_with(endpoint_url: &str, credentials: Credentials, region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
 }
 
 impl RunningCloud {
@@ -94,12 +128,7 @@ impl RunningCloud {
     /// # }
     /// ```
     pub fn sdk_config_with_credentials(&self, credentials: Credentials, region: &str) -> SdkConfig {
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(self.endpoint_url())
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .build()
+        config_with(&self.endpoint_url(), credentials, region)
     }
 }
 
@@ -159,6 +188,24 @@ mod tests {
             expect![[r#"error: the local cloud has no account `999999999999` (it has 111111111111, 222222222222)"#]],
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn endpoint_configuration_signs_as_the_running_cloud_does() {
+        let cloud = LocalCloud::builder().start().await.unwrap();
+        let by_endpoint = root_sdk_config(&cloud.endpoint_url(), "111111111111", "eu-west-1");
+        let by_handle = cloud.sdk_config("111111111111", "eu-west-1").unwrap();
+        let keys = |config: &SdkConfig| {
+            let provider = config.credentials_provider().unwrap();
+            async move { provider.provide_credentials().await.unwrap() }
+        };
+        let (a, b) = (keys(&by_endpoint).await, keys(&by_handle).await);
+        assert_eq!(
+            (a.access_key_id(), a.secret_access_key()),
+            (b.access_key_id(), b.secret_access_key())
+        );
+        assert_eq!(by_endpoint.endpoint_url(), by_handle.endpoint_url());
+        cloud.stop().await;
     }
 
     #[tokio::test]
