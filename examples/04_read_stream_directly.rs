@@ -11,7 +11,7 @@
 //! it. The reader reads them all, then a second reader opened on the same
 //! checkpoints finds nothing left to read but the two items written since.
 //!
-//! Run: `cargo run --example 04_read_stream_directly --features local,reader`
+//! Run: `cargo run --example 04_read_stream_directly --features local,reader,sdk-config`
 
 use std::time::Duration;
 
@@ -29,35 +29,11 @@ const REGION: &str = "eu-west-1";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cloud = LocalCloud::builder().shard_max_records(4).start().await?;
-    let keys = cloud.credentials(ACCOUNT).ok_or("no such account")?;
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new(REGION))
-            .endpoint_url(cloud.endpoint_url())
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "example",
-            ))
-            .build(),
-    );
-    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
-            .endpoint_url(cloud.endpoint_url())
-            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "example",
-            ))
-            .build(),
-    );
+    // The account's root keys, the cloud's endpoint and the region in one
+    // SDK configuration, shared by both clients.
+    let config = cloud.sdk_config(ACCOUNT, REGION)?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
 
     let table = dynamodb
         .create_table()

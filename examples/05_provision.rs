@@ -25,8 +25,6 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-use aws_types::SdkConfig;
 use streamgate_local::{LocalCloud, RunningCloud};
 use streamgate_policy::arn::{RoleArn, StreamArn};
 use streamgate_provision::apply::{apply, plan_against};
@@ -82,27 +80,6 @@ async fn wait_for_events(cloud: &RunningCloud, events: usize) -> Result<Vec<Stri
     }
 }
 
-/// The SDK configuration of one account of the local cloud: its root keys
-/// and the cloud's endpoint. For AWS, load it from a profile instead.
-fn sdk_config(cloud: &RunningCloud, account: &str) -> Result<SdkConfig, String> {
-    let keys = cloud
-        .credentials(account)
-        .ok_or_else(|| format!("the local cloud has no account {account}"))?;
-    let credentials = Credentials::new(
-        keys.access_key_id,
-        keys.secret_access_key,
-        None,
-        None,
-        "example",
-    );
-    Ok(SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Pollers wake on each write so the example does not wait for Lambda's
@@ -128,9 +105,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // responses.
                 .reads_with("tenant-b", MappingParameters::default()),
         );
+    // Each account's SDK configuration: its root keys and the cloud's
+    // endpoint. For AWS, load it from a profile instead.
     let accounts = Accounts::new()
-        .with_config(A.parse()?, &sdk_config(&cloud, A)?)
-        .with_config(B.parse()?, &sdk_config(&cloud, B)?);
+        .with_config(A.parse()?, &cloud.sdk_config(A, REGION)?)
+        .with_config(B.parse()?, &cloud.sdk_config(B, REGION)?);
 
     // 2. The plan: every resource is to be created. The stream's label is
     //    only known once the table exists.
@@ -145,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 4. A tenant writes a document in B; the mapping in A reads B's stream
     //    as the function's role and invokes the function with the record.
-    let tenant = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B)?);
+    let tenant = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION)?);
     tenant
         .put_item()
         .table_name("documents")

@@ -23,13 +23,12 @@
 use std::time::Duration;
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_types::SdkConfig;
 use demo_billing::scenario::{
     self, DOCUMENTS_TABLE_NAME, DemoAccounts, ExerciseOptions, FUNCTION_NAME, SourceClient,
     desired_state,
 };
-use streamgate_local::{LocalCloud, RunningCloud};
+use streamgate_local::LocalCloud;
 use streamgate_provision::apply::apply;
 use streamgate_provision::clients::{Accounts, Waits};
 use streamgate_provision::destroy::destroy;
@@ -40,26 +39,6 @@ const A: &str = "111111111111";
 const B: &str = "222222222222";
 const C: &str = "333333333333";
 const REGION: &str = "eu-west-1";
-
-/// One account of the local cloud, as an SDK sees it (see example 05).
-fn sdk_config(cloud: &RunningCloud, account: &str) -> Result<SdkConfig, String> {
-    let keys = cloud
-        .credentials(account)
-        .ok_or_else(|| format!("the local cloud has no account {account}"))?;
-    let credentials = Credentials::new(
-        keys.access_key_id,
-        keys.secret_access_key,
-        None,
-        None,
-        "example",
-    );
-    Ok(SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build())
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -78,10 +57,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .wake_pollers_on_write(true)
         .start()
         .await?;
+    // One account of the local cloud, as an SDK sees it (see example 05).
     let (a, b, c) = (
-        sdk_config(&cloud, A)?,
-        sdk_config(&cloud, B)?,
-        sdk_config(&cloud, C)?,
+        cloud.sdk_config(A, REGION)?,
+        cloud.sdk_config(B, REGION)?,
+        cloud.sdk_config(C, REGION)?,
     );
     let demo = DemoAccounts {
         region: REGION.to_owned(),

@@ -14,7 +14,8 @@
 //!   (`streamgate-consumer`).
 //! - `local` (with the `local` feature): the local cloud, a loopback
 //!   endpoint speaking DynamoDB, DynamoDB Streams, IAM and STS for several
-//!   accounts (`streamgate-local`).
+//!   accounts (`streamgate-local`); the `sdk-config` feature adds
+//!   `RunningCloud::sdk_config`, an AWS SDK configuration for an account.
 //! - `provision` (with the `provision` feature): plan, apply, verify,
 //!   destroy and doctor for the cross-account setup with the AWS SDK for
 //!   Rust (`streamgate-provision`).

@@ -22,8 +22,8 @@ use streamgate_provision::state::StateFile;
 use streamgate_provision::verify::verify;
 
 use crate::deploy::{
-    Deployment, LOCAL_CONSUMER, LOCAL_SOURCES, Progress, demo_accounts, local_config,
-    print_exercise, scenario_clients,
+    Deployment, LOCAL_CONSUMER, LOCAL_SOURCES, Progress, demo_accounts, print_exercise,
+    scenario_clients,
 };
 
 /// The Region of the demo.
@@ -92,11 +92,11 @@ async fn story_on(
     cloud: &streamgate_local::RunningCloud,
 ) -> Result<()> {
     let deployment = Deployment::local(endpoint.to_owned(), REGION.to_owned());
-    let consumer = local_config(endpoint, REGION, LOCAL_CONSUMER);
-    let sources: Vec<_> = LOCAL_SOURCES
+    let consumer = cloud.sdk_config(LOCAL_CONSUMER, REGION)?;
+    let sources = LOCAL_SOURCES
         .iter()
-        .map(|a| local_config(endpoint, REGION, a))
-        .collect();
+        .map(|a| cloud.sdk_config(a, REGION))
+        .collect::<Result<Vec<_>, _>>()?;
     let (demo, accounts) = demo_accounts(&deployment, &consumer, &sources)?;
     let waits = Waits::local();
     let mut state = StateFile::new();

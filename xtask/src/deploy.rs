@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_types::SdkConfig;
 use demo_billing::scenario::{
     self, DemoAccounts, ExerciseOptions, FUNCTION_NAME, SourceClient, desired_state,
 };
 use serde_json::json;
+use streamgate_local::sdk_config::root_sdk_config;
 use streamgate_policy::arn::AccountId;
 use streamgate_provision::apply::{apply, plan_against};
 use streamgate_provision::clients::{Accounts, Waits};
@@ -187,18 +188,6 @@ impl Progress {
     }
 }
 
-/// The SDK configuration of `account` on the local cloud at `endpoint`:
-/// the account's root keys.
-pub(crate) fn local_config(endpoint: &str, region: &str, account: &str) -> SdkConfig {
-    let credentials = Credentials::new(account, LOCAL_SECRET, None, None, "streamgate-local");
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build()
-}
-
 /// The SDK configuration of an AWS profile.
 async fn profile_config(profile: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -254,7 +243,9 @@ async fn configs(deployment: &Deployment) -> Result<(SdkConfig, Vec<SdkConfig>)>
     let one = async |who: &AccountProfile| -> Result<SdkConfig> {
         match (&who.profile, &deployment.endpoint) {
             (Some(profile), _) => Ok(profile_config(profile, &deployment.region).await),
-            (None, Some(endpoint)) => Ok(local_config(endpoint, &deployment.region, &who.account)),
+            (None, Some(endpoint)) => {
+                Ok(root_sdk_config(endpoint, &who.account, &deployment.region))
+            }
             (None, None) => bail!(
                 "the deployment record names neither a profile nor an endpoint for account {}",
                 who.account

@@ -20,21 +20,8 @@ use streamgate_local::LocalCloud;
 #[tokio::test]
 async fn records_each_identity_once() {
     let cloud = LocalCloud::builder().start().await.unwrap();
-    let keys = cloud.credentials("111111111111").unwrap();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-            .endpoint_url(cloud.endpoint_url())
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "store-tests",
-            ))
-            .build(),
-    );
+    let client =
+        aws_sdk_dynamodb::Client::new(&cloud.sdk_config("111111111111", "eu-west-1").unwrap());
     client
         .create_table()
         .table_name("processed")

@@ -33,22 +33,8 @@ struct Fixture {
 
 async fn fixture(builder: streamgate_local::LocalCloudBuilder) -> Fixture {
     let cloud = builder.start().await.unwrap();
-    let keys = cloud.credentials(ACCOUNT).unwrap();
     // One SDK configuration for both clients: same endpoint, region, keys.
-    let config = aws_types::SdkConfig::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
-            aws_sdk_dynamodb::config::Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "reader-tests",
-            ),
-        ))
-        .build();
+    let config = cloud.sdk_config(ACCOUNT, REGION).unwrap();
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let streams = aws_sdk_dynamodbstreams::Client::new(&config);
     let table = dynamodb

@@ -49,21 +49,7 @@ async fn total(client: &aws_sdk_dynamodb::Client, tenant: &str) -> (String, Stri
 #[tokio::test]
 async fn conditional_transaction_applies_each_change_once() {
     let cloud = LocalCloud::builder().start().await.unwrap();
-    let keys = cloud.credentials(ACCOUNT).unwrap();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new(REGION))
-            .endpoint_url(cloud.endpoint_url())
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "demo-billing-tests",
-            ))
-            .build(),
-    );
+    let client = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(ACCOUNT, REGION).unwrap());
     client
         .create_table()
         .table_name("tenant-usage")
@@ -122,21 +108,7 @@ async fn conditional_transaction_applies_each_change_once() {
 #[tokio::test]
 async fn missing_table_is_a_transaction_error_naming_it() {
     let cloud = LocalCloud::builder().start().await.unwrap();
-    let keys = cloud.credentials(ACCOUNT).unwrap();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new(REGION))
-            .endpoint_url(cloud.endpoint_url())
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "demo-billing-tests",
-            ))
-            .build(),
-    );
+    let client = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(ACCOUNT, REGION).unwrap());
     let store = DynamoUsageStore::new(client, UsageTable("no-such-table".to_owned()));
     let error = store
         .apply(&change("a", 1, "acme", 1, 1))

@@ -20,8 +20,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-use aws_types::SdkConfig;
 use demo_billing::scenario::{
     self, DOCUMENTS_TABLE_NAME, DemoAccounts, ExerciseOptions, FUNCTION_NAME, SourceClient,
     desired_state,
@@ -65,22 +63,6 @@ fn bootstrap_zip() -> Vec<u8> {
     .clone()
 }
 
-fn config(cloud: &RunningCloud, account: &str) -> SdkConfig {
-    let keys = cloud.credentials(account).unwrap();
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            keys.access_key_id,
-            keys.secret_access_key,
-            None,
-            None,
-            "test",
-        )))
-        .build()
-}
-
 struct Demo {
     cloud: RunningCloud,
     demo: DemoAccounts,
@@ -113,12 +95,12 @@ async fn start(name: &str) -> Demo {
         sources: vec![B.parse().unwrap(), C.parse().unwrap()],
     };
     let accounts = Accounts::new()
-        .with_config(A.parse().unwrap(), &config(&cloud, A))
-        .with_config(B.parse().unwrap(), &config(&cloud, B))
-        .with_config(C.parse().unwrap(), &config(&cloud, C));
+        .with_config(A.parse().unwrap(), &cloud.sdk_config(A, REGION).unwrap())
+        .with_config(B.parse().unwrap(), &cloud.sdk_config(B, REGION).unwrap())
+        .with_config(C.parse().unwrap(), &cloud.sdk_config(C, REGION).unwrap());
     let client = |account: &str| SourceClient {
         account: account.parse().unwrap(),
-        client: aws_sdk_dynamodb::Client::new(&config(&cloud, account)),
+        client: aws_sdk_dynamodb::Client::new(&cloud.sdk_config(account, REGION).unwrap()),
     };
     let usage = client(A);
     let tenants = vec![client(B), client(C)];
@@ -203,7 +185,7 @@ async fn a_mapping_before_the_policy_and_an_unnamed_account_are_refused() {
     apply(&bare, &d.accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
-    let stream = aws_sdk_dynamodb::Client::new(&config(&d.cloud, B))
+    let stream = aws_sdk_dynamodb::Client::new(&d.cloud.sdk_config(B, REGION).unwrap())
         .describe_table()
         .table_name(DOCUMENTS_TABLE_NAME)
         .send()
@@ -214,7 +196,7 @@ async fn a_mapping_before_the_policy_and_an_unnamed_account_are_refused() {
         .latest_stream_arn()
         .unwrap()
         .to_owned();
-    let lambda = aws_sdk_lambda::Client::new(&config(&d.cloud, A));
+    let lambda = aws_sdk_lambda::Client::new(&d.cloud.sdk_config(A, REGION).unwrap());
     let refused = lambda
         .create_event_source_mapping()
         .function_name(FUNCTION_NAME)
@@ -240,7 +222,7 @@ async fn a_mapping_before_the_policy_and_an_unnamed_account_are_refused() {
         .unwrap();
     // A's role may read now; account C, which B's policy does not name,
     // may not.
-    let denied = aws_sdk_dynamodbstreams::Client::new(&config(&d.cloud, C))
+    let denied = aws_sdk_dynamodbstreams::Client::new(&d.cloud.sdk_config(C, REGION).unwrap())
         .describe_stream()
         .stream_arn(&stream)
         .send()
@@ -291,7 +273,7 @@ async fn totals_equal_the_sources_despite_failures_and_exits_mid_batch() {
         .unwrap();
     // 5% of records fail transiently, 0.3% exit the process mid-batch
     // right after being applied (before the batch is acknowledged).
-    aws_sdk_lambda::Client::new(&config(&d.cloud, A))
+    aws_sdk_lambda::Client::new(&d.cloud.sdk_config(A, REGION).unwrap())
         .update_function_configuration()
         .function_name(FUNCTION_NAME)
         .environment(

@@ -46,6 +46,10 @@
 //!   packages; tokio's `process` feature runs their `bootstrap`.
 //! - `streamgate-policy`: the policy model the authorizer is built on.
 //! - `anyhow`, `clap`: the `streamgate-local` binary only.
+//! - `aws-types`, `aws-credential-types`, `aws-smithy-runtime-api` (feature
+//!   `sdk-config`, off by default): `RunningCloud::sdk_config` hands out an
+//!   `aws_types::SdkConfig` for an account, so SDK users need not build one
+//!   by hand; only configuration types, no SDK client or `aws-config`.
 
 pub mod attribute;
 pub mod authorize;
@@ -62,6 +66,8 @@ pub mod indexes;
 pub mod lambda;
 pub mod legacy;
 pub mod router;
+#[cfg(feature = "sdk-config")]
+pub mod sdk_config;
 pub mod server;
 pub mod sigv4;
 pub mod sqs;

@@ -14,13 +14,11 @@
 )]
 #![allow(missing_docs)]
 
-use aws_types::SdkConfig;
-use aws_types::region::Region;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::io::Write;
 use std::time::Duration;
-use streamgate_local::{LocalCloud, RunningCloud};
+use streamgate_local::LocalCloud;
 use streamgate_provision::apply::apply;
 use streamgate_provision::clients::{Accounts, Waits};
 use streamgate_provision::destroy::destroy;
@@ -72,24 +70,6 @@ fn desired() -> DesiredState {
         )
 }
 
-fn sdk_config(cloud: &RunningCloud, id: &str) -> SdkConfig {
-    let keys = cloud.credentials(id).unwrap();
-    SdkConfig::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
-            aws_sdk_iam::config::Credentials::new(
-                keys.access_key_id,
-                keys.secret_access_key,
-                None,
-                None,
-                "bench",
-            ),
-        ))
-        .build()
-}
-
 fn deploy(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -99,7 +79,8 @@ fn deploy(c: &mut Criterion) {
     let cloud = runtime.block_on(LocalCloud::builder().start()).unwrap();
     let mut accounts = Accounts::new();
     for id in [A, B, C] {
-        accounts = accounts.with_config(id.parse().unwrap(), &sdk_config(&cloud, id));
+        accounts =
+            accounts.with_config(id.parse().unwrap(), &cloud.sdk_config(id, REGION).unwrap());
     }
     let desired = desired();
     let waits = Waits::local();

@@ -22,8 +22,6 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_types::SdkConfig;
-use aws_types::region::Region;
 use expect_test::expect;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -134,28 +132,10 @@ impl Intercept for CallLog {
     }
 }
 
-fn sdk_config(cloud: &RunningCloud, id: &str) -> SdkConfig {
-    let keys = cloud.credentials(id).unwrap();
-    SdkConfig::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
-            aws_sdk_iam::config::Credentials::new(
-                keys.access_key_id,
-                keys.secret_access_key,
-                None,
-                None,
-                "provision-tests",
-            ),
-        ))
-        .build()
-}
-
 fn accounts(cloud: &RunningCloud, log: &CallLog) -> Accounts {
     let mut accounts = Accounts::new();
     for id in [A, B, C] {
-        let config = sdk_config(cloud, id);
+        let config = cloud.sdk_config(id, REGION).unwrap();
         let clients = AccountClients {
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(&config)
@@ -239,7 +219,7 @@ fn desired(zip: Vec<u8>, parameters: MappingParameters) -> DesiredState {
 
 async fn put_document(cloud: &RunningCloud, key: &str) {
     use aws_sdk_dynamodb::types::AttributeValue;
-    aws_sdk_dynamodb::Client::new(&sdk_config(cloud, B))
+    aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
         .put_item()
         .table_name("documents")
         .item("pk", AttributeValue::S(key.to_owned()))
@@ -290,7 +270,7 @@ async fn wait_for_delivery(cloud: &RunningCloud, keys: &[&str]) {
 }
 
 async fn mapping_states(cloud: &RunningCloud) -> Vec<String> {
-    let lambda = aws_sdk_lambda::Client::new(&sdk_config(cloud, A));
+    let lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let mappings = lambda.list_event_source_mappings().send().await.unwrap();
     mappings
         .event_source_mappings()
@@ -302,7 +282,7 @@ async fn mapping_states(cloud: &RunningCloud) -> Vec<String> {
 /// No function, mapping, role or table is left in either account.
 async fn nothing_left(cloud: &RunningCloud) {
     for id in [A, B] {
-        let config = sdk_config(cloud, id);
+        let config = cloud.sdk_config(id, REGION).unwrap();
         let lambda = aws_sdk_lambda::Client::new(&config);
         let functions = lambda.list_functions().send().await.unwrap();
         assert!(functions.functions().is_empty(), "functions of {id}");
@@ -474,7 +454,7 @@ async fn the_mapping_is_refused_until_the_role_can_read_the_stream_and_apply_ret
 
     // Without the stream policy the mapping is refused outright, with the
     // message apply recognises.
-    let a_lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+    let a_lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let mapping = a_lambda
         .list_event_source_mappings()
         .send()
@@ -489,7 +469,7 @@ async fn the_mapping_is_refused_until_the_role_can_read_the_stream_and_apply_ret
         .send()
         .await
         .unwrap();
-    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B))
+    aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
         .delete_resource_policy()
         .resource_arn(&stream)
         .send()
@@ -580,7 +560,7 @@ async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place(
     // More memory and a bigger batch: one configuration and one mapping
     // update, the mapping kept (same UUID).
     let uuid_before = {
-        let lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+        let lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
         let mappings = lambda.list_event_source_mappings().send().await.unwrap();
         mappings.event_source_mappings()[0]
             .uuid()
@@ -606,7 +586,7 @@ async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place(
         Lambda.UpdateEventSourceMapping
     "#]]
     .assert_eq(&log.writes());
-    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+    let lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let mappings = lambda.list_event_source_mappings().send().await.unwrap();
     let mapping = &mappings.event_source_mappings()[0];
     assert_eq!(mapping.uuid(), Some(uuid_before.as_str()));
@@ -688,7 +668,7 @@ async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place(
 
 /// The latest stream ARN of account `id`'s `documents` table.
 async fn latest_stream(cloud: &RunningCloud, id: &str) -> String {
-    let table = aws_sdk_dynamodb::Client::new(&sdk_config(cloud, id))
+    let table = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(id, REGION).unwrap())
         .describe_table()
         .table_name("documents")
         .send()
@@ -805,7 +785,7 @@ async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() 
         report.removed
     );
     // Only billing's grant is left on B's stream.
-    let policy = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B))
+    let policy = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
         .get_resource_policy()
         .resource_arn(&stream_b)
         .send()
@@ -815,7 +795,7 @@ async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() 
     assert!(policy.contains("role/billing-consumer"), "{policy}");
     assert!(!policy.contains("audit-consumer"), "{policy}");
     // Nothing of audit or tenant C is left; billing still gets B's records.
-    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+    let lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let functions = lambda.list_functions().send().await.unwrap();
     let names: Vec<&str> = functions
         .functions()
@@ -824,7 +804,7 @@ async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() 
         .collect();
     assert_eq!(names, [FUNCTION]);
     assert_eq!(mapping_states(&cloud).await, ["Enabled"]);
-    let c_tables = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, C))
+    let c_tables = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(C, REGION).unwrap())
         .list_tables()
         .send()
         .await
@@ -856,7 +836,7 @@ async fn bisection_destination_filters_and_parallelization_read_back_as_applied(
     let log = CallLog::default();
     let accounts = accounts(&cloud, &log);
     // The on-failure queue is given as an ARN; it lives in account A.
-    aws_sdk_sqs::Client::new(&sdk_config(&cloud, A))
+    aws_sdk_sqs::Client::new(&cloud.sdk_config(A, REGION).unwrap())
         .create_queue()
         .queue_name("billing-failures")
         .send()
@@ -877,7 +857,7 @@ async fn bisection_destination_filters_and_parallelization_read_back_as_applied(
     apply(&desired, &accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
-    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&cloud, A));
+    let lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let mappings = lambda.list_event_source_mappings().send().await.unwrap();
     let [listed] = mappings.event_source_mappings() else {
         panic!("one mapping expected: {mappings:?}");

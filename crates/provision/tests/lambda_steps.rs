@@ -19,8 +19,6 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserialization
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
-use aws_types::SdkConfig;
-use aws_types::region::Region;
 use expect_test::expect;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -302,28 +300,10 @@ impl Intercept for FakeLambda {
     }
 }
 
-fn sdk_config(cloud: &RunningCloud, id: &str) -> SdkConfig {
-    let keys = cloud.credentials(id).unwrap();
-    SdkConfig::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
-            aws_sdk_iam::config::Credentials::new(
-                keys.access_key_id,
-                keys.secret_access_key,
-                None,
-                None,
-                "provision-tests",
-            ),
-        ))
-        .build()
-}
-
 fn accounts(cloud: &RunningCloud, lambda: &FakeLambda) -> Accounts {
     let mut accounts = Accounts::new();
     for id in [A, B] {
-        let config = sdk_config(cloud, id);
+        let config = cloud.sdk_config(id, REGION).unwrap();
         let mut clients = AccountClients::new(&config);
         clients.lambda = aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&config)

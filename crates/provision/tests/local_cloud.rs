@@ -19,7 +19,6 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_types::SdkConfig;
-use aws_types::region::Region;
 use expect_test::{Expect, expect};
 use std::sync::{Arc, Mutex};
 use streamgate_local::{LocalCloud, RunningCloud};
@@ -199,25 +198,6 @@ impl Intercept for CallLog {
     }
 }
 
-fn sdk_config(cloud: &RunningCloud, id: &str, region: &str) -> SdkConfig {
-    let keys = cloud.credentials(id).unwrap();
-    let credentials = aws_sdk_iam::config::Credentials::new(
-        keys.access_key_id,
-        keys.secret_access_key,
-        None,
-        None,
-        "provision-tests",
-    );
-    SdkConfig::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
-            credentials,
-        ))
-        .build()
-}
-
 /// Clients of one account whose every call goes through `log`.
 fn logged_clients(config: &SdkConfig, log: &CallLog) -> AccountClients {
     AccountClients {
@@ -250,7 +230,7 @@ fn accounts(cloud: &RunningCloud, log: &CallLog) -> Accounts {
     for id in [A, B, C] {
         accounts = accounts.with(
             account(id),
-            logged_clients(&sdk_config(cloud, id, REGION), log),
+            logged_clients(&cloud.sdk_config(id, REGION).unwrap(), log),
         );
     }
     accounts
@@ -309,7 +289,7 @@ fn is_write(call: &str) -> bool {
 }
 
 async fn latest_stream(cloud: &RunningCloud, id: &str) -> StreamArn {
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(cloud, id, REGION));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(id, REGION).unwrap());
     let table = dynamodb
         .describe_table()
         .table_name("documents")
@@ -328,7 +308,7 @@ async fn latest_stream(cloud: &RunningCloud, id: &str) -> StreamArn {
 /// Assumes the role with A's root keys and describes `stream` as it: the
 /// local cloud authorizes the read with both policies, as AWS does.
 async fn describe_stream_as_role(cloud: &RunningCloud, stream: &StreamArn) -> Result<(), String> {
-    let sts = aws_sdk_sts::Client::new(&sdk_config(cloud, A, REGION));
+    let sts = aws_sdk_sts::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let assumed = sts
         .assume_role()
         .role_arn(format!("arn:aws:iam::{A}:role/billing-consumer"))
@@ -337,20 +317,14 @@ async fn describe_stream_as_role(cloud: &RunningCloud, stream: &StreamArn) -> Re
         .await
         .map_err(|e| format!("{e:?}"))?;
     let keys = assumed.credentials().unwrap();
-    let credentials = aws_sdk_dynamodbstreams::config::Credentials::new(
+    let session = streamgate_local::sdk_config::Credentials::new(
         keys.access_key_id(),
         keys.secret_access_key(),
         Some(keys.session_token().to_owned()),
         None,
         "provision-tests",
     );
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
-        .endpoint_url(cloud.endpoint_url())
-        .credentials_provider(credentials)
-        .build();
-    aws_sdk_dynamodbstreams::Client::from_conf(config)
+    aws_sdk_dynamodbstreams::Client::new(&cloud.sdk_config_with_credentials(session, REGION))
         .describe_stream()
         .stream_arn(stream.to_string())
         .send()
@@ -368,7 +342,7 @@ async fn describe_stream_as_role(cloud: &RunningCloud, stream: &StreamArn) -> Re
 
 async fn nothing_left(cloud: &RunningCloud) {
     for id in [A, B, C] {
-        let config = sdk_config(cloud, id, REGION);
+        let config = cloud.sdk_config(id, REGION).unwrap();
         let tables = aws_sdk_dynamodb::Client::new(&config)
             .list_tables()
             .send()
@@ -553,7 +527,7 @@ async fn pre_checks_stop_apply_before_any_write() {
     let mut elsewhere = accounts(&cloud, &log);
     elsewhere = elsewhere.with(
         account(B),
-        logged_clients(&sdk_config(&cloud, B, "us-east-1"), &log),
+        logged_clients(&cloud.sdk_config(B, "us-east-1").unwrap(), &log),
     );
     let error = apply(&desired, &elsewhere, &Waits::local(), &mut state)
         .await
@@ -565,7 +539,7 @@ async fn pre_checks_stop_apply_before_any_write() {
     let mut swapped = accounts(&cloud, &log);
     swapped = swapped.with(
         account(B),
-        logged_clients(&sdk_config(&cloud, C, REGION), &log),
+        logged_clients(&cloud.sdk_config(C, REGION).unwrap(), &log),
     );
     let error = apply(&desired, &swapped, &Waits::local(), &mut state)
         .await
@@ -578,7 +552,7 @@ async fn pre_checks_stop_apply_before_any_write() {
     // A missing account.
     let only_a = Accounts::new().with(
         account(A),
-        logged_clients(&sdk_config(&cloud, A, REGION), &log),
+        logged_clients(&cloud.sdk_config(A, REGION).unwrap(), &log),
     );
     let error = apply(&desired, &only_a, &Waits::local(), &mut state)
         .await
@@ -586,7 +560,7 @@ async fn pre_checks_stop_apply_before_any_write() {
     expect!["no clients given for account 222222222222"].assert_eq(&error.to_string());
 
     // An existing table encrypted with the AWS managed key.
-    let b = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
+    let b = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
     create_table(&b, "ledger", true).await;
     let kms = DesiredState::new(REGION)
         .source(
@@ -686,7 +660,7 @@ where
     let mut doctor_accounts = accounts.clone();
     doctor_accounts = doctor_accounts.with(
         account(A),
-        logged_clients(&sdk_config(&cloud, A, region), &log),
+        logged_clients(&cloud.sdk_config(A, region).unwrap(), &log),
     );
     log.take();
     let role: RoleArn = format!("arn:aws:iam::{A}:role/billing-consumer")
@@ -727,7 +701,7 @@ async fn doctor_finds_nothing_wrong_in_a_healthy_setup() {
 async fn doctor_explains_a_missing_stream_policy() {
     check(
         diagnose_broken(REGION, |cloud, stream| async move {
-            aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+            aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
                 .delete_resource_policy()
                 .resource_arn(stream.to_string())
                 .send()
@@ -746,7 +720,7 @@ async fn doctor_explains_a_missing_stream_policy() {
 async fn doctor_explains_a_stream_policy_naming_another_role() {
     check(
         diagnose_broken(REGION, |cloud, stream| async move {
-            let iam = aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION));
+            let iam = aws_sdk_iam::Client::new(&cloud.sdk_config(C, REGION).unwrap());
             iam.create_role()
                 .role_name("someone-else")
                 .assume_role_policy_document(
@@ -760,7 +734,7 @@ async fn doctor_explains_a_stream_policy_naming_another_role() {
                 .unwrap();
             let policy =
                 streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &other).build();
-            aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+            aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
                 .put_resource_policy()
                 .resource_arn(stream.to_string())
                 .policy(policy.to_json())
@@ -782,7 +756,7 @@ async fn doctor_explains_a_stream_policy_naming_another_role() {
 async fn doctor_explains_a_missing_identity_statement() {
     check(
         diagnose_broken(REGION, |cloud, _| async move {
-            aws_sdk_iam::Client::new(&sdk_config(&cloud, A, REGION))
+            aws_sdk_iam::Client::new(&cloud.sdk_config(A, REGION).unwrap())
                 .delete_role_policy()
                 .role_name("billing-consumer")
                 .policy_name(streamgate_provision::spec::ROLE_POLICY_NAME)
@@ -815,7 +789,7 @@ async fn doctor_explains_a_stale_stream_label() {
     check(
         diagnose_broken(REGION, |cloud, stream| async move {
             use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
-            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
+            let dynamodb = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
             for spec in [
                 StreamSpecification::builder()
                     .stream_enabled(false)
@@ -850,13 +824,13 @@ async fn doctor_explains_a_stale_stream_label() {
 #[tokio::test]
 async fn doctor_explains_a_table_with_the_aws_managed_key() {
     let (cloud, _, accounts) = start_logged().await;
-    let b = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION));
+    let b = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
     create_table(&b, "documents", true).await;
     let stream = latest_stream(&cloud, B).await;
     let role: RoleArn = format!("arn:aws:iam::{A}:role/billing-consumer")
         .parse()
         .unwrap();
-    aws_sdk_iam::Client::new(&sdk_config(&cloud, A, REGION))
+    aws_sdk_iam::Client::new(&cloud.sdk_config(A, REGION).unwrap())
         .create_role()
         .role_name("billing-consumer")
         .assume_role_policy_document(
@@ -952,7 +926,7 @@ async fn several_tenants_read_one_central_table_through_one_stream_policy() {
     apply(&central(), &accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, A, REGION));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(A, REGION).unwrap());
     let stream = dynamodb
         .describe_table()
         .table_name("orders")
@@ -1070,7 +1044,7 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
     // Someone replaces C's stream policy by hand with one for another role.
     let stream = latest_stream(&cloud, C).await;
     let other: RoleArn = format!("arn:aws:iam::{C}:role/intruder").parse().unwrap();
-    aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION))
+    aws_sdk_iam::Client::new(&cloud.sdk_config(C, REGION).unwrap())
         .create_role()
         .role_name("intruder")
         .assume_role_policy_document(
@@ -1079,7 +1053,7 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
         .send()
         .await
         .unwrap();
-    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, C, REGION))
+    aws_sdk_dynamodb::Client::new(&cloud.sdk_config(C, REGION).unwrap())
         .put_resource_policy()
         .resource_arn(stream.to_string())
         .policy(
@@ -1105,7 +1079,7 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
     // B's table is deleted by hand: destroy finds it gone and removes the
     // rest, including the policy of its stream, which outlives the table
     // (for 24 hours on AWS).
-    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+    aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
         .delete_table()
         .table_name("documents")
         .send()
@@ -1137,7 +1111,7 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
             .collect::<String>(),
     );
     assert!(state.is_empty());
-    aws_sdk_iam::Client::new(&sdk_config(&cloud, C, REGION))
+    aws_sdk_iam::Client::new(&cloud.sdk_config(C, REGION).unwrap())
         .delete_role()
         .role_name("intruder")
         .send()
@@ -1157,7 +1131,7 @@ async fn doctor_explains_a_real_access_denied_message() {
         .await
         .unwrap();
     let stream = latest_stream(&cloud, B).await;
-    aws_sdk_dynamodb::Client::new(&sdk_config(&cloud, B, REGION))
+    aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap())
         .delete_resource_policy()
         .resource_arn(stream.to_string())
         .send()

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
     StreamViewType,
 };
+use streamgate_local::sdk_config::Credentials;
 use streamgate_local::{LocalCloud, RunningCloud};
 
 pub(crate) const A: &str = "111111111111";
@@ -33,20 +34,14 @@ pub(crate) fn root(cloud: &RunningCloud, account: &str) -> Keys {
 macro_rules! client_for {
     ($name:ident, $krate:ident) => {
         pub(crate) fn $name(cloud: &RunningCloud, keys: &Keys) -> $krate::Client {
-            let credentials = $krate::config::Credentials::new(
+            let credentials = Credentials::new(
                 &keys.access_key_id,
                 &keys.secret_access_key,
                 keys.session_token.clone(),
                 None,
                 "streamgate-local-tests",
             );
-            let config = $krate::Config::builder()
-                .behavior_version($krate::config::BehaviorVersion::latest())
-                .region($krate::config::Region::new(REGION))
-                .endpoint_url(cloud.endpoint_url())
-                .credentials_provider(credentials)
-                .build();
-            $krate::Client::from_conf(config)
+            $krate::Client::new(&cloud.sdk_config_with_credentials(credentials, REGION))
         }
     };
 }
