@@ -1,7 +1,20 @@
 //! Standard base64 with padding (RFC 4648 §4), the form DynamoDB JSON uses
-//! for binary attributes. Small enough to own rather than depend on a crate.
+//! for binary attributes: the `base64` crate's engine, behind this crate's
+//! own error type so that a bad value is reported with its offset.
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use base64::Engine as _;
+use base64::alphabet::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Padding written and required; trailing bits of the last symbol are not
+/// checked, as the earlier hand-written decoder did not check them either.
+const ENGINE: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Why a string is not valid padded standard base64.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,78 +34,30 @@ pub enum Base64Error {
         /// The offending byte, as a character.
         byte: char,
     },
+    /// Padding missing or of the wrong length.
+    #[error("base64 text has invalid padding")]
+    Padding,
 }
 
 /// Encodes `bytes` as padded standard base64.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let sextet = |shift: u32| {
-            char::from(
-                ALPHABET
-                    .get(((n >> shift) & 63) as usize)
-                    .copied()
-                    .unwrap_or(b'A'),
-            )
-        };
-        out.push(sextet(18));
-        out.push(sextet(12));
-        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
-        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
-    }
-    out
-}
-
-fn value_of(byte: u8) -> Option<u32> {
-    let v = match byte {
-        b'A'..=b'Z' => byte - b'A',
-        b'a'..=b'z' => byte - b'a' + 26,
-        b'0'..=b'9' => byte - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    ENGINE.encode(bytes)
 }
 
 /// Decodes padded standard base64.
 pub(crate) fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return Err(Base64Error::Length { len: bytes.len() });
+    if !text.len().is_multiple_of(4) {
+        return Err(Base64Error::Length { len: text.len() });
     }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    let last_chunk = bytes.len() / 4;
-    for (index, chunk) in bytes.chunks_exact(4).enumerate() {
-        let is_last = index + 1 == last_chunk;
-        let mut n: u32 = 0;
-        let mut padding = 0;
-        for (i, &byte) in chunk.iter().enumerate() {
-            let offset = index * 4 + i;
-            let invalid = || Base64Error::InvalidByte {
-                offset,
-                byte: char::from(byte),
-            };
-            let v = if byte == b'=' && is_last && i >= 2 {
-                padding += 1;
-                0
-            } else if padding > 0 {
-                return Err(invalid());
-            } else {
-                value_of(byte).ok_or_else(invalid)?
-            };
-            n = (n << 6) | v;
-        }
-        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend(decoded.iter().take(3 - padding));
-    }
-    Ok(out)
+    ENGINE.decode(text).map_err(|error| match error {
+        base64::DecodeError::InvalidByte(offset, byte)
+        | base64::DecodeError::InvalidLastSymbol(offset, byte) => Base64Error::InvalidByte {
+            offset,
+            byte: char::from(byte),
+        },
+        base64::DecodeError::InvalidLength(len) => Base64Error::Length { len },
+        base64::DecodeError::InvalidPadding => Base64Error::Padding,
+    })
 }
 
 #[cfg(test)]
@@ -134,11 +99,15 @@ mod tests {
         );
         check(
             "AA=A",
-            expect!["error: base64 text has an invalid byte 'A' at offset 3"],
+            expect!["error: base64 text has an invalid byte '=' at offset 2"],
         );
         check(
             "AA==AAAA",
             expect!["error: base64 text has an invalid byte '=' at offset 2"],
+        );
+        check(
+            "A===",
+            expect!["error: base64 text has an invalid byte '=' at offset 1"],
         );
         check(
             "AA-_",

@@ -54,6 +54,8 @@
 //! - `serde_json` (with `raw_value`): the JSON parser the batch decoder drives,
 //!   and borrowed raw images.
 //! - `thiserror`: typed, `#[non_exhaustive]` errors.
+//! - `base64`: binary attributes (B, BS) to and from their JSON text; a
+//!   well-kept crate that the Lambda runtime already brings into a consumer.
 //! - `aws-sdk-dynamodbstreams` (feature `sdk`) and `aws_lambda_events`
 //!   (feature `lambda-events`): only for `From` conversions from their record
 //!   types. Both are off by default; `cargo xtask ci` builds and tests
