@@ -717,12 +717,6 @@ pub fn update_code(
             "streamgate-local takes function code as ZipFile only, not from S3 or an image",
         ));
     }
-    if input.publish == Some(true) {
-        return Err(ApiError::new(
-            ErrorCode::NotImplementedException,
-            "streamgate-local does not publish function versions yet",
-        ));
-    }
     let zip_text = input
         .zip_file
         .ok_or_else(|| invalid("Please provide a source for function code."))?;
@@ -730,10 +724,16 @@ pub fn update_code(
         .ok_or_else(|| ApiError::serialization("ZipFile is not valid base64"))?;
     check_zip(&zip)?;
     let code_sha256 = base64::encode(&Sha256::digest(&zip));
-    replace_function(cloud, &key, &arn, |function| {
+    let updated = replace_function(cloud, &key, &arn, |function| {
         function.zip = zip;
         function.code_sha256 = code_sha256;
-    })
+    })?;
+    if input.publish != Some(true) {
+        return Ok(updated);
+    }
+    // Publish: the new code becomes a version, whose configuration answers.
+    let version = super::versions::publish_latest(cloud, &key, &arn, Default::default())?;
+    Ok(json_reply(200, version.to_string()))
 }
 
 /// UpdateFunctionConfiguration (`PUT .../functions/NAME/configuration`).

@@ -99,7 +99,7 @@ pub fn qualified(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct PublishInput {
+pub(crate) struct PublishInput {
     description: Option<String>,
     code_sha256: Option<String>,
     revision_id: Option<String>,
@@ -120,9 +120,22 @@ pub fn publish(
     };
     let (key, arn) =
         resolve_authorized(cloud, caller, region, given, None, "lambda:PublishVersion")?;
+    let published = publish_latest(cloud, &key, &arn, input)?;
+    Ok(json_reply(201, published.to_string()))
+}
+
+/// Publishes `$LATEST` of the function `key` (already authorized) as a new
+/// version, or answers the last version when nothing changed since; its
+/// configuration. PublishVersion and UpdateFunctionCode with `Publish`.
+pub(crate) fn publish_latest(
+    cloud: &Cloud,
+    key: &FunctionKey,
+    arn: &str,
+    input: PublishInput,
+) -> Result<Value, ApiError> {
     let latest = cloud
         .functions
-        .get(&key)
+        .get(key)
         .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
     if let Some(sha) = &input.code_sha256
         && *sha != latest.code_sha256
@@ -144,7 +157,7 @@ pub fn publish(
         ));
     }
     let mut versions = lock(&cloud.functions.versions);
-    let published = versions.entry(key).or_default();
+    let published = versions.entry(key.clone()).or_default();
     let number = match published.last() {
         // Nothing changed since the last version: that version again.
         Some(last) if last.source_revision_id == latest.revision_id => published.len(),
@@ -165,10 +178,7 @@ pub fn publish(
     let version = published
         .get(number - 1)
         .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}:{number}")))?;
-    Ok(json_reply(
-        201,
-        version_json(version, &arn, number).to_string(),
-    ))
+    Ok(version_json(version, arn, number))
 }
 
 fn version_json(version: &PublishedVersion, arn: &str, number: usize) -> Value {

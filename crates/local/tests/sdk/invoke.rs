@@ -580,5 +580,31 @@ async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
         .unwrap_err();
     expect![[r#"ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:9"#]]
         .assert_eq(&describe(&missing));
+    // UpdateFunctionCode with Publish makes the new code a version at once.
+    let published = client
+        .update_function_code()
+        .function_name("tester")
+        .zip_file(Blob::new(test_function_zip()))
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.version(), Some("3"));
+    assert_eq!(
+        published.function_arn(),
+        Some("arn:aws:lambda:eu-west-1:111111111111:function:tester:3")
+    );
+    let listed = client
+        .list_versions_by_function()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    let versions: Vec<&str> = listed
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(versions, ["$LATEST", "1", "2", "3"]);
     cloud.stop().await;
 }
