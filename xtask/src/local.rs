@@ -3,6 +3,7 @@
 //! output in `target/streamgate/local.log`.
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +19,8 @@ use crate::{cargo, project_root};
 const WAIT: Duration = Duration::from_secs(20);
 /// How often those waits look again.
 const POLL: Duration = Duration::from_millis(50);
+/// How long one probe of the endpoint waits to connect, send and hear back.
+const PROBE: Duration = Duration::from_secs(1);
 
 /// Arguments of `cargo xtask local`.
 #[derive(clap::Args)]
@@ -240,16 +243,38 @@ fn ready_endpoint(output: &str) -> Option<String> {
         .map(|url| url.trim().to_owned())
 }
 
-/// Whether something accepts connections at `endpoint`'s host and port.
+/// Whether an HTTP server answers at `endpoint`'s host and port.
+///
+/// A bare TCP connect is not enough: a connection to a closed loopback port
+/// can connect to itself (the kernel may pick the target port as the source
+/// port), and another program may have taken the port since the cloud
+/// stopped. So this sends a request and wants an HTTP status line back.
 fn answers(endpoint: &str) -> bool {
     let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let addresses: Vec<SocketAddr> = match address.to_socket_addrs() {
         Ok(addresses) => addresses.collect(),
         Err(_) => return false,
     };
-    addresses
-        .iter()
-        .any(|a| TcpStream::connect_timeout(a, Duration::from_secs(1)).is_ok())
+    addresses.iter().any(|a| http_status_line(a, address))
+}
+
+/// Sends `GET /` to `address` and reads whether the reply starts like an
+/// HTTP/1.x response, each step bounded by [`PROBE`].
+fn http_status_line(address: &SocketAddr, host: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(address, PROBE) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(PROBE)).is_err()
+        || stream.set_write_timeout(Some(PROBE)).is_err()
+    {
+        return false;
+    }
+    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut start = [0_u8; 7];
+    stream.read_exact(&mut start).is_ok() && &start == b"HTTP/1."
 }
 
 #[cfg(test)]
@@ -315,11 +340,49 @@ mod tests {
     }
 
     #[test]
-    fn answers_only_while_listening() {
+    fn an_http_server_answers() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0_u8; 4];
+            stream.read_exact(&mut request).unwrap();
+            assert_eq!(&request, b"GET ");
+            stream
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+        });
         assert!(answers(&endpoint));
-        drop(listener);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_port_nobody_listens_on_does_not_answer() {
+        // Bound but not listening: the port stays ours for the whole test, so
+        // no other program can take it, and connecting to it is refused.
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        assert!(!answers(&format!("http://127.0.0.1:{port}")));
+    }
+
+    #[test]
+    fn a_server_that_does_not_speak_http_does_not_answer() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").unwrap();
+        });
         assert!(!answers(&endpoint));
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn an_endpoint_that_is_not_an_address_does_not_answer() {
+        assert!(!answers("http://not an address"));
     }
 }
