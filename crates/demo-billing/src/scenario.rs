@@ -429,6 +429,20 @@ pub async fn source_totals(sources: &[SourceClient]) -> Result<Totals, ScenarioE
     Ok(totals.without_zeros())
 }
 
+/// The numbers `N` of the `doc-N` documents `source` holds.
+async fn present_documents(
+    source: &SourceClient,
+) -> Result<std::collections::BTreeSet<usize>, ScenarioError> {
+    let mut present = std::collections::BTreeSet::new();
+    for item in scan_all(&source.client, &source.account, DOCUMENTS_TABLE_NAME).await? {
+        let key = string_of(&item, DOCUMENTS_TABLE_NAME, "pk")?;
+        if let Some(number) = key.strip_prefix("doc-").and_then(|n| n.parse().ok()) {
+            present.insert(number);
+        }
+    }
+    Ok(present)
+}
+
 /// The totals the function keeps in `tenant-usage` (items `tenant#NAME`).
 pub async fn usage_totals(usage: &SourceClient) -> Result<Totals, ScenarioError> {
     let mut totals = Totals::default();
@@ -481,10 +495,13 @@ pub async fn exercise(
     let tenants: Vec<Vec<String>> = (0..sources.len())
         .map(|i| tenants_of(i, options.tenants_per_account))
         .collect();
-    // What this run believes exists, to choose between insert, update and
-    // delete; the tables themselves stay the truth that is compared.
-    let mut present: Vec<std::collections::BTreeSet<usize>> =
-        vec![std::collections::BTreeSet::new(); sources.len()];
+    // What exists, to choose between insert, update and delete: read from
+    // the tables first, so that a second run counts overwrites of an earlier
+    // run's documents as updates; the tables stay the truth that is compared.
+    let mut present = Vec::with_capacity(sources.len());
+    for source in sources {
+        present.push(present_documents(source).await?);
+    }
     let (mut inserts, mut updates, mut deletes) = (0, 0, 0);
     for _ in 0..options.operations {
         let index = random.below(sources.len());

@@ -149,6 +149,40 @@ async fn deploy_exercise_verify_redeploy_destroy() {
         scenario::source_totals(&d.tenants).await.unwrap()
     );
 
+    // A second run over the same keys finds the first run's documents: its
+    // inserts are only of documents that were absent, so the documents it
+    // leaves are those it found, plus its inserts, less its deletes, plus
+    // the one latency probe per source account.
+    let documents = |totals: &scenario::Totals| -> i64 {
+        totals.0.values().map(|t| t.documents).sum()
+    };
+    let before = documents(&report.totals);
+    let second = scenario::exercise(
+        &d.tenants,
+        &d.usage,
+        &ExerciseOptions {
+            operations: 100,
+            keys_per_account: 30,
+            timeout: Duration::from_secs(60),
+            seed: 11,
+            ..ExerciseOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let probes = i64::try_from(d.tenants.len()).unwrap();
+    assert_eq!(
+        documents(&second.totals),
+        before + i64::try_from(second.inserts).unwrap() - i64::try_from(second.deletes).unwrap()
+            + probes,
+        "{second:?}"
+    );
+    assert!(second.updates > 0, "{second:?}");
+    assert_eq!(
+        second.totals,
+        scenario::source_totals(&d.tenants).await.unwrap()
+    );
+
     let verified = verify(&desired, &d.accounts).await.unwrap();
     assert!(verified.is_ok(), "{verified}");
 
