@@ -153,9 +153,8 @@ async fn deploy_exercise_verify_redeploy_destroy() {
     // inserts are only of documents that were absent, so the documents it
     // leaves are those it found, plus its inserts, less its deletes, plus
     // the one latency probe per source account.
-    let documents = |totals: &scenario::Totals| -> i64 {
-        totals.0.values().map(|t| t.documents).sum()
-    };
+    let documents =
+        |totals: &scenario::Totals| -> i64 { totals.0.values().map(|t| t.documents).sum() };
     let before = documents(&report.totals);
     let second = scenario::exercise(
         &d.tenants,

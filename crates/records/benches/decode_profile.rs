@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{floor, generate_event, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer};
+use support::{
+    floor, generate_event, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer,
+    plain_borrowed, plain_documents, plain_floor, plain_owned,
+};
 
 /// How long one call of `decode` takes.
 fn time(decode: impl FnOnce()) -> Duration {
@@ -38,13 +41,16 @@ fn ms(d: Duration) -> f64 {
 fn main() {
     // `cargo bench` passes its own flags (and criterion's, with their
     // values): only a mode word, and the count right after it, count here.
-    const MODES: [&str; 7] = [
+    const MODES: [&str; 10] = [
         "ours",
         "ours_borrowed",
         "ours_raw",
         "ours_raw_then_typed",
         "peer",
         "floor",
+        "plain_owned",
+        "plain_borrowed",
+        "plain_floor",
         "fastest",
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -65,6 +71,8 @@ fn main() {
     };
     let event = generate_event(1000);
     let bytes = event.as_bytes();
+    let plain = plain_documents(bytes);
+    let plain = plain.as_bytes();
     match mode {
         "ours" => (0..rounds).for_each(|_| drop(black_box(ours(black_box(bytes))))),
         "ours_borrowed" => {
@@ -78,6 +86,13 @@ fn main() {
         "floor" => (0..rounds).for_each(|_| {
             let _ = black_box(floor(black_box(bytes)));
         }),
+        "plain_owned" => (0..rounds).for_each(|_| drop(black_box(plain_owned(black_box(plain))))),
+        "plain_borrowed" => {
+            (0..rounds).for_each(|_| drop(black_box(plain_borrowed(black_box(plain)))))
+        }
+        "plain_floor" => (0..rounds).for_each(|_| {
+            let _ = black_box(plain_floor(black_box(plain)));
+        }),
         "fastest" => {
             // Checked here only, so that the single-decoder modes run
             // exactly `rounds` batches for callgrind.
@@ -87,7 +102,12 @@ fn main() {
                 peer(bytes),
                 "the raw path disagrees"
             );
-            let mut best = [Duration::MAX; 6];
+            assert_eq!(
+                plain_owned(plain),
+                peer(bytes),
+                "the plain reference disagrees"
+            );
+            let mut best = [Duration::MAX; 9];
             for _ in 0..rounds {
                 let times = [
                     time(|| drop(black_box(ours(black_box(bytes))))),
@@ -98,12 +118,27 @@ fn main() {
                     time(|| {
                         let _ = black_box(floor(black_box(bytes)));
                     }),
+                    time(|| drop(black_box(plain_owned(black_box(plain))))),
+                    time(|| drop(black_box(plain_borrowed(black_box(plain))))),
+                    time(|| {
+                        let _ = black_box(plain_floor(black_box(plain)));
+                    }),
                 ];
                 for (best, time) in best.iter_mut().zip(times) {
                     *best = (*best).min(time);
                 }
             }
-            let [ours, borrowed, raw, raw_typed, peer, floor] = best;
+            let [
+                ours,
+                borrowed,
+                raw,
+                raw_typed,
+                peer,
+                floor,
+                plain_owned,
+                plain_borrowed,
+                plain_floor,
+            ] = best;
             println!(
                 "fastest of {rounds}: ours {:.3} ms, ours_borrowed {:.3} ms, ours_raw {:.3} ms, ours_raw_then_typed {:.3} ms, peer {:.3} ms, floor {:.3} ms",
                 ms(ours),
@@ -124,6 +159,14 @@ fn main() {
                 peer.as_secs_f64() / ours.as_secs_f64(),
                 ours.as_secs_f64() / floor.as_secs_f64(),
                 borrowed.as_secs_f64() / floor.as_secs_f64()
+            );
+            println!(
+                "serde_json on the plain documents: owned {:.3} ms, borrowed {:.3} ms, floor {:.3} ms; owned / its floor {:.2}, borrowed / its floor {:.2}",
+                ms(plain_owned),
+                ms(plain_borrowed),
+                ms(plain_floor),
+                plain_owned.as_secs_f64() / plain_floor.as_secs_f64(),
+                plain_borrowed.as_secs_f64() / plain_floor.as_secs_f64()
             );
         }
         other => unreachable!("{other:?} is not one of {MODES:?}"),
