@@ -40,6 +40,7 @@ use super::filter;
 use super::mappings::{Mapping, role_caller};
 use crate::identity::Caller;
 use crate::state::Cloud;
+use crate::wire::set_member;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -129,6 +130,42 @@ fn streams_call(
     serde_json::from_str(&output).map_err(|error| format!("PROBLEM: {error}"))
 }
 
+/// Describes `stream` page by page (DescribeStream gives at most 100
+/// shards a call): its first page's description and every shard.
+fn describe_every_shard(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    stream: &str,
+) -> Result<(Value, Vec<Value>), String> {
+    let mut input = json!({ "StreamArn": stream });
+    let mut first = None;
+    let mut shards = Vec::new();
+    loop {
+        let page = streams_call(cloud, caller, region, "DescribeStream", &input)?;
+        shards.extend(
+            at(&page, "/StreamDescription/Shards")
+                .as_array()
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        let last = at(&page, "/StreamDescription/LastEvaluatedShardId")
+            .as_str()
+            .map(str::to_owned);
+        first.get_or_insert(page);
+        match last {
+            Some(last) if at(&input, "/ExclusiveStartShardId").as_str() == Some(&last) => {
+                return Err(format!(
+                    "PROBLEM: DescribeStream of {stream} gave shard {last} as the last of two pages"
+                ));
+            }
+            Some(last) => set_member(&mut input, "ExclusiveStartShardId", json!(last)),
+            None => return Ok((first.unwrap_or_default(), shards)),
+        }
+    }
+}
+
 /// One poll of every shard; gives the new LastProcessingResult, if any.
 async fn poll(
     cloud: &Arc<Cloud>,
@@ -160,20 +197,10 @@ async fn poll(
         ));
     };
     let stream = &mapping.event_source_arn;
-    let described = match streams_call(
-        cloud,
-        &caller,
-        region,
-        "DescribeStream",
-        &json!({ "StreamArn": stream }),
-    ) {
-        Ok(value) => value,
+    let (described, shards) = match describe_every_shard(cloud, &caller, region, stream) {
+        Ok(described) => described,
         Err(problem) => return Some(problem),
     };
-    let shards = at(&described, "/StreamDescription/Shards")
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     let known: Vec<String> = shards
         .iter()
         .filter_map(|s| at(s, "/ShardId").as_str().map(str::to_owned))
@@ -461,6 +488,7 @@ impl ShardPoll<'_> {
         let last_read = read_sequences.last().cloned();
         if lanes.is_empty() {
             advance(position, &read_sequences, &done);
+            finish_if_done_to_the_end(position, closed_and_read, &read_sequences);
             return ShardResult::Result(None);
         }
         // MaximumBatchingWindowInSeconds: an unfilled batch waits until the
@@ -610,6 +638,7 @@ impl ShardPoll<'_> {
         if !split_lanes.contains(&true) {
             end_bisection_once_passed(position);
         }
+        finish_if_done_to_the_end(position, closed_and_read, &read_sequences);
         ShardResult::Result(result)
     }
 
@@ -740,6 +769,23 @@ fn advance(
                 position.done.insert(sequence.clone());
             }
         }
+    }
+}
+
+/// Marks a closed shard finished once the read reached its end and the
+/// checkpoint its last record, so that its children are read in the same
+/// poll rather than one generation a poll.
+fn finish_if_done_to_the_end(
+    position: &mut ShardPosition,
+    closed_and_read: bool,
+    read_sequences: &[String],
+) {
+    if closed_and_read
+        && position.done.is_empty()
+        && position.retry_through.is_none()
+        && position.after.as_ref() == read_sequences.last()
+    {
+        position.finished = true;
     }
 }
 

@@ -3,7 +3,7 @@
 //! polled as the execution role; partial batch failures, retries, and the
 //! stream policy removed and restored while the mapping runs.
 
-use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start};
+use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start, streams};
 use crate::dynamodb::create_table;
 use crate::invoke::deploy;
 use crate::lambda::create_role;
@@ -303,6 +303,39 @@ async fn create_mapping(cloud: &RunningCloud, stream: &str, retries: i32) -> Str
         .await
         .unwrap();
     created.uuid().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_shard_is_read_when_the_stream_has_more_than_one_page_of_them() {
+    // One record per shard: 130 writes leave 130 shards, more than the 100
+    // that one DescribeStream call gives.
+    let cloud = LocalCloud::builder()
+        .shard_max_records(1)
+        .start()
+        .await
+        .unwrap();
+    let stream = setup(&cloud).await;
+    let written: Vec<String> = (0..130).map(|i| format!("doc-{i:03}")).collect();
+    for key in &written {
+        put(&cloud, key, None).await;
+    }
+    let shards = streams(&cloud, &root(&cloud, B))
+        .describe_stream()
+        .stream_arn(&stream)
+        .send()
+        .await
+        .unwrap();
+    let description = shards.stream_description().unwrap();
+    assert_eq!(description.shards().len(), 100);
+    assert!(description.last_evaluated_shard_id().is_some());
+    create_mapping(&cloud, &stream, -1).await;
+    wait_for_deliveries(&cloud, "a record from each of the 130 shards", |keys| {
+        keys.len() >= written.len()
+    })
+    .await;
+    // Each shard is read after its parent, so the records come in order.
+    assert_eq!(delivered(&cloud), written);
+    cloud.stop().await;
 }
 
 #[tokio::test]
