@@ -622,15 +622,18 @@ pub(crate) fn status(args: &RecordArgs) -> Result<()> {
     let mappings = runtime.block_on(async {
         let (consumer, _) = configs(&deployment).await?;
         let lambda = aws_sdk_lambda::Client::new(&consumer);
-        let listed = lambda
+        // Every page: a consumer of many tenant accounts has a mapping each.
+        let listed: Vec<_> = lambda
             .list_event_source_mappings()
             .function_name(FUNCTION_NAME)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .context("listing the function's event source mappings")?;
         Ok::<_, anyhow::Error>(
             listed
-                .event_source_mappings()
                 .iter()
                 .map(|m| {
                     json!({
