@@ -133,9 +133,10 @@ impl StreamViewType {
 /// deletions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserIdentity {
-    /// `type`, e.g. `Service`.
+    /// `type` (`Type` in a GetRecords response), e.g. `Service`.
     pub kind: String,
-    /// `principalId`, e.g. `dynamodb.amazonaws.com`.
+    /// `principalId` (`PrincipalId` in a GetRecords response), e.g.
+    /// `dynamodb.amazonaws.com`.
     pub principal_id: String,
 }
 
@@ -204,7 +205,9 @@ pub struct ChangeEvent<'a, I = RawImage<'a>> {
     pub region: Option<Cow<'a, str>>,
     /// `eventVersion`, e.g. `1.1`.
     pub event_version: Option<Cow<'a, str>>,
-    /// `userIdentity`, present for TTL deletions.
+    /// `userIdentity`, present for TTL deletions; read from a Lambda event
+    /// (`type`, `principalId`) and from a GetRecords response (`Type`,
+    /// `PrincipalId`) alike.
     pub user_identity: Option<UserIdentity>,
 }
 
@@ -1165,7 +1168,11 @@ impl<'de> Visitor<'de> for NumberCapture {
     }
 }
 
-/// Reads `userIdentity`: `{"type": "...", "principalId": "..."}`.
+/// Reads `userIdentity` in either spelling: a Lambda event writes
+/// `{"type": "...", "principalId": "..."}`, while the GetRecords wire
+/// response (the DynamoDB Streams `Identity` shape) writes
+/// `{"Type": "...", "PrincipalId": "..."}`. The specialised parser of
+/// `fast.rs` accepts exactly the same names.
 struct UserIdentitySeed;
 
 impl<'de> DeserializeSeed<'de> for UserIdentitySeed {
@@ -1178,7 +1185,7 @@ impl<'de> DeserializeSeed<'de> for UserIdentitySeed {
 impl<'de> Visitor<'de> for UserIdentitySeed {
     type Value = UserIdentity;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a user identity object with \"type\" and \"principalId\"")
+        f.write_str("a user identity object with \"type\" and \"principalId\" (or \"Type\" and \"PrincipalId\")")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UserIdentity, A::Error> {
         let mut kind = None;
@@ -1186,8 +1193,8 @@ impl<'de> Visitor<'de> for UserIdentitySeed {
         let mut failure = None;
         while let Some(key) = map.next_key_seed(TextCapture)? {
             let slot = match key.as_ref() {
-                "type" => &mut kind,
-                "principalId" => &mut principal_id,
+                "type" | "Type" => &mut kind,
+                "principalId" | "PrincipalId" => &mut principal_id,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
