@@ -7,8 +7,9 @@
 //! `aws_lambda_events`.
 //!
 //! - [`decode_event`] and [`decode_event_as`] decode a batch into one
-//!   `Result` per record: a bad record never fails the batch, and its
-//!   [`RecordError`] names the event id, the sequence number and the field.
+//!   `Result` per record: a bad record never stops the others from
+//!   decoding, and its [`RecordError`] names the event id, the sequence
+//!   number and the field.
 //! - [`ChangeEvent`] says what changed ([`Change`]: insert, modify, remove,
 //!   with the images the stream view type carries; an absent image is `None`,
 //!   never an empty item), the keys, the sequence number, the source
@@ -42,11 +43,22 @@
 //!         Ok(e) => if let Change::Insert { new_image: Some(doc) } = &e.change {
 //!             assert_eq!((doc.tenant, doc.pages), ("acme", 12));
 //!         },
-//!         Err(bad) => eprintln!("{bad}"), // report bad.sequence_number as a batch item failure
+//!         // Stop here and report only this record's sequence number as the
+//!         // batch item failure: Lambda resumes the shard from the lowest
+//!         // reported sequence number, so the records after it come again,
+//!         // and handling them now would apply them twice.
+//!         Err(bad) => {
+//!             eprintln!("{bad}");
+//!             break;
+//!         }
 //!     }
 //! }
 //! # Ok::<(), streamgate_records::EventError>(())
 //! ```
+//!
+//! `StreamHandler` in `streamgate-consumer` does that for a Lambda function
+//! (fail-fast by default, or concurrent with each item's records in order),
+//! catches panics and writes the partial batch response.
 //!
 //! # Dependencies
 //! - `streamgate-policy`: the typed `StreamArn` of a record's source.
