@@ -16,7 +16,9 @@
 //!   [`StreamArn`](streamgate_policy::arn::StreamArn), and whether it was a
 //!   TTL deletion.
 //! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
-//!   exact decimal text and converts only when exact; sets are validated.
+//!   exact decimal text and converts only when nothing is lost (integers
+//!   exactly; a float when its shortest decimal text is the number's value,
+//!   see [`Number::to_f64`]); sets are validated.
 //! - A serde Deserializer reads items straight into user types, with no
 //!   intermediate tree, borrowing strings where the user's type allows
 //!   ([`from_json_item`], [`ChangeEvent::new_image`]); [`to_item`] goes back.

@@ -3,7 +3,9 @@
 //! DynamoDB sends numbers as strings so that no precision is lost in JSON.
 //! [`Number`] keeps that string, validated against DynamoDB's rules (at most
 //! 38 significant digits, magnitude between 1E-130 and 9.99…E+125, or zero),
-//! and converts to Rust numbers only when the conversion is exact.
+//! and converts to Rust numbers only when nothing is lost: to integers and
+//! decimals only when the value is exact, to floats only when the float's
+//! shortest decimal text is the same value (see [`Number::to_f64`]).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -35,7 +37,10 @@ pub enum NumberError {
         /// The offending text.
         text: String,
     },
-    /// The number cannot be converted to the target type without loss.
+    /// The number cannot be converted to the target type without loss:
+    /// for an integer or decimal type, the value does not fit exactly; for
+    /// `f64` or `f32`, the float's shortest decimal text is not the number's
+    /// value (see [`Number::to_f64`]).
     #[error("{text:?} does not fit exactly in {target}")]
     Inexact {
         /// The number's text.
@@ -426,8 +431,9 @@ pub(crate) mod convert {
         }
     }
 
-    /// The value as an `f64`, when the `f64` denotes exactly the decimal
-    /// written: the shortest decimal form of the `f64` equals the text's value.
+    /// The nearest `f64`, when the shortest decimal text that reads back as
+    /// that `f64` has the same value as `text`; an error otherwise (see
+    /// [`Number::to_f64`]).
     pub(crate) fn to_f64(text: &str) -> Result<f64, NumberError> {
         let value: f64 = text.parse().map_err(|_| inexact(text, "f64"))?;
         // A decimal of at most 15 significant digits inside the normal
@@ -508,7 +514,27 @@ impl Number {
     pub fn to_i128(&self) -> Result<i128, NumberError> {
         convert::to_i128(&self.0)
     }
-    /// The value as an `f64`, if the `f64` denotes exactly this decimal.
+    /// The nearest `f64`, when that `f64`'s shortest round-trip decimal
+    /// text (what `{}` or `{:e}` prints for it) has the same value as this
+    /// number; otherwise [`NumberError::Inexact`].
+    ///
+    /// The `f64` is not in general the same value in binary: `0.1` gives
+    /// the `f64` nearest to 0.1, which prints as `0.1` but is
+    /// 0.1000000000000000055511151231257827…. What the rule guarantees is
+    /// that no decimal digit is lost: the number converts back
+    /// (`Number::try_from(f64)`) to the same value. Every number of at most
+    /// 15 significant digits converts; one with more converts only if it
+    /// is the shortest text of its `f64` (`0.30000000000000004` does,
+    /// `0.1000000000000000000001` does not).
+    ///
+    /// ```
+    /// use streamgate_records::Number;
+    /// assert_eq!("0.1".parse::<Number>()?.to_f64()?, 0.1);
+    /// assert_eq!("0.30000000000000004".parse::<Number>()?.to_f64()?, 0.1 + 0.2);
+    /// assert!("0.1000000000000000000001".parse::<Number>()?.to_f64().is_err());
+    /// assert!("9007199254740993".parse::<Number>()?.to_f64().is_err()); // 2^53 + 1
+    /// # Ok::<(), streamgate_records::NumberError>(())
+    /// ```
     pub fn to_f64(&self) -> Result<f64, NumberError> {
         convert::to_f64(&self.0)
     }
