@@ -13,8 +13,7 @@
 //! - [`ChangeEvent`] says what changed ([`Change`]: insert, modify, remove,
 //!   with the images the stream view type carries; an absent image is `None`,
 //!   never an empty item), the keys, the sequence number, the source
-//!   [`StreamArn`](streamgate_policy::arn::StreamArn), and whether it was a
-//!   TTL deletion.
+//!   [`StreamArn`], and whether it was a TTL deletion.
 //! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
 //!   exact decimal text and converts only when nothing is lost (integers
 //!   exactly; a float when its shortest decimal text is the number's value,
@@ -62,8 +61,26 @@
 //! (fail-fast by default, or concurrent with each item's records in order),
 //! catches panics and writes the partial batch response.
 //!
+//! The source's [`StreamArn`] and the [`ArnError`] of a record whose
+//! `eventSourceARN` is not a stream ARN come from `streamgate-policy` and
+//! are re-exported here, so a user of this crate needs no dependency on
+//! that one:
+//!
+//! ```
+//! use streamgate_records::{ArnError, StreamArn};
+//!
+//! let arn: StreamArn =
+//!     "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000"
+//!         .parse()?;
+//! assert_eq!(arn.table_name(), "documents");
+//! let wrong = "arn:aws:s3:::bucket".parse::<StreamArn>();
+//! assert!(matches!(wrong, Err(ArnError::WrongService { .. })));
+//! # Ok::<(), ArnError>(())
+//! ```
+//!
 //! # Dependencies
-//! - `streamgate-policy`: the typed `StreamArn` of a record's source.
+//! - `streamgate-policy`: the typed `StreamArn` of a record's source
+//!   (re-exported with its `ArnError`).
 //! - `serde`: the Deserializer and Serializer between items and user types.
 //! - `serde_json` (with `raw_value`): the JSON parser the batch decoder drives,
 //!   and borrowed raw images.
@@ -102,6 +119,7 @@ pub use number::{Decimal, Normalized, Number, NumberError};
 #[cfg(feature = "sdk")]
 pub use sdk::{from_sdk_record, from_sdk_records};
 pub use ser::{SerializeError, to_attribute_value, to_item};
+pub use streamgate_policy::arn::{ArnError, StreamArn};
 pub use value::{AttributeValue, BinarySet, Item, NumberSet, SetError, StringSet};
 
 /// The README's example, compiled and run as a doc test so it cannot rot.
