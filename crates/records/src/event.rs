@@ -130,8 +130,9 @@ impl StreamViewType {
 }
 
 /// Who made the change, when it was not a client: DynamoDB itself for TTL
-/// deletions.
+/// deletions. Only the decoders make one (it may gain fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserIdentity {
     /// `type` (`Type` in a GetRecords response), e.g. `Service`.
     pub kind: String,
@@ -380,7 +381,22 @@ impl<'a> ChangeEvent<'a, RawImage<'a>> {
 }
 
 /// Why a record did not decode.
+///
+/// Only the decoders make one (it may gain fields), so it cannot be built
+/// outside this crate:
+///
+/// ```compile_fail
+/// use streamgate_records::{RecordError, RecordProblem};
+/// let made = RecordError {
+///     index: 0,
+///     event_id: None,
+///     sequence_number: None,
+///     field: String::new(),
+///     problem: Box::new(RecordProblem::Missing),
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 #[error("record {index} (event id {}, sequence number {}): {field}: {problem}",
     event_id.as_deref().unwrap_or("unknown"), sequence_number.as_deref().unwrap_or("unknown"))]
 pub struct RecordError {
