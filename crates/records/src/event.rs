@@ -200,7 +200,11 @@ pub struct ChangeEvent<'a, I = RawImage<'a>> {
     pub size_bytes: Option<u64>,
     /// `dynamodb.StreamViewType`.
     pub view_type: Option<StreamViewType>,
-    /// `eventSourceARN` (Lambda events only), shared by the records of a batch.
+    /// The stream the record came from, shared by the records of a batch:
+    /// a Lambda event's `eventSourceARN`, or the stream that
+    /// `from_sdk_records` (feature `sdk`) was given (the consumer's direct
+    /// reader passes the stream it reads). `None` when the input names no
+    /// stream, as a GetRecords response decoded from its JSON does not.
     pub source: Option<Arc<StreamArn>>,
     /// `awsRegion`.
     pub region: Option<Cow<'a, str>>,

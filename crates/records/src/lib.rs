@@ -107,7 +107,6 @@ mod lambda_events;
 #[cfg(feature = "sdk")]
 mod sdk;
 
-pub use base64::Base64Error;
 pub use de::{AttributePath, ImageError, PathSegment, from_item, from_json_item};
 pub use event::{
     Change, ChangeEvent, ChangeKind, EventError, RawImage, RecordError, RecordProblem,
