@@ -117,7 +117,7 @@ pub use lambda_events::{from_lambda_event, from_lambda_record};
 pub use number::{Decimal, Normalized, Number, NumberError};
 #[cfg(feature = "sdk")]
 pub use sdk::{from_sdk_record, from_sdk_records};
-pub use ser::{SerializeError, to_attribute_value, to_item};
+pub use ser::{SerializeError, SerializeProblem, to_attribute_value, to_item};
 pub use streamgate_policy::arn::{ArnError, StreamArn};
 pub use value::{AttributeValue, BinarySet, Item, NumberSet, SetError, StringSet};
 
