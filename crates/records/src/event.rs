@@ -2,8 +2,10 @@
 //!
 //! A Lambda event for a DynamoDB stream (and a GetRecords response, which has
 //! the same `Records` array) decodes into one `Result` per record: a bad
-//! record never fails the batch, and its error names the record's event id,
-//! sequence number and the field at fault.
+//! record never stops the others from decoding, and its error names the
+//! record's event id, sequence number and the field at fault. (A stream
+//! consumer still stops handling at the first bad record: see the crate
+//! docs.)
 //!
 //! The decoder walks the input once. Images are either kept as borrowed raw
 //! JSON ([`decode_event`], decoded later with [`ChangeEvent::new_image`]) or
