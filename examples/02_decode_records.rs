@@ -3,12 +3,14 @@
 //! Teaches: turning the Lambda event of a DynamoDB stream into typed change
 //! events with `streamgate::records`, reading images into your own struct in
 //! the same decode, telling absent images from empty ones, spotting TTL
-//! deletions, and reporting a bad record by its sequence number without
-//! failing the batch.
+//! deletions, and what to do with a bad record: stop there and report it by
+//! its sequence number, leaving the records after it for Lambda to deliver
+//! again (example 03's `StreamHandler` does exactly that for you).
 //!
 //! Input: the event below, as Lambda delivers it for a table `documents`
-//! whose stream has the view type NEW_AND_OLD_IMAGES (its third record is
-//! deliberately broken: a page count with a fraction).
+//! whose stream has the view type NEW_AND_OLD_IMAGES (its fourth record is
+//! deliberately broken: a page count with a fraction; the fifth is fine but
+//! comes after it).
 //!
 //! Run: `cargo run --example 02_decode_records`
 
@@ -39,34 +41,43 @@ const EVENT: &str = r#"{"Records": [
      "NewImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "title": {"S": "Q1 invoice (final)"},
                   "pages": {"N": "14"}, "tags": {"SS": ["billing", "q1", "final"]}},
      "SequenceNumber": "101", "SizeBytes": 180, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
-  {"eventID": "3", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
-   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
-   "dynamodb": {"Keys": {"id": {"S": "doc-2"}},
-     "NewImage": {"id": {"S": "doc-2"}, "tenant": {"S": "acme"}, "title": {"S": "scan"},
-                  "pages": {"N": "2.5"}, "tags": {"SS": ["scan"]}},
-     "SequenceNumber": "102", "SizeBytes": 70, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
-  {"eventID": "4", "eventName": "REMOVE", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+  {"eventID": "3", "eventName": "REMOVE", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
    "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
    "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
    "dynamodb": {"Keys": {"id": {"S": "doc-1"}},
      "OldImage": {"id": {"S": "doc-1"}, "tenant": {"S": "acme"}, "title": {"S": "Q1 invoice (final)"},
                   "pages": {"N": "14"}, "tags": {"SS": ["billing", "q1", "final"]}},
-     "SequenceNumber": "103", "SizeBytes": 90, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+     "SequenceNumber": "102", "SizeBytes": 90, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
+  {"eventID": "4", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"Keys": {"id": {"S": "doc-2"}},
+     "NewImage": {"id": {"S": "doc-2"}, "tenant": {"S": "acme"}, "title": {"S": "scan"},
+                  "pages": {"N": "2.5"}, "tags": {"SS": ["scan"]}},
+     "SequenceNumber": "103", "SizeBytes": 70, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
+  {"eventID": "5", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"Keys": {"id": {"S": "doc-3"}},
+     "NewImage": {"id": {"S": "doc-3"}, "tenant": {"S": "acme"}, "title": {"S": "contract"},
+                  "pages": {"N": "4"}, "tags": {"SS": ["legal"]}},
+     "SequenceNumber": "104", "SizeBytes": 70, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
 ]}"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Every image goes straight into `Document`, with no intermediate tree.
     let records = decode_event_as::<Document>(EVENT.as_bytes())?;
-    let mut failed_sequence_numbers = Vec::new();
-    for record in &records {
+    let mut first_failure = None;
+    for (index, record) in records.iter().enumerate() {
         let event = match record {
             Ok(event) => event,
             Err(bad) => {
-                // One bad record never fails the batch; report it by its
-                // sequence number (a Lambda partial batch response does that).
+                // Stop at the first bad record and report only it, by its
+                // sequence number (in a partial batch response). Lambda
+                // resumes the shard from the lowest sequence number reported,
+                // so every later record is delivered again: handling them
+                // now too would apply them twice.
                 println!("failed: {bad}");
-                failed_sequence_numbers.extend(bad.sequence_number.clone());
-                continue;
+                first_failure = Some((index, bad));
+                break;
             }
         };
         let table = event.source.as_ref().map_or("?", |arn| arn.table_name());
@@ -99,7 +110,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         }
     }
-    println!("batch item failures: {failed_sequence_numbers:?}");
+    match first_failure {
+        None => println!("batch item failures: none"),
+        Some((index, bad)) => {
+            match &bad.sequence_number {
+                Some(sequence_number) => println!("batch item failure: {sequence_number}"),
+                // Nothing to report it by: fail the whole invocation instead,
+                // and Lambda retries the batch.
+                None => return Err(bad.clone().into()),
+            }
+            let later: Vec<_> = records
+                .iter()
+                .skip(index.saturating_add(1))
+                .filter_map(|r| match r {
+                    Ok(event) => Some(event.sequence_number.as_ref()),
+                    Err(bad) => bad.sequence_number.as_deref(),
+                })
+                .collect();
+            println!("left for Lambda to deliver again: {later:?}");
+        }
+    }
 
     // And back: a user struct becomes an item in DynamoDB JSON.
     let doc = Document {

@@ -16,10 +16,12 @@ const ENGINE: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-/// Why a string is not valid padded standard base64.
+/// Why a string is not valid padded standard base64. Internal: a bad `B`
+/// or `BS` value reaches users as an [`ImageError`](crate::ImageError) (or
+/// a [`RecordError`](crate::RecordError)) whose message is this error's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Base64Error {
+pub(crate) enum Base64Error {
     /// The length is not a multiple of four.
     #[error("base64 text has length {len}, which is not a multiple of 4")]
     Length {

@@ -66,7 +66,16 @@ impl fmt::Display for AttributePath {
 }
 
 /// Why an item did not deserialize into the requested type.
+///
+/// Only this crate makes one (it may gain fields), so it cannot be built
+/// outside it:
+///
+/// ```compile_fail
+/// use streamgate_records::{AttributePath, ImageError};
+/// let made = ImageError { path: AttributePath::default(), message: String::new() };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("at {path}: {message}")]
 pub struct ImageError {
     /// Where in the item the problem is.

@@ -2,8 +2,10 @@
 //!
 //! A Lambda event for a DynamoDB stream (and a GetRecords response, which has
 //! the same `Records` array) decodes into one `Result` per record: a bad
-//! record never fails the batch, and its error names the record's event id,
-//! sequence number and the field at fault.
+//! record never stops the others from decoding, and its error names the
+//! record's event id, sequence number and the field at fault. (A stream
+//! consumer still stops handling at the first bad record: see the crate
+//! docs.)
 //!
 //! The decoder walks the input once. Images are either kept as borrowed raw
 //! JSON ([`decode_event`], decoded later with [`ChangeEvent::new_image`]) or
@@ -130,12 +132,14 @@ impl StreamViewType {
 }
 
 /// Who made the change, when it was not a client: DynamoDB itself for TTL
-/// deletions.
+/// deletions. Only the decoders make one (it may gain fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserIdentity {
-    /// `type`, e.g. `Service`.
+    /// `type` (`Type` in a GetRecords response), e.g. `Service`.
     pub kind: String,
-    /// `principalId`, e.g. `dynamodb.amazonaws.com`.
+    /// `principalId` (`PrincipalId` in a GetRecords response), e.g.
+    /// `dynamodb.amazonaws.com`.
     pub principal_id: String,
 }
 
@@ -198,13 +202,19 @@ pub struct ChangeEvent<'a, I = RawImage<'a>> {
     pub size_bytes: Option<u64>,
     /// `dynamodb.StreamViewType`.
     pub view_type: Option<StreamViewType>,
-    /// `eventSourceARN` (Lambda events only), shared by the records of a batch.
+    /// The stream the record came from, shared by the records of a batch:
+    /// a Lambda event's `eventSourceARN`, or the stream that
+    /// `from_sdk_records` (feature `sdk`) was given (the consumer's direct
+    /// reader passes the stream it reads). `None` when the input names no
+    /// stream, as a GetRecords response decoded from its JSON does not.
     pub source: Option<Arc<StreamArn>>,
     /// `awsRegion`.
     pub region: Option<Cow<'a, str>>,
     /// `eventVersion`, e.g. `1.1`.
     pub event_version: Option<Cow<'a, str>>,
-    /// `userIdentity`, present for TTL deletions.
+    /// `userIdentity`, present for TTL deletions; read from a Lambda event
+    /// (`type`, `principalId`) and from a GetRecords response (`Type`,
+    /// `PrincipalId`) alike.
     pub user_identity: Option<UserIdentity>,
 }
 
@@ -377,7 +387,22 @@ impl<'a> ChangeEvent<'a, RawImage<'a>> {
 }
 
 /// Why a record did not decode.
+///
+/// Only the decoders make one (it may gain fields), so it cannot be built
+/// outside this crate:
+///
+/// ```compile_fail
+/// use streamgate_records::{RecordError, RecordProblem};
+/// let made = RecordError {
+///     index: 0,
+///     event_id: None,
+///     sequence_number: None,
+///     field: String::new(),
+///     problem: Box::new(RecordProblem::Missing),
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 #[error("record {index} (event id {}, sequence number {}): {field}: {problem}",
     event_id.as_deref().unwrap_or("unknown"), sequence_number.as_deref().unwrap_or("unknown"))]
 pub struct RecordError {
@@ -1165,7 +1190,11 @@ impl<'de> Visitor<'de> for NumberCapture {
     }
 }
 
-/// Reads `userIdentity`: `{"type": "...", "principalId": "..."}`.
+/// Reads `userIdentity` in either spelling: a Lambda event writes
+/// `{"type": "...", "principalId": "..."}`, while the GetRecords wire
+/// response (the DynamoDB Streams `Identity` shape) writes
+/// `{"Type": "...", "PrincipalId": "..."}`. The specialised parser of
+/// `fast.rs` accepts exactly the same names.
 struct UserIdentitySeed;
 
 impl<'de> DeserializeSeed<'de> for UserIdentitySeed {
@@ -1178,7 +1207,7 @@ impl<'de> DeserializeSeed<'de> for UserIdentitySeed {
 impl<'de> Visitor<'de> for UserIdentitySeed {
     type Value = UserIdentity;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a user identity object with \"type\" and \"principalId\"")
+        f.write_str("a user identity object with \"type\" and \"principalId\" (or \"Type\" and \"PrincipalId\")")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UserIdentity, A::Error> {
         let mut kind = None;
@@ -1186,8 +1215,8 @@ impl<'de> Visitor<'de> for UserIdentitySeed {
         let mut failure = None;
         while let Some(key) = map.next_key_seed(TextCapture)? {
             let slot = match key.as_ref() {
-                "type" => &mut kind,
-                "principalId" => &mut principal_id,
+                "type" | "Type" => &mut kind,
+                "principalId" | "PrincipalId" => &mut principal_id,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     continue;

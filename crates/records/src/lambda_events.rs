@@ -55,8 +55,10 @@ pub fn from_lambda_record(
     parts.has_stream_record = true;
     parts.sequence_number = change.sequence_number.map(Cow::Owned);
     parts.size_bytes = u64::try_from(change.size_bytes).ok();
-    parts.view_type =
-        StreamViewType::parse(&change.stream_view_type.unwrap_or_default().to_string());
+    // An absent view type stays absent, as `decode_event` leaves it.
+    parts.view_type = change
+        .stream_view_type
+        .and_then(|view| StreamViewType::parse(&view.to_string()));
     let time: SystemTime = change.approximate_creation_date_time.into();
     parts.approximate_creation_time = Some(time).filter(|t| *t != SystemTime::UNIX_EPOCH);
 
@@ -151,6 +153,30 @@ fn value_from(value: DynamoValue) -> Result<AttributeValue, ImageError> {
 mod tests {
     use super::*;
     use expect_test::{Expect, expect};
+
+    #[test]
+    fn an_absent_view_type_stays_absent() {
+        let json = r#"{"Records": [
+          {"eventID": "1", "eventName": "INSERT", "awsRegion": "eu-west-1",
+           "dynamodb": {"Keys": {"id": {"S": "a"}}, "SequenceNumber": "7", "SizeBytes": 4}},
+          {"eventID": "2", "eventName": "INSERT", "awsRegion": "eu-west-1",
+           "dynamodb": {"Keys": {"id": {"S": "a"}}, "SequenceNumber": "8", "SizeBytes": 4,
+             "StreamViewType": "KEYS_ONLY"}}
+        ]}"#;
+        let event: Event = serde_json::from_str(json).unwrap();
+        let converted: Vec<_> = from_lambda_event(event)
+            .into_iter()
+            .map(|r| r.unwrap().view_type)
+            .collect();
+        // The JSON decoder reads the same event the same way.
+        let decoded: Vec<_> = crate::decode_event(json.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap().view_type)
+            .collect();
+        assert_eq!(converted, [None, Some(StreamViewType::KeysOnly)]);
+        assert_eq!(converted, decoded);
+    }
 
     /// Parses `json` with aws_lambda_events, converts, and prints one line
     /// per record.

@@ -7,15 +7,17 @@
 //! `aws_lambda_events`.
 //!
 //! - [`decode_event`] and [`decode_event_as`] decode a batch into one
-//!   `Result` per record: a bad record never fails the batch, and its
-//!   [`RecordError`] names the event id, the sequence number and the field.
+//!   `Result` per record: a bad record never stops the others from
+//!   decoding, and its [`RecordError`] names the event id, the sequence
+//!   number and the field.
 //! - [`ChangeEvent`] says what changed ([`Change`]: insert, modify, remove,
 //!   with the images the stream view type carries; an absent image is `None`,
 //!   never an empty item), the keys, the sequence number, the source
-//!   [`StreamArn`](streamgate_policy::arn::StreamArn), and whether it was a
-//!   TTL deletion.
+//!   [`StreamArn`], and whether it was a TTL deletion.
 //! - [`AttributeValue`] models all ten DynamoDB types; [`Number`] keeps the
-//!   exact decimal text and converts only when exact; sets are validated.
+//!   exact decimal text and converts only when nothing is lost (integers
+//!   exactly; a float when its shortest decimal text is the number's value,
+//!   see [`Number::to_f64`]); sets are validated.
 //! - A serde Deserializer reads items straight into user types, with no
 //!   intermediate tree, borrowing strings where the user's type allows
 //!   ([`from_json_item`], [`ChangeEvent::new_image`]); [`to_item`] goes back.
@@ -42,14 +44,43 @@
 //!         Ok(e) => if let Change::Insert { new_image: Some(doc) } = &e.change {
 //!             assert_eq!((doc.tenant, doc.pages), ("acme", 12));
 //!         },
-//!         Err(bad) => eprintln!("{bad}"), // report bad.sequence_number as a batch item failure
+//!         // Stop here and report only this record's sequence number as the
+//!         // batch item failure: Lambda resumes the shard from the lowest
+//!         // reported sequence number, so the records after it come again,
+//!         // and handling them now would apply them twice.
+//!         Err(bad) => {
+//!             eprintln!("{bad}");
+//!             break;
+//!         }
 //!     }
 //! }
 //! # Ok::<(), streamgate_records::EventError>(())
 //! ```
 //!
+//! `StreamHandler` in `streamgate-consumer` does that for a Lambda function
+//! (fail-fast by default, or concurrent with each item's records in order),
+//! catches panics and writes the partial batch response.
+//!
+//! The source's [`StreamArn`] and the [`ArnError`] of a record whose
+//! `eventSourceARN` is not a stream ARN come from `streamgate-policy` and
+//! are re-exported here, so a user of this crate needs no dependency on
+//! that one:
+//!
+//! ```
+//! use streamgate_records::{ArnError, StreamArn};
+//!
+//! let arn: StreamArn =
+//!     "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000"
+//!         .parse()?;
+//! assert_eq!(arn.table_name(), "documents");
+//! let wrong = "arn:aws:s3:::bucket".parse::<StreamArn>();
+//! assert!(matches!(wrong, Err(ArnError::WrongService { .. })));
+//! # Ok::<(), ArnError>(())
+//! ```
+//!
 //! # Dependencies
-//! - `streamgate-policy`: the typed `StreamArn` of a record's source.
+//! - `streamgate-policy`: the typed `StreamArn` of a record's source
+//!   (re-exported with its `ArnError`).
 //! - `serde`: the Deserializer and Serializer between items and user types.
 //! - `serde_json` (with `raw_value`): the JSON parser the batch decoder drives,
 //!   and borrowed raw images.
@@ -76,7 +107,6 @@ mod lambda_events;
 #[cfg(feature = "sdk")]
 mod sdk;
 
-pub use base64::Base64Error;
 pub use de::{AttributePath, ImageError, PathSegment, from_item, from_json_item};
 pub use event::{
     Change, ChangeEvent, ChangeKind, EventError, RawImage, RecordError, RecordProblem,
@@ -87,7 +117,8 @@ pub use lambda_events::{from_lambda_event, from_lambda_record};
 pub use number::{Decimal, Normalized, Number, NumberError};
 #[cfg(feature = "sdk")]
 pub use sdk::{from_sdk_record, from_sdk_records};
-pub use ser::{SerializeError, to_attribute_value, to_item};
+pub use ser::{SerializeError, SerializeProblem, to_attribute_value, to_item};
+pub use streamgate_policy::arn::{ArnError, StreamArn};
 pub use value::{AttributeValue, BinarySet, Item, NumberSet, SetError, StringSet};
 
 /// The README's example, compiled and run as a doc test so it cannot rot.

@@ -3,8 +3,11 @@
 //! DynamoDB sends numbers as strings so that no precision is lost in JSON.
 //! [`Number`] keeps that string, validated against DynamoDB's rules (at most
 //! 38 significant digits, magnitude between 1E-130 and 9.99…E+125, or zero),
-//! and converts to Rust numbers only when the conversion is exact.
+//! and converts to Rust numbers only when nothing is lost: to integers and
+//! decimals only when the value is exact, to floats only when the float's
+//! shortest decimal text is the same value (see [`Number::to_f64`]).
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
@@ -34,7 +37,10 @@ pub enum NumberError {
         /// The offending text.
         text: String,
     },
-    /// The number cannot be converted to the target type without loss.
+    /// The number cannot be converted to the target type without loss:
+    /// for an integer or decimal type, the value does not fit exactly; for
+    /// `f64` or `f32`, the float's shortest decimal text is not the number's
+    /// value (see [`Number::to_f64`]).
     #[error("{text:?} does not fit exactly in {target}")]
     Inexact {
         /// The number's text.
@@ -53,8 +59,12 @@ const MIN_LEADING_EXPONENT: i64 = -130;
 
 /// A DynamoDB number: its exact text, validated.
 ///
-/// Equality compares the text, so nothing a producer wrote is lost;
-/// [`Number::numeric_eq`] compares values (`1` and `1.0` are equal).
+/// Equality (and `Hash`) compares the text, so nothing a producer wrote is
+/// lost; [`Number::numeric_eq`] compares values (`1` and `1.0` are equal).
+/// The order is by value (`9` < `10`, `-2` < `-1.5`), and numbers of equal
+/// value but different text (`1`, `1.0`, `1E0`) are ordered by their text,
+/// so that `cmp` gives `Equal` exactly when `==` holds;
+/// [`Number::numeric_cmp`] compares values only.
 ///
 /// ```
 /// use streamgate_records::Number;
@@ -64,10 +74,31 @@ const MIN_LEADING_EXPONENT: i64 = -130;
 /// assert_eq!(n.to_i128()?, 12345678901234567890123456789012345678);
 /// assert_eq!("0.5".parse::<Number>()?.to_f64()?, 0.5);
 /// assert!("0.1000000000000000000001".parse::<Number>()?.to_f64().is_err());
+///
+/// let (nine, ten): (Number, Number) = ("9".parse()?, "10".parse()?);
+/// assert!(nine < ten);
+/// let (one, one_point_zero): (Number, Number) = ("1".parse()?, "1.0".parse()?);
+/// assert_eq!(one.numeric_cmp(&one_point_zero), std::cmp::Ordering::Equal);
+/// assert!(one < one_point_zero && one != one_point_zero); // same value, text decides
 /// # Ok::<(), streamgate_records::NumberError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Number(String);
+
+impl Ord for Number {
+    /// By value, then, for equal values written differently, by text: a
+    /// total order that agrees with the textual `==`.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.numeric_cmp(other)
+            .then_with(|| self.0.as_str().cmp(other.0.as_str()))
+    }
+}
+
+impl PartialOrd for Number {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// A number's value in normal form: `digits × 10^exponent`, with neither
 /// leading nor trailing zeros in `digits` (empty for zero).
@@ -125,6 +156,37 @@ impl Normalized<'_> {
     /// The power of ten of the last significant digit.
     pub fn exponent(&self) -> i64 {
         self.exponent
+    }
+    /// -1, 0 or 1 as the number is below, at or above zero.
+    fn sign(&self) -> i8 {
+        match (self.is_zero(), self.negative) {
+            (true, _) => 0,
+            (false, true) => -1,
+            (false, false) => 1,
+        }
+    }
+    /// Compares the values. Digits carry no leading or trailing zeros, so
+    /// of two non-zero magnitudes the one whose first digit has the higher
+    /// power of ten is larger, and with the same power the digits decide as
+    /// text (a longer string that the other starts is larger: its extra
+    /// digits end in a non-zero one).
+    fn cmp_value(&self, other: &Self) -> Ordering {
+        let (sign, other_sign) = (self.sign(), other.sign());
+        if sign != other_sign || sign == 0 {
+            return sign.cmp(&other_sign);
+        }
+        let leading = |n: &Self| {
+            let digits = i64::try_from(n.digits.len()).unwrap_or(i64::MAX);
+            n.exponent.saturating_add(digits)
+        };
+        let magnitude = leading(self)
+            .cmp(&leading(other))
+            .then_with(|| self.digits.chars().cmp(other.digits.chars()));
+        if sign < 0 {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
     }
 }
 
@@ -369,8 +431,9 @@ pub(crate) mod convert {
         }
     }
 
-    /// The value as an `f64`, when the `f64` denotes exactly the decimal
-    /// written: the shortest decimal form of the `f64` equals the text's value.
+    /// The nearest `f64`, when the shortest decimal text that reads back as
+    /// that `f64` has the same value as `text`; an error otherwise (see
+    /// [`Number::to_f64`]).
     pub(crate) fn to_f64(text: &str) -> Result<f64, NumberError> {
         let value: f64 = text.parse().map_err(|_| inexact(text, "f64"))?;
         // A decimal of at most 15 significant digits inside the normal
@@ -422,6 +485,16 @@ impl Number {
             exponent: 0,
         })
     }
+    /// Compares the values, ignoring how they are written: `9` is less
+    /// than `10`, and `1`, `1.0` and `1E0` are `Equal`. (`Ord` breaks such
+    /// ties by text.)
+    pub fn numeric_cmp(&self, other: &Self) -> Ordering {
+        // Plain integers that fit an i64, the common case, compare as such.
+        if let (Ok(a), Ok(b)) = (self.0.parse::<i64>(), other.0.parse::<i64>()) {
+            return a.cmp(&b);
+        }
+        self.normalized().cmp_value(&other.normalized())
+    }
     /// Whether two numbers have the same value (`1` and `1.0e0` do).
     pub fn numeric_eq(&self, other: &Self) -> bool {
         let (a, b) = (self.normalized(), other.normalized());
@@ -441,7 +514,27 @@ impl Number {
     pub fn to_i128(&self) -> Result<i128, NumberError> {
         convert::to_i128(&self.0)
     }
-    /// The value as an `f64`, if the `f64` denotes exactly this decimal.
+    /// The nearest `f64`, when that `f64`'s shortest round-trip decimal
+    /// text (what `{}` or `{:e}` prints for it) has the same value as this
+    /// number; otherwise [`NumberError::Inexact`].
+    ///
+    /// The `f64` is not in general the same value in binary: `0.1` gives
+    /// the `f64` nearest to 0.1, which prints as `0.1` but is
+    /// 0.1000000000000000055511151231257827…. What the rule guarantees is
+    /// that no decimal digit is lost: the number converts back
+    /// (`Number::try_from(f64)`) to the same value. Every number of at most
+    /// 15 significant digits converts; one with more converts only if it
+    /// is the shortest text of its `f64` (`0.30000000000000004` does,
+    /// `0.1000000000000000000001` does not).
+    ///
+    /// ```
+    /// use streamgate_records::Number;
+    /// assert_eq!("0.1".parse::<Number>()?.to_f64()?, 0.1);
+    /// assert_eq!("0.30000000000000004".parse::<Number>()?.to_f64()?, 0.1 + 0.2);
+    /// assert!("0.1000000000000000000001".parse::<Number>()?.to_f64().is_err());
+    /// assert!("9007199254740993".parse::<Number>()?.to_f64().is_err()); // 2^53 + 1
+    /// # Ok::<(), streamgate_records::NumberError>(())
+    /// ```
     pub fn to_f64(&self) -> Result<f64, NumberError> {
         convert::to_f64(&self.0)
     }
@@ -966,6 +1059,166 @@ mod tests {
                     };
                     proptest::prop_assert!(!fits, "{n} fits but was refused");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn order_is_by_value_then_by_text() {
+        let texts = [
+            "10",
+            "9",
+            "-1",
+            "1.0",
+            "1",
+            "1E0",
+            "0",
+            "-0",
+            "0.0",
+            "-10",
+            "9.99E125",
+            "1E-130",
+            "-1E-130",
+            ".5",
+            "0.50",
+            "-1.5",
+            "-2",
+            "100",
+            "99.999",
+            "-9.99E125",
+            "5E-1",
+        ];
+        let mut numbers: Vec<Number> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        numbers.sort();
+        let shown = numbers.iter().map(Number::as_str).collect::<Vec<_>>();
+        expect![[r#"
+            -9.99E125 -10 -2 -1.5 -1 -1E-130 -0 0 0.0 1E-130 .5 0.50 5E-1 1 1.0 1E0 9 10 99.999 100 9.99E125"#]]
+        .assert_eq(&shown.join(" "));
+    }
+
+    /// A number's text in one of several spellings of `mantissa ×
+    /// 10^exponent`: plain, exponent notation, or padded with zeros that do
+    /// not change the value.
+    fn spelled(mantissa: i64, exponent: i32, style: u8) -> String {
+        let plain = Decimal {
+            mantissa: i128::from(mantissa),
+            exponent,
+        }
+        .to_string();
+        match style {
+            0 => plain,
+            1 => format!("{mantissa}E{exponent}"),
+            2 if plain.contains('.') => format!("{plain}00"),
+            2 => format!("{plain}.0"),
+            _ => match plain.strip_prefix('-') {
+                Some(unsigned) => format!("-00{unsigned}"),
+                None => format!("+0{plain}"),
+            },
+        }
+    }
+
+    /// The exact order of `a × 10^ea` and `b × 10^eb` (small enough here
+    /// for the common exponent to fit an i128).
+    fn reference_cmp((a, ea): (i64, i32), (b, eb): (i64, i32)) -> std::cmp::Ordering {
+        let low = ea.min(eb);
+        let scaled = |m: i64, e: i32| i128::from(m) * 10i128.pow((e - low).unsigned_abs());
+        scaled(a, ea).cmp(&scaled(b, eb))
+    }
+
+    fn number_parts() -> impl proptest::strategy::Strategy<Value = (i64, i32, u8)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (-1_000_000_000i64..1_000_000_000, -12i32..12, 0u8..4),
+            // Few digits and exponents, so that equal values come often.
+            (-20i64..20, -2i32..2, 0u8..4),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn order_is_the_exact_value_order_then_text(
+            (a, ea, sa) in number_parts(),
+            (b, eb, sb) in number_parts(),
+        ) {
+            let x: Number = spelled(a, ea, sa).parse().unwrap();
+            let y: Number = spelled(b, eb, sb).parse().unwrap();
+            let exact = reference_cmp((a, ea), (b, eb));
+            proptest::prop_assert_eq!(x.numeric_cmp(&y), exact, "{} vs {}", x, y);
+            proptest::prop_assert_eq!(x.numeric_eq(&y), exact.is_eq(), "{} vs {}", x, y);
+            let order = exact.then_with(|| x.as_str().cmp(y.as_str()));
+            proptest::prop_assert_eq!(x.cmp(&y), order, "{} vs {}", x, y);
+            // Consistent with the textual `==`, and antisymmetric.
+            proptest::prop_assert_eq!(x.cmp(&y).is_eq(), x == y);
+            proptest::prop_assert_eq!(y.cmp(&x), x.cmp(&y).reverse());
+            proptest::prop_assert_eq!(x.partial_cmp(&y), Some(x.cmp(&y)));
+            // Where both convert to f64, a strict f64 order is the same order
+            // (rounding to the nearest f64 never reverses one).
+            if let (Ok(fx), Ok(fy)) = (x.to_f64(), y.to_f64()) {
+                if fx < fy {
+                    proptest::prop_assert!(x < y, "{} vs {}", x, y);
+                }
+                if fx > fy {
+                    proptest::prop_assert!(x > y, "{} vs {}", x, y);
+                }
+            }
+        }
+
+        #[test]
+        fn order_is_transitive(
+            parts in proptest::collection::vec(number_parts(), 3),
+        ) {
+            let n: Vec<Number> = parts
+                .iter()
+                .map(|&(m, e, s)| spelled(m, e, s).parse().unwrap())
+                .collect();
+            for (a, b, c) in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)] {
+                if n[a] <= n[b] && n[b] <= n[c] {
+                    proptest::prop_assert!(n[a] <= n[c], "{} {} {}", n[a], n[b], n[c]);
+                }
+            }
+        }
+
+        #[test]
+        fn order_spans_dynamodb_range(
+            (a, ea) in (-99_999i64..99_999, -130i32..120),
+            (b, eb) in (-99_999i64..99_999, -130i32..120),
+        ) {
+            // Exponents too far apart for the i128 reference: compare the
+            // values as exact decimals with rust's own integer order on the
+            // digits after aligning the leading powers.
+            let x = Number::try_from(Decimal { mantissa: a.into(), exponent: ea });
+            let y = Number::try_from(Decimal { mantissa: b.into(), exponent: eb });
+            let (Ok(x), Ok(y)) = (x, y) else { return Ok(()) };
+            let exact = if (ea - eb).abs() < 30 {
+                reference_cmp((a, ea), (b, eb))
+            } else {
+                // Far apart: any non-zero value of the higher exponent is
+                // larger in magnitude than any of the lower one (mantissas
+                // have at most 5 digits).
+                let sign = |m: i64| m.signum();
+                match (sign(a), sign(b)) {
+                    (sa, sb) if sa != sb || sa == 0 => sa.cmp(&sb),
+                    (sa, _) => {
+                        let magnitude = ea.cmp(&eb);
+                        if sa < 0 { magnitude.reverse() } else { magnitude }
+                    }
+                }
+            };
+            proptest::prop_assert_eq!(x.numeric_cmp(&y), exact, "{} vs {}", x, y);
+        }
+    }
+
+    #[cfg(feature = "rust_decimal")]
+    proptest::proptest! {
+        #[test]
+        fn order_agrees_with_rust_decimal(
+            (a, ea, sa) in number_parts(),
+            (b, eb, sb) in number_parts(),
+        ) {
+            let x: Number = spelled(a, ea, sa).parse().unwrap();
+            let y: Number = spelled(b, eb, sb).parse().unwrap();
+            if let (Ok(dx), Ok(dy)) = (x.to_rust_decimal(), y.to_rust_decimal()) {
+                proptest::prop_assert_eq!(x.numeric_cmp(&y), dx.cmp(&dy), "{} vs {}", x, y);
             }
         }
     }

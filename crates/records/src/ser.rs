@@ -9,14 +9,50 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use crate::de::{ITEM_TOKEN, NUMBER_TOKEN, VALUE_TOKEN};
+use crate::de::{AttributePath, ITEM_TOKEN, NUMBER_TOKEN, PathSegment, VALUE_TOKEN};
 use crate::number::{Number, NumberError};
 use crate::value::{AttributeValue, Item};
 
-/// Why a value could not become an item.
+/// Why a value could not become an item: what is wrong, and where in the
+/// item (`pages`, `address.lines[1]`; `(item)` for the value itself).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum SerializeError {
+#[error("at {path}: {problem}")]
+pub struct SerializeError {
+    /// Where in the item the value at fault is.
+    pub path: AttributePath,
+    /// What is wrong with it.
+    pub problem: SerializeProblem,
+}
+
+impl SerializeError {
+    /// The same error one level further out: `segment` is where the value
+    /// at fault sits in its parent.
+    fn at(mut self, segment: PathSegment) -> Self {
+        self.path.0.insert(0, segment);
+        self
+    }
+}
+
+impl From<SerializeProblem> for SerializeError {
+    fn from(problem: SerializeProblem) -> Self {
+        Self {
+            path: AttributePath::default(),
+            problem,
+        }
+    }
+}
+
+impl From<NumberError> for SerializeError {
+    fn from(e: NumberError) -> Self {
+        SerializeProblem::Number(e).into()
+    }
+}
+
+/// What is wrong with a value that could not become part of an item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SerializeProblem {
     /// The top-level value is not a struct or map.
     #[error("an item must be a struct or a map, found {found}")]
     NotAnItem {
@@ -28,7 +64,7 @@ pub enum SerializeError {
     KeyNotAString,
     /// A number DynamoDB cannot hold (NaN, infinity, more than 38 digits).
     #[error(transparent)]
-    Number(#[from] NumberError),
+    Number(NumberError),
     /// Any other error raised by a `Serialize` implementation.
     #[error("{0}")]
     Custom(String),
@@ -36,11 +72,12 @@ pub enum SerializeError {
 
 impl ser::Error for SerializeError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        Self::Custom(msg.to_string())
+        SerializeProblem::Custom(msg.to_string()).into()
     }
 }
 
-/// Serializes `value` into an [`Item`].
+/// Serializes `value` into an [`Item`]; an error names the attribute path of
+/// the value at fault.
 ///
 /// ```
 /// use streamgate_records::{AttributeValue, to_item};
@@ -50,12 +87,22 @@ impl ser::Error for SerializeError {
 /// assert_eq!(item.to_string(), r#"{"draft":{"NULL":true},"id":{"S":"d1"},"pages":{"N":"3"}}"#);
 /// # Ok::<(), streamgate_records::SerializeError>(())
 /// ```
+///
+/// ```
+/// use streamgate_records::to_item;
+/// #[derive(serde::Serialize)]
+/// struct Reading { values: Vec<f64> }
+/// let err = to_item(&Reading { values: vec![1.0, f64::NAN] }).unwrap_err();
+/// assert_eq!(err.path.to_string(), "values[1]");
+/// assert_eq!(err.to_string(), r#"at values[1]: "NaN" is not a number: it is not finite"#);
+/// ```
 pub fn to_item<T: Serialize + ?Sized>(value: &T) -> Result<Item, SerializeError> {
     match value.serialize(ValueSerializer)? {
         AttributeValue::M(item) => Ok(item),
-        other => Err(SerializeError::NotAnItem {
+        other => Err(SerializeProblem::NotAnItem {
             found: other.type_name(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -175,14 +222,16 @@ impl ser::Serializer for ValueSerializer {
             },
             // Our own types serialize as DynamoDB JSON; read it back as such.
             ITEM_TOKEN | VALUE_TOKEN => {
-                let json =
-                    serde_json::to_string(v).map_err(|e| SerializeError::Custom(e.to_string()))?;
+                let json = serde_json::to_string(v)
+                    .map_err(|e| SerializeProblem::Custom(e.to_string()))?;
                 if name == ITEM_TOKEN {
                     let item: Item = serde_json::from_str(&json)
-                        .map_err(|e| SerializeError::Custom(e.to_string()))?;
+                        .map_err(|e| SerializeProblem::Custom(e.to_string()))?;
                     Ok(AttributeValue::M(item))
                 } else {
-                    serde_json::from_str(&json).map_err(|e| SerializeError::Custom(e.to_string()))
+                    let value: AttributeValue = serde_json::from_str(&json)
+                        .map_err(|e| SerializeProblem::Custom(e.to_string()))?;
+                    Ok(value)
                 }
             }
             _ => v.serialize(self),
@@ -195,7 +244,9 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         v: &T,
     ) -> Result<AttributeValue, SerializeError> {
-        let inner = v.serialize(self)?;
+        let inner = v
+            .serialize(self)
+            .map_err(|e| e.at(PathSegment::Attribute(variant.to_owned())))?;
         Ok(AttributeValue::M([(variant, inner)].into_iter().collect()))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<ListSerializer, SerializeError> {
@@ -249,7 +300,11 @@ impl ser::SerializeSeq for ListSerializer {
     type Ok = AttributeValue;
     type Error = SerializeError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
-        self.0.push(v.serialize(ValueSerializer)?);
+        let index = self.0.len();
+        let value = v
+            .serialize(ValueSerializer)
+            .map_err(|e| e.at(PathSegment::Index(index)))?;
+        self.0.push(value);
         Ok(())
     }
     fn end(self) -> Result<AttributeValue, SerializeError> {
@@ -296,9 +351,14 @@ impl ser::SerializeMap for MapSerializer {
         let key = self
             .key
             .take()
-            .ok_or_else(|| SerializeError::Custom("map value without a key".to_owned()))?;
-        self.entries.insert(key, v.serialize(ValueSerializer)?);
-        Ok(())
+            .ok_or_else(|| SerializeProblem::Custom("map value without a key".to_owned()))?;
+        match v.serialize(ValueSerializer) {
+            Ok(value) => {
+                self.entries.insert(key, value);
+                Ok(())
+            }
+            Err(e) => Err(e.at(PathSegment::Attribute(key))),
+        }
     }
     fn end(self) -> Result<AttributeValue, SerializeError> {
         Ok(AttributeValue::M(Item::from(self.entries)))
@@ -313,8 +373,10 @@ impl ser::SerializeStruct for MapSerializer {
         key: &'static str,
         v: &T,
     ) -> Result<(), SerializeError> {
-        self.entries
-            .insert(key.to_owned(), v.serialize(ValueSerializer)?);
+        let value = v
+            .serialize(ValueSerializer)
+            .map_err(|e| e.at(PathSegment::Attribute(key.to_owned())))?;
+        self.entries.insert(key.to_owned(), value);
         Ok(())
     }
     fn end(self) -> Result<AttributeValue, SerializeError> {
@@ -333,6 +395,7 @@ impl ser::SerializeTupleVariant for VariantSerializer<ListSerializer> {
     type Error = SerializeError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerializeError> {
         ser::SerializeSeq::serialize_element(&mut self.inner, v)
+            .map_err(|e| e.at(PathSegment::Attribute(self.variant.to_owned())))
     }
     fn end(self) -> Result<AttributeValue, SerializeError> {
         let inner = ser::SerializeSeq::end(self.inner)?;
@@ -351,6 +414,7 @@ impl ser::SerializeStructVariant for VariantSerializer<MapSerializer> {
         v: &T,
     ) -> Result<(), SerializeError> {
         ser::SerializeStruct::serialize_field(&mut self.inner, key, v)
+            .map_err(|e| e.at(PathSegment::Attribute(self.variant.to_owned())))
     }
     fn end(self) -> Result<AttributeValue, SerializeError> {
         let inner = ser::SerializeMap::end(self.inner)?;
@@ -396,52 +460,52 @@ impl ser::Serializer for KeySerializer {
         v.serialize(self)
     }
     fn serialize_bool(self, _: bool) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_i8(self, _: i8) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_i16(self, _: i16) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_i32(self, _: i32) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_i64(self, _: i64) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_u8(self, _: u8) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_u16(self, _: u16) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_u32(self, _: u32) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_u64(self, _: u64) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_f32(self, _: f32) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_f64(self, _: f64) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_none(self) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_unit(self) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -450,20 +514,20 @@ impl ser::Serializer for KeySerializer {
         _: &'static str,
         _: &T,
     ) -> Result<String, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleStruct, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_tuple_variant(
         self,
@@ -472,17 +536,17 @@ impl ser::Serializer for KeySerializer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStruct, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
     }
     fn serialize_struct_variant(
         self,
@@ -491,6 +555,123 @@ impl ser::Serializer for KeySerializer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, SerializeError> {
-        Err(SerializeError::KeyNotAString)
+        Err(SerializeProblem::KeyNotAString.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+    use std::collections::BTreeMap;
+
+    /// Serializes `value` into an item and shows the item or the error.
+    fn check<T: Serialize>(value: &T, expected: Expect) {
+        let shown = match to_item(value) {
+            Ok(item) => item.to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        expected.assert_eq(&shown);
+    }
+
+    /// A value whose own `Serialize` fails, as a user's type may.
+    struct Refuses;
+    impl Serialize for Refuses {
+        fn serialize<S: ser::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(ser::Error::custom("refused by the user's type"))
+        }
+    }
+
+    #[derive(Serialize)]
+    enum Shape {
+        Tuple(u8, f32),
+        Struct { side: f64 },
+        Newtype(Vec<f64>),
+    }
+
+    #[test]
+    fn errors_name_the_attribute_path() {
+        #[derive(Serialize)]
+        struct Line {
+            values: Vec<f64>,
+        }
+        #[derive(Serialize)]
+        struct Doc {
+            id: &'static str,
+            lines: Vec<Line>,
+        }
+        check(
+            &Doc {
+                id: "d",
+                lines: vec![
+                    Line { values: vec![1.5] },
+                    Line {
+                        values: vec![2.0, f64::INFINITY],
+                    },
+                ],
+            },
+            expect![[r#"error: at lines[1].values[1]: "inf" is not a number: it is not finite"#]],
+        );
+        let mut by_key = BTreeMap::new();
+        by_key.insert("fine", vec![Some(1u128)]);
+        by_key.insert("too big", vec![None, Some(u128::MAX)]);
+        check(
+            &by_key,
+            expect![[
+                r#"error: at too big[1]: "340282366920938463463374607431768211455" has 39 significant digits, DynamoDB allows at most 38"#
+            ]],
+        );
+        let mut bad_keys = BTreeMap::new();
+        bad_keys.insert("m", BTreeMap::from([(1u8, "one")]));
+        check(
+            &bad_keys,
+            expect![[r#"error: at m: map keys must be strings"#]],
+        );
+        check(
+            &BTreeMap::from([("deep", vec![vec![Refuses]])]),
+            expect![[r#"error: at deep[0][0]: refused by the user's type"#]],
+        );
+        check(
+            &"just a string",
+            expect![[r#"error: at (item): an item must be a struct or a map, found S"#]],
+        );
+    }
+
+    #[test]
+    fn enum_variants_are_path_segments() {
+        check(
+            &BTreeMap::from([("shape", Shape::Tuple(1, f32::NAN))]),
+            expect![[r#"error: at shape.Tuple[1]: "NaN" is not a number: it is not finite"#]],
+        );
+        check(
+            &BTreeMap::from([(
+                "shape",
+                Shape::Struct {
+                    side: f64::NEG_INFINITY,
+                },
+            )]),
+            expect![[r#"error: at shape.Struct.side: "-inf" is not a number: it is not finite"#]],
+        );
+        check(
+            &BTreeMap::from([("shape", Shape::Newtype(vec![f64::NAN]))]),
+            expect![[r#"error: at shape.Newtype[0]: "NaN" is not a number: it is not finite"#]],
+        );
+        check(
+            &BTreeMap::from([("shape", Shape::Struct { side: 2.5 })]),
+            expect![[r#"{"shape":{"M":{"Struct":{"M":{"side":{"N":"2.5"}}}}}}"#]],
+        );
+    }
+
+    #[test]
+    fn problems_stay_matchable() {
+        let err = to_item(&BTreeMap::from([("n", f64::NAN)])).unwrap_err();
+        assert!(matches!(err.problem, SerializeProblem::Number(_)));
+        assert_eq!(err.path.to_string(), "n");
+        let err = to_attribute_value(&vec![Refuses]).unwrap_err();
+        assert_eq!(
+            err.problem,
+            SerializeProblem::Custom("refused by the user's type".to_owned())
+        );
+        assert_eq!(err.path.to_string(), "[0]");
     }
 }

@@ -142,8 +142,30 @@ pub enum SetError {
 macro_rules! set_type {
     ($(#[$doc:meta])* $name:ident, $elem:ty, $kind:literal, $key:expr, $show:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        ///
+        /// Two sets are equal when they hold the same elements, in any
+        /// order (DynamoDB keeps no order in a set).
+        #[derive(Debug, Clone)]
         pub struct $name(Vec<$elem>);
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                if self.0.len() != other.0.len() {
+                    return false;
+                }
+                // The same elements in the same order, the usual case.
+                if self.0 == other.0 {
+                    return true;
+                }
+                // Neither set has a duplicate (by the same key), so with the
+                // same length, every element of one being in the other makes
+                // them equal.
+                let mine: std::collections::HashSet<_> = self.0.iter().map($key).collect();
+                other.0.iter().all(|element| mine.contains(&($key)(element)))
+            }
+        }
+
+        impl Eq for $name {}
 
         impl $name {
             /// Validates the elements (non-empty, no duplicates), keeping
@@ -187,7 +209,9 @@ set_type!(
     StringSet, String, "SS", |s: &String| s.clone(), |s: &String| format!("{s:?}")
 );
 set_type!(
-    /// `NS`: a non-empty set of numbers, distinct by value.
+    /// `NS`: a non-empty set of numbers, distinct by value; equality is by
+    /// value too (`[1, 2]` equals `[2.0, 1]`), although two `N` values
+    /// compare by text.
     NumberSet, Number, "NS", |n: &Number| number_key(n), |n: &Number| n.to_string()
 );
 set_type!(
@@ -558,5 +582,58 @@ impl fmt::Display for Item {
             Ok(s) => f.write_str(&s),
             Err(_) => Err(fmt::Error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(elements: &[&str]) -> StringSet {
+        StringSet::new(elements.iter().map(|s| (*s).to_owned()).collect()).unwrap()
+    }
+    fn numbers(elements: &[&str]) -> NumberSet {
+        NumberSet::new(elements.iter().map(|s| s.parse().unwrap()).collect()).unwrap()
+    }
+    fn blobs(elements: &[&[u8]]) -> BinarySet {
+        BinarySet::new(elements.iter().map(|b| b.to_vec()).collect()).unwrap()
+    }
+
+    #[test]
+    fn sets_are_equal_in_any_order() {
+        assert_eq!(strings(&["a", "b"]), strings(&["b", "a"]));
+        assert_eq!(blobs(&[b"\x00", b"\x01"]), blobs(&[b"\x01", b"\x00"]));
+        assert_eq!(numbers(&["1", "2", "3"]), numbers(&["3", "1", "2"]));
+        assert_eq!(
+            AttributeValue::Ss(strings(&["x", "y"])),
+            AttributeValue::Ss(strings(&["y", "x"]))
+        );
+        // The order received is kept all the same.
+        assert_eq!(strings(&["b", "a"]).as_slice(), ["b", "a"]);
+    }
+
+    #[test]
+    fn number_sets_are_equal_by_value() {
+        assert_eq!(numbers(&["1"]), numbers(&["1.0"]));
+        assert_eq!(numbers(&["1", "0.5", "-0"]), numbers(&["5E-1", "0", "1E0"]));
+        assert_ne!(numbers(&["1"]), numbers(&["1.5"]));
+        // A single number still compares by text.
+        assert_ne!(
+            AttributeValue::N("1".parse().unwrap()),
+            AttributeValue::N("1.0".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn different_sets_are_not_equal() {
+        assert_ne!(strings(&["a", "b"]), strings(&["a", "c"]));
+        assert_ne!(strings(&["a", "b"]), strings(&["a"]));
+        assert_ne!(strings(&["a"]), strings(&["a", "b"]));
+        assert_ne!(numbers(&["1", "2"]), numbers(&["1", "3"]));
+        assert_ne!(blobs(&[b"a", b"b"]), blobs(&[b"b", b"c"]));
+        assert_ne!(
+            AttributeValue::Ss(strings(&["1"])),
+            AttributeValue::Ns(numbers(&["1"]))
+        );
     }
 }

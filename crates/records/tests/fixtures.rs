@@ -48,6 +48,44 @@ fn ttl_delete() {
     check("ttl_delete", expect_file!["fixtures/ttl_delete.expected"]);
 }
 
+/// A TTL deletion as the GetRecords wire response spells it:
+/// `userIdentity` with the `Identity` shape's `Type` and `PrincipalId`.
+#[test]
+fn get_records_ttl_delete() {
+    check(
+        "get_records_ttl_delete",
+        expect_file!["fixtures/get_records_ttl_delete.expected"],
+    );
+    // The public decoders (the specialised walk) see it too.
+    let path = format!(
+        "{}/tests/fixtures/get_records_ttl_delete.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let raw = streamgate_records::decode_event(&bytes).unwrap();
+    let typed = streamgate_records::decode_event_as::<serde_json::Value>(&bytes).unwrap();
+    let raw: Vec<bool> = raw
+        .iter()
+        .map(|r| r.as_ref().unwrap().is_ttl_delete())
+        .collect();
+    let typed: Vec<bool> = typed
+        .iter()
+        .map(|r| r.as_ref().unwrap().is_ttl_delete())
+        .collect();
+    assert_eq!(raw, [true, false]);
+    assert_eq!(typed, [true, false]);
+    let identity = streamgate_records::decode_event(&bytes).unwrap()[0]
+        .as_ref()
+        .unwrap()
+        .user_identity
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (identity.kind.as_str(), identity.principal_id.as_str()),
+        ("Service", "dynamodb.amazonaws.com")
+    );
+}
+
 #[test]
 fn every_type() {
     check("every_type", expect_file!["fixtures/every_type.expected"]);
@@ -81,6 +119,7 @@ fn typed_views_of_the_fixtures_agree_with_the_untyped_one() {
         "lambda_event",
         "get_records_response",
         "ttl_delete",
+        "get_records_ttl_delete",
         "every_type",
     ] {
         let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
