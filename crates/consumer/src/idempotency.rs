@@ -17,23 +17,65 @@ use std::sync::Mutex;
 use lambda_runtime::Context;
 use streamgate_records::ChangeEvent;
 
-/// Which field of a record identifies it.
+/// What identifies a record across every stream a store serves.
+///
+/// One store often serves a consumer of many streams (a central account
+/// reading every tenant's table), so an identity must be unique across
+/// streams, not only within one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordIdentity {
-    /// `eventID`: unique per record.
+    /// `eventID`: unique per record, across streams.
     EventId,
-    /// `dynamodb.SequenceNumber`: unique within a stream.
+    /// The source stream and `dynamodb.SequenceNumber`, as
+    /// `<stream ARN>#<sequence number>`. A sequence number alone is unique
+    /// only within its stream: two tables' streams can carry the same one.
+    /// A record without a source stream (`eventSourceARN`) cannot be
+    /// identified this way and fails with [`IdentityError`].
     SequenceNumber,
 }
 
 impl RecordIdentity {
-    /// The identifying text of `event`.
-    pub fn of<'e>(self, event: &'e ChangeEvent<'_>) -> &'e str {
+    /// The identity `event` is remembered by.
+    ///
+    /// ```
+    /// use streamgate_consumer::idempotency::RecordIdentity;
+    /// let batch = br#"{"Records": [{"eventID": "e1", "eventName": "INSERT",
+    ///   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+    ///   "dynamodb": {"Keys": {"id": {"S": "a"}}, "SequenceNumber": "100"}}]}"#;
+    /// let records = streamgate_records::decode_event(batch).unwrap();
+    /// let event = records[0].as_ref().unwrap();
+    /// assert_eq!(RecordIdentity::EventId.of(event).unwrap(), "e1");
+    /// assert_eq!(
+    ///     RecordIdentity::SequenceNumber.of(event).unwrap(),
+    ///     "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000#100",
+    /// );
+    /// ```
+    pub fn of(self, event: &ChangeEvent<'_>) -> Result<String, IdentityError> {
         match self {
-            Self::EventId => &event.event_id,
-            Self::SequenceNumber => &event.sequence_number,
+            Self::EventId => Ok(event.event_id.to_string()),
+            Self::SequenceNumber => match &event.source {
+                Some(stream) => Ok(format!("{stream}#{}", event.sequence_number)),
+                None => Err(IdentityError::NoSource {
+                    sequence_number: event.sequence_number.to_string(),
+                }),
+            },
         }
     }
+}
+
+/// A record cannot be identified by the chosen [`RecordIdentity`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The record names no source stream, and its sequence number alone does
+    /// not identify it across streams.
+    #[error(
+        "record {sequence_number} has no eventSourceARN, and a sequence number identifies a record only within its stream"
+    )]
+    NoSource {
+        /// The record's sequence number.
+        sequence_number: String,
+    },
 }
 
 /// A store failed.
@@ -132,10 +174,18 @@ pub enum IdempotentError<E> {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The record cannot be identified, so it is not run: running it
+    /// without a way to remember it would lose the at-most-once effect.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 }
 
 /// Wraps a per-record function: records whose identity is in `store` are
 /// skipped; a record is recorded after the function succeeded.
+///
+/// Identities are unique across streams (see [`RecordIdentity`]), so one
+/// store can serve a consumer of many streams. A record that cannot be
+/// identified fails with [`IdempotentError::Identity`] without running.
 pub fn skip_processed<F, E, S>(
     store: S,
     identity: RecordIdentity,
@@ -147,7 +197,7 @@ where
     S: ProcessedRecords,
 {
     async move |event: ChangeEvent<'_>, ctx: &Context| {
-        let id = identity.of(&event).to_owned();
+        let id = identity.of(&event)?;
         if store.contains(&id).await? {
             tracing::debug!(id, "record already processed, skipped");
             return Ok(());

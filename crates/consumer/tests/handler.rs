@@ -26,7 +26,20 @@ use streamgate_consumer::{
 /// undecodable record that has no sequence number either.
 type Spec<'a> = (&'a str, &'a str, &'a str);
 
+/// The stream the fixture batches come from, unless a test says otherwise.
+const STREAM: &str =
+    "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+
 fn batch(records: &[Spec<'_>]) -> Vec<u8> {
+    batch_from(Some(STREAM), records)
+}
+
+/// A batch of `records` from the stream `source` (`None`: no
+/// `eventSourceARN`).
+fn batch_from(source: Option<&str>, records: &[Spec<'_>]) -> Vec<u8> {
+    let source = source
+        .map(|arn| format!(r#""eventSourceARN":"{arn}","#))
+        .unwrap_or_default();
     let records: Vec<String> = records
         .iter()
         .map(|(key, seq, action)| match *action {
@@ -37,7 +50,7 @@ fn batch(records: &[Spec<'_>]) -> Vec<u8> {
                 r#"{{"eventID":"e{seq}","eventName":"INSERT","dynamodb":{{"Keys":{{"id":{{"S":"{key}"}}}}}}}}"#
             ),
             _ => format!(
-                r#"{{"eventID":"e{seq}","eventName":"INSERT","eventSource":"aws:dynamodb","awsRegion":"eu-west-1",
+                r#"{{"eventID":"e{seq}","eventName":"INSERT","eventSource":"aws:dynamodb",{source}"awsRegion":"eu-west-1",
                 "dynamodb":{{"Keys":{{"id":{{"S":"{key}"}}}},"SequenceNumber":"{seq}",
                 "NewImage":{{"id":{{"S":"{key}"}},"action":{{"S":"{action}"}}}},"StreamViewType":"NEW_IMAGE"}}}}"#
             ),
@@ -394,6 +407,67 @@ fn skip_processed_runs_each_record_once_across_redeliveries() {
     assert_eq!(outcome.succeeded, 3);
     assert_eq!(calls.borrow().join(" "), "100 101 102");
     assert_eq!(store.len(), 3);
+}
+
+#[test]
+fn skip_processed_tells_streams_apart_by_their_sequence_numbers() {
+    // Two tenants' streams read by one consumer with one store: their
+    // sequence numbers coincide, their records are different records.
+    let tenant_b =
+        "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+    let tenant_c =
+        "arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/2024-05-01T12:00:00.000";
+    let calls = RefCell::new(Vec::new());
+    let function = async |event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> {
+        let account = event.source.as_ref().unwrap().account().to_string();
+        calls
+            .borrow_mut()
+            .push(format!("{account}@{}", event.sequence_number));
+        Ok(())
+    };
+    let store = InMemoryProcessedRecords::default();
+    let handler = StreamHandler::new(skip_processed(
+        &store,
+        RecordIdentity::SequenceNumber,
+        function,
+    ));
+    let records = [("a", "100", "ok"), ("b", "101", "ok")];
+    for source in [tenant_b, tenant_c, tenant_b, tenant_c] {
+        let outcome =
+            block_on(handler.process(&batch_from(Some(source), &records), &Context::default()))
+                .unwrap();
+        assert_eq!(outcome.succeeded, 2);
+    }
+    expect!["222222222222@100 222222222222@101 333333333333@100 333333333333@101"]
+        .assert_eq(&calls.borrow().join(" "));
+    assert_eq!(store.len(), 4);
+}
+
+#[test]
+fn skip_processed_fails_a_record_it_cannot_identify() {
+    let calls = RefCell::new(0);
+    let function = async |_event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> {
+        *calls.borrow_mut() += 1;
+        Ok(())
+    };
+    let store = InMemoryProcessedRecords::default();
+    let by_sequence = StreamHandler::new(skip_processed(
+        &store,
+        RecordIdentity::SequenceNumber,
+        &function,
+    ));
+    let unsourced = batch_from(None, &[("a", "100", "ok")]);
+    let outcome = block_on(by_sequence.process(&unsourced, &Context::default())).unwrap();
+    expect!["handler error: record 100 has no eventSourceARN, and a sequence number identifies a record only within its stream"]
+        .assert_eq(&outcome.failures[0].reason.to_string());
+    assert_eq!(*calls.borrow(), 0, "the function did not run");
+    assert!(store.is_empty());
+    // The event id needs no source.
+    let by_event_id =
+        StreamHandler::new(skip_processed(&store, RecordIdentity::EventId, &function));
+    let outcome = block_on(by_event_id.process(&unsourced, &Context::default())).unwrap();
+    assert_eq!(outcome.succeeded, 1);
+    assert_eq!(*calls.borrow(), 1);
 }
 
 #[test]
