@@ -11,8 +11,10 @@
 //!
 //! - Fail-fast (the default): in order, stop at the first failure and report
 //!   it; Lambda retries from that record, so nothing after it runs twice.
-//! - Concurrent ([`StreamHandler::concurrent`]): different items in
-//!   parallel up to a bound, each item's records in order.
+//! - Concurrent ([`StreamHandler::concurrent`]): different partition keys
+//!   in parallel up to a bound, each partition key's records in order (name
+//!   the partition key with [`StreamHandler::partition_key`] when the table
+//!   has a sort key).
 //! - A record that does not decode fails (or goes to
 //!   [`StreamHandler::on_undecodable`]); a panic in your function fails its
 //!   record; the response never carries an empty identifier (a failure that

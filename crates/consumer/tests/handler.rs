@@ -351,6 +351,100 @@ fn concurrent_mode_runs_a_batch_with_an_undecodable_record_in_order() {
     );
 }
 
+/// Runs records of a table keyed by `tenant` (partition key) and `doc`
+/// (sort key) concurrently, naming the partition key or not, and prints
+/// when each record's function started and ended, then the outcome.
+fn check_composite(
+    partition_key: Option<&str>,
+    records: &[(&str, &str, &str, &str)],
+    expected: Expect,
+) {
+    let records: Vec<String> = records
+        .iter()
+        .map(|(tenant, doc, seq, action)| {
+            format!(
+                r#"{{"eventID":"e{seq}","eventName":"INSERT","eventSourceARN":"{STREAM}",
+                "dynamodb":{{"Keys":{{"tenant":{{"S":"{tenant}"}},"doc":{{"S":"{doc}"}}}},"SequenceNumber":"{seq}",
+                "NewImage":{{"id":{{"S":"{tenant}/{doc}"}},"action":{{"S":"{action}"}}}}}}}}"#
+            )
+        })
+        .collect();
+    let payload = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let log = RefCell::new(Vec::new());
+    let function = async |event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> {
+        let doc: Fixture = event.new_image().unwrap().unwrap();
+        log.borrow_mut().push(format!("+{}", doc.id));
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        log.borrow_mut().push(format!("-{}", doc.id));
+        match doc.action.as_str() {
+            "fail" => Err(format!("cannot process {}", doc.id)),
+            _ => Ok(()),
+        }
+    };
+    let mut handler = StreamHandler::new(function).concurrent(NonZeroUsize::new(4).unwrap());
+    if let Some(name) = partition_key {
+        handler = handler.partition_key(name);
+    }
+    let outcome = block_on(handler.process(payload.as_bytes(), &Context::default())).unwrap();
+    expected.assert_eq(&format!(
+        "{}\nsucceeded {} failed {} not attempted {}\n{}\n",
+        log.borrow().join(" "),
+        outcome.succeeded,
+        outcome.failed,
+        outcome.not_attempted,
+        serde_json::to_string(&outcome.response).unwrap()
+    ));
+}
+
+#[test]
+fn concurrent_mode_keeps_a_partition_keys_order_across_sort_keys() {
+    let records = [
+        ("t1", "d1", "100", "ok"),
+        ("t1", "d2", "101", "ok"),
+        ("t2", "d1", "102", "ok"),
+        ("t1", "d3", "103", "ok"),
+    ];
+    // t1's records run one after the other, in stream order; t2 alongside.
+    check_composite(
+        Some("tenant"),
+        &records,
+        expect![[r#"
+            +t1/d1 +t2/d1 -t2/d1 -t1/d1 +t1/d2 -t1/d2 +t1/d3 -t1/d3
+            succeeded 4 failed 0 not attempted 0
+            {"batchItemFailures":[]}
+        "#]],
+    );
+    // Unnamed, a composite key does not tell the partition key: in order.
+    check_composite(
+        None,
+        &records,
+        expect![[r#"
+            +t1/d1 -t1/d1 +t1/d2 -t1/d2 +t2/d1 -t2/d1 +t1/d3 -t1/d3
+            succeeded 4 failed 0 not attempted 0
+            {"batchItemFailures":[]}
+        "#]],
+    );
+}
+
+#[test]
+fn concurrent_mode_stops_a_partition_key_at_its_first_failure_whatever_the_sort_key() {
+    check_composite(
+        Some("tenant"),
+        &[
+            ("t1", "d1", "100", "fail"),
+            ("t2", "d1", "101", "ok"),
+            ("t1", "d2", "102", "ok"),
+        ],
+        expect![[r#"
+            +t1/d1 +t2/d1 -t2/d1 -t1/d1
+            succeeded 1 failed 1 not attempted 1
+            {"batchItemFailures":[{"itemIdentifier":"100"}]}
+        "#]],
+    );
+}
+
 #[test]
 fn concurrency_is_bounded() {
     let in_flight = AtomicUsize::new(0);
