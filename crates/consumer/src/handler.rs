@@ -319,23 +319,20 @@ where
                 .collect()
                 .await;
         let mut outcome = BatchOutcome::default();
+        let mut failures = Vec::new();
         for result in results {
             let group = result?;
             outcome.succeeded += group.succeeded;
             outcome.not_attempted += group.not_attempted;
             outcome.undecodable_handled += group.undecodable_handled;
-            outcome.failures.extend(group.failure);
+            failures.extend(group.failure);
         }
-        outcome.failures.sort_by_key(|f| f.index);
-        outcome.failed = outcome.failures.len();
+        failures.sort_by_key(|(f, _)| f.index);
+        outcome.failed = failures.len();
+        let (failures, items) = failures.into_iter().unzip();
+        outcome.failures = failures;
         outcome.response = BatchResponse {
-            batch_item_failures: outcome
-                .failures
-                .iter()
-                .map(|f| BatchItemFailure {
-                    item_identifier: f.sequence_number.clone(),
-                })
-                .collect(),
+            batch_item_failures: items,
         };
         tracing::info!(
             records = total,
@@ -412,19 +409,19 @@ where
             };
             if let Some((sequence_number, event_id, reason)) = failed {
                 tracing::warn!(index, event_id = ?event_id, sequence_number = ?sequence_number, %reason, "record failed");
-                let sequence_number =
-                    sequence_number.filter(|s| !s.is_empty()).ok_or_else(|| {
-                        InvocationError::Unidentifiable {
-                            index,
-                            event_id,
-                            reason: reason.clone(),
-                        }
-                    })?;
-                outcome.failure = Some(RecordFailure {
+                let Some(item) = sequence_number.and_then(|s| BatchItemFailure::new(s).ok()) else {
+                    return Err(InvocationError::Unidentifiable {
+                        index,
+                        event_id,
+                        reason,
+                    });
+                };
+                let failure = RecordFailure {
                     index,
-                    sequence_number,
+                    sequence_number: item.item_identifier().to_owned(),
                     reason,
-                });
+                };
+                outcome.failure = Some((failure, item));
                 break;
             }
         }
@@ -471,7 +468,8 @@ struct GroupOutcome {
     succeeded: usize,
     not_attempted: usize,
     undecodable_handled: usize,
-    failure: Option<RecordFailure>,
+    /// The group's failure and what the response says about it.
+    failure: Option<(RecordFailure, BatchItemFailure)>,
 }
 
 type Group<'a> = Vec<(usize, Result<ChangeEvent<'a>, RecordError>)>;

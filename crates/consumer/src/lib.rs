@@ -71,7 +71,7 @@ pub use handler::{
     BatchOutcome, BoxError, FailureReason, InvocationError, Mode, RecordFailure, StreamHandler,
 };
 pub use lambda_runtime;
-pub use response::{BatchItemFailure, BatchResponse};
+pub use response::{BatchItemFailure, BatchResponse, EmptyItemIdentifier};
 pub use streamgate_records::ChangeEvent;
 
 /// Runs `handler` as a Lambda function for DynamoDB stream batches in
