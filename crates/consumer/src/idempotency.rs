@@ -246,7 +246,9 @@ impl DynamoDbProcessedRecords {
         self
     }
 
-    /// Writes an `expires_at` attribute this long after recording.
+    /// Writes an `expires_at` attribute this long after recording. A time
+    /// beyond what epoch seconds can say is written as the largest one
+    /// (`u64::MAX`), which TTL never reaches.
     pub fn expire_after(mut self, after: std::time::Duration) -> Self {
         self.expire_after = Some(after);
         self
@@ -301,7 +303,7 @@ impl ProcessedRecords for DynamoDbProcessedRecords {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
-            let expires = (now + after).as_secs();
+            let expires = expiry_epoch_seconds(now, after);
             put = put.item("expires_at", AttributeValue::N(expires.to_string()));
         }
         // No retry here beyond the SDK's own (throttling, transient errors):
@@ -311,5 +313,27 @@ impl ProcessedRecords for DynamoDbProcessedRecords {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
             Err(e) => Err(self.error(id, &e)),
         }
+    }
+}
+
+/// The epoch second `after` from `now`, saturating instead of overflowing.
+#[cfg(feature = "dynamodb")]
+fn expiry_epoch_seconds(now: std::time::Duration, after: std::time::Duration) -> u64 {
+    now.saturating_add(after).as_secs()
+}
+
+#[cfg(all(test, feature = "dynamodb"))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_expiry_beyond_the_clock_saturates() {
+        let now = Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            expiry_epoch_seconds(now, Duration::from_secs(3600)),
+            1_700_003_600
+        );
+        assert_eq!(expiry_epoch_seconds(now, Duration::MAX), u64::MAX);
     }
 }
