@@ -196,14 +196,19 @@ impl<C: CheckpointStore> StreamReader<C> {
 
     /// Saves the checkpoint of the batch handed out last. [`Self::next`]
     /// does this itself; call it before stopping to save the last batch.
+    ///
+    /// The checkpoint stays pending until the store has saved it: after a
+    /// failed (or cancelled) save, the next call tries again, and a
+    /// finished shard's children are not read before its end is saved.
     pub async fn commit(&mut self) -> Result<(), ReaderError> {
-        if let Some((shard, checkpoint)) = self.pending.take() {
-            if checkpoint == Checkpoint::Finished {
-                self.lineage.finish(&shard);
-            }
+        if let Some((shard, checkpoint)) = &self.pending {
             self.checkpoints
-                .save(&self.stream.to_string(), &shard, checkpoint)
+                .save(&self.stream.to_string(), shard, checkpoint.clone())
                 .await?;
+            if *checkpoint == Checkpoint::Finished {
+                self.lineage.finish(shard);
+            }
+            self.pending = None;
         }
         Ok(())
     }
@@ -370,10 +375,10 @@ impl<C: CheckpointStore> StreamReader<C> {
         }
         if records.is_empty() {
             if next.is_none() {
-                self.lineage.finish(shard);
                 self.checkpoints
                     .save(&stream_arn, shard, Checkpoint::Finished)
                     .await?;
+                self.lineage.finish(shard);
                 return Ok(Some(ReaderEvent::ShardFinished {
                     shard_id: shard.to_owned(),
                 }));
@@ -414,10 +419,10 @@ impl<C: CheckpointStore> StreamReader<C> {
         self.iterators.remove(shard);
         self.positions.remove(shard);
         if shard_gone {
-            self.lineage.finish(shard);
             self.checkpoints
                 .save(&stream_arn, shard, Checkpoint::Finished)
                 .await?;
+            self.lineage.finish(shard);
         } else {
             self.restart_at_horizon.push(shard.to_owned());
         }

@@ -9,13 +9,18 @@
     clippy::indexing_slicing
 )]
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use streamgate_consumer::checkpoint::{Checkpoint, FileCheckpoints, InMemoryCheckpoints};
+use streamgate_consumer::checkpoint::{
+    Checkpoint, CheckpointError, CheckpointStore, FileCheckpoints, InMemoryCheckpoints,
+};
 use streamgate_consumer::reader::{ReaderEvent, ReaderOptions, StreamReader};
 use streamgate_local::{LocalCloud, RunningCloud};
 use streamgate_policy::arn::StreamArn;
@@ -277,6 +282,91 @@ async fn trimmed_data_is_reported_and_reading_goes_on() {
         log.first()
             .is_some_and(|l| l.starts_with("trimmed (checkpoint Some(After")),
         "{log:?}"
+    );
+    f.cloud.stop().await;
+}
+
+/// Checkpoints in memory whose saves can be made to fail or to never
+/// complete.
+#[derive(Default)]
+struct FlakyCheckpoints {
+    inner: InMemoryCheckpoints,
+    /// `SAVE`, `FAIL` or `HANG`.
+    behaviour: AtomicU8,
+}
+
+const SAVE: u8 = 0;
+const FAIL: u8 = 1;
+const HANG: u8 = 2;
+
+impl CheckpointStore for FlakyCheckpoints {
+    async fn load(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+    ) -> Result<Option<Checkpoint>, CheckpointError> {
+        self.inner.load(stream_arn, shard_id).await
+    }
+
+    async fn save(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        checkpoint: Checkpoint,
+    ) -> Result<(), CheckpointError> {
+        match self.behaviour.load(Ordering::SeqCst) {
+            FAIL => Err(CheckpointError::Io {
+                path: "flaky".into(),
+                source: std::io::Error::other("disk full"),
+            }),
+            HANG => std::future::pending().await,
+            _ => self.inner.save(stream_arn, shard_id, checkpoint).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_or_cancelled_commit_keeps_the_checkpoint_and_holds_children_back() {
+    let f = fixture(LocalCloud::builder().shard_max_records(2)).await;
+    f.put(0..4).await;
+    let store = FlakyCheckpoints::default();
+    let mut reader = f.reader(&store, 2);
+    // The first shard holds k00 and k01 and is closed: this batch ends it.
+    let first = tokio::time::timeout(Duration::from_secs(10), reader.next())
+        .await
+        .expect("waited 10 s for the first batch")
+        .unwrap()
+        .unwrap();
+    let ReaderEvent::Batch(batch) = first else {
+        panic!("expected a batch, got {first:?}")
+    };
+    let parent = batch.shard_id.clone();
+    assert_eq!(describe(&ReaderEvent::Batch(batch)), "batch k00 k01");
+
+    // A save that fails: the error is reported, again and again, and the
+    // child shard is not read meanwhile.
+    store.behaviour.store(FAIL, Ordering::SeqCst);
+    for _ in 0..2 {
+        let err = tokio::time::timeout(Duration::from_secs(10), reader.next())
+            .await
+            .expect("waited 10 s for the failing commit")
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+    }
+    // A save that is cancelled (the caller drops `next` while it waits).
+    store.behaviour.store(HANG, Ordering::SeqCst);
+    assert!(reader.next().now_or_never().is_none(), "the save hangs");
+    assert!(store.inner.snapshot().unwrap().is_empty());
+
+    store.behaviour.store(SAVE, Ordering::SeqCst);
+    let (ids, _) = read_records(&mut reader, 2).await;
+    assert_eq!(ids, keys(2..4));
+    let saved = store.inner.snapshot().unwrap();
+    assert_eq!(
+        saved[&f.stream.to_string()].get(&parent),
+        Some(&Checkpoint::Finished),
+        "{saved:?}"
     );
     f.cloud.stop().await;
 }
