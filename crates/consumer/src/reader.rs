@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_dynamodbstreams::types::{ShardIteratorType, StreamStatus};
 use streamgate_policy::arn::StreamArn;
 use streamgate_records::{ChangeEvent, Item, RecordError, from_sdk_records};
 
@@ -142,6 +142,8 @@ pub struct StreamReader<C> {
     /// Shards whose next iterator must start at the trim horizon.
     restart_at_horizon: Vec<String>,
     pending: Option<(String, Checkpoint)>,
+    /// `StreamStatus` of the last DescribeStream.
+    status: Option<StreamStatus>,
     last_describe: Option<Instant>,
     cursor: usize,
     empty_in_a_row: usize,
@@ -183,6 +185,7 @@ impl<C: CheckpointStore> StreamReader<C> {
             positions: HashMap::new(),
             restart_at_horizon: Vec::new(),
             pending: None,
+            status: None,
             last_describe: None,
             cursor: 0,
             empty_in_a_row: 0,
@@ -214,8 +217,9 @@ impl<C: CheckpointStore> StreamReader<C> {
     }
 
     /// The next batch, trimmed-data notice or finished shard. `None` once
-    /// every shard of the stream is finished (a disabled stream read to its
-    /// end); a live stream never ends, and this waits for records.
+    /// the stream is disabled and every shard of it is finished (read to its
+    /// end); a live stream never ends, and this waits for records, or, while
+    /// the stream is being enabled and lists no shard yet, for a shard.
     pub async fn next(&mut self) -> Option<Result<ReaderEvent, ReaderError>> {
         if let Err(e) = self.commit().await {
             return Some(Err(e));
@@ -228,7 +232,7 @@ impl<C: CheckpointStore> StreamReader<C> {
                 if let Err(e) = self.describe().await {
                     return Some(Err(e));
                 }
-                if self.lineage.all_finished() {
+                if self.ended() {
                     return None;
                 }
             }
@@ -275,12 +279,25 @@ impl<C: CheckpointStore> StreamReader<C> {
         })
     }
 
+    /// Whether nothing is left to read: the stream is disabled (or being
+    /// disabled, or its status is unknown) and every shard it listed is
+    /// finished. An enabled stream always gets more; a disabled one that
+    /// never listed a shard has nothing to read.
+    fn ended(&self) -> bool {
+        match &self.status {
+            Some(StreamStatus::Enabling | StreamStatus::Enabled) => false,
+            Some(StreamStatus::Disabled) => self.lineage.is_empty() || self.lineage.all_finished(),
+            _ => self.lineage.all_finished(),
+        }
+    }
+
     /// Describes the stream (every page) and learns its shards and their
     /// checkpoints.
     async fn describe(&mut self) -> Result<(), ReaderError> {
         let stream_arn = self.stream.to_string();
         let mut start: Option<String> = None;
         let mut found = Vec::new();
+        let mut status = None;
         loop {
             let answer = self
                 .client
@@ -293,6 +310,7 @@ impl<C: CheckpointStore> StreamReader<C> {
             let Some(description) = answer.stream_description else {
                 break;
             };
+            status = description.stream_status;
             for shard in description.shards.unwrap_or_default() {
                 let Some(id) = shard.shard_id else { continue };
                 let closed = shard
@@ -322,6 +340,7 @@ impl<C: CheckpointStore> StreamReader<C> {
             self.initial_shards = Some(found.iter().map(|s| s.id.clone()).collect());
         }
         self.lineage.learn(found);
+        self.status = status;
         self.last_describe = Some(Instant::now());
         Ok(())
     }

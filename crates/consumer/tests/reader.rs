@@ -370,3 +370,151 @@ async fn a_failed_or_cancelled_commit_keeps_the_checkpoint_and_holds_children_ba
     );
     f.cloud.stop().await;
 }
+
+/// A scripted DynamoDB Streams endpoint on loopback, for stream states the
+/// local cloud never shows (a stream still being enabled, with no shard).
+/// DescribeStream answers the script's next entry (the last one repeats);
+/// GetShardIterator gives an iterator; GetRecords says the shard is read
+/// to its end.
+struct ScriptedStreams {
+    endpoint: String,
+    describes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+const SCRIPTED_ARN: &str =
+    "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+const SCRIPTED_SHARD: &str = "shardId-00000001714564800000-0000abcd";
+
+/// A DescribeStream answer: the status and whether the one closed shard is
+/// listed.
+fn description(status: &str, with_shard: bool) -> String {
+    let shards = if with_shard {
+        format!(
+            r#"[{{"ShardId":"{SCRIPTED_SHARD}","SequenceNumberRange":{{"StartingSequenceNumber":"100000000000000000001","EndingSequenceNumber":"100000000000000000001"}}}}]"#
+        )
+    } else {
+        "[]".to_owned()
+    };
+    format!(
+        r#"{{"StreamDescription":{{"StreamArn":"{SCRIPTED_ARN}","StreamStatus":"{status}","StreamViewType":"NEW_AND_OLD_IMAGES","TableName":"documents","Shards":{shards}}}}}"#
+    )
+}
+
+impl ScriptedStreams {
+    async fn start(script: Vec<String>) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let describes = Arc::new(AtomicUsize::new(0));
+        let script = Arc::new(script);
+        let counter = Arc::clone(&describes);
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let script = Arc::clone(&script);
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    loop {
+                        // One request: headers, then Content-Length bytes.
+                        let head_end = loop {
+                            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break at + 4;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            let n = socket.read(&mut chunk).await.unwrap_or(0);
+                            if n == 0 {
+                                return;
+                            }
+                            buffer.extend_from_slice(&chunk[..n]);
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+                        let header = |name: &str| {
+                            head.lines()
+                                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                        };
+                        let length: usize = header("content-length:")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        let target = header("x-amz-target:").unwrap_or_default();
+                        while buffer.len() < head_end + length {
+                            let mut chunk = [0u8; 4096];
+                            let n = socket.read(&mut chunk).await.unwrap_or(0);
+                            if n == 0 {
+                                return;
+                            }
+                            buffer.extend_from_slice(&chunk[..n]);
+                        }
+                        buffer.drain(..head_end + length);
+                        let body = match target.rsplit('.').next().unwrap_or_default() {
+                            "describestream" => {
+                                let call = counter.fetch_add(1, Ordering::SeqCst);
+                                script[call.min(script.len() - 1)].clone()
+                            }
+                            "getsharditerator" => r#"{"ShardIterator":"iterator-1"}"#.to_owned(),
+                            "getrecords" => r#"{"Records":[]}"#.to_owned(),
+                            other => panic!("unexpected operation {other}"),
+                        };
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            endpoint,
+            describes,
+            server,
+        }
+    }
+
+    fn client(&self) -> aws_sdk_dynamodbstreams::Client {
+        use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_dynamodbstreams::Client::from_conf(config)
+    }
+}
+
+#[tokio::test]
+async fn a_stream_without_shards_yet_is_waited_for_until_it_is_disabled_and_read() {
+    let mut script = vec![description("ENABLING", false); 3];
+    script.extend(vec![description("ENABLED", true); 3]);
+    script.push(description("DISABLED", true));
+    let streams = ScriptedStreams::start(script).await;
+    let mut reader = StreamReader::new(
+        streams.client(),
+        SCRIPTED_ARN.parse().unwrap(),
+        InMemoryCheckpoints::default(),
+        ReaderOptions {
+            idle_wait: Duration::from_millis(1),
+            ..ReaderOptions::default()
+        },
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = reader.next().await {
+            log.push(describe(&event.unwrap()));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("waited 10 s for the stream to end, saw {log:?}"));
+    // No shard while enabling: not the end. The shard read to its end while
+    // the stream is enabled: not the end either. Disabled and read: the end.
+    assert_eq!(log, ["shard finished"]);
+    assert_eq!(streams.describes.load(Ordering::SeqCst), 7);
+    streams.server.abort();
+}
