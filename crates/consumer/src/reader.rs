@@ -67,12 +67,17 @@ impl Default for ReaderOptions {
 #[non_exhaustive]
 pub enum ReaderError {
     /// A DynamoDB Streams call failed; the reader can be asked again.
-    #[error("{operation} on {stream_arn} failed: {code}: {message}")]
+    #[error(
+        "{operation} on {stream_arn}{} failed: {code}: {message}",
+        shard_id.as_deref().map(|id| format!(" shard {id}")).unwrap_or_default()
+    )]
     Api {
         /// The operation, e.g. `GetRecords`.
         operation: &'static str,
         /// The stream.
         stream_arn: String,
+        /// The shard, for calls on one shard (GetShardIterator, GetRecords).
+        shard_id: Option<String>,
         /// The service's error code, e.g. `AccessDeniedException`.
         code: String,
         /// The service's message.
@@ -91,6 +96,14 @@ impl ReaderError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The shard an API error is about, for calls on one shard.
+    pub fn shard_id(&self) -> Option<&str> {
+        match self {
+            Self::Api { shard_id, .. } => shard_id.as_deref(),
             _ => None,
         }
     }
@@ -306,7 +319,7 @@ impl<C: CheckpointStore> StreamReader<C> {
                 .set_exclusive_start_shard_id(start.clone())
                 .send()
                 .await
-                .map_err(|e| api_error("DescribeStream", &stream_arn, &e))?;
+                .map_err(|e| api_error("DescribeStream", &stream_arn, None, &e))?;
             let Some(description) = answer.stream_description else {
                 break;
             };
@@ -378,7 +391,7 @@ impl<C: CheckpointStore> StreamReader<C> {
                     // our own position loses nothing.
                     Some("ExpiredIteratorException") => Ok(None),
                     Some("TrimmedDataAccessException") => self.trimmed(shard, false).await,
-                    _ => Err(api_error("GetRecords", &stream_arn, &e)),
+                    _ => Err(api_error("GetRecords", &stream_arn, Some(shard), &e)),
                 };
             }
         };
@@ -490,13 +503,14 @@ impl<C: CheckpointStore> StreamReader<C> {
         let answer = request
             .send()
             .await
-            .map_err(|e| api_error("GetShardIterator", &stream_arn, &e))?;
+            .map_err(|e| api_error("GetShardIterator", &stream_arn, Some(shard), &e))?;
         self.restart_at_horizon.retain(|s| s != shard);
         let iterator = answer.shard_iterator.ok_or_else(|| ReaderError::Api {
             operation: "GetShardIterator",
             stream_arn: stream_arn.clone(),
+            shard_id: Some(shard.to_owned()),
             code: "MissingShardIterator".to_owned(),
-            message: format!("the answer for shard {shard} carried no iterator"),
+            message: "the answer carried no iterator".to_owned(),
         })?;
         self.iterators.insert(shard.to_owned(), iterator.clone());
         Ok(iterator)
@@ -505,13 +519,19 @@ impl<C: CheckpointStore> StreamReader<C> {
 
 /// A call's failure, with the service's code and message, or the whole
 /// error chain when the call never got an answer (connection refused, ...).
-fn api_error<E>(operation: &'static str, stream_arn: &str, error: &E) -> ReaderError
+fn api_error<E>(
+    operation: &'static str,
+    stream_arn: &str,
+    shard_id: Option<&str>,
+    error: &E,
+) -> ReaderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     ReaderError::Api {
         operation,
         stream_arn: stream_arn.to_owned(),
+        shard_id: shard_id.map(str::to_owned),
         code: error.code().unwrap_or("NoAnswer").to_owned(),
         message: match error.message() {
             Some(message) => message.to_owned(),

@@ -372,14 +372,29 @@ async fn a_failed_or_cancelled_commit_keeps_the_checkpoint_and_holds_children_ba
 }
 
 /// A scripted DynamoDB Streams endpoint on loopback, for stream states the
-/// local cloud never shows (a stream still being enabled, with no shard).
-/// DescribeStream answers the script's next entry (the last one repeats);
-/// GetShardIterator gives an iterator; GetRecords says the shard is read
-/// to its end.
+/// local cloud never shows (a stream still being enabled, with no shard,
+/// or refusing one call). DescribeStream answers the script's next entry
+/// (the last one repeats); GetShardIterator and GetRecords give their
+/// answers (by default an iterator, and the shard read to its end).
 struct ScriptedStreams {
     endpoint: String,
     describes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// An HTTP status and a JSON body.
+type Answer = (u16, String);
+
+fn ok(body: &str) -> Answer {
+    (200, body.to_owned())
+}
+
+/// An awsJson1_0 error answer.
+fn refused(code: &str, message: &str) -> Answer {
+    (
+        400,
+        format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"{message}"}}"#),
+    )
 }
 
 const SCRIPTED_ARN: &str =
@@ -403,6 +418,16 @@ fn description(status: &str, with_shard: bool) -> String {
 
 impl ScriptedStreams {
     async fn start(script: Vec<String>) -> Self {
+        Self::start_with(
+            script,
+            ok(r#"{"ShardIterator":"iterator-1"}"#),
+            ok(r#"{"Records":[]}"#),
+        )
+        .await
+    }
+
+    /// With the answers (status and body) of GetShardIterator and GetRecords.
+    async fn start_with(script: Vec<String>, iterator: Answer, records: Answer) -> Self {
         use std::sync::Arc;
         use std::sync::atomic::AtomicUsize;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -416,6 +441,7 @@ impl ScriptedStreams {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 let script = Arc::clone(&script);
                 let counter = Arc::clone(&counter);
+                let (iterator, records) = (iterator.clone(), records.clone());
                 tokio::spawn(async move {
                     let mut buffer = Vec::new();
                     loop {
@@ -449,17 +475,17 @@ impl ScriptedStreams {
                             buffer.extend_from_slice(&chunk[..n]);
                         }
                         buffer.drain(..head_end + length);
-                        let body = match target.rsplit('.').next().unwrap_or_default() {
+                        let (status, body) = match target.rsplit('.').next().unwrap_or_default() {
                             "describestream" => {
                                 let call = counter.fetch_add(1, Ordering::SeqCst);
-                                script[call.min(script.len() - 1)].clone()
+                                (200, script[call.min(script.len() - 1)].clone())
                             }
-                            "getsharditerator" => r#"{"ShardIterator":"iterator-1"}"#.to_owned(),
-                            "getrecords" => r#"{"Records":[]}"#.to_owned(),
+                            "getsharditerator" => iterator.clone(),
+                            "getrecords" => records.clone(),
                             other => panic!("unexpected operation {other}"),
                         };
                         let response = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                            "HTTP/1.1 {status} Scripted\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
                             body.len()
                         );
                         if socket.write_all(response.as_bytes()).await.is_err() {
@@ -474,6 +500,19 @@ impl ScriptedStreams {
             describes,
             server,
         }
+    }
+
+    fn reader(&self) -> StreamReader<InMemoryCheckpoints> {
+        StreamReader::new(
+            self.client(),
+            SCRIPTED_ARN.parse().unwrap(),
+            InMemoryCheckpoints::default(),
+            ReaderOptions {
+                idle_wait: Duration::from_millis(1),
+                ..ReaderOptions::default()
+            },
+        )
+        .unwrap()
     }
 
     fn client(&self) -> aws_sdk_dynamodbstreams::Client {
@@ -494,16 +533,7 @@ async fn a_stream_without_shards_yet_is_waited_for_until_it_is_disabled_and_read
     script.extend(vec![description("ENABLED", true); 3]);
     script.push(description("DISABLED", true));
     let streams = ScriptedStreams::start(script).await;
-    let mut reader = StreamReader::new(
-        streams.client(),
-        SCRIPTED_ARN.parse().unwrap(),
-        InMemoryCheckpoints::default(),
-        ReaderOptions {
-            idle_wait: Duration::from_millis(1),
-            ..ReaderOptions::default()
-        },
-    )
-    .unwrap();
+    let mut reader = streams.reader();
     let mut log = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(event) = reader.next().await {
@@ -517,4 +547,39 @@ async fn a_stream_without_shards_yet_is_waited_for_until_it_is_disabled_and_read
     assert_eq!(log, ["shard finished"]);
     assert_eq!(streams.describes.load(Ordering::SeqCst), 7);
     streams.server.abort();
+}
+
+#[tokio::test]
+async fn a_refused_call_on_a_shard_names_the_shard() {
+    for (iterator, records, operation) in [
+        (
+            refused("AccessDeniedException", "not for you"),
+            ok(r#"{"Records":[]}"#),
+            "GetShardIterator",
+        ),
+        (
+            ok(r#"{"ShardIterator":"iterator-1"}"#),
+            refused("AccessDeniedException", "not these records"),
+            "GetRecords",
+        ),
+    ] {
+        let streams =
+            ScriptedStreams::start_with(vec![description("ENABLED", true)], iterator, records)
+                .await;
+        let mut reader = streams.reader();
+        let err = tokio::time::timeout(Duration::from_secs(10), reader.next())
+            .await
+            .expect("waited 10 s for the refused call")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.shard_id(), Some(SCRIPTED_SHARD), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "{operation} on {SCRIPTED_ARN} shard {SCRIPTED_SHARD} failed: "
+            )),
+            "{message}"
+        );
+        streams.server.abort();
+    }
 }
