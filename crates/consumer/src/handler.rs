@@ -173,7 +173,7 @@ pub enum InvocationError {
 ///
 /// ```
 /// use streamgate_consumer::{StreamHandler, lambda_runtime::Context};
-/// use streamgate_records::ChangeEvent;
+/// use streamgate_consumer::ChangeEvent;
 ///
 /// async fn count_pages(event: ChangeEvent<'_>, _ctx: &Context) -> Result<(), String> {
 ///     #[derive(serde::Deserialize)]
@@ -248,7 +248,7 @@ impl<F> StreamHandler<F> {
     /// ```
     /// # use std::num::NonZeroUsize;
     /// use streamgate_consumer::{StreamHandler, lambda_runtime::Context};
-    /// use streamgate_records::ChangeEvent;
+    /// use streamgate_consumer::ChangeEvent;
     /// # async fn handle(_: ChangeEvent<'_>, _: &Context) -> Result<(), String> { Ok(()) }
     /// let handler = StreamHandler::new(handle)
     ///     .concurrent(NonZeroUsize::new(8).unwrap())

@@ -42,7 +42,7 @@ impl RecordIdentity {
     /// let batch = br#"{"Records": [{"eventID": "e1", "eventName": "INSERT",
     ///   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
     ///   "dynamodb": {"Keys": {"id": {"S": "a"}}, "SequenceNumber": "100"}}]}"#;
-    /// let records = streamgate_records::decode_event(batch).unwrap();
+    /// let records = streamgate_consumer::records::decode_event(batch).unwrap();
     /// let event = records[0].as_ref().unwrap();
     /// assert_eq!(RecordIdentity::EventId.of(event).unwrap(), "e1");
     /// assert_eq!(

@@ -566,16 +566,17 @@ fn skip_processed_fails_a_record_it_cannot_identify() {
 
 #[test]
 fn the_batch_handler_maps_positions_to_sequence_numbers() {
-    let function = async |batch: Vec<Result<ChangeEvent<'_>, streamgate_records::RecordError>>,
-                          _ctx: &Context| {
-        let mut verdict = BatchVerdict::all_succeeded();
-        for (i, r) in batch.iter().enumerate() {
-            if r.is_err() || i == 0 {
-                verdict.fail(i).fail(i);
+    let function =
+        async |batch: Vec<Result<ChangeEvent<'_>, streamgate_consumer::records::RecordError>>,
+               _ctx: &Context| {
+            let mut verdict = BatchVerdict::all_succeeded();
+            for (i, r) in batch.iter().enumerate() {
+                if r.is_err() || i == 0 {
+                    verdict.fail(i).fail(i);
+                }
             }
-        }
-        Ok::<_, String>(verdict)
-    };
+            Ok::<_, String>(verdict)
+        };
     let handler = BatchHandler::new(function);
     let response = block_on(handler.process(
         &batch(&[("a", "100", "ok"), ("b", "101", "ok"), ("c", "102", "BAD")]),
@@ -586,9 +587,8 @@ fn the_batch_handler_maps_positions_to_sequence_numbers() {
         .assert_eq(&serde_json::to_string(&response).unwrap());
 
     let out_of_range = BatchHandler::new(
-        async |_b: Vec<Result<ChangeEvent<'_>, streamgate_records::RecordError>>, _c: &Context| {
-            Ok::<_, String>(BatchVerdict::from_iter([7]))
-        },
+        async |_b: Vec<Result<ChangeEvent<'_>, streamgate_consumer::records::RecordError>>,
+               _c: &Context| { Ok::<_, String>(BatchVerdict::from_iter([7])) },
     );
     let err = block_on(out_of_range.process(&batch(&[("a", "100", "ok")]), &Context::default()))
         .unwrap_err();

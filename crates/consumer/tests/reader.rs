@@ -18,13 +18,13 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
+use streamgate_consumer::StreamArn;
 use streamgate_consumer::checkpoint::{
     Checkpoint, CheckpointError, CheckpointStore, FileCheckpoints, InMemoryCheckpoints,
 };
 use streamgate_consumer::reader::{ReaderEvent, ReaderOptions, StreamReader};
+use streamgate_consumer::records::AttributeValue as Value;
 use streamgate_local::{LocalCloud, RunningCloud};
-use streamgate_policy::arn::StreamArn;
-use streamgate_records::AttributeValue as Value;
 
 const ACCOUNT: &str = "222222222222";
 const REGION: &str = "eu-west-1";
