@@ -30,6 +30,7 @@ pub type UndecodableCallback = Box<dyn Fn(&RecordError) -> Result<(), BoxError> 
 
 /// How the records of a batch are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// In order, one at a time; stop at the first failure and report it.
     /// Lambda then retries from that record, so nothing after it runs twice.
@@ -93,6 +94,7 @@ impl fmt::Display for FailureReason {
 
 /// One failed record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordFailure {
     /// Position in the batch, from 0.
     pub index: usize,
@@ -104,6 +106,7 @@ pub struct RecordFailure {
 
 /// What happened to a batch.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct BatchOutcome {
     /// The response for Lambda.
     pub response: BatchResponse,

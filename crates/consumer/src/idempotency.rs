@@ -23,6 +23,7 @@ use streamgate_records::ChangeEvent;
 /// reading every tenant's table), so an identity must be unique across
 /// streams, not only within one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecordIdentity {
     /// `eventID`: unique per record, across streams.
     EventId,
@@ -79,13 +80,34 @@ pub enum IdentityError {
 }
 
 /// A store failed.
+///
+/// ```
+/// use streamgate_consumer::idempotency::StoreError;
+/// let err = StoreError::new("seq-1", "the table is being deleted");
+/// assert_eq!(
+///     err.to_string(),
+///     r#"the processed-records store failed for "seq-1": the table is being deleted"#
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("the processed-records store failed for {id:?}: {message}")]
+#[non_exhaustive]
 pub struct StoreError {
     /// The record identity involved.
     pub id: String,
     /// What went wrong.
     pub message: String,
+}
+
+impl StoreError {
+    /// The store failed for the record identity `id`, saying `message`; for
+    /// implementations of [`ProcessedRecords`].
+    pub fn new(id: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Where processed record identities are remembered.
@@ -167,6 +189,7 @@ impl ProcessedRecords for InMemoryProcessedRecords {
 
 /// What a function wrapped by [`skip_processed`] can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdempotentError<E> {
     /// The wrapped function failed.
     #[error("{0}")]

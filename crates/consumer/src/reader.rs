@@ -37,8 +37,21 @@ pub enum StartingPosition {
     Latest,
 }
 
-/// Options of a [`StreamReader`].
+/// Options of a [`StreamReader`]: start from [`ReaderOptions::default`] and
+/// change what you need.
+///
+/// ```
+/// use std::time::Duration;
+/// use streamgate_consumer::reader::{ReaderOptions, StartingPosition};
+/// let options = ReaderOptions::default()
+///     .batch_size(100)
+///     .starting_position(StartingPosition::Latest)
+///     .idle_wait(Duration::from_millis(50));
+/// assert_eq!(options.batch_size, 100);
+/// assert_eq!(options.describe_interval, Duration::from_secs(10));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReaderOptions {
     /// Records per GetRecords call, 1 to 1,000 (default 1,000).
     pub batch_size: i32,
@@ -59,6 +72,33 @@ impl Default for ReaderOptions {
             idle_wait: Duration::from_millis(250),
             describe_interval: Duration::from_secs(10),
         }
+    }
+}
+
+impl ReaderOptions {
+    /// Records per GetRecords call, 1 to 1,000; [`StreamReader::new`]
+    /// refuses others.
+    pub fn batch_size(mut self, batch_size: i32) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Where shards without a checkpoint start.
+    pub fn starting_position(mut self, starting_position: StartingPosition) -> Self {
+        self.starting_position = starting_position;
+        self
+    }
+
+    /// How long to wait when every readable shard returned nothing.
+    pub fn idle_wait(mut self, idle_wait: Duration) -> Self {
+        self.idle_wait = idle_wait;
+        self
+    }
+
+    /// How often to describe the stream again for new shards.
+    pub fn describe_interval(mut self, describe_interval: Duration) -> Self {
+        self.describe_interval = describe_interval;
+        self
     }
 }
 
@@ -133,6 +173,7 @@ pub enum ReaderEvent {
 
 /// Records read from one shard by one GetRecords call.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ReadBatch {
     /// The shard.
     pub shard_id: String,

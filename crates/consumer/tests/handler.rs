@@ -14,7 +14,9 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use expect_test::{Expect, expect};
-use streamgate_consumer::idempotency::{InMemoryProcessedRecords, RecordIdentity, skip_processed};
+use streamgate_consumer::idempotency::{
+    InMemoryProcessedRecords, ProcessedRecords, RecordIdentity, StoreError, skip_processed,
+};
 use streamgate_consumer::lambda_runtime::Context;
 use streamgate_consumer::{
     BatchHandler, BatchVerdict, ChangeEvent, InvocationError, Mode, StreamHandler,
@@ -562,6 +564,32 @@ fn skip_processed_fails_a_record_it_cannot_identify() {
     let outcome = block_on(by_event_id.process(&unsourced, &Context::default())).unwrap();
     assert_eq!(outcome.succeeded, 1);
     assert_eq!(*calls.borrow(), 1);
+}
+
+#[test]
+fn a_store_of_ones_own_fails_a_record_with_its_store_error() {
+    /// A store that can never be reached.
+    struct Unreachable;
+    impl ProcessedRecords for Unreachable {
+        async fn contains(&self, id: &str) -> Result<bool, StoreError> {
+            Err(StoreError::new(id, "connection refused"))
+        }
+        async fn record(&self, id: &str) -> Result<bool, StoreError> {
+            Err(StoreError::new(id, "connection refused"))
+        }
+    }
+    let function = async |_event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> { Ok(()) };
+    let handler = StreamHandler::new(skip_processed(
+        Unreachable,
+        RecordIdentity::EventId,
+        function,
+    ));
+    let outcome =
+        block_on(handler.process(&batch(&[("a", "100", "ok")]), &Context::default())).unwrap();
+    expect![[
+        r#"handler error: the processed-records store failed for "e100": connection refused"#
+    ]]
+    .assert_eq(&outcome.failures[0].reason.to_string());
 }
 
 #[test]

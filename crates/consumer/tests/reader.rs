@@ -108,11 +108,9 @@ impl Fixture {
             self.streams.clone(),
             self.stream.clone(),
             checkpoints,
-            ReaderOptions {
-                batch_size,
-                idle_wait: Duration::from_millis(5),
-                ..ReaderOptions::default()
-            },
+            ReaderOptions::default()
+                .batch_size(batch_size)
+                .idle_wait(Duration::from_millis(5)),
         )
         .unwrap()
     }
@@ -507,10 +505,7 @@ impl ScriptedStreams {
             self.client(),
             SCRIPTED_ARN.parse().unwrap(),
             InMemoryCheckpoints::default(),
-            ReaderOptions {
-                idle_wait: Duration::from_millis(1),
-                ..ReaderOptions::default()
-            },
+            ReaderOptions::default().idle_wait(Duration::from_millis(1)),
         )
         .unwrap()
     }
@@ -582,4 +577,23 @@ async fn a_refused_call_on_a_shard_names_the_shard() {
         );
         streams.server.abort();
     }
+}
+
+#[tokio::test]
+async fn a_batch_size_out_of_range_is_refused() {
+    let streams = ScriptedStreams::start(vec![description("ENABLED", true)]).await;
+    for size in [0, 1001] {
+        let err = StreamReader::new(
+            streams.client(),
+            SCRIPTED_ARN.parse().unwrap(),
+            InMemoryCheckpoints::default(),
+            ReaderOptions::default().batch_size(size),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid reader option: batch_size must be 1 to 1000, got {size}")
+        );
+    }
+    streams.server.abort();
 }
