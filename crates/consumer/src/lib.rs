@@ -82,6 +82,11 @@ pub use streamgate_policy::arn::StreamArn;
 pub use streamgate_records as records;
 pub use streamgate_records::ChangeEvent;
 
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
 /// Runs `handler` as a Lambda function for DynamoDB stream batches in
 /// fail-fast mode. For other options build a [`StreamHandler`].
 pub async fn run<F, E>(handler: F) -> Result<(), lambda_runtime::Error>
