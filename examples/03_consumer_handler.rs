@@ -4,7 +4,8 @@
 //! `streamgate::consumer`, what the partial batch response looks like when a
 //! record fails (fail-fast: the failed record is reported and nothing after
 //! it runs, so Lambda's retry starts exactly there), and the concurrent mode
-//! that keeps each item's records in order.
+//! that keeps each partition key's records in order (the table here has no
+//! sort key, so its one key attribute is the partition key).
 //!
 //! Input: the batch below, as Lambda delivers it for a table `documents`
 //! (NEW_AND_OLD_IMAGES). The third record carries a negative page count,
@@ -86,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["1002"]
     );
 
-    println!("concurrent, two items at a time:");
+    println!("concurrent, two partition keys at a time:");
     totals.borrow_mut().clear();
     let handler = StreamHandler::new(&count_pages).concurrent(NonZeroUsize::new(2).ok_or("zero")?);
     let outcome = handler

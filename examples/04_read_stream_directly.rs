@@ -80,11 +80,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     write(0, 10).await?;
 
     let checkpoints = InMemoryCheckpoints::default();
-    let options = ReaderOptions {
-        batch_size: 3,
-        idle_wait: Duration::from_millis(10),
-        ..ReaderOptions::default()
-    };
+    let options = ReaderOptions::default()
+        .batch_size(3)
+        .idle_wait(Duration::from_millis(10));
     let mut reader = StreamReader::new(
         streams.clone(),
         stream_arn.parse()?,

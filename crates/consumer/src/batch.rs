@@ -118,15 +118,15 @@ where
                     index,
                     len: identities.len(),
                 })?;
-            let item_identifier = sequence_number
+            let item = sequence_number
                 .clone()
-                .filter(|s| !s.is_empty())
+                .and_then(|s| BatchItemFailure::new(s).ok())
                 .ok_or_else(|| InvocationError::Unidentifiable {
                     index,
                     event_id: event_id.clone(),
                     reason: FailureReason::Handler("reported failed by the batch function".into()),
                 })?;
-            failures.push(BatchItemFailure { item_identifier });
+            failures.push(item);
         }
         tracing::info!(
             records = identities.len(),

@@ -4,8 +4,10 @@
 //! Both modes share one mechanism: records are split into ordered groups,
 //! each group runs in order and stops at its first failure, and up to a bound
 //! of groups run at once. Fail-fast is one group holding the whole batch with
-//! a bound of one; concurrent mode groups records by their keys, so each
-//! item's changes stay in order while different items proceed in parallel.
+//! a bound of one; concurrent mode groups records by their partition key, so
+//! the changes of one partition key (every item sharing it, whatever their
+//! sort keys) stay in order while different partition keys proceed in
+//! parallel.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::{FutureExt, StreamExt};
 use lambda_runtime::Context;
-use streamgate_records::{ChangeEvent, EventError, RecordError, decode_event};
+use streamgate_records::{ChangeEvent, EventError, Item, RecordError, decode_event};
 use tracing::Instrument;
 
 use crate::response::{BatchItemFailure, BatchResponse};
@@ -28,20 +30,29 @@ pub type UndecodableCallback = Box<dyn Fn(&RecordError) -> Result<(), BoxError> 
 
 /// How the records of a batch are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// In order, one at a time; stop at the first failure and report it.
     /// Lambda then retries from that record, so nothing after it runs twice.
     /// The safe default for streams.
     FailFast,
-    /// Records of different items in parallel, at most `max_in_flight` items
-    /// at once; each item's records in order, stopping that item at its first
-    /// failure. Every failure is reported; Lambda retries from the lowest, so
-    /// records of other items after it may run again (make effects
-    /// idempotent, see [`crate::idempotency`]). A batch holding a record that
-    /// does not decode runs in order instead, since nothing tells which item
+    /// Records of different partition keys in parallel, at most
+    /// `max_in_flight` partition keys at once; each partition key's records
+    /// in order, stopping that partition key at its first failure. Every
+    /// failure is reported; Lambda retries from the lowest, so records of
+    /// other partition keys after it may run again (make effects idempotent,
+    /// see [`crate::idempotency`]). A batch holding a record that does not
+    /// decode runs in order instead, since nothing tells which partition key
     /// that record belongs to.
+    ///
+    /// A record does not say which of its key attributes is the partition
+    /// key. A key of one attribute is the partition key; for a table with a
+    /// sort key, name the partition key with
+    /// [`StreamHandler::partition_key`]. Records whose partition key is not
+    /// known that way (a composite key and no name, or a key without the
+    /// named attribute) all run in one ordered group.
     Concurrent {
-        /// How many items are processed at once.
+        /// How many partition keys are processed at once.
         max_in_flight: NonZeroUsize,
     },
 }
@@ -83,6 +94,7 @@ impl fmt::Display for FailureReason {
 
 /// One failed record.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordFailure {
     /// Position in the batch, from 0.
     pub index: usize,
@@ -94,6 +106,7 @@ pub struct RecordFailure {
 
 /// What happened to a batch.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct BatchOutcome {
     /// The response for Lambda.
     pub response: BatchResponse,
@@ -102,8 +115,8 @@ pub struct BatchOutcome {
     /// Failed records (listed in `failures`).
     pub failed: usize,
     /// Records not run because an earlier record (of the batch in fail-fast
-    /// mode, of the same item in concurrent mode) failed; Lambda retries
-    /// them.
+    /// mode, of the same partition key in concurrent mode) failed; Lambda
+    /// retries them.
     pub not_attempted: usize,
     /// Undecodable records the callback took.
     pub undecodable_handled: usize,
@@ -163,7 +176,7 @@ pub enum InvocationError {
 ///
 /// ```
 /// use streamgate_consumer::{StreamHandler, lambda_runtime::Context};
-/// use streamgate_records::ChangeEvent;
+/// use streamgate_consumer::ChangeEvent;
 ///
 /// async fn count_pages(event: ChangeEvent<'_>, _ctx: &Context) -> Result<(), String> {
 ///     #[derive(serde::Deserialize)]
@@ -190,6 +203,7 @@ pub enum InvocationError {
 pub struct StreamHandler<F> {
     handler: F,
     mode: Mode,
+    partition_key: Option<String>,
     on_undecodable: Option<UndecodableCallback>,
     fail_when_all_failed: bool,
 }
@@ -198,6 +212,7 @@ impl<F> fmt::Debug for StreamHandler<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamHandler")
             .field("mode", &self.mode)
+            .field("partition_key", &self.partition_key)
             .field("on_undecodable", &self.on_undecodable.is_some())
             .field("fail_when_all_failed", &self.fail_when_all_failed)
             .finish_non_exhaustive()
@@ -210,6 +225,7 @@ impl<F> StreamHandler<F> {
         Self {
             handler,
             mode: Mode::FailFast,
+            partition_key: None,
             on_undecodable: None,
             fail_when_all_failed: false,
         }
@@ -221,9 +237,35 @@ impl<F> StreamHandler<F> {
         self
     }
 
-    /// Concurrent mode with at most `max_in_flight` items at once.
+    /// Concurrent mode with at most `max_in_flight` partition keys at once.
     pub fn concurrent(self, max_in_flight: NonZeroUsize) -> Self {
         self.mode(Mode::Concurrent { max_in_flight })
+    }
+
+    /// Names the table's partition key attribute, by which concurrent mode
+    /// keeps records in order. Needed for a table with a sort key: a record's
+    /// keys do not say which attribute is which. Without it, a key of one
+    /// attribute is taken as the partition key, and records with composite
+    /// keys run in one ordered group.
+    ///
+    /// ```
+    /// # use std::num::NonZeroUsize;
+    /// use streamgate_consumer::{StreamHandler, lambda_runtime::Context};
+    /// use streamgate_consumer::ChangeEvent;
+    /// # async fn handle(_: ChangeEvent<'_>, _: &Context) -> Result<(), String> { Ok(()) }
+    /// let handler = StreamHandler::new(handle)
+    ///     .concurrent(NonZeroUsize::new(8).unwrap())
+    ///     .partition_key("tenant");
+    /// assert_eq!(handler.current_partition_key(), Some("tenant"));
+    /// ```
+    pub fn partition_key(mut self, attribute: impl Into<String>) -> Self {
+        self.partition_key = Some(attribute.into());
+        self
+    }
+
+    /// The partition key attribute named with [`Self::partition_key`].
+    pub fn current_partition_key(&self) -> Option<&str> {
+        self.partition_key.as_deref()
     }
 
     /// Sends records that do not decode to `callback` instead of failing
@@ -268,9 +310,10 @@ where
         // tells which item it belongs to: such a batch runs in order.
         let any_undecodable = records.iter().any(Result::is_err);
         let (groups, limit) = match self.mode {
-            Mode::Concurrent { max_in_flight } if !any_undecodable => {
-                (group_by_item(records), max_in_flight.get())
-            }
+            Mode::Concurrent { max_in_flight } if !any_undecodable => (
+                group_by_partition(records, self.partition_key.as_deref()),
+                max_in_flight.get(),
+            ),
             _ => (vec![records.into_iter().enumerate().collect()], 1),
         };
         let results: Vec<Result<GroupOutcome, InvocationError>> =
@@ -279,23 +322,20 @@ where
                 .collect()
                 .await;
         let mut outcome = BatchOutcome::default();
+        let mut failures = Vec::new();
         for result in results {
             let group = result?;
             outcome.succeeded += group.succeeded;
             outcome.not_attempted += group.not_attempted;
             outcome.undecodable_handled += group.undecodable_handled;
-            outcome.failures.extend(group.failure);
+            failures.extend(group.failure);
         }
-        outcome.failures.sort_by_key(|f| f.index);
-        outcome.failed = outcome.failures.len();
+        failures.sort_by_key(|(f, _)| f.index);
+        outcome.failed = failures.len();
+        let (failures, items) = failures.into_iter().unzip();
+        outcome.failures = failures;
         outcome.response = BatchResponse {
-            batch_item_failures: outcome
-                .failures
-                .iter()
-                .map(|f| BatchItemFailure {
-                    item_identifier: f.sequence_number.clone(),
-                })
-                .collect(),
+            batch_item_failures: items,
         };
         tracing::info!(
             records = total,
@@ -372,19 +412,19 @@ where
             };
             if let Some((sequence_number, event_id, reason)) = failed {
                 tracing::warn!(index, event_id = ?event_id, sequence_number = ?sequence_number, %reason, "record failed");
-                let sequence_number =
-                    sequence_number.filter(|s| !s.is_empty()).ok_or_else(|| {
-                        InvocationError::Unidentifiable {
-                            index,
-                            event_id,
-                            reason: reason.clone(),
-                        }
-                    })?;
-                outcome.failure = Some(RecordFailure {
+                let Some(item) = sequence_number.and_then(|s| BatchItemFailure::new(s).ok()) else {
+                    return Err(InvocationError::Unidentifiable {
+                        index,
+                        event_id,
+                        reason,
+                    });
+                };
+                let failure = RecordFailure {
                     index,
-                    sequence_number,
+                    sequence_number: item.item_identifier().to_owned(),
                     reason,
-                });
+                };
+                outcome.failure = Some((failure, item));
                 break;
             }
         }
@@ -431,33 +471,47 @@ struct GroupOutcome {
     succeeded: usize,
     not_attempted: usize,
     undecodable_handled: usize,
-    failure: Option<RecordFailure>,
+    /// The group's failure and what the response says about it.
+    failure: Option<(RecordFailure, BatchItemFailure)>,
 }
 
 type Group<'a> = Vec<(usize, Result<ChangeEvent<'a>, RecordError>)>;
 
-/// Splits a batch into one ordered group per item (by its keys), in the
-/// order items first appear. Callers only pass batches that decoded whole;
-/// a record that did not decode would get a group of its own.
-fn group_by_item(records: Vec<Result<ChangeEvent<'_>, RecordError>>) -> Vec<Group<'_>> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
+/// Splits a batch into one ordered group per partition key, in the order
+/// partition keys first appear; records whose partition key is not known
+/// share one group. Callers only pass batches that decoded whole; a record
+/// that did not decode would join the shared group.
+fn group_by_partition<'a>(
+    records: Vec<Result<ChangeEvent<'a>, RecordError>>,
+    partition_key: Option<&str>,
+) -> Vec<Group<'a>> {
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    let mut by_key: HashMap<Option<String>, usize> = HashMap::new();
     for (index, record) in records.into_iter().enumerate() {
-        let slot = match &record {
-            Ok(event) => *by_key.entry(event.keys.to_string()).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            }),
-            Err(_) => {
-                groups.push(Vec::new());
-                groups.len() - 1
-            }
+        let key = match &record {
+            Ok(event) => partition_of(&event.keys, partition_key),
+            Err(_) => None,
         };
+        let slot = *by_key.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len().saturating_sub(1)
+        });
         if let Some(group) = groups.get_mut(slot) {
             group.push((index, record));
         }
     }
     groups
+}
+
+/// The partition key value of a record's keys, as DynamoDB JSON: the named
+/// attribute, or the only one; `None` when that does not tell.
+fn partition_of(keys: &Item, partition_key: Option<&str>) -> Option<String> {
+    let value = match partition_key {
+        Some(name) => keys.get(name),
+        None if keys.len() == 1 => keys.values().next(),
+        None => None,
+    };
+    value.map(ToString::to_string)
 }
 
 /// The message of a panic payload, when it is a string.

@@ -17,33 +17,97 @@ use std::sync::Mutex;
 use lambda_runtime::Context;
 use streamgate_records::ChangeEvent;
 
-/// Which field of a record identifies it.
+/// What identifies a record across every stream a store serves.
+///
+/// One store often serves a consumer of many streams (a central account
+/// reading every tenant's table), so an identity must be unique across
+/// streams, not only within one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecordIdentity {
-    /// `eventID`: unique per record.
+    /// `eventID`: unique per record, across streams.
     EventId,
-    /// `dynamodb.SequenceNumber`: unique within a stream.
+    /// The source stream and `dynamodb.SequenceNumber`, as
+    /// `<stream ARN>#<sequence number>`. A sequence number alone is unique
+    /// only within its stream: two tables' streams can carry the same one.
+    /// A record without a source stream (`eventSourceARN`) cannot be
+    /// identified this way and fails with [`IdentityError`].
     SequenceNumber,
 }
 
 impl RecordIdentity {
-    /// The identifying text of `event`.
-    pub fn of<'e>(self, event: &'e ChangeEvent<'_>) -> &'e str {
+    /// The identity `event` is remembered by.
+    ///
+    /// ```
+    /// use streamgate_consumer::idempotency::RecordIdentity;
+    /// let batch = br#"{"Records": [{"eventID": "e1", "eventName": "INSERT",
+    ///   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+    ///   "dynamodb": {"Keys": {"id": {"S": "a"}}, "SequenceNumber": "100"}}]}"#;
+    /// let records = streamgate_consumer::records::decode_event(batch).unwrap();
+    /// let event = records[0].as_ref().unwrap();
+    /// assert_eq!(RecordIdentity::EventId.of(event).unwrap(), "e1");
+    /// assert_eq!(
+    ///     RecordIdentity::SequenceNumber.of(event).unwrap(),
+    ///     "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000#100",
+    /// );
+    /// ```
+    pub fn of(self, event: &ChangeEvent<'_>) -> Result<String, IdentityError> {
         match self {
-            Self::EventId => &event.event_id,
-            Self::SequenceNumber => &event.sequence_number,
+            Self::EventId => Ok(event.event_id.to_string()),
+            Self::SequenceNumber => match &event.source {
+                Some(stream) => Ok(format!("{stream}#{}", event.sequence_number)),
+                None => Err(IdentityError::NoSource {
+                    sequence_number: event.sequence_number.to_string(),
+                }),
+            },
         }
     }
 }
 
+/// A record cannot be identified by the chosen [`RecordIdentity`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The record names no source stream, and its sequence number alone does
+    /// not identify it across streams.
+    #[error(
+        "record {sequence_number} has no eventSourceARN, and a sequence number identifies a record only within its stream"
+    )]
+    NoSource {
+        /// The record's sequence number.
+        sequence_number: String,
+    },
+}
+
 /// A store failed.
+///
+/// ```
+/// use streamgate_consumer::idempotency::StoreError;
+/// let err = StoreError::new("seq-1", "the table is being deleted");
+/// assert_eq!(
+///     err.to_string(),
+///     r#"the processed-records store failed for "seq-1": the table is being deleted"#
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("the processed-records store failed for {id:?}: {message}")]
+#[non_exhaustive]
 pub struct StoreError {
     /// The record identity involved.
     pub id: String,
     /// What went wrong.
     pub message: String,
+}
+
+impl StoreError {
+    /// The store failed for the record identity `id`, saying `message`; for
+    /// implementations of [`ProcessedRecords`].
+    pub fn new(id: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Where processed record identities are remembered.
@@ -125,6 +189,7 @@ impl ProcessedRecords for InMemoryProcessedRecords {
 
 /// What a function wrapped by [`skip_processed`] can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdempotentError<E> {
     /// The wrapped function failed.
     #[error("{0}")]
@@ -132,10 +197,18 @@ pub enum IdempotentError<E> {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The record cannot be identified, so it is not run: running it
+    /// without a way to remember it would lose the at-most-once effect.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 }
 
 /// Wraps a per-record function: records whose identity is in `store` are
 /// skipped; a record is recorded after the function succeeded.
+///
+/// Identities are unique across streams (see [`RecordIdentity`]), so one
+/// store can serve a consumer of many streams. A record that cannot be
+/// identified fails with [`IdempotentError::Identity`] without running.
 pub fn skip_processed<F, E, S>(
     store: S,
     identity: RecordIdentity,
@@ -147,7 +220,7 @@ where
     S: ProcessedRecords,
 {
     async move |event: ChangeEvent<'_>, ctx: &Context| {
-        let id = identity.of(&event).to_owned();
+        let id = identity.of(&event)?;
         if store.contains(&id).await? {
             tracing::debug!(id, "record already processed, skipped");
             return Ok(());
@@ -196,7 +269,9 @@ impl DynamoDbProcessedRecords {
         self
     }
 
-    /// Writes an `expires_at` attribute this long after recording.
+    /// Writes an `expires_at` attribute this long after recording. A time
+    /// beyond what epoch seconds can say is written as the largest one
+    /// (`u64::MAX`), which TTL never reaches.
     pub fn expire_after(mut self, after: std::time::Duration) -> Self {
         self.expire_after = Some(after);
         self
@@ -251,7 +326,7 @@ impl ProcessedRecords for DynamoDbProcessedRecords {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
-            let expires = (now + after).as_secs();
+            let expires = expiry_epoch_seconds(now, after);
             put = put.item("expires_at", AttributeValue::N(expires.to_string()));
         }
         // No retry here beyond the SDK's own (throttling, transient errors):
@@ -261,5 +336,27 @@ impl ProcessedRecords for DynamoDbProcessedRecords {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
             Err(e) => Err(self.error(id, &e)),
         }
+    }
+}
+
+/// The epoch second `after` from `now`, saturating instead of overflowing.
+#[cfg(feature = "dynamodb")]
+fn expiry_epoch_seconds(now: std::time::Duration, after: std::time::Duration) -> u64 {
+    now.saturating_add(after).as_secs()
+}
+
+#[cfg(all(test, feature = "dynamodb"))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_expiry_beyond_the_clock_saturates() {
+        let now = Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            expiry_epoch_seconds(now, Duration::from_secs(3600)),
+            1_700_003_600
+        );
+        assert_eq!(expiry_epoch_seconds(now, Duration::MAX), u64::MAX);
     }
 }

@@ -11,8 +11,10 @@
 //!
 //! - Fail-fast (the default): in order, stop at the first failure and report
 //!   it; Lambda retries from that record, so nothing after it runs twice.
-//! - Concurrent ([`StreamHandler::concurrent`]): different items in
-//!   parallel up to a bound, each item's records in order.
+//! - Concurrent ([`StreamHandler::concurrent`]): different partition keys
+//!   in parallel up to a bound, each partition key's records in order (name
+//!   the partition key with [`StreamHandler::partition_key`] when the table
+//!   has a sort key).
 //! - A record that does not decode fails (or goes to
 //!   [`StreamHandler::on_undecodable`]); a panic in your function fails its
 //!   record; the response never carries an empty identifier (a failure that
@@ -22,9 +24,12 @@
 //! - [`idempotency`] helps keep effects single despite at-least-once
 //!   delivery; [`BatchHandler`] gives you the whole batch instead.
 //!
+//! The records crate is re-exported as [`records`] and the stream ARN type
+//! as [`StreamArn`], so a function needs no direct dependency on either.
+//!
 //! ```no_run
+//! use streamgate_consumer::ChangeEvent;
 //! use streamgate_consumer::lambda_runtime::{Context, Error};
-//! use streamgate_records::ChangeEvent;
 //!
 //! async fn handle(event: ChangeEvent<'_>, _ctx: &Context) -> Result<(), Error> {
 //!     println!("{} {}", event.kind().event_name(), event.keys);
@@ -40,6 +45,8 @@
 //!
 //! # Dependencies
 //! - `streamgate-records`: decoding the batch into typed change events.
+//! - `streamgate-policy`: the typed [`StreamArn`] of a record's source and of
+//!   the reader's stream.
 //! - `lambda_runtime` (with `tracing`): the Runtime API loop and CloudWatch
 //!   friendly (JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`) logging.
 //! - `futures-util`: running item groups concurrently on one task and
@@ -48,8 +55,7 @@
 //! - `thiserror`, `tracing`: typed errors and spans.
 //! - Feature `reader` (off by default): the direct reader on
 //!   `aws-sdk-dynamodbstreams` (and `streamgate-records/sdk` to decode its
-//!   records), `streamgate-policy` for the typed stream ARN, and `tokio`
-//!   for its idle waits.
+//!   records), and `tokio` for its idle waits.
 //! - Feature `dynamodb` (off by default): `aws-sdk-dynamodb` for the
 //!   conditional-write store of processed records.
 
@@ -69,8 +75,17 @@ pub use handler::{
     BatchOutcome, BoxError, FailureReason, InvocationError, Mode, RecordFailure, StreamHandler,
 };
 pub use lambda_runtime;
-pub use response::{BatchItemFailure, BatchResponse};
+pub use response::{BatchItemFailure, BatchResponse, EmptyItemIdentifier};
+pub use streamgate_policy::arn::StreamArn;
+/// The records crate: [`ChangeEvent`], `Change`, `Item`, `RecordError`
+/// (what [`StreamHandler::on_undecodable`] is given), decoding functions.
+pub use streamgate_records as records;
 pub use streamgate_records::ChangeEvent;
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
 
 /// Runs `handler` as a Lambda function for DynamoDB stream batches in
 /// fail-fast mode. For other options build a [`StreamHandler`].

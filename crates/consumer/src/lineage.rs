@@ -67,9 +67,16 @@ impl Lineage {
             .collect()
     }
 
-    /// Whether every known shard is finished (a disabled stream, fully read).
+    /// Whether no shard is known yet.
+    pub fn is_empty(&self) -> bool {
+        self.shards.is_empty()
+    }
+
+    /// Whether at least one shard is known and every known shard is
+    /// finished. No shard known is not the end: a stream that is still
+    /// being enabled lists none yet.
     pub fn all_finished(&self) -> bool {
-        self.shards.keys().all(|id| self.finished.contains(id))
+        !self.shards.is_empty() && self.shards.keys().all(|id| self.finished.contains(id))
     }
 }
 
@@ -121,6 +128,11 @@ mod tests {
             &["p"],
             expect!["readable: c1 c2 | all finished: false"],
         );
+    }
+
+    #[test]
+    fn no_shard_known_is_not_the_end() {
+        check(&[], &[], expect!["readable:  | all finished: false"]);
     }
 
     #[test]

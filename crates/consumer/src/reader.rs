@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_dynamodbstreams::types::{ShardIteratorType, StreamStatus};
 use streamgate_policy::arn::StreamArn;
 use streamgate_records::{ChangeEvent, Item, RecordError, from_sdk_records};
 
@@ -37,8 +37,21 @@ pub enum StartingPosition {
     Latest,
 }
 
-/// Options of a [`StreamReader`].
+/// Options of a [`StreamReader`]: start from [`ReaderOptions::default`] and
+/// change what you need.
+///
+/// ```
+/// use std::time::Duration;
+/// use streamgate_consumer::reader::{ReaderOptions, StartingPosition};
+/// let options = ReaderOptions::default()
+///     .batch_size(100)
+///     .starting_position(StartingPosition::Latest)
+///     .idle_wait(Duration::from_millis(50));
+/// assert_eq!(options.batch_size, 100);
+/// assert_eq!(options.describe_interval, Duration::from_secs(10));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReaderOptions {
     /// Records per GetRecords call, 1 to 1,000 (default 1,000).
     pub batch_size: i32,
@@ -62,17 +75,49 @@ impl Default for ReaderOptions {
     }
 }
 
+impl ReaderOptions {
+    /// Records per GetRecords call, 1 to 1,000; [`StreamReader::new`]
+    /// refuses others.
+    pub fn batch_size(mut self, batch_size: i32) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Where shards without a checkpoint start.
+    pub fn starting_position(mut self, starting_position: StartingPosition) -> Self {
+        self.starting_position = starting_position;
+        self
+    }
+
+    /// How long to wait when every readable shard returned nothing.
+    pub fn idle_wait(mut self, idle_wait: Duration) -> Self {
+        self.idle_wait = idle_wait;
+        self
+    }
+
+    /// How often to describe the stream again for new shards.
+    pub fn describe_interval(mut self, describe_interval: Duration) -> Self {
+        self.describe_interval = describe_interval;
+        self
+    }
+}
+
 /// Why the reader could not go on.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReaderError {
     /// A DynamoDB Streams call failed; the reader can be asked again.
-    #[error("{operation} on {stream_arn} failed: {code}: {message}")]
+    #[error(
+        "{operation} on {stream_arn}{} failed: {code}: {message}",
+        shard_id.as_deref().map(|id| format!(" shard {id}")).unwrap_or_default()
+    )]
     Api {
         /// The operation, e.g. `GetRecords`.
         operation: &'static str,
         /// The stream.
         stream_arn: String,
+        /// The shard, for calls on one shard (GetShardIterator, GetRecords).
+        shard_id: Option<String>,
         /// The service's error code, e.g. `AccessDeniedException`.
         code: String,
         /// The service's message.
@@ -91,6 +136,14 @@ impl ReaderError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The shard an API error is about, for calls on one shard.
+    pub fn shard_id(&self) -> Option<&str> {
+        match self {
+            Self::Api { shard_id, .. } => shard_id.as_deref(),
             _ => None,
         }
     }
@@ -120,6 +173,7 @@ pub enum ReaderEvent {
 
 /// Records read from one shard by one GetRecords call.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ReadBatch {
     /// The shard.
     pub shard_id: String,
@@ -142,6 +196,8 @@ pub struct StreamReader<C> {
     /// Shards whose next iterator must start at the trim horizon.
     restart_at_horizon: Vec<String>,
     pending: Option<(String, Checkpoint)>,
+    /// `StreamStatus` of the last DescribeStream.
+    status: Option<StreamStatus>,
     last_describe: Option<Instant>,
     cursor: usize,
     empty_in_a_row: usize,
@@ -183,6 +239,7 @@ impl<C: CheckpointStore> StreamReader<C> {
             positions: HashMap::new(),
             restart_at_horizon: Vec::new(),
             pending: None,
+            status: None,
             last_describe: None,
             cursor: 0,
             empty_in_a_row: 0,
@@ -196,21 +253,27 @@ impl<C: CheckpointStore> StreamReader<C> {
 
     /// Saves the checkpoint of the batch handed out last. [`Self::next`]
     /// does this itself; call it before stopping to save the last batch.
+    ///
+    /// The checkpoint stays pending until the store has saved it: after a
+    /// failed (or cancelled) save, the next call tries again, and a
+    /// finished shard's children are not read before its end is saved.
     pub async fn commit(&mut self) -> Result<(), ReaderError> {
-        if let Some((shard, checkpoint)) = self.pending.take() {
-            if checkpoint == Checkpoint::Finished {
-                self.lineage.finish(&shard);
-            }
+        if let Some((shard, checkpoint)) = &self.pending {
             self.checkpoints
-                .save(&self.stream.to_string(), &shard, checkpoint)
+                .save(&self.stream.to_string(), shard, checkpoint.clone())
                 .await?;
+            if *checkpoint == Checkpoint::Finished {
+                self.lineage.finish(shard);
+            }
+            self.pending = None;
         }
         Ok(())
     }
 
     /// The next batch, trimmed-data notice or finished shard. `None` once
-    /// every shard of the stream is finished (a disabled stream read to its
-    /// end); a live stream never ends, and this waits for records.
+    /// the stream is disabled and every shard of it is finished (read to its
+    /// end); a live stream never ends, and this waits for records, or, while
+    /// the stream is being enabled and lists no shard yet, for a shard.
     pub async fn next(&mut self) -> Option<Result<ReaderEvent, ReaderError>> {
         if let Err(e) = self.commit().await {
             return Some(Err(e));
@@ -223,7 +286,7 @@ impl<C: CheckpointStore> StreamReader<C> {
                 if let Err(e) = self.describe().await {
                     return Some(Err(e));
                 }
-                if self.lineage.all_finished() {
+                if self.ended() {
                     return None;
                 }
             }
@@ -270,12 +333,25 @@ impl<C: CheckpointStore> StreamReader<C> {
         })
     }
 
+    /// Whether nothing is left to read: the stream is disabled (or being
+    /// disabled, or its status is unknown) and every shard it listed is
+    /// finished. An enabled stream always gets more; a disabled one that
+    /// never listed a shard has nothing to read.
+    fn ended(&self) -> bool {
+        match &self.status {
+            Some(StreamStatus::Enabling | StreamStatus::Enabled) => false,
+            Some(StreamStatus::Disabled) => self.lineage.is_empty() || self.lineage.all_finished(),
+            _ => self.lineage.all_finished(),
+        }
+    }
+
     /// Describes the stream (every page) and learns its shards and their
     /// checkpoints.
     async fn describe(&mut self) -> Result<(), ReaderError> {
         let stream_arn = self.stream.to_string();
         let mut start: Option<String> = None;
         let mut found = Vec::new();
+        let mut status = None;
         loop {
             let answer = self
                 .client
@@ -284,10 +360,11 @@ impl<C: CheckpointStore> StreamReader<C> {
                 .set_exclusive_start_shard_id(start.clone())
                 .send()
                 .await
-                .map_err(|e| api_error("DescribeStream", &stream_arn, &e))?;
+                .map_err(|e| api_error("DescribeStream", &stream_arn, None, &e))?;
             let Some(description) = answer.stream_description else {
                 break;
             };
+            status = description.stream_status;
             for shard in description.shards.unwrap_or_default() {
                 let Some(id) = shard.shard_id else { continue };
                 let closed = shard
@@ -317,6 +394,7 @@ impl<C: CheckpointStore> StreamReader<C> {
             self.initial_shards = Some(found.iter().map(|s| s.id.clone()).collect());
         }
         self.lineage.learn(found);
+        self.status = status;
         self.last_describe = Some(Instant::now());
         Ok(())
     }
@@ -354,7 +432,7 @@ impl<C: CheckpointStore> StreamReader<C> {
                     // our own position loses nothing.
                     Some("ExpiredIteratorException") => Ok(None),
                     Some("TrimmedDataAccessException") => self.trimmed(shard, false).await,
-                    _ => Err(api_error("GetRecords", &stream_arn, &e)),
+                    _ => Err(api_error("GetRecords", &stream_arn, Some(shard), &e)),
                 };
             }
         };
@@ -370,10 +448,10 @@ impl<C: CheckpointStore> StreamReader<C> {
         }
         if records.is_empty() {
             if next.is_none() {
-                self.lineage.finish(shard);
                 self.checkpoints
                     .save(&stream_arn, shard, Checkpoint::Finished)
                     .await?;
+                self.lineage.finish(shard);
                 return Ok(Some(ReaderEvent::ShardFinished {
                     shard_id: shard.to_owned(),
                 }));
@@ -414,10 +492,10 @@ impl<C: CheckpointStore> StreamReader<C> {
         self.iterators.remove(shard);
         self.positions.remove(shard);
         if shard_gone {
-            self.lineage.finish(shard);
             self.checkpoints
                 .save(&stream_arn, shard, Checkpoint::Finished)
                 .await?;
+            self.lineage.finish(shard);
         } else {
             self.restart_at_horizon.push(shard.to_owned());
         }
@@ -466,13 +544,14 @@ impl<C: CheckpointStore> StreamReader<C> {
         let answer = request
             .send()
             .await
-            .map_err(|e| api_error("GetShardIterator", &stream_arn, &e))?;
+            .map_err(|e| api_error("GetShardIterator", &stream_arn, Some(shard), &e))?;
         self.restart_at_horizon.retain(|s| s != shard);
         let iterator = answer.shard_iterator.ok_or_else(|| ReaderError::Api {
             operation: "GetShardIterator",
             stream_arn: stream_arn.clone(),
+            shard_id: Some(shard.to_owned()),
             code: "MissingShardIterator".to_owned(),
-            message: format!("the answer for shard {shard} carried no iterator"),
+            message: "the answer carried no iterator".to_owned(),
         })?;
         self.iterators.insert(shard.to_owned(), iterator.clone());
         Ok(iterator)
@@ -481,13 +560,19 @@ impl<C: CheckpointStore> StreamReader<C> {
 
 /// A call's failure, with the service's code and message, or the whole
 /// error chain when the call never got an answer (connection refused, ...).
-fn api_error<E>(operation: &'static str, stream_arn: &str, error: &E) -> ReaderError
+fn api_error<E>(
+    operation: &'static str,
+    stream_arn: &str,
+    shard_id: Option<&str>,
+    error: &E,
+) -> ReaderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     ReaderError::Api {
         operation,
         stream_arn: stream_arn.to_owned(),
+        shard_id: shard_id.map(str::to_owned),
         code: error.code().unwrap_or("NoAnswer").to_owned(),
         message: match error.message() {
             Some(message) => message.to_owned(),

@@ -64,6 +64,30 @@ async fn records_each_identity_once() {
         .unwrap();
     assert!(item.contains_key("expires_at"), "{item:?}");
 
+    // An expiry too far away to add to the clock is written as the
+    // largest epoch second, not a panic.
+    let forever = DynamoDbProcessedRecords::new(client.clone(), "processed")
+        .key_attribute("record")
+        .expire_after(Duration::MAX);
+    assert!(forever.record("seq-forever").await.unwrap());
+    let item = client
+        .get_item()
+        .table_name("processed")
+        .key(
+            "record",
+            aws_sdk_dynamodb::types::AttributeValue::S("seq-forever".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        item.get("expires_at").and_then(|v| v.as_n().ok()),
+        Some(&u64::MAX.to_string()),
+        "{item:?}"
+    );
+
     let missing = DynamoDbProcessedRecords::new(client, "no-such-table");
     let err = missing.record("seq-2").await.unwrap_err();
     assert!(

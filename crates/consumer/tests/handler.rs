@@ -14,7 +14,9 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use expect_test::{Expect, expect};
-use streamgate_consumer::idempotency::{InMemoryProcessedRecords, RecordIdentity, skip_processed};
+use streamgate_consumer::idempotency::{
+    InMemoryProcessedRecords, ProcessedRecords, RecordIdentity, StoreError, skip_processed,
+};
 use streamgate_consumer::lambda_runtime::Context;
 use streamgate_consumer::{
     BatchHandler, BatchVerdict, ChangeEvent, InvocationError, Mode, StreamHandler,
@@ -26,7 +28,20 @@ use streamgate_consumer::{
 /// undecodable record that has no sequence number either.
 type Spec<'a> = (&'a str, &'a str, &'a str);
 
+/// The stream the fixture batches come from, unless a test says otherwise.
+const STREAM: &str =
+    "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+
 fn batch(records: &[Spec<'_>]) -> Vec<u8> {
+    batch_from(Some(STREAM), records)
+}
+
+/// A batch of `records` from the stream `source` (`None`: no
+/// `eventSourceARN`).
+fn batch_from(source: Option<&str>, records: &[Spec<'_>]) -> Vec<u8> {
+    let source = source
+        .map(|arn| format!(r#""eventSourceARN":"{arn}","#))
+        .unwrap_or_default();
     let records: Vec<String> = records
         .iter()
         .map(|(key, seq, action)| match *action {
@@ -37,7 +52,7 @@ fn batch(records: &[Spec<'_>]) -> Vec<u8> {
                 r#"{{"eventID":"e{seq}","eventName":"INSERT","dynamodb":{{"Keys":{{"id":{{"S":"{key}"}}}}}}}}"#
             ),
             _ => format!(
-                r#"{{"eventID":"e{seq}","eventName":"INSERT","eventSource":"aws:dynamodb","awsRegion":"eu-west-1",
+                r#"{{"eventID":"e{seq}","eventName":"INSERT","eventSource":"aws:dynamodb",{source}"awsRegion":"eu-west-1",
                 "dynamodb":{{"Keys":{{"id":{{"S":"{key}"}}}},"SequenceNumber":"{seq}",
                 "NewImage":{{"id":{{"S":"{key}"}},"action":{{"S":"{action}"}}}},"StreamViewType":"NEW_IMAGE"}}}}"#
             ),
@@ -338,6 +353,100 @@ fn concurrent_mode_runs_a_batch_with_an_undecodable_record_in_order() {
     );
 }
 
+/// Runs records of a table keyed by `tenant` (partition key) and `doc`
+/// (sort key) concurrently, naming the partition key or not, and prints
+/// when each record's function started and ended, then the outcome.
+fn check_composite(
+    partition_key: Option<&str>,
+    records: &[(&str, &str, &str, &str)],
+    expected: Expect,
+) {
+    let records: Vec<String> = records
+        .iter()
+        .map(|(tenant, doc, seq, action)| {
+            format!(
+                r#"{{"eventID":"e{seq}","eventName":"INSERT","eventSourceARN":"{STREAM}",
+                "dynamodb":{{"Keys":{{"tenant":{{"S":"{tenant}"}},"doc":{{"S":"{doc}"}}}},"SequenceNumber":"{seq}",
+                "NewImage":{{"id":{{"S":"{tenant}/{doc}"}},"action":{{"S":"{action}"}}}}}}}}"#
+            )
+        })
+        .collect();
+    let payload = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let log = RefCell::new(Vec::new());
+    let function = async |event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> {
+        let doc: Fixture = event.new_image().unwrap().unwrap();
+        log.borrow_mut().push(format!("+{}", doc.id));
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        log.borrow_mut().push(format!("-{}", doc.id));
+        match doc.action.as_str() {
+            "fail" => Err(format!("cannot process {}", doc.id)),
+            _ => Ok(()),
+        }
+    };
+    let mut handler = StreamHandler::new(function).concurrent(NonZeroUsize::new(4).unwrap());
+    if let Some(name) = partition_key {
+        handler = handler.partition_key(name);
+    }
+    let outcome = block_on(handler.process(payload.as_bytes(), &Context::default())).unwrap();
+    expected.assert_eq(&format!(
+        "{}\nsucceeded {} failed {} not attempted {}\n{}\n",
+        log.borrow().join(" "),
+        outcome.succeeded,
+        outcome.failed,
+        outcome.not_attempted,
+        serde_json::to_string(&outcome.response).unwrap()
+    ));
+}
+
+#[test]
+fn concurrent_mode_keeps_a_partition_keys_order_across_sort_keys() {
+    let records = [
+        ("t1", "d1", "100", "ok"),
+        ("t1", "d2", "101", "ok"),
+        ("t2", "d1", "102", "ok"),
+        ("t1", "d3", "103", "ok"),
+    ];
+    // t1's records run one after the other, in stream order; t2 alongside.
+    check_composite(
+        Some("tenant"),
+        &records,
+        expect![[r#"
+            +t1/d1 +t2/d1 -t2/d1 -t1/d1 +t1/d2 -t1/d2 +t1/d3 -t1/d3
+            succeeded 4 failed 0 not attempted 0
+            {"batchItemFailures":[]}
+        "#]],
+    );
+    // Unnamed, a composite key does not tell the partition key: in order.
+    check_composite(
+        None,
+        &records,
+        expect![[r#"
+            +t1/d1 -t1/d1 +t1/d2 -t1/d2 +t2/d1 -t2/d1 +t1/d3 -t1/d3
+            succeeded 4 failed 0 not attempted 0
+            {"batchItemFailures":[]}
+        "#]],
+    );
+}
+
+#[test]
+fn concurrent_mode_stops_a_partition_key_at_its_first_failure_whatever_the_sort_key() {
+    check_composite(
+        Some("tenant"),
+        &[
+            ("t1", "d1", "100", "fail"),
+            ("t2", "d1", "101", "ok"),
+            ("t1", "d2", "102", "ok"),
+        ],
+        expect![[r#"
+            +t1/d1 +t2/d1 -t2/d1 -t1/d1
+            succeeded 1 failed 1 not attempted 1
+            {"batchItemFailures":[{"itemIdentifier":"100"}]}
+        "#]],
+    );
+}
+
 #[test]
 fn concurrency_is_bounded() {
     let in_flight = AtomicUsize::new(0);
@@ -397,17 +506,105 @@ fn skip_processed_runs_each_record_once_across_redeliveries() {
 }
 
 #[test]
-fn the_batch_handler_maps_positions_to_sequence_numbers() {
-    let function = async |batch: Vec<Result<ChangeEvent<'_>, streamgate_records::RecordError>>,
-                          _ctx: &Context| {
-        let mut verdict = BatchVerdict::all_succeeded();
-        for (i, r) in batch.iter().enumerate() {
-            if r.is_err() || i == 0 {
-                verdict.fail(i).fail(i);
-            }
-        }
-        Ok::<_, String>(verdict)
+fn skip_processed_tells_streams_apart_by_their_sequence_numbers() {
+    // Two tenants' streams read by one consumer with one store: their
+    // sequence numbers coincide, their records are different records.
+    let tenant_b =
+        "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+    let tenant_c =
+        "arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/2024-05-01T12:00:00.000";
+    let calls = RefCell::new(Vec::new());
+    let function = async |event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> {
+        let account = event.source.as_ref().unwrap().account().to_string();
+        calls
+            .borrow_mut()
+            .push(format!("{account}@{}", event.sequence_number));
+        Ok(())
     };
+    let store = InMemoryProcessedRecords::default();
+    let handler = StreamHandler::new(skip_processed(
+        &store,
+        RecordIdentity::SequenceNumber,
+        function,
+    ));
+    let records = [("a", "100", "ok"), ("b", "101", "ok")];
+    for source in [tenant_b, tenant_c, tenant_b, tenant_c] {
+        let outcome =
+            block_on(handler.process(&batch_from(Some(source), &records), &Context::default()))
+                .unwrap();
+        assert_eq!(outcome.succeeded, 2);
+    }
+    expect!["222222222222@100 222222222222@101 333333333333@100 333333333333@101"]
+        .assert_eq(&calls.borrow().join(" "));
+    assert_eq!(store.len(), 4);
+}
+
+#[test]
+fn skip_processed_fails_a_record_it_cannot_identify() {
+    let calls = RefCell::new(0);
+    let function = async |_event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> {
+        *calls.borrow_mut() += 1;
+        Ok(())
+    };
+    let store = InMemoryProcessedRecords::default();
+    let by_sequence = StreamHandler::new(skip_processed(
+        &store,
+        RecordIdentity::SequenceNumber,
+        &function,
+    ));
+    let unsourced = batch_from(None, &[("a", "100", "ok")]);
+    let outcome = block_on(by_sequence.process(&unsourced, &Context::default())).unwrap();
+    expect!["handler error: record 100 has no eventSourceARN, and a sequence number identifies a record only within its stream"]
+        .assert_eq(&outcome.failures[0].reason.to_string());
+    assert_eq!(*calls.borrow(), 0, "the function did not run");
+    assert!(store.is_empty());
+    // The event id needs no source.
+    let by_event_id =
+        StreamHandler::new(skip_processed(&store, RecordIdentity::EventId, &function));
+    let outcome = block_on(by_event_id.process(&unsourced, &Context::default())).unwrap();
+    assert_eq!(outcome.succeeded, 1);
+    assert_eq!(*calls.borrow(), 1);
+}
+
+#[test]
+fn a_store_of_ones_own_fails_a_record_with_its_store_error() {
+    /// A store that can never be reached.
+    struct Unreachable;
+    impl ProcessedRecords for Unreachable {
+        async fn contains(&self, id: &str) -> Result<bool, StoreError> {
+            Err(StoreError::new(id, "connection refused"))
+        }
+        async fn record(&self, id: &str) -> Result<bool, StoreError> {
+            Err(StoreError::new(id, "connection refused"))
+        }
+    }
+    let function = async |_event: ChangeEvent<'_>, _ctx: &Context| -> Result<(), String> { Ok(()) };
+    let handler = StreamHandler::new(skip_processed(
+        Unreachable,
+        RecordIdentity::EventId,
+        function,
+    ));
+    let outcome =
+        block_on(handler.process(&batch(&[("a", "100", "ok")]), &Context::default())).unwrap();
+    expect![[
+        r#"handler error: the processed-records store failed for "e100": connection refused"#
+    ]]
+    .assert_eq(&outcome.failures[0].reason.to_string());
+}
+
+#[test]
+fn the_batch_handler_maps_positions_to_sequence_numbers() {
+    let function =
+        async |batch: Vec<Result<ChangeEvent<'_>, streamgate_consumer::records::RecordError>>,
+               _ctx: &Context| {
+            let mut verdict = BatchVerdict::all_succeeded();
+            for (i, r) in batch.iter().enumerate() {
+                if r.is_err() || i == 0 {
+                    verdict.fail(i).fail(i);
+                }
+            }
+            Ok::<_, String>(verdict)
+        };
     let handler = BatchHandler::new(function);
     let response = block_on(handler.process(
         &batch(&[("a", "100", "ok"), ("b", "101", "ok"), ("c", "102", "BAD")]),
@@ -418,9 +615,8 @@ fn the_batch_handler_maps_positions_to_sequence_numbers() {
         .assert_eq(&serde_json::to_string(&response).unwrap());
 
     let out_of_range = BatchHandler::new(
-        async |_b: Vec<Result<ChangeEvent<'_>, streamgate_records::RecordError>>, _c: &Context| {
-            Ok::<_, String>(BatchVerdict::from_iter([7]))
-        },
+        async |_b: Vec<Result<ChangeEvent<'_>, streamgate_consumer::records::RecordError>>,
+               _c: &Context| { Ok::<_, String>(BatchVerdict::from_iter([7])) },
     );
     let err = block_on(out_of_range.process(&batch(&[("a", "100", "ok")]), &Context::default()))
         .unwrap_err();

@@ -9,17 +9,22 @@
     clippy::indexing_slicing
 )]
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use streamgate_consumer::checkpoint::{Checkpoint, FileCheckpoints, InMemoryCheckpoints};
+use streamgate_consumer::StreamArn;
+use streamgate_consumer::checkpoint::{
+    Checkpoint, CheckpointError, CheckpointStore, FileCheckpoints, InMemoryCheckpoints,
+};
 use streamgate_consumer::reader::{ReaderEvent, ReaderOptions, StreamReader};
+use streamgate_consumer::records::AttributeValue as Value;
 use streamgate_local::{LocalCloud, RunningCloud};
-use streamgate_policy::arn::StreamArn;
-use streamgate_records::AttributeValue as Value;
 
 const ACCOUNT: &str = "222222222222";
 const REGION: &str = "eu-west-1";
@@ -103,11 +108,9 @@ impl Fixture {
             self.streams.clone(),
             self.stream.clone(),
             checkpoints,
-            ReaderOptions {
-                batch_size,
-                idle_wait: Duration::from_millis(5),
-                ..ReaderOptions::default()
-            },
+            ReaderOptions::default()
+                .batch_size(batch_size)
+                .idle_wait(Duration::from_millis(5)),
         )
         .unwrap()
     }
@@ -279,4 +282,318 @@ async fn trimmed_data_is_reported_and_reading_goes_on() {
         "{log:?}"
     );
     f.cloud.stop().await;
+}
+
+/// Checkpoints in memory whose saves can be made to fail or to never
+/// complete.
+#[derive(Default)]
+struct FlakyCheckpoints {
+    inner: InMemoryCheckpoints,
+    /// `SAVE`, `FAIL` or `HANG`.
+    behaviour: AtomicU8,
+}
+
+const SAVE: u8 = 0;
+const FAIL: u8 = 1;
+const HANG: u8 = 2;
+
+impl CheckpointStore for FlakyCheckpoints {
+    async fn load(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+    ) -> Result<Option<Checkpoint>, CheckpointError> {
+        self.inner.load(stream_arn, shard_id).await
+    }
+
+    async fn save(
+        &self,
+        stream_arn: &str,
+        shard_id: &str,
+        checkpoint: Checkpoint,
+    ) -> Result<(), CheckpointError> {
+        match self.behaviour.load(Ordering::SeqCst) {
+            FAIL => Err(CheckpointError::Io {
+                path: "flaky".into(),
+                source: std::io::Error::other("disk full"),
+            }),
+            HANG => std::future::pending().await,
+            _ => self.inner.save(stream_arn, shard_id, checkpoint).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_or_cancelled_commit_keeps_the_checkpoint_and_holds_children_back() {
+    let f = fixture(LocalCloud::builder().shard_max_records(2)).await;
+    f.put(0..4).await;
+    let store = FlakyCheckpoints::default();
+    let mut reader = f.reader(&store, 2);
+    // The first shard holds k00 and k01 and is closed: this batch ends it.
+    let first = tokio::time::timeout(Duration::from_secs(10), reader.next())
+        .await
+        .expect("waited 10 s for the first batch")
+        .unwrap()
+        .unwrap();
+    let ReaderEvent::Batch(batch) = first else {
+        panic!("expected a batch, got {first:?}")
+    };
+    let parent = batch.shard_id.clone();
+    assert_eq!(describe(&ReaderEvent::Batch(batch)), "batch k00 k01");
+
+    // A save that fails: the error is reported, again and again, and the
+    // child shard is not read meanwhile.
+    store.behaviour.store(FAIL, Ordering::SeqCst);
+    for _ in 0..2 {
+        let err = tokio::time::timeout(Duration::from_secs(10), reader.next())
+            .await
+            .expect("waited 10 s for the failing commit")
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+    }
+    // A save that is cancelled (the caller drops `next` while it waits).
+    store.behaviour.store(HANG, Ordering::SeqCst);
+    assert!(reader.next().now_or_never().is_none(), "the save hangs");
+    assert!(store.inner.snapshot().unwrap().is_empty());
+
+    store.behaviour.store(SAVE, Ordering::SeqCst);
+    let (ids, _) = read_records(&mut reader, 2).await;
+    assert_eq!(ids, keys(2..4));
+    let saved = store.inner.snapshot().unwrap();
+    assert_eq!(
+        saved[&f.stream.to_string()].get(&parent),
+        Some(&Checkpoint::Finished),
+        "{saved:?}"
+    );
+    f.cloud.stop().await;
+}
+
+/// A scripted DynamoDB Streams endpoint on loopback, for stream states the
+/// local cloud never shows (a stream still being enabled, with no shard,
+/// or refusing one call). DescribeStream answers the script's next entry
+/// (the last one repeats); GetShardIterator and GetRecords give their
+/// answers (by default an iterator, and the shard read to its end).
+struct ScriptedStreams {
+    endpoint: String,
+    describes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// An HTTP status and a JSON body.
+type Answer = (u16, String);
+
+fn ok(body: &str) -> Answer {
+    (200, body.to_owned())
+}
+
+/// An awsJson1_0 error answer.
+fn refused(code: &str, message: &str) -> Answer {
+    (
+        400,
+        format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"{message}"}}"#),
+    )
+}
+
+const SCRIPTED_ARN: &str =
+    "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+const SCRIPTED_SHARD: &str = "shardId-00000001714564800000-0000abcd";
+
+/// A DescribeStream answer: the status and whether the one closed shard is
+/// listed.
+fn description(status: &str, with_shard: bool) -> String {
+    let shards = if with_shard {
+        format!(
+            r#"[{{"ShardId":"{SCRIPTED_SHARD}","SequenceNumberRange":{{"StartingSequenceNumber":"100000000000000000001","EndingSequenceNumber":"100000000000000000001"}}}}]"#
+        )
+    } else {
+        "[]".to_owned()
+    };
+    format!(
+        r#"{{"StreamDescription":{{"StreamArn":"{SCRIPTED_ARN}","StreamStatus":"{status}","StreamViewType":"NEW_AND_OLD_IMAGES","TableName":"documents","Shards":{shards}}}}}"#
+    )
+}
+
+impl ScriptedStreams {
+    async fn start(script: Vec<String>) -> Self {
+        Self::start_with(
+            script,
+            ok(r#"{"ShardIterator":"iterator-1"}"#),
+            ok(r#"{"Records":[]}"#),
+        )
+        .await
+    }
+
+    /// With the answers (status and body) of GetShardIterator and GetRecords.
+    async fn start_with(script: Vec<String>, iterator: Answer, records: Answer) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let describes = Arc::new(AtomicUsize::new(0));
+        let script = Arc::new(script);
+        let counter = Arc::clone(&describes);
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let script = Arc::clone(&script);
+                let counter = Arc::clone(&counter);
+                let (iterator, records) = (iterator.clone(), records.clone());
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    loop {
+                        // One request: headers, then Content-Length bytes.
+                        let head_end = loop {
+                            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break at + 4;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            let n = socket.read(&mut chunk).await.unwrap_or(0);
+                            if n == 0 {
+                                return;
+                            }
+                            buffer.extend_from_slice(&chunk[..n]);
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+                        let header = |name: &str| {
+                            head.lines()
+                                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                        };
+                        let length: usize = header("content-length:")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        let target = header("x-amz-target:").unwrap_or_default();
+                        while buffer.len() < head_end + length {
+                            let mut chunk = [0u8; 4096];
+                            let n = socket.read(&mut chunk).await.unwrap_or(0);
+                            if n == 0 {
+                                return;
+                            }
+                            buffer.extend_from_slice(&chunk[..n]);
+                        }
+                        buffer.drain(..head_end + length);
+                        let (status, body) = match target.rsplit('.').next().unwrap_or_default() {
+                            "describestream" => {
+                                let call = counter.fetch_add(1, Ordering::SeqCst);
+                                (200, script[call.min(script.len() - 1)].clone())
+                            }
+                            "getsharditerator" => iterator.clone(),
+                            "getrecords" => records.clone(),
+                            other => panic!("unexpected operation {other}"),
+                        };
+                        let response = format!(
+                            "HTTP/1.1 {status} Scripted\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            endpoint,
+            describes,
+            server,
+        }
+    }
+
+    fn reader(&self) -> StreamReader<InMemoryCheckpoints> {
+        StreamReader::new(
+            self.client(),
+            SCRIPTED_ARN.parse().unwrap(),
+            InMemoryCheckpoints::default(),
+            ReaderOptions::default().idle_wait(Duration::from_millis(1)),
+        )
+        .unwrap()
+    }
+
+    fn client(&self) -> aws_sdk_dynamodbstreams::Client {
+        use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_dynamodbstreams::Client::from_conf(config)
+    }
+}
+
+#[tokio::test]
+async fn a_stream_without_shards_yet_is_waited_for_until_it_is_disabled_and_read() {
+    let mut script = vec![description("ENABLING", false); 3];
+    script.extend(vec![description("ENABLED", true); 3]);
+    script.push(description("DISABLED", true));
+    let streams = ScriptedStreams::start(script).await;
+    let mut reader = streams.reader();
+    let mut log = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = reader.next().await {
+            log.push(describe(&event.unwrap()));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("waited 10 s for the stream to end, saw {log:?}"));
+    // No shard while enabling: not the end. The shard read to its end while
+    // the stream is enabled: not the end either. Disabled and read: the end.
+    assert_eq!(log, ["shard finished"]);
+    assert_eq!(streams.describes.load(Ordering::SeqCst), 7);
+    streams.server.abort();
+}
+
+#[tokio::test]
+async fn a_refused_call_on_a_shard_names_the_shard() {
+    for (iterator, records, operation) in [
+        (
+            refused("AccessDeniedException", "not for you"),
+            ok(r#"{"Records":[]}"#),
+            "GetShardIterator",
+        ),
+        (
+            ok(r#"{"ShardIterator":"iterator-1"}"#),
+            refused("AccessDeniedException", "not these records"),
+            "GetRecords",
+        ),
+    ] {
+        let streams =
+            ScriptedStreams::start_with(vec![description("ENABLED", true)], iterator, records)
+                .await;
+        let mut reader = streams.reader();
+        let err = tokio::time::timeout(Duration::from_secs(10), reader.next())
+            .await
+            .expect("waited 10 s for the refused call")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.shard_id(), Some(SCRIPTED_SHARD), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "{operation} on {SCRIPTED_ARN} shard {SCRIPTED_SHARD} failed: "
+            )),
+            "{message}"
+        );
+        streams.server.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_batch_size_out_of_range_is_refused() {
+    let streams = ScriptedStreams::start(vec![description("ENABLED", true)]).await;
+    for size in [0, 1001] {
+        let err = StreamReader::new(
+            streams.client(),
+            SCRIPTED_ARN.parse().unwrap(),
+            InMemoryCheckpoints::default(),
+            ReaderOptions::default().batch_size(size),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid reader option: batch_size must be 1 to 1000, got {size}")
+        );
+    }
+    streams.server.abort();
 }
