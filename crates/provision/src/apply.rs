@@ -128,10 +128,22 @@ pub(crate) fn is_policy_throttle(failure: &Failure) -> bool {
     )
 }
 
+/// Lambda's answers while a new role, or a grant just added to a role, has
+/// not reached Lambda yet (IAM propagation): the role "cannot be assumed",
+/// the stream cannot be read ("Cannot access stream"), or the on-failure
+/// destination cannot be written ("The provided execution role does not
+/// have permissions to call SendMessage on SQS"; other services' wording
+/// asks to "ensure the role can perform" the action).
 fn is_role_not_ready(failure: &Failure) -> bool {
     failure.code == "InvalidParameterValueException"
-        && (failure.message.contains("cannot be assumed")
-            || failure.message.contains("Cannot access stream"))
+        && [
+            "cannot be assumed",
+            "Cannot access stream",
+            "execution role does not have permissions",
+            "ensure the role can perform",
+        ]
+        .iter()
+        .any(|pattern| failure.message.contains(pattern))
 }
 
 /// Makes the accounts match `desired`, recording what it creates in
@@ -854,8 +866,9 @@ fn mapping_request_parts(
 }
 
 /// CreateEventSourceMapping, retried while the execution role is not yet
-/// usable or cannot yet read the stream (IAM propagation of the new role
-/// and its policies: "Cannot access stream").
+/// usable, cannot yet read the stream or write the on-failure destination
+/// (IAM propagation of the new role and its policies, see
+/// [`is_role_not_ready`]).
 async fn create_mapping(
     clients: &AccountClients,
     function: &str,

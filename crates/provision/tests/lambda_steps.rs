@@ -49,6 +49,9 @@ struct LambdaState {
     writes: Vec<String>,
     /// Every Lambda operation, in order.
     calls: Vec<String>,
+    /// Messages the next CreateEventSourceMapping calls are refused with
+    /// (InvalidParameterValueException, nothing created), last first.
+    mapping_refusals: Vec<&'static str>,
 }
 
 /// A request's path (from `/2015-03-31`) and body.
@@ -207,6 +210,13 @@ impl FakeLambda {
                 (200, "", json!({ "EventSourceMappings": mappings }))
             }
             "CreateEventSourceMapping" => {
+                if let Some(message) = state.mapping_refusals.pop() {
+                    return (
+                        400,
+                        "InvalidParameterValueException",
+                        json!({ "Type": "User", "Message": message }),
+                    );
+                }
                 state.next_uuid += 1;
                 let uuid = format!("00000000-0000-0000-0000-{:012}", state.next_uuid);
                 let name = input["FunctionName"].as_str().unwrap();
@@ -517,6 +527,40 @@ async fn a_view_type_change_moves_the_mapping_to_the_new_stream() {
             .plan
             .is_empty()
     );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
+
+/// Right after the role gains a grant (for a new on-failure queue, say),
+/// Lambda refuses the mapping until IAM has propagated it, with messages
+/// that say the role lacks permissions: apply retries them.
+#[tokio::test]
+async fn a_mapping_refused_while_a_grant_propagates_is_retried() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let lambda = FakeLambda::default();
+    let accounts = accounts(&cloud, &lambda);
+    let desired = desired(b"zip", MappingParameters::default());
+    lambda.state.lock().unwrap().mapping_refusals = vec![
+        "The provided execution role does not have permissions to call SendMessage on SQS",
+        "Please ensure the role can perform the sqs:SendMessage action on your resource",
+    ];
+    let mut state = StateFile::new();
+
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let creates = lambda
+        .state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| *c == "CreateEventSourceMapping")
+        .count();
+    assert_eq!(creates, 3);
+    assert_eq!(lambda.state.lock().unwrap().mappings.len(), 1);
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
