@@ -460,42 +460,41 @@ async fn ensure_table(
         }
         Some(Change::Update { .. }) => {
             let current = read_table(clients, &source.account, name).await?;
-            let enabled = current
+            let current_stream = current.and_then(|t| t.stream);
+            if current_stream
                 .as_ref()
-                .and_then(|t| t.stream.as_ref())
-                .is_some_and(|s| s.view_type.is_some());
-            // UpdateTable is not retried: the table is ACTIVE (waited for
-            // below and at creation), so a failure is bad input or rights.
-            if enabled {
+                .is_some_and(|s| s.view_type.is_some())
+            {
                 // A view type cannot change in place: disable, then enable
                 // (which starts a new stream with a new label).
-                clients
-                    .dynamodb
-                    .update_table()
-                    .table_name(name)
-                    .stream_specification(
-                        StreamSpecification::builder()
-                            .stream_enabled(false)
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| Failure::of(&e).into_error("UpdateTable", resource.to_string()))?;
-                wait_table_active(clients, source, waits).await?;
+                let disable = StreamSpecification::builder()
+                    .stream_enabled(false)
+                    .build()
+                    .map_err(build_error)?;
+                update_stream(clients, &resource, disable, waits).await?;
+                wait_table_stream(clients, source, WantedStream::Disabled, waits).await?;
             }
-            clients
-                .dynamodb
-                .update_table()
-                .table_name(name)
-                .stream_specification(enable)
-                .send()
-                .await
-                .map_err(|e| Failure::of(&e).into_error("UpdateTable", resource.to_string()))?;
+            update_stream(clients, &resource, enable, waits).await?;
+            let wanted = WantedStream::Enabled {
+                old: current_stream.map(|s| s.arn),
+            };
+            let table = wait_table_stream(clients, source, wanted, waits).await?;
+            return enabled_stream(table, source, &resource);
         }
         _ => {}
     }
-    let table = wait_table_active(clients, source, waits).await?;
+    let table =
+        wait_table_stream(clients, source, WantedStream::Enabled { old: None }, waits).await?;
+    enabled_stream(table, source, &resource)
+}
+
+/// The stream of `table`, which [`wait_table_stream`] saw enabled with the
+/// desired view type.
+fn enabled_stream(
+    table: crate::observed::ObservedTable,
+    source: &Source,
+    resource: &Resource,
+) -> Result<StreamArn, ProvisionError> {
     match table
         .stream
         .filter(|s| s.view_type == Some(source.view_type))
@@ -510,22 +509,99 @@ async fn ensure_table(
     }
 }
 
-/// Polls DescribeTable until the table is ACTIVE (creating a table or
-/// changing its stream takes seconds to minutes on AWS).
-async fn wait_table_active(
+/// UpdateTable of the stream specification, retried while the table is
+/// still UPDATING from a change DescribeTable did not show yet
+/// (ResourceInUseException; DescribeTable is eventually consistent),
+/// polling as for any state change.
+async fn update_stream(
+    clients: &AccountClients,
+    resource: &Resource,
+    specification: aws_sdk_dynamodb::types::StreamSpecification,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    let Resource::Table { name, .. } = resource else {
+        return Err(ProvisionError::Aws {
+            operation: "UpdateTable",
+            resource: resource.to_string(),
+            code: "InvalidRequest".to_owned(),
+            message: "not a table".to_owned(),
+        });
+    };
+    let mut retry = 0;
+    loop {
+        let result = clients
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .stream_specification(specification.clone())
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(()),
+            Err(error) => {
+                let failure = Failure::of(&error);
+                let backoff = (failure.code == "ResourceInUseException").then_some(&waits.settle);
+                match next_retry(&mut retry, backoff) {
+                    Some(backoff) => pause(backoff, retry).await,
+                    None => return Err(failure.into_error("UpdateTable", resource.to_string())),
+                }
+            }
+        }
+    }
+}
+
+/// The stream a table change waits for.
+enum WantedStream {
+    /// No enabled stream.
+    Disabled,
+    /// Enabled with the source's view type, on a stream other than `old`
+    /// (each enabling starts a new stream, so a read still showing the old
+    /// one is a stale read).
+    Enabled {
+        /// The table's latest stream before the change, if any.
+        old: Option<StreamArn>,
+    },
+}
+
+/// Polls DescribeTable until the table is ACTIVE with the stream as
+/// `wanted` (creating a table or changing its stream takes seconds to
+/// minutes on AWS, and DescribeTable is eventually consistent: right after
+/// UpdateTable it may still show ACTIVE with the previous stream).
+async fn wait_table_stream(
     clients: &AccountClients,
     source: &Source,
+    wanted: WantedStream,
     waits: &Waits,
 ) -> Result<crate::observed::ObservedTable, ProvisionError> {
     let resource = format!("table {}/{}", source.account, source.table_name);
-    settle(waits, resource, "ACTIVE", "missing", || async move {
-        Ok(
-            match read_table(clients, &source.account, &source.table_name).await? {
-                Some(table) if table.status == "ACTIVE" => Settling::Settled(table),
-                Some(table) => Settling::Pending(table.status),
-                None => Settling::Unseen,
-            },
-        )
+    let wanted_text = match wanted {
+        WantedStream::Disabled => "ACTIVE with its stream disabled",
+        WantedStream::Enabled { .. } => "ACTIVE with the desired stream",
+    };
+    let wanted = &wanted;
+    settle(waits, resource, wanted_text, "missing", || async move {
+        let Some(table) = read_table(clients, &source.account, &source.table_name).await? else {
+            return Ok(Settling::Unseen);
+        };
+        let view = table.stream.as_ref().and_then(|s| s.view_type);
+        let stream_as_wanted = match wanted {
+            WantedStream::Disabled => view.is_none(),
+            WantedStream::Enabled { old } => {
+                view == Some(source.view_type)
+                    && table.stream.as_ref().map(|s| &s.arn) != old.as_ref()
+            }
+        };
+        Ok(if table.status == "ACTIVE" && stream_as_wanted {
+            Settling::Settled(table)
+        } else {
+            let stream = match (&table.stream, view) {
+                (Some(stream), Some(view)) => {
+                    format!("stream {} {}", stream.arn.label(), view.as_str())
+                }
+                _ => "no enabled stream".to_owned(),
+            };
+            Settling::Pending(format!("{} with {stream}", table.status))
+        })
     })
     .await
 }
