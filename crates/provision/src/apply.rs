@@ -196,7 +196,8 @@ pub async fn apply(
             account: consumer.account.clone(),
             role: consumer.role_name.clone(),
         };
-        let Some(document) = role_policy(region, consumer, &consumer_streams)? else {
+        let keys = crate::plan::subscribed_keys(desired, consumer);
+        let Some(document) = role_policy(region, consumer, &consumer_streams, &keys)? else {
             if matches!(change_of(&plan, &resource), Some(Change::Delete { .. })) {
                 // Not retried: it fails only on permissions or a missing
                 // policy, and a missing policy is what is wanted.
