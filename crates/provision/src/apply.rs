@@ -292,8 +292,7 @@ pub async fn apply(
             return Err(ProvisionError::Blocked(errors));
         }
         let expected = current.map_or_else(|| "NO_POLICY".to_owned(), |p| p.revision_id);
-        let revision_id =
-            put_stream_policy(clients, stream, &document.to_json(), &expected, waits).await?;
+        let revision_id = put_stream_policy(clients, stream, &document, expected, waits).await?;
         wait_policy_read_back(clients, stream, Some(&revision_id), waits).await?;
         state.record(Recorded::StreamPolicy {
             account: source.account.to_string(),
@@ -671,27 +670,52 @@ async fn ensure_role(
 /// PutResourcePolicy with `ExpectedRevisionId`, retried while the new role
 /// is not yet a valid principal (IAM propagation) and while DynamoDB
 /// throttles policy changes on the resource (about one per 15 seconds).
+/// DynamoDB answers a stale `ExpectedRevisionId` (the revision read came
+/// from an eventually consistent read, or the policy changed since) with
+/// PolicyNotFoundException: the policy is read again and the put retried
+/// with the revision now there, polling as for any state change; when the
+/// policy read is already `policy`, its revision is the answer.
 async fn put_stream_policy(
     clients: &AccountClients,
     stream: &StreamArn,
-    policy: &str,
-    expected_revision: &str,
+    policy: &streamgate_policy::document::PolicyDocument,
+    mut expected_revision: String,
     waits: &Waits,
 ) -> Result<String, ProvisionError> {
+    let text = policy.to_json();
     let mut retry = 0;
+    let mut stale = 0;
     loop {
         let result = clients
             .dynamodb
             .put_resource_policy()
             .resource_arn(stream.to_string())
-            .policy(policy)
-            .expected_revision_id(expected_revision)
+            .policy(&text)
+            .expected_revision_id(&expected_revision)
             .send()
             .await;
         match result {
             Ok(output) => return Ok(output.revision_id().unwrap_or_default().to_owned()),
             Err(error) => {
                 let failure = Failure::of(&error);
+                if failure.code == "PolicyNotFoundException" {
+                    match next_retry(&mut stale, Some(&waits.settle)) {
+                        Some(backoff) => pause(backoff, stale).await,
+                        None => {
+                            return Err(failure.into_error("PutResourcePolicy", stream.to_string()));
+                        }
+                    }
+                    let current =
+                        crate::read::read_resource_policy(clients, &stream.to_string()).await?;
+                    match current {
+                        Some(current) if current.document == *policy => {
+                            return Ok(current.revision_id);
+                        }
+                        Some(current) => expected_revision = current.revision_id,
+                        None => expected_revision = "NO_POLICY".to_owned(),
+                    }
+                    continue;
+                }
                 let backoff = if is_invalid_principal(&failure) {
                     Some(&waits.iam_propagation)
                 } else if is_policy_throttle(&failure) {

@@ -73,6 +73,10 @@ struct CallLog {
     /// update of a table still UPDATING.
     busy_table_updates: Arc<Mutex<u32>>,
     table_busy_now: Arc<Mutex<bool>>,
+    /// The next this many PutResourcePolicy and DeleteResourcePolicy calls
+    /// that send an ExpectedRevisionId send a stale one instead, as after
+    /// an eventually consistent read of the policy.
+    stale_revisions: Arc<Mutex<u32>>,
 }
 
 /// Rewrites the JSON body of the request on its way with `change`.
@@ -166,6 +170,20 @@ impl Intercept for CallLog {
                 });
             }
             return Ok(());
+        }
+        if ["PutResourcePolicy", "DeleteResourcePolicy"].contains(&metadata.name()) {
+            let mut stale = self.stale_revisions.lock().unwrap();
+            let sends_revision = serde_json::from_slice::<serde_json::Value>(
+                context.request().body().bytes().unwrap(),
+            )
+            .unwrap()
+            .get("ExpectedRevisionId")
+            .is_some();
+            if *stale > 0 && sends_revision {
+                *stale -= 1;
+                rewrite_body(context, |body| body["ExpectedRevisionId"] = "1".into());
+                return Ok(());
+            }
         }
         if metadata.name() == "DeleteResourcePolicy" {
             let mut throttled = self.throttled_deletes.lock().unwrap();
@@ -1456,5 +1474,74 @@ async fn a_view_type_change_waits_out_stale_table_reads_and_a_busy_table() {
         .send()
         .await
         .unwrap();
+    destroy_and_stop(cloud, &accounts, &mut state).await;
+}
+
+/// DynamoDB answers a policy write or delete with a stale ExpectedRevisionId
+/// with PolicyNotFoundException, though the policy is there: apply reads
+/// the policy again and retries with the revision now there, rather than
+/// failing the write or taking the policy for gone.
+#[tokio::test]
+async fn a_stale_policy_revision_is_read_again_and_retried() {
+    let (cloud, log, accounts) = start_logged().await;
+    let mut state = StateFile::new();
+    *log.stale_revisions.lock().unwrap() = 2;
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let policy_calls: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|c| c.contains("ResourcePolicy"))
+        .collect();
+    // B's policy: read, refused twice as stale and read again each time,
+    // written, read back; then C's.
+    expect![[r#"
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+    "#]]
+    .assert_eq(&lines(&policy_calls));
+    assert!(verify(&central_billing(), &accounts).await.unwrap().is_ok());
+
+    // The consumer stops reading C: the delete, sent with a stale
+    // revision, is read again and retried, and the policy is gone.
+    let mut only_b = central_billing();
+    only_b.consumers[0].subscriptions.truncate(1);
+    *log.stale_revisions.lock().unwrap() = 1;
+    apply(&only_b, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let policy_calls: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|c| c.contains("ResourcePolicy"))
+        .collect();
+    expect![[r#"
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.DeleteResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.DeleteResourcePolicy
+        DynamoDB.GetResourcePolicy
+    "#]]
+    .assert_eq(&lines(&policy_calls));
+    let c_stream = latest_stream(&cloud, C).await;
+    let denied = describe_stream_as_role(&cloud, &c_stream)
+        .await
+        .unwrap_err();
+    assert!(denied.starts_with("AccessDeniedException"), "{denied}");
+    assert!(verify(&only_b, &accounts).await.unwrap().is_ok());
     destroy_and_stop(cloud, &accounts, &mut state).await;
 }
