@@ -338,7 +338,7 @@ pub async fn apply(
                     {
                         continue;
                     }
-                    update_mapping(clients, &mapping.uuid, &subscription.parameters).await?;
+                    update_mapping(clients, mapping, &subscription.parameters).await?;
                     wait_mapping(clients, &mapping.uuid, &subscription.parameters, waits).await?;
                     false
                 }
@@ -1020,14 +1020,25 @@ async fn create_mapping(
     }
 }
 
-/// UpdateEventSourceMapping; not retried (a mapping still settling answers
-/// ResourceInUseException, and apply waits for it to settle first).
+/// UpdateEventSourceMapping of `current` to `parameters`; not retried (a
+/// mapping still settling answers ResourceInUseException, and apply waits
+/// for it to settle first). Lambda keeps what an update does not name, so
+/// an on-failure destination that goes away is removed explicitly, with an
+/// `OnFailure` that names no destination.
 async fn update_mapping(
     clients: &AccountClients,
-    uuid: &str,
+    current: &crate::observed::ObservedMapping,
     parameters: &MappingParameters,
 ) -> Result<(), ProvisionError> {
-    let (response_types, filters, destination) = mapping_request_parts(parameters);
+    let uuid = current.uuid.as_str();
+    let (response_types, filters, mut destination) = mapping_request_parts(parameters);
+    if destination.is_none() && current.parameters.on_failure_destination.is_some() {
+        destination = Some(
+            aws_sdk_lambda::types::DestinationConfig::builder()
+                .on_failure(aws_sdk_lambda::types::OnFailure::builder().build())
+                .build(),
+        );
+    }
     clients
         .lambda
         .update_event_source_mapping()
