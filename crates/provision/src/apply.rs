@@ -338,6 +338,9 @@ pub async fn apply(
                     {
                         continue;
                     }
+                    if is_mapping_in_transition(&mapping.state) {
+                        wait_mapping_settled(clients, &mapping.uuid, waits).await?;
+                    }
                     update_mapping(clients, mapping, &subscription.parameters).await?;
                     wait_mapping(clients, &mapping.uuid, &subscription.parameters, waits).await?;
                     false
@@ -842,7 +845,11 @@ async fn ensure_function(
                 return wait_function(clients, &function.name, waits).await;
             }
             // The updates are not retried: each waits for the function to
-            // settle first (a second update during InProgress would fail).
+            // settle first (an update while the function is Pending or an
+            // earlier update is InProgress fails with
+            // ResourceConflictException), the first one included, as an
+            // earlier apply or another tool may have just changed it.
+            wait_function(clients, &function.name, waits).await?;
             if existing.code_sha256 != code_sha256(&function.zip) {
                 clients
                     .lambda
@@ -1059,6 +1066,45 @@ async fn update_mapping(
         .await
         .map_err(|e| Failure::of(&e).into_error("UpdateEventSourceMapping", uuid.to_owned()))?;
     Ok(())
+}
+
+/// A mapping state in which Lambda refuses an update
+/// (ResourceInUseException) until it settles.
+fn is_mapping_in_transition(state: &str) -> bool {
+    matches!(state, "Creating" | "Updating" | "Enabling" | "Disabling")
+}
+
+/// Polls GetEventSourceMapping until the mapping has left Creating,
+/// Updating, Enabling and Disabling, so that it may be updated.
+async fn wait_mapping_settled(
+    clients: &AccountClients,
+    uuid: &str,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    settle(
+        waits,
+        format!("mapping {uuid}"),
+        "settled",
+        "",
+        || async move {
+            let output = clients
+                .lambda
+                .get_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned())
+                })?;
+            let state = output.state().unwrap_or_default();
+            Ok(if is_mapping_in_transition(state) {
+                Settling::Pending(state.to_owned())
+            } else {
+                Settling::Settled(())
+            })
+        },
+    )
+    .await
 }
 
 /// Polls GetEventSourceMapping until the mapping is Enabled (or Disabled
