@@ -226,6 +226,11 @@ pub async fn apply(
         if current == Some(&document) {
             continue;
         }
+        // Checked again with the real stream ARNs (the plan may have seen
+        // placeholder labels).
+        if let Some(blocker) = crate::plan::role_policy_size_blocker(consumer, &document) {
+            return Err(ProvisionError::Blocked(vec![blocker]));
+        }
         // PutRolePolicy is not retried: it fails only on bad input or
         // permissions, which a retry does not fix.
         clients

@@ -200,9 +200,46 @@ pub enum Blocker {
         /// The finding's message.
         message: String,
     },
+    /// A role's read policy is larger than IAM allows for a role's inline
+    /// policies (a central consumer of many tenants grows one statement
+    /// per stream).
+    #[error(
+        "the read policy of role {account}/{role} is {size} characters without whitespace, over IAM's limit of {limit} for a role's inline policies; give this role fewer sources (split the tenants across several consumers, each with its own role)"
+    )]
+    RolePolicyTooLarge {
+        /// The account.
+        account: AccountId,
+        /// The role.
+        role: String,
+        /// The policy's size in characters, whitespace not counted.
+        size: usize,
+        /// IAM's limit, [`ROLE_INLINE_POLICY_LIMIT`].
+        limit: usize,
+    },
     /// A name the desired state gives does not make a valid ARN.
     #[error("invalid ARN: {0}")]
     Arn(#[from] ArnError),
+}
+
+/// IAM's limit on the size of a role's inline policies together, in
+/// characters, whitespace not counted.
+pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
+
+/// The blocker for `document`, the read policy of `consumer`'s role, when
+/// it is over [`ROLE_INLINE_POLICY_LIMIT`] (it is the role's only inline
+/// policy).
+pub fn role_policy_size_blocker(consumer: &Consumer, document: &PolicyDocument) -> Option<Blocker> {
+    let size = document
+        .to_json()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    (size > ROLE_INLINE_POLICY_LIMIT).then(|| Blocker::RolePolicyTooLarge {
+        account: consumer.account.clone(),
+        role: consumer.role_name.clone(),
+        size,
+        limit: ROLE_INLINE_POLICY_LIMIT,
+    })
 }
 
 /// The reviewed list of actions, with warnings and blockers.
@@ -939,6 +976,7 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
                     &policy_resource,
                     lint(&document, PolicyType::Identity, None),
                 );
+                blockers.extend(role_policy_size_blocker(consumer, &document));
                 policy_actions.push(Action {
                     resource: policy_resource,
                     change: policy_change(role.and_then(|r| r.read_policy.as_ref()), &document),
@@ -1491,6 +1529,38 @@ mod tests {
             source `central` is encrypted with customer managed key arn:aws:kms:eu-west-1:111111111111:key/1234: its key policy must allow kms:Decrypt to arn:aws:iam::222222222222:role/orders-reader, arn:aws:iam::333333333333:role/orders-reader; provisioning does not change key policies
         "#]]
         .assert_eq(&warnings);
+    }
+
+    #[test]
+    fn a_role_policy_over_the_inline_limit_blocks_the_plan() {
+        let tenants = |count: usize| {
+            let mut desired = DesiredState::new(REGION);
+            let mut consumer = Consumer::new("billing", account(A), "billing-consumer");
+            for index in 0..count {
+                let name = format!("tenant-{index}");
+                desired = desired.source(Source::new(
+                    &name,
+                    account(B),
+                    format!("documents-{index}"),
+                    KeyAttribute::new("pk", KeyType::String),
+                ));
+                consumer = consumer.reads(&name);
+            }
+            desired.consumer(consumer)
+        };
+        let blockers = |count: usize| -> String {
+            plan(&tenants(count), &Observed::default())
+                .unwrap()
+                .blockers
+                .iter()
+                .map(|b| format!("{b}\n"))
+                .collect()
+        };
+        expect![[r#""#]].assert_eq(&blockers(100));
+        expect![[r#"
+            the read policy of role 111111111111/billing-consumer is 14103 characters without whitespace, over IAM's limit of 10240 for a role's inline policies; give this role fewer sources (split the tenants across several consumers, each with its own role)
+        "#]]
+        .assert_eq(&blockers(150));
     }
 
     #[test]
