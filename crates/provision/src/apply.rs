@@ -479,10 +479,10 @@ async fn ensure_table(
                     .stream_enabled(false)
                     .build()
                     .map_err(build_error)?;
-                update_stream(clients, &resource, disable, waits).await?;
+                update_stream(clients, name, &resource, disable, waits).await?;
                 wait_table_stream(clients, source, WantedStream::Disabled, waits).await?;
             }
-            update_stream(clients, &resource, enable, waits).await?;
+            update_stream(clients, name, &resource, enable, waits).await?;
             let wanted = WantedStream::Enabled {
                 old: current_stream.map(|s| s.arn),
             };
@@ -523,18 +523,11 @@ fn enabled_stream(
 /// polling as for any state change.
 async fn update_stream(
     clients: &AccountClients,
+    name: &str,
     resource: &Resource,
     specification: aws_sdk_dynamodb::types::StreamSpecification,
     waits: &Waits,
 ) -> Result<(), ProvisionError> {
-    let Resource::Table { name, .. } = resource else {
-        return Err(ProvisionError::Aws {
-            operation: "UpdateTable",
-            resource: resource.to_string(),
-            code: "InvalidRequest".to_owned(),
-            message: "not a table".to_owned(),
-        });
-    };
     let mut retry = 0;
     loop {
         let result = clients
