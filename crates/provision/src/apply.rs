@@ -128,10 +128,22 @@ pub(crate) fn is_policy_throttle(failure: &Failure) -> bool {
     )
 }
 
+/// Lambda's answers while a new role, or a grant just added to a role, has
+/// not reached Lambda yet (IAM propagation): the role "cannot be assumed",
+/// the stream cannot be read ("Cannot access stream"), or the on-failure
+/// destination cannot be written ("The provided execution role does not
+/// have permissions to call SendMessage on SQS"; other services' wording
+/// asks to "ensure the role can perform" the action).
 fn is_role_not_ready(failure: &Failure) -> bool {
     failure.code == "InvalidParameterValueException"
-        && (failure.message.contains("cannot be assumed")
-            || failure.message.contains("Cannot access stream"))
+        && [
+            "cannot be assumed",
+            "Cannot access stream",
+            "execution role does not have permissions",
+            "ensure the role can perform",
+        ]
+        .iter()
+        .any(|pattern| failure.message.contains(pattern))
 }
 
 /// Makes the accounts match `desired`, recording what it creates in
@@ -184,7 +196,8 @@ pub async fn apply(
             account: consumer.account.clone(),
             role: consumer.role_name.clone(),
         };
-        let Some(document) = role_policy(region, consumer, &consumer_streams)? else {
+        let keys = crate::plan::subscribed_keys(desired, consumer);
+        let Some(document) = role_policy(region, consumer, &consumer_streams, &keys)? else {
             if matches!(change_of(&plan, &resource), Some(Change::Delete { .. })) {
                 // Not retried: it fails only on permissions or a missing
                 // policy, and a missing policy is what is wanted.
@@ -212,6 +225,11 @@ pub async fn apply(
         // document built from the real stream ARNs.
         if current == Some(&document) {
             continue;
+        }
+        // Checked again with the real stream ARNs (the plan may have seen
+        // placeholder labels).
+        if let Some(blocker) = crate::plan::role_policy_size_blocker(consumer, &document) {
+            return Err(ProvisionError::Blocked(vec![blocker]));
         }
         // PutRolePolicy is not retried: it fails only on bad input or
         // permissions, which a retry does not fix.
@@ -279,8 +297,7 @@ pub async fn apply(
             return Err(ProvisionError::Blocked(errors));
         }
         let expected = current.map_or_else(|| "NO_POLICY".to_owned(), |p| p.revision_id);
-        let revision_id =
-            put_stream_policy(clients, stream, &document.to_json(), &expected, waits).await?;
+        let revision_id = put_stream_policy(clients, stream, &document, expected, waits).await?;
         wait_policy_read_back(clients, stream, Some(&revision_id), waits).await?;
         state.record(Recorded::StreamPolicy {
             account: source.account.to_string(),
@@ -326,7 +343,10 @@ pub async fn apply(
                     {
                         continue;
                     }
-                    update_mapping(clients, &mapping.uuid, &subscription.parameters).await?;
+                    if is_mapping_in_transition(&mapping.state) {
+                        wait_mapping_settled(clients, &mapping.uuid, waits).await?;
+                    }
+                    update_mapping(clients, mapping, &subscription.parameters).await?;
                     wait_mapping(clients, &mapping.uuid, &subscription.parameters, waits).await?;
                     false
                 }
@@ -448,42 +468,41 @@ async fn ensure_table(
         }
         Some(Change::Update { .. }) => {
             let current = read_table(clients, &source.account, name).await?;
-            let enabled = current
+            let current_stream = current.and_then(|t| t.stream);
+            if current_stream
                 .as_ref()
-                .and_then(|t| t.stream.as_ref())
-                .is_some_and(|s| s.view_type.is_some());
-            // UpdateTable is not retried: the table is ACTIVE (waited for
-            // below and at creation), so a failure is bad input or rights.
-            if enabled {
+                .is_some_and(|s| s.view_type.is_some())
+            {
                 // A view type cannot change in place: disable, then enable
                 // (which starts a new stream with a new label).
-                clients
-                    .dynamodb
-                    .update_table()
-                    .table_name(name)
-                    .stream_specification(
-                        StreamSpecification::builder()
-                            .stream_enabled(false)
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| Failure::of(&e).into_error("UpdateTable", resource.to_string()))?;
-                wait_table_active(clients, source, waits).await?;
+                let disable = StreamSpecification::builder()
+                    .stream_enabled(false)
+                    .build()
+                    .map_err(build_error)?;
+                update_stream(clients, name, &resource, disable, waits).await?;
+                wait_table_stream(clients, source, WantedStream::Disabled, waits).await?;
             }
-            clients
-                .dynamodb
-                .update_table()
-                .table_name(name)
-                .stream_specification(enable)
-                .send()
-                .await
-                .map_err(|e| Failure::of(&e).into_error("UpdateTable", resource.to_string()))?;
+            update_stream(clients, name, &resource, enable, waits).await?;
+            let wanted = WantedStream::Enabled {
+                old: current_stream.map(|s| s.arn),
+            };
+            let table = wait_table_stream(clients, source, wanted, waits).await?;
+            return enabled_stream(table, source, &resource);
         }
         _ => {}
     }
-    let table = wait_table_active(clients, source, waits).await?;
+    let table =
+        wait_table_stream(clients, source, WantedStream::Enabled { old: None }, waits).await?;
+    enabled_stream(table, source, &resource)
+}
+
+/// The stream of `table`, which [`wait_table_stream`] saw enabled with the
+/// desired view type.
+fn enabled_stream(
+    table: crate::observed::ObservedTable,
+    source: &Source,
+    resource: &Resource,
+) -> Result<StreamArn, ProvisionError> {
     match table
         .stream
         .filter(|s| s.view_type == Some(source.view_type))
@@ -498,22 +517,92 @@ async fn ensure_table(
     }
 }
 
-/// Polls DescribeTable until the table is ACTIVE (creating a table or
-/// changing its stream takes seconds to minutes on AWS).
-async fn wait_table_active(
+/// UpdateTable of the stream specification, retried while the table is
+/// still UPDATING from a change DescribeTable did not show yet
+/// (ResourceInUseException; DescribeTable is eventually consistent),
+/// polling as for any state change.
+async fn update_stream(
+    clients: &AccountClients,
+    name: &str,
+    resource: &Resource,
+    specification: aws_sdk_dynamodb::types::StreamSpecification,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    let mut retry = 0;
+    loop {
+        let result = clients
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .stream_specification(specification.clone())
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(()),
+            Err(error) => {
+                let failure = Failure::of(&error);
+                let backoff = (failure.code == "ResourceInUseException").then_some(&waits.settle);
+                match next_retry(&mut retry, backoff) {
+                    Some(backoff) => pause(backoff, retry).await,
+                    None => return Err(failure.into_error("UpdateTable", resource.to_string())),
+                }
+            }
+        }
+    }
+}
+
+/// The stream a table change waits for.
+enum WantedStream {
+    /// No enabled stream.
+    Disabled,
+    /// Enabled with the source's view type, on a stream other than `old`
+    /// (each enabling starts a new stream, so a read still showing the old
+    /// one is a stale read).
+    Enabled {
+        /// The table's latest stream before the change, if any.
+        old: Option<StreamArn>,
+    },
+}
+
+/// Polls DescribeTable until the table is ACTIVE with the stream as
+/// `wanted` (creating a table or changing its stream takes seconds to
+/// minutes on AWS, and DescribeTable is eventually consistent: right after
+/// UpdateTable it may still show ACTIVE with the previous stream).
+async fn wait_table_stream(
     clients: &AccountClients,
     source: &Source,
+    wanted: WantedStream,
     waits: &Waits,
 ) -> Result<crate::observed::ObservedTable, ProvisionError> {
     let resource = format!("table {}/{}", source.account, source.table_name);
-    settle(waits, resource, "ACTIVE", "missing", || async move {
-        Ok(
-            match read_table(clients, &source.account, &source.table_name).await? {
-                Some(table) if table.status == "ACTIVE" => Settling::Settled(table),
-                Some(table) => Settling::Pending(table.status),
-                None => Settling::Unseen,
-            },
-        )
+    let wanted_text = match wanted {
+        WantedStream::Disabled => "ACTIVE with its stream disabled",
+        WantedStream::Enabled { .. } => "ACTIVE with the desired stream",
+    };
+    let wanted = &wanted;
+    settle(waits, resource, wanted_text, "missing", || async move {
+        let Some(table) = read_table(clients, &source.account, &source.table_name).await? else {
+            return Ok(Settling::Unseen);
+        };
+        let view = table.stream.as_ref().and_then(|s| s.view_type);
+        let stream_as_wanted = match wanted {
+            WantedStream::Disabled => view.is_none(),
+            WantedStream::Enabled { old } => {
+                view == Some(source.view_type)
+                    && table.stream.as_ref().map(|s| &s.arn) != old.as_ref()
+            }
+        };
+        Ok(if table.status == "ACTIVE" && stream_as_wanted {
+            Settling::Settled(table)
+        } else {
+            let stream = match (&table.stream, view) {
+                (Some(stream), Some(view)) => {
+                    format!("stream {} {}", stream.arn.label(), view.as_str())
+                }
+                _ => "no enabled stream".to_owned(),
+            };
+            Settling::Pending(format!("{} with {stream}", table.status))
+        })
     })
     .await
 }
@@ -582,27 +671,52 @@ async fn ensure_role(
 /// PutResourcePolicy with `ExpectedRevisionId`, retried while the new role
 /// is not yet a valid principal (IAM propagation) and while DynamoDB
 /// throttles policy changes on the resource (about one per 15 seconds).
+/// DynamoDB answers a stale `ExpectedRevisionId` (the revision read came
+/// from an eventually consistent read, or the policy changed since) with
+/// PolicyNotFoundException: the policy is read again and the put retried
+/// with the revision now there, polling as for any state change; when the
+/// policy read is already `policy`, its revision is the answer.
 async fn put_stream_policy(
     clients: &AccountClients,
     stream: &StreamArn,
-    policy: &str,
-    expected_revision: &str,
+    policy: &streamgate_policy::document::PolicyDocument,
+    mut expected_revision: String,
     waits: &Waits,
 ) -> Result<String, ProvisionError> {
+    let text = policy.to_json();
     let mut retry = 0;
+    let mut stale = 0;
     loop {
         let result = clients
             .dynamodb
             .put_resource_policy()
             .resource_arn(stream.to_string())
-            .policy(policy)
-            .expected_revision_id(expected_revision)
+            .policy(&text)
+            .expected_revision_id(&expected_revision)
             .send()
             .await;
         match result {
             Ok(output) => return Ok(output.revision_id().unwrap_or_default().to_owned()),
             Err(error) => {
                 let failure = Failure::of(&error);
+                if failure.code == "PolicyNotFoundException" {
+                    match next_retry(&mut stale, Some(&waits.settle)) {
+                        Some(backoff) => pause(backoff, stale).await,
+                        None => {
+                            return Err(failure.into_error("PutResourcePolicy", stream.to_string()));
+                        }
+                    }
+                    let current =
+                        crate::read::read_resource_policy(clients, &stream.to_string()).await?;
+                    match current {
+                        Some(current) if current.document == *policy => {
+                            return Ok(current.revision_id);
+                        }
+                        Some(current) => expected_revision = current.revision_id,
+                        None => expected_revision = "NO_POLICY".to_owned(),
+                    }
+                    continue;
+                }
                 let backoff = if is_invalid_principal(&failure) {
                     Some(&waits.iam_propagation)
                 } else if is_policy_throttle(&failure) {
@@ -729,7 +843,11 @@ async fn ensure_function(
                 return wait_function(clients, &function.name, waits).await;
             }
             // The updates are not retried: each waits for the function to
-            // settle first (a second update during InProgress would fail).
+            // settle first (an update while the function is Pending or an
+            // earlier update is InProgress fails with
+            // ResourceConflictException), the first one included, as an
+            // earlier apply or another tool may have just changed it.
+            wait_function(clients, &function.name, waits).await?;
             if existing.code_sha256 != code_sha256(&function.zip) {
                 clients
                     .lambda
@@ -854,8 +972,9 @@ fn mapping_request_parts(
 }
 
 /// CreateEventSourceMapping, retried while the execution role is not yet
-/// usable or cannot yet read the stream (IAM propagation of the new role
-/// and its policies: "Cannot access stream").
+/// usable, cannot yet read the stream or write the on-failure destination
+/// (IAM propagation of the new role and its policies, see
+/// [`is_role_not_ready`]).
 async fn create_mapping(
     clients: &AccountClients,
     function: &str,
@@ -906,14 +1025,25 @@ async fn create_mapping(
     }
 }
 
-/// UpdateEventSourceMapping; not retried (a mapping still settling answers
-/// ResourceInUseException, and apply waits for it to settle first).
+/// UpdateEventSourceMapping of `current` to `parameters`; not retried (a
+/// mapping still settling answers ResourceInUseException, and apply waits
+/// for it to settle first). Lambda keeps what an update does not name, so
+/// an on-failure destination that goes away is removed explicitly, with an
+/// `OnFailure` that names no destination.
 async fn update_mapping(
     clients: &AccountClients,
-    uuid: &str,
+    current: &crate::observed::ObservedMapping,
     parameters: &MappingParameters,
 ) -> Result<(), ProvisionError> {
-    let (response_types, filters, destination) = mapping_request_parts(parameters);
+    let uuid = current.uuid.as_str();
+    let (response_types, filters, mut destination) = mapping_request_parts(parameters);
+    if destination.is_none() && current.parameters.on_failure_destination.is_some() {
+        destination = Some(
+            aws_sdk_lambda::types::DestinationConfig::builder()
+                .on_failure(aws_sdk_lambda::types::OnFailure::builder().build())
+                .build(),
+        );
+    }
     clients
         .lambda
         .update_event_source_mapping()
@@ -934,6 +1064,45 @@ async fn update_mapping(
         .await
         .map_err(|e| Failure::of(&e).into_error("UpdateEventSourceMapping", uuid.to_owned()))?;
     Ok(())
+}
+
+/// A mapping state in which Lambda refuses an update
+/// (ResourceInUseException) until it settles.
+fn is_mapping_in_transition(state: &str) -> bool {
+    matches!(state, "Creating" | "Updating" | "Enabling" | "Disabling")
+}
+
+/// Polls GetEventSourceMapping until the mapping has left Creating,
+/// Updating, Enabling and Disabling, so that it may be updated.
+async fn wait_mapping_settled(
+    clients: &AccountClients,
+    uuid: &str,
+    waits: &Waits,
+) -> Result<(), ProvisionError> {
+    settle(
+        waits,
+        format!("mapping {uuid}"),
+        "settled",
+        "",
+        || async move {
+            let output = clients
+                .lambda
+                .get_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned())
+                })?;
+            let state = output.state().unwrap_or_default();
+            Ok(if is_mapping_in_transition(state) {
+                Settling::Pending(state.to_owned())
+            } else {
+                Settling::Settled(())
+            })
+        },
+    )
+    .await
 }
 
 /// Polls GetEventSourceMapping until the mapping is Enabled (or Disabled

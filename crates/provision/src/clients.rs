@@ -118,7 +118,9 @@ pub struct Waits {
     /// the previous one on the same resource.
     pub policy_throttle: Backoff,
     /// Polling a table until it is `ACTIVE` (or gone) and a function or
-    /// mapping until its state settles.
+    /// mapping until its state settles; also retrying what an eventually
+    /// consistent read got wrong (an UpdateTable refused as the table is
+    /// still in use, a stream policy revision found stale).
     pub settle: Backoff,
 }
 

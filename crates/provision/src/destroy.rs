@@ -177,7 +177,8 @@ where
 }
 
 /// Deletes the resource policy of `stream_arn` (only at revision
-/// `expected_revision` when given); `Ok(false)` when there was none.
+/// `expected_revision` when given, or at the revision read again when that
+/// one turns out stale); `Ok(false)` when there was none.
 /// Retried while DynamoDB throttles policy changes on the stream (about one
 /// per 15 seconds: a delete may follow a put closely).
 pub(crate) async fn delete_stream_policy(
@@ -186,13 +187,15 @@ pub(crate) async fn delete_stream_policy(
     expected_revision: Option<&str>,
     waits: &Waits,
 ) -> Result<bool, ProvisionError> {
+    let mut expected_revision = expected_revision.map(str::to_owned);
     let mut retry = 0;
+    let mut stale = 0;
     loop {
         let result = clients
             .dynamodb
             .delete_resource_policy()
             .resource_arn(stream_arn)
-            .set_expected_revision_id(expected_revision.map(str::to_owned))
+            .set_expected_revision_id(expected_revision.clone())
             .send()
             .await
             .map(|_| ())
@@ -204,6 +207,24 @@ pub(crate) async fn delete_stream_policy(
                     return Err(failure.into_error("DeleteResourcePolicy", stream_arn.to_owned()));
                 }
                 pause(&waits.policy_throttle, retry).await;
+            }
+            // With an ExpectedRevisionId, PolicyNotFoundException also
+            // means a stale revision (read from an eventually consistent
+            // read, or the policy changed since): the policy may well be
+            // there. Read it again and retry with the revision now there;
+            // when none is read, a delete without a revision tells for
+            // sure whether one is left.
+            Err(failure)
+                if failure.code == "PolicyNotFoundException" && expected_revision.is_some() =>
+            {
+                stale += 1;
+                if stale >= waits.settle.attempts {
+                    return Err(failure.into_error("DeleteResourcePolicy", stream_arn.to_owned()));
+                }
+                pause(&waits.settle, stale).await;
+                expected_revision = crate::read::read_resource_policy(clients, stream_arn)
+                    .await?
+                    .map(|current| current.revision_id);
             }
             other => return gone_is_fine(other, "DeleteResourcePolicy", stream_arn),
         }

@@ -77,6 +77,13 @@ pub enum Finding {
         /// The key's ARN.
         key: String,
     },
+    /// The table is encrypted with a customer managed KMS key and the
+    /// role's identity policies do not allow `kms:Decrypt` with it (the
+    /// key policy, which doctor cannot read, must allow the role too).
+    KeyNotGranted {
+        /// The key's ARN.
+        key: String,
+    },
     /// The stream has no resource policy at all.
     NoStreamPolicy,
     /// The stream's policy allows the action to other principals only.
@@ -131,6 +138,10 @@ impl fmt::Display for Finding {
             Self::AwsManagedKey { key } => write!(
                 f,
                 "the table is encrypted with KMS key {key}, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts"
+            ),
+            Self::KeyNotGranted { key } => write!(
+                f,
+                "the table is encrypted with customer managed key {key} and the role's identity policy does not allow kms:Decrypt with it; the key policy in the table's account must allow the role too"
             ),
             Self::NoStreamPolicy => f.write_str("the stream has no resource policy"),
             Self::WrongPrincipal { action, named } => write!(
@@ -297,6 +308,23 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
     }
 
     let principal = session(&input.role)?;
+    let customer_managed_key = input
+        .table
+        .as_ref()
+        .and_then(|t| t.kms_key_arn.as_ref())
+        .filter(|key| input.customer_managed_keys.contains(key));
+    if let Some(key) = customer_managed_key {
+        // The identity side alone, as if the key were the role's own: the
+        // key policy cannot be read from the consumer's side.
+        let mut identity = PolicySet::new().with_resource_owner(input.role.account().clone());
+        for policy in &input.identity_policies {
+            identity = identity.with_identity(policy);
+        }
+        let request = Request::new(principal.clone(), "kms:Decrypt", key.clone());
+        if evaluate(&request, &identity).outcome() != Outcome::Allow {
+            findings.push(Finding::KeyNotGranted { key: key.clone() });
+        }
+    }
     let mut policies = PolicySet::new().with_resource_owner(input.stream.account().clone());
     for policy in &input.identity_policies {
         policies = policies.with_identity(policy);
@@ -631,5 +659,46 @@ mod tests {
             the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0
         "#]]
         .assert_eq(&findings);
+    }
+
+    #[test]
+    fn diagnose_a_customer_managed_key_the_role_may_not_decrypt_with() {
+        let stream: StreamArn = "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000".parse().unwrap();
+        let role: RoleArn = "arn:aws:iam::111111111111:role/billing-consumer"
+            .parse()
+            .unwrap();
+        let key = "arn:aws:kms:eu-west-1:222222222222:key/1234";
+        let input = |identity: PolicyDocument| DoctorInput {
+            role: role.clone(),
+            stream: stream.clone(),
+            consumer_region: Some("eu-west-1".to_owned()),
+            identity_policies: vec![identity],
+            stream_policy: Some(
+                streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &role).build(),
+            ),
+            table: Some(ObservedTable {
+                arn: stream.table_arn().to_string(),
+                status: "ACTIVE".to_owned(),
+                stream: Some(crate::observed::ObservedStream {
+                    arn: stream.clone(),
+                    view_type: Some(crate::spec::StreamViewType::NewAndOldImages),
+                }),
+                kms_key_arn: Some(key.to_owned()),
+            }),
+            customer_managed_keys: vec![key.to_owned()],
+        };
+        let builder = streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream);
+        let findings: String = diagnose(&input(builder.build()))
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect();
+        expect![[r#"
+            the table is encrypted with customer managed key arn:aws:kms:eu-west-1:222222222222:key/1234 and the role's identity policy does not allow kms:Decrypt with it; the key policy in the table's account must allow the role too
+        "#]]
+        .assert_eq(&findings);
+        let granted = builder.kms_key(key.parse().unwrap()).build();
+        assert!(diagnose(&input(granted)).unwrap().is_healthy());
     }
 }

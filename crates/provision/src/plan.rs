@@ -11,7 +11,7 @@ use crate::spec::{
 use crate::state::{Recorded, StateFile};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use streamgate_policy::arn::{AccountId, ArnError, FunctionArn, RoleArn, StreamArn, TableArn};
+use streamgate_policy::arn::{AccountId, Arn, ArnError, FunctionArn, RoleArn, StreamArn, TableArn};
 use streamgate_policy::builders::{
     ExecutionRolePolicyBuilder, OnFailureDestination, StreamPolicyBuilder, lambda_trust_policy,
 };
@@ -200,9 +200,46 @@ pub enum Blocker {
         /// The finding's message.
         message: String,
     },
+    /// A role's read policy is larger than IAM allows for a role's inline
+    /// policies (a central consumer of many tenants grows one statement
+    /// per stream).
+    #[error(
+        "the read policy of role {account}/{role} is {size} characters without whitespace, over IAM's limit of {limit} for a role's inline policies; give this role fewer sources (split the tenants across several consumers, each with its own role)"
+    )]
+    RolePolicyTooLarge {
+        /// The account.
+        account: AccountId,
+        /// The role.
+        role: String,
+        /// The policy's size in characters, whitespace not counted.
+        size: usize,
+        /// IAM's limit, [`ROLE_INLINE_POLICY_LIMIT`].
+        limit: usize,
+    },
     /// A name the desired state gives does not make a valid ARN.
     #[error("invalid ARN: {0}")]
     Arn(#[from] ArnError),
+}
+
+/// IAM's limit on the size of a role's inline policies together, in
+/// characters, whitespace not counted.
+pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
+
+/// The blocker for `document`, the read policy of `consumer`'s role, when
+/// it is over [`ROLE_INLINE_POLICY_LIMIT`] (it is the role's only inline
+/// policy).
+pub fn role_policy_size_blocker(consumer: &Consumer, document: &PolicyDocument) -> Option<Blocker> {
+    let size = document
+        .to_json()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    (size > ROLE_INLINE_POLICY_LIMIT).then(|| Blocker::RolePolicyTooLarge {
+        account: consumer.account.clone(),
+        role: consumer.role_name.clone(),
+        size,
+        limit: ROLE_INLINE_POLICY_LIMIT,
+    })
 }
 
 /// The reviewed list of actions, with warnings and blockers.
@@ -316,13 +353,37 @@ pub fn trust_policy(consumer: &Consumer) -> PolicyDocument {
     PolicyDocument::new(lambda.version, OneOrMany::Many(statements))
 }
 
+/// The customer managed KMS keys of the sources `consumer` subscribes to,
+/// each once, in subscription order: its role needs `kms:Decrypt` with
+/// each to read those tables' streams (see [`role_policy`]).
+pub fn subscribed_keys<'a>(desired: &'a DesiredState, consumer: &Consumer) -> Vec<&'a str> {
+    let mut keys: Vec<&str> = Vec::new();
+    for subscription in &consumer.subscriptions {
+        let key = desired
+            .sources
+            .iter()
+            .find(|source| source.name == subscription.source)
+            .and_then(|source| source.customer_managed_key.as_deref());
+        if let Some(key) = key
+            && !keys.contains(&key)
+        {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
 /// The identity policy of a consumer's role: read every stream it
-/// subscribes to (`streams`, in subscription order), list streams, and,
-/// when it has a function, write that function's logs.
+/// subscribes to (`streams`, in subscription order), list streams,
+/// decrypt with the customer managed KMS keys of those tables
+/// (`kms_keys`, from [`subscribed_keys`]; the key policy in the source
+/// account must allow the role too), and, when it has a function, write
+/// that function's logs.
 pub fn role_policy(
     region: &str,
     consumer: &Consumer,
     streams: &[StreamArn],
+    kms_keys: &[&str],
 ) -> Result<Option<PolicyDocument>, ArnError> {
     let Some((first, rest)) = streams.split_first() else {
         return Ok(None);
@@ -330,6 +391,9 @@ pub fn role_policy(
     let mut builder = ExecutionRolePolicyBuilder::new(first);
     for stream in rest {
         builder = builder.stream(stream);
+    }
+    for key in kms_keys {
+        builder = builder.kms_key(key.parse::<Arn>()?);
     }
     let Some(function) = &consumer.function else {
         // A direct reader writes no Lambda logs: keep only the stream reads.
@@ -900,13 +964,19 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
             account: consumer.account.clone(),
             role: consumer.role_name.clone(),
         };
-        match role_policy(region, consumer, &consumer_streams) {
+        match role_policy(
+            region,
+            consumer,
+            &consumer_streams,
+            &subscribed_keys(desired, consumer),
+        ) {
             Ok(Some(document)) => {
                 lint_blockers(
                     &mut blockers,
                     &policy_resource,
                     lint(&document, PolicyType::Identity, None),
                 );
+                blockers.extend(role_policy_size_blocker(consumer, &document));
                 policy_actions.push(Action {
                     resource: policy_resource,
                     change: policy_change(role.and_then(|r| r.read_policy.as_ref()), &document),
@@ -1174,7 +1244,7 @@ mod tests {
                 ObservedRole {
                     arn: role_arn(consumer).unwrap().to_string(),
                     trust_policy: trust_policy(consumer),
-                    read_policy: role_policy(REGION, consumer, &streams).unwrap(),
+                    read_policy: role_policy(REGION, consumer, &streams, &[]).unwrap(),
                 },
             );
         }
@@ -1400,6 +1470,97 @@ mod tests {
             table 111111111111/absent does not exist and is declared existing
         "#]]
         .assert_eq(&blockers);
+    }
+
+    #[test]
+    fn a_source_with_a_customer_managed_key_gets_its_readers_decrypt_and_a_warning() {
+        let key = format!("arn:aws:kms:{REGION}:{A}:key/1234");
+        let desired = DesiredState::new(REGION)
+            .source(
+                Source::new(
+                    "central",
+                    account(A),
+                    "orders",
+                    KeyAttribute::new("pk", KeyType::String),
+                )
+                .existing()
+                .customer_managed_key(&key),
+            )
+            .consumer(Consumer::new("tenant-b", account(B), "orders-reader").reads("central"))
+            .consumer(Consumer::new("tenant-c", account(C), "orders-reader").reads("central"));
+        let mut observed = Observed::default();
+        observed.tables.insert(
+            (account(A), "orders".to_owned()),
+            ObservedTable {
+                arn: format!("arn:aws:dynamodb:{REGION}:{A}:table/orders"),
+                status: "ACTIVE".to_owned(),
+                stream: Some(ObservedStream {
+                    arn: TableArn::new(REGION, &account(A), "orders")
+                        .unwrap()
+                        .stream(LABEL)
+                        .unwrap(),
+                    view_type: Some(StreamViewType::NewAndOldImages),
+                }),
+                kms_key_arn: Some(key.clone()),
+            },
+        );
+        let plan = plan(&desired, &observed).unwrap();
+        assert!(plan.blockers.is_empty(), "{plan}");
+        for reader in [B, C] {
+            let resource = Resource::RolePolicy {
+                account: account(reader),
+                role: "orders-reader".to_owned(),
+            };
+            let action = plan
+                .actions
+                .iter()
+                .find(|a| a.resource == resource)
+                .unwrap();
+            let Change::Create { detail } = &action.change else {
+                panic!("{action:?}");
+            };
+            assert!(
+                detail.contains(r#""kms:Decrypt""#) && detail.contains(&key),
+                "{detail}"
+            );
+        }
+        let warnings: String = plan.warnings.iter().map(|w| format!("{w}\n")).collect();
+        expect![[r#"
+            source `central` is encrypted with customer managed key arn:aws:kms:eu-west-1:111111111111:key/1234: its key policy must allow kms:Decrypt to arn:aws:iam::222222222222:role/orders-reader, arn:aws:iam::333333333333:role/orders-reader; provisioning does not change key policies
+        "#]]
+        .assert_eq(&warnings);
+    }
+
+    #[test]
+    fn a_role_policy_over_the_inline_limit_blocks_the_plan() {
+        let tenants = |count: usize| {
+            let mut desired = DesiredState::new(REGION);
+            let mut consumer = Consumer::new("billing", account(A), "billing-consumer");
+            for index in 0..count {
+                let name = format!("tenant-{index}");
+                desired = desired.source(Source::new(
+                    &name,
+                    account(B),
+                    format!("documents-{index}"),
+                    KeyAttribute::new("pk", KeyType::String),
+                ));
+                consumer = consumer.reads(&name);
+            }
+            desired.consumer(consumer)
+        };
+        let blockers = |count: usize| -> String {
+            plan(&tenants(count), &Observed::default())
+                .unwrap()
+                .blockers
+                .iter()
+                .map(|b| format!("{b}\n"))
+                .collect()
+        };
+        expect![[r#""#]].assert_eq(&blockers(100));
+        expect![[r#"
+            the read policy of role 111111111111/billing-consumer is 14103 characters without whitespace, over IAM's limit of 10240 for a role's inline policies; give this role fewer sources (split the tenants across several consumers, each with its own role)
+        "#]]
+        .assert_eq(&blockers(150));
     }
 
     #[test]
@@ -1677,7 +1838,7 @@ mod tests {
                 "tenant-c",
                 parameters("arn:aws:sns:eu-west-1:111111111111:failed-c"),
             );
-        let document = role_policy(REGION, &consumer, &[stream(B), stream(C)])
+        let document = role_policy(REGION, &consumer, &[stream(B), stream(C)], &[])
             .unwrap()
             .unwrap();
         let sends: String = document
@@ -1716,7 +1877,7 @@ mod tests {
             .function(FunctionSpec::new("billing-aggregator", Vec::new()))
             .writes_table("tenant-usage")
             .reads("tenant-b");
-        let document = role_policy(REGION, &consumer, &[stream(B)])
+        let document = role_policy(REGION, &consumer, &[stream(B)], &[])
             .unwrap()
             .unwrap();
         let writes = document
@@ -1735,7 +1896,9 @@ mod tests {
         let reader = Consumer::new("billing", account(A), "billing-consumer")
             .function(FunctionSpec::new("billing-aggregator", Vec::new()))
             .reads("tenant-b");
-        let document = role_policy(REGION, &reader, &[stream(B)]).unwrap().unwrap();
+        let document = role_policy(REGION, &reader, &[stream(B)], &[])
+            .unwrap()
+            .unwrap();
         assert!(
             document
                 .statements()
@@ -1853,7 +2016,7 @@ mod tests {
                     ObservedRole {
                         arn: role_arn(consumer).unwrap().to_string(),
                         trust_policy: trust_policy(consumer),
-                        read_policy: role_policy(REGION, consumer, &streams).unwrap(),
+                        read_policy: role_policy(REGION, consumer, &streams, &[]).unwrap(),
                     },
                 );
             }

@@ -491,11 +491,28 @@ pub enum SpecWarning {
         /// The consumers reading it.
         consumers: Vec<String>,
     },
+    /// A source's table is encrypted with a customer managed KMS key: the
+    /// readers' roles are granted `kms:Decrypt` with it, but the key policy
+    /// in the source account must allow them too, and provisioning does not
+    /// change key policies.
+    KeyPolicyMustAllow {
+        /// The source.
+        source: String,
+        /// The key's ARN.
+        key: String,
+        /// The ARNs of the roles that read the source.
+        roles: Vec<String>,
+    },
 }
 
 impl fmt::Display for SpecWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::KeyPolicyMustAllow { source, key, roles } => write!(
+                f,
+                "source `{source}` is encrypted with customer managed key {key}: its key policy must allow kms:Decrypt to {}; provisioning does not change key policies",
+                roles.join(", ")
+            ),
             Self::TooManyReaders { source, consumers } => write!(
                 f,
                 "source `{source}` is read by {} consumers ({}); DynamoDB Streams throttles beyond {MAX_READERS_PER_STREAM} readers per shard",
@@ -846,15 +863,33 @@ impl DesiredState {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let warnings = self
-            .readers()
-            .into_iter()
+        let readers = self.readers();
+        let mut warnings: Vec<SpecWarning> = readers
+            .iter()
             .filter(|(_, consumers)| consumers.len() > MAX_READERS_PER_STREAM)
             .map(|(source, consumers)| SpecWarning::TooManyReaders {
-                source: source.to_owned(),
+                source: (*source).to_owned(),
                 consumers: consumers.iter().map(|c| c.name.clone()).collect(),
             })
             .collect();
+        for source in &self.sources {
+            let Some(key) = &source.customer_managed_key else {
+                continue;
+            };
+            let roles: Vec<String> = readers
+                .get(source.name.as_str())
+                .into_iter()
+                .flatten()
+                .map(|c| format!("arn:aws:iam::{}:role/{}", c.account, c.role_name))
+                .collect();
+            if !roles.is_empty() {
+                warnings.push(SpecWarning::KeyPolicyMustAllow {
+                    source: source.name.clone(),
+                    key: key.clone(),
+                    roles,
+                });
+            }
+        }
         Ok(warnings)
     }
 }

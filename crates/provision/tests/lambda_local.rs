@@ -912,3 +912,62 @@ async fn bisection_destination_filters_and_parallelization_read_back_as_applied(
     cloud.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Lambda keeps what an update does not name: a destination removed from
+/// the desired state is removed from the mapping explicitly, and applying
+/// again then writes nothing.
+#[tokio::test]
+async fn a_removed_on_failure_destination_is_removed_from_the_mapping() {
+    let dir = scratch_dir("destination-removed");
+    let cloud = start_cloud(&dir).await;
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    aws_sdk_sqs::Client::new(&cloud.sdk_config(A, REGION).unwrap())
+        .create_queue()
+        .queue_name("billing-failures")
+        .send()
+        .await
+        .unwrap();
+    let with_destination = desired(
+        bootstrap_zip(BOOTSTRAP),
+        MappingParameters {
+            on_failure_destination: Some(format!("arn:aws:sqs:{REGION}:{A}:billing-failures")),
+            ..MappingParameters::default()
+        },
+    );
+    let mut state = StateFile::new();
+    apply(&with_destination, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+
+    let without = desired(bootstrap_zip(BOOTSTRAP), MappingParameters::default());
+    apply(&without, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let lambda = aws_sdk_lambda::Client::new(&cloud.sdk_config(A, REGION).unwrap());
+    let mappings = lambda.list_event_source_mappings().send().await.unwrap();
+    let [mapping] = mappings.event_source_mappings() else {
+        panic!("one mapping expected: {mappings:?}");
+    };
+    assert_eq!(
+        mapping
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|f| f.destination()),
+        None
+    );
+
+    log.take();
+    let again = apply(&without, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    expect![""].assert_eq(&log.writes());
+
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

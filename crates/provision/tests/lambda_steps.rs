@@ -49,6 +49,9 @@ struct LambdaState {
     writes: Vec<String>,
     /// Every Lambda operation, in order.
     calls: Vec<String>,
+    /// Messages the next CreateEventSourceMapping calls are refused with
+    /// (InvalidParameterValueException, nothing created), last first.
+    mapping_refusals: Vec<&'static str>,
 }
 
 /// A request's path (from `/2015-03-31`) and body.
@@ -98,6 +101,21 @@ fn not_found(what: &str) -> (u16, &'static str, Value) {
     )
 }
 
+/// Lambda's answer to an update of a function still Pending or with an
+/// update InProgress.
+fn update_conflict(function: &Value) -> Option<(u16, &'static str, Value)> {
+    (function["State"] == "Pending" || function["LastUpdateStatus"] == "InProgress").then(|| {
+        (
+            409,
+            "ResourceConflictException",
+            json!({
+                "Type": "User",
+                "Message": "The operation cannot be performed at this time. An update is in progress for resource",
+            }),
+        )
+    })
+}
+
 impl FakeLambda {
     fn answer(&self, operation: &str, path: &str, body: &[u8]) -> (u16, &'static str, Value) {
         let mut state = self.state.lock().unwrap();
@@ -126,7 +144,7 @@ impl FakeLambda {
                 let Some(function) = state.functions.get_mut(name) else {
                     return not_found("function");
                 };
-                if function["State"] == "Pending" {
+                if function["State"] == "Pending" || function["LastUpdateStatus"] == "InProgress" {
                     if settling == 0 {
                         function["State"] = json!("Active");
                         function["LastUpdateStatus"] = json!("Successful");
@@ -165,6 +183,9 @@ impl FakeLambda {
                 let Some(function) = state.functions.get_mut(segments[3]) else {
                     return not_found("function");
                 };
+                if let Some(conflict) = update_conflict(function) {
+                    return conflict;
+                }
                 function["CodeSha256"] = json!(code_sha256(&zip));
                 function["State"] = json!("Pending");
                 function["LastUpdateStatus"] = json!("InProgress");
@@ -176,6 +197,9 @@ impl FakeLambda {
                 let Some(function) = state.functions.get_mut(segments[3]) else {
                     return not_found("function");
                 };
+                if let Some(conflict) = update_conflict(function) {
+                    return conflict;
+                }
                 for (key, value) in input.as_object().unwrap() {
                     function[key] = value.clone();
                 }
@@ -185,6 +209,19 @@ impl FakeLambda {
                 let Some(mapping) = state.mappings.get_mut(segments[3]) else {
                     return not_found("mapping");
                 };
+                if mapping["State"] != "Enabled" && mapping["State"] != "Disabled" {
+                    return (
+                        400,
+                        "ResourceInUseException",
+                        json!({
+                            "Type": "User",
+                            "Message": format!(
+                                "Cannot update the event source mapping because it is in use: {}",
+                                mapping["State"].as_str().unwrap_or_default()
+                            ),
+                        }),
+                    );
+                }
                 for (key, value) in input.as_object().unwrap() {
                     if key != "Enabled" && key != "FunctionName" {
                         mapping[key] = value.clone();
@@ -207,6 +244,13 @@ impl FakeLambda {
                 (200, "", json!({ "EventSourceMappings": mappings }))
             }
             "CreateEventSourceMapping" => {
+                if let Some(message) = state.mapping_refusals.pop() {
+                    return (
+                        400,
+                        "InvalidParameterValueException",
+                        json!({ "Type": "User", "Message": message }),
+                    );
+                }
                 state.next_uuid += 1;
                 let uuid = format!("00000000-0000-0000-0000-{:012}", state.next_uuid);
                 let name = input["FunctionName"].as_str().unwrap();
@@ -226,7 +270,10 @@ impl FakeLambda {
                 let Some(mapping) = state.mappings.get_mut(uuid) else {
                     return not_found("mapping");
                 };
-                if mapping["State"] == "Creating" {
+                if ["Creating", "Updating", "Enabling"]
+                    .iter()
+                    .any(|s| mapping["State"] == *s)
+                {
                     if settling == 0 {
                         mapping["State"] = json!("Enabled");
                     } else {
@@ -512,6 +559,96 @@ async fn a_view_type_change_moves_the_mapping_to_the_new_stream() {
     assert_eq!(recorded, 1, "{state:?}");
     assert!(
         apply(&after, &accounts, &Waits::local(), &mut state)
+            .await
+            .unwrap()
+            .plan
+            .is_empty()
+    );
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
+
+/// Right after the role gains a grant (for a new on-failure queue, say),
+/// Lambda refuses the mapping until IAM has propagated it, with messages
+/// that say the role lacks permissions: apply retries them.
+#[tokio::test]
+async fn a_mapping_refused_while_a_grant_propagates_is_retried() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let lambda = FakeLambda::default();
+    let accounts = accounts(&cloud, &lambda);
+    let desired = desired(b"zip", MappingParameters::default());
+    lambda.state.lock().unwrap().mapping_refusals = vec![
+        "The provided execution role does not have permissions to call SendMessage on SQS",
+        "Please ensure the role can perform the sqs:SendMessage action on your resource",
+    ];
+    let mut state = StateFile::new();
+
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let creates = lambda
+        .state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| *c == "CreateEventSourceMapping")
+        .count();
+    assert_eq!(creates, 3);
+    assert_eq!(lambda.state.lock().unwrap().mappings.len(), 1);
+    destroy(&accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    cloud.stop().await;
+}
+
+/// A function or mapping still settling from a change made just before
+/// (by an earlier apply, or another tool) refuses updates: apply waits for
+/// both to settle before updating them.
+#[tokio::test]
+async fn updates_wait_for_a_function_and_a_mapping_still_settling() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let lambda = FakeLambda::default();
+    let accounts = accounts(&cloud, &lambda);
+    let mut state = StateFile::new();
+    apply(
+        &desired(b"first", MappingParameters::default()),
+        &accounts,
+        &Waits::local(),
+        &mut state,
+    )
+    .await
+    .unwrap();
+    {
+        let mut fake = lambda.state.lock().unwrap();
+        fake.functions.get_mut("billing-aggregator").unwrap()["LastUpdateStatus"] =
+            json!("InProgress");
+        for mapping in fake.mappings.values_mut() {
+            mapping["State"] = json!("Updating");
+        }
+        fake.settling = 4;
+    }
+    take_writes(&lambda);
+
+    let changed = desired(
+        b"second",
+        MappingParameters {
+            batch_size: 500,
+            ..MappingParameters::default()
+        },
+    );
+    apply(&changed, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let writes: Vec<String> = take_writes(&lambda)
+        .lines()
+        .map(|w| w.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(writes, ["UpdateFunctionCode", "UpdateEventSourceMapping"]);
+    assert!(
+        apply(&changed, &accounts, &Waits::local(), &mut state)
             .await
             .unwrap()
             .plan

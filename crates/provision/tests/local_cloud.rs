@@ -63,6 +63,36 @@ struct CallLog {
     throttled_deletes: Arc<Mutex<u32>>,
     lagging_reads: Arc<Mutex<u32>>,
     not_found_now: Arc<Mutex<bool>>,
+    /// After each UpdateTable, this many DescribeTable calls are answered
+    /// from the table `documents-before` (a copy of the table as it was),
+    /// as DynamoDB's eventually consistent read may right after a change.
+    stale_table_reads: Arc<Mutex<u32>>,
+    lagging_table_reads: Arc<Mutex<u32>>,
+    /// The next this many UpdateTable calls are refused (they are pointed
+    /// at a table that does not exist) and answered as DynamoDB answers an
+    /// update of a table still UPDATING.
+    busy_table_updates: Arc<Mutex<u32>>,
+    table_busy_now: Arc<Mutex<bool>>,
+    /// The next this many PutResourcePolicy and DeleteResourcePolicy calls
+    /// that send an ExpectedRevisionId send a stale one instead, as after
+    /// an eventually consistent read of the policy.
+    stale_revisions: Arc<Mutex<u32>>,
+}
+
+/// Rewrites the JSON body of the request on its way with `change`.
+fn rewrite_body(
+    context: &mut BeforeTransmitInterceptorContextMut<'_>,
+    change: impl FnOnce(&mut serde_json::Value),
+) {
+    let request = context.request_mut();
+    let mut body: serde_json::Value =
+        serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+    change(&mut body);
+    let text = body.to_string();
+    request
+        .headers_mut()
+        .insert("content-length", text.len().to_string());
+    *request.body_mut() = aws_smithy_types::body::SdkBody::from(text);
 }
 
 impl CallLog {
@@ -120,6 +150,41 @@ impl Intercept for CallLog {
         cfg: &mut aws_sdk_iam::config::ConfigBag,
     ) -> Result<(), BoxError> {
         let metadata = cfg.load::<Metadata>().expect("operation metadata");
+        if metadata.name() == "UpdateTable" {
+            let mut busy = self.busy_table_updates.lock().unwrap();
+            if *busy > 0 {
+                *busy -= 1;
+                *self.table_busy_now.lock().unwrap() = true;
+                rewrite_body(context, |body| body["TableName"] = "not-a-table".into());
+            } else {
+                *self.lagging_table_reads.lock().unwrap() = *self.stale_table_reads.lock().unwrap();
+            }
+            return Ok(());
+        }
+        if metadata.name() == "DescribeTable" {
+            let mut lagging = self.lagging_table_reads.lock().unwrap();
+            if *lagging > 0 {
+                *lagging -= 1;
+                rewrite_body(context, |body| {
+                    body["TableName"] = "documents-before".into()
+                });
+            }
+            return Ok(());
+        }
+        if ["PutResourcePolicy", "DeleteResourcePolicy"].contains(&metadata.name()) {
+            let mut stale = self.stale_revisions.lock().unwrap();
+            let sends_revision = serde_json::from_slice::<serde_json::Value>(
+                context.request().body().bytes().unwrap(),
+            )
+            .unwrap()
+            .get("ExpectedRevisionId")
+            .is_some();
+            if *stale > 0 && sends_revision {
+                *stale -= 1;
+                rewrite_body(context, |body| body["ExpectedRevisionId"] = "1".into());
+                return Ok(());
+            }
+        }
         if metadata.name() == "DeleteResourcePolicy" {
             let mut throttled = self.throttled_deletes.lock().unwrap();
             if *throttled == 0 {
@@ -181,6 +246,15 @@ impl Intercept for CallLog {
                 aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
             *response.body_mut() = aws_smithy_types::body::SdkBody::from(
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#PolicyNotFoundException","message":"Resource-based policy not found for the provided ResourceArn"}"#,
+            );
+            return Ok(());
+        }
+        if std::mem::take(&mut *self.table_busy_now.lock().unwrap()) {
+            let response = context.response_mut();
+            *response.status_mut() =
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
+            *response.body_mut() = aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceInUseException","message":"Attempt to change a resource which is still in use: Table is being updated: documents"}"#,
             );
             return Ok(());
         }
@@ -1335,5 +1409,139 @@ async fn apply_waits_until_a_written_stream_policy_reads_back() {
         .unwrap();
     let verified = verify(&desired, &accounts).await.unwrap();
     assert!(verified.is_ok(), "{verified}");
+    destroy_and_stop(cloud, &accounts, &mut state).await;
+}
+
+/// DescribeTable is eventually consistent: right after UpdateTable it may
+/// still show the table ACTIVE with its previous stream, and an UpdateTable
+/// sent then finds the table UPDATING. Apply waits for the stream it asked
+/// for, and retries the update refused as in use.
+#[tokio::test]
+async fn a_view_type_change_waits_out_stale_table_reads_and_a_busy_table() {
+    let (cloud, log, accounts) = start_logged().await;
+    let mut state = StateFile::new();
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let before = latest_stream(&cloud, B).await;
+    // What a stale read shows: the table as it was (enabled, new and old
+    // images).
+    let b_dynamodb = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
+    create_table(&b_dynamodb, "documents-before", false).await;
+
+    let mut changed = central_billing();
+    changed.sources[0].view_type = streamgate_provision::spec::StreamViewType::KeysOnly;
+    *log.stale_table_reads.lock().unwrap() = 3;
+    *log.busy_table_updates.lock().unwrap() = 1;
+    log.take();
+    apply(&changed, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let table_calls: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|c| c.ends_with("Table") && !c.ends_with("CreateTable"))
+        .collect();
+    // The refused disable is sent again; each change is waited out through
+    // three stale reads.
+    expect![[r#"
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.UpdateTable
+        DynamoDB.UpdateTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.UpdateTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+        DynamoDB.DescribeTable
+    "#]]
+    .assert_eq(&lines(&table_calls));
+    *log.stale_table_reads.lock().unwrap() = 0;
+    let after = latest_stream(&cloud, B).await;
+    assert_ne!(before, after);
+    let report = verify(&changed, &accounts).await.unwrap();
+    assert!(report.is_ok(), "{report}");
+    describe_stream_as_role(&cloud, &after).await.unwrap();
+    b_dynamodb
+        .delete_table()
+        .table_name("documents-before")
+        .send()
+        .await
+        .unwrap();
+    destroy_and_stop(cloud, &accounts, &mut state).await;
+}
+
+/// DynamoDB answers a policy write or delete with a stale ExpectedRevisionId
+/// with PolicyNotFoundException, though the policy is there: apply reads
+/// the policy again and retries with the revision now there, rather than
+/// failing the write or taking the policy for gone.
+#[tokio::test]
+async fn a_stale_policy_revision_is_read_again_and_retried() {
+    let (cloud, log, accounts) = start_logged().await;
+    let mut state = StateFile::new();
+    *log.stale_revisions.lock().unwrap() = 2;
+    apply(&central_billing(), &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let policy_calls: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|c| c.contains("ResourcePolicy"))
+        .collect();
+    // B's policy: read, refused twice as stale and read again each time,
+    // written, read back; then C's.
+    expect![[r#"
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.PutResourcePolicy
+        DynamoDB.GetResourcePolicy
+    "#]]
+    .assert_eq(&lines(&policy_calls));
+    assert!(verify(&central_billing(), &accounts).await.unwrap().is_ok());
+
+    // The consumer stops reading C: the delete, sent with a stale
+    // revision, is read again and retried, and the policy is gone.
+    let mut only_b = central_billing();
+    only_b.consumers[0].subscriptions.truncate(1);
+    *log.stale_revisions.lock().unwrap() = 1;
+    apply(&only_b, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let policy_calls: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|c| c.contains("ResourcePolicy"))
+        .collect();
+    expect![[r#"
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.DeleteResourcePolicy
+        DynamoDB.GetResourcePolicy
+        DynamoDB.DeleteResourcePolicy
+        DynamoDB.GetResourcePolicy
+    "#]]
+    .assert_eq(&lines(&policy_calls));
+    let c_stream = latest_stream(&cloud, C).await;
+    let denied = describe_stream_as_role(&cloud, &c_stream)
+        .await
+        .unwrap_err();
+    assert!(denied.starts_with("AccessDeniedException"), "{denied}");
+    assert!(verify(&only_b, &accounts).await.unwrap().is_ok());
     destroy_and_stop(cloud, &accounts, &mut state).await;
 }
