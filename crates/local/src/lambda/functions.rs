@@ -1,6 +1,8 @@
 //! Functions: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions and DeleteFunction, kept in [`FunctionRegistry`] (one map
-//! for the whole cloud, keyed by account, region and name).
+//! for the whole cloud, keyed by account, region and name). GetFunction,
+//! GetFunctionConfiguration and DeleteFunction take a qualifier: a version
+//! or alias is read as that version, and a version deleted alone.
 //!
 //! CreateFunction checks what AWS checks before it accepts a function: the
 //! runtime is one whose zip brings its own `bootstrap` (`provided.al2023`,
@@ -75,8 +77,10 @@ pub struct Function {
 #[derive(Debug, Default)]
 pub struct FunctionRegistry {
     functions: Mutex<BTreeMap<FunctionKey, Function>>,
-    /// Published versions of each function: version N at index N - 1.
-    pub(crate) versions: Mutex<BTreeMap<FunctionKey, Vec<super::versions::PublishedVersion>>>,
+    /// Published versions of each function: version N at index N - 1,
+    /// `None` once deleted (a version number is never reused).
+    pub(crate) versions:
+        Mutex<BTreeMap<FunctionKey, Vec<Option<super::versions::PublishedVersion>>>>,
     /// Aliases of each function, by name.
     pub(crate) aliases: Mutex<BTreeMap<(FunctionKey, String), super::versions::Alias>>,
 }
@@ -518,7 +522,17 @@ pub(crate) fn resolve_qualified(
     Ok((key, arn, version.or(qualifier).map(str::to_owned)))
 }
 
-/// GetFunction (`with_code`) or GetFunctionConfiguration.
+/// The ARN a request named, for authorization: qualified by a version or
+/// alias when one was given, unqualified for `$LATEST` or none.
+pub(crate) fn called_arn(arn: &str, qualifier: Option<&str>) -> String {
+    match qualifier {
+        Some(q) if q != "$LATEST" => format!("{arn}:{q}"),
+        _ => arn.to_owned(),
+    }
+}
+
+/// GetFunction (`with_code`) or GetFunctionConfiguration, of `$LATEST` or
+/// of the version a version number or alias names.
 pub fn get(
     cloud: &Cloud,
     caller: &Caller,
@@ -527,18 +541,16 @@ pub fn get(
     qualifier: Option<&str>,
     with_code: bool,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, qualifier)?;
+    let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
     let action = if with_code {
         "lambda:GetFunction"
     } else {
         "lambda:GetFunctionConfiguration"
     };
-    authorize(cloud, caller, &plain_access(action, &arn, &key.account))?;
-    let function = cloud
-        .functions
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
-    let configuration = configuration_json(&function);
+    let called = called_arn(&arn, qualifier.as_deref());
+    authorize(cloud, caller, &plain_access(action, &called, &key.account))?;
+    let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())?;
+    let configuration = super::versions::qualified_configuration_json(&target);
     let body = if with_code {
         // AWS gives a presigned S3 URL in Code.Location; this cloud has no
         // S3, so only the repository type is reported.
@@ -609,7 +621,10 @@ pub fn list(
     Ok(json_reply(200, body.to_string()))
 }
 
-/// DeleteFunction (`$LATEST`, that is the whole function).
+/// DeleteFunction: without a qualifier the whole function, its versions
+/// and aliases; with a version number that version alone, unless an alias
+/// points to it. `$LATEST` and aliases cannot be deleted this way, as on
+/// AWS.
 pub fn delete(
     cloud: &Cloud,
     caller: &Caller,
@@ -617,14 +632,23 @@ pub fn delete(
     given: &str,
     qualifier: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve_authorized(
+    let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
+    let called = called_arn(&arn, qualifier.as_deref());
+    authorize(
         cloud,
         caller,
-        region,
-        given,
-        qualifier,
-        "lambda:DeleteFunction",
+        &plain_access("lambda:DeleteFunction", &called, &key.account),
     )?;
+    match qualifier.as_deref() {
+        None => {}
+        Some("$LATEST") => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValueException,
+                "$LATEST version cannot be deleted without deleting the function.",
+            ));
+        }
+        Some(version) => return super::versions::delete_version(cloud, &key, &arn, version),
+    }
     let removed = lock(&cloud.functions.functions).remove(&key);
     lock(&cloud.functions.versions).remove(&key);
     lock(&cloud.functions.aliases).retain(|(function, _), _| *function != key);

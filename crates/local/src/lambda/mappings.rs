@@ -20,7 +20,7 @@
 //! silently ignored.
 
 use super::filter::{Filter, FilterError, parse_filters};
-use super::functions::{FunctionKey, plain_access, resolve, resolve_qualified};
+use super::functions::{FunctionKey, plain_access, resolve_qualified};
 use super::json_reply;
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
@@ -633,15 +633,26 @@ fn list(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
+    // A qualified name (`NAME:ALIAS`, `NAME:3`) lists that alias's or
+    // version's mappings; an unqualified one every mapping of the function.
     let function = parameter("FunctionName")
-        .map(|name| resolve(caller, region, name, None))
+        .map(|name| resolve_qualified(caller, region, name, None))
         .transpose()?;
+    let same_target = |mapping: &Mapping, qualifier: &Option<String>| match qualifier.as_deref() {
+        None => true,
+        Some("$LATEST") => matches!(mapping.qualifier.as_deref(), None | Some("$LATEST")),
+        Some(wanted) => mapping.qualifier.as_deref() == Some(wanted),
+    };
     let source = parameter("EventSourceArn");
     let mappings = lock(&cloud.mappings.mappings);
     let listed: Vec<Value> = mappings
         .values()
         .filter(|m| m.function.account == caller.account() && m.function.region == region)
-        .filter(|m| function.as_ref().is_none_or(|(key, _)| &m.function == key))
+        .filter(|m| {
+            function
+                .as_ref()
+                .is_none_or(|(key, _, qualifier)| &m.function == key && same_target(m, qualifier))
+        })
         .filter(|m| source.is_none_or(|arn| m.event_source_arn == arn))
         .map(mapping_json)
         .collect();

@@ -890,6 +890,35 @@ async fn a_mapping_can_invoke_an_alias() {
         mapping.function_arn(),
         Some("arn:aws:lambda:eu-west-1:111111111111:function:consumer:live")
     );
+    let on_latest = mapping_with(&cloud, &stream, |m| m.enabled(false)).await;
+    let listed = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            let page = client
+                .list_event_source_mappings()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            let mut uuids: Vec<String> = page
+                .event_source_mappings()
+                .iter()
+                .filter_map(|m| m.uuid().map(str::to_owned))
+                .collect();
+            uuids.sort();
+            uuids
+        }
+    };
+    // Listing by a qualified name gives that alias's or version's mappings.
+    assert_eq!(listed("consumer:live").await, std::slice::from_ref(&uuid));
+    assert_eq!(
+        listed("consumer:$LATEST").await,
+        std::slice::from_ref(&on_latest)
+    );
+    assert!(listed("consumer:1").await.is_empty());
+    let mut both = vec![uuid, on_latest];
+    both.sort();
+    assert_eq!(listed("consumer").await, both);
     cloud.stop().await;
 }
 
