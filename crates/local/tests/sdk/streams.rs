@@ -329,6 +329,66 @@ async fn shards_roll_over_into_children_with_lineage() {
 }
 
 #[tokio::test]
+async fn a_child_shards_filter_describes_only_the_children_of_a_shard() {
+    use aws_sdk_dynamodbstreams::types::{ShardFilter, ShardFilterType};
+    let (cloud, db, st) = rolling_cloud().await;
+    let arn = latest_stream(&db).await;
+    let shards = list_shards(&st, &arn).await;
+    let ids: Vec<String> = shards.iter().map(|s| s.shard_id.clone().unwrap()).collect();
+    let children_of = |shard_id: String| {
+        st.describe_stream()
+            .stream_arn(&arn)
+            .shard_filter(
+                ShardFilter::builder()
+                    .r#type(ShardFilterType::ChildShards)
+                    .shard_id(shard_id)
+                    .build(),
+            )
+            .send()
+    };
+    let children =
+        |output: aws_sdk_dynamodbstreams::operation::describe_stream::DescribeStreamOutput| {
+            let description = output.stream_description.unwrap();
+            assert!(description.last_evaluated_shard_id.is_none());
+            description
+                .shards
+                .unwrap()
+                .into_iter()
+                .map(|s| s.shard_id.unwrap())
+                .collect::<Vec<_>>()
+        };
+    assert_eq!(
+        children(children_of(ids[0].clone()).await.unwrap()),
+        [ids[1].clone()]
+    );
+    assert_eq!(
+        children(children_of(ids[1].clone()).await.unwrap()),
+        [ids[2].clone()]
+    );
+    // The open shard has no child yet.
+    assert!(children(children_of(ids[2].clone()).await.unwrap()).is_empty());
+
+    let bad_type = st
+        .describe_stream()
+        .stream_arn(&arn)
+        .shard_filter(
+            ShardFilter::builder()
+                .r#type(ShardFilterType::from("PARENT_SHARDS"))
+                .shard_id(ids[0].clone())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: 1 validation error detected: Value 'PARENT_SHARDS' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [CHILD_SHARDS]"]
+        .assert_eq(&describe(&bad_type));
+    let short = children_of("shard-1".to_owned()).await.unwrap_err();
+    expect!["ValidationException: 1 validation error detected: Value 'shard-1' at 'shardFilter.shardId' failed to satisfy constraint: Member must have length less than or equal to 65 and greater than or equal to 28"]
+        .assert_eq(&describe(&short));
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn iterators_of_all_four_types_and_limits() {
     let (cloud, db, st) = rolling_cloud().await;
     let arn = latest_stream(&db).await;
