@@ -523,9 +523,32 @@ fn create(
         last_modified_millis: cloud.clock.now_millis(),
     };
     let body = mapping_json(&mapping).to_string();
-    lock(&cloud.mappings.mappings).insert(uuid.clone(), mapping);
+    {
+        // Checked and inserted under one lock, so two concurrent creations
+        // cannot both pass.
+        let mut mappings = lock(&cloud.mappings.mappings);
+        if let Some(existing) = mappings.values().find(|m| {
+            m.function == mapping.function
+                && m.event_source_arn == mapping.event_source_arn
+                && same_qualifier(m.qualifier.as_deref(), mapping.qualifier.as_deref())
+        }) {
+            return Err(ApiError::new(
+                ErrorCode::ResourceConflictException,
+                format!(
+                    "The event source arn (\" {} \") and function (\" {function_name} \") provided mapping already exists. Please update or delete the existing mapping with UUID {}",
+                    existing.event_source_arn, existing.uuid
+                ),
+            ));
+        }
+        mappings.insert(uuid.clone(), mapping);
+    }
     super::poller::spawn(Arc::clone(cloud), uuid);
     Ok(json_reply(202, body))
+}
+
+/// Whether two qualifiers name the same target (none is `$LATEST`).
+fn same_qualifier(a: Option<&str>, b: Option<&str>) -> bool {
+    a.unwrap_or("$LATEST") == b.unwrap_or("$LATEST")
 }
 
 fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Reply, ApiError> {
@@ -638,10 +661,8 @@ fn list(
     let function = parameter("FunctionName")
         .map(|name| resolve_qualified(caller, region, name, None))
         .transpose()?;
-    let same_target = |mapping: &Mapping, qualifier: &Option<String>| match qualifier.as_deref() {
-        None => true,
-        Some("$LATEST") => matches!(mapping.qualifier.as_deref(), None | Some("$LATEST")),
-        Some(wanted) => mapping.qualifier.as_deref() == Some(wanted),
+    let same_target = |mapping: &Mapping, qualifier: &Option<String>| {
+        qualifier.is_none() || same_qualifier(mapping.qualifier.as_deref(), qualifier.as_deref())
     };
     let source = parameter("EventSourceArn");
     let mappings = lock(&cloud.mappings.mappings);

@@ -277,6 +277,32 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
         .await
         .unwrap();
     let uuid = created.uuid().unwrap();
+    // A second mapping of the same function (even named `NAME:$LATEST`)
+    // and stream is refused, naming the one that exists.
+    for name in ["consumer", "consumer:$LATEST"] {
+        let duplicate = client
+            .create_event_source_mapping()
+            .function_name(name)
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            describe(&duplicate),
+            format!(
+                "ResourceConflictException: The event source arn (\" {stream} \") and function (\" {name} \") provided mapping already exists. Please update or delete the existing mapping with UUID {uuid}"
+            )
+        );
+        assert_eq!(duplicate.raw_response().unwrap().status().as_u16(), 409);
+    }
+    let listed = client
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.event_source_mappings().len(), 1);
     let deadline = Instant::now() + Duration::from_secs(20);
     while last_result(&client, uuid).await.0 != "Enabled" {
         assert!(
