@@ -152,10 +152,7 @@ pub(crate) fn publish_latest(
     if let Some(revision) = &input.revision_id
         && *revision != latest.revision_id
     {
-        return Err(ApiError::new(
-            ErrorCode::PreconditionFailedException,
-            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-        ));
+        return Err(super::functions::stale_revision());
     }
     let mut versions = lock(&cloud.functions.versions);
     let published = versions.entry(key.clone()).or_default();

@@ -285,6 +285,115 @@ async fn versions_and_aliases_are_read_and_deleted_by_qualifier() {
 }
 
 #[tokio::test]
+async fn create_publishes_and_updates_check_the_revision() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let created = create_function(&client, "echo", &role, &EMPTY_ZIP)
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.version(), created.function_arn()),
+        (
+            Some("1"),
+            Some("arn:aws:lambda:eu-west-1:111111111111:function:echo:1")
+        )
+    );
+    let versions = client
+        .list_versions_by_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(numbers, ["$LATEST", "1"]);
+
+    let current = client
+        .get_function_configuration()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap()
+        .revision_id
+        .unwrap();
+    let updated = client
+        .update_function_configuration()
+        .function_name("echo")
+        .description("second")
+        .revision_id(&current)
+        .send()
+        .await
+        .unwrap();
+    // The revision given is now stale: both updates refuse it.
+    let stale = client
+        .update_function_configuration()
+        .function_name("echo")
+        .description("third")
+        .revision_id(&current)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["PreconditionFailedException: The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"]
+        .assert_eq(&describe(&stale));
+    assert_eq!(stale.raw_response().unwrap().status().as_u16(), 412);
+    let stale_code = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .revision_id(&current)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        stale_code
+            .into_service_error()
+            .is_precondition_failed_exception()
+    );
+    let code = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .revision_id(updated.revision_id().unwrap())
+        .architectures(Architecture::Arm64)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code.architectures(), [Architecture::Arm64]);
+    assert_eq!(code.description(), Some("second"));
+    let dry_run = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .dry_run(true)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidParameterValueException: streamgate-local does not implement DryRun for UpdateFunctionCode yet"]
+        .assert_eq(&describe(&dry_run));
+    let two = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .architectures(Architecture::Arm64)
+        .architectures(Architecture::X8664)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        describe(&two).starts_with("ValidationException: "),
+        "{}",
+        describe(&two)
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn create_function_refuses_what_aws_refuses() {
     let cloud = start().await;
     let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
