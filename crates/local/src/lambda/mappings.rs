@@ -597,7 +597,14 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
     };
     let now = cloud.clock.now_millis();
     let mut updated = None;
+    let mut in_transition = false;
     cloud.mappings.update(uuid, |mapping| {
+        // A mapping between two states (its poller has not yet taken up the
+        // last change) cannot be updated, as on AWS.
+        if !matches!(mapping.state.as_str(), "Enabled" | "Disabled") {
+            in_transition = true;
+            return;
+        }
         if let Some(size) = batch_size {
             mapping.batch_size = size;
         }
@@ -635,6 +642,12 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         mapping.last_modified_millis = now;
         updated = Some(mapping_json(mapping));
     });
+    if in_transition {
+        return Err(ApiError::new(
+            ErrorCode::ResourceInUseException,
+            "Cannot update the event source mapping because it is in use.",
+        ));
+    }
     let body = updated.ok_or_else(|| not_found(uuid))?;
     Ok(json_reply(202, body.to_string()))
 }

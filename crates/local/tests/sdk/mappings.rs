@@ -317,6 +317,57 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
     cloud.stop().await;
 }
 
+/// A mapping whose poller has not yet taken up the last change (here:
+/// asleep for an hour after being disabled) refuses another update, as
+/// Lambda does while a mapping is Creating, Enabling, Disabling or Updating.
+#[tokio::test]
+async fn a_mapping_in_transition_refuses_updates() {
+    let cloud = LocalCloud::builder()
+        .event_source_poll_interval(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let stream = setup(&cloud).await;
+    let uuid = create_mapping(&cloud, &stream, -1).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    // The first poll starts at once and makes the mapping Enabled.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Enabled" {
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the mapping to be enabled"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let disabling = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .enabled(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabling.state(), Some("Disabling"));
+    let busy = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .batch_size(10)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ResourceInUseException: Cannot update the event source mapping because it is in use."]
+        .assert_eq(&describe(&busy));
+    assert!(busy.into_service_error().is_resource_in_use_exception());
+    // Nothing of the refused update was applied.
+    let mapping = client
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mapping.batch_size(), Some(100));
+    cloud.stop().await;
+}
+
 async fn create_mapping(cloud: &RunningCloud, stream: &str, retries: i32) -> String {
     share_stream(cloud, stream).await;
     let created = lambda(cloud, &root(cloud, A))
