@@ -50,13 +50,17 @@ pub fn validate_value(name: &str, value: &Value) -> Result<(), ApiError> {
                         "set member of attribute {name} is not a string"
                     )));
                 };
-                if kind == "NS" {
-                    crate::expression::Decimal::parse(text)?;
-                }
+                // Numbers are the same member whatever their spelling: `1`
+                // and `1.0` are duplicates.
+                let identity = if kind == "NS" {
+                    crate::expression::Decimal::parse(text)?.to_text()
+                } else {
+                    text.to_owned()
+                };
                 if kind == "BS" {
                     check_base64(name, text)?;
                 }
-                if !seen.insert(text) {
+                if !seen.insert(identity) {
                     return Err(invalid(format!(
                         "Input collection [{}] contains duplicates.",
                         members
@@ -124,6 +128,47 @@ pub fn is_number(text: &str) -> bool {
     let significant = format!("{whole}{fraction}");
     let significant = significant.trim_start_matches('0').trim_end_matches('0');
     digits_ok && exponent_ok && significant.len() <= 38
+}
+
+/// Rewrites every number of a valid item (N, NS members, inside L and M)
+/// as DynamoDB stores and returns it: plain digits, leading and trailing
+/// zeros trimmed, no exponent (`1.50` → `1.5`, `1E2` → `100`, `-0` → `0`).
+/// "In DynamoDB, numbers are represented as variable length. Leading and
+/// trailing zeroes are trimmed." (Developer Guide, Supported data types,
+/// Number.)
+pub fn normalize_numbers(item: &mut Item) {
+    for value in item.values_mut() {
+        normalize_value(value);
+    }
+}
+
+fn normalize_value(value: &mut Value) {
+    let Some(object) = value.as_object_mut() else {
+        return;
+    };
+    for (kind, inner) in object.iter_mut() {
+        match (kind.as_str(), inner) {
+            ("N", Value::String(text)) => normalize_text(text),
+            ("NS", Value::Array(members)) => {
+                for member in members {
+                    if let Value::String(text) = member {
+                        normalize_text(text);
+                    }
+                }
+            }
+            ("L", Value::Array(members)) => members.iter_mut().for_each(normalize_value),
+            ("M", Value::Object(map)) => map.values_mut().for_each(normalize_value),
+            _ => {}
+        }
+    }
+}
+
+fn normalize_text(text: &mut String) {
+    // A value that does not parse was refused by validation before; it is
+    // left as it is rather than guessed at.
+    if let Ok(number) = crate::expression::Decimal::parse(text) {
+        *text = number.to_text();
+    }
 }
 
 /// A number in one canonical text (no leading or trailing zeros, exponent
@@ -298,5 +343,19 @@ mod tests {
         assert_ne!(canonical_number("1"), canonical_number("-1"));
         assert_eq!(canonical_number("-0.0"), "0");
         assert!(is_number("-1.5e10") && !is_number("1e") && !is_number("."));
+    }
+
+    #[test]
+    fn stored_numbers_are_plain_digits_without_extra_zeros() {
+        let mut item: Item = serde_json::from_str(
+            r#"{"a":{"N":"1.50"},"b":{"N":"1E2"},"c":{"N":"-0"},"d":{"N":"+0.0010"},
+                "e":{"N":"12345678901234567890123456789012345678E-40"},
+                "f":{"NS":["010","2.000"]},"g":{"L":[{"N":"5e0"},{"M":{"h":{"N":"-7.0"}}}]},
+                "s":{"S":"1.50"}}"#,
+        )
+        .unwrap();
+        normalize_numbers(&mut item);
+        expect![[r#"{"a":{"N":"1.5"},"b":{"N":"100"},"c":{"N":"0"},"d":{"N":"0.001"},"e":{"N":"0.0012345678901234567890123456789012345678"},"f":{"NS":["10","2"]},"g":{"L":[{"N":"5"},{"M":{"h":{"N":"-7"}}}]},"s":{"S":"1.50"}}"#]]
+            .assert_eq(&serde_json::to_string(&item).unwrap());
     }
 }

@@ -250,6 +250,12 @@ pub(crate) fn store_item(
         .tables
         .get_mut(table_name)
         .ok_or_else(|| table_not_found(table_name))?;
+    // Numbers are kept as DynamoDB keeps them, so that `1.0` written over
+    // `1` changes nothing and records no stream change.
+    let mut new = new;
+    if let Some(item) = &mut new {
+        attribute::normalize_numbers(item);
+    }
     let old = match &new {
         Some(item) => table.items.insert(canonical, item.clone()),
         None => table.items.remove(&canonical),
@@ -390,11 +396,13 @@ pub(crate) fn updated_item(
             )));
         }
     }
-    let new = match old {
+    let mut new = match old {
         Some(old) => apply_update(old, actions)?,
         None => apply_update(key, actions)?,
     };
     attribute::validate_item(&new)?;
+    // As stored, so that ReturnValues shows what GetItem will.
+    attribute::normalize_numbers(&mut new);
     indexes::check_index_keys(table, &new)?;
     check_size(
         &new,

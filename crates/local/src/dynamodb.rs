@@ -730,27 +730,11 @@ fn create_table(
                     "One or more parameter values were invalid: SSEType must be KMS",
                 ));
             }
-            Some(match spec.kms_master_key_id {
-                Some(key) if key.starts_with("arn:") => Encryption {
-                    sse_type: "KMS".into(),
-                    kms_key_arn: key,
-                    aws_managed_key: false,
-                },
-                Some(key) => Encryption {
-                    sse_type: "KMS".into(),
-                    kms_key_arn: format!("arn:aws:kms:{region}:{}:key/{key}", target.account),
-                    aws_managed_key: false,
-                },
-                None => Encryption {
-                    sse_type: "KMS".into(),
-                    kms_key_arn: format!(
-                        "arn:aws:kms:{region}:{}:key/{}",
-                        target.account,
-                        uuid_like(cloud)
-                    ),
-                    aws_managed_key: true,
-                },
-            })
+            Some(kms_encryption(
+                region,
+                &target.account,
+                spec.kms_master_key_id.as_deref(),
+            ))
         }
         _ => None,
     };
@@ -790,6 +774,79 @@ fn create_table(
         .get(&target.name)
         .ok_or_else(|| table_not_found(&target.name))?;
     Ok(json!({ "TableDescription": describe(table, "CREATING") }))
+}
+
+/// The AWS managed key's alias, which no key policy of ours can change.
+const AWS_MANAGED_KEY_ALIAS: &str = "alias/aws/dynamodb";
+
+/// The encryption of a table in `account` and `region` whose
+/// `KMSMasterKeyId` is `given`: a key id, key ARN, alias name or alias ARN
+/// as KMS accepts them, or none for the AWS managed key. An alias stands
+/// for a key whose ARN is derived from the alias, so the same alias always
+/// gives the same key ARN (this cloud has no KMS to look it up in).
+fn kms_encryption(region: &str, account: &str, given: Option<&str>) -> Encryption {
+    // (region, account, what follows `key/` or `alias/`)
+    let (key_region, key_account, resource) = match given {
+        None => (region, account, AWS_MANAGED_KEY_ALIAS),
+        Some(arn) if arn.starts_with("arn:") => {
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            match parts.as_slice() {
+                [_, _, "kms", key_region, key_account, resource] => {
+                    (*key_region, *key_account, *resource)
+                }
+                _ => {
+                    return Encryption {
+                        sse_type: "KMS".into(),
+                        kms_key_arn: arn.to_owned(),
+                        aws_managed_key: false,
+                    };
+                }
+            }
+        }
+        Some(name) if name.starts_with("alias/") => (region, account, name),
+        Some(id) => {
+            return Encryption {
+                sse_type: "KMS".into(),
+                kms_key_arn: format!("arn:aws:kms:{region}:{account}:key/{id}"),
+                aws_managed_key: false,
+            };
+        }
+    };
+    let kms_key_arn = if resource.starts_with("alias/") {
+        format!(
+            "arn:aws:kms:{key_region}:{key_account}:key/{}",
+            key_id_of_alias(key_region, key_account, resource)
+        )
+    } else {
+        format!("arn:aws:kms:{key_region}:{key_account}:{resource}")
+    };
+    Encryption {
+        sse_type: "KMS".into(),
+        kms_key_arn,
+        aws_managed_key: resource == AWS_MANAGED_KEY_ALIAS,
+    }
+}
+
+/// A key id (UUID-shaped) for `alias` in `account` and `region`, the same
+/// every time.
+fn key_id_of_alias(region: &str, account: &str, alias: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(format!("{account}|{region}|{alias}"))
+        .finalize();
+    let hex: String = digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    )
 }
 
 fn uuid_like(cloud: &Cloud) -> String {

@@ -287,6 +287,32 @@ pub fn handle(
             iam.roles.insert(name.to_owned(), role);
             Ok(xml)
         }
+        "UpdateAssumeRolePolicy" => {
+            let name = params.required("RoleName")?;
+            let trust = params.required("PolicyDocument")?;
+            let arn = {
+                let iam = lock(&account.iam);
+                iam.roles
+                    .get(name)
+                    .ok_or_else(|| no_role(name))?
+                    .arn
+                    .clone()
+            };
+            check_access(&arn)?;
+            if trust.len() > 2048 {
+                return Err(invalid(
+                    "Cannot exceed quota for ACLSizePerRole: 2048".to_owned(),
+                ));
+            }
+            let document = documents::check(PolicyKind::Trust, trust).map_err(malformed)?;
+            // Checked before the lock below: it reads this account's roles too.
+            check_trust_principals(cloud, &document)?;
+            let mut iam = lock(&account.iam);
+            // The role may have gone between the two locks.
+            let role = iam.roles.get_mut(name).ok_or_else(|| no_role(name))?;
+            role.trust_policy = trust.to_owned();
+            Ok(String::new())
+        }
         "GetRole" => {
             let name = params.required("RoleName")?;
             let iam = lock(&account.iam);

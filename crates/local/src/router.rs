@@ -23,11 +23,15 @@ const STREAMS_TARGET: &str = "DynamoDBStreams_20120810.";
 /// Which protocol a request speaks, judged before authentication so that
 /// even an authentication error has the right shape.
 fn protocol_of(request: &ReceivedRequest) -> Protocol {
-    if request.path.starts_with(lambda::API_PREFIX) {
-        return Protocol::RestJson;
-    }
     if request.header("x-amz-target").is_some() {
         return Protocol::Json;
+    }
+    // Lambda's operations live under several API dates (`/2015-03-31/`,
+    // `/2017-10-31/` for concurrency, `/2021-10-31/` for URLs, ...): any
+    // of them is Lambda's restJson, so an operation not implemented gets
+    // restJson's NotImplementedException rather than an awsJson error.
+    if lambda::api_date_prefix(&request.path).is_some() {
+        return Protocol::RestJson;
     }
     let form = request
         .header("content-type")

@@ -431,6 +431,47 @@ struct DescribeStreamInput {
     stream_arn: Option<String>,
     limit: Option<i64>,
     exclusive_start_shard_id: Option<String>,
+    shard_filter: Option<ShardFilterInput>,
+}
+
+/// DescribeStream's `ShardFilter`: `CHILD_SHARDS` of `ShardId`, the only
+/// filter the model defines.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShardFilterInput {
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    shard_id: Option<String>,
+}
+
+impl ShardFilterInput {
+    /// The parent whose children are asked for, once the filter is valid.
+    fn parent(self) -> Result<String, ApiError> {
+        match self.kind.as_deref() {
+            Some("CHILD_SHARDS") => {}
+            Some(other) => {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [CHILD_SHARDS]"
+                )));
+            }
+            None => {
+                return Err(ApiError::validation(
+                    "1 validation error detected: Value null at 'shardFilter.type' failed to satisfy constraint: Member must not be null",
+                ));
+            }
+        }
+        let shard_id = self.shard_id.ok_or_else(|| {
+            ApiError::validation(
+                "1 validation error detected: Value null at 'shardFilter.shardId' failed to satisfy constraint: Member must not be null",
+            )
+        })?;
+        if !(28..=65).contains(&shard_id.len()) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{shard_id}' at 'shardFilter.shardId' failed to satisfy constraint: Member must have length less than or equal to 65 and greater than or equal to 28"
+            )));
+        }
+        Ok(shard_id)
+    }
 }
 
 #[derive(Deserialize)]
@@ -555,6 +596,10 @@ fn describe_stream(
 ) -> Result<Value, ApiError> {
     let arn = required(input.stream_arn, "streamArn")?;
     let limit = check_limit(input.limit, 100, "limit")?;
+    let parent = input
+        .shard_filter
+        .map(ShardFilterInput::parent)
+        .transpose()?;
     let (account, store) = locate(cloud, region, &arn)?;
     authorize_stream(
         cloud,
@@ -571,16 +616,26 @@ fn describe_stream(
         .get_mut(&arn)
         .ok_or_else(|| stream_not_found(&arn))?;
     stream.trim(now);
+    // With a CHILD_SHARDS filter only that shard's children are described
+    // (none when it has none yet, or is unknown), paged like all shards.
+    let described: Vec<&Shard> = stream
+        .shards
+        .iter()
+        .filter(|shard| {
+            parent
+                .as_deref()
+                .is_none_or(|parent| shard.parent.as_deref() == Some(parent))
+        })
+        .collect();
     let start = match input.exclusive_start_shard_id.as_deref() {
-        Some(id) => stream
-            .shards
+        Some(id) => described
             .iter()
             .position(|s| s.id == id)
             .map_or(0, |i| i + 1),
         None => 0,
     };
-    let page: Vec<&Shard> = stream.shards.iter().skip(start).take(limit).collect();
-    let more = start + page.len() < stream.shards.len();
+    let page: Vec<&Shard> = described.iter().skip(start).take(limit).copied().collect();
+    let more = start + page.len() < described.len();
     let shards: Vec<Value> = page
         .iter()
         .map(|shard| {

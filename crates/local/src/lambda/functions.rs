@@ -1,6 +1,8 @@
 //! Functions: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions and DeleteFunction, kept in [`FunctionRegistry`] (one map
-//! for the whole cloud, keyed by account, region and name).
+//! for the whole cloud, keyed by account, region and name). GetFunction,
+//! GetFunctionConfiguration and DeleteFunction take a qualifier: a version
+//! or alias is read as that version, and a version deleted alone.
 //!
 //! CreateFunction checks what AWS checks before it accepts a function: the
 //! runtime is one whose zip brings its own `bootstrap` (`provided.al2023`,
@@ -75,8 +77,10 @@ pub struct Function {
 #[derive(Debug, Default)]
 pub struct FunctionRegistry {
     functions: Mutex<BTreeMap<FunctionKey, Function>>,
-    /// Published versions of each function: version N at index N - 1.
-    pub(crate) versions: Mutex<BTreeMap<FunctionKey, Vec<super::versions::PublishedVersion>>>,
+    /// Published versions of each function: version N at index N - 1,
+    /// `None` once deleted (a version number is never reused).
+    pub(crate) versions:
+        Mutex<BTreeMap<FunctionKey, Vec<Option<super::versions::PublishedVersion>>>>,
     /// Aliases of each function, by name.
     pub(crate) aliases: Mutex<BTreeMap<(FunctionKey, String), super::versions::Alias>>,
 }
@@ -114,6 +118,7 @@ struct CreateFunctionInput {
     environment: Option<EnvironmentInput>,
     architectures: Option<Vec<String>>,
     package_type: Option<String>,
+    publish: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +155,17 @@ fn validate_memory(megabytes: i64) -> Result<u32, ApiError> {
             "Member must have value between 128 and 10240",
         )),
     }
+}
+
+fn validate_architectures(architectures: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if architectures.len() != 1 || !architectures.iter().all(|a| a == "x86_64" || a == "arm64") {
+        return Err(validation(
+            &format!("{architectures:?}"),
+            "architectures",
+            "Member must have length 1 and each member must be x86_64 or arm64",
+        ));
+    }
+    Ok(architectures)
 }
 
 fn valid_function_name(name: &str) -> bool {
@@ -193,16 +209,11 @@ pub fn create(
     }
     let timeout_seconds = input.timeout.map_or(Ok(3), validate_timeout)?;
     let memory_mb = input.memory_size.map_or(Ok(128), validate_memory)?;
-    let architectures = input
-        .architectures
-        .unwrap_or_else(|| vec!["x86_64".to_owned()]);
-    if architectures.len() != 1 || !architectures.iter().all(|a| a == "x86_64" || a == "arm64") {
-        return Err(validation(
-            &format!("{architectures:?}"),
-            "architectures",
-            "Member must have length 1 and each member must be x86_64 or arm64",
-        ));
-    }
+    let architectures = validate_architectures(
+        input
+            .architectures
+            .unwrap_or_else(|| vec!["x86_64".to_owned()]),
+    )?;
     let code = input
         .code
         .ok_or_else(|| validation("null", "code", "Member must not be null"))?;
@@ -259,9 +270,22 @@ pub fn create(
                 format!("Function already exist: {name}"),
             ));
         }
-        functions.insert(key, function);
+        functions.insert(key.clone(), function);
+    }
+    if input.publish == Some(true) {
+        // Publish: version 1 is made at once, and its configuration answers.
+        let version = super::versions::publish_latest(cloud, &key, &arn, Default::default())?;
+        return Ok(json_reply(201, version.to_string()));
     }
     Ok(json_reply(201, configuration.to_string()))
+}
+
+/// Lambda's answer to a `RevisionId` that is not the function's current one.
+pub(crate) fn stale_revision() -> ApiError {
+    ApiError::new(
+        ErrorCode::PreconditionFailedException,
+        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+    )
 }
 
 /// Checks that `zip` is a zip archive: it starts with a local file header
@@ -518,7 +542,17 @@ pub(crate) fn resolve_qualified(
     Ok((key, arn, version.or(qualifier).map(str::to_owned)))
 }
 
-/// GetFunction (`with_code`) or GetFunctionConfiguration.
+/// The ARN a request named, for authorization: qualified by a version or
+/// alias when one was given, unqualified for `$LATEST` or none.
+pub(crate) fn called_arn(arn: &str, qualifier: Option<&str>) -> String {
+    match qualifier {
+        Some(q) if q != "$LATEST" => format!("{arn}:{q}"),
+        _ => arn.to_owned(),
+    }
+}
+
+/// GetFunction (`with_code`) or GetFunctionConfiguration, of `$LATEST` or
+/// of the version a version number or alias names.
 pub fn get(
     cloud: &Cloud,
     caller: &Caller,
@@ -527,18 +561,16 @@ pub fn get(
     qualifier: Option<&str>,
     with_code: bool,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve(caller, region, given, qualifier)?;
+    let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
     let action = if with_code {
         "lambda:GetFunction"
     } else {
         "lambda:GetFunctionConfiguration"
     };
-    authorize(cloud, caller, &plain_access(action, &arn, &key.account))?;
-    let function = cloud
-        .functions
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
-    let configuration = configuration_json(&function);
+    let called = called_arn(&arn, qualifier.as_deref());
+    authorize(cloud, caller, &plain_access(action, &called, &key.account))?;
+    let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())?;
+    let configuration = super::versions::qualified_configuration_json(&target);
     let body = if with_code {
         // AWS gives a presigned S3 URL in Code.Location; this cloud has no
         // S3, so only the repository type is reported.
@@ -609,7 +641,10 @@ pub fn list(
     Ok(json_reply(200, body.to_string()))
 }
 
-/// DeleteFunction (`$LATEST`, that is the whole function).
+/// DeleteFunction: without a qualifier the whole function, its versions
+/// and aliases; with a version number that version alone, unless an alias
+/// points to it. `$LATEST` and aliases cannot be deleted this way, as on
+/// AWS.
 pub fn delete(
     cloud: &Cloud,
     caller: &Caller,
@@ -617,14 +652,23 @@ pub fn delete(
     given: &str,
     qualifier: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let (key, arn) = resolve_authorized(
+    let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
+    let called = called_arn(&arn, qualifier.as_deref());
+    authorize(
         cloud,
         caller,
-        region,
-        given,
-        qualifier,
-        "lambda:DeleteFunction",
+        &plain_access("lambda:DeleteFunction", &called, &key.account),
     )?;
+    match qualifier.as_deref() {
+        None => {}
+        Some("$LATEST") => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValueException,
+                "$LATEST version cannot be deleted without deleting the function.",
+            ));
+        }
+        Some(version) => return super::versions::delete_version(cloud, &key, &arn, version),
+    }
     let removed = lock(&cloud.functions.functions).remove(&key);
     lock(&cloud.functions.versions).remove(&key);
     lock(&cloud.functions.aliases).retain(|(function, _), _| *function != key);
@@ -657,6 +701,9 @@ struct UpdateCodeInput {
     s3_bucket: Option<String>,
     image_uri: Option<String>,
     publish: Option<bool>,
+    revision_id: Option<String>,
+    dry_run: Option<bool>,
+    architectures: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -669,14 +716,18 @@ struct UpdateConfigurationInput {
     memory_size: Option<i64>,
     environment: Option<EnvironmentInput>,
     runtime: Option<String>,
+    revision_id: Option<String>,
 }
 
 /// Replaces `key`'s function through `change`, with a new revision id and
 /// modification time; running instances of the old code are retired.
+/// With `expected_revision` (the request's `RevisionId`), a function whose
+/// revision has moved on is left alone: PreconditionFailedException.
 fn replace_function(
     cloud: &Cloud,
     key: &FunctionKey,
     arn: &str,
+    expected_revision: Option<&str>,
     change: impl FnOnce(&mut Function),
 ) -> Result<Reply, ApiError> {
     let revision = revision_id(cloud);
@@ -686,6 +737,9 @@ fn replace_function(
         let function = functions
             .get_mut(key)
             .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
+        if expected_revision.is_some_and(|expected| expected != function.revision_id) {
+            return Err(stale_revision());
+        }
         change(function);
         function.revision_id = revision;
         function.last_modified_millis = now;
@@ -717,6 +771,15 @@ pub fn update_code(
             "streamgate-local takes function code as ZipFile only, not from S3 or an image",
         ));
     }
+    if input.dry_run == Some(true) {
+        return Err(invalid(
+            "streamgate-local does not implement DryRun for UpdateFunctionCode yet",
+        ));
+    }
+    let architectures = input
+        .architectures
+        .map(validate_architectures)
+        .transpose()?;
     let zip_text = input
         .zip_file
         .ok_or_else(|| invalid("Please provide a source for function code."))?;
@@ -724,10 +787,19 @@ pub fn update_code(
         .ok_or_else(|| ApiError::serialization("ZipFile is not valid base64"))?;
     check_zip(&zip)?;
     let code_sha256 = base64::encode(&Sha256::digest(&zip));
-    let updated = replace_function(cloud, &key, &arn, |function| {
-        function.zip = zip;
-        function.code_sha256 = code_sha256;
-    })?;
+    let updated = replace_function(
+        cloud,
+        &key,
+        &arn,
+        input.revision_id.as_deref(),
+        |function| {
+            function.zip = zip;
+            function.code_sha256 = code_sha256;
+            if let Some(architectures) = architectures {
+                function.architectures = architectures;
+            }
+        },
+    )?;
     if input.publish != Some(true) {
         return Ok(updated);
     }
@@ -765,27 +837,33 @@ pub fn update_configuration(
     if let Some(role) = &input.role {
         check_execution_role(cloud, caller, &key.account, &arn, role)?;
     }
-    replace_function(cloud, &key, &arn, |function| {
-        if let Some(role) = input.role {
-            function.role = role;
-        }
-        if let Some(handler) = input.handler {
-            function.handler = handler;
-        }
-        if let Some(description) = input.description {
-            function.description = description;
-        }
-        if let Some(timeout) = timeout {
-            function.timeout_seconds = timeout;
-        }
-        if let Some(memory) = memory {
-            function.memory_mb = memory;
-        }
-        if let Some(environment) = input.environment {
-            function.environment = environment.variables.unwrap_or_default();
-        }
-        if let Some(runtime) = input.runtime {
-            function.runtime = runtime;
-        }
-    })
+    replace_function(
+        cloud,
+        &key,
+        &arn,
+        input.revision_id.as_deref(),
+        |function| {
+            if let Some(role) = input.role {
+                function.role = role;
+            }
+            if let Some(handler) = input.handler {
+                function.handler = handler;
+            }
+            if let Some(description) = input.description {
+                function.description = description;
+            }
+            if let Some(timeout) = timeout {
+                function.timeout_seconds = timeout;
+            }
+            if let Some(memory) = memory {
+                function.memory_mb = memory;
+            }
+            if let Some(environment) = input.environment {
+                function.environment = environment.variables.unwrap_or_default();
+            }
+            if let Some(runtime) = input.runtime {
+                function.runtime = runtime;
+            }
+        },
+    )
 }

@@ -20,7 +20,7 @@
 //! silently ignored.
 
 use super::filter::{Filter, FilterError, parse_filters};
-use super::functions::{FunctionKey, plain_access, resolve, resolve_qualified};
+use super::functions::{FunctionKey, plain_access, resolve_qualified};
 use super::json_reply;
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
@@ -523,9 +523,32 @@ fn create(
         last_modified_millis: cloud.clock.now_millis(),
     };
     let body = mapping_json(&mapping).to_string();
-    lock(&cloud.mappings.mappings).insert(uuid.clone(), mapping);
+    {
+        // Checked and inserted under one lock, so two concurrent creations
+        // cannot both pass.
+        let mut mappings = lock(&cloud.mappings.mappings);
+        if let Some(existing) = mappings.values().find(|m| {
+            m.function == mapping.function
+                && m.event_source_arn == mapping.event_source_arn
+                && same_qualifier(m.qualifier.as_deref(), mapping.qualifier.as_deref())
+        }) {
+            return Err(ApiError::new(
+                ErrorCode::ResourceConflictException,
+                format!(
+                    "The event source arn (\" {} \") and function (\" {function_name} \") provided mapping already exists. Please update or delete the existing mapping with UUID {}",
+                    existing.event_source_arn, existing.uuid
+                ),
+            ));
+        }
+        mappings.insert(uuid.clone(), mapping);
+    }
     super::poller::spawn(Arc::clone(cloud), uuid);
     Ok(json_reply(202, body))
+}
+
+/// Whether two qualifiers name the same target (none is `$LATEST`).
+fn same_qualifier(a: Option<&str>, b: Option<&str>) -> bool {
+    a.unwrap_or("$LATEST") == b.unwrap_or("$LATEST")
 }
 
 fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Reply, ApiError> {
@@ -574,7 +597,14 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
     };
     let now = cloud.clock.now_millis();
     let mut updated = None;
+    let mut in_transition = false;
     cloud.mappings.update(uuid, |mapping| {
+        // A mapping between two states (its poller has not yet taken up the
+        // last change) cannot be updated, as on AWS.
+        if !matches!(mapping.state.as_str(), "Enabled" | "Disabled") {
+            in_transition = true;
+            return;
+        }
         if let Some(size) = batch_size {
             mapping.batch_size = size;
         }
@@ -612,6 +642,12 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
         mapping.last_modified_millis = now;
         updated = Some(mapping_json(mapping));
     });
+    if in_transition {
+        return Err(ApiError::new(
+            ErrorCode::ResourceInUseException,
+            "Cannot update the event source mapping because it is in use.",
+        ));
+    }
     let body = updated.ok_or_else(|| not_found(uuid))?;
     Ok(json_reply(202, body.to_string()))
 }
@@ -633,15 +669,24 @@ fn list(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
+    // A qualified name (`NAME:ALIAS`, `NAME:3`) lists that alias's or
+    // version's mappings; an unqualified one every mapping of the function.
     let function = parameter("FunctionName")
-        .map(|name| resolve(caller, region, name, None))
+        .map(|name| resolve_qualified(caller, region, name, None))
         .transpose()?;
+    let same_target = |mapping: &Mapping, qualifier: &Option<String>| {
+        qualifier.is_none() || same_qualifier(mapping.qualifier.as_deref(), qualifier.as_deref())
+    };
     let source = parameter("EventSourceArn");
     let mappings = lock(&cloud.mappings.mappings);
     let listed: Vec<Value> = mappings
         .values()
         .filter(|m| m.function.account == caller.account() && m.function.region == region)
-        .filter(|m| function.as_ref().is_none_or(|(key, _)| &m.function == key))
+        .filter(|m| {
+            function
+                .as_ref()
+                .is_none_or(|(key, _, qualifier)| &m.function == key && same_target(m, qualifier))
+        })
         .filter(|m| source.is_none_or(|arn| m.event_source_arn == arn))
         .map(mapping_json)
         .collect();

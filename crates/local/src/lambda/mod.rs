@@ -1,4 +1,5 @@
-//! Lambda (restJson1 under `/2015-03-31/`). Requests are routed by method and path; errors carry their code in the
+//! Lambda (restJson1 under `/2015-03-31/`; Lambda's other API dates reach
+//! this module too and are not implemented). Requests are routed by method and path; errors carry their code in the
 //! `x-amzn-ErrorType` header and `{"Type","message"}` in the body, as the
 //! SDKs expect ([`crate::wire::Protocol::RestJson`]).
 //!
@@ -30,6 +31,48 @@ use crate::wire::{ReceivedRequest, Reply, parse_form, percent_decode};
 /// The path prefix of the Lambda API version this module speaks.
 pub const API_PREFIX: &str = "/2015-03-31/";
 
+/// The `/YYYY-MM-DD/` API date a path starts with, as Lambda's restJson
+/// paths do (`/2015-03-31/functions`, `/2017-10-31/functions/F/concurrency`).
+pub fn api_date_prefix(path: &str) -> Option<&str> {
+    let date = path.get(..12)?;
+    let bytes = date.as_bytes();
+    let shaped = bytes.iter().enumerate().all(|(i, b)| match i {
+        0 | 11 => *b == b'/',
+        5 | 8 => *b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    shaped.then_some(date)
+}
+
+/// The name of a Lambda operation this local cloud does not implement,
+/// from its API date, method and path, so that the error names it.
+fn unimplemented_operation(date: &str, method: &str, segments: &[&str]) -> Option<&'static str> {
+    Some(match (date, method, segments) {
+        ("/2015-03-31/", "PUT", ["functions", _, "aliases", _]) => "UpdateAlias",
+        ("/2015-03-31/", "POST", ["functions", _, "policy"]) => "AddPermission",
+        ("/2015-03-31/", "GET", ["functions", _, "policy"]) => "GetPolicy",
+        ("/2015-03-31/", "DELETE", ["functions", _, "policy", _]) => "RemovePermission",
+        ("/2017-03-31/", "GET", ["tags", ..]) => "ListTags",
+        ("/2017-03-31/", "POST", ["tags", ..]) => "TagResource",
+        ("/2017-03-31/", "DELETE", ["tags", ..]) => "UntagResource",
+        ("/2017-10-31/", "PUT", ["functions", _, "concurrency"]) => "PutFunctionConcurrency",
+        ("/2017-10-31/", "DELETE", ["functions", _, "concurrency"]) => "DeleteFunctionConcurrency",
+        ("/2019-09-30/", "GET", ["functions", _, "concurrency"]) => "GetFunctionConcurrency",
+        ("/2016-08-19/", "GET", ["account-settings", ..]) => "GetAccountSettings",
+        ("/2019-09-25/", "PUT", ["functions", _, "event-invoke-config"]) => {
+            "PutFunctionEventInvokeConfig"
+        }
+        ("/2019-09-25/", "GET", ["functions", _, "event-invoke-config"]) => {
+            "GetFunctionEventInvokeConfig"
+        }
+        ("/2021-10-31/", "POST", ["functions", _, "url"]) => "CreateFunctionUrlConfig",
+        ("/2021-10-31/", "GET", ["functions", _, "url"]) => "GetFunctionUrlConfig",
+        ("/2021-10-31/", "PUT", ["functions", _, "url"]) => "UpdateFunctionUrlConfig",
+        ("/2021-10-31/", "DELETE", ["functions", _, "url"]) => "DeleteFunctionUrlConfig",
+        _ => return None,
+    })
+}
+
 /// A successful restJson1 reply with this status and JSON body.
 pub(crate) fn json_reply(status: u16, body: impl Into<bytes::Bytes>) -> Reply {
     Reply {
@@ -47,7 +90,8 @@ pub fn handle(
     region: &str,
     request: &ReceivedRequest,
 ) -> Result<Reply, ApiError> {
-    let path = request.path.strip_prefix(API_PREFIX).unwrap_or_default();
+    let date = api_date_prefix(&request.path).unwrap_or_default();
+    let path = request.path.get(date.len()..).unwrap_or_default();
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -60,6 +104,19 @@ pub fn handle(
         .map(|(_, value)| value.as_str());
     let method = request.method.as_str();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let not_implemented = || {
+        let operation = match unimplemented_operation(date, method, &segments) {
+            Some(name) => format!("{name} ({method} {})", request.path),
+            None => format!("{method} {}", request.path),
+        };
+        Err(ApiError::new(
+            ErrorCode::NotImplementedException,
+            format!("streamgate-local does not implement the Lambda operation {operation} yet"),
+        ))
+    };
+    if date != API_PREFIX {
+        return not_implemented();
+    }
     match (method, segments.as_slice()) {
         ("POST", ["functions"]) => functions::create(cloud, caller, region, &request.body),
         ("GET", ["functions"]) => functions::list(cloud, caller, region, &query),
@@ -97,13 +154,7 @@ pub fn handle(
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)
         }
-        _ => Err(ApiError::new(
-            ErrorCode::NotImplementedException,
-            format!(
-                "streamgate-local does not implement the Lambda operation {method} {} yet",
-                request.path
-            ),
-        )),
+        _ => not_implemented(),
     }
 }
 
@@ -164,11 +215,34 @@ mod tests {
                 r#"404 [("x-amzn-errortype", "ResourceNotFoundException")] {"Type":"User","message":"Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent"}"#
             ]],
         );
+        // Operations under Lambda's other API dates are restJson too.
         check(
             "PUT",
-            "/2015-03-31/functions/absent/concurrency",
+            "/2017-10-31/functions/absent/concurrency",
             expect![[
-                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation PUT /2015-03-31/functions/absent/concurrency yet"}"#
+                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation PutFunctionConcurrency (PUT /2017-10-31/functions/absent/concurrency) yet"}"#
+            ]],
+        );
+        check(
+            "GET",
+            "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Afunction%3Aabsent",
+            expect![[
+                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation ListTags (GET /2017-03-31/tags/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Afunction%3Aabsent) yet"}"#
+            ]],
+        );
+        // A 2015-03-31 route under another date is not that route.
+        check(
+            "GET",
+            "/2021-10-31/functions",
+            expect![[
+                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation GET /2021-10-31/functions yet"}"#
+            ]],
+        );
+        check(
+            "GET",
+            "/2015-03-31/functions/absent/policy",
+            expect![[
+                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation GetPolicy (GET /2015-03-31/functions/absent/policy) yet"}"#
             ]],
         );
     }

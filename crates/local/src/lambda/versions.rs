@@ -66,6 +66,7 @@ pub fn qualified(
         lock(&cloud.functions.versions)
             .get(key)
             .and_then(|versions| versions.get(index))
+            .and_then(Option::as_ref)
             .map(|v| v.function.clone())
     };
     match qualifier {
@@ -151,34 +152,97 @@ pub(crate) fn publish_latest(
     if let Some(revision) = &input.revision_id
         && *revision != latest.revision_id
     {
-        return Err(ApiError::new(
-            ErrorCode::PreconditionFailedException,
-            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-        ));
+        return Err(super::functions::stale_revision());
     }
     let mut versions = lock(&cloud.functions.versions);
     let published = versions.entry(key.clone()).or_default();
     let number = match published.last() {
         // Nothing changed since the last version: that version again.
-        Some(last) if last.source_revision_id == latest.revision_id => published.len(),
+        Some(Some(last)) if last.source_revision_id == latest.revision_id => published.len(),
         _ => {
+            let description = input
+                .description
+                .unwrap_or_else(|| latest.description.clone());
             let mut function = latest.clone();
             function.revision_id = super::executor::uuid(cloud);
             function.last_modified_millis = cloud.clock.now_millis();
-            published.push(PublishedVersion {
+            function.description.clone_from(&description);
+            published.push(Some(PublishedVersion {
                 function,
                 source_revision_id: latest.revision_id.clone(),
-                description: input
-                    .description
-                    .unwrap_or_else(|| latest.description.clone()),
-            });
+                description,
+            }));
             published.len()
         }
     };
     let version = published
-        .get(number - 1)
+        .get(number.saturating_sub(1))
+        .and_then(Option::as_ref)
         .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}:{number}")))?;
     Ok(version_json(version, arn, number))
+}
+
+/// The `FunctionConfiguration` of a qualified function: a published
+/// version reports its number and its qualified ARN (by alias when called
+/// by alias), as GetFunctionConfiguration with a `Qualifier` does.
+pub fn qualified_configuration_json(target: &QualifiedFunction) -> Value {
+    let mut configuration = configuration_json(&target.function);
+    if target.version != "$LATEST"
+        && let Some(object) = configuration.as_object_mut()
+    {
+        object.insert("Version".to_owned(), json!(target.version));
+        object.insert("FunctionArn".to_owned(), json!(target.arn));
+    }
+    configuration
+}
+
+/// DeleteFunction with a version number as qualifier: that version goes
+/// (its number is never reused), unless an alias points to it.
+pub(crate) fn delete_version(
+    cloud: &Cloud,
+    key: &FunctionKey,
+    arn: &str,
+    version: &str,
+) -> Result<Reply, ApiError> {
+    let qualified_arn = format!("{arn}:{version}");
+    if !version.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterValueException,
+            format!(
+                "Qualifier {version} of {arn} is not a version number: DeleteFunction deletes a version, an alias is deleted with DeleteAlias"
+            ),
+        ));
+    }
+    // Locked in the order `qualified` and CreateAlias never invert: aliases
+    // are read and released before versions are locked.
+    let referencing: Vec<String> = lock(&cloud.functions.aliases)
+        .iter()
+        .filter(|((function, _), alias)| function == key && alias.function_version == version)
+        .map(|((_, name), _)| name.clone())
+        .collect();
+    if !referencing.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::ResourceConflictException,
+            format!(
+                "Unable to delete version because the following aliases reference it: [{}]",
+                referencing.join(", ")
+            ),
+        ));
+    }
+    let not_found = || ApiError::not_found(format!("Function not found: {qualified_arn}"));
+    let index = version
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .ok_or_else(not_found)?;
+    let mut versions = lock(&cloud.functions.versions);
+    let slot = versions
+        .get_mut(key)
+        .and_then(|published| published.get_mut(index))
+        .filter(|slot| slot.is_some())
+        .ok_or_else(not_found)?;
+    *slot = None;
+    Ok(json_reply(204, ""))
 }
 
 fn version_json(version: &PublishedVersion, arn: &str, number: usize) -> Value {
@@ -290,12 +354,11 @@ pub fn list_versions(
         .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
     let mut listed = vec![configuration_json(&latest)];
     if let Some(versions) = lock(&cloud.functions.versions).get(&key) {
-        listed.extend(
-            versions
-                .iter()
-                .enumerate()
-                .map(|(index, version)| version_json(version, &arn, index + 1)),
-        );
+        listed.extend(versions.iter().enumerate().filter_map(|(index, version)| {
+            version
+                .as_ref()
+                .map(|version| version_json(version, &arn, index + 1))
+        }));
     }
     Ok(json_reply(200, json!({ "Versions": listed }).to_string()))
 }

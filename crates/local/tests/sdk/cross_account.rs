@@ -392,6 +392,17 @@ async fn assume_role_follows_the_trust_policy_and_sessions_expire() {
 
 #[tokio::test]
 async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
+    // No key, the managed key's alias, and its alias ARN all name it.
+    for key_id in [
+        None,
+        Some("alias/aws/dynamodb".to_owned()),
+        Some(format!("arn:aws:kms:{REGION}:{B}:alias/aws/dynamodb")),
+    ] {
+        refused_with_the_aws_managed_key(key_id).await;
+    }
+}
+
+async fn refused_with_the_aws_managed_key(key_id: Option<String>) {
     use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType, SseSpecification};
     let cloud = crate::common::start().await;
     let db = dynamodb(&cloud, &root(&cloud, B));
@@ -400,7 +411,12 @@ async fn a_table_encrypted_with_the_aws_managed_key_cannot_be_shared() {
         .attribute_definitions(definition("pk", ScalarAttributeType::S))
         .key_schema(key("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest)
-        .sse_specification(SseSpecification::builder().enabled(true).build())
+        .sse_specification(
+            SseSpecification::builder()
+                .enabled(true)
+                .set_kms_master_key_id(key_id)
+                .build(),
+        )
         .stream_specification(enabled_stream(StreamViewType::KeysOnly))
         .send()
         .await

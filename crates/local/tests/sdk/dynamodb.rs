@@ -161,6 +161,61 @@ async fn encryption_is_recorded_and_reported() {
             .unwrap()
             .starts_with(&format!("arn:aws:kms:{REGION}:{B}:key/"))
     );
+
+    // A key named by alias is reported by its key ARN, the same for the
+    // alias name and the alias ARN, never as `key/alias/...`.
+    let mut arns = Vec::new();
+    for (table, key_id) in [
+        ("by-alias", "alias/tenant-key".to_owned()),
+        (
+            "by-alias-arn",
+            format!("arn:aws:kms:{REGION}:{B}:alias/tenant-key"),
+        ),
+        ("other-alias", "alias/other-key".to_owned()),
+        ("by-id", "1234abcd-12ab-34cd-56ef-1234567890ab".to_owned()),
+    ] {
+        client
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(definition("pk", ScalarAttributeType::S))
+            .key_schema(key("pk", KeyType::Hash))
+            .billing_mode(BillingMode::PayPerRequest)
+            .sse_specification(
+                SseSpecification::builder()
+                    .enabled(true)
+                    .kms_master_key_id(key_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let arn = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap()
+            .sse_description
+            .unwrap()
+            .kms_master_key_arn
+            .unwrap();
+        let id = arn
+            .strip_prefix(&format!("arn:aws:kms:{REGION}:{B}:key/"))
+            .unwrap_or_else(|| panic!("{arn} is not a key ARN of B"));
+        assert!(
+            id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'),
+            "{arn} does not end in a key id"
+        );
+        arns.push(arn);
+    }
+    assert_eq!(arns[0], arns[1], "an alias and its ARN name one key");
+    assert_ne!(arns[0], arns[2], "two aliases name two keys");
+    assert_eq!(
+        arns[3],
+        format!("arn:aws:kms:{REGION}:{B}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    );
     cloud.stop().await;
 }
 

@@ -1,6 +1,6 @@
 //! IAM and STS through aws-sdk-iam and aws-sdk-sts.
 
-use crate::common::{A, describe, iam, root, start, sts};
+use crate::common::{A, B, describe, iam, root, start, sts};
 use expect_test::expect;
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
@@ -272,6 +272,115 @@ async fn customer_managed_policies() {
         .await
         .unwrap_err();
     assert!(gone.into_service_error().is_no_such_entity_exception());
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn trust_policy_updates() {
+    let cloud = start().await;
+    let client = iam(&cloud, &root(&cloud, A));
+    client
+        .create_role()
+        .role_name("consumer")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let assume_from_b = || {
+        sts(&cloud, &root(&cloud, B))
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{A}:role/consumer"))
+            .role_session_name("from-b")
+            .send()
+    };
+    assert!(assume_from_b().await.is_err(), "B is not trusted yet");
+
+    let trusts_b = TRUST.replace(A, B);
+    client
+        .update_assume_role_policy()
+        .role_name("consumer")
+        .policy_document(&trusts_b)
+        .send()
+        .await
+        .unwrap();
+    let got = client
+        .get_role()
+        .role_name("consumer")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(
+        got.assume_role_policy_document.as_deref().map(decode),
+        Some(trusts_b.clone())
+    );
+    assume_from_b().await.unwrap();
+
+    let missing = client
+        .update_assume_role_policy()
+        .role_name("nobody")
+        .policy_document(&trusts_b)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["NoSuchEntity: The role with name nobody cannot be found."]
+        .assert_eq(&describe(&missing));
+    assert!(missing.into_service_error().is_no_such_entity_exception());
+    let malformed = client
+        .update_assume_role_policy()
+        .role_name("consumer")
+        .policy_document("{")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["MalformedPolicyDocument: Syntax errors in policy."].assert_eq(&describe(&malformed));
+    assert!(
+        malformed
+            .into_service_error()
+            .is_malformed_policy_document_exception()
+    );
+    let ghost = client
+        .update_assume_role_policy()
+        .role_name("consumer")
+        .policy_document(TRUST.replace(A, "444444444444"))
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"MalformedPolicyDocument: Invalid principal in policy: "AWS":"arn:aws:iam::444444444444:root""#]]
+        .assert_eq(&describe(&ghost));
+    // A refused update leaves the trust policy as it was.
+    assume_from_b().await.unwrap();
+
+    // A session of a role with no IAM permission may not change a trust policy.
+    let session = sts(&cloud, &root(&cloud, B))
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/consumer"))
+        .role_session_name("from-b")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let keys = crate::common::Keys {
+        access_key_id: session.access_key_id,
+        secret_access_key: session.secret_access_key,
+        session_token: Some(session.session_token),
+    };
+    let denied = iam(&cloud, &keys)
+        .update_assume_role_policy()
+        .role_name("consumer")
+        .policy_document(TRUST)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        describe(&denied).starts_with(&format!(
+            "AccessDenied: User: arn:aws:sts::{A}:assumed-role/consumer/from-b is not authorized to perform: iam:UpdateAssumeRolePolicy on resource: arn:aws:iam::{A}:role/consumer"
+        )),
+        "{}",
+        describe(&denied)
+    );
     cloud.stop().await;
 }
 

@@ -152,6 +152,248 @@ async fn functions_are_created_read_listed_and_deleted() {
 }
 
 #[tokio::test]
+async fn versions_and_aliases_are_read_and_deleted_by_qualifier() {
+    use aws_sdk_lambda::client::Waiters;
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    create_function(&client, "echo", &role, &EMPTY_ZIP)
+        .description("first")
+        .send()
+        .await
+        .unwrap();
+    let publish = || client.publish_version().function_name("echo").send();
+    assert_eq!(publish().await.unwrap().version(), Some("1"));
+    client
+        .update_function_configuration()
+        .function_name("echo")
+        .description("second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(publish().await.unwrap().version(), Some("2"));
+    client
+        .update_function_configuration()
+        .function_name("echo")
+        .description("third")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("echo")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    // The SDK's waiter polls GetFunctionConfiguration with the qualifier.
+    client
+        .wait_until_published_version_active()
+        .function_name("echo")
+        .qualifier("2")
+        .wait(std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    let configuration = |name: &'static str, qualifier: Option<&'static str>| {
+        client
+            .get_function_configuration()
+            .function_name(name)
+            .set_qualifier(qualifier.map(str::to_owned))
+            .send()
+    };
+    let seen = |c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
+        format!(
+            "{} {} {}",
+            c.version().unwrap_or_default(),
+            c.function_arn().unwrap_or_default(),
+            c.description().unwrap_or_default()
+        )
+    };
+    expect!["1 arn:aws:lambda:eu-west-1:111111111111:function:echo:1 first"]
+        .assert_eq(&seen(&configuration("echo", Some("1")).await.unwrap()));
+    expect!["2 arn:aws:lambda:eu-west-1:111111111111:function:echo:2 second"]
+        .assert_eq(&seen(&configuration("echo:2", None).await.unwrap()));
+    expect!["$LATEST arn:aws:lambda:eu-west-1:111111111111:function:echo third"].assert_eq(&seen(
+        &configuration("echo", Some("$LATEST")).await.unwrap(),
+    ));
+    let by_alias = client
+        .get_function()
+        .function_name("echo")
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
+    let by_alias = by_alias.configuration().unwrap();
+    assert_eq!(
+        (by_alias.version(), by_alias.function_arn()),
+        (
+            Some("1"),
+            Some("arn:aws:lambda:eu-west-1:111111111111:function:echo:live")
+        )
+    );
+    let missing = configuration("echo", Some("7")).await.unwrap_err();
+    expect!["ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:echo:7"]
+        .assert_eq(&describe(&missing));
+
+    let delete = |qualifier: &'static str| {
+        client
+            .delete_function()
+            .function_name("echo")
+            .qualifier(qualifier)
+            .send()
+    };
+    let latest = delete("$LATEST").await.unwrap_err();
+    expect!["InvalidParameterValueException: $LATEST version cannot be deleted without deleting the function."]
+        .assert_eq(&describe(&latest));
+    let aliased = delete("1").await.unwrap_err();
+    expect!["ResourceConflictException: Unable to delete version because the following aliases reference it: [live]"]
+        .assert_eq(&describe(&aliased));
+    assert_eq!(aliased.raw_response().unwrap().status().as_u16(), 409);
+    let alias = delete("live").await.unwrap_err();
+    assert!(
+        alias
+            .into_service_error()
+            .is_invalid_parameter_value_exception(),
+        "an alias is not deleted through DeleteFunction"
+    );
+    delete("2").await.unwrap();
+    let gone = configuration("echo", Some("2")).await.unwrap_err();
+    expect!["ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:echo:2"]
+        .assert_eq(&describe(&gone));
+    let again = delete("2").await.unwrap_err();
+    assert!(again.into_service_error().is_resource_not_found_exception());
+    let versions = client
+        .list_versions_by_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(numbers, ["$LATEST", "1"]);
+    // A deleted version's number is not reused.
+    assert_eq!(publish().await.unwrap().version(), Some("3"));
+    // $LATEST and the alias are still there.
+    configuration("echo", None).await.unwrap();
+    configuration("echo", Some("live")).await.unwrap();
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn create_publishes_and_updates_check_the_revision() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let created = create_function(&client, "echo", &role, &EMPTY_ZIP)
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.version(), created.function_arn()),
+        (
+            Some("1"),
+            Some("arn:aws:lambda:eu-west-1:111111111111:function:echo:1")
+        )
+    );
+    let versions = client
+        .list_versions_by_function()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.version())
+        .collect();
+    assert_eq!(numbers, ["$LATEST", "1"]);
+
+    let current = client
+        .get_function_configuration()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap()
+        .revision_id
+        .unwrap();
+    let updated = client
+        .update_function_configuration()
+        .function_name("echo")
+        .description("second")
+        .revision_id(&current)
+        .send()
+        .await
+        .unwrap();
+    // The revision given is now stale: both updates refuse it.
+    let stale = client
+        .update_function_configuration()
+        .function_name("echo")
+        .description("third")
+        .revision_id(&current)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["PreconditionFailedException: The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"]
+        .assert_eq(&describe(&stale));
+    assert_eq!(stale.raw_response().unwrap().status().as_u16(), 412);
+    let stale_code = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .revision_id(&current)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        stale_code
+            .into_service_error()
+            .is_precondition_failed_exception()
+    );
+    let code = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .revision_id(updated.revision_id().unwrap())
+        .architectures(Architecture::Arm64)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code.architectures(), [Architecture::Arm64]);
+    assert_eq!(code.description(), Some("second"));
+    let dry_run = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .dry_run(true)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidParameterValueException: streamgate-local does not implement DryRun for UpdateFunctionCode yet"]
+        .assert_eq(&describe(&dry_run));
+    let two = client
+        .update_function_code()
+        .function_name("echo")
+        .zip_file(Blob::new(EMPTY_ZIP))
+        .architectures(Architecture::Arm64)
+        .architectures(Architecture::X8664)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        describe(&two).starts_with("ValidationException: "),
+        "{}",
+        describe(&two)
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn create_function_refuses_what_aws_refuses() {
     let cloud = start().await;
     let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
@@ -227,9 +469,28 @@ async fn operations_not_implemented_yet_say_so() {
         .send()
         .await
         .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation PUT /2015-03-31/functions/echo/aliases/live yet"#]]
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation UpdateAlias (PUT /2015-03-31/functions/echo/aliases/live) yet"#]]
         .assert_eq(&describe(&error));
     assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
+    // Operations under Lambda's other API dates get the same restJson error.
+    let concurrency = client
+        .put_function_concurrency()
+        .function_name("echo")
+        .reserved_concurrent_executions(1)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation PutFunctionConcurrency (PUT /2017-10-31/functions/echo/concurrency) yet"#]]
+        .assert_eq(&describe(&concurrency));
+    assert_eq!(concurrency.raw_response().unwrap().status().as_u16(), 501);
+    let url = client
+        .get_function_url_config()
+        .function_name("echo")
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation GetFunctionUrlConfig (GET /2021-10-31/functions/echo/url) yet"#]]
+        .assert_eq(&describe(&url));
     cloud.stop().await;
 }
 

@@ -277,6 +277,32 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
         .await
         .unwrap();
     let uuid = created.uuid().unwrap();
+    // A second mapping of the same function (even named `NAME:$LATEST`)
+    // and stream is refused, naming the one that exists.
+    for name in ["consumer", "consumer:$LATEST"] {
+        let duplicate = client
+            .create_event_source_mapping()
+            .function_name(name)
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            describe(&duplicate),
+            format!(
+                "ResourceConflictException: The event source arn (\" {stream} \") and function (\" {name} \") provided mapping already exists. Please update or delete the existing mapping with UUID {uuid}"
+            )
+        );
+        assert_eq!(duplicate.raw_response().unwrap().status().as_u16(), 409);
+    }
+    let listed = client
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.event_source_mappings().len(), 1);
     let deadline = Instant::now() + Duration::from_secs(20);
     while last_result(&client, uuid).await.0 != "Enabled" {
         assert!(
@@ -288,6 +314,57 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
     put(&cloud, "after", None).await;
     wait_for_deliveries(&cloud, "the record written after", |keys| !keys.is_empty()).await;
     assert_eq!(delivered(&cloud), ["after"]);
+    cloud.stop().await;
+}
+
+/// A mapping whose poller has not yet taken up the last change (here:
+/// asleep for an hour after being disabled) refuses another update, as
+/// Lambda does while a mapping is Creating, Enabling, Disabling or Updating.
+#[tokio::test]
+async fn a_mapping_in_transition_refuses_updates() {
+    let cloud = LocalCloud::builder()
+        .event_source_poll_interval(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let stream = setup(&cloud).await;
+    let uuid = create_mapping(&cloud, &stream, -1).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    // The first poll starts at once and makes the mapping Enabled.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last_result(&client, &uuid).await.0 != "Enabled" {
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for the mapping to be enabled"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let disabling = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .enabled(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabling.state(), Some("Disabling"));
+    let busy = client
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .batch_size(10)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ResourceInUseException: Cannot update the event source mapping because it is in use."]
+        .assert_eq(&describe(&busy));
+    assert!(busy.into_service_error().is_resource_in_use_exception());
+    // Nothing of the refused update was applied.
+    let mapping = client
+        .get_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mapping.batch_size(), Some(100));
     cloud.stop().await;
 }
 
@@ -890,6 +967,35 @@ async fn a_mapping_can_invoke_an_alias() {
         mapping.function_arn(),
         Some("arn:aws:lambda:eu-west-1:111111111111:function:consumer:live")
     );
+    let on_latest = mapping_with(&cloud, &stream, |m| m.enabled(false)).await;
+    let listed = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            let page = client
+                .list_event_source_mappings()
+                .function_name(name)
+                .send()
+                .await
+                .unwrap();
+            let mut uuids: Vec<String> = page
+                .event_source_mappings()
+                .iter()
+                .filter_map(|m| m.uuid().map(str::to_owned))
+                .collect();
+            uuids.sort();
+            uuids
+        }
+    };
+    // Listing by a qualified name gives that alias's or version's mappings.
+    assert_eq!(listed("consumer:live").await, std::slice::from_ref(&uuid));
+    assert_eq!(
+        listed("consumer:$LATEST").await,
+        std::slice::from_ref(&on_latest)
+    );
+    assert!(listed("consumer:1").await.is_empty());
+    let mut both = vec![uuid, on_latest];
+    both.sort();
+    assert_eq!(listed("consumer").await, both);
     cloud.stop().await;
 }
 

@@ -221,6 +221,98 @@ async fn an_unchanged_put_writes_no_record() {
     cloud.stop().await;
 }
 
+/// DynamoDB keeps numbers with leading and trailing zeros trimmed ("In
+/// DynamoDB, numbers are represented as variable length. Leading and
+/// trailing zeroes are trimmed.", Developer Guide, Supported data types),
+/// so a write spelling the same numbers differently changes nothing.
+#[tokio::test]
+async fn numbers_are_normalised_and_respelling_them_changes_nothing() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let db = dynamodb(&cloud, &root(&cloud, B));
+    create_table(&db, "documents", Some(StreamViewType::NewImage)).await;
+    let put = |spent: &str, set: [&str; 2], nested: &str| {
+        db.put_item()
+            .table_name("documents")
+            .item("pk", Av::S("doc".into()))
+            .item("sk", Av::N("1".into()))
+            .item("spent", Av::N(spent.into()))
+            .item("sizes", Av::Ns(set.map(str::to_owned).to_vec()))
+            .item(
+                "detail",
+                Av::M(
+                    [("pages".to_owned(), Av::L(vec![Av::N(nested.into())]))]
+                        .into_iter()
+                        .collect(),
+                ),
+            )
+            .send()
+    };
+    put("1.50", ["2", "10"], "0.250").await.unwrap();
+    put("001.5", ["2.0", "1E1"], "25E-2").await.unwrap();
+    let item = db
+        .get_item()
+        .table_name("documents")
+        .key("pk", Av::S("doc".into()))
+        .key("sk", Av::N("1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    expect![[r#"[("detail", M({"pages": L([N("0.25")])})), ("pk", S("doc")), ("sizes", Ns(["2", "10"])), ("sk", N("1")), ("spent", N("1.5"))]"#]]
+        .assert_eq(&format!("{:?}", {
+            let mut sorted: Vec<_> = item.into_iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            sorted
+        }));
+    let updated = db
+        .update_item()
+        .table_name("documents")
+        .key("pk", Av::S("doc".into()))
+        .key("sk", Av::N("1.0".into()))
+        .update_expression("SET spent = :big, tiny = :tiny, zero = :zero")
+        .expression_attribute_values(":big", Av::N("1.2E3".into()))
+        .expression_attribute_values(":tiny", Av::N("-0.0500".into()))
+        .expression_attribute_values(":zero", Av::N("-0".into()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let mut updated: Vec<_> = updated.into_iter().collect();
+    updated.sort_by(|a, b| a.0.cmp(&b.0));
+    expect![[r#"[("spent", N("1200")), ("tiny", N("-0.05")), ("zero", N("0"))]"#]]
+        .assert_eq(&format!("{updated:?}"));
+    let duplicates = put("1", ["1", "1.0"], "0").await.unwrap_err();
+    assert!(
+        describe(&duplicates).contains("contains duplicates"),
+        "{}",
+        describe(&duplicates)
+    );
+
+    let records = read_all(
+        &streams(&cloud, &root(&cloud, B)),
+        &latest_stream(&db).await,
+    )
+    .await;
+    let names: Vec<_> = records
+        .iter()
+        .map(|r| r.event_name.clone().unwrap())
+        .collect();
+    // The second put spelt the same numbers differently: no record.
+    assert_eq!(names, [OperationType::Insert, OperationType::Modify]);
+    let image = records[0]
+        .dynamodb
+        .as_ref()
+        .unwrap()
+        .new_image
+        .as_ref()
+        .unwrap();
+    assert_eq!(image["spent"], StreamAv::N("1.5".into()));
+    cloud.stop().await;
+}
+
 async fn rolling_cloud() -> (
     RunningCloud,
     aws_sdk_dynamodb::Client,
@@ -325,6 +417,66 @@ async fn shards_roll_over_into_children_with_lineage() {
         )
         .collect();
     assert_eq!(keys, ["doc-0", "doc-1", "doc-2", "doc-3", "doc-4"]);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_child_shards_filter_describes_only_the_children_of_a_shard() {
+    use aws_sdk_dynamodbstreams::types::{ShardFilter, ShardFilterType};
+    let (cloud, db, st) = rolling_cloud().await;
+    let arn = latest_stream(&db).await;
+    let shards = list_shards(&st, &arn).await;
+    let ids: Vec<String> = shards.iter().map(|s| s.shard_id.clone().unwrap()).collect();
+    let children_of = |shard_id: String| {
+        st.describe_stream()
+            .stream_arn(&arn)
+            .shard_filter(
+                ShardFilter::builder()
+                    .r#type(ShardFilterType::ChildShards)
+                    .shard_id(shard_id)
+                    .build(),
+            )
+            .send()
+    };
+    let children =
+        |output: aws_sdk_dynamodbstreams::operation::describe_stream::DescribeStreamOutput| {
+            let description = output.stream_description.unwrap();
+            assert!(description.last_evaluated_shard_id.is_none());
+            description
+                .shards
+                .unwrap()
+                .into_iter()
+                .map(|s| s.shard_id.unwrap())
+                .collect::<Vec<_>>()
+        };
+    assert_eq!(
+        children(children_of(ids[0].clone()).await.unwrap()),
+        [ids[1].clone()]
+    );
+    assert_eq!(
+        children(children_of(ids[1].clone()).await.unwrap()),
+        [ids[2].clone()]
+    );
+    // The open shard has no child yet.
+    assert!(children(children_of(ids[2].clone()).await.unwrap()).is_empty());
+
+    let bad_type = st
+        .describe_stream()
+        .stream_arn(&arn)
+        .shard_filter(
+            ShardFilter::builder()
+                .r#type(ShardFilterType::from("PARENT_SHARDS"))
+                .shard_id(ids[0].clone())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ValidationException: 1 validation error detected: Value 'PARENT_SHARDS' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [CHILD_SHARDS]"]
+        .assert_eq(&describe(&bad_type));
+    let short = children_of("shard-1".to_owned()).await.unwrap_err();
+    expect!["ValidationException: 1 validation error detected: Value 'shard-1' at 'shardFilter.shardId' failed to satisfy constraint: Member must have length less than or equal to 65 and greater than or equal to 28"]
+        .assert_eq(&describe(&short));
     cloud.stop().await;
 }
 
