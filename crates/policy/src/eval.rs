@@ -19,9 +19,11 @@
 //!    identity side: the resource policy (the trust policy) alone decides.
 //!
 //! A statement applies when its action, resource, principal (in resource
-//! policies) and every condition match. A `NotPrincipal` spares a requester
-//! only when it names every identity the requester has (a session: its ARN,
-//! its role and its account). Actions match
+//! policies) and every condition match. A `NotPrincipal` with `Deny` spares
+//! a requester only when it names every identity the requester has (a
+//! session: its ARN, its role and its account) and the requester has no
+//! permissions boundary; a `NotPrincipal` with `Allow`, which AWS does not
+//! support, grants nothing. Actions match
 //! case-insensitively, resources case-sensitively per ARN segment; policy
 //! variables are substituted in documents of version 2012-10-17 only.
 //!
@@ -690,8 +692,7 @@ impl fmt::Display for Decision {
 /// one statement may name it in several ways.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Grants {
-    /// By the session ARN, `*`, the service, or a NotPrincipal that spares
-    /// none of its identities: a direct grant.
+    /// By the session ARN, `*` or the service: a direct grant.
     direct: bool,
     /// By the role ARN: limited by the boundary and session policy.
     role: bool,
@@ -828,6 +829,10 @@ struct Scan {
 pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let mut allowing: Vec<StatementRef> = Vec::new();
     let mut denying: Vec<StatementRef> = Vec::new();
+    // IAM "AWS JSON policy elements: NotPrincipal": a Deny with NotPrincipal
+    // always denies an IAM principal that has a permissions boundary
+    // attached, whatever NotPrincipal names.
+    let has_boundary = policies.boundary.is_some();
     let mut scan = |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Grants) {
         let variables = doc.substitutes_variables();
         let mut result = Scan::default();
@@ -836,7 +841,12 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
             let statement_grants = if kind == PolicyKind::Resource {
                 let found = match (&statement.principal, &statement.not_principal) {
                     (Some(p), _) => principals_match(p, &request.principal),
-                    (None, Some(np)) if !not_principal_excludes(np, &request.principal) => {
+                    // NotPrincipal with Allow is not supported by AWS: it
+                    // grants nothing.
+                    (None, Some(_)) if statement.effect == Effect::Allow => Grants::default(),
+                    (None, Some(np))
+                        if has_boundary || !not_principal_excludes(np, &request.principal) =>
+                    {
                         Grants::DIRECT
                     }
                     _ => Grants::default(),
@@ -1276,6 +1286,48 @@ mod tests {
                 ExplicitDeny
                 ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a resource-based policy: resource-based policy statement 1 (Sid "OnlyTheConsumer")
                 User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
+            "#]],
+        );
+    }
+
+    #[test]
+    fn deny_with_not_principal_always_denies_a_principal_with_a_boundary() {
+        // IAM "AWS JSON policy elements: NotPrincipal": "The NotPrincipal
+        // element with a Deny effect will always deny any IAM principal that
+        // has a permissions boundary policy attached, regardless of the values
+        // specified in the NotPrincipal element."
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":"dynamodb:GetRecords","Resource":"*"},{"Sid":"OnlyTheConsumer","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:sts::111111111111:assumed-role/billing-consumer/poller","arn:aws:iam::111111111111:role/billing-consumer","arn:aws:iam::111111111111:root"]},"Action":"dynamodb:*","Resource":"*"}]}"#;
+        let boundary = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            Some(boundary),
+            None,
+            Some(policy),
+            expect![[r#"
+                ExplicitDeny
+                ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a resource-based policy: resource-based policy statement 1 (Sid "OnlyTheConsumer")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
+            "#]],
+        );
+    }
+
+    #[test]
+    fn allow_with_not_principal_grants_nothing() {
+        // IAM "AWS JSON policy elements: NotPrincipal": "NotPrincipal must be
+        // used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+        // supported."
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AllButAudit","Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::333333333333:root"},"Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(policy),
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (cross-account) because no resource-based policy allows the dynamodb:GetRecords action; allowed only by identity-based policy 0 statement 0 (Sid "ReadStream")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action
             "#]],
         );
     }

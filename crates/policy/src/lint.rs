@@ -161,8 +161,10 @@ lint_codes! {
     PublicAccess => "PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION",
     /// A principal contains `*` without being exactly `*`.
     PartialWildcardPrincipal => "PARTIAL_WILDCARD_PRINCIPAL",
-    /// `NotPrincipal` with `Allow` grants to everyone not listed.
+    /// `NotPrincipal` with `Allow`, which AWS does not support.
     AllowWithNotPrincipal => "ALLOW_WITH_NOT_PRINCIPAL",
+    /// `NotPrincipal` in a role trust policy, where IAM does not allow it.
+    NotPrincipalInTrustPolicy => "NOT_PRINCIPAL_IN_TRUST_POLICY",
     /// A stream policy names `dynamodb:ListStreams`, which has no stream
     /// resource and belongs in the identity policy.
     ListStreamsInStreamPolicy => "LIST_STREAMS_IN_STREAM_POLICY",
@@ -490,12 +492,21 @@ impl Linter {
                 ),
             );
         }
-        if statement.not_principal.is_some() && statement.effect == Effect::Allow {
+        // IAM "AWS JSON policy elements: NotPrincipal": NotPrincipal is not
+        // allowed in a role trust policy, and with Allow it is not supported.
+        if statement.not_principal.is_some() && self.policy_type == PolicyType::Trust {
+            self.push(
+                LintCode::NotPrincipalInTrustPolicy,
+                Severity::Error,
+                path.key("NotPrincipal"),
+                "a role trust policy cannot use NotPrincipal: name the principals that may assume the role in Principal".to_owned(),
+            );
+        } else if statement.not_principal.is_some() && statement.effect == Effect::Allow {
             self.push(
                 LintCode::AllowWithNotPrincipal,
-                Severity::SecurityWarning,
+                Severity::Error,
                 path.key("NotPrincipal"),
-                "Allow with NotPrincipal grants access to every principal not listed, including anonymous ones: name the principals in Principal instead".to_owned(),
+                "NotPrincipal with Allow is not supported by AWS and grants nothing: name the principals in Principal instead".to_owned(),
             );
         }
         for (field, principals) in [
@@ -862,8 +873,26 @@ mod tests {
                 error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public; DynamoDB rejects such policies
                 error PARTIAL_WILDCARD_PRINCIPAL $.Statement[2].Principal.AWS[0] principal "arn:aws:iam::*:role/c" contains a wildcard: IAM accepts only "*" alone; use "*" with a condition such as aws:PrincipalArn (ArnLike) instead
                 warning UNIQUE_ID_PRINCIPAL $.Statement[2].Principal.AWS[1] principal "AROAEXAMPLEID1234567" is a unique id: IAM writes one in place of a role or user that was deleted; a recreated role with the same name is not this principal, so name it again by ARN
-                security-warning ALLOW_WITH_NOT_PRINCIPAL $.Statement[3].NotPrincipal Allow with NotPrincipal grants access to every principal not listed, including anonymous ones: name the principals in Principal instead
+                error ALLOW_WITH_NOT_PRINCIPAL $.Statement[3].NotPrincipal NotPrincipal with Allow is not supported by AWS and grants nothing: name the principals in Principal instead
                 error MISSING_PRINCIPAL $.Statement[4] every statement of a stream policy needs a Principal
+            "#]],
+        );
+        // IAM "AWS JSON policy elements: NotPrincipal": not in an identity
+        // policy nor in a role trust policy.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"sts:AssumeRole"}]}"#,
+            PolicyType::Trust,
+            None,
+            expect![[r#"
+                error NOT_PRINCIPAL_IN_TRUST_POLICY $.Statement[0].NotPrincipal a role trust policy cannot use NotPrincipal: name the principals that may assume the role in Principal
+            "#]],
+        );
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"s3:*","Resource":"*"}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                error PRINCIPAL_IN_IDENTITY_POLICY $.Statement[0].NotPrincipal an identity-based policy cannot name a principal: remove NotPrincipal; the principal is whoever the policy is attached to
             "#]],
         );
         check(
@@ -955,7 +984,8 @@ mod tests {
             (LintCode::MissingResource, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetItem""#))),
             (LintCode::PublicAccess, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":["*"]},"Action":"dynamodb:GetItem","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}"#)),
             (LintCode::PartialWildcardPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":"arn:aws:iam::11111111111?:root"},"Action":"sts:AssumeRole""#)),
-            (LintCode::AllowWithNotPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"sts:AssumeRole""#)),
+            (LintCode::AllowWithNotPrincipal, PolicyType::Table, stmt(r#""Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"dynamodb:GetItem","Resource":"*""#)),
+            (LintCode::NotPrincipalInTrustPolicy, PolicyType::Trust, stmt(r#""Effect":"Deny","NotPrincipal":{"AWS":"111111111111"},"Action":"sts:AssumeRole""#)),
             (LintCode::ListStreamsInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"DynamoDB:liststreams","Resource":"*""#))),
             (LintCode::NonStreamActionInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Deny",{reader},"Action":"dynamodb:PutItem","Resource":"*""#))),
             (LintCode::ImpreciseStreamActions, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"NotAction":"dynamodb:GetRecords","Resource":"*""#))),

@@ -325,17 +325,22 @@ fn matching(
     doc: &PolicyDocument,
     request: &Request,
     resource_policy: bool,
+    has_boundary: bool,
 ) -> Option<Vec<(Effect, Option<Named>)>> {
     let mut out = Vec::new();
     for statement in doc.statements() {
         let named = if resource_policy {
             let how = match (&statement.principal, &statement.not_principal) {
                 (Some(p), _) => named_in(p, request),
+                // NotPrincipal with Allow is not supported: it grants nothing.
+                (None, Some(_)) if statement.effect == Effect::Allow => vec![],
                 (None, Some(np)) => {
-                    // NotPrincipal applies unless it names every identity of
-                    // the requester: for a session its ARN, its role and its
-                    // account (the documentation's own example lists all three).
-                    if every_identity_named(np, request) {
+                    // A Deny with NotPrincipal applies to a principal with a
+                    // permissions boundary whatever it names; otherwise
+                    // unless it names every identity of the requester: for a
+                    // session its ARN, its role and its account (the
+                    // documentation's own example lists all three).
+                    if !has_boundary && every_identity_named(np, request) {
                         vec![]
                     } else {
                         vec![Named::Directly]
@@ -412,18 +417,18 @@ impl<'a> ReferencePolicies<'a> {
 pub(crate) fn evaluate(request: &Request, policies: &ReferencePolicies<'_>) -> Option<Outcome> {
     let mut identity = Vec::new();
     for doc in &policies.identity {
-        identity.extend(matching(doc, request, false)?);
+        identity.extend(matching(doc, request, false, false)?);
     }
     let boundary = match policies.boundary {
-        Some(doc) => Some(matching(doc, request, false)?),
+        Some(doc) => Some(matching(doc, request, false, false)?),
         None => None,
     };
     let session = match policies.session {
-        Some(doc) => Some(matching(doc, request, false)?),
+        Some(doc) => Some(matching(doc, request, false, false)?),
         None => None,
     };
     let resource = match policies.resource {
-        Some(doc) => matching(doc, request, true)?,
+        Some(doc) => matching(doc, request, true, policies.boundary.is_some())?,
         None => Vec::new(),
     };
 
