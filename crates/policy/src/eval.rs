@@ -3,7 +3,9 @@
 //!
 //! It follows the documented IAM evaluation logic:
 //! 1. An explicit `Deny` in any policy in play wins.
-//! 2. An account's root in its own account is allowed (it has full access).
+//! 2. An account's root in its own account is allowed (it has full access),
+//!    unless the resource policy is required (see 3), which must then allow
+//!    the root as it must allow anyone.
 //! 3. Within one account, the identity-based policies and the resource-based
 //!    policy are a union, with the documented rule for roles: a resource
 //!    policy that names the *role* ARN is still limited by the role's
@@ -948,9 +950,11 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
         return decision(Outcome::ExplicitDeny, Some(kind), denying, false);
     }
 
-    // 2. The root user has full access in its own account.
+    // 2. The root user has full access in its own account, except where a
+    // resource policy is required (a trust policy, a KMS key policy): that
+    // policy must allow the root too, by naming it or its account.
     let is_root = principal.kind == PrincipalKind::AccountRoot;
-    if is_root && !cross_account {
+    if is_root && !cross_account && !policies.resource_policy_required {
         return decision(Outcome::Allow, None, allowing, true);
     }
 
@@ -1377,6 +1381,47 @@ mod tests {
             ImplicitDeny: sts:AssumeRole is denied (same-account) because no resource-based policy allows the sts:AssumeRole action; allowed only by identity-based policy 0 statement 0 (Sid "MayAssume")
         "#]]
         .assert_eq(&out);
+    }
+
+    #[test]
+    fn a_required_resource_policy_binds_the_account_root_too() {
+        // AWS KMS "Default key policy": "Unlike other AWS resource policies,
+        // an AWS KMS key policy does not automatically give permission to the
+        // account or any of its identities." A role's trust policy likewise
+        // decides who may assume the role: where the resource policy is
+        // required, the root user's full access does not stand in for it.
+        let root = || {
+            Request::new(
+                Principal::parse("111111111111").unwrap(),
+                "sts:AssumeRole",
+                "arn:aws:iam::111111111111:role/billing-consumer",
+            )
+        };
+        let lambda_only = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Lambda","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        let names_account = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        let run = |trust: &PolicyDocument| {
+            let set = PolicySet::new()
+                .with_resource_policy(trust)
+                .requiring_resource_policy();
+            let request = root();
+            let decision = evaluate(&request, &set);
+            let mut out = format!("{decision}\n");
+            if let Some(message) = decision.access_denied_message(&request) {
+                out.push_str(&message);
+                out.push('\n');
+            }
+            out
+        };
+        let out = [run(&lambda_only), run(&names_account)].concat();
+        expect![[r#"
+            ImplicitDeny: sts:AssumeRole is denied (same-account) because no resource-based policy allows the sts:AssumeRole action
+            User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/billing-consumer because no resource-based policy allows the sts:AssumeRole action
+            Allow: sts:AssumeRole is allowed (same-account) by resource-based policy statement 0 (Sid "Account")
+        "#]].assert_eq(&out);
     }
 
     #[test]

@@ -458,8 +458,9 @@ pub(crate) fn evaluate(request: &Request, policies: &ReferencePolicies<'_>) -> O
     };
 
     let is_root = principal.kind() == PrincipalKind::AccountRoot;
-    // The root user has full access to its own account.
-    if is_root && same_account {
+    // The root user has full access to its own account, except where the
+    // resource policy must allow (a trust policy, a KMS key policy).
+    if is_root && same_account && !policies.resource_required {
         return Some(Outcome::Allow);
     }
 
