@@ -27,7 +27,10 @@
 //! permissions boundary; a `NotPrincipal` with `Allow`, which AWS does not
 //! support, grants nothing. Actions match
 //! case-insensitively, resources case-sensitively per ARN segment; policy
-//! variables are substituted in documents of version 2012-10-17 only.
+//! variables are substituted in documents of version 2012-10-17 only, in
+//! the resource part of `Resource`/`NotResource` ARNs (after the fifth
+//! colon) and in the values of String and ARN condition operators; a
+//! variable there without a value makes its statement not apply.
 //!
 //! The hot path (a stream read checked against two small policies) does not
 //! parse anything and allocates only for the [`Decision`] and its list of
@@ -57,7 +60,7 @@ use std::fmt;
 use crate::arn::{AccountId, ArnError, AssumedRoleArn, RoleArn, is_account_id};
 use crate::condition::{Context, conditions_match};
 use crate::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
-use crate::pattern::{action_matches, arn_matches, substitute};
+use crate::pattern::{action_matches, arn_matches as resource_matches, substitute_resource};
 
 /// Why a principal could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -797,17 +800,24 @@ fn statement_matches(statement: &Statement, request: &Request, variables: bool) 
     if !action_ok {
         return false;
     }
-    let resource_matches = |pattern: &String| {
-        if variables {
-            substitute(pattern, &request.context)
-                .is_some_and(|p| arn_matches(&p, &request.resource))
-        } else {
-            arn_matches(pattern, &request.resource)
-        }
-    };
     let resource_ok = match (&statement.resource, &statement.not_resource) {
-        (Some(resources), _) => resources.iter().any(resource_matches),
-        (None, Some(resources)) => !resources.iter().any(resource_matches),
+        (Some(patterns), _) | (None, Some(patterns)) => {
+            let mut any_match = false;
+            for pattern in patterns.iter() {
+                any_match |= if variables {
+                    // IAM "Variables and tags": a variable with no value
+                    // makes the statement not apply, in NotResource as in
+                    // Resource.
+                    match substitute_resource(pattern, &request.context) {
+                        Some(pattern) => resource_matches(&pattern, &request.resource),
+                        None => return false,
+                    }
+                } else {
+                    resource_matches(pattern, &request.resource)
+                };
+            }
+            any_match == statement.resource.is_some()
+        }
         // No Resource at all: a trust policy, whose resource is the role.
         (None, None) => true,
     };
@@ -1422,6 +1432,66 @@ mod tests {
             User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/billing-consumer because no resource-based policy allows the sts:AssumeRole action
             Allow: sts:AssumeRole is allowed (same-account) by resource-based policy statement 0 (Sid "Account")
         "#]].assert_eq(&out);
+    }
+
+    #[test]
+    fn policy_variables_in_resources_follow_iam() {
+        let same_account_stream = "arn:aws:dynamodb:eu-west-1:111111111111:table/documents/stream/2024-05-01T12:00:00.000";
+        let request = |context: Option<&str>| {
+            let request = Request::new(
+                session("arn:aws:sts::111111111111:assumed-role/billing-consumer/poller"),
+                "dynamodb:GetRecords",
+                same_account_stream,
+            );
+            match context {
+                Some(table) => request.with_context("dynamodb:table", table),
+                None => request,
+            }
+        };
+        let identity = |element: &str, pattern: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S","Effect":"Allow","Action":"dynamodb:GetRecords",{element}:"{pattern}"}}]}}"#
+            )
+        };
+        let run = |policy: &str, context: Option<&str>| {
+            let policy = doc(policy);
+            let decision = evaluate(&request(context), &PolicySet::new().with_identity(&policy));
+            format!("{}\n", decision.outcome())
+        };
+        // IAM "Variables and tags": "any attempt to match it fails and causes
+        // the statement to be invalid": an absent variable in NotResource
+        // does not make the statement apply to everything.
+        let not_resource = identity(
+            r#""NotResource""#,
+            "arn:aws:dynamodb:*:*:table/${dynamodb:table}/*",
+        );
+        // IAM "Variables and tags": variables are substituted only in the
+        // resource part of an ARN, after the fifth colon; before it they
+        // are literal text.
+        let in_account = identity(
+            r#""Resource""#,
+            "arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/documents/stream/*",
+        );
+        let in_resource = identity(
+            r#""Resource""#,
+            "arn:aws:dynamodb:*:111111111111:table/${dynamodb:table}/stream/*",
+        );
+        let out = [
+            run(&not_resource, None),
+            run(&not_resource, Some("documents")),
+            run(&not_resource, Some("other")),
+            run(&in_account, None),
+            run(&in_resource, Some("documents")),
+        ]
+        .concat();
+        expect![[r#"
+            ImplicitDeny
+            ImplicitDeny
+            Allow
+            ImplicitDeny
+            Allow
+        "#]]
+        .assert_eq(&out);
     }
 
     #[test]

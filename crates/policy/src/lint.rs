@@ -22,12 +22,13 @@ use std::str::FromStr;
 
 use crate::arn::Arn;
 use crate::builders::STREAM_READ_ACTIONS;
+use crate::condition::takes_variables;
 use crate::document::{
     ConditionValue, Effect, OneOrMany, OperatorKind, PolicyDocument, PolicyParseError,
     PolicyVersion, PrincipalType, Principals, SetQualifier, Statement,
 };
 use crate::json::JsonPath;
-use crate::pattern::{action_matches, arn_matches};
+use crate::pattern::{action_matches, arn_matches, resource_part_start};
 
 /// DynamoDB's limit on a resource policy, in bytes, whitespace counted.
 pub const DYNAMODB_POLICY_LIMIT_BYTES: usize = 20 * 1024;
@@ -148,6 +149,10 @@ lint_codes! {
     OldVersion => "OLD_VERSION",
     /// `${...}` appears under a version that does not substitute it.
     VariablesNeedNewVersion => "VARIABLES_NEED_2012_VERSION",
+    /// `${...}` appears where IAM does not substitute it: in an ARN before
+    /// the resource part, or in a condition operator other than the String
+    /// and ARN ones.
+    VariableNotSubstituted => "VARIABLE_NOT_SUBSTITUTED",
     /// An identity-based policy names a principal.
     PrincipalInIdentityPolicy => "PRINCIPAL_IN_IDENTITY_POLICY",
     /// An identity-based policy has an `Id`.
@@ -704,6 +709,18 @@ impl Linter {
                 if !substitutes && resource.contains("${") {
                     self.variables_warning(value_path.clone(), resource);
                 }
+                let prefix = match resource_part_start(resource) {
+                    Some(start) => resource.get(..start).unwrap_or_default(),
+                    None => resource.as_str(),
+                };
+                if substitutes && prefix.contains("${") {
+                    self.push(
+                        LintCode::VariableNotSubstituted,
+                        Severity::Warning,
+                        value_path.clone(),
+                        format!("{resource:?} has a policy variable before the resource part of the ARN (the fifth colon), where IAM keeps it as literal text and the ARN never matches"),
+                    );
+                }
                 if field != "Resource" || !self.policy_type.is_resource_policy() {
                     continue;
                 }
@@ -774,17 +791,27 @@ impl Linter {
                         format!("{} is single-valued: ForAllValues is true when the key is absent, so this allows requests without it; drop ForAllValues:", entry.key),
                     );
                 }
-                if !substitutes {
-                    for (i, value) in entry.values.iter().enumerate() {
-                        if let ConditionValue::String(text) = value
-                            && text.contains("${")
-                        {
-                            let value_path = match &entry.values {
-                                OneOrMany::One(_) => entry_path.clone(),
-                                OneOrMany::Many(_) => entry_path.index(i),
-                            };
-                            self.variables_warning(value_path, text);
-                        }
+                let literal_operator = operator.kind().is_some_and(|k| !takes_variables(k));
+                for (i, value) in entry.values.iter().enumerate() {
+                    let ConditionValue::String(text) = value else {
+                        continue;
+                    };
+                    if !text.contains("${") {
+                        continue;
+                    }
+                    let value_path = match &entry.values {
+                        OneOrMany::One(_) => entry_path.clone(),
+                        OneOrMany::Many(_) => entry_path.index(i),
+                    };
+                    if !substitutes {
+                        self.variables_warning(value_path, text);
+                    } else if literal_operator {
+                        self.push(
+                            LintCode::VariableNotSubstituted,
+                            Severity::Warning,
+                            value_path,
+                            format!("{text:?} has a policy variable, which IAM substitutes only for String and ARN operators; under {} it is literal text", operator.as_str()),
+                        );
                     }
                 }
             }
@@ -967,6 +994,24 @@ mod tests {
     }
 
     #[test]
+    fn variables_where_iam_keeps_them_literal() {
+        // IAM "Variables and tags": variables only in the resource part of an
+        // ARN (after the fifth colon) and in String and ARN operators.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetRecords","Resource":["arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t/stream/*","arn:aws:dynamodb:*:111111111111:table/${aws:PrincipalTag/table}/stream/*"],"Condition":{
+                "DateLessThan":{"aws:CurrentTime":"${aws:TokenIssueTime}"},
+                "StringEquals":{"aws:PrincipalAccount":"${aws:ResourceAccount}"}
+            }}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                warning VARIABLE_NOT_SUBSTITUTED $.Statement[0].Resource[0] "arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t/stream/*" has a policy variable before the resource part of the ARN (the fifth colon), where IAM keeps it as literal text and the ARN never matches
+                warning VARIABLE_NOT_SUBSTITUTED $.Statement[0].Condition.DateLessThan.aws:CurrentTime "${aws:TokenIssueTime}" has a policy variable, which IAM substitutes only for String and ARN operators; under DateLessThan it is literal text
+            "#]],
+        );
+    }
+
+    #[test]
     fn every_code_has_a_document_that_raises_it() {
         let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
         let reader = r#""Principal":{"AWS":"arn:aws:iam::111111111111:role/c"}"#;
@@ -978,6 +1023,7 @@ mod tests {
             (LintCode::MissingVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::OldVersion, PolicyType::Identity, r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::VariablesNeedNewVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#.to_owned()),
+            (LintCode::VariableNotSubstituted, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"n":"${limit}"}}"#)),
             (LintCode::PrincipalInIdentityPolicy, PolicyType::Identity, stmt(r#""Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*""#)),
             (LintCode::IdInIdentityPolicy, PolicyType::Identity, r#"{"Version":"2012-10-17","Id":"x","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::MissingPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Action":"sts:AssumeRole""#)),

@@ -9,7 +9,9 @@
 //!   ARN runs to the end (`arn:aws:dynamodb:*` matches every DynamoDB ARN).
 //! - Policy variables (`${aws:username}`, `${aws:PrincipalTag/team, 'x'}`,
 //!   and the escapes `${*}`, `${?}`, `${$}`) are substituted by
-//!   [`substitute`]; their values are literal text, never wildcards.
+//!   [`substitute`], and in resource patterns by [`substitute_resource`],
+//!   only after the fifth colon; their values are literal text, never
+//!   wildcards.
 //!
 //! Nothing here allocates unless a pattern holds a policy variable or a
 //! non-ASCII character.
@@ -87,6 +89,73 @@ pub fn substitute<'p>(pattern: &'p str, source: &dyn VariableSource) -> Option<C
     Some(Cow::Owned(out))
 }
 
+/// The byte offset where the resource part of an ARN pattern begins: just
+/// after its fifth colon, not counting colons inside `${...}`. `None` when
+/// the pattern has fewer than five such colons.
+pub(crate) fn resource_part_start(pattern: &str) -> Option<usize> {
+    let mut colons = 0;
+    let mut in_variable = false;
+    let mut previous = '\0';
+    for (index, c) in pattern.char_indices() {
+        match c {
+            '{' if previous == '$' => in_variable = true,
+            '}' => in_variable = false,
+            ':' if !in_variable => {
+                colons += 1;
+                if colons == 5 {
+                    return Some(index + 1);
+                }
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// Replaces the policy variables of a `Resource` or `NotResource` pattern,
+/// only in its resource part (after the fifth colon), the one place of an
+/// ARN where IAM substitutes them; before it, `${...}` is literal text.
+///
+/// Returns `None` when a variable there has no value and no default.
+///
+/// ```
+/// use streamgate_policy::pattern::{substitute_resource, VariableSource};
+/// struct Account;
+/// impl VariableSource for Account {
+///     fn variable(&self, key: &str) -> Option<&str> {
+///         key.eq_ignore_ascii_case("aws:PrincipalAccount").then_some("111111111111")
+///     }
+/// }
+/// assert_eq!(
+///     substitute_resource("arn:aws:s3:::b/${aws:PrincipalAccount}/*", &Account).as_deref(),
+///     Some("arn:aws:s3:::b/111111111111/*")
+/// );
+/// assert_eq!(
+///     substitute_resource("arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t", &Account).as_deref(),
+///     Some("arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t")
+/// );
+/// ```
+pub fn substitute_resource<'p>(
+    pattern: &'p str,
+    source: &dyn VariableSource,
+) -> Option<Cow<'p, str>> {
+    if !pattern.contains("${") {
+        return Some(Cow::Borrowed(pattern));
+    }
+    let Some(start) = resource_part_start(pattern) else {
+        return Some(Cow::Borrowed(pattern));
+    };
+    let (prefix, resource) = (
+        pattern.get(..start).unwrap_or_default(),
+        pattern.get(start..).unwrap_or_default(),
+    );
+    match substitute(resource, source)? {
+        Cow::Borrowed(_) => Some(Cow::Borrowed(pattern)),
+        Cow::Owned(resource) => Some(Cow::Owned(format!("{prefix}{resource}"))),
+    }
+}
+
 fn push_literal(out: &mut String, value: &str) {
     for c in value.chars() {
         out.push(match c {
@@ -103,6 +172,28 @@ fn char_eq(p: char, v: char, ignore_case: bool) -> bool {
         || (p == LITERAL_STAR && v == '*')
         || (p == LITERAL_QUESTION && v == '?')
         || (ignore_case && p.to_lowercase().eq(v.to_lowercase()))
+}
+
+/// Equality of a substituted pattern and a value, where a literal `*` or
+/// `?` that came from `${*}`, `${?}` or a variable's value equals the
+/// character itself; optionally ignoring case.
+pub(crate) fn literal_eq(pattern: &str, value: &str, ignore_case: bool) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        return if ignore_case {
+            pattern.eq_ignore_ascii_case(value)
+        } else {
+            pattern == value
+        };
+    }
+    let mut p = pattern.chars();
+    let mut v = value.chars();
+    loop {
+        match (p.next(), v.next()) {
+            (None, None) => return true,
+            (Some(pc), Some(vc)) if char_eq(pc, vc, ignore_case) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Glob matching on bytes, for the common all-ASCII case.

@@ -59,6 +59,7 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:dynamodb:*",
     "arn:aws:dynamodb:eu-west-1:111111111111:table/usage/stream/*",
     "arn:aws:dynamodb:eu-west-1:${aws:PrincipalAccount}:table/*",
+    "arn:aws:dynamodb:*:*:table/${dynamodb:table}/*",
     "arn:aws:dynamodb:eu-west-1:222222222222:table/Documents/stream/*",
     "arn:aws:dynamodb:eu-west-?:*:table/*/stream/2024-*",
 ];
@@ -203,6 +204,20 @@ fn condition_block() -> impl Strategy<Value = ConditionBlock> {
             vec!["a"],
         ),
         (None, OperatorKind::NumericLessThan, false, "n", vec!["10"]),
+        (
+            None,
+            OperatorKind::NumericLessThan,
+            false,
+            "n",
+            vec!["${limit}"],
+        ),
+        (
+            None,
+            OperatorKind::StringNotEquals,
+            false,
+            "aws:PrincipalOrgID",
+            vec!["${dynamodb:table}"],
+        ),
         (
             None,
             OperatorKind::NumericGreaterThanEquals,
@@ -436,6 +451,9 @@ fn context() -> impl Strategy<Value = Vec<(String, Vec<String>)>> {
             "aws:PrincipalArn",
             vec!["arn:aws:iam::333333333333:role/audit"],
         ),
+        ("dynamodb:table", vec!["documents"]),
+        ("dynamodb:table", vec!["usage"]),
+        ("limit", vec!["7"]),
     ];
     prop::collection::vec(proptest::sample::select(entries), 0..4).prop_map(|list| {
         list.into_iter()

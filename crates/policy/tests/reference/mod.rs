@@ -91,6 +91,47 @@ fn with_variables(text: &str, context: &Context, version: Option<PolicyVersion>)
     Some(out)
 }
 
+/// A `Resource` pattern with its variables substituted: only after the
+/// fifth colon (IAM keeps the rest literal); `None` when one has no value.
+fn resource_with_variables(
+    pattern: &str,
+    context: &Context,
+    version: Option<PolicyVersion>,
+) -> Option<String> {
+    // The fifth colon outside `${...}`.
+    let mut colons = 0;
+    let mut depth = 0;
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut split = None;
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '{' && i > 0 && chars[i - 1] == '$' {
+            depth += 1;
+        } else if *c == '}' && depth > 0 {
+            depth -= 1;
+        } else if *c == ':' && depth == 0 {
+            colons += 1;
+            if colons == 5 {
+                split = Some(i + 1);
+                break;
+            }
+        }
+    }
+    match split {
+        None => Some(pattern.to_owned()),
+        Some(at) => {
+            let prefix: String = chars[..at].iter().collect();
+            let rest: String = chars[at..].iter().collect();
+            Some(prefix + &with_variables(&rest, context, version)?)
+        }
+    }
+}
+
+/// The String and ARN operators, the only ones whose values take variables.
+fn takes_variables(kind: OperatorKind) -> bool {
+    let name = format!("{kind:?}");
+    name.starts_with("String") || name.starts_with("Arn")
+}
+
 fn ipv4(text: &str) -> Option<u32> {
     let parts: Vec<u32> = text
         .split('.')
@@ -200,11 +241,19 @@ fn conditions(
     };
     for block in blocks {
         for entry in &block.entries {
-            let values: Vec<String> = entry
-                .values
-                .iter()
-                .filter_map(|v| with_variables(v.as_str(), &request.context, version))
-                .collect();
+            let substitutes = block.operator.kind().is_some_and(takes_variables);
+            let mut values = Vec::new();
+            for value in entry.values.iter() {
+                if !substitutes {
+                    values.push(value.as_str().to_owned());
+                    continue;
+                }
+                // A variable without a value: the statement does not apply.
+                match with_variables(value.as_str(), &request.context, version) {
+                    Some(value) => values.push(value),
+                    None => return Some(false),
+                }
+            }
             if !condition_key(block, &entry.key, &values, &request.context)? {
                 return Some(false);
             }
@@ -224,13 +273,22 @@ fn applies(
         (None, Some(list)) => !list.iter().any(|p| action_like(p, &request.action)),
         (None, None) => false,
     };
-    let resource_like = |p: &String| {
-        with_variables(p, &request.context, version)
-            .is_some_and(|p| arn_like(&p, &request.resource))
+    // Every pattern substituted; a variable without a value anywhere in
+    // Resource or NotResource: the statement does not apply.
+    let substituted = |list: &streamgate_policy::document::OneOrMany<String>| {
+        list.iter()
+            .map(|p| resource_with_variables(p, &request.context, version))
+            .collect::<Option<Vec<String>>>()
     };
     let resource = match (&statement.resource, &statement.not_resource) {
-        (Some(list), _) => list.iter().any(resource_like),
-        (None, Some(list)) => !list.iter().any(resource_like),
+        (Some(list), _) => match substituted(list) {
+            Some(list) => list.iter().any(|p| arn_like(p, &request.resource)),
+            None => false,
+        },
+        (None, Some(list)) => match substituted(list) {
+            Some(list) => !list.iter().any(|p| arn_like(p, &request.resource)),
+            None => false,
+        },
         (None, None) => true,
     };
     if !action || !resource {
