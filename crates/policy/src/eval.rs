@@ -26,7 +26,8 @@
 //! session: its ARN, its role and its account) and the requester has no
 //! permissions boundary; a `NotPrincipal` with `Allow`, which AWS does not
 //! support, grants nothing. Actions match
-//! case-insensitively, resources case-sensitively per ARN segment; policy
+//! case-insensitively, resources case-sensitively per ARN segment (a `*`
+//! ending a segment may run over colons); policy
 //! variables are substituted in documents of version 2012-10-17 only, in
 //! the resource part of `Resource`/`NotResource` ARNs (after the fifth
 //! colon) and in the values of String and ARN condition operators; a
@@ -60,7 +61,7 @@ use std::fmt;
 use crate::arn::{AccountId, ArnError, AssumedRoleArn, RoleArn, is_account_id};
 use crate::condition::{Context, conditions_match};
 use crate::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
-use crate::pattern::{action_matches, arn_matches as resource_matches, substitute_resource};
+use crate::pattern::{action_matches, resource_matches, substitute_resource};
 
 /// Why a principal could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -1490,6 +1491,43 @@ mod tests {
             Allow
             ImplicitDeny
             Allow
+        "#]]
+        .assert_eq(&out);
+    }
+
+    #[test]
+    fn a_resource_star_ending_a_segment_crosses_colons() {
+        // IAM "IAM JSON policy elements: Resource": "If the * wildcard is
+        // the last character of a resource ARN segment, it can expand to
+        // match beyond the colon boundaries." ArnLike keeps each segment
+        // apart.
+        let identity = |resource: &str, condition: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Read","Effect":"Allow","Action":"dynamodb:GetRecords","Resource":"{resource}"{condition}}}]}}"#
+            )
+        };
+        let run = |policy: &str| {
+            let policy = doc(policy);
+            let request = consumer_read().with_context("aws:SourceArn", STREAM);
+            let decision = evaluate(
+                &request,
+                &PolicySet::new()
+                    .with_identity(&policy)
+                    .with_resource_policy(&doc(STREAM_POLICY)),
+            );
+            format!("{}\n", decision.outcome())
+        };
+        let out = [
+            run(&identity("arn:aws:dynamodb:*:table/documents/stream/*", "")),
+            run(&identity(
+                "*",
+                r#","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:dynamodb:*:table/documents/stream/*"}}"#,
+            )),
+        ]
+        .concat();
+        expect![[r#"
+            Allow
+            ImplicitDeny
         "#]]
         .assert_eq(&out);
     }

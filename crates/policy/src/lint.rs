@@ -28,7 +28,7 @@ use crate::document::{
     PolicyVersion, PrincipalType, Principals, SetQualifier, Statement,
 };
 use crate::json::JsonPath;
-use crate::pattern::{action_matches, arn_matches, resource_part_start};
+use crate::pattern::{action_matches, resource_matches, resource_part_start};
 
 /// DynamoDB's limit on a resource policy, in bytes, whitespace counted.
 pub const DYNAMODB_POLICY_LIMIT_BYTES: usize = 20 * 1024;
@@ -729,9 +729,9 @@ impl Linter {
                 };
                 let attached = attached.to_string();
                 let matches = resource.contains("${")
-                    || arn_matches(resource, &attached)
+                    || resource_matches(resource, &attached)
                     || (self.policy_type == PolicyType::Table
-                        && arn_matches(resource, &format!("{attached}/index/x"))
+                        && resource_matches(resource, &format!("{attached}/index/x"))
                         && resource.starts_with(&format!("{attached}/index/")));
                 if !matches {
                     self.push(

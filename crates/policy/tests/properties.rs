@@ -62,6 +62,9 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:dynamodb:*:*:table/${dynamodb:table}/*",
     "arn:aws:dynamodb:eu-west-1:222222222222:table/Documents/stream/*",
     "arn:aws:dynamodb:eu-west-?:*:table/*/stream/2024-*",
+    "arn:aws:dynamodb:*:table/documents/stream/*",
+    "arn:aws:dynamodb:eu-*:table/*",
+    "arn:aws:dynamo*:eu-west-1:222222222222:table/documents",
 ];
 const RESOURCES: &[&str] = &[
     STREAM_B,
@@ -604,6 +607,18 @@ proptest! {
     }
 
     #[test]
+    fn resource_matching_agrees_with_the_reference(
+        pattern in "(arn:)?[ab:*?]{0,10}",
+        value in "(arn:)?[ab:]{0,10}",
+    ) {
+        prop_assert_eq!(
+            streamgate_policy::pattern::resource_matches(&pattern, &value),
+            reference::resource_like(&pattern, &value),
+            "{} ~ {}", pattern, value
+        );
+    }
+
+    #[test]
     fn fast_evaluator_agrees_with_the_reference(case in case()) {
         let expected = reference::evaluate(&case.request(), &case.policies());
         prop_assert!(expected.is_some(), "the reference does not cover {:?}", case);
@@ -691,6 +706,18 @@ proptest! {
 fn reference_matching_agrees_with_examples() {
     assert!(reference::arn_like("arn:aws:dynamodb:*", STREAM_B));
     assert!(!reference::arn_like("arn:aws:dynamodb:*:1:table", STREAM_B));
+    assert!(reference::resource_like(
+        "arn:aws:dynamodb:*:table/documents/stream/*",
+        STREAM_B
+    ));
+    assert!(!reference::arn_like(
+        "arn:aws:dynamodb:*:table/documents/stream/*",
+        STREAM_B
+    ));
+    assert!(!reference::resource_like(
+        "arn:aws:dynamodb:eu-*-1:table/documents/stream/*",
+        STREAM_B
+    ));
     assert!(reference::action_like(
         "DYNAMODB:get*",
         "dynamodb:GetRecords"

@@ -70,6 +70,34 @@ pub(crate) fn arn_like(pattern: &str, value: &str) -> bool {
     p.len() == v.len()
 }
 
+/// `Resource` patterns, read from IAM's "Using wildcards in resource ARNs":
+/// wildcards stay within the colon-separated segments, except a `*` that is
+/// the last character of its segment, which may run over colons; the
+/// service segment (the third) takes no wildcard; in the resource part
+/// (after the fifth colon) colons are ordinary characters.
+pub(crate) fn resource_like(pattern: &str, value: &str) -> bool {
+    fn go(p: &[char], v: &[char], segment: usize) -> bool {
+        let Some((first, rest)) = p.split_first() else {
+            return v.is_empty();
+        };
+        let in_resource = segment >= 5;
+        match first {
+            ':' if !in_resource => v.first() == Some(&':') && go(rest, &v[1..], segment + 1),
+            '*' if segment != 2 => {
+                let crosses = in_resource || rest.is_empty() || rest[0] == ':';
+                (0..=v.len())
+                    .take_while(|k| crosses || *k == 0 || v[k - 1] != ':')
+                    .any(|k| go(rest, &v[k..], segment))
+            }
+            '?' if segment != 2 => {
+                v.first().is_some_and(|c| in_resource || *c != ':') && go(rest, &v[1..], segment)
+            }
+            c => v.first() == Some(c) && go(rest, &v[1..], segment),
+        }
+    }
+    go(&chars(pattern), &chars(value), 0)
+}
+
 /// `${key}` replaced by the key's single value; `None` when it has none.
 fn with_variables(text: &str, context: &Context, version: Option<PolicyVersion>) -> Option<String> {
     if version != Some(PolicyVersion::V2012_10_17) {
@@ -282,11 +310,11 @@ fn applies(
     };
     let resource = match (&statement.resource, &statement.not_resource) {
         (Some(list), _) => match substituted(list) {
-            Some(list) => list.iter().any(|p| arn_like(p, &request.resource)),
+            Some(list) => list.iter().any(|p| resource_like(p, &request.resource)),
             None => false,
         },
         (None, Some(list)) => match substituted(list) {
-            Some(list) => !list.iter().any(|p| arn_like(p, &request.resource)),
+            Some(list) => !list.iter().any(|p| resource_like(p, &request.resource)),
             None => false,
         },
         (None, None) => true,
