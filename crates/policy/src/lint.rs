@@ -556,19 +556,24 @@ impl Linter {
                 }
             }
             if field == "Principal" && wildcard && statement.effect == Effect::Allow {
+                // A trusted condition must fail for strangers: a positive
+                // operator, without IfExists or a set qualifier (ForAllValues
+                // is true when the key is absent), and values without
+                // wildcards (`"1111*"` trusts every account starting so).
                 let trusted = statement.condition.as_ref().is_some_and(|blocks| {
                     blocks.iter().any(|block| {
                         let positive = block
                             .operator
                             .kind()
                             .is_some_and(|k| !k.is_negated() && k != OperatorKind::Null)
-                            && !block.operator.if_exists();
+                            && !block.operator.if_exists()
+                            && block.operator.qualifier().is_none();
                         positive
                             && block.entries.iter().any(|entry| {
                                 TRUSTED_KEYS
                                     .iter()
                                     .any(|k| k.eq_ignore_ascii_case(&entry.key))
-                                    && !entry.values.iter().any(|v| v.as_str() == "*")
+                                    && !entry.values.iter().any(|v| v.as_str().contains(['*', '?']))
                             })
                     })
                 });
@@ -587,7 +592,7 @@ impl Linter {
                         LintCode::PublicAccess,
                         severity,
                         field_path,
-                        format!("a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public{consequence}"),
+                        format!("a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public{consequence}"),
                     );
                 }
             }
@@ -897,11 +902,27 @@ mod tests {
             PolicyType::Stream,
             None,
             expect![[r#"
-                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public; DynamoDB rejects such policies
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public; DynamoDB rejects such policies
                 error PARTIAL_WILDCARD_PRINCIPAL $.Statement[2].Principal.AWS[0] principal "arn:aws:iam::*:role/c" contains a wildcard: IAM accepts only "*" alone; use "*" with a condition such as aws:PrincipalArn (ArnLike) instead
                 warning UNIQUE_ID_PRINCIPAL $.Statement[2].Principal.AWS[1] principal "AROAEXAMPLEID1234567" is a unique id: IAM writes one in place of a role or user that was deleted; a recreated role with the same name is not this principal, so name it again by ARN
                 error ALLOW_WITH_NOT_PRINCIPAL $.Statement[3].NotPrincipal NotPrincipal with Allow is not supported by AWS and grants nothing: name the principals in Principal instead
                 error MISSING_PRINCIPAL $.Statement[4] every statement of a stream policy needs a Principal
+            "#]],
+        );
+        // A wildcard principal is public unless a condition pins it to known
+        // parties: a set qualifier or a wildcard value does not.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:PrincipalAccount":"111111111111"}}},
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringLike":{"aws:PrincipalAccount":"1111*"}}},
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"111111111111"}}}
+            ]}"#,
+            PolicyType::Stream,
+            None,
+            expect![[r#"
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public; DynamoDB rejects such policies
+                security-warning FOR_ALL_VALUES_ON_SINGLE_VALUED_KEY $.Statement[0].Condition.ForAllValues:StringEquals.aws:PrincipalAccount aws:PrincipalAccount is single-valued: ForAllValues is true when the key is absent, so this allows requests without it; drop ForAllValues:
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[1].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public; DynamoDB rejects such policies
             "#]],
         );
         // IAM "AWS JSON policy elements: NotPrincipal": not in an identity
@@ -927,7 +948,7 @@ mod tests {
             PolicyType::Trust,
             None,
             expect![[r#"
-                security-warning PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public
+                security-warning PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public
             "#]],
         );
     }
