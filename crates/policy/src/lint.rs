@@ -33,6 +33,24 @@ use crate::pattern::{action_matches, resource_matches, resource_part_start};
 /// DynamoDB's limit on a resource policy, in bytes, whitespace counted.
 pub const DYNAMODB_POLICY_LIMIT_BYTES: usize = 20 * 1024;
 
+/// IAM's limit on a role's inline policies together, in characters,
+/// whitespace not counted ("IAM and AWS STS quotas"); one inline policy can
+/// be no larger.
+pub const IAM_ROLE_INLINE_POLICIES_LIMIT: usize = 10_240;
+
+/// IAM's limit on a managed policy, in characters, whitespace not counted.
+pub const IAM_MANAGED_POLICY_LIMIT: usize = 6_144;
+
+/// IAM's default quota on a role's trust policy, in characters, whitespace
+/// not counted (it can be raised to 4,096).
+pub const IAM_TRUST_POLICY_LIMIT: usize = 2_048;
+
+/// The size IAM counts against its limits: characters, whitespace not
+/// counted.
+pub fn iam_policy_size(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
 /// What a document is meant to be, which decides the rules that apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyType {
@@ -185,6 +203,12 @@ lint_codes! {
     ResourceCannotMatch => "RESOURCE_CANNOT_MATCH",
     /// The document exceeds DynamoDB's 20 KB limit, whitespace counted.
     PolicyTooLarge => "POLICY_TOO_LARGE",
+    /// An identity or trust policy exceeds IAM's size limit for its kind,
+    /// whitespace not counted.
+    IamPolicyTooLarge => "IAM_POLICY_TOO_LARGE",
+    /// An identity or trust policy contains a character IAM does not accept
+    /// (only tab, LF, CR and U+0020 to U+00FF).
+    InvalidCharacter => "INVALID_CHARACTER",
     /// `IfExists` on `Null` has no meaning.
     IfExistsOnNull => "IF_EXISTS_ON_NULL",
     /// `ForAllValues:` on a single-valued key is true when the key is absent.
@@ -305,8 +329,60 @@ pub fn lint_text(
             ),
         });
     }
+    if matches!(policy_type, PolicyType::Identity | PolicyType::Trust) {
+        iam_text_findings(text, policy_type, &mut findings);
+    }
     findings.extend(lint(&doc, policy_type, attached_to));
     Ok(findings)
+}
+
+/// The checks IAM makes on the text of an identity or trust policy
+/// ("IAM and AWS STS quotas"): its character set and its size, whitespace
+/// not counted.
+fn iam_text_findings(text: &str, policy_type: PolicyType, findings: &mut Vec<Finding>) {
+    if let Some((offset, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
+    {
+        findings.push(Finding {
+            code: LintCode::InvalidCharacter,
+            severity: Severity::Error,
+            path: JsonPath::root(),
+            message: format!(
+                "character {offset} is U+{:04X} ({c:?}); IAM accepts only tab, line feed, carriage return and U+0020 to U+00FF in a policy document",
+                u32::from(c)
+            ),
+        });
+    }
+    let size = iam_policy_size(text);
+    let (limit, severity, what) = match policy_type {
+        PolicyType::Trust => (
+            IAM_TRUST_POLICY_LIMIT,
+            Severity::Error,
+            "a role's trust policy (the default quota)",
+        ),
+        _ if size > IAM_ROLE_INLINE_POLICIES_LIMIT => (
+            IAM_ROLE_INLINE_POLICIES_LIMIT,
+            Severity::Error,
+            "a role's inline policies together (and less for a managed policy)",
+        ),
+        _ => (
+            IAM_MANAGED_POLICY_LIMIT,
+            Severity::Warning,
+            "a managed policy (fine inline, where a role's policies may total 10240)",
+        ),
+    };
+    if size > limit {
+        findings.push(Finding {
+            code: LintCode::IamPolicyTooLarge,
+            severity,
+            path: JsonPath::root(),
+            message: format!(
+                "the policy is {size} characters without whitespace; IAM accepts at most {limit} for {what}"
+            ),
+        });
+    }
 }
 
 /// Lints a parsed document as a policy of `policy_type`, optionally
@@ -989,6 +1065,64 @@ mod tests {
     }
 
     #[test]
+    fn iam_character_set_and_sizes() {
+        // IAM "IAM and AWS STS quotas": policy documents may contain only
+        // tab, LF, CR and U+0020 to U+00FF; a managed policy at most 6,144
+        // characters, a role's inline policies 10,240 together, a trust
+        // policy 2,048 by default, whitespace not counted.
+        let with_sid = |sid: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{sid}","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}]}}"#
+            )
+        };
+        check(
+            &with_sid("Caf\u{e9}\u{2019}s"),
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                error INVALID_CHARACTER $ character 49 is U+2019 ('’'); IAM accepts only tab, line feed, carriage return and U+0020 to U+00FF in a policy document
+            "#]],
+        );
+        // Accepted in a stream policy, which IAM does not store.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"’"}}}]}"#,
+            PolicyType::Stream,
+            None,
+            expect![[r#""#]],
+        );
+        let overhead = iam_policy_size(&with_sid(""));
+        let sized = |size: usize| with_sid(&"a".repeat(size - overhead));
+        let out: String = [
+            format!("{}{}", " ".repeat(20_000), sized(6_144)),
+            sized(6_145),
+            sized(10_240),
+            sized(10_241),
+        ]
+        .iter()
+        .flat_map(|text| lint_text(text, PolicyType::Identity, None).unwrap())
+        .map(|finding| format!("{finding}\n"))
+        .collect();
+        expect![[r#"
+            warning IAM_POLICY_TOO_LARGE $ the policy is 6145 characters without whitespace; IAM accepts at most 6144 for a managed policy (fine inline, where a role's policies may total 10240)
+            warning IAM_POLICY_TOO_LARGE $ the policy is 10240 characters without whitespace; IAM accepts at most 6144 for a managed policy (fine inline, where a role's policies may total 10240)
+            error IAM_POLICY_TOO_LARGE $ the policy is 10241 characters without whitespace; IAM accepts at most 10240 for a role's inline policies together (and less for a managed policy)
+        "#]].assert_eq(&out);
+        let trust = |size: usize| {
+            let empty = r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+            let sid = "a".repeat(size - iam_policy_size(empty));
+            empty.replace(r#""Sid":"""#, &format!(r#""Sid":"{sid}""#))
+        };
+        let out: String = [trust(2_048), trust(2_049)]
+            .iter()
+            .flat_map(|text| lint_text(text, PolicyType::Trust, None).unwrap())
+            .map(|finding| format!("{finding}\n"))
+            .collect();
+        expect![[r#"
+            error IAM_POLICY_TOO_LARGE $ the policy is 2049 characters without whitespace; IAM accepts at most 2048 for a role's trust policy (the default quota)
+        "#]].assert_eq(&out);
+    }
+
+    #[test]
     fn condition_rules() {
         check(
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{
@@ -1059,6 +1193,8 @@ mod tests {
             (LintCode::StreamActionInTablePolicy, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:ListStreams","Resource":"*""#))),
             (LintCode::ResourceCannotMatch, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2023-*""#))),
             (LintCode::PolicyTooLarge, PolicyType::Table, big),
+            (LintCode::IamPolicyTooLarge, PolicyType::Trust, stmt(&format!(r#""Sid":"{}","Effect":"Allow","Principal":{{"Service":"lambda.amazonaws.com"}},"Action":"sts:AssumeRole""#, "a".repeat(IAM_TRUST_POLICY_LIMIT)))),
+            (LintCode::InvalidCharacter, PolicyType::Trust, stmt(r#""Sid":"☃","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole""#)),
             (LintCode::IfExistsOnNull, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:NullIfExists":{"k":"true"}}"#)),
             (LintCode::ForAllValuesOnSingleValuedKey, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAllValues:IpAddress":{"aws:sourceip":"10.0.0.0/8"}}"#)),
             (LintCode::UnknownConditionOperator, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForEveryValue:StringEquals":{"k":"v"}}"#)),
