@@ -457,9 +457,10 @@ impl<'a> PolicySet<'a> {
     }
     /// Makes the resource policy necessary even within its own account, as
     /// a role's trust policy is for `sts:AssumeRole` (and a KMS key policy
-    /// for key use): an identity policy alone cannot grant the request; the
-    /// resource policy must allow it, either directly or by naming the
-    /// account, in which case the identity side must allow too.
+    /// for key use): an identity policy alone cannot grant the request, nor
+    /// can the account root's full access; the resource policy must allow
+    /// it, either directly or by naming the account, in which case the
+    /// identity side must allow too.
     pub fn requiring_resource_policy(mut self) -> Self {
         self.resource_policy_required = true;
         self

@@ -171,6 +171,9 @@ lint_codes! {
     /// the resource part, or in a condition operator other than the String
     /// and ARN ones.
     VariableNotSubstituted => "VARIABLE_NOT_SUBSTITUTED",
+    /// A resource pattern has a wildcard in its service segment, which IAM
+    /// does not allow.
+    WildcardInServiceSegment => "WILDCARD_IN_SERVICE_SEGMENT",
     /// An identity-based policy names a principal.
     PrincipalInIdentityPolicy => "PRINCIPAL_IN_IDENTITY_POLICY",
     /// An identity-based policy has an `Id`.
@@ -790,6 +793,15 @@ impl Linter {
                 if !substitutes && resource.contains("${") {
                     self.variables_warning(value_path.clone(), resource);
                 }
+                let service = resource.split(':').nth(2).unwrap_or_default();
+                if service.contains(['*', '?']) {
+                    self.push(
+                        LintCode::WildcardInServiceSegment,
+                        Severity::Warning,
+                        value_path.clone(),
+                        format!("{resource:?} has a wildcard in the service segment, where IAM allows none: it is literal text there and the ARN never matches; name the service"),
+                    );
+                }
                 let prefix = match resource_part_start(resource) {
                     Some(start) => resource.get(..start).unwrap_or_default(),
                     None => resource.as_str(),
@@ -1149,6 +1161,20 @@ mod tests {
     }
 
     #[test]
+    fn no_wildcard_in_the_service_segment() {
+        // IAM "IAM JSON policy elements: Resource": a wildcard cannot stand
+        // in the service segment; elsewhere it may.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetRecords","Resource":["arn:aws:dynamodb:*:table/documents/stream/*","arn:aws:*:eu-west-1:222222222222:table/documents/stream/*"]}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                warning WILDCARD_IN_SERVICE_SEGMENT $.Statement[0].Resource[1] "arn:aws:*:eu-west-1:222222222222:table/documents/stream/*" has a wildcard in the service segment, where IAM allows none: it is literal text there and the ARN never matches; name the service
+            "#]],
+        );
+    }
+
+    #[test]
     fn variables_where_iam_keeps_them_literal() {
         // IAM "Variables and tags": variables only in the resource part of an
         // ARN (after the fifth colon) and in String and ARN operators.
@@ -1179,6 +1205,7 @@ mod tests {
             (LintCode::OldVersion, PolicyType::Identity, r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::VariablesNeedNewVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#.to_owned()),
             (LintCode::VariableNotSubstituted, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"n":"${limit}"}}"#)),
+            (LintCode::WildcardInServiceSegment, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"arn:aws:dynamo*:*:*:table/t""#)),
             (LintCode::PrincipalInIdentityPolicy, PolicyType::Identity, stmt(r#""Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*""#)),
             (LintCode::IdInIdentityPolicy, PolicyType::Identity, r#"{"Version":"2012-10-17","Id":"x","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::MissingPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Action":"sts:AssumeRole""#)),
