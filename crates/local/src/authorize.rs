@@ -20,7 +20,7 @@ use crate::state::{Cloud, lock};
 use std::sync::Arc;
 use streamgate_policy::arn::AccountId;
 use streamgate_policy::document::PolicyDocument;
-use streamgate_policy::eval::{self, Outcome, PolicyKind, PolicySet, Principal, Request};
+use streamgate_policy::eval::{self, Outcome, PolicySet, Principal, Request};
 
 /// What a request wants to do.
 #[derive(Debug, Clone, Copy)]
@@ -124,24 +124,11 @@ pub fn authorize(
     let now_seconds = i64::try_from(cloud.clock.now_millis() / 1000).unwrap_or(i64::MAX);
     let evaluation =
         Request::new(principal, request.action, request.resource).with_time(now_seconds);
+    // A required resource policy (a trust policy) must allow even an account
+    // root in its own account; the evaluator sees to that.
     let decision = eval::evaluate(&evaluation, &set);
-    // The evaluator lets an account root in its own account through before it
-    // looks at a required resource policy; a trust policy must name even the
-    // root, so a required policy must show an allowing statement.
-    let resource_allowed = decision
-        .statements()
-        .iter()
-        .any(|s| s.kind == PolicyKind::Resource);
     match decision.outcome() {
-        Outcome::Allow if !request.resource_policy_required || resource_allowed => Ok(()),
-        Outcome::Allow => Err(denied(
-            caller,
-            request,
-            &format!(
-                "because no resource-based policy allows the {} action",
-                request.action
-            ),
-        )),
+        Outcome::Allow => Ok(()),
         Outcome::ExplicitDeny | Outcome::ImplicitDeny => {
             let message = decision
                 .access_denied_message(&evaluation)
@@ -292,6 +279,31 @@ mod tests {
                 "AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy"
             ],
         );
+    }
+
+    #[test]
+    fn a_trust_policy_must_allow_even_the_account_root() {
+        let cloud = cloud_with_role(None);
+        let root = Caller::Root { account: A.into() };
+        let assume = |trust: &str| {
+            let request = AccessRequest {
+                action: "sts:AssumeRole",
+                resource: "arn:aws:iam::111111111111:role/consumer",
+                resource_account: A,
+                resource_policy: Some(trust),
+                resource_policy_required: true,
+                encrypted_with_aws_managed_key: false,
+            };
+            match authorize(&cloud, &root, &request) {
+                Ok(()) => "allowed".to_owned(),
+                Err(error) => error.to_string(),
+            }
+        };
+        let lambda_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let account = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
+        expect![[r#"
+            AccessDeniedException: User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/consumer because no resource-based policy allows the sts:AssumeRole action
+            allowed"#]].assert_eq(&format!("{}\n{}", assume(lambda_only), assume(account)));
     }
 
     #[test]

@@ -8,13 +8,16 @@
 //! (`StringNotEquals`, `NotIpAddress`, ...) match, `ForAllValues:` matches,
 //! and everything else does not; `Null` tests presence itself. A value that
 //! cannot be read as the operator's type (a number, a date, an IP address)
-//! never matches. An operator IAM does not define never matches.
+//! never matches. An operator IAM does not define never matches. Policy
+//! variables are substituted in the values of the String and ARN operators
+//! only; one without a value fails the whole condition, negated operators
+//! included, so that its statement does not apply.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::document::{ConditionBlock, ConditionValue, OperatorKind, SetQualifier};
-use crate::pattern::{VariableSource, arn_matches, glob_matches, substitute};
+use crate::pattern::{VariableSource, arn_matches, glob_matches, literal_eq, substitute};
 
 /// Condition keys and their values for one request.
 ///
@@ -134,6 +137,25 @@ fn entry_matches(
     let Some(kind) = operator.kind() else {
         return false;
     };
+    // IAM "Variables and tags": only the String and ARN operators take
+    // policy variables (elsewhere `${...}` is literal text), and a variable
+    // with no value makes the whole statement not apply, whatever the
+    // operator (a negated one included).
+    let substituted: Option<Vec<Cow<'_, str>>> = if substitute_variables
+        && takes_variables(kind)
+        && policy_values.iter().any(|v| v.as_str().contains("${"))
+    {
+        let mut values = Vec::with_capacity(policy_values.len());
+        for value in policy_values {
+            match substitute(value.as_str(), context) {
+                Some(text) => values.push(text),
+                None => return false,
+            }
+        }
+        Some(values)
+    } else {
+        None
+    };
     let request_values = context.get(key).filter(|values| !values.is_empty());
     if kind == OperatorKind::Null {
         let absent = request_values.is_none();
@@ -159,18 +181,14 @@ fn entry_matches(
     // Whether one request value satisfies the operator: matching any policy
     // value for positive operators, matching none for negated ones.
     let value_ok = |request_value: &str| {
-        let any = policy_values.iter().any(|policy_value| {
-            let text = policy_value.as_str();
-            let text = if substitute_variables {
-                match substitute(text, context) {
-                    Some(text) => text,
-                    None => return false,
-                }
-            } else {
-                std::borrow::Cow::Borrowed(text)
-            };
-            value_matches(kind, &text, request_value)
-        });
+        let any = match &substituted {
+            Some(values) => values
+                .iter()
+                .any(|text| value_matches(kind, text, request_value)),
+            None => policy_values
+                .iter()
+                .any(|value| value_matches(kind, value.as_str(), request_value)),
+        };
         any != kind.is_negated()
     };
     match operator.qualifier() {
@@ -181,14 +199,32 @@ fn entry_matches(
     }
 }
 
+/// Whether IAM substitutes policy variables in the values of this operator:
+/// the String and ARN operators only.
+pub(crate) fn takes_variables(kind: OperatorKind) -> bool {
+    use OperatorKind as K;
+    matches!(
+        kind,
+        K::StringEquals
+            | K::StringNotEquals
+            | K::StringEqualsIgnoreCase
+            | K::StringNotEqualsIgnoreCase
+            | K::StringLike
+            | K::StringNotLike
+            | K::ArnEquals
+            | K::ArnLike
+            | K::ArnNotEquals
+            | K::ArnNotLike
+    )
+}
+
 /// The positive form of the operator: does `request` match `policy`?
 fn value_matches(kind: OperatorKind, policy: &str, request: &str) -> bool {
     use OperatorKind as K;
     match kind {
-        K::StringEquals | K::StringNotEquals => literal_eq(policy, request),
+        K::StringEquals | K::StringNotEquals => literal_eq(policy, request, false),
         K::StringEqualsIgnoreCase | K::StringNotEqualsIgnoreCase => {
-            policy.eq_ignore_ascii_case(request)
-                || (!policy.is_ascii() && policy.to_lowercase() == request.to_lowercase())
+            literal_eq(policy, request, true)
         }
         K::StringLike | K::StringNotLike => glob_matches(policy, request, false),
         K::NumericEquals | K::NumericNotEquals => {
@@ -210,31 +246,6 @@ fn value_matches(kind: OperatorKind, policy: &str, request: &str) -> bool {
         K::IpAddress | K::NotIpAddress => ip_in_range(policy, request),
         K::ArnEquals | K::ArnLike | K::ArnNotEquals | K::ArnNotLike => arn_matches(policy, request),
         K::Null => false,
-    }
-}
-
-/// Equality where a substituted literal `*`/`?` equals the character itself.
-fn literal_eq(policy: &str, request: &str) -> bool {
-    if policy == request {
-        return true;
-    }
-    if policy.is_ascii() {
-        return false;
-    }
-    let mut p = policy.chars();
-    let mut r = request.chars();
-    loop {
-        match (p.next(), r.next()) {
-            (None, None) => return true,
-            (Some(pc), Some(rc)) => {
-                let same =
-                    pc == rc || (pc == '\u{F8FE}' && rc == '*') || (pc == '\u{F8FF}' && rc == '?');
-                if !same {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
     }
 }
 
@@ -579,6 +590,83 @@ mod tests {
             &["k=a"],
             expect![[r#"
                 "k=a": false
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_variable_without_a_value_makes_the_condition_fail() {
+        // IAM "Variables and tags": "not present means that the value is not
+        // in the current request information, and any attempt to match it
+        // fails and causes the statement to be invalid" -- a negated
+        // operator included.
+        check(
+            r#"{"StringNotEquals": {"aws:PrincipalAccount": "${aws:SourceAccount}"}}"#,
+            &[
+                "aws:PrincipalAccount=111111111111",
+                "aws:PrincipalAccount=111111111111;aws:SourceAccount=111111111111",
+                "aws:PrincipalAccount=111111111111;aws:SourceAccount=222222222222",
+            ],
+            expect![[r#"
+                "aws:PrincipalAccount=111111111111": false
+                "aws:PrincipalAccount=111111111111;aws:SourceAccount=111111111111": false
+                "aws:PrincipalAccount=111111111111;aws:SourceAccount=222222222222": true
+            "#]],
+        );
+    }
+
+    #[test]
+    fn only_string_and_arn_operators_take_variables() {
+        // IAM "Variables and tags", "Where you can use policy variables":
+        // condition values of the String and ARN operators only; elsewhere
+        // `${...}` is literal text.
+        check(
+            r#"{"NumericLessThan": {"n": "${limit}"}}"#,
+            &["n=3;limit=5"],
+            expect![[r#"
+                "n=3;limit=5": false
+            "#]],
+        );
+        check(
+            r#"{"Bool": {"aws:SecureTransport": "${flag}"}}"#,
+            &[
+                "aws:SecureTransport=true;flag=true",
+                "aws:SecureTransport=${flag}",
+            ],
+            expect![[r#"
+                "aws:SecureTransport=true;flag=true": false
+                "aws:SecureTransport=${flag}": true
+            "#]],
+        );
+        check(
+            r#"{"ArnLike": {"aws:SourceArn": "arn:aws:sqs:*:${aws:PrincipalAccount}:*"}}"#,
+            &[
+                "aws:SourceArn=arn:aws:sqs:eu-west-1:111111111111:q;aws:PrincipalAccount=111111111111",
+            ],
+            expect![[r#"
+                "aws:SourceArn=arn:aws:sqs:eu-west-1:111111111111:q;aws:PrincipalAccount=111111111111": true
+            "#]],
+        );
+    }
+
+    #[test]
+    fn ignore_case_keeps_escaped_wildcards_literal() {
+        // IAM "Variables and tags": `${*}` and `${?}` stand for a literal
+        // `*` and `?`, which StringEqualsIgnoreCase must compare as such.
+        check(
+            r#"{"StringEqualsIgnoreCase": {"k": "A${*}b${?}"}}"#,
+            &["k=a*B?", "k=axbx"],
+            expect![[r#"
+                "k=a*B?": true
+                "k=axbx": false
+            "#]],
+        );
+        check(
+            r#"{"StringNotEqualsIgnoreCase": {"k": "Ü${*}"}}"#,
+            &["k=ü*", "k=üx"],
+            expect![[r#"
+                "k=ü*": false
+                "k=üx": true
             "#]],
         );
     }

@@ -3,7 +3,9 @@
 //!
 //! It follows the documented IAM evaluation logic:
 //! 1. An explicit `Deny` in any policy in play wins.
-//! 2. An account's root in its own account is allowed (it has full access).
+//! 2. An account's root in its own account is allowed (it has full access),
+//!    unless the resource policy is required (see 3), which must then allow
+//!    the root as it must allow anyone.
 //! 3. Within one account, the identity-based policies and the resource-based
 //!    policy are a union, with the documented rule for roles: a resource
 //!    policy that names the *role* ARN is still limited by the role's
@@ -19,11 +21,17 @@
 //!    identity side: the resource policy (the trust policy) alone decides.
 //!
 //! A statement applies when its action, resource, principal (in resource
-//! policies) and every condition match. A `NotPrincipal` spares a requester
-//! only when it names every identity the requester has (a session: its ARN,
-//! its role and its account). Actions match
-//! case-insensitively, resources case-sensitively per ARN segment; policy
-//! variables are substituted in documents of version 2012-10-17 only.
+//! policies) and every condition match. A `NotPrincipal` with `Deny` spares
+//! a requester only when it names every identity the requester has (a
+//! session: its ARN, its role and its account) and the requester has no
+//! permissions boundary; a `NotPrincipal` with `Allow`, which AWS does not
+//! support, grants nothing. Actions match
+//! case-insensitively, resources case-sensitively per ARN segment (a `*`
+//! ending a segment may run over colons); policy
+//! variables are substituted in documents of version 2012-10-17 only, in
+//! the resource part of `Resource`/`NotResource` ARNs (after the fifth
+//! colon) and in the values of String and ARN condition operators; a
+//! variable there without a value makes its statement not apply.
 //!
 //! The hot path (a stream read checked against two small policies) does not
 //! parse anything and allocates only for the [`Decision`] and its list of
@@ -53,7 +61,7 @@ use std::fmt;
 use crate::arn::{AccountId, ArnError, AssumedRoleArn, RoleArn, is_account_id};
 use crate::condition::{Context, conditions_match};
 use crate::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
-use crate::pattern::{action_matches, arn_matches, substitute};
+use crate::pattern::{action_matches, resource_matches, substitute_resource};
 
 /// Why a principal could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -449,9 +457,10 @@ impl<'a> PolicySet<'a> {
     }
     /// Makes the resource policy necessary even within its own account, as
     /// a role's trust policy is for `sts:AssumeRole` (and a KMS key policy
-    /// for key use): an identity policy alone cannot grant the request; the
-    /// resource policy must allow it, either directly or by naming the
-    /// account, in which case the identity side must allow too.
+    /// for key use): an identity policy alone cannot grant the request, nor
+    /// can the account root's full access; the resource policy must allow
+    /// it, either directly or by naming the account, in which case the
+    /// identity side must allow too.
     pub fn requiring_resource_policy(mut self) -> Self {
         self.resource_policy_required = true;
         self
@@ -690,8 +699,7 @@ impl fmt::Display for Decision {
 /// one statement may name it in several ways.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Grants {
-    /// By the session ARN, `*`, the service, or a NotPrincipal that spares
-    /// none of its identities: a direct grant.
+    /// By the session ARN, `*` or the service: a direct grant.
     direct: bool,
     /// By the role ARN: limited by the boundary and session policy.
     role: bool,
@@ -794,17 +802,24 @@ fn statement_matches(statement: &Statement, request: &Request, variables: bool) 
     if !action_ok {
         return false;
     }
-    let resource_matches = |pattern: &String| {
-        if variables {
-            substitute(pattern, &request.context)
-                .is_some_and(|p| arn_matches(&p, &request.resource))
-        } else {
-            arn_matches(pattern, &request.resource)
-        }
-    };
     let resource_ok = match (&statement.resource, &statement.not_resource) {
-        (Some(resources), _) => resources.iter().any(resource_matches),
-        (None, Some(resources)) => !resources.iter().any(resource_matches),
+        (Some(patterns), _) | (None, Some(patterns)) => {
+            let mut any_match = false;
+            for pattern in patterns.iter() {
+                any_match |= if variables {
+                    // IAM "Variables and tags": a variable with no value
+                    // makes the statement not apply, in NotResource as in
+                    // Resource.
+                    match substitute_resource(pattern, &request.context) {
+                        Some(pattern) => resource_matches(&pattern, &request.resource),
+                        None => return false,
+                    }
+                } else {
+                    resource_matches(pattern, &request.resource)
+                };
+            }
+            any_match == statement.resource.is_some()
+        }
         // No Resource at all: a trust policy, whose resource is the role.
         (None, None) => true,
     };
@@ -828,6 +843,10 @@ struct Scan {
 pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
     let mut allowing: Vec<StatementRef> = Vec::new();
     let mut denying: Vec<StatementRef> = Vec::new();
+    // IAM "AWS JSON policy elements: NotPrincipal": a Deny with NotPrincipal
+    // always denies an IAM principal that has a permissions boundary
+    // attached, whatever NotPrincipal names.
+    let has_boundary = policies.boundary.is_some();
     let mut scan = |kind: PolicyKind, index: usize, doc: &PolicyDocument| -> (Scan, Grants) {
         let variables = doc.substitutes_variables();
         let mut result = Scan::default();
@@ -836,7 +855,12 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
             let statement_grants = if kind == PolicyKind::Resource {
                 let found = match (&statement.principal, &statement.not_principal) {
                     (Some(p), _) => principals_match(p, &request.principal),
-                    (None, Some(np)) if !not_principal_excludes(np, &request.principal) => {
+                    // NotPrincipal with Allow is not supported by AWS: it
+                    // grants nothing.
+                    (None, Some(_)) if statement.effect == Effect::Allow => Grants::default(),
+                    (None, Some(np))
+                        if has_boundary || !not_principal_excludes(np, &request.principal) =>
+                    {
                         Grants::DIRECT
                     }
                     _ => Grants::default(),
@@ -938,9 +962,11 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
         return decision(Outcome::ExplicitDeny, Some(kind), denying, false);
     }
 
-    // 2. The root user has full access in its own account.
+    // 2. The root user has full access in its own account, except where a
+    // resource policy is required (a trust policy, a KMS key policy): that
+    // policy must allow the root too, by naming it or its account.
     let is_root = principal.kind == PrincipalKind::AccountRoot;
-    if is_root && !cross_account {
+    if is_root && !cross_account && !policies.resource_policy_required {
         return decision(Outcome::Allow, None, allowing, true);
     }
 
@@ -1281,6 +1307,48 @@ mod tests {
     }
 
     #[test]
+    fn deny_with_not_principal_always_denies_a_principal_with_a_boundary() {
+        // IAM "AWS JSON policy elements: NotPrincipal": "The NotPrincipal
+        // element with a Deny effect will always deny any IAM principal that
+        // has a permissions boundary policy attached, regardless of the values
+        // specified in the NotPrincipal element."
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":"dynamodb:GetRecords","Resource":"*"},{"Sid":"OnlyTheConsumer","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:sts::111111111111:assumed-role/billing-consumer/poller","arn:aws:iam::111111111111:role/billing-consumer","arn:aws:iam::111111111111:root"]},"Action":"dynamodb:*","Resource":"*"}]}"#;
+        let boundary = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            Some(boundary),
+            None,
+            Some(policy),
+            expect![[r#"
+                ExplicitDeny
+                ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a resource-based policy: resource-based policy statement 1 (Sid "OnlyTheConsumer")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 with an explicit deny in a resource-based policy
+            "#]],
+        );
+    }
+
+    #[test]
+    fn allow_with_not_principal_grants_nothing() {
+        // IAM "AWS JSON policy elements: NotPrincipal": "NotPrincipal must be
+        // used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+        // supported."
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"AllButAudit","Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::333333333333:root"},"Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
+        check(
+            consumer_read(),
+            &[READ_IDENTITY],
+            None,
+            None,
+            Some(policy),
+            expect![[r#"
+                ImplicitDeny
+                ImplicitDeny: dynamodb:GetRecords is denied (cross-account) because no resource-based policy allows the dynamodb:GetRecords action; allowed only by identity-based policy 0 statement 0 (Sid "ReadStream")
+                User: arn:aws:sts::111111111111:assumed-role/billing-consumer/poller is not authorized to perform: dynamodb:GetRecords on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 because no resource-based policy allows the dynamodb:GetRecords action
+            "#]],
+        );
+    }
+
+    #[test]
     fn a_required_trust_policy_must_allow_within_the_account() {
         let role = "arn:aws:iam::111111111111:role/billing-consumer";
         let deployer = || {
@@ -1323,6 +1391,144 @@ mod tests {
             ImplicitDeny: sts:AssumeRole is denied (same-account) because no identity-based policy allows the sts:AssumeRole action; allowed only by resource-based policy statement 0 (Sid "Trust")
             Allow: sts:AssumeRole is allowed (same-account) by identity-based policy 0 statement 0 (Sid "MayAssume"); resource-based policy statement 0 (Sid "Trust")
             ImplicitDeny: sts:AssumeRole is denied (same-account) because no resource-based policy allows the sts:AssumeRole action; allowed only by identity-based policy 0 statement 0 (Sid "MayAssume")
+        "#]]
+        .assert_eq(&out);
+    }
+
+    #[test]
+    fn a_required_resource_policy_binds_the_account_root_too() {
+        // AWS KMS "Default key policy": "Unlike other AWS resource policies,
+        // an AWS KMS key policy does not automatically give permission to the
+        // account or any of its identities." A role's trust policy likewise
+        // decides who may assume the role: where the resource policy is
+        // required, the root user's full access does not stand in for it.
+        let root = || {
+            Request::new(
+                Principal::parse("111111111111").unwrap(),
+                "sts:AssumeRole",
+                "arn:aws:iam::111111111111:role/billing-consumer",
+            )
+        };
+        let lambda_only = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Lambda","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        let names_account = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#,
+        );
+        let run = |trust: &PolicyDocument| {
+            let set = PolicySet::new()
+                .with_resource_policy(trust)
+                .requiring_resource_policy();
+            let request = root();
+            let decision = evaluate(&request, &set);
+            let mut out = format!("{decision}\n");
+            if let Some(message) = decision.access_denied_message(&request) {
+                out.push_str(&message);
+                out.push('\n');
+            }
+            out
+        };
+        let out = [run(&lambda_only), run(&names_account)].concat();
+        expect![[r#"
+            ImplicitDeny: sts:AssumeRole is denied (same-account) because no resource-based policy allows the sts:AssumeRole action
+            User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/billing-consumer because no resource-based policy allows the sts:AssumeRole action
+            Allow: sts:AssumeRole is allowed (same-account) by resource-based policy statement 0 (Sid "Account")
+        "#]].assert_eq(&out);
+    }
+
+    #[test]
+    fn policy_variables_in_resources_follow_iam() {
+        let same_account_stream = "arn:aws:dynamodb:eu-west-1:111111111111:table/documents/stream/2024-05-01T12:00:00.000";
+        let request = |context: Option<&str>| {
+            let request = Request::new(
+                session("arn:aws:sts::111111111111:assumed-role/billing-consumer/poller"),
+                "dynamodb:GetRecords",
+                same_account_stream,
+            );
+            match context {
+                Some(table) => request.with_context("dynamodb:table", table),
+                None => request,
+            }
+        };
+        let identity = |element: &str, pattern: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S","Effect":"Allow","Action":"dynamodb:GetRecords",{element}:"{pattern}"}}]}}"#
+            )
+        };
+        let run = |policy: &str, context: Option<&str>| {
+            let policy = doc(policy);
+            let decision = evaluate(&request(context), &PolicySet::new().with_identity(&policy));
+            format!("{}\n", decision.outcome())
+        };
+        // IAM "Variables and tags": "any attempt to match it fails and causes
+        // the statement to be invalid": an absent variable in NotResource
+        // does not make the statement apply to everything.
+        let not_resource = identity(
+            r#""NotResource""#,
+            "arn:aws:dynamodb:*:*:table/${dynamodb:table}/*",
+        );
+        // IAM "Variables and tags": variables are substituted only in the
+        // resource part of an ARN, after the fifth colon; before it they
+        // are literal text.
+        let in_account = identity(
+            r#""Resource""#,
+            "arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/documents/stream/*",
+        );
+        let in_resource = identity(
+            r#""Resource""#,
+            "arn:aws:dynamodb:*:111111111111:table/${dynamodb:table}/stream/*",
+        );
+        let out = [
+            run(&not_resource, None),
+            run(&not_resource, Some("documents")),
+            run(&not_resource, Some("other")),
+            run(&in_account, None),
+            run(&in_resource, Some("documents")),
+        ]
+        .concat();
+        expect![[r#"
+            ImplicitDeny
+            ImplicitDeny
+            Allow
+            ImplicitDeny
+            Allow
+        "#]]
+        .assert_eq(&out);
+    }
+
+    #[test]
+    fn a_resource_star_ending_a_segment_crosses_colons() {
+        // IAM "IAM JSON policy elements: Resource": "If the * wildcard is
+        // the last character of a resource ARN segment, it can expand to
+        // match beyond the colon boundaries." ArnLike keeps each segment
+        // apart.
+        let identity = |resource: &str, condition: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Read","Effect":"Allow","Action":"dynamodb:GetRecords","Resource":"{resource}"{condition}}}]}}"#
+            )
+        };
+        let run = |policy: &str| {
+            let policy = doc(policy);
+            let request = consumer_read().with_context("aws:SourceArn", STREAM);
+            let decision = evaluate(
+                &request,
+                &PolicySet::new()
+                    .with_identity(&policy)
+                    .with_resource_policy(&doc(STREAM_POLICY)),
+            );
+            format!("{}\n", decision.outcome())
+        };
+        let out = [
+            run(&identity("arn:aws:dynamodb:*:table/documents/stream/*", "")),
+            run(&identity(
+                "*",
+                r#","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:dynamodb:*:table/documents/stream/*"}}"#,
+            )),
+        ]
+        .concat();
+        expect![[r#"
+            Allow
+            ImplicitDeny
         "#]]
         .assert_eq(&out);
     }

@@ -22,15 +22,34 @@ use std::str::FromStr;
 
 use crate::arn::Arn;
 use crate::builders::STREAM_READ_ACTIONS;
+use crate::condition::takes_variables;
 use crate::document::{
     ConditionValue, Effect, OneOrMany, OperatorKind, PolicyDocument, PolicyParseError,
     PolicyVersion, PrincipalType, Principals, SetQualifier, Statement,
 };
 use crate::json::JsonPath;
-use crate::pattern::{action_matches, arn_matches};
+use crate::pattern::{action_matches, resource_matches, resource_part_start};
 
 /// DynamoDB's limit on a resource policy, in bytes, whitespace counted.
 pub const DYNAMODB_POLICY_LIMIT_BYTES: usize = 20 * 1024;
+
+/// IAM's limit on a role's inline policies together, in characters,
+/// whitespace not counted ("IAM and AWS STS quotas"); one inline policy can
+/// be no larger.
+pub const IAM_ROLE_INLINE_POLICIES_LIMIT: usize = 10_240;
+
+/// IAM's limit on a managed policy, in characters, whitespace not counted.
+pub const IAM_MANAGED_POLICY_LIMIT: usize = 6_144;
+
+/// IAM's default quota on a role's trust policy, in characters, whitespace
+/// not counted (it can be raised to 4,096).
+pub const IAM_TRUST_POLICY_LIMIT: usize = 2_048;
+
+/// The size IAM counts against its limits: characters, whitespace not
+/// counted.
+pub fn iam_policy_size(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
 
 /// What a document is meant to be, which decides the rules that apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,6 +167,13 @@ lint_codes! {
     OldVersion => "OLD_VERSION",
     /// `${...}` appears under a version that does not substitute it.
     VariablesNeedNewVersion => "VARIABLES_NEED_2012_VERSION",
+    /// `${...}` appears where IAM does not substitute it: in an ARN before
+    /// the resource part, or in a condition operator other than the String
+    /// and ARN ones.
+    VariableNotSubstituted => "VARIABLE_NOT_SUBSTITUTED",
+    /// A resource pattern has a wildcard in its service segment, which IAM
+    /// does not allow.
+    WildcardInServiceSegment => "WILDCARD_IN_SERVICE_SEGMENT",
     /// An identity-based policy names a principal.
     PrincipalInIdentityPolicy => "PRINCIPAL_IN_IDENTITY_POLICY",
     /// An identity-based policy has an `Id`.
@@ -161,8 +187,10 @@ lint_codes! {
     PublicAccess => "PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION",
     /// A principal contains `*` without being exactly `*`.
     PartialWildcardPrincipal => "PARTIAL_WILDCARD_PRINCIPAL",
-    /// `NotPrincipal` with `Allow` grants to everyone not listed.
+    /// `NotPrincipal` with `Allow`, which AWS does not support.
     AllowWithNotPrincipal => "ALLOW_WITH_NOT_PRINCIPAL",
+    /// `NotPrincipal` in a role trust policy, where IAM does not allow it.
+    NotPrincipalInTrustPolicy => "NOT_PRINCIPAL_IN_TRUST_POLICY",
     /// A stream policy names `dynamodb:ListStreams`, which has no stream
     /// resource and belongs in the identity policy.
     ListStreamsInStreamPolicy => "LIST_STREAMS_IN_STREAM_POLICY",
@@ -178,6 +206,12 @@ lint_codes! {
     ResourceCannotMatch => "RESOURCE_CANNOT_MATCH",
     /// The document exceeds DynamoDB's 20 KB limit, whitespace counted.
     PolicyTooLarge => "POLICY_TOO_LARGE",
+    /// An identity or trust policy exceeds IAM's size limit for its kind,
+    /// whitespace not counted.
+    IamPolicyTooLarge => "IAM_POLICY_TOO_LARGE",
+    /// An identity or trust policy contains a character IAM does not accept
+    /// (only tab, LF, CR and U+0020 to U+00FF).
+    InvalidCharacter => "INVALID_CHARACTER",
     /// `IfExists` on `Null` has no meaning.
     IfExistsOnNull => "IF_EXISTS_ON_NULL",
     /// `ForAllValues:` on a single-valued key is true when the key is absent.
@@ -298,8 +332,60 @@ pub fn lint_text(
             ),
         });
     }
+    if matches!(policy_type, PolicyType::Identity | PolicyType::Trust) {
+        iam_text_findings(text, policy_type, &mut findings);
+    }
     findings.extend(lint(&doc, policy_type, attached_to));
     Ok(findings)
+}
+
+/// The checks IAM makes on the text of an identity or trust policy
+/// ("IAM and AWS STS quotas"): its character set and its size, whitespace
+/// not counted.
+fn iam_text_findings(text: &str, policy_type: PolicyType, findings: &mut Vec<Finding>) {
+    if let Some((offset, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
+    {
+        findings.push(Finding {
+            code: LintCode::InvalidCharacter,
+            severity: Severity::Error,
+            path: JsonPath::root(),
+            message: format!(
+                "character {offset} is U+{:04X} ({c:?}); IAM accepts only tab, line feed, carriage return and U+0020 to U+00FF in a policy document",
+                u32::from(c)
+            ),
+        });
+    }
+    let size = iam_policy_size(text);
+    let (limit, severity, what) = match policy_type {
+        PolicyType::Trust => (
+            IAM_TRUST_POLICY_LIMIT,
+            Severity::Error,
+            "a role's trust policy (the default quota)",
+        ),
+        _ if size > IAM_ROLE_INLINE_POLICIES_LIMIT => (
+            IAM_ROLE_INLINE_POLICIES_LIMIT,
+            Severity::Error,
+            "a role's inline policies together (and less for a managed policy)",
+        ),
+        _ => (
+            IAM_MANAGED_POLICY_LIMIT,
+            Severity::Warning,
+            "a managed policy (fine inline, where a role's policies may total 10240)",
+        ),
+    };
+    if size > limit {
+        findings.push(Finding {
+            code: LintCode::IamPolicyTooLarge,
+            severity,
+            path: JsonPath::root(),
+            message: format!(
+                "the policy is {size} characters without whitespace; IAM accepts at most {limit} for {what}"
+            ),
+        });
+    }
 }
 
 /// Lints a parsed document as a policy of `policy_type`, optionally
@@ -490,12 +576,21 @@ impl Linter {
                 ),
             );
         }
-        if statement.not_principal.is_some() && statement.effect == Effect::Allow {
+        // IAM "AWS JSON policy elements: NotPrincipal": NotPrincipal is not
+        // allowed in a role trust policy, and with Allow it is not supported.
+        if statement.not_principal.is_some() && self.policy_type == PolicyType::Trust {
+            self.push(
+                LintCode::NotPrincipalInTrustPolicy,
+                Severity::Error,
+                path.key("NotPrincipal"),
+                "a role trust policy cannot use NotPrincipal: name the principals that may assume the role in Principal".to_owned(),
+            );
+        } else if statement.not_principal.is_some() && statement.effect == Effect::Allow {
             self.push(
                 LintCode::AllowWithNotPrincipal,
-                Severity::SecurityWarning,
+                Severity::Error,
                 path.key("NotPrincipal"),
-                "Allow with NotPrincipal grants access to every principal not listed, including anonymous ones: name the principals in Principal instead".to_owned(),
+                "NotPrincipal with Allow is not supported by AWS and grants nothing: name the principals in Principal instead".to_owned(),
             );
         }
         for (field, principals) in [
@@ -540,19 +635,24 @@ impl Linter {
                 }
             }
             if field == "Principal" && wildcard && statement.effect == Effect::Allow {
+                // A trusted condition must fail for strangers: a positive
+                // operator, without IfExists or a set qualifier (ForAllValues
+                // is true when the key is absent), and values without
+                // wildcards (`"1111*"` trusts every account starting so).
                 let trusted = statement.condition.as_ref().is_some_and(|blocks| {
                     blocks.iter().any(|block| {
                         let positive = block
                             .operator
                             .kind()
                             .is_some_and(|k| !k.is_negated() && k != OperatorKind::Null)
-                            && !block.operator.if_exists();
+                            && !block.operator.if_exists()
+                            && block.operator.qualifier().is_none();
                         positive
                             && block.entries.iter().any(|entry| {
                                 TRUSTED_KEYS
                                     .iter()
                                     .any(|k| k.eq_ignore_ascii_case(&entry.key))
-                                    && !entry.values.iter().any(|v| v.as_str() == "*")
+                                    && !entry.values.iter().any(|v| v.as_str().contains(['*', '?']))
                             })
                     })
                 });
@@ -571,7 +671,7 @@ impl Linter {
                         LintCode::PublicAccess,
                         severity,
                         field_path,
-                        format!("a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public{consequence}"),
+                        format!("a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public{consequence}"),
                     );
                 }
             }
@@ -693,6 +793,27 @@ impl Linter {
                 if !substitutes && resource.contains("${") {
                     self.variables_warning(value_path.clone(), resource);
                 }
+                let service = resource.split(':').nth(2).unwrap_or_default();
+                if service.contains(['*', '?']) {
+                    self.push(
+                        LintCode::WildcardInServiceSegment,
+                        Severity::Warning,
+                        value_path.clone(),
+                        format!("{resource:?} has a wildcard in the service segment, where IAM allows none: it is literal text there and the ARN never matches; name the service"),
+                    );
+                }
+                let prefix = match resource_part_start(resource) {
+                    Some(start) => resource.get(..start).unwrap_or_default(),
+                    None => resource.as_str(),
+                };
+                if substitutes && prefix.contains("${") {
+                    self.push(
+                        LintCode::VariableNotSubstituted,
+                        Severity::Warning,
+                        value_path.clone(),
+                        format!("{resource:?} has a policy variable before the resource part of the ARN (the fifth colon), where IAM keeps it as literal text and the ARN never matches"),
+                    );
+                }
                 if field != "Resource" || !self.policy_type.is_resource_policy() {
                     continue;
                 }
@@ -701,9 +822,9 @@ impl Linter {
                 };
                 let attached = attached.to_string();
                 let matches = resource.contains("${")
-                    || arn_matches(resource, &attached)
+                    || resource_matches(resource, &attached)
                     || (self.policy_type == PolicyType::Table
-                        && arn_matches(resource, &format!("{attached}/index/x"))
+                        && resource_matches(resource, &format!("{attached}/index/x"))
                         && resource.starts_with(&format!("{attached}/index/")));
                 if !matches {
                     self.push(
@@ -763,17 +884,27 @@ impl Linter {
                         format!("{} is single-valued: ForAllValues is true when the key is absent, so this allows requests without it; drop ForAllValues:", entry.key),
                     );
                 }
-                if !substitutes {
-                    for (i, value) in entry.values.iter().enumerate() {
-                        if let ConditionValue::String(text) = value
-                            && text.contains("${")
-                        {
-                            let value_path = match &entry.values {
-                                OneOrMany::One(_) => entry_path.clone(),
-                                OneOrMany::Many(_) => entry_path.index(i),
-                            };
-                            self.variables_warning(value_path, text);
-                        }
+                let literal_operator = operator.kind().is_some_and(|k| !takes_variables(k));
+                for (i, value) in entry.values.iter().enumerate() {
+                    let ConditionValue::String(text) = value else {
+                        continue;
+                    };
+                    if !text.contains("${") {
+                        continue;
+                    }
+                    let value_path = match &entry.values {
+                        OneOrMany::One(_) => entry_path.clone(),
+                        OneOrMany::Many(_) => entry_path.index(i),
+                    };
+                    if !substitutes {
+                        self.variables_warning(value_path, text);
+                    } else if literal_operator {
+                        self.push(
+                            LintCode::VariableNotSubstituted,
+                            Severity::Warning,
+                            value_path,
+                            format!("{text:?} has a policy variable, which IAM substitutes only for String and ARN operators; under {} it is literal text", operator.as_str()),
+                        );
                     }
                 }
             }
@@ -859,11 +990,45 @@ mod tests {
             PolicyType::Stream,
             None,
             expect![[r#"
-                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public; DynamoDB rejects such policies
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public; DynamoDB rejects such policies
                 error PARTIAL_WILDCARD_PRINCIPAL $.Statement[2].Principal.AWS[0] principal "arn:aws:iam::*:role/c" contains a wildcard: IAM accepts only "*" alone; use "*" with a condition such as aws:PrincipalArn (ArnLike) instead
                 warning UNIQUE_ID_PRINCIPAL $.Statement[2].Principal.AWS[1] principal "AROAEXAMPLEID1234567" is a unique id: IAM writes one in place of a role or user that was deleted; a recreated role with the same name is not this principal, so name it again by ARN
-                security-warning ALLOW_WITH_NOT_PRINCIPAL $.Statement[3].NotPrincipal Allow with NotPrincipal grants access to every principal not listed, including anonymous ones: name the principals in Principal instead
+                error ALLOW_WITH_NOT_PRINCIPAL $.Statement[3].NotPrincipal NotPrincipal with Allow is not supported by AWS and grants nothing: name the principals in Principal instead
                 error MISSING_PRINCIPAL $.Statement[4] every statement of a stream policy needs a Principal
+            "#]],
+        );
+        // A wildcard principal is public unless a condition pins it to known
+        // parties: a set qualifier or a wildcard value does not.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:PrincipalAccount":"111111111111"}}},
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringLike":{"aws:PrincipalAccount":"1111*"}}},
+                {"Effect":"Allow","Principal":"*","Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"111111111111"}}}
+            ]}"#,
+            PolicyType::Stream,
+            None,
+            expect![[r#"
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public; DynamoDB rejects such policies
+                security-warning FOR_ALL_VALUES_ON_SINGLE_VALUED_KEY $.Statement[0].Condition.ForAllValues:StringEquals.aws:PrincipalAccount aws:PrincipalAccount is single-valued: ForAllValues is true when the key is absent, so this allows requests without it; drop ForAllValues:
+                error PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[1].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public; DynamoDB rejects such policies
+            "#]],
+        );
+        // IAM "AWS JSON policy elements: NotPrincipal": not in an identity
+        // policy nor in a role trust policy.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"sts:AssumeRole"}]}"#,
+            PolicyType::Trust,
+            None,
+            expect![[r#"
+                error NOT_PRINCIPAL_IN_TRUST_POLICY $.Statement[0].NotPrincipal a role trust policy cannot use NotPrincipal: name the principals that may assume the role in Principal
+            "#]],
+        );
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"s3:*","Resource":"*"}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                error PRINCIPAL_IN_IDENTITY_POLICY $.Statement[0].NotPrincipal an identity-based policy cannot name a principal: remove NotPrincipal; the principal is whoever the policy is attached to
             "#]],
         );
         check(
@@ -871,7 +1036,7 @@ mod tests {
             PolicyType::Trust,
             None,
             expect![[r#"
-                security-warning PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition on a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) makes the resource public
+                security-warning PUBLIC_ACCESS_WITHOUT_TRUSTED_CONDITION $.Statement[0].Principal a wildcard principal without a condition pinning a trusted key (aws:PrincipalAccount, aws:PrincipalOrgID, aws:PrincipalArn, aws:SourceAccount, ...) to exact values (a positive operator, no wildcard, no set qualifier, no IfExists) makes the resource public
             "#]],
         );
     }
@@ -912,6 +1077,64 @@ mod tests {
     }
 
     #[test]
+    fn iam_character_set_and_sizes() {
+        // IAM "IAM and AWS STS quotas": policy documents may contain only
+        // tab, LF, CR and U+0020 to U+00FF; a managed policy at most 6,144
+        // characters, a role's inline policies 10,240 together, a trust
+        // policy 2,048 by default, whitespace not counted.
+        let with_sid = |sid: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{sid}","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}]}}"#
+            )
+        };
+        check(
+            &with_sid("Caf\u{e9}\u{2019}s"),
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                error INVALID_CHARACTER $ character 49 is U+2019 ('’'); IAM accepts only tab, line feed, carriage return and U+0020 to U+00FF in a policy document
+            "#]],
+        );
+        // Accepted in a stream policy, which IAM does not store.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/c"},"Action":"dynamodb:GetRecords","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"’"}}}]}"#,
+            PolicyType::Stream,
+            None,
+            expect![[r#""#]],
+        );
+        let overhead = iam_policy_size(&with_sid(""));
+        let sized = |size: usize| with_sid(&"a".repeat(size - overhead));
+        let out: String = [
+            format!("{}{}", " ".repeat(20_000), sized(6_144)),
+            sized(6_145),
+            sized(10_240),
+            sized(10_241),
+        ]
+        .iter()
+        .flat_map(|text| lint_text(text, PolicyType::Identity, None).unwrap())
+        .map(|finding| format!("{finding}\n"))
+        .collect();
+        expect![[r#"
+            warning IAM_POLICY_TOO_LARGE $ the policy is 6145 characters without whitespace; IAM accepts at most 6144 for a managed policy (fine inline, where a role's policies may total 10240)
+            warning IAM_POLICY_TOO_LARGE $ the policy is 10240 characters without whitespace; IAM accepts at most 6144 for a managed policy (fine inline, where a role's policies may total 10240)
+            error IAM_POLICY_TOO_LARGE $ the policy is 10241 characters without whitespace; IAM accepts at most 10240 for a role's inline policies together (and less for a managed policy)
+        "#]].assert_eq(&out);
+        let trust = |size: usize| {
+            let empty = r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+            let sid = "a".repeat(size - iam_policy_size(empty));
+            empty.replace(r#""Sid":"""#, &format!(r#""Sid":"{sid}""#))
+        };
+        let out: String = [trust(2_048), trust(2_049)]
+            .iter()
+            .flat_map(|text| lint_text(text, PolicyType::Trust, None).unwrap())
+            .map(|finding| format!("{finding}\n"))
+            .collect();
+        expect![[r#"
+            error IAM_POLICY_TOO_LARGE $ the policy is 2049 characters without whitespace; IAM accepts at most 2048 for a role's trust policy (the default quota)
+        "#]].assert_eq(&out);
+    }
+
+    #[test]
     fn condition_rules() {
         check(
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{
@@ -938,6 +1161,38 @@ mod tests {
     }
 
     #[test]
+    fn no_wildcard_in_the_service_segment() {
+        // IAM "IAM JSON policy elements: Resource": a wildcard cannot stand
+        // in the service segment; elsewhere it may.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetRecords","Resource":["arn:aws:dynamodb:*:table/documents/stream/*","arn:aws:*:eu-west-1:222222222222:table/documents/stream/*"]}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                warning WILDCARD_IN_SERVICE_SEGMENT $.Statement[0].Resource[1] "arn:aws:*:eu-west-1:222222222222:table/documents/stream/*" has a wildcard in the service segment, where IAM allows none: it is literal text there and the ARN never matches; name the service
+            "#]],
+        );
+    }
+
+    #[test]
+    fn variables_where_iam_keeps_them_literal() {
+        // IAM "Variables and tags": variables only in the resource part of an
+        // ARN (after the fifth colon) and in String and ARN operators.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetRecords","Resource":["arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t/stream/*","arn:aws:dynamodb:*:111111111111:table/${aws:PrincipalTag/table}/stream/*"],"Condition":{
+                "DateLessThan":{"aws:CurrentTime":"${aws:TokenIssueTime}"},
+                "StringEquals":{"aws:PrincipalAccount":"${aws:ResourceAccount}"}
+            }}]}"#,
+            PolicyType::Identity,
+            None,
+            expect![[r#"
+                warning VARIABLE_NOT_SUBSTITUTED $.Statement[0].Resource[0] "arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t/stream/*" has a policy variable before the resource part of the ARN (the fifth colon), where IAM keeps it as literal text and the ARN never matches
+                warning VARIABLE_NOT_SUBSTITUTED $.Statement[0].Condition.DateLessThan.aws:CurrentTime "${aws:TokenIssueTime}" has a policy variable, which IAM substitutes only for String and ARN operators; under DateLessThan it is literal text
+            "#]],
+        );
+    }
+
+    #[test]
     fn every_code_has_a_document_that_raises_it() {
         let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
         let reader = r#""Principal":{"AWS":"arn:aws:iam::111111111111:role/c"}"#;
@@ -949,19 +1204,24 @@ mod tests {
             (LintCode::MissingVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::OldVersion, PolicyType::Identity, r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::VariablesNeedNewVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#.to_owned()),
+            (LintCode::VariableNotSubstituted, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"n":"${limit}"}}"#)),
+            (LintCode::WildcardInServiceSegment, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"arn:aws:dynamo*:*:*:table/t""#)),
             (LintCode::PrincipalInIdentityPolicy, PolicyType::Identity, stmt(r#""Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*""#)),
             (LintCode::IdInIdentityPolicy, PolicyType::Identity, r#"{"Version":"2012-10-17","Id":"x","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::MissingPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Action":"sts:AssumeRole""#)),
             (LintCode::MissingResource, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetItem""#))),
             (LintCode::PublicAccess, PolicyType::Table, stmt(r#""Effect":"Allow","Principal":{"AWS":["*"]},"Action":"dynamodb:GetItem","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}"#)),
             (LintCode::PartialWildcardPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":"arn:aws:iam::11111111111?:root"},"Action":"sts:AssumeRole""#)),
-            (LintCode::AllowWithNotPrincipal, PolicyType::Trust, stmt(r#""Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"sts:AssumeRole""#)),
+            (LintCode::AllowWithNotPrincipal, PolicyType::Table, stmt(r#""Effect":"Allow","NotPrincipal":{"AWS":"111111111111"},"Action":"dynamodb:GetItem","Resource":"*""#)),
+            (LintCode::NotPrincipalInTrustPolicy, PolicyType::Trust, stmt(r#""Effect":"Deny","NotPrincipal":{"AWS":"111111111111"},"Action":"sts:AssumeRole""#)),
             (LintCode::ListStreamsInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"DynamoDB:liststreams","Resource":"*""#))),
             (LintCode::NonStreamActionInStreamPolicy, PolicyType::Stream, stmt(&format!(r#""Effect":"Deny",{reader},"Action":"dynamodb:PutItem","Resource":"*""#))),
             (LintCode::ImpreciseStreamActions, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"NotAction":"dynamodb:GetRecords","Resource":"*""#))),
             (LintCode::StreamActionInTablePolicy, PolicyType::Table, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:ListStreams","Resource":"*""#))),
             (LintCode::ResourceCannotMatch, PolicyType::Stream, stmt(&format!(r#""Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2023-*""#))),
             (LintCode::PolicyTooLarge, PolicyType::Table, big),
+            (LintCode::IamPolicyTooLarge, PolicyType::Trust, stmt(&format!(r#""Sid":"{}","Effect":"Allow","Principal":{{"Service":"lambda.amazonaws.com"}},"Action":"sts:AssumeRole""#, "a".repeat(IAM_TRUST_POLICY_LIMIT)))),
+            (LintCode::InvalidCharacter, PolicyType::Trust, stmt(r#""Sid":"☃","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole""#)),
             (LintCode::IfExistsOnNull, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:NullIfExists":{"k":"true"}}"#)),
             (LintCode::ForAllValuesOnSingleValuedKey, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAllValues:IpAddress":{"aws:sourceip":"10.0.0.0/8"}}"#)),
             (LintCode::UnknownConditionOperator, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForEveryValue:StringEquals":{"k":"v"}}"#)),

@@ -2,17 +2,26 @@
 //! actions, resources and condition values.
 //!
 //! - `*` matches any run of characters, `?` exactly one.
-//! - Actions match case-insensitively ([`action_matches`]); resources and
-//!   ARN conditions case-sensitively, ARN segment by ARN segment
-//!   ([`arn_matches`]): a wildcard never crosses one of the first five
-//!   colons, except that a `*` ending a pattern with fewer segments than the
-//!   ARN runs to the end (`arn:aws:dynamodb:*` matches every DynamoDB ARN).
+//! - Actions match case-insensitively ([`action_matches`]).
+//! - `Resource`/`NotResource` patterns match case-sensitively
+//!   ([`resource_matches`]) within the colon-separated segments, except that
+//!   a `*` ending a segment may run over colons
+//!   (`arn:aws:dynamodb:*:table/t/stream/*` matches a stream of table `t` in
+//!   any region and account); the service segment takes no wildcard.
+//! - ARN condition operators match case-sensitively, ARN segment by ARN
+//!   segment ([`arn_matches`]): a wildcard never crosses one of the first
+//!   five colons, except that a `*` ending a pattern with fewer segments
+//!   than the ARN runs to the end (`arn:aws:dynamodb:*` matches every
+//!   DynamoDB ARN).
 //! - Policy variables (`${aws:username}`, `${aws:PrincipalTag/team, 'x'}`,
 //!   and the escapes `${*}`, `${?}`, `${$}`) are substituted by
-//!   [`substitute`]; their values are literal text, never wildcards.
+//!   [`substitute`], and in resource patterns by [`substitute_resource`],
+//!   only after the fifth colon; their values are literal text, never
+//!   wildcards.
 //!
-//! Nothing here allocates unless a pattern holds a policy variable or a
-//! non-ASCII character.
+//! Nothing here allocates unless a pattern holds a policy variable, a
+//! non-ASCII character, or (for [`resource_matches`]) a wildcard before the
+//! resource part of the ARN.
 
 use std::borrow::Cow;
 
@@ -87,6 +96,73 @@ pub fn substitute<'p>(pattern: &'p str, source: &dyn VariableSource) -> Option<C
     Some(Cow::Owned(out))
 }
 
+/// The byte offset where the resource part of an ARN pattern begins: just
+/// after its fifth colon, not counting colons inside `${...}`. `None` when
+/// the pattern has fewer than five such colons.
+pub(crate) fn resource_part_start(pattern: &str) -> Option<usize> {
+    let mut colons = 0;
+    let mut in_variable = false;
+    let mut previous = '\0';
+    for (index, c) in pattern.char_indices() {
+        match c {
+            '{' if previous == '$' => in_variable = true,
+            '}' => in_variable = false,
+            ':' if !in_variable => {
+                colons += 1;
+                if colons == 5 {
+                    return Some(index + 1);
+                }
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// Replaces the policy variables of a `Resource` or `NotResource` pattern,
+/// only in its resource part (after the fifth colon), the one place of an
+/// ARN where IAM substitutes them; before it, `${...}` is literal text.
+///
+/// Returns `None` when a variable there has no value and no default.
+///
+/// ```
+/// use streamgate_policy::pattern::{substitute_resource, VariableSource};
+/// struct Account;
+/// impl VariableSource for Account {
+///     fn variable(&self, key: &str) -> Option<&str> {
+///         key.eq_ignore_ascii_case("aws:PrincipalAccount").then_some("111111111111")
+///     }
+/// }
+/// assert_eq!(
+///     substitute_resource("arn:aws:s3:::b/${aws:PrincipalAccount}/*", &Account).as_deref(),
+///     Some("arn:aws:s3:::b/111111111111/*")
+/// );
+/// assert_eq!(
+///     substitute_resource("arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t", &Account).as_deref(),
+///     Some("arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/t")
+/// );
+/// ```
+pub fn substitute_resource<'p>(
+    pattern: &'p str,
+    source: &dyn VariableSource,
+) -> Option<Cow<'p, str>> {
+    if !pattern.contains("${") {
+        return Some(Cow::Borrowed(pattern));
+    }
+    let Some(start) = resource_part_start(pattern) else {
+        return Some(Cow::Borrowed(pattern));
+    };
+    let (prefix, resource) = (
+        pattern.get(..start).unwrap_or_default(),
+        pattern.get(start..).unwrap_or_default(),
+    );
+    match substitute(resource, source)? {
+        Cow::Borrowed(_) => Some(Cow::Borrowed(pattern)),
+        Cow::Owned(resource) => Some(Cow::Owned(format!("{prefix}{resource}"))),
+    }
+}
+
 fn push_literal(out: &mut String, value: &str) {
     for c in value.chars() {
         out.push(match c {
@@ -103,6 +179,28 @@ fn char_eq(p: char, v: char, ignore_case: bool) -> bool {
         || (p == LITERAL_STAR && v == '*')
         || (p == LITERAL_QUESTION && v == '?')
         || (ignore_case && p.to_lowercase().eq(v.to_lowercase()))
+}
+
+/// Equality of a substituted pattern and a value, where a literal `*` or
+/// `?` that came from `${*}`, `${?}` or a variable's value equals the
+/// character itself; optionally ignoring case.
+pub(crate) fn literal_eq(pattern: &str, value: &str, ignore_case: bool) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        return if ignore_case {
+            pattern.eq_ignore_ascii_case(value)
+        } else {
+            pattern == value
+        };
+    }
+    let mut p = pattern.chars();
+    let mut v = value.chars();
+    loop {
+        match (p.next(), v.next()) {
+            (None, None) => return true,
+            (Some(pc), Some(vc)) if char_eq(pc, vc, ignore_case) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Glob matching on bytes, for the common all-ASCII case.
@@ -253,6 +351,127 @@ pub fn arn_matches(pattern: &str, value: &str) -> bool {
     glob_matches(pattern_rest, value_rest, false)
 }
 
+/// One element of a resource pattern, for [`resource_matches`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    /// A character that matches itself (or, for a literal-star marker, `*`).
+    Char(char),
+    /// `?`: any one character; a colon only when `crosses`.
+    One { crosses: bool },
+    /// `*`: any run of characters; colons only when `crosses`.
+    Star { crosses: bool },
+}
+
+/// The tokens of a `Resource` pattern. Before the fifth colon a `*` crosses
+/// colons only when it ends its segment, and a `?` never does; in the
+/// service segment (the third) wildcards are literal characters, as IAM
+/// allows none there. After the fifth colon, in the resource part, `*` and
+/// `?` match any characters.
+fn resource_tokens(pattern: &str) -> Vec<Token> {
+    let mut tokens = Vec::with_capacity(pattern.len());
+    let mut segment = 0usize;
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let in_resource = segment >= 5;
+        let token = match c {
+            ':' if !in_resource => {
+                segment += 1;
+                Token::Char(':')
+            }
+            '*' | '?' if segment == 2 => Token::Char(c),
+            '*' => Token::Star {
+                crosses: in_resource || matches!(chars.peek(), None | Some(':')),
+            },
+            '?' => Token::One {
+                crosses: in_resource,
+            },
+            c => Token::Char(c),
+        };
+        tokens.push(token);
+    }
+    tokens
+}
+
+/// Matches an ARN against the pattern of a `Resource` or `NotResource`
+/// element, case-sensitively, the way IAM's "IAM JSON policy elements:
+/// Resource" page describes it: wildcards work within the colon-separated
+/// segments, except that "if the * wildcard is the last character of a
+/// resource ARN segment, it can expand to match beyond the colon
+/// boundaries"; the service segment takes no wildcard. Condition operators
+/// (`ArnLike`, ...) check each segment on its own: see [`arn_matches`].
+///
+/// ```
+/// use streamgate_policy::pattern::resource_matches;
+/// let stream = "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+/// assert!(resource_matches("arn:aws:dynamodb:*:table/documents/stream/*", stream));
+/// assert!(resource_matches("arn:aws:dynamodb:*:222222222222:table/documents/stream/*", stream));
+/// assert!(!resource_matches("arn:aws:dynamodb:eu-*-1:table/documents/stream/*", stream));
+/// assert!(!resource_matches("arn:aws:dynamo*:eu-west-1:222222222222:table/documents/stream/*", stream));
+/// ```
+pub fn resource_matches(pattern: &str, value: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    if !pattern.contains(['*', '?']) && pattern.is_ascii() {
+        return pattern == value;
+    }
+    // The usual shape, wildcards only in the resource part, needs no
+    // automaton: the rest must be equal.
+    if let Some(start) = resource_part_start(pattern)
+        && let (Some(prefix), Some(resource)) = (pattern.get(..start), pattern.get(start..))
+        && !prefix.contains(['*', '?', LITERAL_STAR, LITERAL_QUESTION])
+    {
+        return value
+            .get(..start)
+            .is_some_and(|value_prefix| value_prefix == prefix)
+            && value
+                .get(start..)
+                .is_some_and(|rest| glob_matches(resource, rest, false));
+    }
+    let tokens = resource_tokens(pattern);
+    // A simulation of the pattern's automaton: `states[i]` is true when the
+    // value read so far can leave the pattern at token `i`.
+    let mut states = vec![false; tokens.len() + 1];
+    let mut next = vec![false; tokens.len() + 1];
+    let close = |states: &mut [bool]| {
+        for i in 0..tokens.len() {
+            if states.get(i) == Some(&true)
+                && matches!(tokens.get(i), Some(Token::Star { .. }))
+                && let Some(after) = states.get_mut(i + 1)
+            {
+                *after = true;
+            }
+        }
+    };
+    if let Some(first) = states.first_mut() {
+        *first = true;
+    }
+    close(&mut states);
+    for v in value.chars() {
+        next.iter_mut().for_each(|s| *s = false);
+        for (i, token) in tokens.iter().enumerate() {
+            if states.get(i) != Some(&true) {
+                continue;
+            }
+            let target = match *token {
+                Token::Char(p) if char_eq(p, v, false) => i + 1,
+                Token::One { crosses } if crosses || v != ':' => i + 1,
+                Token::Star { crosses } if crosses || v != ':' => i,
+                _ => continue,
+            };
+            if let Some(state) = next.get_mut(target) {
+                *state = true;
+            }
+        }
+        close(&mut next);
+        std::mem::swap(&mut states, &mut next);
+        if !states.contains(&true) {
+            return false;
+        }
+    }
+    states.last() == Some(&true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +504,50 @@ mod tests {
             ));
         }
         expected.assert_eq(&out);
+    }
+
+    #[test]
+    fn resource_wildcards_cross_colons_at_segment_ends() {
+        // IAM "IAM JSON policy elements: Resource", "Using wildcards in
+        // resource ARNs": "If the * wildcard is the last character of a
+        // resource ARN segment, it can expand to match beyond the colon
+        // boundaries", and no wildcard in the service segment. ArnLike
+        // and the other ARN condition operators check each of the six
+        // segments on its own, so `arn_matches` keeps that.
+        let stream = "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000";
+        let mut out = String::new();
+        for pattern in [
+            "arn:aws:dynamodb:*:table/documents/stream/*",
+            "arn:aws:dynamodb:eu-*:table/documents/stream/*",
+            "arn:aws:dynamodb:eu-*-1:table/documents/stream/*",
+            "arn:aws:dynamodb:eu-west-?:*:table/documents/stream/*",
+            "arn:aws:dynamodb:?:table/documents/stream/*",
+            "arn:*:table/documents/stream/*",
+            "arn:aws:dynamo*:eu-west-1:222222222222:table/documents/stream/*",
+            "arn:aws:*:eu-west-1:222222222222:table/documents/stream/*",
+            "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:*:00.000",
+            "arn:aws:dynamodb:eu-west-1:222222222222:table/documents",
+            "arn:aws:dynamodb:*:*:table/documents/stream/2024-05-01T12:00:00.000",
+        ] {
+            out.push_str(&format!(
+                "{pattern}: resource {} arn {}\n",
+                resource_matches(pattern, stream),
+                arn_matches(pattern, stream)
+            ));
+        }
+        expect![[r#"
+            arn:aws:dynamodb:*:table/documents/stream/*: resource true arn false
+            arn:aws:dynamodb:eu-*:table/documents/stream/*: resource true arn false
+            arn:aws:dynamodb:eu-*-1:table/documents/stream/*: resource false arn false
+            arn:aws:dynamodb:eu-west-?:*:table/documents/stream/*: resource true arn true
+            arn:aws:dynamodb:?:table/documents/stream/*: resource false arn false
+            arn:*:table/documents/stream/*: resource false arn false
+            arn:aws:dynamo*:eu-west-1:222222222222:table/documents/stream/*: resource false arn true
+            arn:aws:*:eu-west-1:222222222222:table/documents/stream/*: resource false arn true
+            arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:*:00.000: resource true arn true
+            arn:aws:dynamodb:eu-west-1:222222222222:table/documents: resource false arn false
+            arn:aws:dynamodb:*:*:table/documents/stream/2024-05-01T12:00:00.000: resource true arn true
+        "#]].assert_eq(&out);
     }
 
     #[test]

@@ -70,6 +70,34 @@ pub(crate) fn arn_like(pattern: &str, value: &str) -> bool {
     p.len() == v.len()
 }
 
+/// `Resource` patterns, read from IAM's "Using wildcards in resource ARNs":
+/// wildcards stay within the colon-separated segments, except a `*` that is
+/// the last character of its segment, which may run over colons; the
+/// service segment (the third) takes no wildcard; in the resource part
+/// (after the fifth colon) colons are ordinary characters.
+pub(crate) fn resource_like(pattern: &str, value: &str) -> bool {
+    fn go(p: &[char], v: &[char], segment: usize) -> bool {
+        let Some((first, rest)) = p.split_first() else {
+            return v.is_empty();
+        };
+        let in_resource = segment >= 5;
+        match first {
+            ':' if !in_resource => v.first() == Some(&':') && go(rest, &v[1..], segment + 1),
+            '*' if segment != 2 => {
+                let crosses = in_resource || rest.is_empty() || rest[0] == ':';
+                (0..=v.len())
+                    .take_while(|k| crosses || *k == 0 || v[k - 1] != ':')
+                    .any(|k| go(rest, &v[k..], segment))
+            }
+            '?' if segment != 2 => {
+                v.first().is_some_and(|c| in_resource || *c != ':') && go(rest, &v[1..], segment)
+            }
+            c => v.first() == Some(c) && go(rest, &v[1..], segment),
+        }
+    }
+    go(&chars(pattern), &chars(value), 0)
+}
+
 /// `${key}` replaced by the key's single value; `None` when it has none.
 fn with_variables(text: &str, context: &Context, version: Option<PolicyVersion>) -> Option<String> {
     if version != Some(PolicyVersion::V2012_10_17) {
@@ -89,6 +117,47 @@ fn with_variables(text: &str, context: &Context, version: Option<PolicyVersion>)
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// A `Resource` pattern with its variables substituted: only after the
+/// fifth colon (IAM keeps the rest literal); `None` when one has no value.
+fn resource_with_variables(
+    pattern: &str,
+    context: &Context,
+    version: Option<PolicyVersion>,
+) -> Option<String> {
+    // The fifth colon outside `${...}`.
+    let mut colons = 0;
+    let mut depth = 0;
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut split = None;
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '{' && i > 0 && chars[i - 1] == '$' {
+            depth += 1;
+        } else if *c == '}' && depth > 0 {
+            depth -= 1;
+        } else if *c == ':' && depth == 0 {
+            colons += 1;
+            if colons == 5 {
+                split = Some(i + 1);
+                break;
+            }
+        }
+    }
+    match split {
+        None => Some(pattern.to_owned()),
+        Some(at) => {
+            let prefix: String = chars[..at].iter().collect();
+            let rest: String = chars[at..].iter().collect();
+            Some(prefix + &with_variables(&rest, context, version)?)
+        }
+    }
+}
+
+/// The String and ARN operators, the only ones whose values take variables.
+fn takes_variables(kind: OperatorKind) -> bool {
+    let name = format!("{kind:?}");
+    name.starts_with("String") || name.starts_with("Arn")
 }
 
 fn ipv4(text: &str) -> Option<u32> {
@@ -200,11 +269,19 @@ fn conditions(
     };
     for block in blocks {
         for entry in &block.entries {
-            let values: Vec<String> = entry
-                .values
-                .iter()
-                .filter_map(|v| with_variables(v.as_str(), &request.context, version))
-                .collect();
+            let substitutes = block.operator.kind().is_some_and(takes_variables);
+            let mut values = Vec::new();
+            for value in entry.values.iter() {
+                if !substitutes {
+                    values.push(value.as_str().to_owned());
+                    continue;
+                }
+                // A variable without a value: the statement does not apply.
+                match with_variables(value.as_str(), &request.context, version) {
+                    Some(value) => values.push(value),
+                    None => return Some(false),
+                }
+            }
             if !condition_key(block, &entry.key, &values, &request.context)? {
                 return Some(false);
             }
@@ -224,13 +301,22 @@ fn applies(
         (None, Some(list)) => !list.iter().any(|p| action_like(p, &request.action)),
         (None, None) => false,
     };
-    let resource_like = |p: &String| {
-        with_variables(p, &request.context, version)
-            .is_some_and(|p| arn_like(&p, &request.resource))
+    // Every pattern substituted; a variable without a value anywhere in
+    // Resource or NotResource: the statement does not apply.
+    let substituted = |list: &streamgate_policy::document::OneOrMany<String>| {
+        list.iter()
+            .map(|p| resource_with_variables(p, &request.context, version))
+            .collect::<Option<Vec<String>>>()
     };
     let resource = match (&statement.resource, &statement.not_resource) {
-        (Some(list), _) => list.iter().any(resource_like),
-        (None, Some(list)) => !list.iter().any(resource_like),
+        (Some(list), _) => match substituted(list) {
+            Some(list) => list.iter().any(|p| resource_like(p, &request.resource)),
+            None => false,
+        },
+        (None, Some(list)) => match substituted(list) {
+            Some(list) => !list.iter().any(|p| resource_like(p, &request.resource)),
+            None => false,
+        },
         (None, None) => true,
     };
     if !action || !resource {
@@ -325,17 +411,22 @@ fn matching(
     doc: &PolicyDocument,
     request: &Request,
     resource_policy: bool,
+    has_boundary: bool,
 ) -> Option<Vec<(Effect, Option<Named>)>> {
     let mut out = Vec::new();
     for statement in doc.statements() {
         let named = if resource_policy {
             let how = match (&statement.principal, &statement.not_principal) {
                 (Some(p), _) => named_in(p, request),
+                // NotPrincipal with Allow is not supported: it grants nothing.
+                (None, Some(_)) if statement.effect == Effect::Allow => vec![],
                 (None, Some(np)) => {
-                    // NotPrincipal applies unless it names every identity of
-                    // the requester: for a session its ARN, its role and its
-                    // account (the documentation's own example lists all three).
-                    if every_identity_named(np, request) {
+                    // A Deny with NotPrincipal applies to a principal with a
+                    // permissions boundary whatever it names; otherwise
+                    // unless it names every identity of the requester: for a
+                    // session its ARN, its role and its account (the
+                    // documentation's own example lists all three).
+                    if !has_boundary && every_identity_named(np, request) {
                         vec![]
                     } else {
                         vec![Named::Directly]
@@ -412,18 +503,18 @@ impl<'a> ReferencePolicies<'a> {
 pub(crate) fn evaluate(request: &Request, policies: &ReferencePolicies<'_>) -> Option<Outcome> {
     let mut identity = Vec::new();
     for doc in &policies.identity {
-        identity.extend(matching(doc, request, false)?);
+        identity.extend(matching(doc, request, false, false)?);
     }
     let boundary = match policies.boundary {
-        Some(doc) => Some(matching(doc, request, false)?),
+        Some(doc) => Some(matching(doc, request, false, false)?),
         None => None,
     };
     let session = match policies.session {
-        Some(doc) => Some(matching(doc, request, false)?),
+        Some(doc) => Some(matching(doc, request, false, false)?),
         None => None,
     };
     let resource = match policies.resource {
-        Some(doc) => matching(doc, request, true)?,
+        Some(doc) => matching(doc, request, true, policies.boundary.is_some())?,
         None => Vec::new(),
     };
 
@@ -453,8 +544,9 @@ pub(crate) fn evaluate(request: &Request, policies: &ReferencePolicies<'_>) -> O
     };
 
     let is_root = principal.kind() == PrincipalKind::AccountRoot;
-    // The root user has full access to its own account.
-    if is_root && same_account {
+    // The root user has full access to its own account, except where the
+    // resource policy must allow (a trust policy, a KMS key policy).
+    if is_root && same_account && !policies.resource_required {
         return Some(Outcome::Allow);
     }
 
