@@ -2,8 +2,9 @@
 //!
 //! Teaches: build the resource policy a DynamoDB stream in account B needs
 //! so that the execution role of a Lambda function in account A may read it,
-//! lint it, and ask the offline evaluator whether the role may read the
-//! stream, with and without that policy, and why.
+//! lint it, and ask the offline evaluator whether the role, and the session
+//! Lambda's poller acts as, may read the stream, with and without that
+//! policy, and why.
 //!
 //! Input (all literal, below): the stream
 //! `arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000`,
@@ -41,24 +42,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {finding}");
     }
 
-    // 3. May the role's session read the stream?
+    // 3. May the role read the stream, and may its session? The stream
+    //    policy names the role; Lambda's poller reads as a session of it.
     let session = Principal::assumed_role(
         "arn:aws:sts::111111111111:assumed-role/billing-consumer/esm-poller".parse()?,
         role.clone(),
     )?;
-    let request = Request::new(session, "dynamodb:GetRecords", stream.to_string());
-
     let without = PolicySet::new().with_identity(&identity_policy);
-    let decision = evaluate(&request, &without);
-    println!("\nwithout the stream policy: {}", decision.outcome());
-    println!("  {decision}");
-    if let Some(message) = decision.access_denied_message(&request) {
-        println!("  AWS would say: {message}");
-    }
-
     let with = without.clone().with_resource_policy(&stream_policy);
-    let decision = evaluate(&request, &with);
-    println!("\nwith the stream policy: {}", decision.outcome());
-    println!("  {decision}");
+    for (who, principal) in [
+        ("the role", Principal::role(role.clone())),
+        ("its session", session),
+    ] {
+        let request = Request::new(principal, "dynamodb:GetRecords", stream.to_string());
+
+        let decision = evaluate(&request, &without);
+        println!("\n{who}, without the stream policy: {}", decision.outcome());
+        println!("  {decision}");
+        if let Some(message) = decision.access_denied_message(&request) {
+            println!("  AWS would say: {message}");
+        }
+
+        let decision = evaluate(&request, &with);
+        println!("\n{who}, with the stream policy: {}", decision.outcome());
+        println!("  {decision}");
+    }
     Ok(())
 }

@@ -10,12 +10,15 @@
 //! Input: the event below, as Lambda delivers it for a table `documents`
 //! whose stream has the view type NEW_AND_OLD_IMAGES (its fourth record is
 //! deliberately broken: a page count with a fraction; the fifth is fine but
-//! comes after it).
+//! comes after it). Then two one-record events side by side: an insert
+//! from a KEYS_ONLY stream, which carries no image (absent: `None`), and
+//! one whose new image is present but holds no attribute (`Some` of an
+//! empty item).
 //!
 //! Run: `cargo run --example 02_decode_records`
 
 use serde::Deserialize;
-use streamgate::records::{Change, decode_event_as, to_item};
+use streamgate::records::{Change, Item, decode_event_as, to_item};
 
 /// One row of the `documents` table, borrowing its strings from the event.
 #[derive(Debug, Deserialize, serde::Serialize)]
@@ -60,6 +63,22 @@ const EVENT: &str = r#"{"Records": [
      "NewImage": {"id": {"S": "doc-3"}, "tenant": {"S": "acme"}, "title": {"S": "contract"},
                   "pages": {"N": "4"}, "tags": {"SS": ["legal"]}},
      "SequenceNumber": "104", "SizeBytes": 70, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+]}"#;
+
+/// An insert from a KEYS_ONLY stream: the keys, no image at all.
+const KEYS_ONLY_EVENT: &str = r#"{"Records": [
+  {"eventID": "6", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/audit/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"Keys": {"id": {"S": "doc-4"}},
+     "SequenceNumber": "200", "SizeBytes": 20, "StreamViewType": "KEYS_ONLY"}}
+]}"#;
+
+/// An insert whose new image is there but holds no attribute.
+const EMPTY_IMAGE_EVENT: &str = r#"{"Records": [
+  {"eventID": "7", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+   "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+   "dynamodb": {"Keys": {"id": {"S": "doc-5"}}, "NewImage": {},
+     "SequenceNumber": "105", "SizeBytes": 20, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
 ]}"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -128,6 +147,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .collect();
             println!("left for Lambda to deliver again: {later:?}");
+        }
+    }
+
+    // Absent is not empty: an image the view type does not carry is `None`;
+    // an image that is there with no attribute is `Some` of an empty item.
+    for (name, event) in [
+        ("KEYS_ONLY stream", KEYS_ONLY_EVENT),
+        ("empty new image", EMPTY_IMAGE_EVENT),
+    ] {
+        for record in decode_event_as::<Item>(event.as_bytes())? {
+            let record = record?;
+            let key = record
+                .keys
+                .get("id")
+                .and_then(|id| id.as_s())
+                .unwrap_or("?");
+            match record.change.new_image() {
+                None => println!("{name}: {key} has no new image (absent)"),
+                Some(image) => println!(
+                    "{name}: {key} has a new image with {} attributes (present)",
+                    image.len()
+                ),
+            }
         }
     }
 

@@ -8,8 +8,10 @@
 //! Input: an in-process local cloud (account 222222222222 with the local
 //! cloud's root keys), a table `documents` with a NEW_AND_OLD_IMAGES
 //! stream whose shards roll over every 4 records, and 10 items written to
-//! it. The reader reads them all, then a second reader opened on the same
-//! checkpoints finds nothing left to read but the two items written since.
+//! it (`doc-0` to `doc-9`). The reader reads them all, then a second reader
+//! opened on the same checkpoints finds nothing left to read but the two
+//! items written since, `doc-10` and `doc-11`: the example fails if it
+//! reads any other key first.
 //!
 //! Run: `cargo run --example 04_read_stream_directly --features local,reader,sdk-config`
 
@@ -117,18 +119,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     write(10, 12).await?;
     println!("a second reader on the same checkpoints:");
     let mut reader = StreamReader::new(streams, stream_arn.parse()?, &checkpoints, options)?;
-    let mut seen = 0;
-    while seen < 2 {
+    let mut resumed = Vec::new();
+    while resumed.len() < 2 {
         let event = tokio::time::timeout(Duration::from_secs(10), reader.next())
             .await?
             .ok_or("the stream ended")??;
         if let ReaderEvent::Batch(batch) = event {
             for record in batch.records {
-                println!("  {} {}", batch.shard_id, record?.keys);
-                seen += 1;
+                let record = record?;
+                println!("  {} {}", batch.shard_id, record.keys);
+                let id = record.keys.get("id").and_then(|id| id.as_s());
+                resumed.push(id.unwrap_or_default().to_owned());
             }
         }
     }
     cloud.stop().await;
+    // Resuming from the checkpoints means the new items and nothing before
+    // them: an item read again would come first.
+    if resumed != ["doc-10", "doc-11"] {
+        return Err(format!(
+            "the second reader resumed with {resumed:?}, not with doc-10 and doc-11"
+        )
+        .into());
+    }
+    println!("the second reader resumed with exactly the two new items");
     Ok(())
 }

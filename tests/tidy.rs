@@ -1,5 +1,5 @@
-//! Tidy checks, run by `cargo test`: the conventions of STYLE.md that a
-//! machine can see. Each rule is a function from file text to problems, so
+//! Tidy checks, run by `cargo test`: the conventions a machine can see, as
+//! ARCHITECTURE.md lists them under `tests/tidy.rs`. Each rule is a function from file text to problems, so
 //! the rules themselves are tested on small literal inputs below.
 
 use std::fs;

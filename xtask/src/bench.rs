@@ -45,10 +45,11 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     } else {
         &["--warm-up-time", "1", "--measurement-time", "3"]
     };
-    let metadata = cmd!(sh, "{cargo} metadata --no-deps --format-version 1 --locked")
-        .quiet()
-        .read()
-        .context("reading the workspace's metadata")?;
+    let metadata = crate::workspace_metadata(&sh, &cargo)?;
+    let criterion = criterion_home(
+        std::env::var_os("CRITERION_HOME").map(PathBuf::from),
+        &crate::target_directory_of(&metadata)?,
+    );
     for package in &packages {
         // Each bench target by name: `--benches` would also hand the
         // criterion options to the library's test harness, which refuses them.
@@ -66,9 +67,15 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         .with_context(|| format!("the benches of {package} failed"))?;
         println!("  done in {:.1}s", step.elapsed().as_secs_f64());
     }
-    let measured = read_estimates(&root.join("target/criterion"), started)?;
+    let measured = read_estimates(&criterion, started)?;
     print!("{}", summary(&measured));
     Ok(())
+}
+
+/// Where criterion writes its measurements, as criterion decides it:
+/// `CRITERION_HOME`, else `criterion` in the cargo target directory.
+fn criterion_home(criterion_home: Option<PathBuf>, target_dir: &Path) -> PathBuf {
+    criterion_home.unwrap_or_else(|| target_dir.join("criterion"))
 }
 
 /// The packages to bench: all by default, else the named ones, each checked.
@@ -237,6 +244,19 @@ mod tests {
             function: function.to_owned(),
             median_nanos,
         }
+    }
+
+    #[test]
+    fn criterion_writes_under_its_home_or_the_cargo_target_directory() {
+        let target = Path::new("/shared/target");
+        assert_eq!(
+            criterion_home(None, target),
+            Path::new("/shared/target/criterion")
+        );
+        assert_eq!(
+            criterion_home(Some(PathBuf::from("/c")), target),
+            Path::new("/c")
+        );
     }
 
     #[test]

@@ -87,7 +87,7 @@ fn run_examples(sh: &Shell, cargo: &str) -> Result<()> {
     names.sort();
     // Example 06 deploys the demo function on the local cloud: package a
     // dev-profile build, which reuses what the test step compiled.
-    crate::build::build(crate::build::Profile::Dev, true)
+    crate::build::build(crate::build::Toolchain::HostDebug, true)
         .context("building the demo function for the examples")?;
     if names.is_empty() {
         println!("ci: no examples yet");

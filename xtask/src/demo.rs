@@ -36,7 +36,8 @@ pub(crate) fn run() -> Result<()> {
     );
     println!("▸ build the function (demo-billing) as a Lambda deployment package ...");
     let step = Instant::now();
-    let built = crate::build::build(crate::build::Profile::Release, false)?;
+    // A host build: the in-process local cloud runs it on this machine.
+    let built = crate::build::build(crate::build::Toolchain::Host, false)?;
     let zip =
         std::fs::read(&built.zip).with_context(|| format!("reading {}", built.zip.display()))?;
     println!(

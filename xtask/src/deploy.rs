@@ -315,44 +315,50 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn read_deployment() -> Result<Deployment> {
-    let path = deployment_file();
-    let text = match std::fs::read_to_string(&path) {
+    read_deployment_if_any()?.with_context(|| {
+        format!(
+            "nothing is deployed (no {}): run `cargo xtask deploy` first",
+            deployment_file().display()
+        )
+    })
+}
+
+/// The recorded deployment, or `None` when nothing is deployed.
+fn read_deployment_if_any() -> Result<Option<Deployment>> {
+    read_deployment_at(&deployment_file())
+}
+
+fn read_deployment_at(path: &std::path::Path) -> Result<Option<Deployment>> {
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!(
-                "nothing is deployed (no {}): run `cargo xtask deploy` first",
-                path.display()
-            )
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("reading {}", path.display()))
 }
 
 /// `cargo xtask deploy`.
+///
+/// What can refuse the deploy is checked before the release build and
+/// before the background cloud starts: a missing Lambda toolchain for AWS,
+/// and a recorded deployment elsewhere.
 pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
     let started = Instant::now();
     let mut progress = Progress::new(args.json);
-    let zip = {
-        let step = Instant::now();
-        if !args.json {
-            println!("▸ build the function ...");
-        }
-        let built = crate::build::build(crate::build::Profile::Release, !args.json)?;
-        if args.consumer_profile.is_some() && built.toolchain == crate::build::Toolchain::Host {
-            bail!(
-                "a host build only runs on the local cloud; install cargo-lambda (or cargo-zigbuild) to build a function Lambda can run, then deploy again"
-            );
-        }
-        let bytes = std::fs::read(&built.zip)
-            .with_context(|| format!("reading {}", built.zip.display()))?;
-        if !args.json {
-            println!("  done in {:.2}s", step.elapsed().as_secs_f64());
-        }
-        bytes
+    let destination = if args.consumer_profile.is_some() {
+        crate::build::Destination::Lambda
+    } else {
+        crate::build::Destination::Local
     };
+    let toolchain = crate::build::toolchain_for(crate::build::Profile::Release, destination)?;
+    let previous = read_deployment_if_any()?;
     let runtime = runtime()?;
-    let deployment = runtime.block_on(async {
+    // Where this deploy goes, as far as is known before anything starts:
+    // on the local cloud, the running one, if any (a new one gets a new
+    // endpoint).
+    let planned = runtime.block_on(async {
         let consumer_profile_region = match (&args.region, &args.consumer_profile) {
             (None, Some(profile)) => profile_region(profile).await,
             _ => None,
@@ -360,13 +366,9 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
         let region = deploy_region(args.region.as_deref(), consumer_profile_region.as_deref());
         match &args.consumer_profile {
             None => {
-                let running = progress
-                    .step("start the background local cloud", async {
-                        crate::local::start(false)
-                    })
-                    .await?;
-                progress.say(format!("local cloud at {}", running.endpoint));
-                Ok::<_, anyhow::Error>(Deployment::local(running.endpoint, region))
+                let mut planned = Deployment::local(String::new(), region);
+                planned.endpoint = crate::local::status()?.map(|r| r.endpoint);
+                Ok::<_, anyhow::Error>(planned)
             }
             Some(consumer_profile) => {
                 progress
@@ -395,26 +397,33 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
             }
         }
     })?;
-    if deployment_file().exists() {
-        let previous = read_deployment()?;
-        let previous_alive = match &previous.endpoint {
-            Some(endpoint) => {
-                crate::local::status()?.map(|r| r.endpoint).as_ref() == Some(endpoint)
-            }
-            None => true,
-        };
-        match replacement(&previous, &deployment, previous_alive) {
-            Replacement::Same => {}
-            Replacement::Stale => remove_if_present(&provision_state_file())?,
-            Replacement::Elsewhere => bail!(
-                "a deployment to {} ({}, consumer account {}) is recorded in {}, and its resources would be left untracked: run `cargo xtask destroy` before deploying elsewhere",
-                previous.target,
-                previous.region,
-                previous.consumer.account,
-                deployment_file().display()
-            ),
+    check_replacement(previous.as_ref(), &planned)?;
+    let zip = {
+        let step = Instant::now();
+        if !args.json {
+            println!("▸ build the function ...");
         }
-    }
+        let built = crate::build::build(toolchain, !args.json)?;
+        let bytes = std::fs::read(&built.zip)
+            .with_context(|| format!("reading {}", built.zip.display()))?;
+        if !args.json {
+            println!("  done in {:.2}s", step.elapsed().as_secs_f64());
+        }
+        bytes
+    };
+    let deployment = if planned.target == "local" {
+        let running =
+            runtime.block_on(progress.step("start the background local cloud", async {
+                crate::local::start(false)
+            }))?;
+        progress.say(format!("local cloud at {}", running.endpoint));
+        let deployment = Deployment::local(running.endpoint, planned.region);
+        // Checked again: the cloud may have stopped or started since.
+        check_replacement(previous.as_ref(), &deployment)?;
+        deployment
+    } else {
+        planned
+    };
     std::fs::create_dir_all(state_dir())
         .with_context(|| format!("creating {}", state_dir().display()))?;
     std::fs::write(
@@ -523,6 +532,30 @@ fn replacement(previous: &Deployment, next: &Deployment, previous_alive: bool) -
         Replacement::Stale
     } else {
         Replacement::Elsewhere
+    }
+}
+
+/// Refuses a deploy to `next` while `previous` (if any) still exists
+/// elsewhere, and forgets the provisioning state of a previous deployment
+/// whose local cloud has stopped.
+fn check_replacement(previous: Option<&Deployment>, next: &Deployment) -> Result<()> {
+    let Some(previous) = previous else {
+        return Ok(());
+    };
+    let previous_alive = match &previous.endpoint {
+        Some(endpoint) => crate::local::status()?.map(|r| r.endpoint).as_ref() == Some(endpoint),
+        None => true,
+    };
+    match replacement(previous, next, previous_alive) {
+        Replacement::Same => Ok(()),
+        Replacement::Stale => remove_if_present(&provision_state_file()),
+        Replacement::Elsewhere => bail!(
+            "a deployment to {} ({}, consumer account {}) is recorded in {}, and its resources would be left untracked: run `cargo xtask destroy` before deploying elsewhere",
+            previous.target,
+            previous.region,
+            previous.consumer.account,
+            deployment_file().display()
+        ),
     }
 }
 
@@ -684,7 +717,17 @@ pub(crate) fn status(args: &RecordArgs) -> Result<()> {
 
 /// `cargo xtask destroy`.
 pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
-    let deployment = read_deployment()?;
+    let Some(deployment) = read_deployment_if_any()? else {
+        if args.json {
+            println!("{}", json!({"removed": [], "note": "nothing was deployed"}));
+        } else {
+            println!(
+                "nothing to destroy: no deployment is recorded in {}",
+                deployment_file().display()
+            );
+        }
+        return Ok(());
+    };
     if let Some(endpoint) = &deployment.endpoint
         && crate::local::status()?.map(|r| r.endpoint).as_ref() != Some(endpoint)
     {
@@ -737,9 +780,18 @@ pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
         for line in &lines {
             println!("  {line}");
         }
-        println!("destroyed; the local cloud keeps running until `cargo xtask local stop`");
+        println!("{}", destroyed_line(&deployment));
     }
     Ok(())
+}
+
+/// The last line of a destroy of `deployment`.
+fn destroyed_line(deployment: &Deployment) -> &'static str {
+    if deployment.endpoint.is_some() {
+        "destroyed; the local cloud keeps running until `cargo xtask local stop`"
+    } else {
+        "destroyed"
+    }
 }
 
 /// Options of `cargo xtask logs`.
@@ -748,7 +800,7 @@ pub(crate) struct LogsArgs {
     /// How many of the most recent lines to show
     #[arg(long, default_value_t = 50)]
     lines: usize,
-    /// Print one JSON array of lines
+    /// Print one JSON object: `lines` (local cloud) or `command` (AWS)
     #[arg(long)]
     json: bool,
 }
@@ -759,15 +811,15 @@ pub(crate) struct LogsArgs {
 pub(crate) fn logs(args: &LogsArgs) -> Result<()> {
     let deployment = read_deployment()?;
     let Some(endpoint) = &deployment.endpoint else {
-        bail!(
-            "logs of a function on AWS are in CloudWatch Logs, which this task does not read; run: aws logs tail /aws/lambda/{FUNCTION_NAME} --profile {} --region {}",
-            deployment
-                .consumer
-                .profile
-                .as_deref()
-                .unwrap_or("CONSUMER_PROFILE"),
-            deployment.region
-        );
+        // CloudWatch Logs is not read here: say how to read it.
+        let command = cloudwatch_tail_command(&deployment);
+        if args.json {
+            println!("{}", json!({ "command": command }));
+        } else {
+            println!("the function's logs on AWS are in CloudWatch Logs; read them with:");
+            println!("{command}");
+        }
+        return Ok(());
     };
     let text = local_function_logs(endpoint, &deployment.region, &deployment.consumer.account)?;
     let lines: Vec<&str> = text.lines().collect();
@@ -775,13 +827,27 @@ pub(crate) fn logs(args: &LogsArgs) -> Result<()> {
         .get(lines.len().saturating_sub(args.lines)..)
         .unwrap_or_default();
     if args.json {
-        println!("{}", json!(recent));
+        println!("{}", json!({ "lines": recent }));
     } else {
         for line in recent {
             println!("{line}");
         }
     }
     Ok(())
+}
+
+/// The AWS CLI command that follows the function's CloudWatch log group
+/// of an AWS `deployment`.
+fn cloudwatch_tail_command(deployment: &Deployment) -> String {
+    format!(
+        "aws logs tail /aws/lambda/{FUNCTION_NAME} --follow --profile {} --region {}",
+        deployment
+            .consumer
+            .profile
+            .as_deref()
+            .unwrap_or("CONSUMER_PROFILE"),
+        deployment.region
+    )
 }
 
 /// The function log of the demo function on the local cloud at `endpoint`,
@@ -963,6 +1029,11 @@ mod tests {
             },
             sources: Vec::new(),
         };
+        let not_started = || {
+            let mut planned = local(0);
+            planned.endpoint = None;
+            planned
+        };
         let mut renamed = aws("eu-west-1");
         renamed.consumer.profile = Some("billing-admin".to_owned());
         let cases = [
@@ -979,6 +1050,14 @@ mod tests {
                 Replacement::Elsewhere,
             ),
             (aws("eu-west-1"), local(4577), true, Replacement::Elsewhere),
+            // Checked before a local cloud starts: nothing runs yet.
+            (local(4577), not_started(), false, Replacement::Stale),
+            (
+                aws("eu-west-1"),
+                not_started(),
+                true,
+                Replacement::Elsewhere,
+            ),
         ];
         for (previous, next, alive, expected) in cases {
             assert_eq!(
@@ -987,6 +1066,51 @@ mod tests {
                 "{previous:?} -> {next:?}"
             );
         }
+    }
+
+    #[test]
+    fn destroy_mentions_the_local_cloud_only_for_a_local_deployment() {
+        let local = Deployment::local("http://127.0.0.1:4577".to_owned(), "eu-west-1".to_owned());
+        assert_eq!(
+            destroyed_line(&local),
+            "destroyed; the local cloud keeps running until `cargo xtask local stop`"
+        );
+        let mut aws = local;
+        aws.target = "aws".to_owned();
+        aws.endpoint = None;
+        assert_eq!(destroyed_line(&aws), "destroyed");
+    }
+
+    #[test]
+    fn logs_on_aws_name_the_command_that_reads_them() {
+        let deployment = Deployment {
+            target: "aws".to_owned(),
+            region: "eu-central-1".to_owned(),
+            endpoint: None,
+            consumer: AccountProfile {
+                account: "123456789012".to_owned(),
+                profile: Some("billing".to_owned()),
+            },
+            sources: Vec::new(),
+        };
+        assert_eq!(
+            cloudwatch_tail_command(&deployment),
+            "aws logs tail /aws/lambda/billing-aggregator --follow --profile billing --region eu-central-1"
+        );
+    }
+
+    #[test]
+    fn a_missing_deployment_record_is_no_deployment() {
+        let dir = std::env::temp_dir().join(format!("xtask-deploy-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("deployment.json");
+        assert_eq!(read_deployment_at(&path).unwrap(), None);
+        let local = Deployment::local("http://127.0.0.1:4577".to_owned(), "eu-west-1".to_owned());
+        std::fs::write(&path, serde_json::to_string(&local).unwrap()).unwrap();
+        assert_eq!(read_deployment_at(&path).unwrap(), Some(local));
+        std::fs::write(&path, "{").unwrap();
+        assert!(read_deployment_at(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

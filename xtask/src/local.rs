@@ -67,10 +67,10 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
     let (state, running) = match args.action {
         Action::Start => ("running", Some(start(!args.json)?)),
-        Action::Stop => {
-            stop(!args.json)?;
-            ("stopped", None)
-        }
+        Action::Stop => match stop(!args.json)? {
+            Stopped::Stopped => ("stopped", None),
+            Stopped::NotRunning => ("not running", None),
+        },
         Action::Status => match status()? {
             Some(running) => ("running", Some(running)),
             None => ("not running", None),
@@ -128,6 +128,9 @@ pub(crate) fn start(progress: bool) -> Result<Running> {
         "{cargo} build --quiet --package streamgate-local --bin streamgate-local"
     )
     .run()?;
+    let binary = crate::target_directory(&sh, &cargo)?
+        .join("debug")
+        .join("streamgate-local");
     if progress {
         println!("  built in {:.1?}", step.elapsed());
     }
@@ -137,14 +140,14 @@ pub(crate) fn start(progress: bool) -> Result<Running> {
         File::create(log_file()).with_context(|| format!("creating {}", log_file().display()))?;
     let step = Instant::now();
     // Not waited for: the cloud outlives this task until `local stop`.
-    let mut child = Command::new(root.join("target/debug/streamgate-local"))
+    let mut child = Command::new(&binary)
         // Woken on each write, the demo's totals follow in milliseconds.
         .args(["--port", "0", "--wake-pollers-on-write"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .context("starting target/debug/streamgate-local")?;
+        .with_context(|| format!("starting {}", binary.display()))?;
     let endpoint = wait_ready(&mut child, &log_file(), WAIT)?;
     let running = Running {
         pid: child.id(),
@@ -189,12 +192,25 @@ fn wait_ready(child: &mut Child, log: &Path, wait: Duration) -> Result<String> {
     }
 }
 
+/// What `stop` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// A running cloud was stopped.
+    Stopped,
+    /// No cloud was running (a stale record is removed).
+    NotRunning,
+}
+
 /// Stops the recorded cloud, if any, and waits until its port closes.
-pub(crate) fn stop(progress: bool) -> Result<()> {
-    let Some(running) = read_state()? else {
-        return Ok(());
+pub(crate) fn stop(progress: bool) -> Result<Stopped> {
+    stop_recorded(&state_file(), progress)
+}
+
+fn stop_recorded(state_file: &Path, progress: bool) -> Result<Stopped> {
+    let Some(running) = read_state_at(state_file)? else {
+        return Ok(Stopped::NotRunning);
     };
-    if answers(&running.endpoint) {
+    let stopped = if answers(&running.endpoint) {
         let sh = Shell::new()?;
         let pid = running.pid.to_string();
         cmd!(sh, "kill -TERM {pid}").quiet().run()?;
@@ -211,15 +227,21 @@ pub(crate) fn stop(progress: bool) -> Result<()> {
         if progress {
             println!("stopped pid {pid}");
         }
-    }
-    std::fs::remove_file(state_file())
-        .with_context(|| format!("removing {}", state_file().display()))?;
-    Ok(())
+        Stopped::Stopped
+    } else {
+        Stopped::NotRunning
+    };
+    std::fs::remove_file(state_file)
+        .with_context(|| format!("removing {}", state_file.display()))?;
+    Ok(stopped)
 }
 
 fn read_state() -> Result<Option<Running>> {
-    let path = state_file();
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    read_state_at(&state_file())
+}
+
+fn read_state_at(path: &Path) -> Result<Option<Running>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(None);
     };
     let value: serde_json::Value =
@@ -379,6 +401,26 @@ mod tests {
         });
         assert!(!answers(&endpoint));
         server.join().unwrap();
+    }
+
+    #[test]
+    fn stopping_nothing_says_it_was_not_running() {
+        let dir = std::env::temp_dir().join(format!("xtask-stop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = dir.join("local.json");
+        assert_eq!(stop_recorded(&record, false).unwrap(), Stopped::NotRunning);
+        // A record of a cloud that no longer answers is removed.
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        let json = serde_json::json!({"pid": 1, "endpoint": format!("http://127.0.0.1:{port}")});
+        std::fs::write(&record, json.to_string()).unwrap();
+        assert_eq!(stop_recorded(&record, false).unwrap(), Stopped::NotRunning);
+        assert!(!record.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -29,7 +29,9 @@ mod records;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use xshell::{Shell, cmd};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "streamgate's project tasks")]
@@ -121,4 +123,60 @@ fn project_root() -> PathBuf {
 /// The cargo that runs this xtask, so nested builds use the same toolchain.
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// The workspace's `cargo metadata --no-deps` JSON, as `cargo` prints it
+/// in `sh`'s directory.
+fn workspace_metadata(sh: &Shell, cargo: &str) -> anyhow::Result<String> {
+    cmd!(sh, "{cargo} metadata --no-deps --format-version 1")
+        .quiet()
+        .read()
+        .context("reading the workspace's metadata")
+}
+
+/// Where cargo puts what it compiles: `target_directory` of the metadata,
+/// which follows `CARGO_TARGET_DIR` and `build.target-dir`.
+fn target_directory(sh: &Shell, cargo: &str) -> anyhow::Result<PathBuf> {
+    target_directory_of(&workspace_metadata(sh, cargo)?)
+}
+
+/// `target_directory` of `cargo metadata`'s JSON.
+fn target_directory_of(metadata_json: &str) -> anyhow::Result<PathBuf> {
+    let metadata: serde_json::Value =
+        serde_json::from_str(metadata_json).context("cargo metadata printed no JSON")?;
+    metadata
+        .get("target_directory")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .context("cargo metadata names no target_directory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_directory_is_read_from_the_metadata() {
+        assert_eq!(
+            target_directory_of(r#"{"packages": [], "target_directory": "/shared/target"}"#)
+                .unwrap(),
+            PathBuf::from("/shared/target")
+        );
+        let error = target_directory_of(r#"{"packages": []}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cargo metadata names no target_directory"
+        );
+    }
+
+    #[test]
+    fn this_workspace_s_target_directory_follows_cargo_target_dir() {
+        let sh = Shell::new().unwrap();
+        sh.change_dir(project_root());
+        let _env = sh.push_env("CARGO_TARGET_DIR", "/tmp/xtask-elsewhere/target");
+        assert_eq!(
+            target_directory(&sh, &cargo()).unwrap(),
+            PathBuf::from("/tmp/xtask-elsewhere/target")
+        );
+    }
 }
