@@ -620,7 +620,7 @@ pub(crate) fn print_exercise(
                 "inserts": report.inserts,
                 "updates": report.updates,
                 "deletes": report.deletes,
-                "totals": report.totals.0.iter().map(|(tenant, t)| (tenant.clone(), json!({"documents": t.documents, "pages": t.pages}))).collect::<serde_json::Map<_, _>>(),
+                "totals": report.totals.0.iter().map(|(tenant, t)| (tenant.to_string(), json!({"documents": t.documents, "pages": t.pages}))).collect::<serde_json::Map<_, _>>(),
                 "converged_after_seconds": report.converged_after.as_secs_f64(),
                 "latency_seconds": report.latencies.iter().map(|(a, d)| (a.to_string(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
                 "steps": progress.steps(),

@@ -4,13 +4,21 @@
 //! and keeps per-tenant totals (documents, pages) in its `tenant-usage`
 //! table.
 //!
+//! A tenant is a name *within a source account*: its totals item is
+//! `pk` = `tenant#` + account + `#` + tenant ([`total_key`]), the account
+//! taken from the record's stream ARN, never from the document. One
+//! account cannot write to another's tenants, and the same name in two
+//! accounts is two tenants.
+//!
 //! Exactly once in effect despite at-least-once delivery: every change
 //! becomes one TransactWriteItems of
-//! - an update of the document's marker item (`pk` = `doc#` + stream ARN +
-//!   keys) setting `last_sequence` to the record's sequence number, on
-//!   condition that the marker has none or a smaller one, and
-//! - `ADD documents :d, pages :p` on each affected tenant's total
-//!   (`pk` = `tenant#` + tenant).
+//! - an update of the document's marker item (`pk` = `doc#` + the hex
+//!   SHA-256 of the stream ARN and the item's keys, [`marker_key`], so it
+//!   stays under DynamoDB's 2,048-byte key limit; the readable form is kept
+//!   in its `source_item` attribute) setting `last_sequence` to the
+//!   record's sequence number, on condition that the marker has none or a
+//!   smaller one, and
+//! - `ADD documents :d, pages :p` on each affected tenant's total.
 //!
 //! Both happen or neither does, so a crash between steps cannot count a
 //! change twice or lose it; a redelivered record fails the condition and is
@@ -19,6 +27,25 @@
 //! order relative to each other do not interfere. The deltas come from the
 //! record's old and new images, so the source table must stream
 //! `NEW_AND_OLD_IMAGES`.
+//!
+//! Bad input never blocks a shard: an image that is not a valid document
+//! (no `tenant`, no whole non-negative `pages`) counts as no document and
+//! is logged; a record that can never be applied (no source, a bad
+//! sequence number, a missing image, a write DynamoDB refuses as invalid)
+//! is logged with its event id, sequence number and source and
+//! acknowledged as [`Applied::Skipped`]. Only transient failures are
+//! reported back to Lambda for a retry.
+//!
+//! # Requirement: sources start empty, or are backfilled
+//! The totals are the sum of the changes the function has seen. A
+//! document that was already in a source table when its mapping started
+//! (or whose INSERT aged out of the 24-hour stream before it was read) was
+//! never counted: it is missing from the totals, and a later update or
+//! delete of it moves them by its delta alone (a delete can take a total
+//! below zero). Subscribe a source before it holds documents, or backfill
+//! its totals from a scan when subscribing. The function does not try to
+//! guess: skipping changes of unmarked documents would hide the problem for
+//! the documents that are touched and still leave the untouched ones out.
 //!
 //! The handler, [`handle_change`], takes its store as a dependency, so tests
 //! call it directly with fixture batches; [`DynamoUsageStore`] is the real
@@ -45,7 +72,10 @@ pub mod faults;
 pub mod scenario;
 mod store;
 
-pub use change::{Document, TenantDelta, UsageChange, plan_change};
+pub use change::{
+    ChangeError, Document, MARKER_KEY_PREFIX, PlannedChange, TOTAL_KEY_PREFIX, TenantDelta,
+    UsageChange, marker_key, plan_change, total_key,
+};
 pub use store::{
     Applied, DynamoUsageStore, StoreError, USAGE_TABLE_VARIABLE, UsageStore, UsageTable,
 };
@@ -58,30 +88,94 @@ use streamgate_records::ChangeEvent;
 pub enum BillingError {
     /// The record does not describe a usable change.
     #[error(transparent)]
-    Change(#[from] change::ChangeError),
-    /// Writing the change failed; the record should be retried.
+    Change(#[from] ChangeError),
+    /// Writing the change failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+impl BillingError {
+    /// Whether retrying the record cannot succeed: an unusable record, or a
+    /// write the service refused as invalid. Anything else (throttling, a
+    /// network failure, a missing table) may pass on a retry.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Change(_) => true,
+            Self::Store(error) => error.is_permanent(),
+        }
+    }
+}
+
 /// Applies one stream record to the usage totals: plans it, then writes it
 /// through `store` unless it changes no total.
+///
+/// Only transient failures are errors, for the caller to report so that
+/// Lambda retries the record. A permanent one ([`BillingError::is_permanent`])
+/// is logged with the record's event id, sequence number and source and
+/// returns [`Applied::Skipped`]: retrying it would only block the shard
+/// until the mapping gives up and drops the valid records behind it.
+/// Images that are not valid documents count as no document (see
+/// [`plan_change`]) and are logged too.
 pub async fn handle_change<S: UsageStore>(
     store: &S,
     event: ChangeEvent<'_>,
 ) -> Result<Applied, BillingError> {
-    let Some(change) = plan_change(&event)? else {
-        tracing::debug!(sequence = %event.sequence_number, "no total changes");
+    match apply_change(store, &event).await {
+        Ok(applied) => Ok(applied),
+        Err(error) if error.is_permanent() => {
+            tracing::error!(
+                event_id = %event.event_id,
+                sequence = %event.sequence_number,
+                source = %source_of(&event),
+                outcome = ?Applied::Skipped,
+                error = %error,
+                "record skipped: it can never be applied"
+            );
+            Ok(Applied::Skipped)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn apply_change<S: UsageStore>(
+    store: &S,
+    event: &ChangeEvent<'_>,
+) -> Result<Applied, BillingError> {
+    let planned = plan_change(event)?;
+    for problem in &planned.ignored {
+        tracing::warn!(
+            event_id = %event.event_id,
+            sequence = %event.sequence_number,
+            source = %source_of(event),
+            problem = %problem,
+            "image counted as no document"
+        );
+    }
+    let Some(change) = planned.change else {
+        tracing::info!(
+            sequence = %event.sequence_number,
+            source = %source_of(event),
+            outcome = ?Applied::NoEffect,
+            "no total changes"
+        );
         return Ok(Applied::NoEffect);
     };
     let applied = store.apply(&change).await?;
     tracing::info!(
         sequence = %event.sequence_number,
+        source = %source_of(event),
         marker = %change.marker_key,
         outcome = ?applied,
         "change applied"
     );
     Ok(applied)
+}
+
+fn source_of(event: &ChangeEvent<'_>) -> String {
+    event
+        .source
+        .as_ref()
+        .map_or_else(|| "(no eventSourceARN)".to_owned(), ToString::to_string)
 }
 
 #[cfg(test)]
@@ -98,6 +192,9 @@ mod tests {
         markers: Mutex<BTreeMap<String, String>>,
         totals: Mutex<BTreeMap<String, (i64, i64)>>,
         fail_marker: Option<String>,
+        /// The sequence number (unpadded) whose write the service refuses
+        /// as invalid.
+        invalid_marker: Option<String>,
     }
 
     impl UsageStore for MemoryStore {
@@ -105,6 +202,13 @@ mod tests {
             if self.fail_marker.as_deref() == Some(change.sequence.trim_start_matches('0')) {
                 return Err(StoreError::Injected {
                     marker_key: change.marker_key.clone(),
+                });
+            }
+            if self.invalid_marker.as_deref() == Some(change.sequence.trim_start_matches('0')) {
+                return Err(StoreError::Invalid {
+                    table: "memory".to_owned(),
+                    marker_key: change.marker_key.clone(),
+                    message: "refused".to_owned(),
                 });
             }
             let mut markers = self.markers.lock().unwrap();
@@ -117,7 +221,7 @@ mod tests {
             markers.insert(change.marker_key.clone(), change.sequence.clone());
             let mut totals = self.totals.lock().unwrap();
             for delta in &change.deltas {
-                let total = totals.entry(delta.tenant.clone()).or_default();
+                let total = totals.entry(delta.total_key()).or_default();
                 total.0 += delta.documents;
                 total.1 += delta.pages;
             }
@@ -167,13 +271,21 @@ mod tests {
     /// Delivers `input` to the store `deliveries` times, as Lambda may, and
     /// shows each record's outcome of the last delivery and the totals.
     fn check(store: MemoryStore, input: &str, deliveries: usize, expected: Expect) {
+        check_batches(store, &[input], deliveries, expected);
+    }
+
+    /// [`check`] of several batches, delivered in turn.
+    fn check_batches(store: MemoryStore, inputs: &[&str], deliveries: usize, expected: Expect) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         let mut outcomes = Vec::new();
         for _ in 0..deliveries {
             outcomes.clear();
-            for record in decode_event(input.as_bytes()).unwrap() {
+            for record in inputs
+                .iter()
+                .flat_map(|input| decode_event(input.as_bytes()).unwrap())
+            {
                 let event = record.unwrap();
                 let sequence = event.sequence_number.to_string();
                 let outcome = runtime.block_on(handle_change(&store, event));
@@ -226,8 +338,8 @@ mod tests {
                 104: Applied
                 105: NoEffect
                 --
-                acme: 1 documents, 12 pages
-                globex: 1 documents, 7 pages"#]],
+                tenant#222222222222#acme: 1 documents, 12 pages
+                tenant#222222222222#globex: 1 documents, 7 pages"#]],
         );
     }
 
@@ -245,8 +357,8 @@ mod tests {
                 104: AlreadyApplied
                 105: NoEffect
                 --
-                acme: 1 documents, 12 pages
-                globex: 1 documents, 7 pages"#]],
+                tenant#222222222222#acme: 1 documents, 12 pages
+                tenant#222222222222#globex: 1 documents, 7 pages"#]],
         );
     }
 
@@ -261,15 +373,86 @@ mod tests {
             &batch(MIXED),
             1,
             expect![[r#"
+                100: Applied
+                101: Applied
+                102: Applied
+                103: error: injected failure for doc#eef6d92b4c9bfc9c86db80a3b69da14b426827d59077ef9dfb5a9af0a484e563
+                104: Applied
+                105: NoEffect
+                --
+                tenant#222222222222#acme: 1 documents, 10 pages
+                tenant#222222222222#globex: 1 documents, 7 pages"#]],
+        );
+    }
+
+    #[test]
+    fn an_invalid_document_between_valid_ones_bills_nothing_and_blocks_nothing() {
+        let input = batch(&[
+            ("INSERT", "100", "a", None, Some(("acme", 10))),
+            ("INSERT", "101", "b", None, Some(("acme", 3))),
+            ("INSERT", "102", "c", None, Some(("acme", 5))),
+        ])
+        .replace(r#""pages": {"N": "3"}"#, r#""pages": {"S": "three"}"#);
+        check(
+            MemoryStore::default(),
+            &input,
+            1,
+            expect![[r#"
+                100: Applied
+                101: NoEffect
+                102: Applied
+                --
+                tenant#222222222222#acme: 2 documents, 15 pages"#]],
+        );
+    }
+
+    #[test]
+    fn a_record_that_can_never_apply_is_skipped_and_the_rest_applied() {
+        // A REMOVE without its old image (a stream of the wrong view
+        // type), and a write the service refuses as invalid.
+        let input = batch(&[
+            ("INSERT", "100", "a", None, Some(("acme", 10))),
+            ("REMOVE", "101", "b", None, None),
+            ("INSERT", "102", "c", None, Some(("acme", 5))),
+            ("INSERT", "103", "d", None, Some(("acme", 1))),
+        ]);
+        let store = MemoryStore {
+            invalid_marker: Some("102".to_owned()),
+            ..MemoryStore::default()
+        };
+        check(
+            store,
+            &input,
+            1,
+            expect![[r#"
             100: Applied
-            101: Applied
-            102: Applied
-            103: error: injected failure for doc#arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000#{"id":{"S":"a"}}
-            104: Applied
-            105: NoEffect
+            101: Skipped
+            102: Skipped
+            103: Applied
             --
-            acme: 1 documents, 10 pages
-            globex: 1 documents, 7 pages"#]],
+            tenant#222222222222#acme: 2 documents, 11 pages"#]],
+        );
+    }
+
+    #[test]
+    fn the_same_tenant_name_in_two_accounts_is_two_tenants() {
+        let b = batch(&[("INSERT", "100", "a", None, Some(("acme", 10)))]);
+        let c = batch(&[
+            ("INSERT", "200", "a", None, Some(("acme", 4))),
+            ("INSERT", "201", "b", None, Some(("acme", 1))),
+        ])
+        .replace("222222222222", "333333333333");
+        check_batches(
+            MemoryStore::default(),
+            &[&b, &c],
+            1,
+            expect![[r#"
+            100: Applied
+            200: Applied
+            201: Applied
+            --
+            tenant#222222222222#acme: 1 documents, 10 pages
+            tenant#333333333333#acme: 2 documents, 5 pages"#]],
         );
     }
 
@@ -333,7 +516,7 @@ mod tests {
             }
             let mut expected: BTreeMap<String, (i64, i64)> = BTreeMap::new();
             for (tenant, pages) in table.values() {
-                let total = expected.entry((*tenant).to_owned()).or_default();
+                let total = expected.entry(total_key("222222222222", tenant)).or_default();
                 total.0 += 1;
                 total.1 += i64::from(*pages);
             }

@@ -148,6 +148,23 @@ pub enum ScenarioError {
     },
 }
 
+/// A tenant: its name within the source account whose documents name it.
+/// The same name in two accounts is two tenants.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TenantId {
+    /// The source account.
+    pub account: AccountId,
+    /// The tenant's name in that account.
+    pub tenant: String,
+}
+
+impl fmt::Display for TenantId {
+    /// `ACCOUNT/TENANT`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.account, self.tenant)
+    }
+}
+
 /// One tenant's totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TenantTotals {
@@ -157,16 +174,22 @@ pub struct TenantTotals {
     pub pages: i64,
 }
 
-/// Totals per tenant; tenants whose totals are zero are left out, so an
-/// emptied tenant compares equal to an absent one.
+/// Totals per tenant of each source account; tenants whose totals are zero
+/// are left out, so an emptied tenant compares equal to an absent one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals(pub BTreeMap<String, TenantTotals>);
+pub struct Totals(pub BTreeMap<TenantId, TenantTotals>);
 
 impl Totals {
-    fn add(&mut self, tenant: &str, documents: i64, pages: i64) {
-        let entry = self.0.entry(tenant.to_owned()).or_default();
-        entry.documents += documents;
-        entry.pages += pages;
+    fn add(&mut self, account: &AccountId, tenant: &str, documents: i64, pages: i64) {
+        let entry = self
+            .0
+            .entry(TenantId {
+                account: account.clone(),
+                tenant: tenant.to_owned(),
+            })
+            .or_default();
+        entry.documents = entry.documents.saturating_add(documents);
+        entry.pages = entry.pages.saturating_add(pages);
     }
 
     fn without_zeros(mut self) -> Self {
@@ -176,7 +199,7 @@ impl Totals {
 }
 
 impl fmt::Display for Totals {
-    /// `tenant=documents/pages` pairs, space separated.
+    /// `ACCOUNT/TENANT=documents/pages` pairs, space separated.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
             return f.write_str("(nothing)");
@@ -348,27 +371,32 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Every item of `table`, page by page.
+/// Every item of `table`, page by page; with `key_prefix`, only the items
+/// whose `pk` starts with it.
 async fn scan_all(
     client: &Client,
     account: &AccountId,
     table: &str,
+    key_prefix: Option<&str>,
 ) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>, ScenarioError> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
-        let output = client
+        let mut scan = client
             .scan()
             .table_name(table)
             .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| ScenarioError::Scan {
-                account: account.clone(),
-                table: table.to_owned(),
-                message: error_chain(&e),
-            })?;
+            .set_exclusive_start_key(start);
+        if let Some(prefix) = key_prefix {
+            scan = scan
+                .filter_expression("begins_with(pk, :prefix)")
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()));
+        }
+        let output = scan.send().await.map_err(|e| ScenarioError::Scan {
+            account: account.clone(),
+            table: table.to_owned(),
+            message: error_chain(&e),
+        })?;
         items.extend(output.items().iter().cloned());
         match output.last_evaluated_key() {
             Some(key) if !key.is_empty() => start = Some(key.clone()),
@@ -395,9 +423,23 @@ fn number_of(
 ) -> Result<i64, ScenarioError> {
     match item.get(attribute) {
         Some(AttributeValue::N(text)) => text.parse().map_err(|_| bad_item(item, table, attribute)),
-        None => Ok(0),
         _ => Err(bad_item(item, table, attribute)),
     }
+}
+
+/// The tenant and page count of a `documents` item that the function bills,
+/// by the function's own rule (see `demo_billing::Document`): a string
+/// `tenant` and a whole, non-negative `pages` that fits the totals; any
+/// other item bills nothing.
+fn billable(item: &std::collections::HashMap<String, AttributeValue>) -> Option<(&str, i64)> {
+    let Some(AttributeValue::S(tenant)) = item.get("tenant") else {
+        return None;
+    };
+    let Some(AttributeValue::N(pages)) = item.get("pages") else {
+        return None;
+    };
+    let pages: u64 = pages.parse().ok()?;
+    Some((tenant, i64::try_from(pages).ok()?))
 }
 
 fn bad_item(
@@ -416,14 +458,17 @@ fn bad_item(
     }
 }
 
-/// The totals the source tables imply: documents and pages per tenant.
+/// The totals the source tables imply: documents and pages per tenant of
+/// each account, counting only the documents the function bills (an item
+/// without a usable `tenant` or `pages` counts as no document, as it does
+/// for the function).
 pub async fn source_totals(sources: &[SourceClient]) -> Result<Totals, ScenarioError> {
     let mut totals = Totals::default();
     for source in sources {
-        for item in scan_all(&source.client, &source.account, DOCUMENTS_TABLE_NAME).await? {
-            let tenant = string_of(&item, DOCUMENTS_TABLE_NAME, "tenant")?;
-            let pages = number_of(&item, DOCUMENTS_TABLE_NAME, "pages")?;
-            totals.add(tenant, 1, pages);
+        for item in scan_all(&source.client, &source.account, DOCUMENTS_TABLE_NAME, None).await? {
+            if let Some((tenant, pages)) = billable(&item) {
+                totals.add(&source.account, tenant, 1, pages);
+            }
         }
     }
     Ok(totals.without_zeros())
@@ -434,7 +479,7 @@ async fn present_documents(
     source: &SourceClient,
 ) -> Result<std::collections::BTreeSet<usize>, ScenarioError> {
     let mut present = std::collections::BTreeSet::new();
-    for item in scan_all(&source.client, &source.account, DOCUMENTS_TABLE_NAME).await? {
+    for item in scan_all(&source.client, &source.account, DOCUMENTS_TABLE_NAME, None).await? {
         let key = string_of(&item, DOCUMENTS_TABLE_NAME, "pk")?;
         if let Some(number) = key.strip_prefix("doc-").and_then(|n| n.parse().ok()) {
             present.insert(number);
@@ -443,34 +488,77 @@ async fn present_documents(
     Ok(present)
 }
 
-/// The totals the function keeps in `tenant-usage` (items `tenant#NAME`).
+/// The totals the function keeps in `tenant-usage`: only its totals items
+/// (`tenant#ACCOUNT#NAME`), never the per-document markers beside them.
 pub async fn usage_totals(usage: &SourceClient) -> Result<Totals, ScenarioError> {
     let mut totals = Totals::default();
-    for item in scan_all(&usage.client, &usage.account, USAGE_TABLE_NAME).await? {
+    let items = scan_all(
+        &usage.client,
+        &usage.account,
+        USAGE_TABLE_NAME,
+        Some(crate::TOTAL_KEY_PREFIX),
+    )
+    .await?;
+    for item in items {
         let key = string_of(&item, USAGE_TABLE_NAME, "pk")?;
-        if let Some(tenant) = key.strip_prefix("tenant#") {
-            totals.add(
-                tenant,
-                number_of(&item, USAGE_TABLE_NAME, "documents")?,
-                number_of(&item, USAGE_TABLE_NAME, "pages")?,
-            );
-        }
+        let (account, tenant) = key
+            .strip_prefix(crate::TOTAL_KEY_PREFIX)
+            .and_then(|rest| rest.split_once('#'))
+            .and_then(|(account, tenant)| Some((account.parse::<AccountId>().ok()?, tenant)))
+            .ok_or_else(|| bad_item(&item, USAGE_TABLE_NAME, "pk"))?;
+        totals.add(
+            &account,
+            tenant,
+            number_of(&item, USAGE_TABLE_NAME, "documents")?,
+            number_of(&item, USAGE_TABLE_NAME, "pages")?,
+        );
     }
     Ok(totals.without_zeros())
 }
 
-/// Waits until `tenant-usage` holds `expected`, reading it every 25 ms for
-/// at most `timeout`; returns how long it took.
+/// Consecutive reads that must all show the expected totals: writes still
+/// in flight can cancel out and match for a moment (an insert and a delete
+/// of the same size), so one matching read proves nothing.
+const STABLE_POLLS: usize = 3;
+
+/// Tells a steady match of the totals from a momentary one.
+#[derive(Debug, Default)]
+struct SteadyMatch {
+    /// When the current run of matching reads began.
+    since: Option<Duration>,
+    /// How many reads in a row matched.
+    reads: usize,
+}
+
+impl SteadyMatch {
+    /// Records one read at `at`; once [`STABLE_POLLS`] reads in a row have
+    /// matched, the time of the first of them.
+    fn observe(&mut self, matched: bool, at: Duration) -> Option<Duration> {
+        if !matched {
+            *self = Self::default();
+            return None;
+        }
+        let since = *self.since.get_or_insert(at);
+        self.reads = self.reads.saturating_add(1);
+        (self.reads >= STABLE_POLLS).then_some(since)
+    }
+}
+
+/// Waits until `tenant-usage` holds `expected` on [`STABLE_POLLS`]
+/// consecutive reads, reading it every 25 ms for at most `timeout`;
+/// returns how long it took until the first of those reads.
 pub async fn wait_for_totals(
     usage: &SourceClient,
     expected: &Totals,
     timeout: Duration,
 ) -> Result<Duration, ScenarioError> {
     let started = Instant::now();
+    let mut steady = SteadyMatch::default();
     loop {
+        let read_at = started.elapsed();
         let observed = usage_totals(usage).await?;
-        if &observed == expected {
-            return Ok(started.elapsed());
+        if let Some(since) = steady.observe(&observed == expected, read_at) {
+            return Ok(since);
         }
         if started.elapsed() >= timeout {
             return Err(ScenarioError::NotConverged {
@@ -547,11 +635,12 @@ pub async fn exercise(
         // before it is written, so the clock runs from the write until
         // tenant-usage shows it and nothing else.
         let key = format!("probe-{run}");
-        expected.add(tenant, 1, 1);
+        expected.add(&source.account, tenant, 1, 1);
         let started = Instant::now();
         put_document(source, &key, tenant, 1).await?;
-        wait_for_totals(usage, &expected, options.timeout).await?;
-        latencies.push((source.account.clone(), started.elapsed()));
+        let written = started.elapsed();
+        let shown = wait_for_totals(usage, &expected, options.timeout).await?;
+        latencies.push((source.account.clone(), written.saturating_add(shown)));
     }
     Ok(ExerciseReport {
         inserts,
@@ -590,13 +679,59 @@ mod tests {
 
     #[test]
     fn totals_print_and_drop_zeros() {
+        let b: AccountId = "222222222222".parse().unwrap();
+        let c: AccountId = "333333333333".parse().unwrap();
         let mut totals = Totals::default();
-        totals.add("acme", 2, 10);
-        totals.add("globex", 1, 3);
-        totals.add("globex", -1, -3);
+        totals.add(&b, "acme", 2, 10);
+        totals.add(&b, "globex", 1, 3);
+        totals.add(&b, "globex", -1, -3);
+        totals.add(&c, "acme", 1, 1);
         let totals = totals.without_zeros();
-        assert_eq!(totals.to_string(), "acme=2/10");
+        assert_eq!(
+            totals.to_string(),
+            "222222222222/acme=2/10 333333333333/acme=1/1"
+        );
         assert_eq!(Totals::default().to_string(), "(nothing)");
+    }
+
+    #[test]
+    fn only_a_steady_match_ends_the_wait() {
+        let mut steady = SteadyMatch::default();
+        let at = Duration::from_millis;
+        let reads = [true, false, true, true, false, true, true, true];
+        let ends: Vec<Option<Duration>> = reads
+            .iter()
+            .enumerate()
+            .map(|(i, matched)| steady.observe(*matched, at(25 * i as u64)))
+            .collect();
+        assert_eq!(
+            ends,
+            [None, None, None, None, None, None, None, Some(at(125))]
+        );
+    }
+
+    #[test]
+    fn expected_totals_bill_only_what_the_function_bills() {
+        let item = |tenant: Option<AttributeValue>, pages: Option<AttributeValue>| {
+            let mut item = std::collections::HashMap::new();
+            item.insert("pk".to_owned(), AttributeValue::S("doc-1".to_owned()));
+            if let Some(tenant) = tenant {
+                item.insert("tenant".to_owned(), tenant);
+            }
+            if let Some(pages) = pages {
+                item.insert("pages".to_owned(), pages);
+            }
+            item
+        };
+        let s = |v: &str| Some(AttributeValue::S(v.to_owned()));
+        let n = |v: &str| Some(AttributeValue::N(v.to_owned()));
+        assert_eq!(billable(&item(s("acme"), n("12"))), Some(("acme", 12)));
+        assert_eq!(billable(&item(s("acme"), None)), None);
+        assert_eq!(billable(&item(s("acme"), s("12"))), None);
+        assert_eq!(billable(&item(s("acme"), n("-1"))), None);
+        assert_eq!(billable(&item(s("acme"), n("1.5"))), None);
+        assert_eq!(billable(&item(s("acme"), n("18446744073709551615"))), None);
+        assert_eq!(billable(&item(None, n("3"))), None);
     }
 
     #[test]

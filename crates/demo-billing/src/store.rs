@@ -6,7 +6,7 @@ use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
@@ -26,9 +26,15 @@ pub enum Applied {
     AlreadyApplied,
     /// The record changes no total.
     NoEffect,
+    /// The record can never be applied (unusable, or refused by the
+    /// service as invalid): it was logged and is acknowledged, so that it
+    /// does not block its shard and the records after it.
+    Skipped,
 }
 
-/// Why a change could not be written; the record should be retried.
+/// Why a change could not be written. [`StoreError::is_permanent`] tells a
+/// request the service refused as invalid (retrying cannot help) from a
+/// failure worth retrying.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -49,12 +55,30 @@ pub enum StoreError {
         /// The service's or the client's message.
         message: String,
     },
+    /// The service refused the transaction as invalid
+    /// (`ValidationException`): the same request can never succeed.
+    #[error("transaction on {table} for {marker_key} was refused as invalid: {message}")]
+    Invalid {
+        /// The totals table.
+        table: String,
+        /// The marker key of the change.
+        marker_key: String,
+        /// The service's message.
+        message: String,
+    },
     /// A test store failed on purpose.
     #[error("injected failure for {marker_key}")]
     Injected {
         /// The marker key of the change.
         marker_key: String,
     },
+}
+
+impl StoreError {
+    /// Whether retrying the same change cannot succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Invalid { .. })
+    }
 }
 
 /// Where the totals are kept.
@@ -130,18 +154,25 @@ impl UsageStore for DynamoUsageStore {
         let marker = Update::builder()
             .table_name(table)
             .key("pk", AttributeValue::S(change.marker_key.clone()))
-            .update_expression("SET last_sequence = :seq")
+            .update_expression("SET last_sequence = :seq, source_item = :item")
             .condition_expression("attribute_not_exists(last_sequence) OR last_sequence < :seq")
             .expression_attribute_values(":seq", AttributeValue::S(change.sequence.clone()))
+            .expression_attribute_values(":item", AttributeValue::S(change.source_item.clone()))
             .build()
             .map_err(|e| failed(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().update(marker).build()];
         for delta in &change.deltas {
             let total = Update::builder()
                 .table_name(table)
-                .key("pk", AttributeValue::S(format!("tenant#{}", delta.tenant)))
-                .update_expression("SET tenant = :tenant ADD documents :d, pages :p")
+                .key("pk", AttributeValue::S(delta.total_key()))
+                .update_expression(
+                    "SET account = :account, tenant = :tenant ADD documents :d, pages :p",
+                )
                 .set_expression_attribute_values(Some(HashMap::from([
+                    (
+                        ":account".to_owned(),
+                        AttributeValue::S(delta.account.clone()),
+                    ),
                     (
                         ":tenant".to_owned(),
                         AttributeValue::S(delta.tenant.clone()),
@@ -177,6 +208,11 @@ impl UsageStore for DynamoUsageStore {
                 {
                     Ok(Applied::AlreadyApplied)
                 }
+                other if other.code() == Some("ValidationException") => Err(StoreError::Invalid {
+                    table: table.clone(),
+                    marker_key: change.marker_key.clone(),
+                    message: other.message().unwrap_or_default().to_owned(),
+                }),
                 other => Err(failed(format!("{other}: {other:?}"))),
             },
             Err(other) => Err(failed(format!("{other:?}"))),

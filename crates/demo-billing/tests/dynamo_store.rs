@@ -1,6 +1,8 @@
 //! The DynamoDB store against the local cloud: the conditional transaction
 //! counts each change once, refuses redeliveries and older records of the
-//! same key, and keeps keys independent of each other.
+//! same key, and keeps keys independent of each other; a source item with a
+//! key near DynamoDB's limit still gets a valid marker, and a write the
+//! service refuses as invalid is a permanent error.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,17 +15,23 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use demo_billing::{Applied, DynamoUsageStore, TenantDelta, UsageChange, UsageStore, UsageTable};
+use demo_billing::{
+    Applied, DynamoUsageStore, StoreError, TenantDelta, UsageChange, UsageStore, UsageTable,
+    marker_key, plan_change, total_key,
+};
 use streamgate_local::LocalCloud;
 
 const ACCOUNT: &str = "111111111111";
 const REGION: &str = "eu-west-1";
 
 fn change(key: &str, sequence: u64, tenant: &str, documents: i64, pages: i64) -> UsageChange {
+    let source_item = format!("test#{key}");
     UsageChange {
-        marker_key: format!("doc#test#{key}"),
+        marker_key: marker_key(&source_item),
+        source_item,
         sequence: format!("{sequence:0>40}"),
         deltas: vec![TenantDelta {
+            account: "222222222222".to_owned(),
             tenant: tenant.to_owned(),
             documents,
             pages,
@@ -35,7 +43,7 @@ async fn total(client: &aws_sdk_dynamodb::Client, tenant: &str) -> (String, Stri
     let item = client
         .get_item()
         .table_name("tenant-usage")
-        .key("pk", AttributeValue::S(format!("tenant#{tenant}")))
+        .key("pk", AttributeValue::S(total_key("222222222222", tenant)))
         .consistent_read(true)
         .send()
         .await
@@ -46,10 +54,7 @@ async fn total(client: &aws_sdk_dynamodb::Client, tenant: &str) -> (String, Stri
     (number("documents"), number("pages"))
 }
 
-#[tokio::test]
-async fn conditional_transaction_applies_each_change_once() {
-    let cloud = LocalCloud::builder().start().await.unwrap();
-    let client = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(ACCOUNT, REGION).unwrap());
+async fn create_usage_table(client: &aws_sdk_dynamodb::Client) {
     client
         .create_table()
         .table_name("tenant-usage")
@@ -71,6 +76,13 @@ async fn conditional_transaction_applies_each_change_once() {
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn conditional_transaction_applies_each_change_once() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(ACCOUNT, REGION).unwrap());
+    create_usage_table(&client).await;
     let store = DynamoUsageStore::new(client.clone(), UsageTable("tenant-usage".to_owned()));
 
     // Key a: insert, then a page change; key b: insert, processed in between.
@@ -115,10 +127,66 @@ async fn missing_table_is_a_transaction_error_naming_it() {
         .await
         .unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("transaction on no-such-table for doc#test#a failed"),
+        error.to_string().starts_with(&format!(
+            "transaction on no-such-table for {} failed",
+            marker_key("test#a")
+        )),
         "{error}"
     );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_source_key_near_the_limit_gets_a_marker_and_an_invalid_write_is_permanent() {
+    let cloud = LocalCloud::builder().start().await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(ACCOUNT, REGION).unwrap());
+    create_usage_table(&client).await;
+    let store = DynamoUsageStore::new(client.clone(), UsageTable("tenant-usage".to_owned()));
+
+    // A 2,000-byte partition key in the source: the stream ARN and the key
+    // together exceed the 2,048 bytes a key of tenant-usage may have.
+    let long = "k".repeat(2_000);
+    let input = format!(
+        r#"{{"Records": [{{"eventID": "e1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+          "awsRegion": "eu-west-1",
+          "eventSourceARN": "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000",
+          "dynamodb": {{"Keys": {{"pk": {{"S": "{long}"}}}},
+            "NewImage": {{"pk": {{"S": "{long}"}}, "tenant": {{"S": "acme"}}, "pages": {{"N": "9"}}}},
+            "SequenceNumber": "5", "StreamViewType": "NEW_AND_OLD_IMAGES"}}}}]}}"#
+    );
+    let event = streamgate_records::decode_event(input.as_bytes())
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    let planned = plan_change(&event).unwrap().change.unwrap();
+    assert_eq!(store.apply(&planned).await.unwrap(), Applied::Applied);
+    assert_eq!(
+        store.apply(&planned).await.unwrap(),
+        Applied::AlreadyApplied
+    );
+    assert_eq!(
+        total(&client, "acme").await,
+        ("1".to_owned(), "9".to_owned())
+    );
+    let marker = client
+        .get_item()
+        .table_name("tenant-usage")
+        .key("pk", AttributeValue::S(planned.marker_key.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(marker["source_item"].as_s().unwrap(), &planned.source_item);
+
+    // A marker key past the limit is refused as invalid: no retry helps.
+    let mut too_long = planned.clone();
+    too_long.marker_key = format!("doc#{}", planned.source_item);
+    let error = store.apply(&too_long).await.unwrap_err();
+    assert!(matches!(error, StoreError::Invalid { .. }), "{error:?}");
+    assert!(error.is_permanent());
     cloud.stop().await;
 }

@@ -16,7 +16,9 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::io::Write;
 use std::time::Duration;
 
@@ -180,6 +182,85 @@ async fn deploy_exercise_verify_redeploy_destroy() {
     assert_eq!(
         second.totals,
         scenario::source_totals(&d.tenants).await.unwrap()
+    );
+
+    // A document the function cannot bill (pages not a number) between two
+    // valid ones, written in one transaction so that the three reach the
+    // function in one batch, and a valid document turned invalid: with the
+    // demo's finite retries, the invalid ones must neither block nor drop
+    // the valid ones, and the totals follow the valid documents only.
+    let b = &d.tenants[0];
+    let before = scenario::usage_totals(&d.usage).await.unwrap();
+    let put = |key: &str, pages: AttributeValue| {
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(
+                aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(DOCUMENTS_TABLE_NAME)
+                    .item("pk", AttributeValue::S(key.to_owned()))
+                    .item("tenant", AttributeValue::S("acme".to_owned()))
+                    .item("pages", pages)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    b.client
+        .transact_write_items()
+        .transact_items(put("valid-before", AttributeValue::N("2".to_owned())))
+        .transact_items(put("invalid", AttributeValue::S("many".to_owned())))
+        .transact_items(put("valid-middle", AttributeValue::N("4".to_owned())))
+        .send()
+        .await
+        .unwrap();
+    scenario::put_document(b, "turns-invalid", "acme", 5)
+        .await
+        .unwrap();
+    b.client
+        .put_item()
+        .table_name(DOCUMENTS_TABLE_NAME)
+        .item("pk", AttributeValue::S("turns-invalid".to_owned()))
+        .item("tenant", AttributeValue::S("acme".to_owned()))
+        .send()
+        .await
+        .unwrap();
+    scenario::put_document(b, "valid-after", "acme", 3)
+        .await
+        .unwrap();
+    let expected = scenario::source_totals(&d.tenants).await.unwrap();
+    scenario::wait_for_totals(&d.usage, &expected, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let acme = |totals: &scenario::Totals| {
+        totals
+            .0
+            .iter()
+            .find(|(id, _)| id.account.as_str() == B && id.tenant == "acme")
+            .map(|(_, t)| (t.documents, t.pages))
+            .unwrap_or_default()
+    };
+    let (documents, pages) = acme(&before);
+    assert_eq!(
+        acme(&scenario::usage_totals(&d.usage).await.unwrap()),
+        (documents + 3, pages + 9)
+    );
+    let logs = d.cloud.function_logs(A, REGION, FUNCTION_NAME);
+    let refused: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("image counted as no document"))
+        .collect();
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("NewImage is not a document")
+                && l.contains("event_id=")
+                && l.contains(&format!(
+                    "source=arn:aws:dynamodb:{REGION}:{B}:table/documents/stream/"
+                ))),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|l| l.contains("missing field `pages`")),
+        "{refused:?}"
     );
 
     let verified = verify(&desired, &d.accounts).await.unwrap();
@@ -357,29 +438,114 @@ async fn totals_equal_the_sources_despite_failures_and_exits_mid_batch() {
         "the process exited {exits} times, expected several"
     );
 
-    // Per-key order: for each document, the changes the function applied
-    // carry increasing sequence numbers (a redelivered or older record is
-    // refused by the marker's condition and not logged as Applied).
+    // Every record of the source streams was handled: each has an outcome
+    // in the function's log (Applied, NoEffect, or AlreadyApplied after a
+    // redelivery), none was skipped, and none was applied twice. Per
+    // document, the applied changes carry increasing sequence numbers.
+    let mut outcomes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     let mut applied = 0;
-    for line in logs.iter().filter(|l| l.contains("outcome=Applied")) {
+    for line in logs.iter().filter(|l| l.contains(" outcome=")) {
         let field = |name: &str| {
             let start = line.find(&format!(" {name}=")).unwrap() + name.len() + 2;
             line[start..].split(' ').next().unwrap().to_owned()
         };
-        let (sequence, marker) = (field("sequence"), field("marker"));
-        if let Some(previous) = last.get(&marker) {
-            assert!(
-                format!("{sequence:0>40}") > format!("{previous:0>40}"),
-                "{marker}: {sequence} applied after {previous}"
-            );
+        let (sequence, source, outcome) = (field("sequence"), field("source"), field("outcome"));
+        if outcome == "Applied" {
+            let marker = field("marker");
+            if let Some(previous) = last.get(&marker) {
+                assert!(
+                    format!("{sequence:0>40}") > format!("{previous:0>40}"),
+                    "{marker}: {sequence} applied after {previous}"
+                );
+            }
+            last.insert(marker, sequence.clone());
+            applied += 1;
         }
-        last.insert(marker, sequence);
-        applied += 1;
+        outcomes
+            .entry((source, sequence))
+            .or_default()
+            .push(outcome);
     }
+    let records = stream_records(&d, &[B, C]).await;
+    // A put that changes nothing writes no record, so a few writes may
+    // have none.
+    assert!(records.len() >= operations / 2, "{} records", records.len());
+    for record in &records {
+        let seen = outcomes
+            .get(record)
+            .unwrap_or_else(|| panic!("{record:?}: no outcome in the function's log"));
+        let count = |name: &str| seen.iter().filter(|o| *o == name).count();
+        assert_eq!(count("Skipped"), 0, "{record:?}: {seen:?}");
+        assert!(count("Applied") <= 1, "{record:?} applied twice: {seen:?}");
+    }
+    let unknown: Vec<_> = outcomes.keys().filter(|k| !records.contains(*k)).collect();
+    assert!(
+        unknown.is_empty(),
+        "outcomes of unknown records: {unknown:?}"
+    );
     assert!(applied > 0, "no applied change was logged");
     destroy(&d.accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
     d.cloud.stop().await;
+}
+
+/// Every record of the `documents` streams of `accounts`, as (stream ARN,
+/// sequence number), read by each account itself from the oldest record.
+async fn stream_records(d: &Demo, accounts: &[&str]) -> BTreeSet<(String, String)> {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let mut records = BTreeSet::new();
+    for account in accounts {
+        let config = d.cloud.sdk_config(account, REGION).unwrap();
+        let stream = aws_sdk_dynamodb::Client::new(&config)
+            .describe_table()
+            .table_name(DOCUMENTS_TABLE_NAME)
+            .send()
+            .await
+            .unwrap()
+            .table()
+            .unwrap()
+            .latest_stream_arn()
+            .unwrap()
+            .to_owned();
+        let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+        let description = streams
+            .describe_stream()
+            .stream_arn(&stream)
+            .send()
+            .await
+            .unwrap();
+        let shards = description.stream_description().unwrap().shards();
+        for shard in shards {
+            let mut iterator = streams
+                .get_shard_iterator()
+                .stream_arn(&stream)
+                .shard_id(shard.shard_id().unwrap())
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator
+                .unwrap();
+            // Bounded: an open shard answers empty once read to its end.
+            for _ in 0..10_000 {
+                let page = streams
+                    .get_records()
+                    .shard_iterator(&iterator)
+                    .send()
+                    .await
+                    .unwrap();
+                for record in page.records() {
+                    let sequence = record.dynamodb().unwrap().sequence_number().unwrap();
+                    records.insert((stream.clone(), sequence.to_owned()));
+                }
+                match page.next_shard_iterator() {
+                    Some(next) if !page.records().is_empty() => iterator = next.to_owned(),
+                    _ => break,
+                }
+            }
+        }
+    }
+    records
 }
