@@ -544,7 +544,7 @@ impl SteadyMatch {
     }
 }
 
-/// Waits until `tenant-usage` holds `expected` on [`STABLE_POLLS`]
+/// Waits until `tenant-usage` holds `expected` on three
 /// consecutive reads, reading it every 25 ms for at most `timeout`;
 /// returns how long it took until the first of those reads.
 pub async fn wait_for_totals(
