@@ -10,6 +10,13 @@ use crate::identity::{Caller, Session};
 use crate::state::{Cloud, ID_ALPHABET, SECRET_ALPHABET, lock};
 use crate::wire::{Params, xml_escape};
 
+/// A session's length when AssumeRole is given no `DurationSeconds`.
+const DEFAULT_DURATION_SECONDS: u32 = 3600;
+
+/// The longest session a role session may get by assuming a role (role
+/// chaining), whatever the role's `MaxSessionDuration`.
+const CHAINED_MAX_DURATION_SECONDS: u32 = 3600;
+
 fn invalid(message: String) -> ApiError {
     ApiError::new(ErrorCode::ValidationError, message)
 }
@@ -49,9 +56,15 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
         )));
     }
     let duration = match params.get("DurationSeconds") {
-        None => 3600,
+        None => DEFAULT_DURATION_SECONDS,
         Some(text) => match text.parse::<u32>() {
             Ok(seconds @ 900..=43200) => seconds,
+            // AWS names the bound that was crossed.
+            Ok(seconds) if seconds > 43200 => {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"
+                )));
+            }
             _ => {
                 return Err(invalid(format!(
                     "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
@@ -110,6 +123,14 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
         },
     )
     .map_err(|_| not_authorized())?;
+    // Role chaining: a role session assuming a role gets at most an hour,
+    // whatever the role's MaxSessionDuration.
+    if matches!(caller, Caller::AssumedRole { .. }) && duration > CHAINED_MAX_DURATION_SECONDS {
+        return Err(invalid(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+                .to_owned(),
+        ));
+    }
     if duration > max_session {
         return Err(invalid(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."

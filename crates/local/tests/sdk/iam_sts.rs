@@ -410,3 +410,95 @@ fn decode(text: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[tokio::test]
+async fn session_durations_and_role_chaining() {
+    let cloud = start().await;
+    let client = iam(&cloud, &root(&cloud, A));
+    let mut role_ids = Vec::new();
+    for name in ["first", "second"] {
+        let role = client
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(TRUST)
+            .max_session_duration(43200)
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        role_ids.push(role.role_id);
+    }
+    client
+        .put_role_policy()
+        .role_name("first")
+        .policy_name("hop")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{A}:role/second"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let assume = |keys: crate::common::Keys, role: &'static str, seconds: Option<i32>| {
+        let client = sts(&cloud, &keys);
+        async move {
+            client
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{A}:role/{role}"))
+                .role_session_name("worker")
+                .set_duration_seconds(seconds)
+                .send()
+                .await
+        }
+    };
+    let too_long = assume(root(&cloud, A), "first", Some(43201))
+        .await
+        .unwrap_err();
+    expect!["ValidationError: 1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"]
+        .assert_eq(&describe(&too_long));
+    let too_short = assume(root(&cloud, A), "first", Some(899))
+        .await
+        .unwrap_err();
+    expect!["ValidationError: 1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"]
+        .assert_eq(&describe(&too_short));
+
+    // A root may take the role's whole MaxSessionDuration.
+    let output = assume(root(&cloud, A), "first", Some(43200)).await.unwrap();
+    let user = output.assumed_role_user.unwrap();
+    assert_eq!(user.assumed_role_id, format!("{}:worker", role_ids[0]));
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:sts::{A}:assumed-role/first/worker")
+    );
+    let credentials = output.credentials.unwrap();
+    let session = crate::common::Keys {
+        access_key_id: credentials.access_key_id,
+        secret_access_key: credentials.secret_access_key,
+        session_token: Some(credentials.session_token),
+    };
+    let identity = sts(&cloud, &session)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.user_id, Some(format!("{}:worker", role_ids[0])));
+    assert_eq!(identity.account.as_deref(), Some(A));
+
+    // A session assuming a role is role chaining: an hour at most.
+    let same_keys = || crate::common::Keys {
+        access_key_id: session.access_key_id.clone(),
+        secret_access_key: session.secret_access_key.clone(),
+        session_token: session.session_token.clone(),
+    };
+    let chained = assume(same_keys(), "second", Some(3601)).await.unwrap_err();
+    expect!["ValidationError: The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."]
+        .assert_eq(&describe(&chained));
+    for seconds in [None, Some(3600)] {
+        let hop = assume(same_keys(), "second", seconds).await.unwrap();
+        assert_eq!(
+            hop.assumed_role_user.unwrap().arn,
+            format!("arn:aws:sts::{A}:assumed-role/second/worker")
+        );
+    }
+    cloud.stop().await;
+}
