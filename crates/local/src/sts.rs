@@ -2,7 +2,7 @@
 //! evaluates the role's trust policy and hands out temporary credentials
 //! with a session token and an expiry.
 
-use crate::authorize::{AccessRequest, authorize};
+use crate::authorize::{AccessRequest, authorize_with_context};
 use crate::clock;
 use crate::documents::{self, PolicyKind};
 use crate::error::{ApiError, ErrorCode};
@@ -72,6 +72,10 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             }
         },
     };
+    let external_id = params.get("ExternalId");
+    if let Some(id) = external_id {
+        check_external_id(id)?;
+    }
     let session_policy = params.get("Policy").map(str::to_owned);
     if let Some(policy) = &session_policy {
         documents::check(PolicyKind::Identity, policy)
@@ -110,7 +114,13 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             role.max_session_duration,
         )
     };
-    authorize(
+    // The trust policy may test the request's own keys: a third party's
+    // external id, the session name.
+    let mut context = vec![("sts:RoleSessionName", session_name)];
+    if let Some(id) = external_id {
+        context.push(("sts:ExternalId", id));
+    }
+    authorize_with_context(
         cloud,
         caller,
         &AccessRequest {
@@ -121,6 +131,7 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             resource_policy_required: true,
             encrypted_with_aws_managed_key: false,
         },
+        &context,
     )
     .map_err(|_| not_authorized())?;
     // Role chaining: a role session assuming a role gets at most an hour,
@@ -167,6 +178,27 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
         },
     );
     Ok(xml)
+}
+
+/// Checks AssumeRole's `ExternalId` against STS's constraints: 2 to 1,224
+/// characters of `[\w+=,.@:/-]`.
+fn check_external_id(id: &str) -> Result<(), ApiError> {
+    let length = id.chars().count();
+    let constraint = if length < 2 {
+        "Member must have length greater than or equal to 2"
+    } else if length > 1224 {
+        "Member must have length less than or equal to 1224"
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
+    {
+        "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"
+    } else {
+        return Ok(());
+    };
+    Err(invalid(format!(
+        "1 validation error detected: Value '{id}' at 'externalId' failed to satisfy constraint: {constraint}"
+    )))
 }
 
 /// Issues temporary credentials of `role_name` in `account` to a service

@@ -502,3 +502,56 @@ async fn session_durations_and_role_chaining() {
     }
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_trust_policy_may_require_an_external_id_and_a_session_name() {
+    let cloud = start().await;
+    iam(&cloud, &root(&cloud, A))
+        .create_role()
+        .role_name("third-party")
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{B}:root"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"tenant-42"}},"StringLike":{{"sts:RoleSessionName":"billing-*"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let assume = |external_id: Option<&'static str>, session_name: &'static str| {
+        let client = sts(&cloud, &root(&cloud, B));
+        async move {
+            client
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{A}:role/third-party"))
+                .role_session_name(session_name)
+                .set_external_id(external_id.map(str::to_owned))
+                .send()
+                .await
+        }
+    };
+    let denied = format!(
+        "AccessDenied: User: arn:aws:iam::{B}:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{A}:role/third-party"
+    );
+    for (external_id, session_name) in [
+        (None, "billing-1"),
+        (Some("tenant-43"), "billing-1"),
+        (Some("tenant-42"), "other-1"),
+    ] {
+        let refused = assume(external_id, session_name).await.unwrap_err();
+        assert_eq!(describe(&refused), denied, "{external_id:?} {session_name}");
+    }
+    let user = assume(Some("tenant-42"), "billing-1")
+        .await
+        .unwrap()
+        .assumed_role_user
+        .unwrap();
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:sts::{A}:assumed-role/third-party/billing-1")
+    );
+    let short = assume(Some("x"), "billing-1").await.unwrap_err();
+    expect!["ValidationError: 1 validation error detected: Value 'x' at 'externalId' failed to satisfy constraint: Member must have length greater than or equal to 2"]
+        .assert_eq(&describe(&short));
+    let spaced = assume(Some("tenant 42"), "billing-1").await.unwrap_err();
+    expect![[r#"ValidationError: 1 validation error detected: Value 'tenant 42' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@:\/-]*"#]]
+        .assert_eq(&describe(&spaced));
+    cloud.stop().await;
+}
