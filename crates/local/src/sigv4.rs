@@ -112,7 +112,12 @@ pub fn verify(
     secret: &str,
     now_millis: u64,
 ) -> Result<(), ApiError> {
-    let Some(amz_date) = request.header("x-amz-date") else {
+    // A `Date` header in ISO 8601 basic format may stand in for
+    // `X-Amz-Date`, which wins when both are sent.
+    let Some(amz_date) = request
+        .header("x-amz-date")
+        .or_else(|| request.header("date"))
+    else {
         return Err(incomplete(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         ));
@@ -419,6 +424,49 @@ mod tests {
                 "IncompleteSignatureException: Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
             ],
         );
+    }
+
+    /// `request("{}")` signed by hand with a `Date` header of `date_value`
+    /// standing for `X-Amz-Date` at `at`.
+    fn signed_with_date_header(date_value: &str, at: u64) -> ReceivedRequest {
+        let mut request = request("{}");
+        request.headers.push(("date".into(), date_value.to_owned()));
+        let amz_date = clock::amz_date(at);
+        let day = &amz_date[..8];
+        let signed = ["date", "host", "x-amz-target"].map(str::to_owned);
+        let canonical = canonical_request(&request, &signed, &hex(&Sha256::digest(b"{}")));
+        let scope = format!("{day}/eu-west-1/dynamodb/aws4_request");
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+            hex(&Sha256::digest(canonical.as_bytes()))
+        );
+        let key = signing_key("streamgate-local", day, "eu-west-1", "dynamodb");
+        let signature = hex(&hmac(&key, to_sign.as_bytes()));
+        request.headers.push((
+            "authorization".into(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential=111111111111/{scope}, SignedHeaders=date;host;x-amz-target, Signature={signature}"
+            ),
+        ));
+        request
+    }
+
+    #[test]
+    fn a_date_header_in_basic_format_stands_for_x_amz_date() {
+        check(
+            &signed_with_date_header(&clock::amz_date(NOW), NOW),
+            expect!["ok 111111111111 eu-west-1 dynamodb"],
+        );
+        check(
+            &signed_with_date_header("Wed, 01 May 2024 12:00:00 GMT", NOW),
+            expect![
+                "IncompleteSignatureException: Date must be in ISO-8601 'basic format'. Got 'Wed, 01 May 2024 12:00:00 GMT'. See http://en.wikipedia.org/wiki/ISO_8601"
+            ],
+        );
+        let mut both = signed("{}", "streamgate-local", NOW);
+        both.headers
+            .push(("date".into(), clock::amz_date(NOW - 60 * 60 * 1000)));
+        check(&both, expect!["ok 111111111111 eu-west-1 dynamodb"]);
     }
 
     #[test]
