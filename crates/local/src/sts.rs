@@ -9,6 +9,13 @@ use crate::error::{ApiError, ErrorCode};
 use crate::identity::{Caller, Session};
 use crate::state::{Cloud, ID_ALPHABET, SECRET_ALPHABET, lock};
 use crate::wire::{Params, xml_escape};
+use std::ops::RangeInclusive;
+
+/// The length bounds of AssumeRole's `RoleSessionName`.
+const SESSION_NAME_LENGTH: RangeInclusive<usize> = 2..=64;
+
+/// The length bounds of AssumeRole's `ExternalId`.
+const EXTERNAL_ID_LENGTH: RangeInclusive<usize> = 2..=1224;
 
 /// A session's length when AssumeRole is given no `DurationSeconds`.
 const DEFAULT_DURATION_SECONDS: u32 = 3600;
@@ -47,14 +54,13 @@ pub fn handle(
 fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String, ApiError> {
     let role_arn = params.required("RoleArn")?;
     let session_name = params.required("RoleSessionName")?;
-    let valid_name = session_name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-    if !(2..=64).contains(&session_name.len()) || !valid_name {
-        return Err(invalid(format!(
-            "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64"
-        )));
-    }
+    check_member(
+        "roleSessionName",
+        session_name,
+        SESSION_NAME_LENGTH,
+        "_+=,.@-",
+        "[\\w+=,.@-]*",
+    )?;
     let duration = match params.get("DurationSeconds") {
         None => DEFAULT_DURATION_SECONDS,
         Some(text) => match text.parse::<u32>() {
@@ -74,7 +80,13 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
     };
     let external_id = params.get("ExternalId");
     if let Some(id) = external_id {
-        check_external_id(id)?;
+        check_member(
+            "externalId",
+            id,
+            EXTERNAL_ID_LENGTH,
+            "_+=,.@:/-",
+            "[\\w+=,.@:\\/-]*",
+        )?;
     }
     let session_policy = params.get("Policy").map(str::to_owned);
     if let Some(policy) = &session_policy {
@@ -180,24 +192,52 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
     Ok(xml)
 }
 
-/// Checks AssumeRole's `ExternalId` against STS's constraints: 2 to 1,224
-/// characters of `[\w+=,.@:/-]`.
-fn check_external_id(id: &str) -> Result<(), ApiError> {
-    let length = id.chars().count();
-    let constraint = if length < 2 {
-        "Member must have length greater than or equal to 2"
-    } else if length > 1224 {
-        "Member must have length less than or equal to 1224"
-    } else if !id
+/// Checks one AssumeRole member against its length bounds and its pattern
+/// (ASCII letters, digits and `allowed`, written `pattern` in the message),
+/// naming every constraint it fails, as STS does.
+fn check_member(
+    member: &str,
+    value: &str,
+    length: RangeInclusive<usize>,
+    allowed: &str,
+    pattern: &str,
+) -> Result<(), ApiError> {
+    let mut failed = Vec::new();
+    let count = value.chars().count();
+    if count < *length.start() {
+        failed.push(format!(
+            "Member must have length greater than or equal to {}",
+            length.start()
+        ));
+    }
+    if count > *length.end() {
+        failed.push(format!(
+            "Member must have length less than or equal to {}",
+            length.end()
+        ));
+    }
+    if !value
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || allowed.contains(c))
     {
-        "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"
-    } else {
+        failed.push(format!(
+            "Member must satisfy regular expression pattern: {pattern}"
+        ));
+    }
+    if failed.is_empty() {
         return Ok(());
-    };
+    }
+    let count = failed.len();
+    let plural = if count == 1 { "" } else { "s" };
+    let details: Vec<String> = failed
+        .iter()
+        .map(|constraint| {
+            format!("Value '{value}' at '{member}' failed to satisfy constraint: {constraint}")
+        })
+        .collect();
     Err(invalid(format!(
-        "1 validation error detected: Value '{id}' at 'externalId' failed to satisfy constraint: {constraint}"
+        "{count} validation error{plural} detected: {}",
+        details.join("; ")
     )))
 }
 

@@ -555,3 +555,53 @@ async fn a_trust_policy_may_require_an_external_id_and_a_session_name() {
         .assert_eq(&describe(&spaced));
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn session_names_are_checked_constraint_by_constraint() {
+    let cloud = start().await;
+    iam(&cloud, &root(&cloud, A))
+        .create_role()
+        .role_name("named")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let client = sts(&cloud, &root(&cloud, A));
+    let mut answers = Vec::new();
+    for name in [
+        "a".to_owned(),
+        "n".repeat(65),
+        "a b".to_owned(),
+        "é".to_owned(),
+    ] {
+        let outcome = client
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{A}:role/named"))
+            .role_session_name(name)
+            .send()
+            .await;
+        answers.push(match outcome {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => describe(&error),
+        });
+    }
+    let nn = "n".repeat(65);
+    expect![[r#"
+        ValidationError: 1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2
+        ValidationError: 1 validation error detected: Value 'NN' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64
+        ValidationError: 1 validation error detected: Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*
+        ValidationError: 2 validation errors detected: Value 'é' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; Value 'é' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*"#]]
+    .assert_eq(&answers.join("\n").replace(&nn, "NN"));
+    let two = client
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/named"))
+        .role_session_name("ok")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        two.assumed_role_user.unwrap().arn,
+        format!("arn:aws:sts::{A}:assumed-role/named/ok")
+    );
+    cloud.stop().await;
+}
