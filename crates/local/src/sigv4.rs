@@ -199,13 +199,9 @@ pub fn canonical_request(
     signed_headers: &[String],
     payload_hash: &str,
 ) -> String {
-    let path = if request.path.is_empty() {
-        "/"
-    } else {
-        request.path.as_str()
-    };
-    // Services other than S3 encode the already-encoded path once more.
-    let canonical_uri = percent_encode(path, true);
+    // Services other than S3 sign the path with its dot segments removed,
+    // then encode the already-encoded path once more.
+    let canonical_uri = percent_encode(&remove_dot_segments(&request.path), true);
     let mut query: Vec<(String, String)> = request
         .query
         .split('&')
@@ -239,6 +235,31 @@ pub fn canonical_request(
         canonical_query.join("&"),
         signed_headers.join(";")
     )
+}
+
+/// The absolute path with `.` and `..` segments resolved as RFC 3986
+/// (section 5.2.4) resolves them; empty segments stay, as the SDKs keep them.
+fn remove_dot_segments(path: &str) -> String {
+    let mut output: Vec<&str> = Vec::new();
+    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            "." => {}
+            ".." => {
+                output.pop();
+            }
+            other => {
+                output.push(other);
+                continue;
+            }
+        }
+        // A path ending in a dot segment names a directory: keep its slash.
+        if last {
+            output.push("");
+        }
+    }
+    format!("/{}", output.join("/"))
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -467,6 +488,40 @@ mod tests {
         both.headers
             .push(("date".into(), clock::amz_date(NOW - 60 * 60 * 1000)));
         check(&both, expect!["ok 111111111111 eu-west-1 dynamodb"]);
+    }
+
+    #[test]
+    fn the_canonical_path_has_its_dot_segments_removed() {
+        let paths = [
+            "",
+            "/",
+            "/a/./b/../c",
+            "/a/b/..",
+            "/a/b/.",
+            "/..",
+            "/a//b/",
+            "/2015-03-31/functions/f/../g/invocations",
+        ];
+        let text: Vec<String> = paths
+            .iter()
+            .map(|path| {
+                let mut request = request("");
+                request.path = (*path).to_owned();
+                let canonical = canonical_request(&request, &[], "e3b0");
+                let uri = canonical.lines().nth(1).unwrap_or_default().to_owned();
+                format!("{path:?} -> {uri}")
+            })
+            .collect();
+        expect![[r#"
+            "" -> /
+            "/" -> /
+            "/a/./b/../c" -> /a/c
+            "/a/b/.." -> /a/
+            "/a/b/." -> /a/b/
+            "/.." -> /
+            "/a//b/" -> /a//b/
+            "/2015-03-31/functions/f/../g/invocations" -> /2015-03-31/functions/g/invocations"#]]
+        .assert_eq(&text.join("\n"));
     }
 
     #[test]
