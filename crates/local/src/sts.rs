@@ -118,7 +118,13 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
     let account = cloud.account(role_account).ok_or_else(not_authorized)?;
     let (role_id, role_arn_with_path, trust_policy, max_session) = {
         let iam = lock(&account.iam);
-        let role = iam.roles.get(role_name).ok_or_else(not_authorized)?;
+        // The ARN names the role with its path: the same name under another
+        // path is another role, which does not exist.
+        let role = iam
+            .roles
+            .get(role_name)
+            .filter(|role| role.arn == role_arn)
+            .ok_or_else(not_authorized)?;
         (
             role.id.clone(),
             role.arn.clone(),

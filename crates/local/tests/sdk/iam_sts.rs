@@ -605,3 +605,50 @@ async fn session_names_are_checked_constraint_by_constraint() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_role_with_a_path_is_assumed_by_its_full_arn_only() {
+    let cloud = start().await;
+    let created = iam(&cloud, &root(&cloud, A))
+        .create_role()
+        .role_name("pathed")
+        .path("/team/")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(created.arn, format!("arn:aws:iam::{A}:role/team/pathed"));
+    let client = sts(&cloud, &root(&cloud, A));
+    for arn in [
+        format!("arn:aws:iam::{A}:role/pathed"),
+        format!("arn:aws:iam::{A}:role/other/pathed"),
+    ] {
+        let refused = client
+            .assume_role()
+            .role_arn(&arn)
+            .role_session_name("s1")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            describe(&refused),
+            format!(
+                "AccessDenied: User: arn:aws:iam::{A}:root is not authorized to perform: sts:AssumeRole on resource: {arn}"
+            )
+        );
+    }
+    let user = client
+        .assume_role()
+        .role_arn(&created.arn)
+        .role_session_name("s1")
+        .send()
+        .await
+        .unwrap()
+        .assumed_role_user
+        .unwrap();
+    // The session's ARN names the role without its path.
+    assert_eq!(user.arn, format!("arn:aws:sts::{A}:assumed-role/pathed/s1"));
+    cloud.stop().await;
+}
