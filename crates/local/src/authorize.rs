@@ -48,6 +48,18 @@ pub fn authorize(
     caller: &Caller,
     request: &AccessRequest<'_>,
 ) -> Result<(), ApiError> {
+    authorize_with_context(cloud, caller, request, &[])
+}
+
+/// Allows or refuses `request` by `caller`, with request-specific condition
+/// keys (AssumeRole's `sts:ExternalId`, `sts:RoleSessionName`) added to the
+/// global ones.
+pub fn authorize_with_context(
+    cloud: &Cloud,
+    caller: &Caller,
+    request: &AccessRequest<'_>,
+    context: &[(&str, &str)],
+) -> Result<(), ApiError> {
     if request.encrypted_with_aws_managed_key && caller.account() != request.resource_account {
         return Err(denied(
             caller,
@@ -122,8 +134,11 @@ pub fn authorize(
     // aws:CurrentTime and aws:EpochTime follow the resource clock, so that
     // time conditions age with everything else.
     let now_seconds = i64::try_from(cloud.clock.now_millis() / 1000).unwrap_or(i64::MAX);
-    let evaluation =
+    let mut evaluation =
         Request::new(principal, request.action, request.resource).with_time(now_seconds);
+    for (key, value) in context {
+        evaluation = evaluation.with_context(*key, *value);
+    }
     // A required resource policy (a trust policy) must allow even an account
     // root in its own account; the evaluator sees to that.
     let decision = eval::evaluate(&evaluation, &set);

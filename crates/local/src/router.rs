@@ -55,12 +55,56 @@ fn protocol_of(request: &ReceivedRequest) -> Protocol {
     }
 }
 
+/// The service name a request to `protocol` must be signed for: DynamoDB
+/// Streams signs as `dynamodb`, as on AWS.
+fn signing_service(request: &ReceivedRequest, protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Json
+            if request
+                .header("x-amz-target")
+                .is_some_and(|t| t.starts_with(sqs::TARGET_PREFIX)) =>
+        {
+            "sqs"
+        }
+        Protocol::Json => "dynamodb",
+        Protocol::RestJson => "lambda",
+        Protocol::Query { namespace } if namespace == STS_NAMESPACE => "sts",
+        Protocol::Query { .. } => "iam",
+    }
+}
+
+/// Checks the credential scope's region and service as AWS does before it
+/// looks at the key: any well-formed region is served here, but the service
+/// must be the one the request is for.
+fn check_scope(request: &ReceivedRequest, authorization: &Authorization) -> Result<(), ApiError> {
+    let region = authorization.region.as_str();
+    let region_is_valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_is_valid {
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignatureException,
+            "Credential should be scoped to a valid region. ",
+        ));
+    }
+    let service = signing_service(request, protocol_of(request));
+    if authorization.service != service {
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignatureException,
+            format!("Credential should be scoped to correct service: '{service}'. "),
+        ));
+    }
+    Ok(())
+}
+
 /// Finds who signed the request and checks the signature.
 pub(crate) fn authenticate(
     cloud: &Cloud,
     request: &ReceivedRequest,
 ) -> Result<(Caller, Authorization), ApiError> {
     let authorization = sigv4::parse_authorization(request)?;
+    check_scope(request, &authorization)?;
     let key = authorization.access_key_id.as_str();
     let invalid_token = || {
         ApiError::new(
@@ -69,7 +113,9 @@ pub(crate) fn authenticate(
         )
     };
     let (caller, secret) = if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) {
-        if cloud.account(key).is_none() {
+        // Long-term keys sent with a session token (a stale
+        // AWS_SESSION_TOKEN beside root keys) are refused, as AWS refuses them.
+        if cloud.account(key).is_none() || request.header("x-amz-security-token").is_some() {
             return Err(invalid_token());
         }
         (
@@ -277,6 +323,86 @@ mod tests {
             ),
             expect![[
                 r#"403 <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn the_credential_scope_names_the_service_and_a_valid_region() {
+        let form = [(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )];
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDB_20120810.ListTables")],
+                "{}",
+                "sts",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Credential should be scoped to correct service: 'dynamodb'. "}"#
+            ]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "DynamoDBStreams_20120810.ListStreams")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[r#"200 {"Streams":[]}"#]],
+        );
+        check(
+            signed(
+                &[("x-amz-target", "AmazonSQS.ListQueues")],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Credential should be scoped to correct service: 'sqs'. "}"#
+            ]],
+        );
+        check(
+            signed(&form, "Action=GetCallerIdentity&Version=2011-06-15", "iam"),
+            expect![[
+                r#"403 <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>Credential should be scoped to correct service: 'sts'. </Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+        check(
+            signed(&form, "Action=ListRoles&Version=2010-05-08", "dynamodb"),
+            expect![[
+                r#"403 <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>Credential should be scoped to correct service: 'iam'. </Message></Error><RequestId>req-1</RequestId></ErrorResponse>"#
+            ]],
+        );
+        let mut regionless = request(&[("x-amz-target", "DynamoDB_20120810.ListTables")], "{}");
+        sign(
+            &mut regionless,
+            "111111111111",
+            ROOT_SECRET,
+            "",
+            "dynamodb",
+            clock::wall_millis(),
+        );
+        check(
+            regionless,
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Credential should be scoped to a valid region. "}"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn root_keys_with_a_session_token_are_refused() {
+        check(
+            signed(
+                &[
+                    ("x-amz-target", "DynamoDB_20120810.ListTables"),
+                    ("x-amz-security-token", "stale"),
+                ],
+                "{}",
+                "dynamodb",
+            ),
+            expect![[
+                r#"400 {"__type":"com.amazon.coral.service#UnrecognizedClientException","message":"The security token included in the request is invalid."}"#
             ]],
         );
     }

@@ -112,7 +112,12 @@ pub fn verify(
     secret: &str,
     now_millis: u64,
 ) -> Result<(), ApiError> {
-    let Some(amz_date) = request.header("x-amz-date") else {
+    // A `Date` header in ISO 8601 basic format may stand in for
+    // `X-Amz-Date`, which wins when both are sent.
+    let Some(amz_date) = request
+        .header("x-amz-date")
+        .or_else(|| request.header("date"))
+    else {
         return Err(incomplete(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         ));
@@ -194,13 +199,9 @@ pub fn canonical_request(
     signed_headers: &[String],
     payload_hash: &str,
 ) -> String {
-    let path = if request.path.is_empty() {
-        "/"
-    } else {
-        request.path.as_str()
-    };
-    // Services other than S3 encode the already-encoded path once more.
-    let canonical_uri = percent_encode(path, true);
+    // Services other than S3 sign the path with its dot segments removed,
+    // then encode the already-encoded path once more.
+    let canonical_uri = percent_encode(&remove_dot_segments(&request.path), true);
     let mut query: Vec<(String, String)> = request
         .query
         .split('&')
@@ -234,6 +235,31 @@ pub fn canonical_request(
         canonical_query.join("&"),
         signed_headers.join(";")
     )
+}
+
+/// The absolute path with `.` and `..` segments resolved as RFC 3986
+/// (section 5.2.4) resolves them; empty segments stay, as the SDKs keep them.
+fn remove_dot_segments(path: &str) -> String {
+    let mut output: Vec<&str> = Vec::new();
+    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            "." => {}
+            ".." => {
+                output.pop();
+            }
+            other => {
+                output.push(other);
+                continue;
+            }
+        }
+        // A path ending in a dot segment names a directory: keep its slash.
+        if last {
+            output.push("");
+        }
+    }
+    format!("/{}", output.join("/"))
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -419,6 +445,83 @@ mod tests {
                 "IncompleteSignatureException: Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
             ],
         );
+    }
+
+    /// `request("{}")` signed by hand with a `Date` header of `date_value`
+    /// standing for `X-Amz-Date` at `at`.
+    fn signed_with_date_header(date_value: &str, at: u64) -> ReceivedRequest {
+        let mut request = request("{}");
+        request.headers.push(("date".into(), date_value.to_owned()));
+        let amz_date = clock::amz_date(at);
+        let day = &amz_date[..8];
+        let signed = ["date", "host", "x-amz-target"].map(str::to_owned);
+        let canonical = canonical_request(&request, &signed, &hex(&Sha256::digest(b"{}")));
+        let scope = format!("{day}/eu-west-1/dynamodb/aws4_request");
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+            hex(&Sha256::digest(canonical.as_bytes()))
+        );
+        let key = signing_key("streamgate-local", day, "eu-west-1", "dynamodb");
+        let signature = hex(&hmac(&key, to_sign.as_bytes()));
+        request.headers.push((
+            "authorization".into(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential=111111111111/{scope}, SignedHeaders=date;host;x-amz-target, Signature={signature}"
+            ),
+        ));
+        request
+    }
+
+    #[test]
+    fn a_date_header_in_basic_format_stands_for_x_amz_date() {
+        check(
+            &signed_with_date_header(&clock::amz_date(NOW), NOW),
+            expect!["ok 111111111111 eu-west-1 dynamodb"],
+        );
+        check(
+            &signed_with_date_header("Wed, 01 May 2024 12:00:00 GMT", NOW),
+            expect![
+                "IncompleteSignatureException: Date must be in ISO-8601 'basic format'. Got 'Wed, 01 May 2024 12:00:00 GMT'. See http://en.wikipedia.org/wiki/ISO_8601"
+            ],
+        );
+        let mut both = signed("{}", "streamgate-local", NOW);
+        both.headers
+            .push(("date".into(), clock::amz_date(NOW - 60 * 60 * 1000)));
+        check(&both, expect!["ok 111111111111 eu-west-1 dynamodb"]);
+    }
+
+    #[test]
+    fn the_canonical_path_has_its_dot_segments_removed() {
+        let paths = [
+            "",
+            "/",
+            "/a/./b/../c",
+            "/a/b/..",
+            "/a/b/.",
+            "/..",
+            "/a//b/",
+            "/2015-03-31/functions/f/../g/invocations",
+        ];
+        let text: Vec<String> = paths
+            .iter()
+            .map(|path| {
+                let mut request = request("");
+                request.path = (*path).to_owned();
+                let canonical = canonical_request(&request, &[], "e3b0");
+                let uri = canonical.lines().nth(1).unwrap_or_default().to_owned();
+                format!("{path:?} -> {uri}")
+            })
+            .collect();
+        expect![[r#"
+            "" -> /
+            "/" -> /
+            "/a/./b/../c" -> /a/c
+            "/a/b/.." -> /a/
+            "/a/b/." -> /a/b/
+            "/.." -> /
+            "/a//b/" -> /a//b/
+            "/2015-03-31/functions/f/../g/invocations" -> /2015-03-31/functions/g/invocations"#]]
+        .assert_eq(&text.join("\n"));
     }
 
     #[test]

@@ -2,13 +2,27 @@
 //! evaluates the role's trust policy and hands out temporary credentials
 //! with a session token and an expiry.
 
-use crate::authorize::{AccessRequest, authorize};
+use crate::authorize::{AccessRequest, authorize_with_context};
 use crate::clock;
 use crate::documents::{self, PolicyKind};
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::{Caller, Session};
 use crate::state::{Cloud, ID_ALPHABET, SECRET_ALPHABET, lock};
 use crate::wire::{Params, xml_escape};
+use std::ops::RangeInclusive;
+
+/// The length bounds of AssumeRole's `RoleSessionName`.
+const SESSION_NAME_LENGTH: RangeInclusive<usize> = 2..=64;
+
+/// The length bounds of AssumeRole's `ExternalId`.
+const EXTERNAL_ID_LENGTH: RangeInclusive<usize> = 2..=1224;
+
+/// A session's length when AssumeRole is given no `DurationSeconds`.
+const DEFAULT_DURATION_SECONDS: u32 = 3600;
+
+/// The longest session a role session may get by assuming a role (role
+/// chaining), whatever the role's `MaxSessionDuration`.
+const CHAINED_MAX_DURATION_SECONDS: u32 = 3600;
 
 fn invalid(message: String) -> ApiError {
     ApiError::new(ErrorCode::ValidationError, message)
@@ -40,18 +54,23 @@ pub fn handle(
 fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String, ApiError> {
     let role_arn = params.required("RoleArn")?;
     let session_name = params.required("RoleSessionName")?;
-    let valid_name = session_name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-    if !(2..=64).contains(&session_name.len()) || !valid_name {
-        return Err(invalid(format!(
-            "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64"
-        )));
-    }
+    check_member(
+        "roleSessionName",
+        session_name,
+        SESSION_NAME_LENGTH,
+        "_+=,.@-",
+        "[\\w+=,.@-]*",
+    )?;
     let duration = match params.get("DurationSeconds") {
-        None => 3600,
+        None => DEFAULT_DURATION_SECONDS,
         Some(text) => match text.parse::<u32>() {
             Ok(seconds @ 900..=43200) => seconds,
+            // AWS names the bound that was crossed.
+            Ok(seconds) if seconds > 43200 => {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"
+                )));
+            }
             _ => {
                 return Err(invalid(format!(
                     "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
@@ -59,6 +78,16 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             }
         },
     };
+    let external_id = params.get("ExternalId");
+    if let Some(id) = external_id {
+        check_member(
+            "externalId",
+            id,
+            EXTERNAL_ID_LENGTH,
+            "_+=,.@:/-",
+            "[\\w+=,.@:\\/-]*",
+        )?;
+    }
     let session_policy = params.get("Policy").map(str::to_owned);
     if let Some(policy) = &session_policy {
         documents::check(PolicyKind::Identity, policy)
@@ -89,7 +118,13 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
     let account = cloud.account(role_account).ok_or_else(not_authorized)?;
     let (role_id, role_arn_with_path, trust_policy, max_session) = {
         let iam = lock(&account.iam);
-        let role = iam.roles.get(role_name).ok_or_else(not_authorized)?;
+        // The ARN names the role with its path: the same name under another
+        // path is another role, which does not exist.
+        let role = iam
+            .roles
+            .get(role_name)
+            .filter(|role| role.arn == role_arn)
+            .ok_or_else(not_authorized)?;
         (
             role.id.clone(),
             role.arn.clone(),
@@ -97,7 +132,13 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             role.max_session_duration,
         )
     };
-    authorize(
+    // The trust policy may test the request's own keys: a third party's
+    // external id, the session name.
+    let mut context = vec![("sts:RoleSessionName", session_name)];
+    if let Some(id) = external_id {
+        context.push(("sts:ExternalId", id));
+    }
+    authorize_with_context(
         cloud,
         caller,
         &AccessRequest {
@@ -108,8 +149,17 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
             resource_policy_required: true,
             encrypted_with_aws_managed_key: false,
         },
+        &context,
     )
     .map_err(|_| not_authorized())?;
+    // Role chaining: a role session assuming a role gets at most an hour,
+    // whatever the role's MaxSessionDuration.
+    if matches!(caller, Caller::AssumedRole { .. }) && duration > CHAINED_MAX_DURATION_SECONDS {
+        return Err(invalid(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+                .to_owned(),
+        ));
+    }
     if duration > max_session {
         return Err(invalid(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
@@ -146,6 +196,55 @@ fn assume_role(cloud: &Cloud, caller: &Caller, params: &Params) -> Result<String
         },
     );
     Ok(xml)
+}
+
+/// Checks one AssumeRole member against its length bounds and its pattern
+/// (ASCII letters, digits and `allowed`, written `pattern` in the message),
+/// naming every constraint it fails, as STS does.
+fn check_member(
+    member: &str,
+    value: &str,
+    length: RangeInclusive<usize>,
+    allowed: &str,
+    pattern: &str,
+) -> Result<(), ApiError> {
+    let mut failed = Vec::new();
+    let count = value.chars().count();
+    if count < *length.start() {
+        failed.push(format!(
+            "Member must have length greater than or equal to {}",
+            length.start()
+        ));
+    }
+    if count > *length.end() {
+        failed.push(format!(
+            "Member must have length less than or equal to {}",
+            length.end()
+        ));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || allowed.contains(c))
+    {
+        failed.push(format!(
+            "Member must satisfy regular expression pattern: {pattern}"
+        ));
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let count = failed.len();
+    let plural = if count == 1 { "" } else { "s" };
+    let details: Vec<String> = failed
+        .iter()
+        .map(|constraint| {
+            format!("Value '{value}' at '{member}' failed to satisfy constraint: {constraint}")
+        })
+        .collect();
+    Err(invalid(format!(
+        "{count} validation error{plural} detected: {}",
+        details.join("; ")
+    )))
 }
 
 /// Issues temporary credentials of `role_name` in `account` to a service

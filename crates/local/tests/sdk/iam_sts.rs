@@ -410,3 +410,245 @@ fn decode(text: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[tokio::test]
+async fn session_durations_and_role_chaining() {
+    let cloud = start().await;
+    let client = iam(&cloud, &root(&cloud, A));
+    let mut role_ids = Vec::new();
+    for name in ["first", "second"] {
+        let role = client
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(TRUST)
+            .max_session_duration(43200)
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        role_ids.push(role.role_id);
+    }
+    client
+        .put_role_policy()
+        .role_name("first")
+        .policy_name("hop")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{A}:role/second"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let assume = |keys: crate::common::Keys, role: &'static str, seconds: Option<i32>| {
+        let client = sts(&cloud, &keys);
+        async move {
+            client
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{A}:role/{role}"))
+                .role_session_name("worker")
+                .set_duration_seconds(seconds)
+                .send()
+                .await
+        }
+    };
+    let too_long = assume(root(&cloud, A), "first", Some(43201))
+        .await
+        .unwrap_err();
+    expect!["ValidationError: 1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"]
+        .assert_eq(&describe(&too_long));
+    let too_short = assume(root(&cloud, A), "first", Some(899))
+        .await
+        .unwrap_err();
+    expect!["ValidationError: 1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"]
+        .assert_eq(&describe(&too_short));
+
+    // A root may take the role's whole MaxSessionDuration.
+    let output = assume(root(&cloud, A), "first", Some(43200)).await.unwrap();
+    let user = output.assumed_role_user.unwrap();
+    assert_eq!(user.assumed_role_id, format!("{}:worker", role_ids[0]));
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:sts::{A}:assumed-role/first/worker")
+    );
+    let credentials = output.credentials.unwrap();
+    let session = crate::common::Keys {
+        access_key_id: credentials.access_key_id,
+        secret_access_key: credentials.secret_access_key,
+        session_token: Some(credentials.session_token),
+    };
+    let identity = sts(&cloud, &session)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.user_id, Some(format!("{}:worker", role_ids[0])));
+    assert_eq!(identity.account.as_deref(), Some(A));
+
+    // A session assuming a role is role chaining: an hour at most.
+    let same_keys = || crate::common::Keys {
+        access_key_id: session.access_key_id.clone(),
+        secret_access_key: session.secret_access_key.clone(),
+        session_token: session.session_token.clone(),
+    };
+    let chained = assume(same_keys(), "second", Some(3601)).await.unwrap_err();
+    expect!["ValidationError: The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."]
+        .assert_eq(&describe(&chained));
+    for seconds in [None, Some(3600)] {
+        let hop = assume(same_keys(), "second", seconds).await.unwrap();
+        assert_eq!(
+            hop.assumed_role_user.unwrap().arn,
+            format!("arn:aws:sts::{A}:assumed-role/second/worker")
+        );
+    }
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_trust_policy_may_require_an_external_id_and_a_session_name() {
+    let cloud = start().await;
+    iam(&cloud, &root(&cloud, A))
+        .create_role()
+        .role_name("third-party")
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{B}:root"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"tenant-42"}},"StringLike":{{"sts:RoleSessionName":"billing-*"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let assume = |external_id: Option<&'static str>, session_name: &'static str| {
+        let client = sts(&cloud, &root(&cloud, B));
+        async move {
+            client
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{A}:role/third-party"))
+                .role_session_name(session_name)
+                .set_external_id(external_id.map(str::to_owned))
+                .send()
+                .await
+        }
+    };
+    let denied = format!(
+        "AccessDenied: User: arn:aws:iam::{B}:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{A}:role/third-party"
+    );
+    for (external_id, session_name) in [
+        (None, "billing-1"),
+        (Some("tenant-43"), "billing-1"),
+        (Some("tenant-42"), "other-1"),
+    ] {
+        let refused = assume(external_id, session_name).await.unwrap_err();
+        assert_eq!(describe(&refused), denied, "{external_id:?} {session_name}");
+    }
+    let user = assume(Some("tenant-42"), "billing-1")
+        .await
+        .unwrap()
+        .assumed_role_user
+        .unwrap();
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:sts::{A}:assumed-role/third-party/billing-1")
+    );
+    let short = assume(Some("x"), "billing-1").await.unwrap_err();
+    expect!["ValidationError: 1 validation error detected: Value 'x' at 'externalId' failed to satisfy constraint: Member must have length greater than or equal to 2"]
+        .assert_eq(&describe(&short));
+    let spaced = assume(Some("tenant 42"), "billing-1").await.unwrap_err();
+    expect![[r#"ValidationError: 1 validation error detected: Value 'tenant 42' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@:\/-]*"#]]
+        .assert_eq(&describe(&spaced));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn session_names_are_checked_constraint_by_constraint() {
+    let cloud = start().await;
+    iam(&cloud, &root(&cloud, A))
+        .create_role()
+        .role_name("named")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let client = sts(&cloud, &root(&cloud, A));
+    let mut answers = Vec::new();
+    for name in [
+        "a".to_owned(),
+        "n".repeat(65),
+        "a b".to_owned(),
+        "é".to_owned(),
+    ] {
+        let outcome = client
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{A}:role/named"))
+            .role_session_name(name)
+            .send()
+            .await;
+        answers.push(match outcome {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => describe(&error),
+        });
+    }
+    let nn = "n".repeat(65);
+    expect![[r#"
+        ValidationError: 1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2
+        ValidationError: 1 validation error detected: Value 'NN' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64
+        ValidationError: 1 validation error detected: Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*
+        ValidationError: 2 validation errors detected: Value 'é' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; Value 'é' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*"#]]
+    .assert_eq(&answers.join("\n").replace(&nn, "NN"));
+    let two = client
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/named"))
+        .role_session_name("ok")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        two.assumed_role_user.unwrap().arn,
+        format!("arn:aws:sts::{A}:assumed-role/named/ok")
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_role_with_a_path_is_assumed_by_its_full_arn_only() {
+    let cloud = start().await;
+    let created = iam(&cloud, &root(&cloud, A))
+        .create_role()
+        .role_name("pathed")
+        .path("/team/")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(created.arn, format!("arn:aws:iam::{A}:role/team/pathed"));
+    let client = sts(&cloud, &root(&cloud, A));
+    for arn in [
+        format!("arn:aws:iam::{A}:role/pathed"),
+        format!("arn:aws:iam::{A}:role/other/pathed"),
+    ] {
+        let refused = client
+            .assume_role()
+            .role_arn(&arn)
+            .role_session_name("s1")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            describe(&refused),
+            format!(
+                "AccessDenied: User: arn:aws:iam::{A}:root is not authorized to perform: sts:AssumeRole on resource: {arn}"
+            )
+        );
+    }
+    let user = client
+        .assume_role()
+        .role_arn(&created.arn)
+        .role_session_name("s1")
+        .send()
+        .await
+        .unwrap()
+        .assumed_role_user
+        .unwrap();
+    // The session's ARN names the role without its path.
+    assert_eq!(user.arn, format!("arn:aws:sts::{A}:assumed-role/pathed/s1"));
+    cloud.stop().await;
+}

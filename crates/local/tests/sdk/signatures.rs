@@ -52,6 +52,30 @@ async fn an_unknown_access_key_is_unrecognized() {
     cloud.stop().await;
 }
 
+#[tokio::test]
+async fn root_keys_with_a_session_token_are_invalid() {
+    let cloud = start().await;
+    let stale = Keys {
+        session_token: Some("left-over-token".to_owned()),
+        ..crate::common::root(&cloud, A)
+    };
+    let error = dynamodb(&cloud, &stale)
+        .list_tables()
+        .send()
+        .await
+        .unwrap_err();
+    expect!["UnrecognizedClientException: The security token included in the request is invalid."]
+        .assert_eq(&describe(&error));
+    let error = sts(&cloud, &stale)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidClientTokenId: The security token included in the request is invalid."]
+        .assert_eq(&describe(&error));
+    cloud.stop().await;
+}
+
 /// Sends raw bytes and returns the whole answer (the request asks the
 /// server to close the connection, so reading ends).
 async fn raw_exchange(cloud: &streamgate_local::RunningCloud, bytes: &str) -> String {
