@@ -167,12 +167,8 @@ pub fn evaluate(item: &Item, condition: &Condition) -> Result<bool, ApiError> {
                 operand_value(item, low),
                 operand_value(item, high),
             ) {
+                // Literal bounds in the wrong order were refused while parsing.
                 (Some(value), Some(low), Some(high)) => {
-                    if compare_scalars(&low, &high) == Some(Ordering::Greater) {
-                        return Err(ApiError::validation(format!(
-                            "Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
-                        )));
-                    }
                     compare_scalars(&value, &low).is_some_and(|o| o != Ordering::Less)
                         && compare_scalars(&value, &high).is_some_and(|o| o != Ordering::Greater)
                 }

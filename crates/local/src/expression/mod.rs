@@ -266,13 +266,110 @@ mod tests {
                 "ValidationException: Invalid ConditionExpression: Invalid function name; function: frobnicate"
             ],
         );
+        // "Comparison operator and function reference": BETWEEN needs
+        // lower <= upper; DynamoDB checks literal bounds while parsing, so
+        // an absent attribute does not hide the mistake.
         check_condition(
             "spent BETWEEN :b AND :a",
             "",
             r#"{":a":{"N":"5"},":b":{"N":"10"}}"#,
-            expect![[
-                r#"ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {"N":"10"}, upper bound operand: AttributeValue: {"N":"5"}"#
-            ]],
+            expect![
+                "ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:10}, upper bound operand: AttributeValue: {N:5}"
+            ],
+        );
+        check_condition(
+            "absent BETWEEN :b AND :a",
+            "",
+            r#"{":a":{"S":"a"},":b":{"S":"b"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}"
+            ],
+        );
+        check_condition(
+            "spent BETWEEN :a AND :b",
+            "",
+            r#"{":a":{"N":"5"},":b":{"S":"9"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {S:9}"
+            ],
+        );
+    }
+
+    /// DynamoDB's limits on one expression (developer guide, "Constraints",
+    /// expression parameters): 4 KB, 300 operators, 100 IN operands.
+    #[test]
+    fn expression_limits() {
+        let values: Vec<String> = (0..=100)
+            .map(|i| format!(r#"":v{i}":{{"N":"{i}"}}"#))
+            .collect();
+        let placeholders: Vec<String> = (0..=100).map(|i| format!(":v{i}")).collect();
+        check_condition(
+            &format!("spent IN ({})", placeholders.join(", ")),
+            "",
+            &format!("{{{}}}", values.join(",")),
+            expect![
+                "ValidationException: Invalid ConditionExpression: The IN operator is provided with too many operands; number of operands: 101"
+            ],
+        );
+        check_condition(
+            &format!("spent IN ({})", placeholders.get(1..).unwrap().join(", ")),
+            "",
+            &format!("{{{}}}", values.get(1..).unwrap().join(",")),
+            expect!["true"],
+        );
+        check_condition(
+            &format!("{}spent = :t", "(".repeat(4090)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: 4100"
+            ],
+        );
+        check_condition(
+            &format!("{}spent = :t", "NOT ".repeat(301)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression contains too many operators; operator count: 301"
+            ],
+        );
+        check_condition(
+            &format!("{}spent = :t", "NOT ".repeat(298)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect!["true"],
+        );
+        // Deep nesting within 4 KB is refused, not a stack overflow.
+        check_condition(
+            &format!("{}spent = :t{}", "(".repeat(2040), ")".repeat(2040)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression has redundant parentheses;"
+            ],
+        );
+        check_condition(
+            "((spent = :t))",
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression has redundant parentheses;"
+            ],
+        );
+        check_condition(
+            "((spent = :t) AND (spent = :t)) OR NOT (spent = :t)",
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect!["true"],
+        );
+        let actions: Vec<String> = (0..301).map(|i| format!("a{i}=b+:t")).collect();
+        check_update(
+            &format!("SET {}", actions.join(", ")),
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: The expression contains too many operators; operator count: 301"
+            ],
         );
     }
 

@@ -389,11 +389,31 @@ fn syntax_error(kind: ExpressionKind, token: &str, near: &str) -> ApiError {
     ))
 }
 
+/// The longest expression DynamoDB accepts, in UTF-8 bytes ("Expression
+/// parameters" in the developer guide's constraints page).
+const MAX_EXPRESSION_BYTES: usize = 4096;
+
+/// The most operators (comparators, logical operators, `BETWEEN`, `IN`,
+/// and in updates `+`, `-` and functions) one expression may use.
+const MAX_OPERATORS: usize = 300;
+
+/// The most operands `IN` accepts ("Comparison operator and function
+/// reference" in the developer guide).
+const MAX_IN_OPERANDS: usize = 100;
+
 struct Parser<'p, 'a> {
     kind: ExpressionKind,
     tokens: Vec<Token>,
     position: usize,
     placeholders: &'p mut Placeholders<'a>,
+    /// Operators seen so far, against [`MAX_OPERATORS`].
+    operators: usize,
+    /// Parenthesized groups currently open: more than [`MAX_OPERATORS`]
+    /// cannot all be needed, and bounding them bounds the recursion.
+    depth: usize,
+    /// Token positions of the `(` and `)` of the group closed last, to
+    /// recognise `((...))`.
+    last_group: Option<(usize, usize)>,
 }
 
 impl Parser<'_, '_> {
@@ -430,6 +450,26 @@ impl Parser<'_, '_> {
         } else {
             Err(self.error_here())
         }
+    }
+
+    /// Counts one operator, failing past DynamoDB's limit.
+    fn operator(&mut self) -> Result<(), ApiError> {
+        self.operators = self.operators.saturating_add(1);
+        if self.operators > MAX_OPERATORS {
+            return Err(ApiError::validation(format!(
+                "Invalid {}: The expression contains too many operators; operator count: {}",
+                self.kind.label(),
+                self.operators
+            )));
+        }
+        Ok(())
+    }
+
+    fn redundant_parentheses(&self) -> ApiError {
+        ApiError::validation(format!(
+            "Invalid {}: The expression has redundant parentheses;",
+            self.kind.label()
+        ))
     }
 
     fn is_symbol(&self, symbol: &str) -> bool {
@@ -503,6 +543,7 @@ impl Parser<'_, '_> {
         let mut left = self.conjunction()?;
         while self.peek().is_some_and(|t| t.is_keyword("OR")) {
             self.position += 1;
+            self.operator()?;
             let right = self.conjunction()?;
             left = Condition::Or(Box::new(left), Box::new(right));
         }
@@ -513,6 +554,7 @@ impl Parser<'_, '_> {
         let mut left = self.negation()?;
         while self.peek().is_some_and(|t| t.is_keyword("AND")) {
             self.position += 1;
+            self.operator()?;
             let right = self.negation()?;
             left = Condition::And(Box::new(left), Box::new(right));
         }
@@ -522,6 +564,7 @@ impl Parser<'_, '_> {
     fn negation(&mut self) -> Result<Condition, ApiError> {
         if self.peek().is_some_and(|t| t.is_keyword("NOT")) {
             self.position += 1;
+            self.operator()?;
             return Ok(Condition::Not(Box::new(self.negation()?)));
         }
         self.primary()
@@ -540,11 +583,30 @@ impl Parser<'_, '_> {
 
     fn primary(&mut self) -> Result<Condition, ApiError> {
         if self.is_symbol("(") {
+            let open = self.position;
+            self.depth += 1;
+            if self.depth > MAX_OPERATORS {
+                return Err(self.redundant_parentheses());
+            }
             self.position += 1;
             let inner = self.condition()?;
+            // `((a < b))`: the inner group spans the whole of this one.
+            if self.last_group == Some((open + 1, self.position.saturating_sub(1))) {
+                return Err(self.redundant_parentheses());
+            }
             self.expect_symbol(")")?;
+            self.last_group = Some((open, self.position.saturating_sub(1)));
+            self.depth -= 1;
             return Ok(inner);
         }
+        self.comparison_or_function()
+    }
+
+    /// A comparison, BETWEEN, IN or function call: kept out of
+    /// [`Self::primary`] so that the frames of the recursion through
+    /// parentheses stay small.
+    #[inline(never)]
+    fn comparison_or_function(&mut self) -> Result<Condition, ApiError> {
         let function = match self.peek() {
             Some(Token::Word(word))
                 if self.tokens.get(self.position + 1) == Some(&Token::Symbol("(")) =>
@@ -572,22 +634,35 @@ impl Parser<'_, '_> {
         };
         if let Some(comparator) = comparator {
             self.position += 1;
+            self.operator()?;
             let right = self.operand()?;
             return Ok(Condition::Compare(left, comparator, right));
         }
         if self.peek().is_some_and(|t| t.is_keyword("BETWEEN")) {
             self.position += 1;
+            self.operator()?;
             let low = self.operand()?;
             if !self.peek().is_some_and(|t| t.is_keyword("AND")) {
                 return Err(self.error_here());
             }
             self.position += 1;
             let high = self.operand()?;
+            if let (Operand::Value(low), Operand::Value(high)) = (&low, &high) {
+                check_between_bounds(self.kind, low, high)?;
+            }
             return Ok(Condition::Between(left, low, high));
         }
         if self.peek().is_some_and(|t| t.is_keyword("IN")) {
             self.position += 1;
+            self.operator()?;
             let candidates = self.function_arguments()?;
+            if candidates.len() > MAX_IN_OPERANDS {
+                return Err(ApiError::validation(format!(
+                    "Invalid {}: The IN operator is provided with too many operands; number of operands: {}",
+                    self.kind.label(),
+                    candidates.len()
+                )));
+            }
             return Ok(Condition::In(left, candidates));
         }
         Err(self.error_here())
@@ -663,6 +738,7 @@ impl Parser<'_, '_> {
                 if self.tokens.get(self.position + 1) == Some(&Token::Symbol("(")) =>
             {
                 self.position += 2;
+                self.operator()?;
                 let first = match word.as_str() {
                     "if_not_exists" => {
                         let path = self.path()?;
@@ -718,6 +794,7 @@ impl Parser<'_, '_> {
                         let value = if self.is_symbol("+") || self.is_symbol("-") {
                             let plus = self.is_symbol("+");
                             self.position += 1;
+                            self.operator()?;
                             let second = self.update_operand()?;
                             if plus {
                                 SetValue::Plus(first, second)
@@ -783,6 +860,39 @@ fn check_overlaps(paths: &[&Path]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// How an attribute value appears in DynamoDB's messages: `{N:10}`.
+fn describe_value(value: &Value) -> String {
+    match value.as_object().and_then(|object| object.iter().next()) {
+        Some((kind, Value::String(text))) => format!("{{{kind}:{text}}}"),
+        Some((kind, inner)) => format!("{{{kind}:{inner}}}"),
+        None => value.to_string(),
+    }
+}
+
+/// DynamoDB refuses literal BETWEEN bounds of different types or in the
+/// wrong order while parsing, before any item is read ("Comparison operator
+/// and function reference": `a BETWEEN b AND c` requires b <= c).
+fn check_between_bounds(kind: ExpressionKind, low: &Value, high: &Value) -> Result<(), ApiError> {
+    let type_of = |value: &Value| {
+        value
+            .as_object()
+            .and_then(|object| object.keys().next().cloned())
+    };
+    let problem = if type_of(low) != type_of(high) {
+        "The BETWEEN operator requires same data type for lower and upper bounds"
+    } else if super::evaluate::compare_scalars(low, high) == Some(std::cmp::Ordering::Greater) {
+        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::validation(format!(
+        "Invalid {}: {problem}; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+        kind.label(),
+        describe_value(low),
+        describe_value(high)
+    )))
+}
+
 fn parser<'p, 'a>(
     kind: ExpressionKind,
     text: &str,
@@ -794,11 +904,21 @@ fn parser<'p, 'a>(
             kind.label()
         )));
     }
+    if text.len() > MAX_EXPRESSION_BYTES {
+        return Err(ApiError::validation(format!(
+            "Invalid {}: Expression size has exceeded the maximum allowed size; expression size: {}",
+            kind.label(),
+            text.len()
+        )));
+    }
     Ok(Parser {
         kind,
         tokens: tokenize(kind, text)?,
         position: 0,
         placeholders,
+        operators: 0,
+        depth: 0,
+        last_group: None,
     })
 }
 
