@@ -551,7 +551,9 @@ pub fn project(item: &Item, paths: &[Path]) -> Item {
         let Some((PathElement::Attribute(name), rest)) = path.0.split_first() else {
             continue;
         };
-        let Some(source) = item.get(name) else {
+        // A path that does not resolve projects nothing: checked up front so
+        // that no empty map or list is left where it led.
+        let (Some(source), Some(_)) = (item.get(name), resolve(item, path)) else {
             continue;
         };
         tops.entry(name.clone())

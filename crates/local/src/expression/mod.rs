@@ -464,6 +464,14 @@ mod tests {
             ],
         );
         check_update(
+            "SET history[0] = :d REMOVE history.x",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [history, [0]], path two: [history, x]"
+            ],
+        );
+        check_update(
             "SET a = :d SET b = :d",
             "",
             r#"{":d":{"N":"1"}}"#,
@@ -527,6 +535,36 @@ mod tests {
             r##"{"#n":"name"}"##,
             expect![[
                 r#"{"name":{"S":"acme"},"profile":{"M":{"city":{"S":"Oslo"},"zip":{"N":"150"}}}}"#
+            ]],
+        );
+        // "Projection expressions": one projection may not name a path
+        // and a part of it, nor the same path twice.
+        check_projection(
+            "profile, profile.city",
+            "",
+            expect![
+                "ValidationException: Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [profile], path two: [profile, city]"
+            ],
+        );
+        check_projection(
+            "#n, #n",
+            r##"{"#n":"name"}"##,
+            expect![
+                "ValidationException: Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [name], path two: [name]"
+            ],
+        );
+        check_projection(
+            "history[0], history.deep",
+            "",
+            expect![
+                "ValidationException: Invalid ProjectionExpression: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [history, [0]], path two: [history, deep]"
+            ],
+        );
+        check_projection(
+            "history[0].x, history[1], profile.city, profile.zip",
+            "",
+            expect![[
+                r#"{"history":{"L":[{"S":"two"}]},"profile":{"M":{"city":{"S":"Oslo"},"zip":{"N":"150"}}}}"#
             ]],
         );
         check_projection(

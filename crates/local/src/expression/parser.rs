@@ -831,7 +831,7 @@ impl Parser<'_, '_> {
                 }
             }
         }
-        check_overlaps(&actions.paths())?;
+        check_overlaps(self.kind, &actions.paths())?;
         Ok(actions)
     }
 
@@ -844,13 +844,31 @@ impl Parser<'_, '_> {
     }
 }
 
-fn check_overlaps(paths: &[&Path]) -> Result<(), ApiError> {
+/// DynamoDB refuses two paths of one update or projection where one is a
+/// prefix of the other (overlap) or where one steps into a map and the
+/// other into a list at the same place (conflict).
+fn check_overlaps(kind: ExpressionKind, paths: &[&Path]) -> Result<(), ApiError> {
     for (at, first) in paths.iter().enumerate() {
         for second in paths.iter().skip(at + 1) {
-            let shorter = first.0.len().min(second.0.len());
-            if first.0.get(..shorter) == second.0.get(..shorter) {
+            let mut problem = Some("overlap");
+            for (a, b) in first.0.iter().zip(&second.0) {
+                match (a, b) {
+                    (PathElement::Attribute(_), PathElement::Index(_))
+                    | (PathElement::Index(_), PathElement::Attribute(_)) => {
+                        problem = Some("conflict");
+                        break;
+                    }
+                    _ if a != b => {
+                        problem = None;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(problem) = problem {
                 return Err(ApiError::validation(format!(
-                    "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
+                    "Invalid {}: Two document paths {problem} with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
+                    kind.label(),
                     first.render(),
                     second.render()
                 )));
@@ -957,5 +975,9 @@ pub fn parse_projection(
         paths.push(parser.path()?);
     }
     parser.finish()?;
+    check_overlaps(
+        ExpressionKind::Projection,
+        &paths.iter().collect::<Vec<_>>(),
+    )?;
     Ok(paths)
 }
