@@ -498,6 +498,24 @@ fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCond
     let mut conjuncts = Vec::new();
     let mut pending = vec![condition];
     while let Some(next) = pending.pop() {
+        // Query's KeyConditionExpression allows only AND, the ordering
+        // comparators, BETWEEN and begins_with (API reference, Query).
+        let refused = match &next {
+            Condition::Or(..) => Some("OR"),
+            Condition::Not(_) => Some("NOT"),
+            Condition::In(..) => Some("IN"),
+            Condition::Compare(_, Comparator::NotEqual, _) => Some("<>"),
+            Condition::AttributeExists(_) => Some("attribute_exists"),
+            Condition::AttributeNotExists(_) => Some("attribute_not_exists"),
+            Condition::AttributeType(..) => Some("attribute_type"),
+            Condition::Contains(..) => Some("contains"),
+            _ => None,
+        };
+        if let Some(operator) = refused {
+            return Err(ApiError::validation(format!(
+                "Invalid operator used in KeyConditionExpression: {operator}"
+            )));
+        }
         match next {
             Condition::And(left, right) => {
                 pending.push(*right);
