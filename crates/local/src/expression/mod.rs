@@ -373,6 +373,59 @@ mod tests {
         );
     }
 
+    /// Literal operands of the wrong type are refused while parsing
+    /// ("Condition and filter expressions", "Update expressions").
+    #[test]
+    fn literal_operand_types() {
+        check_condition(
+            "begins_with(absent, :p)",
+            "",
+            r#"{":p":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"
+            ],
+        );
+        check_condition(
+            "begins_with(payload, :p)",
+            "",
+            r#"{":p":{"B":"AA=="}}"#,
+            expect!["true"],
+        );
+        check_update(
+            "SET spent = spent + :s",
+            "",
+            r#"{":s":{"S":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: +, operand type: S"
+            ],
+        );
+        check_update(
+            "SET fresh = if_not_exists(fresh, :z) - :d",
+            "",
+            r#"{":z":{"SS":["a"]},":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: -, operand type: SS"
+            ],
+        );
+        check_update(
+            "SET history = list_append(history, :one)",
+            "",
+            r#"{":one":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append, operand type: N"
+            ],
+        );
+        // A path's type is known only per item: the runtime message.
+        check_update(
+            "SET history = list_append(name2, :more)",
+            "",
+            r#"{":more":{"L":[]}}"#,
+            expect![
+                "ValidationException: The provided expression refers to an attribute that does not exist in the item"
+            ],
+        );
+    }
+
     #[test]
     fn updates() {
         check_update(

@@ -716,6 +716,20 @@ impl Parser<'_, '_> {
                 let (Some(first), Some(second)) = (arguments.next(), arguments.next()) else {
                     return Err(self.error_here());
                 };
+                if name == "begins_with" {
+                    // "Condition and filter expressions": begins_with takes
+                    // strings or binaries; DynamoDB refuses other literals while parsing.
+                    for argument in [&first, &second] {
+                        let kind = match argument {
+                            Operand::Value(value) => value_type(value),
+                            Operand::Size(_) => Some("N"),
+                            Operand::Path(_) => None,
+                        };
+                        if let Some(kind) = kind.filter(|kind| !matches!(*kind, "S" | "B")) {
+                            return Err(operand_type(self.kind, name, kind));
+                        }
+                    }
+                }
                 Ok(if name == "contains" {
                     Condition::Contains(first, second)
                 } else {
@@ -750,6 +764,9 @@ impl Parser<'_, '_> {
                         let first = self.update_operand()?;
                         self.expect_symbol(",")?;
                         let second = self.update_operand()?;
+                        for operand in [&first, &second] {
+                            check_literal_type(operand, "list_append", "L")?;
+                        }
                         UpdateOperand::ListAppend(Box::new(first), Box::new(second))
                     }
                     other => {
@@ -796,6 +813,10 @@ impl Parser<'_, '_> {
                             self.position += 1;
                             self.operator()?;
                             let second = self.update_operand()?;
+                            let operator = if plus { "+" } else { "-" };
+                            for operand in [&first, &second] {
+                                check_literal_type(operand, operator, "N")?;
+                            }
                             if plus {
                                 SetValue::Plus(first, second)
                             } else {
@@ -876,6 +897,44 @@ fn check_overlaps(kind: ExpressionKind, paths: &[&Path]) -> Result<(), ApiError>
         }
     }
     Ok(())
+}
+
+/// The type tag of an attribute value (`S`, `N`, `SS`, ...).
+fn value_type(value: &Value) -> Option<&str> {
+    value
+        .as_object()
+        .and_then(|object| object.keys().next())
+        .map(String::as_str)
+}
+
+fn operand_type(kind: ExpressionKind, function: &str, operand: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invalid {}: Incorrect operand type for operator or function; operator or function: {function}, operand type: {operand}",
+        kind.label()
+    ))
+}
+
+/// The type an update operand is known to have before any item is read.
+fn literal_type(operand: &UpdateOperand) -> Option<&str> {
+    match operand {
+        UpdateOperand::Value(value) => value_type(value),
+        UpdateOperand::IfNotExists(_, fallback) => literal_type(fallback),
+        UpdateOperand::ListAppend(..) => Some("L"),
+        UpdateOperand::Path(_) => None,
+    }
+}
+
+/// DynamoDB ("Update expressions") refuses `+`/`-` on a literal that is
+/// not a number and `list_append` of one that is not a list while parsing.
+fn check_literal_type(
+    operand: &UpdateOperand,
+    function: &str,
+    wanted: &str,
+) -> Result<(), ApiError> {
+    match literal_type(operand) {
+        Some(kind) if kind != wanted => Err(operand_type(ExpressionKind::Update, function, kind)),
+        _ => Ok(()),
+    }
 }
 
 /// How an attribute value appears in DynamoDB's messages: `{N:10}`.
