@@ -535,6 +535,13 @@ fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCond
     let mut hash_value = None;
     let mut range = None;
     for conjunct in conjuncts {
+        // `:v < sk` is `sk > :v`: DynamoDB accepts the key on either side.
+        let conjunct = match conjunct {
+            Condition::Compare(value @ Operand::Value(_), comparator, path @ Operand::Path(_)) => {
+                Condition::Compare(path, comparator.mirrored(), value)
+            }
+            other => other,
+        };
         let attribute = match &conjunct {
             Condition::Compare(left, _, Operand::Value(_))
             | Condition::Between(left, Operand::Value(_), Operand::Value(_))

@@ -373,6 +373,29 @@ mod tests {
         );
     }
 
+    /// A path compared with itself is refused while parsing (DynamoDB's
+    /// "The first operand must be distinct" validation).
+    #[test]
+    fn repeated_operands() {
+        check_condition(
+            "spent = spent",
+            "",
+            "",
+            expect![
+                "ValidationException: Invalid ConditionExpression: The first operand must be distinct from the remaining operands for this operator or function; operator: =, first operand: [spent]"
+            ],
+        );
+        check_condition(
+            "contains(#h[1], #h[1])",
+            r##"{"#h":"history"}"##,
+            "",
+            expect![
+                "ValidationException: Invalid ConditionExpression: The first operand must be distinct from the remaining operands for this operator or function; operator: contains, first operand: [history, [1]]"
+            ],
+        );
+        check_condition("spent >= size(tags)", "", "", expect!["true"]);
+    }
+
     /// Literal operands of the wrong type are refused while parsing
     /// ("Condition and filter expressions", "Update expressions").
     #[test]

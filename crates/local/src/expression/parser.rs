@@ -73,6 +73,19 @@ pub enum Comparator {
     GreaterOrEqual,
 }
 
+impl Comparator {
+    /// The comparator with its operands swapped: `a < b` is `b > a`.
+    pub fn mirrored(self) -> Self {
+        match self {
+            Self::Less => Self::Greater,
+            Self::LessOrEqual => Self::GreaterOrEqual,
+            Self::Greater => Self::Less,
+            Self::GreaterOrEqual => Self::LessOrEqual,
+            other => other,
+        }
+    }
+}
+
 /// A condition (ConditionExpression, FilterExpression, KeyConditionExpression).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
@@ -465,6 +478,24 @@ impl Parser<'_, '_> {
         Ok(())
     }
 
+    /// DynamoDB refuses comparing a path with itself (`a = a`,
+    /// `contains(a, a)`) while parsing.
+    fn check_distinct(
+        &self,
+        operator: &str,
+        first: &Operand,
+        second: &Operand,
+    ) -> Result<(), ApiError> {
+        match (first, second) {
+            (Operand::Path(a), Operand::Path(b)) if a == b => Err(ApiError::validation(format!(
+                "Invalid {}: The first operand must be distinct from the remaining operands for this operator or function; operator: {operator}, first operand: {}",
+                self.kind.label(),
+                a.render()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn redundant_parentheses(&self) -> ApiError {
         ApiError::validation(format!(
             "Invalid {}: The expression has redundant parentheses;",
@@ -633,9 +664,11 @@ impl Parser<'_, '_> {
             _ => None,
         };
         if let Some(comparator) = comparator {
+            let symbol = self.peek().map(Token::text).unwrap_or_default();
             self.position += 1;
             self.operator()?;
             let right = self.operand()?;
+            self.check_distinct(&symbol, &left, &right)?;
             return Ok(Condition::Compare(left, comparator, right));
         }
         if self.peek().is_some_and(|t| t.is_keyword("BETWEEN")) {
@@ -716,6 +749,7 @@ impl Parser<'_, '_> {
                 let (Some(first), Some(second)) = (arguments.next(), arguments.next()) else {
                     return Err(self.error_here());
                 };
+                self.check_distinct(name, &first, &second)?;
                 if name == "begins_with" {
                     // "Condition and filter expressions": begins_with takes
                     // strings or binaries; DynamoDB refuses other literals while parsing.

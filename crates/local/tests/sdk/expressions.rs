@@ -162,6 +162,22 @@ async fn query_and_scan_page_through_items() {
         }
     }
     expect!["20,3 of 2 | 2 of 1"].assert_eq(&pages.join(" | "));
+    // The key may stand on either side of a comparison.
+    let mirrored = client
+        .query()
+        .table_name("documents")
+        .key_condition_expression(":pk = pk AND :low > sk")
+        .expression_attribute_values(":pk", Av::S("a".into()))
+        .expression_attribute_values(":low", Av::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    let sks: Vec<&str> = mirrored
+        .items()
+        .iter()
+        .map(|item| item["sk"].as_n().unwrap().as_str())
+        .collect();
+    expect!["1,2"].assert_eq(&sks.join(","));
     let counted = client
         .query()
         .table_name("documents")
