@@ -5,7 +5,8 @@
 
 use super::number::Decimal;
 use super::parser::{
-    Comparator, Condition, Operand, Path, PathElement, SetValue, UpdateActions, UpdateOperand,
+    ATTRIBUTE_TYPES, Comparator, Condition, ExpressionKind, Operand, Path, PathElement, SetValue,
+    UpdateActions, UpdateOperand, invalid_attribute_type,
 };
 use crate::attribute::Item;
 use crate::error::ApiError;
@@ -138,8 +139,6 @@ fn operand_value(item: &Item, operand: &Operand) -> Option<Value> {
     }
 }
 
-const ATTRIBUTE_TYPES: [&str; 10] = ["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
-
 /// Whether `item` (absent: an empty item) satisfies `condition`.
 pub fn evaluate(item: &Item, condition: &Condition) -> Result<bool, ApiError> {
     Ok(match condition {
@@ -187,15 +186,17 @@ pub fn evaluate(item: &Item, condition: &Condition) -> Result<bool, ApiError> {
         Condition::AttributeExists(path) => resolve(item, path).is_some(),
         Condition::AttributeNotExists(path) => resolve(item, path).is_none(),
         Condition::AttributeType(path, kind) => {
+            // Literal names were checked while parsing; a name read from the
+            // item is checked here.
             let wanted = match operand_value(item, kind).as_ref().and_then(typed) {
                 Some(("S", Value::String(kind))) if ATTRIBUTE_TYPES.contains(&kind.as_str()) => {
                     kind.clone()
                 }
                 Some((_, inner)) => {
-                    return Err(ApiError::validation(format!(
-                        "Invalid ConditionExpression: Invalid attribute type name found; type: {}, valid types: {{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }}",
-                        inner.as_str().unwrap_or("")
-                    )));
+                    return Err(invalid_attribute_type(
+                        ExpressionKind::Condition,
+                        inner.as_str().unwrap_or(""),
+                    ));
                 }
                 None => return Ok(false),
             };

@@ -396,6 +396,62 @@ mod tests {
         check_condition("spent >= size(tags)", "", "", expect!["true"]);
     }
 
+    /// attribute_type knows ten type names; a literal is checked while
+    /// parsing, so an absent attribute does not hide a wrong one.
+    #[test]
+    fn attribute_types() {
+        let mut outcomes = Vec::new();
+        for kind in ["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"] {
+            let item: Item = serde_json::from_str(ITEM).unwrap();
+            let values: Map<String, Value> =
+                serde_json::from_str(&format!(r#"{{":t":{{"S":"{kind}"}}}}"#)).unwrap();
+            let mut placeholders = Placeholders::new(None, Some(&values)).unwrap();
+            let mut matching: Vec<&String> = item
+                .keys()
+                .filter(|name| !reserved::is_reserved(name))
+                .filter(|name| {
+                    let condition = parse_condition(
+                        ExpressionKind::Condition,
+                        &format!("attribute_type({name}, :t)"),
+                        &mut placeholders,
+                    )
+                    .unwrap();
+                    evaluate(&item, &condition).unwrap()
+                })
+                .collect();
+            matching.sort();
+            outcomes.push(format!("{kind}: {matching:?}"));
+        }
+        expect![[r#"
+            S: ["id"]
+            SS: ["tags"]
+            N: ["spent"]
+            NS: ["scores"]
+            B: ["payload"]
+            BS: []
+            BOOL: []
+            NULL: ["gone"]
+            L: ["history"]
+            M: ["profile"]"#]]
+        .assert_eq(&outcomes.join("\n"));
+        check_condition(
+            "attribute_type(absent, :t)",
+            "",
+            r#"{":t":{"S":"STRING"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Invalid attribute type name found; type: STRING, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+            ],
+        );
+        check_condition(
+            "attribute_type(absent, :t)",
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: N"
+            ],
+        );
+    }
+
     /// Literal operands of the wrong type are refused while parsing
     /// ("Condition and filter expressions", "Update expressions").
     #[test]

@@ -737,6 +737,9 @@ impl Parser<'_, '_> {
             "attribute_type" => {
                 arity(2)?;
                 let path = path_argument(arguments.first())?;
+                if let Some(Operand::Value(kind)) = arguments.get(1) {
+                    check_attribute_type_name(self.kind, kind)?;
+                }
                 let mut rest = arguments.into_iter().skip(1);
                 Ok(Condition::AttributeType(
                     path,
@@ -946,6 +949,36 @@ fn operand_type(kind: ExpressionKind, function: &str, operand: &str) -> ApiError
         "Invalid {}: Incorrect operand type for operator or function; operator or function: {function}, operand type: {operand}",
         kind.label()
     ))
+}
+
+/// The type names `attribute_type` accepts ("Condition and filter
+/// expressions"), in the order DynamoDB lists them in its refusal.
+pub(crate) const ATTRIBUTE_TYPES: [&str; 10] =
+    ["B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M"];
+
+/// The refusal of an `attribute_type` name DynamoDB does not know.
+pub(crate) fn invalid_attribute_type(kind: ExpressionKind, name: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invalid {}: Invalid attribute type name found; type: {name}, valid types: {{{}}}",
+        kind.label(),
+        ATTRIBUTE_TYPES.join(",")
+    ))
+}
+
+/// A literal `attribute_type` operand must be a string naming a type;
+/// DynamoDB checks it while parsing.
+fn check_attribute_type_name(kind: ExpressionKind, value: &Value) -> Result<(), ApiError> {
+    match value.as_object().and_then(|object| object.iter().next()) {
+        Some((tag, Value::String(name))) if tag == "S" => {
+            if ATTRIBUTE_TYPES.contains(&name.as_str()) {
+                Ok(())
+            } else {
+                Err(invalid_attribute_type(kind, name))
+            }
+        }
+        Some((tag, _)) => Err(operand_type(kind, "attribute_type", tag)),
+        None => Err(operand_type(kind, "attribute_type", "")),
+    }
 }
 
 /// The type an update operand is known to have before any item is read.
