@@ -557,22 +557,25 @@ fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCond
                     .map_or(schema.hash_key.name.as_str(), |r| r.name.as_str())
             )));
         }
+        let one_per_key = || {
+            ApiError::validation(
+                "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
+            )
+        };
         if attribute == schema.hash_key.name {
+            if hash_value.is_some() {
+                return Err(one_per_key());
+            }
             match conjunct {
-                Condition::Compare(_, Comparator::Equal, Operand::Value(value))
-                    if hash_value.is_none() =>
-                {
+                Condition::Compare(_, Comparator::Equal, Operand::Value(value)) => {
                     hash_value = Some(value);
                 }
                 _ => return Err(unsupported()),
             }
         } else if range.is_none() {
-            if matches!(conjunct, Condition::Compare(_, Comparator::NotEqual, _)) {
-                return Err(unsupported());
-            }
             range = Some(conjunct);
         } else {
-            return Err(unsupported());
+            return Err(one_per_key());
         }
     }
     let hash_value = hash_value.ok_or_else(|| {

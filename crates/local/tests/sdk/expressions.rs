@@ -213,6 +213,8 @@ async fn query_and_scan_page_through_items() {
         "pk = :pk AND sk <> :s",
         "pk = :pk AND attribute_exists(sk)",
         "pk = :pk AND contains(sk, :s)",
+        "pk = :pk AND sk > :s AND sk < :s",
+        "pk = :pk AND pk = :pk",
     ] {
         let mut names = vec![":pk", ":s"];
         names.retain(|name| expression.contains(name));
@@ -236,7 +238,9 @@ async fn query_and_scan_page_through_items() {
         ValidationException: Invalid operator used in KeyConditionExpression: IN
         ValidationException: Invalid operator used in KeyConditionExpression: <>
         ValidationException: Invalid operator used in KeyConditionExpression: attribute_exists
-        ValidationException: Invalid operator used in KeyConditionExpression: contains"#]]
+        ValidationException: Invalid operator used in KeyConditionExpression: contains
+        ValidationException: Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key
+        ValidationException: Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"#]]
     .assert_eq(&refusals.join("\n"));
     let mut per_segment = Vec::new();
     for segment in 0..3 {
