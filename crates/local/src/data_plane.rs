@@ -498,6 +498,24 @@ fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCond
     let mut conjuncts = Vec::new();
     let mut pending = vec![condition];
     while let Some(next) = pending.pop() {
+        // Query's KeyConditionExpression allows only AND, the ordering
+        // comparators, BETWEEN and begins_with (API reference, Query).
+        let refused = match &next {
+            Condition::Or(..) => Some("OR"),
+            Condition::Not(_) => Some("NOT"),
+            Condition::In(..) => Some("IN"),
+            Condition::Compare(_, Comparator::NotEqual, _) => Some("<>"),
+            Condition::AttributeExists(_) => Some("attribute_exists"),
+            Condition::AttributeNotExists(_) => Some("attribute_not_exists"),
+            Condition::AttributeType(..) => Some("attribute_type"),
+            Condition::Contains(..) => Some("contains"),
+            _ => None,
+        };
+        if let Some(operator) = refused {
+            return Err(ApiError::validation(format!(
+                "Invalid operator used in KeyConditionExpression: {operator}"
+            )));
+        }
         match next {
             Condition::And(left, right) => {
                 pending.push(*right);
@@ -517,6 +535,13 @@ fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCond
     let mut hash_value = None;
     let mut range = None;
     for conjunct in conjuncts {
+        // `:v < sk` is `sk > :v`: DynamoDB accepts the key on either side.
+        let conjunct = match conjunct {
+            Condition::Compare(value @ Operand::Value(_), comparator, path @ Operand::Path(_)) => {
+                Condition::Compare(path, comparator.mirrored(), value)
+            }
+            other => other,
+        };
         let attribute = match &conjunct {
             Condition::Compare(left, _, Operand::Value(_))
             | Condition::Between(left, Operand::Value(_), Operand::Value(_))
@@ -532,22 +557,25 @@ fn key_condition(schema: &KeySchema<'_>, condition: Condition) -> Result<KeyCond
                     .map_or(schema.hash_key.name.as_str(), |r| r.name.as_str())
             )));
         }
+        let one_per_key = || {
+            ApiError::validation(
+                "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key",
+            )
+        };
         if attribute == schema.hash_key.name {
+            if hash_value.is_some() {
+                return Err(one_per_key());
+            }
             match conjunct {
-                Condition::Compare(_, Comparator::Equal, Operand::Value(value))
-                    if hash_value.is_none() =>
-                {
+                Condition::Compare(_, Comparator::Equal, Operand::Value(value)) => {
                     hash_value = Some(value);
                 }
                 _ => return Err(unsupported()),
             }
         } else if range.is_none() {
-            if matches!(conjunct, Condition::Compare(_, Comparator::NotEqual, _)) {
-                return Err(unsupported());
-            }
             range = Some(conjunct);
         } else {
-            return Err(unsupported());
+            return Err(one_per_key());
         }
     }
     let hash_value = hash_value.ok_or_else(|| {

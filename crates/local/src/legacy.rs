@@ -8,6 +8,7 @@
 //! refused as DynamoDB refuses it.
 
 use crate::error::ApiError;
+use crate::expression::evaluate::compare_scalars;
 use crate::expression::parser::{Comparator, Operand, SetValue, UpdateOperand};
 use crate::expression::{Condition, Path, PathElement, UpdateActions};
 use serde_json::{Map, Value};
@@ -104,6 +105,12 @@ fn comparison(name: &str, condition: &Map<String, Value>) -> Result<Condition, A
             values.iter().cloned().map(Operand::Value).collect(),
         )),
         "BETWEEN" => match values.as_slice() {
+            // Legacy conditions have their own wording for reversed bounds.
+            [low, high] if compare_scalars(low, high) == Some(std::cmp::Ordering::Greater) => {
+                Err(ApiError::validation(
+                    "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
+                ))
+            }
             [low, high] => Ok(Condition::Between(
                 path(),
                 Operand::Value(low.clone()),
@@ -361,6 +368,14 @@ mod tests {
             None,
             expect![
                 "ValidationException: One or more parameter values were invalid: Invalid number of argument(s) for the EQ ComparisonOperator"
+            ],
+        );
+        check(
+            item.clone(),
+            json!({ "n": { "ComparisonOperator": "BETWEEN", "AttributeValueList": [{ "N": "4" }, { "N": "1" }] } }),
+            None,
+            expect![
+                "ValidationException: The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
             ],
         );
         check(

@@ -5,7 +5,8 @@
 
 use super::number::Decimal;
 use super::parser::{
-    Comparator, Condition, Operand, Path, PathElement, SetValue, UpdateActions, UpdateOperand,
+    ATTRIBUTE_TYPES, Comparator, Condition, ExpressionKind, Operand, Path, PathElement, SetValue,
+    UpdateActions, UpdateOperand, invalid_attribute_type,
 };
 use crate::attribute::Item;
 use crate::error::ApiError;
@@ -138,8 +139,6 @@ fn operand_value(item: &Item, operand: &Operand) -> Option<Value> {
     }
 }
 
-const ATTRIBUTE_TYPES: [&str; 10] = ["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"];
-
 /// Whether `item` (absent: an empty item) satisfies `condition`.
 pub fn evaluate(item: &Item, condition: &Condition) -> Result<bool, ApiError> {
     Ok(match condition {
@@ -167,12 +166,8 @@ pub fn evaluate(item: &Item, condition: &Condition) -> Result<bool, ApiError> {
                 operand_value(item, low),
                 operand_value(item, high),
             ) {
+                // Literal bounds in the wrong order were refused while parsing.
                 (Some(value), Some(low), Some(high)) => {
-                    if compare_scalars(&low, &high) == Some(Ordering::Greater) {
-                        return Err(ApiError::validation(format!(
-                            "Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {low}, upper bound operand: AttributeValue: {high}"
-                        )));
-                    }
                     compare_scalars(&value, &low).is_some_and(|o| o != Ordering::Less)
                         && compare_scalars(&value, &high).is_some_and(|o| o != Ordering::Greater)
                 }
@@ -191,15 +186,17 @@ pub fn evaluate(item: &Item, condition: &Condition) -> Result<bool, ApiError> {
         Condition::AttributeExists(path) => resolve(item, path).is_some(),
         Condition::AttributeNotExists(path) => resolve(item, path).is_none(),
         Condition::AttributeType(path, kind) => {
+            // Literal names were checked while parsing; a name read from the
+            // item is checked here.
             let wanted = match operand_value(item, kind).as_ref().and_then(typed) {
                 Some(("S", Value::String(kind))) if ATTRIBUTE_TYPES.contains(&kind.as_str()) => {
                     kind.clone()
                 }
                 Some((_, inner)) => {
-                    return Err(ApiError::validation(format!(
-                        "Invalid ConditionExpression: Invalid attribute type name found; type: {}, valid types: {{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }}",
-                        inner.as_str().unwrap_or("")
-                    )));
+                    return Err(invalid_attribute_type(
+                        ExpressionKind::Condition,
+                        inner.as_str().unwrap_or(""),
+                    ));
                 }
                 None => return Ok(false),
             };
@@ -555,7 +552,9 @@ pub fn project(item: &Item, paths: &[Path]) -> Item {
         let Some((PathElement::Attribute(name), rest)) = path.0.split_first() else {
             continue;
         };
-        let Some(source) = item.get(name) else {
+        // A path that does not resolve projects nothing: checked up front so
+        // that no empty map or list is left where it led.
+        let (Some(source), Some(_)) = (item.get(name), resolve(item, path)) else {
             continue;
         };
         tops.entry(name.clone())

@@ -266,13 +266,242 @@ mod tests {
                 "ValidationException: Invalid ConditionExpression: Invalid function name; function: frobnicate"
             ],
         );
+        // "Comparison operator and function reference": BETWEEN needs
+        // lower <= upper; DynamoDB checks literal bounds while parsing, so
+        // an absent attribute does not hide the mistake.
         check_condition(
             "spent BETWEEN :b AND :a",
             "",
             r#"{":a":{"N":"5"},":b":{"N":"10"}}"#,
-            expect![[
-                r#"ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {"N":"10"}, upper bound operand: AttributeValue: {"N":"5"}"#
-            ]],
+            expect![
+                "ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:10}, upper bound operand: AttributeValue: {N:5}"
+            ],
+        );
+        check_condition(
+            "absent BETWEEN :b AND :a",
+            "",
+            r#"{":a":{"S":"a"},":b":{"S":"b"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}"
+            ],
+        );
+        check_condition(
+            "spent BETWEEN :a AND :b",
+            "",
+            r#"{":a":{"N":"5"},":b":{"S":"9"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {S:9}"
+            ],
+        );
+    }
+
+    /// DynamoDB's limits on one expression (developer guide, "Constraints",
+    /// expression parameters): 4 KB, 300 operators, 100 IN operands.
+    #[test]
+    fn expression_limits() {
+        let values: Vec<String> = (0..=100)
+            .map(|i| format!(r#"":v{i}":{{"N":"{i}"}}"#))
+            .collect();
+        let placeholders: Vec<String> = (0..=100).map(|i| format!(":v{i}")).collect();
+        check_condition(
+            &format!("spent IN ({})", placeholders.join(", ")),
+            "",
+            &format!("{{{}}}", values.join(",")),
+            expect![
+                "ValidationException: Invalid ConditionExpression: The IN operator is provided with too many operands; number of operands: 101"
+            ],
+        );
+        check_condition(
+            &format!("spent IN ({})", placeholders.get(1..).unwrap().join(", ")),
+            "",
+            &format!("{{{}}}", values.get(1..).unwrap().join(",")),
+            expect!["true"],
+        );
+        check_condition(
+            &format!("{}spent = :t", "(".repeat(4090)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: 4100"
+            ],
+        );
+        check_condition(
+            &format!("{}spent = :t", "NOT ".repeat(301)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression contains too many operators; operator count: 301"
+            ],
+        );
+        check_condition(
+            &format!("{}spent = :t", "NOT ".repeat(298)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect!["true"],
+        );
+        // Deep nesting within 4 KB is refused, not a stack overflow.
+        check_condition(
+            &format!("{}spent = :t{}", "(".repeat(2040), ")".repeat(2040)),
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression has redundant parentheses;"
+            ],
+        );
+        check_condition(
+            "((spent = :t))",
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: The expression has redundant parentheses;"
+            ],
+        );
+        check_condition(
+            "((spent = :t) AND (spent = :t)) OR NOT (spent = :t)",
+            "",
+            r#"{":t":{"N":"10"}}"#,
+            expect!["true"],
+        );
+        let actions: Vec<String> = (0..301).map(|i| format!("a{i}=b+:t")).collect();
+        check_update(
+            &format!("SET {}", actions.join(", ")),
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: The expression contains too many operators; operator count: 301"
+            ],
+        );
+    }
+
+    /// A path compared with itself is refused while parsing (DynamoDB's
+    /// "The first operand must be distinct" validation).
+    #[test]
+    fn repeated_operands() {
+        check_condition(
+            "spent = spent",
+            "",
+            "",
+            expect![
+                "ValidationException: Invalid ConditionExpression: The first operand must be distinct from the remaining operands for this operator or function; operator: =, first operand: [spent]"
+            ],
+        );
+        check_condition(
+            "contains(#h[1], #h[1])",
+            r##"{"#h":"history"}"##,
+            "",
+            expect![
+                "ValidationException: Invalid ConditionExpression: The first operand must be distinct from the remaining operands for this operator or function; operator: contains, first operand: [history, [1]]"
+            ],
+        );
+        check_condition("spent >= size(tags)", "", "", expect!["true"]);
+    }
+
+    /// attribute_type knows ten type names; a literal is checked while
+    /// parsing, so an absent attribute does not hide a wrong one.
+    #[test]
+    fn attribute_types() {
+        let mut outcomes = Vec::new();
+        for kind in ["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"] {
+            let item: Item = serde_json::from_str(ITEM).unwrap();
+            let values: Map<String, Value> =
+                serde_json::from_str(&format!(r#"{{":t":{{"S":"{kind}"}}}}"#)).unwrap();
+            let mut placeholders = Placeholders::new(None, Some(&values)).unwrap();
+            let mut matching: Vec<&String> = item
+                .keys()
+                .filter(|name| !reserved::is_reserved(name))
+                .filter(|name| {
+                    let condition = parse_condition(
+                        ExpressionKind::Condition,
+                        &format!("attribute_type({name}, :t)"),
+                        &mut placeholders,
+                    )
+                    .unwrap();
+                    evaluate(&item, &condition).unwrap()
+                })
+                .collect();
+            matching.sort();
+            outcomes.push(format!("{kind}: {matching:?}"));
+        }
+        expect![[r#"
+            S: ["id"]
+            SS: ["tags"]
+            N: ["spent"]
+            NS: ["scores"]
+            B: ["payload"]
+            BS: []
+            BOOL: []
+            NULL: ["gone"]
+            L: ["history"]
+            M: ["profile"]"#]]
+        .assert_eq(&outcomes.join("\n"));
+        check_condition(
+            "attribute_type(absent, :t)",
+            "",
+            r#"{":t":{"S":"STRING"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Invalid attribute type name found; type: STRING, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}"
+            ],
+        );
+        check_condition(
+            "attribute_type(absent, :t)",
+            "",
+            r#"{":t":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: N"
+            ],
+        );
+    }
+
+    /// Literal operands of the wrong type are refused while parsing
+    /// ("Condition and filter expressions", "Update expressions").
+    #[test]
+    fn literal_operand_types() {
+        check_condition(
+            "begins_with(absent, :p)",
+            "",
+            r#"{":p":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"
+            ],
+        );
+        check_condition(
+            "begins_with(payload, :p)",
+            "",
+            r#"{":p":{"B":"AA=="}}"#,
+            expect!["true"],
+        );
+        check_update(
+            "SET spent = spent + :s",
+            "",
+            r#"{":s":{"S":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: +, operand type: S"
+            ],
+        );
+        check_update(
+            "SET fresh = if_not_exists(fresh, :z) - :d",
+            "",
+            r#"{":z":{"SS":["a"]},":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: -, operand type: SS"
+            ],
+        );
+        check_update(
+            "SET history = list_append(history, :one)",
+            "",
+            r#"{":one":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append, operand type: N"
+            ],
+        );
+        // A path's type is known only per item: the runtime message.
+        check_update(
+            "SET history = list_append(name2, :more)",
+            "",
+            r#"{":more":{"L":[]}}"#,
+            expect![
+                "ValidationException: The provided expression refers to an attribute that does not exist in the item"
+            ],
         );
     }
 
@@ -367,6 +596,14 @@ mod tests {
             ],
         );
         check_update(
+            "SET history[0] = :d REMOVE history.x",
+            "",
+            r#"{":d":{"N":"1"}}"#,
+            expect![
+                "ValidationException: Invalid UpdateExpression: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [history, [0]], path two: [history, x]"
+            ],
+        );
+        check_update(
             "SET a = :d SET b = :d",
             "",
             r#"{":d":{"N":"1"}}"#,
@@ -430,6 +667,36 @@ mod tests {
             r##"{"#n":"name"}"##,
             expect![[
                 r#"{"name":{"S":"acme"},"profile":{"M":{"city":{"S":"Oslo"},"zip":{"N":"150"}}}}"#
+            ]],
+        );
+        // "Projection expressions": one projection may not name a path
+        // and a part of it, nor the same path twice.
+        check_projection(
+            "profile, profile.city",
+            "",
+            expect![
+                "ValidationException: Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [profile], path two: [profile, city]"
+            ],
+        );
+        check_projection(
+            "#n, #n",
+            r##"{"#n":"name"}"##,
+            expect![
+                "ValidationException: Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [name], path two: [name]"
+            ],
+        );
+        check_projection(
+            "history[0], history.deep",
+            "",
+            expect![
+                "ValidationException: Invalid ProjectionExpression: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [history, [0]], path two: [history, deep]"
+            ],
+        );
+        check_projection(
+            "history[0].x, history[1], profile.city, profile.zip",
+            "",
+            expect![[
+                r#"{"history":{"L":[{"S":"two"}]},"profile":{"M":{"city":{"S":"Oslo"},"zip":{"N":"150"}}}}"#
             ]],
         );
         check_projection(

@@ -73,6 +73,19 @@ pub enum Comparator {
     GreaterOrEqual,
 }
 
+impl Comparator {
+    /// The comparator with its operands swapped: `a < b` is `b > a`.
+    pub fn mirrored(self) -> Self {
+        match self {
+            Self::Less => Self::Greater,
+            Self::LessOrEqual => Self::GreaterOrEqual,
+            Self::Greater => Self::Less,
+            Self::GreaterOrEqual => Self::LessOrEqual,
+            other => other,
+        }
+    }
+}
+
 /// A condition (ConditionExpression, FilterExpression, KeyConditionExpression).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
@@ -389,11 +402,31 @@ fn syntax_error(kind: ExpressionKind, token: &str, near: &str) -> ApiError {
     ))
 }
 
+/// The longest expression DynamoDB accepts, in UTF-8 bytes ("Expression
+/// parameters" in the developer guide's constraints page).
+const MAX_EXPRESSION_BYTES: usize = 4096;
+
+/// The most operators (comparators, logical operators, `BETWEEN`, `IN`,
+/// and in updates `+`, `-` and functions) one expression may use.
+const MAX_OPERATORS: usize = 300;
+
+/// The most operands `IN` accepts ("Comparison operator and function
+/// reference" in the developer guide).
+const MAX_IN_OPERANDS: usize = 100;
+
 struct Parser<'p, 'a> {
     kind: ExpressionKind,
     tokens: Vec<Token>,
     position: usize,
     placeholders: &'p mut Placeholders<'a>,
+    /// Operators seen so far, against [`MAX_OPERATORS`].
+    operators: usize,
+    /// Parenthesized groups currently open: more than [`MAX_OPERATORS`]
+    /// cannot all be needed, and bounding them bounds the recursion.
+    depth: usize,
+    /// Token positions of the `(` and `)` of the group closed last, to
+    /// recognise `((...))`.
+    last_group: Option<(usize, usize)>,
 }
 
 impl Parser<'_, '_> {
@@ -430,6 +463,44 @@ impl Parser<'_, '_> {
         } else {
             Err(self.error_here())
         }
+    }
+
+    /// Counts one operator, failing past DynamoDB's limit.
+    fn operator(&mut self) -> Result<(), ApiError> {
+        self.operators = self.operators.saturating_add(1);
+        if self.operators > MAX_OPERATORS {
+            return Err(ApiError::validation(format!(
+                "Invalid {}: The expression contains too many operators; operator count: {}",
+                self.kind.label(),
+                self.operators
+            )));
+        }
+        Ok(())
+    }
+
+    /// DynamoDB refuses comparing a path with itself (`a = a`,
+    /// `contains(a, a)`) while parsing.
+    fn check_distinct(
+        &self,
+        operator: &str,
+        first: &Operand,
+        second: &Operand,
+    ) -> Result<(), ApiError> {
+        match (first, second) {
+            (Operand::Path(a), Operand::Path(b)) if a == b => Err(ApiError::validation(format!(
+                "Invalid {}: The first operand must be distinct from the remaining operands for this operator or function; operator: {operator}, first operand: {}",
+                self.kind.label(),
+                a.render()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn redundant_parentheses(&self) -> ApiError {
+        ApiError::validation(format!(
+            "Invalid {}: The expression has redundant parentheses;",
+            self.kind.label()
+        ))
     }
 
     fn is_symbol(&self, symbol: &str) -> bool {
@@ -503,6 +574,7 @@ impl Parser<'_, '_> {
         let mut left = self.conjunction()?;
         while self.peek().is_some_and(|t| t.is_keyword("OR")) {
             self.position += 1;
+            self.operator()?;
             let right = self.conjunction()?;
             left = Condition::Or(Box::new(left), Box::new(right));
         }
@@ -513,6 +585,7 @@ impl Parser<'_, '_> {
         let mut left = self.negation()?;
         while self.peek().is_some_and(|t| t.is_keyword("AND")) {
             self.position += 1;
+            self.operator()?;
             let right = self.negation()?;
             left = Condition::And(Box::new(left), Box::new(right));
         }
@@ -522,6 +595,7 @@ impl Parser<'_, '_> {
     fn negation(&mut self) -> Result<Condition, ApiError> {
         if self.peek().is_some_and(|t| t.is_keyword("NOT")) {
             self.position += 1;
+            self.operator()?;
             return Ok(Condition::Not(Box::new(self.negation()?)));
         }
         self.primary()
@@ -540,11 +614,30 @@ impl Parser<'_, '_> {
 
     fn primary(&mut self) -> Result<Condition, ApiError> {
         if self.is_symbol("(") {
+            let open = self.position;
+            self.depth += 1;
+            if self.depth > MAX_OPERATORS {
+                return Err(self.redundant_parentheses());
+            }
             self.position += 1;
             let inner = self.condition()?;
+            // `((a < b))`: the inner group spans the whole of this one.
+            if self.last_group == Some((open + 1, self.position.saturating_sub(1))) {
+                return Err(self.redundant_parentheses());
+            }
             self.expect_symbol(")")?;
+            self.last_group = Some((open, self.position.saturating_sub(1)));
+            self.depth -= 1;
             return Ok(inner);
         }
+        self.comparison_or_function()
+    }
+
+    /// A comparison, BETWEEN, IN or function call: kept out of
+    /// [`Self::primary`] so that the frames of the recursion through
+    /// parentheses stay small.
+    #[inline(never)]
+    fn comparison_or_function(&mut self) -> Result<Condition, ApiError> {
         let function = match self.peek() {
             Some(Token::Word(word))
                 if self.tokens.get(self.position + 1) == Some(&Token::Symbol("(")) =>
@@ -571,23 +664,38 @@ impl Parser<'_, '_> {
             _ => None,
         };
         if let Some(comparator) = comparator {
+            let symbol = self.peek().map(Token::text).unwrap_or_default();
             self.position += 1;
+            self.operator()?;
             let right = self.operand()?;
+            self.check_distinct(&symbol, &left, &right)?;
             return Ok(Condition::Compare(left, comparator, right));
         }
         if self.peek().is_some_and(|t| t.is_keyword("BETWEEN")) {
             self.position += 1;
+            self.operator()?;
             let low = self.operand()?;
             if !self.peek().is_some_and(|t| t.is_keyword("AND")) {
                 return Err(self.error_here());
             }
             self.position += 1;
             let high = self.operand()?;
+            if let (Operand::Value(low), Operand::Value(high)) = (&low, &high) {
+                check_between_bounds(self.kind, low, high)?;
+            }
             return Ok(Condition::Between(left, low, high));
         }
         if self.peek().is_some_and(|t| t.is_keyword("IN")) {
             self.position += 1;
+            self.operator()?;
             let candidates = self.function_arguments()?;
+            if candidates.len() > MAX_IN_OPERANDS {
+                return Err(ApiError::validation(format!(
+                    "Invalid {}: The IN operator is provided with too many operands; number of operands: {}",
+                    self.kind.label(),
+                    candidates.len()
+                )));
+            }
             return Ok(Condition::In(left, candidates));
         }
         Err(self.error_here())
@@ -629,6 +737,9 @@ impl Parser<'_, '_> {
             "attribute_type" => {
                 arity(2)?;
                 let path = path_argument(arguments.first())?;
+                if let Some(Operand::Value(kind)) = arguments.get(1) {
+                    check_attribute_type_name(self.kind, kind)?;
+                }
                 let mut rest = arguments.into_iter().skip(1);
                 Ok(Condition::AttributeType(
                     path,
@@ -641,6 +752,21 @@ impl Parser<'_, '_> {
                 let (Some(first), Some(second)) = (arguments.next(), arguments.next()) else {
                     return Err(self.error_here());
                 };
+                self.check_distinct(name, &first, &second)?;
+                if name == "begins_with" {
+                    // "Condition and filter expressions": begins_with takes
+                    // strings or binaries; DynamoDB refuses other literals while parsing.
+                    for argument in [&first, &second] {
+                        let kind = match argument {
+                            Operand::Value(value) => value_type(value),
+                            Operand::Size(_) => Some("N"),
+                            Operand::Path(_) => None,
+                        };
+                        if let Some(kind) = kind.filter(|kind| !matches!(*kind, "S" | "B")) {
+                            return Err(operand_type(self.kind, name, kind));
+                        }
+                    }
+                }
                 Ok(if name == "contains" {
                     Condition::Contains(first, second)
                 } else {
@@ -663,6 +789,7 @@ impl Parser<'_, '_> {
                 if self.tokens.get(self.position + 1) == Some(&Token::Symbol("(")) =>
             {
                 self.position += 2;
+                self.operator()?;
                 let first = match word.as_str() {
                     "if_not_exists" => {
                         let path = self.path()?;
@@ -674,6 +801,9 @@ impl Parser<'_, '_> {
                         let first = self.update_operand()?;
                         self.expect_symbol(",")?;
                         let second = self.update_operand()?;
+                        for operand in [&first, &second] {
+                            check_literal_type(operand, "list_append", "L")?;
+                        }
                         UpdateOperand::ListAppend(Box::new(first), Box::new(second))
                     }
                     other => {
@@ -718,7 +848,12 @@ impl Parser<'_, '_> {
                         let value = if self.is_symbol("+") || self.is_symbol("-") {
                             let plus = self.is_symbol("+");
                             self.position += 1;
+                            self.operator()?;
                             let second = self.update_operand()?;
+                            let operator = if plus { "+" } else { "-" };
+                            for operand in [&first, &second] {
+                                check_literal_type(operand, operator, "N")?;
+                            }
                             if plus {
                                 SetValue::Plus(first, second)
                             } else {
@@ -754,7 +889,7 @@ impl Parser<'_, '_> {
                 }
             }
         }
-        check_overlaps(&actions.paths())?;
+        check_overlaps(self.kind, &actions.paths())?;
         Ok(actions)
     }
 
@@ -767,13 +902,31 @@ impl Parser<'_, '_> {
     }
 }
 
-fn check_overlaps(paths: &[&Path]) -> Result<(), ApiError> {
+/// DynamoDB refuses two paths of one update or projection where one is a
+/// prefix of the other (overlap) or where one steps into a map and the
+/// other into a list at the same place (conflict).
+fn check_overlaps(kind: ExpressionKind, paths: &[&Path]) -> Result<(), ApiError> {
     for (at, first) in paths.iter().enumerate() {
         for second in paths.iter().skip(at + 1) {
-            let shorter = first.0.len().min(second.0.len());
-            if first.0.get(..shorter) == second.0.get(..shorter) {
+            let mut problem = Some("overlap");
+            for (a, b) in first.0.iter().zip(&second.0) {
+                match (a, b) {
+                    (PathElement::Attribute(_), PathElement::Index(_))
+                    | (PathElement::Index(_), PathElement::Attribute(_)) => {
+                        problem = Some("conflict");
+                        break;
+                    }
+                    _ if a != b => {
+                        problem = None;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(problem) = problem {
                 return Err(ApiError::validation(format!(
-                    "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
+                    "Invalid {}: Two document paths {problem} with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
+                    kind.label(),
                     first.render(),
                     second.render()
                 )));
@@ -781,6 +934,107 @@ fn check_overlaps(paths: &[&Path]) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The type tag of an attribute value (`S`, `N`, `SS`, ...).
+fn value_type(value: &Value) -> Option<&str> {
+    value
+        .as_object()
+        .and_then(|object| object.keys().next())
+        .map(String::as_str)
+}
+
+fn operand_type(kind: ExpressionKind, function: &str, operand: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invalid {}: Incorrect operand type for operator or function; operator or function: {function}, operand type: {operand}",
+        kind.label()
+    ))
+}
+
+/// The type names `attribute_type` accepts ("Condition and filter
+/// expressions"), in the order DynamoDB lists them in its refusal.
+pub(crate) const ATTRIBUTE_TYPES: [&str; 10] =
+    ["B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M"];
+
+/// The refusal of an `attribute_type` name DynamoDB does not know.
+pub(crate) fn invalid_attribute_type(kind: ExpressionKind, name: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invalid {}: Invalid attribute type name found; type: {name}, valid types: {{{}}}",
+        kind.label(),
+        ATTRIBUTE_TYPES.join(",")
+    ))
+}
+
+/// A literal `attribute_type` operand must be a string naming a type;
+/// DynamoDB checks it while parsing.
+fn check_attribute_type_name(kind: ExpressionKind, value: &Value) -> Result<(), ApiError> {
+    match value.as_object().and_then(|object| object.iter().next()) {
+        Some((tag, Value::String(name))) if tag == "S" => {
+            if ATTRIBUTE_TYPES.contains(&name.as_str()) {
+                Ok(())
+            } else {
+                Err(invalid_attribute_type(kind, name))
+            }
+        }
+        Some((tag, _)) => Err(operand_type(kind, "attribute_type", tag)),
+        None => Err(operand_type(kind, "attribute_type", "")),
+    }
+}
+
+/// The type an update operand is known to have before any item is read.
+fn literal_type(operand: &UpdateOperand) -> Option<&str> {
+    match operand {
+        UpdateOperand::Value(value) => value_type(value),
+        UpdateOperand::IfNotExists(_, fallback) => literal_type(fallback),
+        UpdateOperand::ListAppend(..) => Some("L"),
+        UpdateOperand::Path(_) => None,
+    }
+}
+
+/// DynamoDB ("Update expressions") refuses `+`/`-` on a literal that is
+/// not a number and `list_append` of one that is not a list while parsing.
+fn check_literal_type(
+    operand: &UpdateOperand,
+    function: &str,
+    wanted: &str,
+) -> Result<(), ApiError> {
+    match literal_type(operand) {
+        Some(kind) if kind != wanted => Err(operand_type(ExpressionKind::Update, function, kind)),
+        _ => Ok(()),
+    }
+}
+
+/// How an attribute value appears in DynamoDB's messages: `{N:10}`.
+fn describe_value(value: &Value) -> String {
+    match value.as_object().and_then(|object| object.iter().next()) {
+        Some((kind, Value::String(text))) => format!("{{{kind}:{text}}}"),
+        Some((kind, inner)) => format!("{{{kind}:{inner}}}"),
+        None => value.to_string(),
+    }
+}
+
+/// DynamoDB refuses literal BETWEEN bounds of different types or in the
+/// wrong order while parsing, before any item is read ("Comparison operator
+/// and function reference": `a BETWEEN b AND c` requires b <= c).
+fn check_between_bounds(kind: ExpressionKind, low: &Value, high: &Value) -> Result<(), ApiError> {
+    let type_of = |value: &Value| {
+        value
+            .as_object()
+            .and_then(|object| object.keys().next().cloned())
+    };
+    let problem = if type_of(low) != type_of(high) {
+        "The BETWEEN operator requires same data type for lower and upper bounds"
+    } else if super::evaluate::compare_scalars(low, high) == Some(std::cmp::Ordering::Greater) {
+        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound"
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::validation(format!(
+        "Invalid {}: {problem}; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+        kind.label(),
+        describe_value(low),
+        describe_value(high)
+    )))
 }
 
 fn parser<'p, 'a>(
@@ -794,11 +1048,21 @@ fn parser<'p, 'a>(
             kind.label()
         )));
     }
+    if text.len() > MAX_EXPRESSION_BYTES {
+        return Err(ApiError::validation(format!(
+            "Invalid {}: Expression size has exceeded the maximum allowed size; expression size: {}",
+            kind.label(),
+            text.len()
+        )));
+    }
     Ok(Parser {
         kind,
         tokens: tokenize(kind, text)?,
         position: 0,
         placeholders,
+        operators: 0,
+        depth: 0,
+        last_group: None,
     })
 }
 
@@ -837,5 +1101,9 @@ pub fn parse_projection(
         paths.push(parser.path()?);
     }
     parser.finish()?;
+    check_overlaps(
+        ExpressionKind::Projection,
+        &paths.iter().collect::<Vec<_>>(),
+    )?;
     Ok(paths)
 }

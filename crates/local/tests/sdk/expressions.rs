@@ -162,6 +162,22 @@ async fn query_and_scan_page_through_items() {
         }
     }
     expect!["20,3 of 2 | 2 of 1"].assert_eq(&pages.join(" | "));
+    // The key may stand on either side of a comparison.
+    let mirrored = client
+        .query()
+        .table_name("documents")
+        .key_condition_expression(":pk = pk AND :low > sk")
+        .expression_attribute_values(":pk", Av::S("a".into()))
+        .expression_attribute_values(":low", Av::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    let sks: Vec<&str> = mirrored
+        .items()
+        .iter()
+        .map(|item| item["sk"].as_n().unwrap().as_str())
+        .collect();
+    expect!["1,2"].assert_eq(&sks.join(","));
     let counted = client
         .query()
         .table_name("documents")
@@ -187,6 +203,45 @@ async fn query_and_scan_page_through_items() {
         .unwrap_err();
     expect!["ValidationException: Query condition missed key schema element: pk"]
         .assert_eq(&describe(&missing_hash));
+    // Query API reference, KeyConditionExpression: only AND, =, <, <=, >, >=,
+    // BETWEEN and begins_with; anything else is named in the refusal.
+    let mut refusals = Vec::new();
+    for expression in [
+        "pk = :pk OR sk = :s",
+        "pk = :pk AND NOT sk = :s",
+        "pk = :pk AND sk IN (:s)",
+        "pk = :pk AND sk <> :s",
+        "pk = :pk AND attribute_exists(sk)",
+        "pk = :pk AND contains(sk, :s)",
+        "pk = :pk AND sk > :s AND sk < :s",
+        "pk = :pk AND pk = :pk",
+    ] {
+        let mut names = vec![":pk", ":s"];
+        names.retain(|name| expression.contains(name));
+        let mut query = client
+            .query()
+            .table_name("documents")
+            .key_condition_expression(expression);
+        for name in names {
+            let value = if name == ":pk" {
+                Av::S("a".into())
+            } else {
+                Av::N("1".into())
+            };
+            query = query.expression_attribute_values(name, value);
+        }
+        refusals.push(describe(&query.send().await.unwrap_err()));
+    }
+    expect![[r#"
+        ValidationException: Invalid operator used in KeyConditionExpression: OR
+        ValidationException: Invalid operator used in KeyConditionExpression: NOT
+        ValidationException: Invalid operator used in KeyConditionExpression: IN
+        ValidationException: Invalid operator used in KeyConditionExpression: <>
+        ValidationException: Invalid operator used in KeyConditionExpression: attribute_exists
+        ValidationException: Invalid operator used in KeyConditionExpression: contains
+        ValidationException: Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key
+        ValidationException: Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"#]]
+    .assert_eq(&refusals.join("\n"));
     let mut per_segment = Vec::new();
     for segment in 0..3 {
         let page = client
