@@ -26,6 +26,8 @@ pub enum PolicySide {
     Identity,
     /// The stream's resource policy (source account).
     Stream,
+    /// The execution role's permissions boundary (consumer account).
+    PermissionsBoundary,
 }
 
 impl fmt::Display for PolicySide {
@@ -33,6 +35,7 @@ impl fmt::Display for PolicySide {
         f.write_str(match self {
             Self::Identity => "the role's identity policy",
             Self::Stream => "the stream's resource policy",
+            Self::PermissionsBoundary => "the role's permissions boundary",
         })
     }
 }
@@ -100,6 +103,32 @@ pub enum Finding {
         /// The action.
         action: String,
     },
+    /// The role's identity policies do not allow `dynamodb:ListStreams`
+    /// on `*`: Lambda checks it when the event source mapping is created
+    /// (its "Cannot access stream" names it), though reading the stream
+    /// itself does not need it. It cannot go in the stream's policy.
+    ListStreamsNotAllowed {
+        /// The evaluator's explanation.
+        explanation: String,
+    },
+    /// The stream's policy names a principal by its unique id (`AROA...`
+    /// for a role, `AIDA...` for a user) instead of an ARN: IAM stores a
+    /// policy that way when the role it named was deleted, and a role
+    /// created again under the same name has a new id, so the policy no
+    /// longer names it.
+    PrincipalIsUniqueId {
+        /// The unique id found in the policy.
+        id: String,
+        /// The role doctor diagnoses, the ARN to put back in its place.
+        role: String,
+    },
+    /// An error message says the read was denied, yet both policies as
+    /// fetched allow it: the cause is in what doctor cannot read.
+    DenialNotReproduced {
+        /// The message's reason, e.g. `with an explicit deny in a service
+        /// control policy`, when it gives one.
+        reason: Option<String>,
+    },
     /// A statement explicitly denies the action.
     ExplicitDeny {
         /// Which policy.
@@ -152,6 +181,21 @@ impl fmt::Display for Finding {
             Self::MissingStatement { side, action } => {
                 write!(f, "no statement of {side} allows {action} on the stream")
             }
+            Self::ListStreamsNotAllowed { explanation } => write!(
+                f,
+                "the role's identity policy does not allow dynamodb:ListStreams on \"*\", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource \"*\" to the role's identity policy (the stream's policy cannot carry it): {explanation}"
+            ),
+            Self::PrincipalIsUniqueId { id, role } => write!(
+                f,
+                "the stream's resource policy names principal {id}, a unique id: IAM writes it in place of a role or user that was deleted, and a role created again with the same name has a new id; replace {id} with {role} in the stream's resource policy"
+            ),
+            Self::DenialNotReproduced { reason } => {
+                f.write_str("the message reports a denial, but the role's identity policies, its permissions boundary and the stream's resource policy allow the read")?;
+                if let Some(reason) = reason {
+                    write!(f, " (AWS said: {reason})")?;
+                }
+                f.write_str("; doctor cannot read a service control policy or resource control policy of either account's organization, a session policy, or a customer managed key's key policy, so look there, and retry if a policy changed in the last few seconds")
+            }
             Self::ExplicitDeny {
                 side,
                 action,
@@ -172,6 +216,8 @@ pub struct DoctorInput {
     pub consumer_region: Option<String>,
     /// The role's identity policies.
     pub identity_policies: Vec<PolicyDocument>,
+    /// The role's permissions boundary, if it has one.
+    pub permissions_boundary: Option<PolicyDocument>,
     /// The stream's resource policy.
     pub stream_policy: Option<PolicyDocument>,
     /// The table, if it exists.
@@ -199,7 +245,10 @@ impl Diagnosis {
 impl fmt::Display for Diagnosis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.findings.is_empty() {
-            writeln!(f, "healthy: the role can read the stream")?;
+            writeln!(
+                f,
+                "healthy: the role's identity policy and the stream's resource policy let the role read the stream; if AWS still denies it, the cause is where doctor cannot see: a service control policy or resource control policy of either account's organization, a permissions boundary or session policy of the role, or a customer managed key's key policy"
+            )?;
         }
         for finding in &self.findings {
             writeln!(f, "- {finding}")?;
@@ -316,18 +365,27 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
     if let Some(key) = customer_managed_key {
         // The identity side alone, as if the key were the role's own: the
         // key policy cannot be read from the consumer's side.
-        let mut identity = PolicySet::new().with_resource_owner(input.role.account().clone());
-        for policy in &input.identity_policies {
-            identity = identity.with_identity(policy);
-        }
+        let identity = identity_side(input);
         let request = Request::new(principal.clone(), "kms:Decrypt", key.clone());
         if evaluate(&request, &identity).outcome() != Outcome::Allow {
             findings.push(Finding::KeyNotGranted { key: key.clone() });
         }
     }
+    let list = evaluate(
+        &Request::new(principal.clone(), "dynamodb:ListStreams", "*"),
+        &identity_side(input),
+    );
+    if !list.is_allowed() {
+        findings.push(Finding::ListStreamsNotAllowed {
+            explanation: list.to_string(),
+        });
+    }
     let mut policies = PolicySet::new().with_resource_owner(input.stream.account().clone());
     for policy in &input.identity_policies {
         policies = policies.with_identity(policy);
+    }
+    if let Some(boundary) = &input.permissions_boundary {
+        policies = policies.with_boundary(boundary);
     }
     if let Some(policy) = &input.stream_policy {
         policies = policies.with_resource_policy(policy);
@@ -351,6 +409,15 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
                         continue;
                     };
                     let named = principals_allowed(policy, action);
+                    for id in named.iter().filter(|p| is_unique_id(p)) {
+                        let finding = Finding::PrincipalIsUniqueId {
+                            id: id.clone(),
+                            role: input.role.to_string(),
+                        };
+                        if !findings.contains(&finding) {
+                            findings.push(finding);
+                        }
+                    }
                     if named.is_empty() {
                         findings.push(Finding::MissingStatement {
                             side,
@@ -380,8 +447,37 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
 fn side_of(kind: Option<PolicyKind>) -> PolicySide {
     match kind {
         Some(PolicyKind::Resource) => PolicySide::Stream,
+        Some(PolicyKind::PermissionsBoundary) => PolicySide::PermissionsBoundary,
         _ => PolicySide::Identity,
     }
+}
+
+/// The role's own policies (identity and boundary), for a request on a
+/// resource of the role's account or on `*`.
+fn identity_side(input: &DoctorInput) -> PolicySet<'_> {
+    let mut identity = PolicySet::new().with_resource_owner(input.role.account().clone());
+    for policy in &input.identity_policies {
+        identity = identity.with_identity(policy);
+    }
+    if let Some(boundary) = &input.permissions_boundary {
+        identity = identity.with_boundary(boundary);
+    }
+    identity
+}
+
+/// True for an IAM unique id as IAM stores it in a policy in place of a
+/// deleted principal: a four-letter prefix such as `AROA` (role) or `AIDA`
+/// (user), then upper-case letters and digits.
+fn is_unique_id(principal: &str) -> bool {
+    const PREFIXES: [&str; 3] = ["AROA", "AIDA", "AGPA"];
+    PREFIXES.iter().any(|prefix| {
+        principal.strip_prefix(prefix).is_some_and(|rest| {
+            rest.len() >= 12
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+    })
 }
 
 /// The AWS principals an allowing statement of `policy` names for `action`.
@@ -423,6 +519,9 @@ pub struct DenialSubjects {
     pub stream: Option<StreamArn>,
     /// The action, e.g. `dynamodb:GetRecords`.
     pub action: Option<String>,
+    /// Why AWS denied, from `because ...` or `with an explicit deny ...`
+    /// to the end of the message.
+    pub reason: Option<String>,
 }
 
 /// Reads the role, stream and action out of an AccessDenied message
@@ -430,7 +529,16 @@ pub struct DenialSubjects {
 /// perform: dynamodb:GetRecords on resource: STREAM ...`) or Lambda's
 /// `Cannot access stream STREAM. Please ensure the role can perform ...`.
 pub fn parse_denial(message: &str) -> DenialSubjects {
-    let mut subjects = DenialSubjects::default();
+    let reason = [" because ", " with an explicit deny "]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .and_then(|at| message.get(at..))
+        .map(|tail| tail.trim().trim_end_matches('.').to_owned());
+    let mut subjects = DenialSubjects {
+        reason,
+        ..DenialSubjects::default()
+    };
     for raw in message.split_whitespace() {
         let token = raw.trim_matches(|c: char| matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'));
         // A sentence may end right after an ARN: try without its full stop first.
@@ -488,7 +596,13 @@ pub async fn explain(
             missing: "stream",
             message: message.to_owned(),
         })?;
-    doctor(accounts, &role, &stream, customer_managed_keys).await
+    let mut diagnosis = doctor(accounts, &role, &stream, customer_managed_keys).await?;
+    if diagnosis.is_healthy() {
+        diagnosis.findings.push(Finding::DenialNotReproduced {
+            reason: subjects.reason,
+        });
+    }
+    Ok(diagnosis)
 }
 
 /// Fetches the role's identity policies (inline and attached) from its
@@ -502,6 +616,28 @@ pub async fn doctor(
 ) -> Result<Diagnosis, ProvisionError> {
     let consumer = clients_of(accounts, role.account())?;
     let source = clients_of(accounts, stream.account())?;
+    // The role as IAM has it: a role ARN read from a session ARN lacks the
+    // role's path, which a policy naming the role spells out.
+    let described = consumer
+        .iam
+        .get_role()
+        .role_name(role.name())
+        .send()
+        .await
+        .map_err(|e| Failure::of(&e).into_error("GetRole", role.to_string()))?;
+    let iam_role = described.role();
+    let role = match iam_role.map(|r| r.arn().parse::<RoleArn>()) {
+        Some(Ok(arn)) if arn.account() == role.account() && arn.name() == role.name() => arn,
+        _ => role.clone(),
+    };
+    let role = &role;
+    let permissions_boundary = match iam_role
+        .and_then(|r| r.permissions_boundary())
+        .and_then(|b| b.permissions_boundary_arn())
+    {
+        Some(arn) => read_managed_policy(consumer, arn).await?,
+        None => None,
+    };
     let mut identity_policies = Vec::new();
     let names = consumer
         .iam
@@ -526,26 +662,8 @@ pub async fn doctor(
         let Some(arn) = policy.policy_arn() else {
             continue;
         };
-        let described = consumer
-            .iam
-            .get_policy()
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| Failure::of(&e).into_error("GetPolicy", arn.to_owned()))?;
-        let Some(version) = described.policy().and_then(|p| p.default_version_id()) else {
-            continue;
-        };
-        let document = consumer
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send()
-            .await
-            .map_err(|e| Failure::of(&e).into_error("GetPolicyVersion", arn.to_owned()))?;
-        if let Some(text) = document.policy_version().and_then(|v| v.document()) {
-            identity_policies.push(parse_policy(text, arn)?);
+        if let Some(document) = read_managed_policy(consumer, arn).await? {
+            identity_policies.push(document);
         }
     }
     let table = read_table(source, stream.account(), stream.table_name()).await?;
@@ -557,10 +675,41 @@ pub async fn doctor(
         stream: stream.clone(),
         consumer_region: consumer.region.clone(),
         identity_policies,
+        permissions_boundary,
         stream_policy,
         table,
         customer_managed_keys: customer_managed_keys.to_vec(),
     })
+}
+
+/// The default version of the managed policy `arn`, or `None` when it has
+/// none.
+async fn read_managed_policy(
+    consumer: &crate::clients::AccountClients,
+    arn: &str,
+) -> Result<Option<PolicyDocument>, ProvisionError> {
+    let described = consumer
+        .iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| Failure::of(&e).into_error("GetPolicy", arn.to_owned()))?;
+    let Some(version) = described.policy().and_then(|p| p.default_version_id()) else {
+        return Ok(None);
+    };
+    let document = consumer
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| Failure::of(&e).into_error("GetPolicyVersion", arn.to_owned()))?;
+    match document.policy_version().and_then(|v| v.document()) {
+        Some(text) => Ok(Some(parse_policy(text, arn)?)),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -571,10 +720,11 @@ mod tests {
     fn check(message: &str, expected: Expect) {
         let subjects = parse_denial(message);
         let actual = format!(
-            "role {}\nstream {}\naction {}\n",
+            "role {}\nstream {}\naction {}\nreason {}\n",
             subjects.role.map_or("-".to_owned(), |r| r.to_string()),
             subjects.stream.map_or("-".to_owned(), |s| s.to_string()),
             subjects.action.unwrap_or_else(|| "-".to_owned()),
+            subjects.reason.unwrap_or_else(|| "-".to_owned()),
         );
         expected.assert_eq(&actual);
     }
@@ -587,8 +737,33 @@ mod tests {
                 role arn:aws:iam::111111111111:role/billing-consumer
                 stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000
                 action dynamodb:GetRecords
+                reason because no resource-based policy allows the dynamodb:GetRecords action
             "#]],
         );
+    }
+
+    #[test]
+    fn access_denied_reasons_are_read_verbatim() {
+        for tail in [
+            "with an explicit deny in a resource-based policy",
+            "with an explicit deny in an identity-based policy",
+            "because no identity-based policy allows the dynamodb:GetShardIterator action",
+            "with an explicit deny in a service control policy",
+        ] {
+            let message = format!(
+                "User: arn:aws:sts::111111111111:assumed-role/billing-consumer/esm is not authorized to perform: dynamodb:GetShardIterator on resource: arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 {tail}"
+            );
+            let subjects = parse_denial(&message);
+            assert_eq!(subjects.reason.as_deref(), Some(tail), "{message}");
+            assert_eq!(
+                subjects.action.as_deref(),
+                Some("dynamodb:GetShardIterator")
+            );
+            assert_eq!(
+                subjects.role.map(|r| r.to_string()).as_deref(),
+                Some("arn:aws:iam::111111111111:role/billing-consumer")
+            );
+        }
     }
 
     #[test]
@@ -599,6 +774,7 @@ mod tests {
                 role -
                 stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000
                 action -
+                reason -
             "#]],
         );
         check(
@@ -607,6 +783,7 @@ mod tests {
                 role -
                 stream -
                 action -
+                reason -
             "#]],
         );
     }
@@ -624,6 +801,7 @@ mod tests {
             identity_policies: vec![
                 streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream).build(),
             ],
+            permissions_boundary: None,
             stream_policy: Some(
                 streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &role).build(),
             ),
@@ -673,6 +851,7 @@ mod tests {
             stream: stream.clone(),
             consumer_region: Some("eu-west-1".to_owned()),
             identity_policies: vec![identity],
+            permissions_boundary: None,
             stream_policy: Some(
                 streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &role).build(),
             ),
@@ -700,5 +879,102 @@ mod tests {
         .assert_eq(&findings);
         let granted = builder.kms_key(key.parse().unwrap()).build();
         assert!(diagnose(&input(granted)).unwrap().is_healthy());
+    }
+
+    fn stream_and_role() -> (StreamArn, RoleArn) {
+        let stream: StreamArn = "arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000".parse().unwrap();
+        let role: RoleArn = "arn:aws:iam::111111111111:role/billing-consumer"
+            .parse()
+            .unwrap();
+        (stream, role)
+    }
+
+    /// The findings of a diagnosis of `role` reading `stream` with the
+    /// given policies (JSON), the table present with the stream enabled.
+    fn findings_of(identity: &str, stream_policy: &str) -> String {
+        findings_with_boundary(identity, None, stream_policy)
+    }
+
+    /// [`findings_of`] with a permissions boundary on the role.
+    fn findings_with_boundary(
+        identity: &str,
+        boundary: Option<&str>,
+        stream_policy: &str,
+    ) -> String {
+        let (stream, role) = stream_and_role();
+        let input = DoctorInput {
+            role,
+            stream: stream.clone(),
+            consumer_region: Some("eu-west-1".to_owned()),
+            identity_policies: vec![PolicyDocument::parse(identity).unwrap()],
+            permissions_boundary: boundary.map(|b| PolicyDocument::parse(b).unwrap()),
+            stream_policy: Some(PolicyDocument::parse(stream_policy).unwrap()),
+            table: Some(ObservedTable {
+                arn: stream.table_arn().to_string(),
+                status: "ACTIVE".to_owned(),
+                stream: Some(crate::observed::ObservedStream {
+                    arn: stream.clone(),
+                    view_type: Some(crate::spec::StreamViewType::NewAndOldImages),
+                }),
+                kms_key_arn: None,
+            }),
+            customer_managed_keys: Vec::new(),
+        };
+        diagnose(&input)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect()
+    }
+
+    const STREAM_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"},"Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000"}]}"#;
+
+    #[test]
+    fn diagnose_an_identity_policy_without_list_streams() {
+        let reads_only = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Reads","Effect":"Allow","Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/*"}]}"#;
+        expect![[r#"
+            the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
+        "#]]
+        .assert_eq(&findings_of(reads_only, STREAM_POLICY));
+        let with_list = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Reads","Effect":"Allow","Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/*"},{"Sid":"List","Effect":"Allow","Action":"dynamodb:ListStreams","Resource":"*"}]}"#;
+        expect![[""]].assert_eq(&findings_of(with_list, STREAM_POLICY));
+    }
+
+    #[test]
+    fn diagnose_a_stream_policy_naming_a_deleted_role_by_its_unique_id() {
+        let identity =
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream_and_role().0)
+                .build()
+                .to_json();
+        let orphaned = STREAM_POLICY.replace(
+            "arn:aws:iam::111111111111:role/billing-consumer",
+            "AROA4EXAMPLEUNIQUEID7",
+        );
+        expect![[r#"
+            the stream's resource policy names principal AROA4EXAMPLEUNIQUEID7, a unique id: IAM writes it in place of a role or user that was deleted, and a role created again with the same name has a new id; replace AROA4EXAMPLEUNIQUEID7 with arn:aws:iam::111111111111:role/billing-consumer in the stream's resource policy
+            the stream's resource policy allows dynamodb:DescribeStream to AROA4EXAMPLEUNIQUEID7 but not to this role
+            the stream's resource policy allows dynamodb:GetRecords to AROA4EXAMPLEUNIQUEID7 but not to this role
+            the stream's resource policy allows dynamodb:GetShardIterator to AROA4EXAMPLEUNIQUEID7 but not to this role
+        "#]]
+        .assert_eq(&findings_of(&identity, &orphaned));
+    }
+
+    #[test]
+    fn diagnose_a_permissions_boundary_that_denies_or_does_not_allow() {
+        let identity =
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream_and_role().0)
+                .build()
+                .to_json();
+        let logs_only = r#"{"Version":"2012-10-17","Statement":[{"Sid":"LogsOnly","Effect":"Allow","Action":["logs:*","dynamodb:ListStreams"],"Resource":"*"}]}"#;
+        expect![[r#"
+            no statement of the role's permissions boundary allows dynamodb:DescribeStream on the stream
+            no statement of the role's permissions boundary allows dynamodb:GetRecords on the stream
+            no statement of the role's permissions boundary allows dynamodb:GetShardIterator on the stream
+        "#]].assert_eq(&findings_with_boundary(&identity, Some(logs_only), STREAM_POLICY));
+        let denies = r#"{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoRecords","Effect":"Deny","Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
+        expect![[r#"
+            the role's permissions boundary denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a permissions boundary: permissions boundary statement 1 (Sid "NoRecords")
+        "#]].assert_eq(&findings_with_boundary(&identity, Some(denies), STREAM_POLICY));
     }
 }

@@ -94,6 +94,7 @@ pub async fn verify(
                 stream: stream.clone(),
                 consumer_region: Some(desired.region.clone()),
                 identity_policies: identity_policies.clone(),
+                permissions_boundary: None,
                 stream_policy: observed
                     .stream_policies
                     .get(&stream.to_string())

@@ -841,6 +841,7 @@ async fn doctor_explains_a_missing_identity_statement() {
         })
         .await,
         expect![[r#"
+            the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
             no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
             no statement of the role's identity policy allows dynamodb:GetRecords on the stream
             no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
@@ -930,6 +931,7 @@ async fn doctor_explains_a_table_with_the_aws_managed_key() {
         expect![[r#"
             the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts
             the stream has no resource policy
+            the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
             no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
             no statement of the role's identity policy allows dynamodb:GetRecords on the stream
             no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
@@ -1234,6 +1236,70 @@ async fn doctor_explains_a_real_access_denied_message() {
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
+    cloud.stop().await;
+}
+
+/// A role with a path, as an AccessDenied names it: its session ARN has no
+/// path, so doctor reads the role's real ARN before matching it against a
+/// stream policy that spells the path out.
+#[tokio::test]
+async fn doctor_matches_a_role_with_a_path_named_by_its_session() {
+    let (cloud, _, accounts) = start_logged().await;
+    let source = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
+    create_table(&source, "documents", false).await;
+    let stream = latest_stream(&cloud, B).await;
+    let iam = aws_sdk_iam::Client::new(&cloud.sdk_config(A, REGION).unwrap());
+    iam.create_role()
+        .role_name("path-reader")
+        .path("/service/")
+        .assume_role_policy_document(
+            streamgate_policy::builders::lambda_trust_policy(None).to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("path-reader")
+        .policy_name("read")
+        .policy_document(
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream)
+                .build()
+                .to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let with_path: RoleArn = format!("arn:aws:iam::{A}:role/service/path-reader")
+        .parse()
+        .unwrap();
+    source
+        .put_resource_policy()
+        .resource_arn(stream.to_string())
+        .policy(
+            streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &with_path)
+                .build()
+                .to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let message = format!(
+        "User: arn:aws:sts::{A}:assumed-role/path-reader/esm is not authorized to perform: dynamodb:GetRecords on resource: {stream} because no resource-based policy allows the dynamodb:GetRecords action"
+    );
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &message, None, &[])
+        .await
+        .unwrap();
+    let findings: String = diagnosis
+        .findings
+        .iter()
+        .map(|f| format!("{f}\n"))
+        .collect();
+    check(
+        findings,
+        expect![[r#"
+        the message reports a denial, but the role's identity policies, its permissions boundary and the stream's resource policy allow the read (AWS said: because no resource-based policy allows the dynamodb:GetRecords action); doctor cannot read a service control policy or resource control policy of either account's organization, a session policy, or a customer managed key's key policy, so look there, and retry if a policy changed in the last few seconds
+    "#]],
+    );
     cloud.stop().await;
 }
 
