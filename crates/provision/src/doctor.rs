@@ -14,9 +14,9 @@ use crate::read::{clients_of, parse_policy, read_resource_policy, read_table};
 use std::fmt;
 use streamgate_policy::arn::{AssumedRoleArn, RoleArn, StreamArn};
 use streamgate_policy::builders::STREAM_READ_ACTIONS;
-use streamgate_policy::document::{Effect, PolicyDocument, PrincipalType, Principals};
+use streamgate_policy::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
 use streamgate_policy::eval::{Outcome, PolicyKind, PolicySet, Principal, Request, evaluate};
-use streamgate_policy::pattern::{action_matches, arn_matches};
+use streamgate_policy::pattern::{action_matches, arn_matches, resource_matches};
 
 /// Which of the two policies a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +53,15 @@ pub enum Finding {
         stream_region: String,
     },
     /// The table does not exist (in the stream's Region and account).
-    TableMissing,
+    TableMissing {
+        /// The table the stream ARN names.
+        table: String,
+    },
     /// The table's stream is disabled.
-    StreamDisabled,
+    StreamDisabled {
+        /// The table.
+        table: String,
+    },
     /// The stream read is not the table's latest stream: its view type or
     /// stream setting changed since, which starts a stream with a new label.
     StaleStreamLabel {
@@ -88,13 +94,35 @@ pub enum Finding {
         key: String,
     },
     /// The stream has no resource policy at all.
-    NoStreamPolicy,
-    /// The stream's policy allows the action to other principals only.
+    NoStreamPolicy {
+        /// The stream.
+        stream: StreamArn,
+        /// The role to allow.
+        role: RoleArn,
+    },
+    /// The stream's policy allows the action on the stream to other
+    /// principals only.
     WrongPrincipal {
         /// The action.
         action: String,
         /// The principals it names instead.
         named: Vec<String>,
+        /// The role to name.
+        role: RoleArn,
+        /// The stream.
+        stream: StreamArn,
+    },
+    /// The stream's policy names the role (or its account, or `*`) for the
+    /// action, but the statement's conditions did not hold offline.
+    ConditionNotMet {
+        /// The action.
+        action: String,
+        /// The statements, e.g. `statement 0 (Sid "Read")`.
+        statements: Vec<String>,
+        /// The condition keys those statements test.
+        keys: Vec<String>,
+        /// The role.
+        role: RoleArn,
     },
     /// No statement of a policy allows the action on the stream.
     MissingStatement {
@@ -102,6 +130,14 @@ pub enum Finding {
         side: PolicySide,
         /// The action.
         action: String,
+        /// The role.
+        role: RoleArn,
+        /// The stream.
+        stream: StreamArn,
+        /// Allowing statements of that policy whose resource matches the
+        /// table but not its stream, e.g. `statement 0 (Sid "Read") names
+        /// arn:...:table/documents`.
+        table_only: Vec<String>,
     },
     /// The role's identity policies do not allow `dynamodb:ListStreams`
     /// on `*`: Lambda checks it when the event source mapping is created
@@ -150,8 +186,14 @@ impl fmt::Display for Finding {
                 f,
                 "region mismatch: the consumer is in {consumer_region}, the stream in {stream_region}; cross-account stream access works within one region only"
             ),
-            Self::TableMissing => f.write_str("the table does not exist"),
-            Self::StreamDisabled => f.write_str("the table's stream is disabled"),
+            Self::TableMissing { table } => write!(
+                f,
+                "table {table} does not exist: the stream ARN names a table deleted since, or one in another account or region"
+            ),
+            Self::StreamDisabled { table } => write!(
+                f,
+                "the stream of table {table} is disabled; enable it (UpdateTable with a StreamSpecification) in the table's account, then point the mapping and both policies at the new stream's ARN"
+            ),
             Self::StaleStreamLabel { given, latest } => write!(
                 f,
                 "stale stream label: {given} is not the table's latest stream ({latest}); the stream changed and mappings and policies must name the new one"
@@ -162,7 +204,7 @@ impl fmt::Display for Finding {
                 latest,
             } => write!(
                 f,
-                "{side} names an old stream {named}; the latest is {latest}"
+                "{side} names an old stream {named}; replace it with the latest, {latest}"
             ),
             Self::AwsManagedKey { key } => write!(
                 f,
@@ -172,14 +214,65 @@ impl fmt::Display for Finding {
                 f,
                 "the table is encrypted with customer managed key {key} and the role's identity policy does not allow kms:Decrypt with it; the key policy in the table's account must allow the role too"
             ),
-            Self::NoStreamPolicy => f.write_str("the stream has no resource policy"),
-            Self::WrongPrincipal { action, named } => write!(
+            Self::NoStreamPolicy { stream, role } => write!(
                 f,
-                "the stream's resource policy allows {action} to {} but not to this role",
+                "stream {stream} has no resource policy; in account {}, put one on the stream (PutResourcePolicy) allowing {role} dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator",
+                stream.account()
+            ),
+            Self::WrongPrincipal {
+                action,
+                named,
+                role,
+                stream,
+            } => write!(
+                f,
+                "the resource policy of stream {stream} (account {}) allows {action} to {} but not to {role}; add {role} to that statement's Principal",
+                stream.account(),
                 named.join(", ")
             ),
-            Self::MissingStatement { side, action } => {
-                write!(f, "no statement of {side} allows {action} on the stream")
+            Self::ConditionNotMet {
+                action,
+                statements,
+                keys,
+                role,
+            } => write!(
+                f,
+                "the stream's resource policy names {role} (or its account, or \"*\") for {action} in {}, but its conditions on {} did not hold when evaluated offline, without the request's context; check that the role's session meets them (aws:PrincipalOrgID needs both accounts in that organization)",
+                statements.join(", "),
+                keys.join(", ")
+            ),
+            Self::MissingStatement {
+                side,
+                action,
+                role,
+                stream,
+                table_only,
+            } => {
+                match side {
+                    PolicySide::Identity => write!(
+                        f,
+                        "no statement of the identity policies of {role} (account {}) allows {action} on {stream}; add an Allow of {action} on the stream's ARN, or on {}/stream/* for every label, to the role's policy",
+                        role.account(),
+                        stream.table_arn()
+                    )?,
+                    PolicySide::Stream => write!(
+                        f,
+                        "no statement of the resource policy of stream {stream} (account {}) allows {action} to {role}; add {action} for principal {role} to it",
+                        stream.account()
+                    )?,
+                    PolicySide::PermissionsBoundary => write!(
+                        f,
+                        "the permissions boundary of {role} (account {}) does not allow {action} on {stream}; add {action} on the stream to the boundary",
+                        role.account()
+                    )?,
+                }
+                for statement in table_only {
+                    write!(
+                        f,
+                        "; {statement}, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)"
+                    )?;
+                }
+                Ok(())
             }
             Self::ListStreamsNotAllowed { explanation } => write!(
                 f,
@@ -200,7 +293,10 @@ impl fmt::Display for Finding {
                 side,
                 action,
                 explanation,
-            } => write!(f, "{side} denies {action}: {explanation}"),
+            } => write!(
+                f,
+                "{side} denies {action}: {explanation}; remove that statement or narrow it so that it no longer matches this role reading the stream"
+            ),
         }
     }
 }
@@ -311,13 +407,18 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
     }
     let mut latest = input.stream.clone();
     match &input.table {
-        None => findings.push(Finding::TableMissing),
+        None => findings.push(Finding::TableMissing {
+            table: input.stream.table_arn().to_string(),
+        }),
         Some(table) => {
+            let disabled = Finding::StreamDisabled {
+                table: table.arn.clone(),
+            };
             match &table.stream {
-                None => findings.push(Finding::StreamDisabled),
+                None => findings.push(disabled),
                 Some(current) => {
                     if current.view_type.is_none() {
-                        findings.push(Finding::StreamDisabled);
+                        findings.push(disabled);
                     }
                     if current.arn != input.stream {
                         findings.push(Finding::StaleStreamLabel {
@@ -353,7 +454,10 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
             });
         }
     } else {
-        findings.push(Finding::NoStreamPolicy);
+        findings.push(Finding::NoStreamPolicy {
+            stream: input.stream.clone(),
+            role: input.role.clone(),
+        });
     }
 
     let principal = session(&input.role)?;
@@ -408,7 +512,9 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
                     let Some(policy) = &input.stream_policy else {
                         continue;
                     };
-                    let named = principals_allowed(policy, action);
+                    let stream = input.stream.to_string();
+                    let allowing = allowing_statements(policy, action, &stream);
+                    let named = principals_of(&allowing);
                     for id in named.iter().filter(|p| is_unique_id(p)) {
                         let finding = Finding::PrincipalIsUniqueId {
                             id: id.clone(),
@@ -422,17 +528,64 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
                         findings.push(Finding::MissingStatement {
                             side,
                             action: action.to_owned(),
+                            role: input.role.clone(),
+                            stream: input.stream.clone(),
+                            table_only: table_only(&[policy], action, &input.stream, false),
+                        });
+                    } else if named.iter().any(|p| names_role(p, &input.role)) {
+                        let naming: Vec<_> = allowing
+                            .iter()
+                            .filter(|(_, statement)| {
+                                principals_of(&[(0, statement)])
+                                    .iter()
+                                    .any(|p| names_role(p, &input.role))
+                            })
+                            .collect();
+                        let mut keys = Vec::new();
+                        for (_, statement) in &naming {
+                            for block in statement.condition.iter().flatten() {
+                                for entry in &block.entries {
+                                    if !keys.contains(&entry.key) {
+                                        keys.push(entry.key.clone());
+                                    }
+                                }
+                            }
+                        }
+                        findings.push(Finding::ConditionNotMet {
+                            action: action.to_owned(),
+                            statements: naming
+                                .iter()
+                                .map(|(index, statement)| statement_label(*index, statement))
+                                .collect(),
+                            keys,
+                            role: input.role.clone(),
                         });
                     } else {
                         findings.push(Finding::WrongPrincipal {
                             action: action.to_owned(),
                             named,
+                            role: input.role.clone(),
+                            stream: input.stream.clone(),
                         });
                     }
                 } else {
+                    let table_only = match side {
+                        PolicySide::PermissionsBoundary => input
+                            .permissions_boundary
+                            .as_ref()
+                            .map(|b| table_only(&[b], action, &input.stream, false))
+                            .unwrap_or_default(),
+                        _ => {
+                            let policies: Vec<_> = input.identity_policies.iter().collect();
+                            table_only(&policies, action, &input.stream, true)
+                        }
+                    };
                     findings.push(Finding::MissingStatement {
                         side,
                         action: action.to_owned(),
+                        role: input.role.clone(),
+                        stream: input.stream.clone(),
+                        table_only,
                     });
                 }
             }
@@ -480,19 +633,100 @@ fn is_unique_id(principal: &str) -> bool {
     })
 }
 
-/// The AWS principals an allowing statement of `policy` names for `action`.
-fn principals_allowed(policy: &PolicyDocument, action: &str) -> Vec<String> {
-    let mut named = Vec::new();
-    for statement in policy.statements() {
-        let allows_action = statement.effect == Effect::Allow
-            && statement
-                .action
-                .iter()
-                .flat_map(|a| a.iter())
-                .any(|pattern| action_matches(pattern, action));
-        if !allows_action {
-            continue;
+/// The allowing statements of `policy` (with their index) for `action`
+/// on `resource`.
+fn allowing_statements<'a>(
+    policy: &'a PolicyDocument,
+    action: &str,
+    resource: &str,
+) -> Vec<(usize, &'a Statement)> {
+    policy
+        .statements()
+        .iter()
+        .enumerate()
+        .filter(|(_, statement)| {
+            statement.effect == Effect::Allow
+                && allows_action(statement, action)
+                && match (&statement.resource, &statement.not_resource) {
+                    (Some(patterns), _) => patterns.iter().any(|p| resource_matches(p, resource)),
+                    (None, Some(patterns)) => {
+                        !patterns.iter().any(|p| resource_matches(p, resource))
+                    }
+                    (None, None) => false,
+                }
+        })
+        .collect()
+}
+
+fn allows_action(statement: &Statement, action: &str) -> bool {
+    match (&statement.action, &statement.not_action) {
+        (Some(patterns), _) => patterns.iter().any(|p| action_matches(p, action)),
+        (None, Some(patterns)) => !patterns.iter().any(|p| action_matches(p, action)),
+        (None, None) => false,
+    }
+}
+
+/// `statement N (Sid "X")`, as the evaluator names statements.
+fn statement_label(index: usize, statement: &Statement) -> String {
+    match &statement.sid {
+        Some(sid) => format!("statement {index} (Sid {sid:?})"),
+        None => format!("statement {index}"),
+    }
+}
+
+/// The allowing statements for `action` whose `Resource` names the
+/// stream's table (or a pattern matching it) but not the stream: the
+/// classic `table/x` for `table/x/stream/*`. With `numbered`, statements
+/// are named with their policy's index (identity policies).
+fn table_only(
+    policies: &[&PolicyDocument],
+    action: &str,
+    stream: &StreamArn,
+    numbered: bool,
+) -> Vec<String> {
+    let table = stream.table_arn().to_string();
+    let stream = stream.to_string();
+    let mut found = Vec::new();
+    for (number, policy) in policies.iter().enumerate() {
+        for (index, statement) in policy.statements().iter().enumerate() {
+            if statement.effect != Effect::Allow || !allows_action(statement, action) {
+                continue;
+            }
+            for pattern in statement.resource.iter().flat_map(|r| r.iter()) {
+                if resource_matches(pattern, &table) && !resource_matches(pattern, &stream) {
+                    let label = statement_label(index, statement);
+                    found.push(if numbered {
+                        format!("identity-based policy {number} {label} names {pattern}")
+                    } else {
+                        format!("{label} names {pattern}")
+                    });
+                }
+            }
         }
+    }
+    found
+}
+
+/// Whether a policy principal covers `role` (its ARN, its account, `*`,
+/// or one of its sessions), so that a statement naming it failed on
+/// something else: its conditions.
+fn names_role(principal: &str, role: &RoleArn) -> bool {
+    let account = role.account();
+    principal == "*"
+        || principal == role.to_string()
+        || principal == account.to_string()
+        || principal == account.root_arn().to_string()
+        || principal.starts_with(&format!(
+            "arn:{}:sts::{account}:assumed-role/{}/",
+            role.partition(),
+            role.name()
+        ))
+}
+
+/// The AWS principals the statements name (`*` for everyone).
+fn principals_of(statements: &[(usize, &Statement)]) -> Vec<String> {
+    let mut named = Vec::new();
+    for (_, statement) in statements {
         match &statement.principal {
             Some(Principals::Everyone) => named.push("*".to_owned()),
             Some(principals) => {
@@ -810,7 +1044,7 @@ mod tests {
         };
         let diagnosis = diagnose(&healthy).unwrap();
         expect![[r#"
-            - the table does not exist
+            - table arn:aws:dynamodb:eu-west-1:222222222222:table/documents does not exist: the stream ARN names a table deleted since, or one in another account or region
               dynamodb:DescribeStream: Allow: dynamodb:DescribeStream is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStreams"); resource-based policy statement 0 (Sid "AllowCrossAccountStreamRead")
               dynamodb:GetRecords: Allow: dynamodb:GetRecords is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStreams"); resource-based policy statement 0 (Sid "AllowCrossAccountStreamRead")
               dynamodb:GetShardIterator: Allow: dynamodb:GetShardIterator is allowed (cross-account) by identity-based policy 0 statement 0 (Sid "ReadStreams"); resource-based policy statement 0 (Sid "AllowCrossAccountStreamRead")
@@ -833,8 +1067,8 @@ mod tests {
             .map(|f| format!("{f}\n"))
             .collect();
         expect![[r#"
-            the table does not exist
-            the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0
+            table arn:aws:dynamodb:eu-west-1:222222222222:table/documents does not exist: the stream ARN names a table deleted since, or one in another account or region
+            the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0; remove that statement or narrow it so that it no longer matches this role reading the stream
         "#]]
         .assert_eq(&findings);
     }
@@ -953,9 +1187,9 @@ mod tests {
         );
         expect![[r#"
             the stream's resource policy names principal AROA4EXAMPLEUNIQUEID7, a unique id: IAM writes it in place of a role or user that was deleted, and a role created again with the same name has a new id; replace AROA4EXAMPLEUNIQUEID7 with arn:aws:iam::111111111111:role/billing-consumer in the stream's resource policy
-            the stream's resource policy allows dynamodb:DescribeStream to AROA4EXAMPLEUNIQUEID7 but not to this role
-            the stream's resource policy allows dynamodb:GetRecords to AROA4EXAMPLEUNIQUEID7 but not to this role
-            the stream's resource policy allows dynamodb:GetShardIterator to AROA4EXAMPLEUNIQUEID7 but not to this role
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:DescribeStream to AROA4EXAMPLEUNIQUEID7 but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetRecords to AROA4EXAMPLEUNIQUEID7 but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetShardIterator to AROA4EXAMPLEUNIQUEID7 but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
         "#]]
         .assert_eq(&findings_of(&identity, &orphaned));
     }
@@ -968,13 +1202,58 @@ mod tests {
                 .to_json();
         let logs_only = r#"{"Version":"2012-10-17","Statement":[{"Sid":"LogsOnly","Effect":"Allow","Action":["logs:*","dynamodb:ListStreams"],"Resource":"*"}]}"#;
         expect![[r#"
-            no statement of the role's permissions boundary allows dynamodb:DescribeStream on the stream
-            no statement of the role's permissions boundary allows dynamodb:GetRecords on the stream
-            no statement of the role's permissions boundary allows dynamodb:GetShardIterator on the stream
+            the permissions boundary of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) does not allow dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add dynamodb:DescribeStream on the stream to the boundary
+            the permissions boundary of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) does not allow dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add dynamodb:GetRecords on the stream to the boundary
+            the permissions boundary of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) does not allow dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add dynamodb:GetShardIterator on the stream to the boundary
         "#]].assert_eq(&findings_with_boundary(&identity, Some(logs_only), STREAM_POLICY));
         let denies = r#"{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoRecords","Effect":"Deny","Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
         expect![[r#"
-            the role's permissions boundary denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a permissions boundary: permissions boundary statement 1 (Sid "NoRecords")
+            the role's permissions boundary denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a permissions boundary: permissions boundary statement 1 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
         "#]].assert_eq(&findings_with_boundary(&identity, Some(denies), STREAM_POLICY));
+    }
+
+    #[test]
+    fn diagnose_a_public_stream_policy_whose_condition_does_not_hold() {
+        let identity =
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream_and_role().0)
+                .build()
+                .to_json();
+        let org_only = STREAM_POLICY
+            .replace(
+                r#"{"AWS":"arn:aws:iam::111111111111:role/billing-consumer"}"#,
+                r#""*""#,
+            )
+            .replace(
+                r#""Resource""#,
+                r#""Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-example"}},"Resource""#,
+            );
+        expect![[r#"
+            the stream's resource policy names arn:aws:iam::111111111111:role/billing-consumer (or its account, or "*") for dynamodb:DescribeStream in statement 0 (Sid "Read"), but its conditions on aws:PrincipalOrgID did not hold when evaluated offline, without the request's context; check that the role's session meets them (aws:PrincipalOrgID needs both accounts in that organization)
+            the stream's resource policy names arn:aws:iam::111111111111:role/billing-consumer (or its account, or "*") for dynamodb:GetRecords in statement 0 (Sid "Read"), but its conditions on aws:PrincipalOrgID did not hold when evaluated offline, without the request's context; check that the role's session meets them (aws:PrincipalOrgID needs both accounts in that organization)
+            the stream's resource policy names arn:aws:iam::111111111111:role/billing-consumer (or its account, or "*") for dynamodb:GetShardIterator in statement 0 (Sid "Read"), but its conditions on aws:PrincipalOrgID did not hold when evaluated offline, without the request's context; check that the role's session meets them (aws:PrincipalOrgID needs both accounts in that organization)
+        "#]].assert_eq(&findings_of(&identity, &org_only));
+    }
+
+    #[test]
+    fn diagnose_resources_that_match_the_table_but_not_its_stream() {
+        let table_only = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Reads","Effect":"Allow","Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents"},{"Effect":"Allow","Action":"dynamodb:ListStreams","Resource":"*"}]}"#;
+        expect![[r#"
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity-based policy 0 statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity-based policy 0 statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity-based policy 0 statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+        "#]].assert_eq(&findings_of(table_only, STREAM_POLICY));
+        let identity =
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream_and_role().0)
+                .build()
+                .to_json();
+        let stream_policy_on_table = STREAM_POLICY.replace(
+            "table/documents/stream/2024-05-01T12:00:00.000",
+            "table/documents",
+        );
+        expect![[r#"
+            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:DescribeStream to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:DescribeStream for principal arn:aws:iam::111111111111:role/billing-consumer to it; statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetRecords to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetRecords for principal arn:aws:iam::111111111111:role/billing-consumer to it; statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetShardIterator to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetShardIterator for principal arn:aws:iam::111111111111:role/billing-consumer to it; statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+        "#]].assert_eq(&findings_of(&identity, &stream_policy_on_table));
     }
 }

@@ -785,7 +785,7 @@ async fn doctor_explains_a_missing_stream_policy() {
         })
         .await,
         expect![[r#"
-            the stream has no resource policy
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
         "#]],
     );
 }
@@ -819,9 +819,9 @@ async fn doctor_explains_a_stream_policy_naming_another_role() {
         })
         .await,
         expect![[r#"
-            the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/someone-else but not to this role
-            the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/someone-else but not to this role
-            the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/someone-else but not to this role
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN (account 222222222222) allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/someone-else but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN (account 222222222222) allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/someone-else but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN (account 222222222222) allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/someone-else but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
         "#]],
     );
 }
@@ -842,9 +842,9 @@ async fn doctor_explains_a_missing_identity_statement() {
         .await,
         expect![[r#"
             the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
-            no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
-            no statement of the role's identity policy allows dynamodb:GetRecords on the stream
-            no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
         "#]],
     );
 }
@@ -890,8 +890,8 @@ async fn doctor_explains_a_stale_stream_label() {
         .await,
         expect![[r#"
             stale stream label: GIVEN is not the table's latest stream (LATEST); the stream changed and mappings and policies must name the new one
-            the role's identity policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; the latest is arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
-            the stream's resource policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; the latest is arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
+            the role's identity policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; replace it with the latest, arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
+            the stream's resource policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; replace it with the latest, arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
         "#]],
     );
 }
@@ -927,14 +927,14 @@ async fn doctor_explains_a_table_with_the_aws_managed_key() {
         .unwrap()
         .to_owned();
     check(
-        text.replace(&key, "KEY"),
+        text.replace(&key, "KEY").replace(stream.label(), "LABEL"),
         expect![[r#"
             the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts
-            the stream has no resource policy
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
             the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
-            no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
-            no statement of the role's identity policy allows dynamodb:GetRecords on the stream
-            no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
         "#]],
     );
     // Declared customer managed, the key is no longer a finding.
@@ -1142,13 +1142,14 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
         .unwrap();
     let report = verify(&desired, &accounts).await.unwrap();
     assert!(!report.is_ok());
+    let report = report.to_string().replace(stream.label(), "LABEL");
     expect![[r#"
         drift: stream policy 333333333333/documents
         billing can read tenant-b
         billing cannot read tenant-c
-          - the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to this role
-          - the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to this role
-          - the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to this role
+          - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+          - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+          - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
     "#]]
     .assert_eq(&report.to_string());
 
@@ -1223,9 +1224,10 @@ async fn doctor_explains_a_real_access_denied_message() {
             .findings
             .iter()
             .map(|f| format!("{f}\n"))
-            .collect(),
+            .collect::<String>()
+            .replace(stream.label(), "LABEL"),
         expect![[r#"
-            the stream has no resource policy
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
         "#]],
     );
     let error = streamgate_provision::doctor::explain(&accounts, "Throttled", None, &[])
