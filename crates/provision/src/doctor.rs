@@ -10,7 +10,7 @@
 use crate::clients::Accounts;
 use crate::error::{Failure, ProvisionError};
 use crate::observed::ObservedTable;
-use crate::read::{clients_of, parse_policy, read_resource_policy, read_table};
+use crate::read::{clients_of, parse_policy, read_resource_policy, read_table, unless_not_found};
 use std::fmt;
 use streamgate_policy::arn::{AssumedRoleArn, RoleArn, StreamArn};
 use streamgate_policy::builders::STREAM_READ_ACTIONS;
@@ -92,6 +92,11 @@ pub enum Finding {
     KeyNotGranted {
         /// The key's ARN.
         key: String,
+    },
+    /// The execution role does not exist in its account.
+    RoleMissing {
+        /// The role.
+        role: RoleArn,
     },
     /// The stream has no resource policy at all.
     NoStreamPolicy {
@@ -213,6 +218,11 @@ impl fmt::Display for Finding {
             Self::KeyNotGranted { key } => write!(
                 f,
                 "the table is encrypted with customer managed key {key} and the role's identity policy does not allow kms:Decrypt with it; the key policy in the table's account must allow the role too"
+            ),
+            Self::RoleMissing { role } => write!(
+                f,
+                "role {role} does not exist in account {}; create it (or fix the name the function uses), then name it again in the stream's resource policy: a policy naming a deleted role keeps its old unique id, not the new role",
+                role.account()
             ),
             Self::NoStreamPolicy { stream, role } => write!(
                 f,
@@ -850,29 +860,72 @@ pub async fn doctor(
 ) -> Result<Diagnosis, ProvisionError> {
     let consumer = clients_of(accounts, role.account())?;
     let source = clients_of(accounts, stream.account())?;
+    let policies = read_role_policies(consumer, role).await?;
+    let table = read_table(source, stream.account(), stream.table_name()).await?;
+    let stream_policy = read_resource_policy(source, &stream.to_string())
+        .await?
+        .map(|p| p.document);
+    let role_missing = policies.is_none();
+    let policies = policies.unwrap_or_else(|| RolePolicies {
+        role: role.clone(),
+        identity: Vec::new(),
+        boundary: None,
+    });
+    let mut diagnosis = diagnose(&DoctorInput {
+        role: policies.role,
+        stream: stream.clone(),
+        consumer_region: consumer.region.clone(),
+        identity_policies: policies.identity,
+        permissions_boundary: policies.boundary,
+        stream_policy,
+        table,
+        customer_managed_keys: customer_managed_keys.to_vec(),
+    })?;
+    if role_missing {
+        diagnosis
+            .findings
+            .insert(0, Finding::RoleMissing { role: role.clone() });
+    }
+    Ok(diagnosis)
+}
+
+/// A role's policies as IAM holds them.
+#[derive(Debug, Clone)]
+pub(crate) struct RolePolicies {
+    /// The role's ARN as IAM has it, path included.
+    pub(crate) role: RoleArn,
+    /// Its inline and attached policies.
+    pub(crate) identity: Vec<PolicyDocument>,
+    /// Its permissions boundary.
+    pub(crate) boundary: Option<PolicyDocument>,
+}
+
+/// Reads the role's ARN (with its path), its inline and attached policies
+/// and its permissions boundary; `None` when there is no such role. Read
+/// calls only.
+pub(crate) async fn read_role_policies(
+    consumer: &crate::clients::AccountClients,
+    role: &RoleArn,
+) -> Result<Option<RolePolicies>, ProvisionError> {
     // The role as IAM has it: a role ARN read from a session ARN lacks the
     // role's path, which a policy naming the role spells out.
-    let described = consumer
-        .iam
-        .get_role()
-        .role_name(role.name())
-        .send()
-        .await
-        .map_err(|e| Failure::of(&e).into_error("GetRole", role.to_string()))?;
+    let answer = consumer.iam.get_role().role_name(role.name()).send().await;
+    let Some(described) = unless_not_found(answer, "GetRole", role.to_string())? else {
+        return Ok(None);
+    };
     let iam_role = described.role();
     let role = match iam_role.map(|r| r.arn().parse::<RoleArn>()) {
         Some(Ok(arn)) if arn.account() == role.account() && arn.name() == role.name() => arn,
         _ => role.clone(),
     };
-    let role = &role;
-    let permissions_boundary = match iam_role
+    let boundary = match iam_role
         .and_then(|r| r.permissions_boundary())
         .and_then(|b| b.permissions_boundary_arn())
     {
         Some(arn) => read_managed_policy(consumer, arn).await?,
         None => None,
     };
-    let mut identity_policies = Vec::new();
+    let mut identity = Vec::new();
     let names = consumer
         .iam
         .list_role_policies()
@@ -882,7 +935,7 @@ pub async fn doctor(
         .map_err(|e| Failure::of(&e).into_error("ListRolePolicies", role.to_string()))?;
     for name in names.policy_names() {
         if let Some(text) = crate::read::read_inline_policy(consumer, role.name(), name).await? {
-            identity_policies.push(parse_policy(&text, &format!("{role} policy {name}"))?);
+            identity.push(parse_policy(&text, &format!("{role} policy {name}"))?);
         }
     }
     let attached = consumer
@@ -897,23 +950,14 @@ pub async fn doctor(
             continue;
         };
         if let Some(document) = read_managed_policy(consumer, arn).await? {
-            identity_policies.push(document);
+            identity.push(document);
         }
     }
-    let table = read_table(source, stream.account(), stream.table_name()).await?;
-    let stream_policy = read_resource_policy(source, &stream.to_string())
-        .await?
-        .map(|p| p.document);
-    diagnose(&DoctorInput {
-        role: role.clone(),
-        stream: stream.clone(),
-        consumer_region: consumer.region.clone(),
-        identity_policies,
-        permissions_boundary,
-        stream_policy,
-        table,
-        customer_managed_keys: customer_managed_keys.to_vec(),
-    })
+    Ok(Some(RolePolicies {
+        role,
+        identity,
+        boundary,
+    }))
 }
 
 /// The default version of the managed policy `arn`, or `None` when it has

@@ -457,8 +457,15 @@ async fn fresh_apply_then_apply_again_writes_nothing_then_destroy_from_a_fresh_s
     let verified = verify(&desired, &accounts).await.unwrap();
     assert!(verified.is_ok(), "{verified}");
     expect![[r#"
-        billing can read tenant-b
-        billing can read tenant-c
+        ok    table 222222222222/documents is as desired
+        ok    table 333333333333/documents is as desired
+        ok    role 111111111111/billing-consumer is as desired
+        ok    role policy 111111111111/billing-consumer is as desired
+        ok    stream policy 222222222222/documents is as desired
+        ok    stream policy 333333333333/documents is as desired
+        ok    billing can read tenant-b
+        ok    billing can read tenant-c
+        verify: all 8 checks passed
     "#]]
     .assert_eq(&verified.to_string());
     for id in [B, C] {
@@ -1108,6 +1115,61 @@ async fn a_view_type_change_moves_both_policies_to_the_new_stream() {
     destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
+/// Verify reads every policy of the role, not only the one apply writes:
+/// a deny attached by hand fails the check, with the statement that denies.
+#[tokio::test]
+async fn verify_sees_a_deny_attached_to_the_role_by_hand() {
+    let (cloud, _, accounts) = start_logged().await;
+    let desired = central_billing();
+    let mut state = StateFile::new();
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&cloud.sdk_config(A, REGION).unwrap());
+    let created = iam
+        .create_policy()
+        .policy_name("no-records")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoRecords","Effect":"Deny","Action":"dynamodb:GetRecords","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = created.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    let report = verify(&desired, &accounts).await.unwrap();
+    assert!(!report.is_ok());
+    let report = report
+        .to_string()
+        .replace(latest_stream(&cloud, C).await.label(), "LABEL-C")
+        .replace(latest_stream(&cloud, B).await.label(), "LABEL-B");
+    expect![[r#"
+        ok    table 222222222222/documents is as desired
+        ok    table 333333333333/documents is as desired
+        ok    role 111111111111/billing-consumer is as desired
+        ok    role policy 111111111111/billing-consumer is as desired
+        ok    stream policy 222222222222/documents is as desired
+        ok    stream policy 333333333333/documents is as desired
+        FAIL  billing cannot read tenant-b
+                - the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+        FAIL  billing cannot read tenant-c
+                - the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+        verify: 2 of 8 checks failed
+    "#]].assert_eq(&report);
+    iam.detach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    destroy_and_stop(cloud, &accounts, &mut state).await;
+}
+
 #[tokio::test]
 async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
     let (cloud, _, accounts) = start_logged().await;
@@ -1144,12 +1206,37 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
     assert!(!report.is_ok());
     let report = report.to_string().replace(stream.label(), "LABEL");
     expect![[r#"
-        drift: stream policy 333333333333/documents
-        billing can read tenant-b
-        billing cannot read tenant-c
-          - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
-          - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
-          - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+        ok    table 222222222222/documents is as desired
+        ok    table 333333333333/documents is as desired
+        ok    role 111111111111/billing-consumer is as desired
+        ok    role policy 111111111111/billing-consumer is as desired
+        ok    stream policy 222222222222/documents is as desired
+        FAIL  stream policy 333333333333/documents differs from the desired state
+                  {
+                      "Version": "2012-10-17",
+                      "Statement": [
+                          {
+                              "Sid": "AllowCrossAccountStreamRead",
+                              "Effect": "Allow",
+                              "Principal": {
+                -                 "AWS": "arn:aws:iam::333333333333:role/intruder"
+                +                 "AWS": "arn:aws:iam::111111111111:role/billing-consumer"
+                              },
+                              "Action": [
+                                  "dynamodb:DescribeStream",
+                                  "dynamodb:GetRecords",
+                                  "dynamodb:GetShardIterator"
+                              ],
+                              "Resource": "arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL"
+                          }
+                      ]
+                  }
+        ok    billing can read tenant-b
+        FAIL  billing cannot read tenant-c
+                - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+                - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+                - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+        verify: 2 of 8 checks failed
     "#]]
     .assert_eq(&report.to_string());
 
@@ -1238,6 +1325,21 @@ async fn doctor_explains_a_real_access_denied_message() {
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
+    cloud.stop().await;
+}
+
+/// A role that does not exist is a finding, not an error: the other side
+/// is still diagnosed.
+#[tokio::test]
+async fn doctor_explains_a_missing_role() {
+    let (cloud, _, accounts) = start_logged().await;
+    let source = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
+    create_table(&source, "documents", false).await;
+    let stream = latest_stream(&cloud, B).await;
+    let role: RoleArn = format!("arn:aws:iam::{A}:role/gone").parse().unwrap();
+    let diagnosis = doctor(&accounts, &role, &stream, &[]).await.unwrap();
+    let first = diagnosis.findings.first().map(ToString::to_string);
+    expect!["role arn:aws:iam::111111111111:role/gone does not exist in account 111111111111; create it (or fix the name the function uses), then name it again in the stream's resource policy: a policy naming a deleted role keeps its old unique id, not the new role"].assert_eq(first.as_deref().unwrap_or("-"));
     cloud.stop().await;
 }
 
