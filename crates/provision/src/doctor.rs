@@ -15,7 +15,9 @@ use std::fmt;
 use streamgate_policy::arn::{AssumedRoleArn, RoleArn, StreamArn};
 use streamgate_policy::builders::STREAM_READ_ACTIONS;
 use streamgate_policy::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
-use streamgate_policy::eval::{Outcome, PolicyKind, PolicySet, Principal, Request, evaluate};
+use streamgate_policy::eval::{
+    Outcome, PolicyKind, PolicySet, Principal, Request, StatementRef, evaluate,
+};
 use streamgate_policy::pattern::{action_matches, arn_matches, resource_matches};
 
 /// Which of the two policies a finding is about.
@@ -176,6 +178,8 @@ pub enum Finding {
         side: PolicySide,
         /// The action.
         action: String,
+        /// The statements that deny, with the policy they are in.
+        statements: Vec<String>,
         /// The evaluator's explanation.
         explanation: String,
     },
@@ -302,10 +306,12 @@ impl fmt::Display for Finding {
             Self::ExplicitDeny {
                 side,
                 action,
+                statements,
                 explanation,
             } => write!(
                 f,
-                "{side} denies {action}: {explanation}; remove that statement or narrow it so that it no longer matches this role reading the stream"
+                "{side} denies {action} in {}: {explanation}; remove that statement or narrow it so that it no longer matches this role reading the stream",
+                statements.join(", ")
             ),
         }
     }
@@ -322,6 +328,10 @@ pub struct DoctorInput {
     pub consumer_region: Option<String>,
     /// The role's identity policies.
     pub identity_policies: Vec<PolicyDocument>,
+    /// The names of `identity_policies`, in the same order: an inline
+    /// policy's name, a managed policy's ARN. A policy without one is
+    /// named by its index.
+    pub identity_policy_names: Vec<String>,
     /// The role's permissions boundary, if it has one.
     pub permissions_boundary: Option<PolicyDocument>,
     /// The stream's resource policy.
@@ -514,6 +524,11 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
             Outcome::ExplicitDeny => findings.push(Finding::ExplicitDeny {
                 side: side_of(decision.denied_by()),
                 action: action.to_owned(),
+                statements: decision
+                    .statements()
+                    .iter()
+                    .map(|statement| named_statement(input, statement))
+                    .collect(),
                 explanation: decision.to_string(),
             }),
             Outcome::ImplicitDeny => {
@@ -540,7 +555,9 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
                             action: action.to_owned(),
                             role: input.role.clone(),
                             stream: input.stream.clone(),
-                            table_only: table_only(&[policy], action, &input.stream, false),
+                            table_only: table_only(&[policy], action, &input.stream, &|_| {
+                                "the stream's resource policy".to_owned()
+                            }),
                         });
                     } else if named.iter().any(|p| names_role(p, &input.role)) {
                         let naming: Vec<_> = allowing
@@ -583,11 +600,17 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
                         PolicySide::PermissionsBoundary => input
                             .permissions_boundary
                             .as_ref()
-                            .map(|b| table_only(&[b], action, &input.stream, false))
+                            .map(|b| {
+                                table_only(&[b], action, &input.stream, &|_| {
+                                    "the permissions boundary".to_owned()
+                                })
+                            })
                             .unwrap_or_default(),
                         _ => {
                             let policies: Vec<_> = input.identity_policies.iter().collect();
-                            table_only(&policies, action, &input.stream, true)
+                            table_only(&policies, action, &input.stream, &|index| {
+                                identity_policy_name(input, index)
+                            })
                         }
                     };
                     findings.push(Finding::MissingStatement {
@@ -676,6 +699,30 @@ fn allows_action(statement: &Statement, action: &str) -> bool {
     }
 }
 
+/// How an identity policy is named in findings: `identity policy "NAME"`,
+/// or by its index when its name is unknown.
+fn identity_policy_name(input: &DoctorInput, index: usize) -> String {
+    match input.identity_policy_names.get(index) {
+        Some(name) => format!("identity policy {name:?}"),
+        None => format!("identity-based policy {index}"),
+    }
+}
+
+/// A statement the evaluator cites, with the policy it is in named.
+fn named_statement(input: &DoctorInput, statement: &StatementRef) -> String {
+    let policy = match statement.kind {
+        PolicyKind::Identity => identity_policy_name(input, statement.policy_index),
+        PolicyKind::Resource => "the stream's resource policy".to_owned(),
+        PolicyKind::PermissionsBoundary => "the permissions boundary".to_owned(),
+        PolicyKind::Session => "the session policy".to_owned(),
+    };
+    let label = match &statement.sid {
+        Some(sid) => format!("statement {} (Sid {sid:?})", statement.statement_index),
+        None => format!("statement {}", statement.statement_index),
+    };
+    format!("{policy} {label}")
+}
+
 /// `statement N (Sid "X")`, as the evaluator names statements.
 fn statement_label(index: usize, statement: &Statement) -> String {
     match &statement.sid {
@@ -686,13 +733,13 @@ fn statement_label(index: usize, statement: &Statement) -> String {
 
 /// The allowing statements for `action` whose `Resource` names the
 /// stream's table (or a pattern matching it) but not the stream: the
-/// classic `table/x` for `table/x/stream/*`. With `numbered`, statements
-/// are named with their policy's index (identity policies).
+/// classic `table/x` for `table/x/stream/*`. `name` names a policy by its
+/// index in `policies`.
 fn table_only(
     policies: &[&PolicyDocument],
     action: &str,
     stream: &StreamArn,
-    numbered: bool,
+    name: &dyn Fn(usize) -> String,
 ) -> Vec<String> {
     let table = stream.table_arn().to_string();
     let stream = stream.to_string();
@@ -705,11 +752,7 @@ fn table_only(
             for pattern in statement.resource.iter().flat_map(|r| r.iter()) {
                 if resource_matches(pattern, &table) && !resource_matches(pattern, &stream) {
                     let label = statement_label(index, statement);
-                    found.push(if numbered {
-                        format!("identity-based policy {number} {label} names {pattern}")
-                    } else {
-                        format!("{label} names {pattern}")
-                    });
+                    found.push(format!("{} {label} names {pattern}", name(number)));
                 }
             }
         }
@@ -869,6 +912,7 @@ pub async fn doctor(
     let policies = policies.unwrap_or_else(|| RolePolicies {
         role: role.clone(),
         identity: Vec::new(),
+        names: Vec::new(),
         boundary: None,
     });
     let mut diagnosis = diagnose(&DoctorInput {
@@ -876,6 +920,7 @@ pub async fn doctor(
         stream: stream.clone(),
         consumer_region: consumer.region.clone(),
         identity_policies: policies.identity,
+        identity_policy_names: policies.names,
         permissions_boundary: policies.boundary,
         stream_policy,
         table,
@@ -896,6 +941,8 @@ pub(crate) struct RolePolicies {
     pub(crate) role: RoleArn,
     /// Its inline and attached policies.
     pub(crate) identity: Vec<PolicyDocument>,
+    /// Their names: an inline policy's name, a managed policy's ARN.
+    pub(crate) names: Vec<String>,
     /// Its permissions boundary.
     pub(crate) boundary: Option<PolicyDocument>,
 }
@@ -926,6 +973,7 @@ pub(crate) async fn read_role_policies(
         None => None,
     };
     let mut identity = Vec::new();
+    let mut policy_names = Vec::new();
     let names = consumer
         .iam
         .list_role_policies()
@@ -936,6 +984,7 @@ pub(crate) async fn read_role_policies(
     for name in names.policy_names() {
         if let Some(text) = crate::read::read_inline_policy(consumer, role.name(), name).await? {
             identity.push(parse_policy(&text, &format!("{role} policy {name}"))?);
+            policy_names.push(name.clone());
         }
     }
     let attached = consumer
@@ -951,11 +1000,13 @@ pub(crate) async fn read_role_policies(
         };
         if let Some(document) = read_managed_policy(consumer, arn).await? {
             identity.push(document);
+            policy_names.push(arn.to_owned());
         }
     }
     Ok(Some(RolePolicies {
         role,
         identity,
+        names: policy_names,
         boundary,
     }))
 }
@@ -1079,6 +1130,7 @@ mod tests {
             identity_policies: vec![
                 streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream).build(),
             ],
+            identity_policy_names: Vec::new(),
             permissions_boundary: None,
             stream_policy: Some(
                 streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &role).build(),
@@ -1112,7 +1164,7 @@ mod tests {
             .collect();
         expect![[r#"
             table arn:aws:dynamodb:eu-west-1:222222222222:table/documents does not exist: the stream ARN names a table deleted since, or one in another account or region
-            the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0; remove that statement or narrow it so that it no longer matches this role reading the stream
+            the role's identity policy denies dynamodb:GetRecords in identity-based policy 1 statement 0: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0; remove that statement or narrow it so that it no longer matches this role reading the stream
         "#]]
         .assert_eq(&findings);
     }
@@ -1129,6 +1181,7 @@ mod tests {
             stream: stream.clone(),
             consumer_region: Some("eu-west-1".to_owned()),
             identity_policies: vec![identity],
+            identity_policy_names: Vec::new(),
             permissions_boundary: None,
             stream_policy: Some(
                 streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &role).build(),
@@ -1185,6 +1238,7 @@ mod tests {
             stream: stream.clone(),
             consumer_region: Some("eu-west-1".to_owned()),
             identity_policies: vec![PolicyDocument::parse(identity).unwrap()],
+            identity_policy_names: vec!["read".to_owned()],
             permissions_boundary: boundary.map(|b| PolicyDocument::parse(b).unwrap()),
             stream_policy: Some(PolicyDocument::parse(stream_policy).unwrap()),
             table: Some(ObservedTable {
@@ -1252,7 +1306,7 @@ mod tests {
         "#]].assert_eq(&findings_with_boundary(&identity, Some(logs_only), STREAM_POLICY));
         let denies = r#"{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoRecords","Effect":"Deny","Action":"dynamodb:GetRecords","Resource":"*"}]}"#;
         expect![[r#"
-            the role's permissions boundary denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a permissions boundary: permissions boundary statement 1 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+            the role's permissions boundary denies dynamodb:GetRecords in the permissions boundary statement 1 (Sid "NoRecords"): ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in a permissions boundary: permissions boundary statement 1 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
         "#]].assert_eq(&findings_with_boundary(&identity, Some(denies), STREAM_POLICY));
     }
 
@@ -1282,9 +1336,9 @@ mod tests {
     fn diagnose_resources_that_match_the_table_but_not_its_stream() {
         let table_only = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Reads","Effect":"Allow","Action":["dynamodb:DescribeStream","dynamodb:GetRecords","dynamodb:GetShardIterator"],"Resource":"arn:aws:dynamodb:eu-west-1:222222222222:table/documents"},{"Effect":"Allow","Action":"dynamodb:ListStreams","Resource":"*"}]}"#;
         expect![[r#"
-            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity-based policy 0 statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
-            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity-based policy 0 statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
-            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity-based policy 0 statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity policy "read" statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity policy "read" statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy; identity policy "read" statement 0 (Sid "Reads") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
         "#]].assert_eq(&findings_of(table_only, STREAM_POLICY));
         let identity =
             streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream_and_role().0)
@@ -1295,9 +1349,9 @@ mod tests {
             "table/documents",
         );
         expect![[r#"
-            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:DescribeStream to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:DescribeStream for principal arn:aws:iam::111111111111:role/billing-consumer to it; statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
-            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetRecords to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetRecords for principal arn:aws:iam::111111111111:role/billing-consumer to it; statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
-            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetShardIterator to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetShardIterator for principal arn:aws:iam::111111111111:role/billing-consumer to it; statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:DescribeStream to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:DescribeStream for principal arn:aws:iam::111111111111:role/billing-consumer to it; the stream's resource policy statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetRecords to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetRecords for principal arn:aws:iam::111111111111:role/billing-consumer to it; the stream's resource policy statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
+            no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetShardIterator to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetShardIterator for principal arn:aws:iam::111111111111:role/billing-consumer to it; the stream's resource policy statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
         "#]].assert_eq(&findings_of(&identity, &stream_policy_on_table));
     }
 }

@@ -122,9 +122,10 @@ pub async fn verify(
         // a deny attached by hand, or a permissions boundary, stops the read.
         let clients = clients_of(accounts, role.account())?;
         let policies = read_role_policies(clients, &role).await?;
-        let (role, identity_policies, permissions_boundary) = match policies {
-            Some(p) => (p.role, p.identity, p.boundary),
-            None => (role, Vec::new(), None),
+        let (role, identity_policies, identity_policy_names, permissions_boundary) = match policies
+        {
+            Some(p) => (p.role, p.identity, p.names, p.boundary),
+            None => (role, Vec::new(), Vec::new(), None),
         };
         for subscription in &consumer.subscriptions {
             let Some(source) = desired.find_source(&subscription.source) else {
@@ -140,6 +141,7 @@ pub async fn verify(
                 stream: stream.clone(),
                 consumer_region: Some(desired.region.clone()),
                 identity_policies: identity_policies.clone(),
+                identity_policy_names: identity_policy_names.clone(),
                 permissions_boundary: permissions_boundary.clone(),
                 stream_policy: observed
                     .stream_policies

@@ -1156,9 +1156,9 @@ async fn verify_sees_a_deny_attached_to_the_role_by_hand() {
         ok    stream policy 222222222222/documents is as desired
         ok    stream policy 333333333333/documents is as desired
         FAIL  billing cannot read tenant-b
-                - the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+                - the role's identity policy denies dynamodb:GetRecords in identity policy "arn:aws:iam::111111111111:policy/no-records" statement 0 (Sid "NoRecords"): ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
         FAIL  billing cannot read tenant-c
-                - the role's identity policy denies dynamodb:GetRecords: ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+                - the role's identity policy denies dynamodb:GetRecords in identity policy "arn:aws:iam::111111111111:policy/no-records" statement 0 (Sid "NoRecords"): ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
         verify: 2 of 8 checks failed
     "#]].assert_eq(&report);
     iam.detach_role_policy()
