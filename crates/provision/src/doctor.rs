@@ -131,6 +131,18 @@ pub enum Finding {
         /// The role.
         role: RoleArn,
     },
+    /// The stream's policy names sessions of the role
+    /// (`arn:aws:sts::A:assumed-role/ROLE/SESSION`), not the role: a
+    /// session name is chosen by whoever assumes the role (Lambda picks its
+    /// own), so such a grant matches only that one session.
+    SessionPrincipal {
+        /// The action.
+        action: String,
+        /// The session ARNs named.
+        named: Vec<String>,
+        /// The role to name instead.
+        role: RoleArn,
+    },
     /// No statement of a policy allows the action on the stream.
     MissingStatement {
         /// Which policy.
@@ -254,6 +266,15 @@ impl fmt::Display for Finding {
                 "the stream's resource policy names {role} (or its account, or \"*\") for {action} in {}, but its conditions on {} did not hold when evaluated offline, without the request's context; check that the role's session meets them (aws:PrincipalOrgID needs both accounts in that organization)",
                 statements.join(", "),
                 keys.join(", ")
+            ),
+            Self::SessionPrincipal {
+                action,
+                named,
+                role,
+            } => write!(
+                f,
+                "the stream's resource policy allows {action} only to the session {} of the role, and the session that reads is named by whoever assumes the role (Lambda picks its own name); name the role {role} as the principal instead",
+                named.join(", ")
             ),
             Self::MissingStatement {
                 side,
@@ -559,6 +580,17 @@ pub fn diagnose(input: &DoctorInput) -> Result<Diagnosis, ProvisionError> {
                                 "the stream's resource policy".to_owned()
                             }),
                         });
+                    } else if !named.iter().any(|p| names_role(p, &input.role))
+                        && named.iter().any(|p| names_session_of(p, &input.role))
+                    {
+                        findings.push(Finding::SessionPrincipal {
+                            action: action.to_owned(),
+                            named: named
+                                .into_iter()
+                                .filter(|p| names_session_of(p, &input.role))
+                                .collect(),
+                            role: input.role.clone(),
+                        });
                     } else if named.iter().any(|p| names_role(p, &input.role)) {
                         let naming: Vec<_> = allowing
                             .iter()
@@ -760,20 +792,25 @@ fn table_only(
     found
 }
 
-/// Whether a policy principal covers `role` (its ARN, its account, `*`,
-/// or one of its sessions), so that a statement naming it failed on
-/// something else: its conditions.
+/// Whether a policy principal covers `role` (its ARN, its account or
+/// `*`), so that a statement naming it failed on something else: its
+/// conditions.
 fn names_role(principal: &str, role: &RoleArn) -> bool {
     let account = role.account();
     principal == "*"
         || principal == role.to_string()
         || principal == account.to_string()
         || principal == account.root_arn().to_string()
-        || principal.starts_with(&format!(
-            "arn:{}:sts::{account}:assumed-role/{}/",
-            role.partition(),
-            role.name()
-        ))
+}
+
+/// Whether a policy principal is a session of `role`.
+fn names_session_of(principal: &str, role: &RoleArn) -> bool {
+    principal.starts_with(&format!(
+        "arn:{}:sts::{}:assumed-role/{}/",
+        role.partition(),
+        role.account(),
+        role.name()
+    ))
 }
 
 /// The AWS principals the statements name (`*` for everyone).
@@ -1353,5 +1390,22 @@ mod tests {
             no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetRecords to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetRecords for principal arn:aws:iam::111111111111:role/billing-consumer to it; the stream's resource policy statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
             no statement of the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/2024-05-01T12:00:00.000 (account 222222222222) allows dynamodb:GetShardIterator to arn:aws:iam::111111111111:role/billing-consumer; add dynamodb:GetShardIterator for principal arn:aws:iam::111111111111:role/billing-consumer to it; the stream's resource policy statement 0 (Sid "Read") names arn:aws:dynamodb:eu-west-1:222222222222:table/documents, which matches the table but not its stream (a stream's ARN is the table's followed by /stream/LABEL)
         "#]].assert_eq(&findings_of(&identity, &stream_policy_on_table));
+    }
+
+    #[test]
+    fn diagnose_a_stream_policy_naming_one_session_of_the_role() {
+        let identity =
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream_and_role().0)
+                .build()
+                .to_json();
+        let session_only = STREAM_POLICY.replace(
+            "arn:aws:iam::111111111111:role/billing-consumer",
+            "arn:aws:sts::111111111111:assumed-role/billing-consumer/someone",
+        );
+        expect![[r#"
+            the stream's resource policy allows dynamodb:DescribeStream only to the session arn:aws:sts::111111111111:assumed-role/billing-consumer/someone of the role, and the session that reads is named by whoever assumes the role (Lambda picks its own name); name the role arn:aws:iam::111111111111:role/billing-consumer as the principal instead
+            the stream's resource policy allows dynamodb:GetRecords only to the session arn:aws:sts::111111111111:assumed-role/billing-consumer/someone of the role, and the session that reads is named by whoever assumes the role (Lambda picks its own name); name the role arn:aws:iam::111111111111:role/billing-consumer as the principal instead
+            the stream's resource policy allows dynamodb:GetShardIterator only to the session arn:aws:sts::111111111111:assumed-role/billing-consumer/someone of the role, and the session that reads is named by whoever assumes the role (Lambda picks its own name); name the role arn:aws:iam::111111111111:role/billing-consumer as the principal instead
+        "#]].assert_eq(&findings_of(&identity, &session_only));
     }
 }
