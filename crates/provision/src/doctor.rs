@@ -184,6 +184,15 @@ pub enum Finding {
         /// control policy`, when it gives one.
         reason: Option<String>,
     },
+    /// The message blames a kind of policy doctor cannot read: a service
+    /// control policy, a resource control policy, a session policy or a
+    /// VPC endpoint policy.
+    DeniedWhereDoctorCannotSee {
+        /// The kind, e.g. `service control policy`.
+        kind: String,
+        /// The message's reason.
+        reason: String,
+    },
     /// A statement explicitly denies the action.
     ExplicitDeny {
         /// Which policy.
@@ -323,6 +332,23 @@ impl fmt::Display for Finding {
                     write!(f, " (AWS said: {reason})")?;
                 }
                 f.write_str("; doctor cannot read a service control policy or resource control policy of either account's organization, a session policy, or a customer managed key's key policy, so look there, and retry if a policy changed in the last few seconds")
+            }
+            Self::DeniedWhereDoctorCannotSee { kind, reason } => {
+                let place = match kind.as_str() {
+                    "session policy" => {
+                        "it is passed by whoever assumes the role (AssumeRole's Policy or PolicyArns)"
+                    }
+                    "VPC endpoint policy" => {
+                        "it is set on the VPC endpoint the request went through"
+                    }
+                    _ => {
+                        "it is set in the organization's management account, for the account or an organizational unit above it"
+                    }
+                };
+                write!(
+                    f,
+                    "AWS denied in a {kind} ({reason}), which doctor cannot read: {place}; change it there"
+                )
             }
             Self::ExplicitDeny {
                 side,
@@ -897,6 +923,14 @@ pub fn parse_denial(message: &str) -> DenialSubjects {
     subjects
 }
 
+/// Kinds of policy an AccessDenied may blame that doctor cannot read.
+const INVISIBLE_POLICY_KINDS: [&str; 4] = [
+    "service control policy",
+    "resource control policy",
+    "session policy",
+    "VPC endpoint policy",
+];
+
 /// Explains an error message: the role and stream are read from it (a
 /// "Cannot access stream" message names no role, so pass `role`), then
 /// [`doctor`] fetches and diagnoses.
@@ -921,7 +955,18 @@ pub async fn explain(
             message: message.to_owned(),
         })?;
     let mut diagnosis = doctor(accounts, &role, &stream, customer_managed_keys).await?;
-    if diagnosis.is_healthy() {
+    let invisible = subjects.reason.as_deref().and_then(|reason| {
+        INVISIBLE_POLICY_KINDS
+            .iter()
+            .find(|kind| reason.contains(*kind))
+            .map(|kind| Finding::DeniedWhereDoctorCannotSee {
+                kind: (*kind).to_owned(),
+                reason: reason.to_owned(),
+            })
+    });
+    if let Some(finding) = invisible {
+        diagnosis.findings.insert(0, finding);
+    } else if diagnosis.is_healthy() {
         diagnosis.findings.push(Finding::DenialNotReproduced {
             reason: subjects.reason,
         });

@@ -1317,6 +1317,26 @@ async fn doctor_explains_a_real_access_denied_message() {
             stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
         "#]],
     );
+    // A denial blamed on a service control policy is beyond what doctor
+    // reads: it says so, and where that policy lives.
+    let denied_by_scp = format!(
+        "User: arn:aws:sts::{A}:assumed-role/billing-consumer/esm is not authorized to perform: dynamodb:GetRecords on resource: {stream} with an explicit deny in a service control policy"
+    );
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &denied_by_scp, None, &[])
+        .await
+        .unwrap();
+    check(
+        diagnosis
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect::<String>()
+            .replace(stream.label(), "LABEL"),
+        expect![[r#"
+            AWS denied in a service control policy (with an explicit deny in a service control policy), which doctor cannot read: it is set in the organization's management account, for the account or an organizational unit above it; change it there
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
+        "#]],
+    );
     let error = streamgate_provision::doctor::explain(&accounts, "Throttled", None, &[])
         .await
         .unwrap_err();
