@@ -214,7 +214,7 @@ impl fmt::Display for Finding {
                 stream_region,
             } => write!(
                 f,
-                "region mismatch: the consumer is in {consumer_region}, the stream in {stream_region}; cross-account stream access works within one region only"
+                "region mismatch: the consumer is in {consumer_region}, the stream in {stream_region}; cross-account stream access works within one region only: run the function and its mapping in {stream_region}"
             ),
             Self::TableMissing { table } => write!(
                 f,
@@ -238,7 +238,7 @@ impl fmt::Display for Finding {
             ),
             Self::AwsManagedKey { key } => write!(
                 f,
-                "the table is encrypted with KMS key {key}, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts"
+                "the table is encrypted with KMS key {key}, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts: in the table's account, switch it to an AWS owned or a customer managed key (UpdateTable with an SSESpecification), or, if {key} is customer managed, declare it so"
             ),
             Self::KeyNotGranted { key } => write!(
                 f,

@@ -861,7 +861,7 @@ async fn doctor_explains_a_region_mismatch() {
     check(
         diagnose_broken("us-east-1", |_, _| async { None }).await,
         expect![[r#"
-            region mismatch: the consumer is in us-east-1, the stream in eu-west-1; cross-account stream access works within one region only
+            region mismatch: the consumer is in us-east-1, the stream in eu-west-1; cross-account stream access works within one region only: run the function and its mapping in eu-west-1
         "#]],
     );
 }
@@ -936,7 +936,7 @@ async fn doctor_explains_a_table_with_the_aws_managed_key() {
     check(
         text.replace(&key, "KEY").replace(stream.label(), "LABEL"),
         expect![[r#"
-            the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts
+            the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts: in the table's account, switch it to an AWS owned or a customer managed key (UpdateTable with an SSESpecification), or, if KEY is customer managed, declare it so
             stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
             the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
             no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
