@@ -28,7 +28,7 @@ pub(crate) fn clients_of<'a>(
 
 /// The output of a read, or `None` when AWS answers that the resource does
 /// not exist; any other failure is the error of `operation` on `resource`.
-fn unless_not_found<Output, OperationError, Response>(
+pub(crate) fn unless_not_found<Output, OperationError, Response>(
     answer: Result<Output, aws_sdk_iam::error::SdkError<OperationError, Response>>,
     operation: &'static str,
     resource: impl Into<String>,

@@ -457,8 +457,15 @@ async fn fresh_apply_then_apply_again_writes_nothing_then_destroy_from_a_fresh_s
     let verified = verify(&desired, &accounts).await.unwrap();
     assert!(verified.is_ok(), "{verified}");
     expect![[r#"
-        billing can read tenant-b
-        billing can read tenant-c
+        ok    table 222222222222/documents is as desired
+        ok    table 333333333333/documents is as desired
+        ok    role 111111111111/billing-consumer is as desired
+        ok    role policy 111111111111/billing-consumer is as desired
+        ok    stream policy 222222222222/documents is as desired
+        ok    stream policy 333333333333/documents is as desired
+        ok    billing can read tenant-b
+        ok    billing can read tenant-c
+        verify: all 8 checks passed
     "#]]
     .assert_eq(&verified.to_string());
     for id in [B, C] {
@@ -785,7 +792,7 @@ async fn doctor_explains_a_missing_stream_policy() {
         })
         .await,
         expect![[r#"
-            the stream has no resource policy
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
         "#]],
     );
 }
@@ -819,9 +826,9 @@ async fn doctor_explains_a_stream_policy_naming_another_role() {
         })
         .await,
         expect![[r#"
-            the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/someone-else but not to this role
-            the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/someone-else but not to this role
-            the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/someone-else but not to this role
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN (account 222222222222) allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/someone-else but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN (account 222222222222) allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/someone-else but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+            the resource policy of stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN (account 222222222222) allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/someone-else but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
         "#]],
     );
 }
@@ -841,9 +848,10 @@ async fn doctor_explains_a_missing_identity_statement() {
         })
         .await,
         expect![[r#"
-            no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
-            no statement of the role's identity policy allows dynamodb:GetRecords on the stream
-            no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
+            the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
         "#]],
     );
 }
@@ -853,7 +861,7 @@ async fn doctor_explains_a_region_mismatch() {
     check(
         diagnose_broken("us-east-1", |_, _| async { None }).await,
         expect![[r#"
-            region mismatch: the consumer is in us-east-1, the stream in eu-west-1; cross-account stream access works within one region only
+            region mismatch: the consumer is in us-east-1, the stream in eu-west-1; cross-account stream access works within one region only: run the function and its mapping in eu-west-1
         "#]],
     );
 }
@@ -889,8 +897,8 @@ async fn doctor_explains_a_stale_stream_label() {
         .await,
         expect![[r#"
             stale stream label: GIVEN is not the table's latest stream (LATEST); the stream changed and mappings and policies must name the new one
-            the role's identity policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; the latest is arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
-            the stream's resource policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; the latest is arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
+            the role's identity policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; replace it with the latest, arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
+            the stream's resource policy names an old stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/GIVEN; replace it with the latest, arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LATEST
         "#]],
     );
 }
@@ -926,13 +934,14 @@ async fn doctor_explains_a_table_with_the_aws_managed_key() {
         .unwrap()
         .to_owned();
     check(
-        text.replace(&key, "KEY"),
+        text.replace(&key, "KEY").replace(stream.label(), "LABEL"),
         expect![[r#"
-            the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts
-            the stream has no resource policy
-            no statement of the role's identity policy allows dynamodb:DescribeStream on the stream
-            no statement of the role's identity policy allows dynamodb:GetRecords on the stream
-            no statement of the role's identity policy allows dynamodb:GetShardIterator on the stream
+            the table is encrypted with KMS key KEY, not declared customer managed; tables encrypted with the AWS managed key cannot be read across accounts: in the table's account, switch it to an AWS owned or a customer managed key (UpdateTable with an SSESpecification), or, if KEY is customer managed, declare it so
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
+            the role's identity policy does not allow dynamodb:ListStreams on "*", which Lambda checks when it creates the event source mapping; add an allow of dynamodb:ListStreams on resource "*" to the role's identity policy (the stream's policy cannot carry it): ImplicitDeny: dynamodb:ListStreams is denied (same-account) because no identity-based policy allows the dynamodb:ListStreams action
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:DescribeStream on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:DescribeStream on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetRecords on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:GetRecords on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
+            no statement of the identity policies of arn:aws:iam::111111111111:role/billing-consumer (account 111111111111) allows dynamodb:GetShardIterator on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL; add an Allow of dynamodb:GetShardIterator on the stream's ARN, or on arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/* for every label, to the role's policy
         "#]],
     );
     // Declared customer managed, the key is no longer a finding.
@@ -1106,6 +1115,61 @@ async fn a_view_type_change_moves_both_policies_to_the_new_stream() {
     destroy_and_stop(cloud, &accounts, &mut state).await;
 }
 
+/// Verify reads every policy of the role, not only the one apply writes:
+/// a deny attached by hand fails the check, with the statement that denies.
+#[tokio::test]
+async fn verify_sees_a_deny_attached_to_the_role_by_hand() {
+    let (cloud, _, accounts) = start_logged().await;
+    let desired = central_billing();
+    let mut state = StateFile::new();
+    apply(&desired, &accounts, &Waits::local(), &mut state)
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&cloud.sdk_config(A, REGION).unwrap());
+    let created = iam
+        .create_policy()
+        .policy_name("no-records")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoRecords","Effect":"Deny","Action":"dynamodb:GetRecords","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = created.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    let report = verify(&desired, &accounts).await.unwrap();
+    assert!(!report.is_ok());
+    let report = report
+        .to_string()
+        .replace(latest_stream(&cloud, C).await.label(), "LABEL-C")
+        .replace(latest_stream(&cloud, B).await.label(), "LABEL-B");
+    expect![[r#"
+        ok    table 222222222222/documents is as desired
+        ok    table 333333333333/documents is as desired
+        ok    role 111111111111/billing-consumer is as desired
+        ok    role policy 111111111111/billing-consumer is as desired
+        ok    stream policy 222222222222/documents is as desired
+        ok    stream policy 333333333333/documents is as desired
+        FAIL  billing cannot read tenant-b
+                - the role's identity policy denies dynamodb:GetRecords in identity policy "arn:aws:iam::111111111111:policy/no-records" statement 0 (Sid "NoRecords"): ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+        FAIL  billing cannot read tenant-c
+                - the role's identity policy denies dynamodb:GetRecords in identity policy "arn:aws:iam::111111111111:policy/no-records" statement 0 (Sid "NoRecords"): ExplicitDeny: dynamodb:GetRecords is denied with an explicit deny in an identity-based policy: identity-based policy 1 statement 0 (Sid "NoRecords"); remove that statement or narrow it so that it no longer matches this role reading the stream
+        verify: 2 of 8 checks failed
+    "#]].assert_eq(&report);
+    iam.detach_role_policy()
+        .role_name("billing-consumer")
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    destroy_and_stop(cloud, &accounts, &mut state).await;
+}
+
 #[tokio::test]
 async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
     let (cloud, _, accounts) = start_logged().await;
@@ -1140,13 +1204,39 @@ async fn verify_reports_drift_and_destroy_accepts_pieces_already_gone() {
         .unwrap();
     let report = verify(&desired, &accounts).await.unwrap();
     assert!(!report.is_ok());
+    let report = report.to_string().replace(stream.label(), "LABEL");
     expect![[r#"
-        drift: stream policy 333333333333/documents
-        billing can read tenant-b
-        billing cannot read tenant-c
-          - the stream's resource policy allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to this role
-          - the stream's resource policy allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to this role
-          - the stream's resource policy allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to this role
+        ok    table 222222222222/documents is as desired
+        ok    table 333333333333/documents is as desired
+        ok    role 111111111111/billing-consumer is as desired
+        ok    role policy 111111111111/billing-consumer is as desired
+        ok    stream policy 222222222222/documents is as desired
+        FAIL  stream policy 333333333333/documents differs from the desired state
+                  {
+                      "Version": "2012-10-17",
+                      "Statement": [
+                          {
+                              "Sid": "AllowCrossAccountStreamRead",
+                              "Effect": "Allow",
+                              "Principal": {
+                -                 "AWS": "arn:aws:iam::333333333333:role/intruder"
+                +                 "AWS": "arn:aws:iam::111111111111:role/billing-consumer"
+                              },
+                              "Action": [
+                                  "dynamodb:DescribeStream",
+                                  "dynamodb:GetRecords",
+                                  "dynamodb:GetShardIterator"
+                              ],
+                              "Resource": "arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL"
+                          }
+                      ]
+                  }
+        ok    billing can read tenant-b
+        FAIL  billing cannot read tenant-c
+                - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:DescribeStream to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+                - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetRecords to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+                - the resource policy of stream arn:aws:dynamodb:eu-west-1:333333333333:table/documents/stream/LABEL (account 333333333333) allows dynamodb:GetShardIterator to arn:aws:iam::333333333333:role/intruder but not to arn:aws:iam::111111111111:role/billing-consumer; add arn:aws:iam::111111111111:role/billing-consumer to that statement's Principal
+        verify: 2 of 8 checks failed
     "#]]
     .assert_eq(&report.to_string());
 
@@ -1221,9 +1311,30 @@ async fn doctor_explains_a_real_access_denied_message() {
             .findings
             .iter()
             .map(|f| format!("{f}\n"))
-            .collect(),
+            .collect::<String>()
+            .replace(stream.label(), "LABEL"),
         expect![[r#"
-            the stream has no resource policy
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
+        "#]],
+    );
+    // A denial blamed on a service control policy is beyond what doctor
+    // reads: it says so, and where that policy lives.
+    let denied_by_scp = format!(
+        "User: arn:aws:sts::{A}:assumed-role/billing-consumer/esm is not authorized to perform: dynamodb:GetRecords on resource: {stream} with an explicit deny in a service control policy"
+    );
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &denied_by_scp, None, &[])
+        .await
+        .unwrap();
+    check(
+        diagnosis
+            .findings
+            .iter()
+            .map(|f| format!("{f}\n"))
+            .collect::<String>()
+            .replace(stream.label(), "LABEL"),
+        expect![[r#"
+            AWS denied in a service control policy (with an explicit deny in a service control policy), which doctor cannot read: it is set in the organization's management account, for the account or an organizational unit above it; change it there
+            stream arn:aws:dynamodb:eu-west-1:222222222222:table/documents/stream/LABEL has no resource policy; in account 222222222222, put one on the stream (PutResourcePolicy) allowing arn:aws:iam::111111111111:role/billing-consumer dynamodb:DescribeStream, dynamodb:GetRecords and dynamodb:GetShardIterator
         "#]],
     );
     let error = streamgate_provision::doctor::explain(&accounts, "Throttled", None, &[])
@@ -1234,6 +1345,85 @@ async fn doctor_explains_a_real_access_denied_message() {
     destroy(&accounts, &Waits::local(), &mut state)
         .await
         .unwrap();
+    cloud.stop().await;
+}
+
+/// A role that does not exist is a finding, not an error: the other side
+/// is still diagnosed.
+#[tokio::test]
+async fn doctor_explains_a_missing_role() {
+    let (cloud, _, accounts) = start_logged().await;
+    let source = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
+    create_table(&source, "documents", false).await;
+    let stream = latest_stream(&cloud, B).await;
+    let role: RoleArn = format!("arn:aws:iam::{A}:role/gone").parse().unwrap();
+    let diagnosis = doctor(&accounts, &role, &stream, &[]).await.unwrap();
+    let first = diagnosis.findings.first().map(ToString::to_string);
+    expect!["role arn:aws:iam::111111111111:role/gone does not exist in account 111111111111; create it (or fix the name the function uses), then name it again in the stream's resource policy: a policy naming a deleted role keeps its old unique id, not the new role"].assert_eq(first.as_deref().unwrap_or("-"));
+    cloud.stop().await;
+}
+
+/// A role with a path, as an AccessDenied names it: its session ARN has no
+/// path, so doctor reads the role's real ARN before matching it against a
+/// stream policy that spells the path out.
+#[tokio::test]
+async fn doctor_matches_a_role_with_a_path_named_by_its_session() {
+    let (cloud, _, accounts) = start_logged().await;
+    let source = aws_sdk_dynamodb::Client::new(&cloud.sdk_config(B, REGION).unwrap());
+    create_table(&source, "documents", false).await;
+    let stream = latest_stream(&cloud, B).await;
+    let iam = aws_sdk_iam::Client::new(&cloud.sdk_config(A, REGION).unwrap());
+    iam.create_role()
+        .role_name("path-reader")
+        .path("/service/")
+        .assume_role_policy_document(
+            streamgate_policy::builders::lambda_trust_policy(None).to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("path-reader")
+        .policy_name("read")
+        .policy_document(
+            streamgate_policy::builders::ExecutionRolePolicyBuilder::new(&stream)
+                .build()
+                .to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let with_path: RoleArn = format!("arn:aws:iam::{A}:role/service/path-reader")
+        .parse()
+        .unwrap();
+    source
+        .put_resource_policy()
+        .resource_arn(stream.to_string())
+        .policy(
+            streamgate_policy::builders::StreamPolicyBuilder::new(&stream, &with_path)
+                .build()
+                .to_json(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let message = format!(
+        "User: arn:aws:sts::{A}:assumed-role/path-reader/esm is not authorized to perform: dynamodb:GetRecords on resource: {stream} because no resource-based policy allows the dynamodb:GetRecords action"
+    );
+    let diagnosis = streamgate_provision::doctor::explain(&accounts, &message, None, &[])
+        .await
+        .unwrap();
+    let findings: String = diagnosis
+        .findings
+        .iter()
+        .map(|f| format!("{f}\n"))
+        .collect();
+    check(
+        findings,
+        expect![[r#"
+        the message reports a denial, but the role's identity policies, its permissions boundary and the stream's resource policy allow the read (AWS said: because no resource-based policy allows the dynamodb:GetRecords action); doctor cannot read a service control policy or resource control policy of either account's organization, a session policy, or a customer managed key's key policy, so look there, and retry if a policy changed in the last few seconds
+    "#]],
+    );
     cloud.stop().await;
 }
 
