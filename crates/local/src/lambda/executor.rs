@@ -416,14 +416,34 @@ impl Executor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let task_root_text = task_root.to_string_lossy().into_owned();
+        // Lambda's defaults for the variables a function may replace.
+        let unreserved = [
+            ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
+            ("LANG", "en_US.UTF-8".to_owned()),
+            ("TZ", ":UTC".to_owned()),
+            (
+                "LD_LIBRARY_PATH",
+                format!("/lib64:/usr/lib64:{task_root_text}:{task_root_text}/lib:/opt/lib"),
+            ),
+        ];
+        for (name, value) in unreserved {
+            command.env(name, value);
+        }
         for (name, value) in &function.environment {
             command.env(name, value);
         }
         let memory = function.memory_mb.to_string();
-        let reserved = [
-            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            ("LANG", "en_US.UTF-8"),
-            ("TZ", ":UTC"),
+        let wall_millis = clock::wall_millis();
+        let log_stream = format!(
+            "{}/[$LATEST]{}",
+            clock::iso8601(wall_millis)
+                .get(..10)
+                .unwrap_or_default()
+                .replace('-', "/"),
+            cloud.unique_token("", 32, b"0123456789abcdef")
+        );
+        let reserved: &[(&str, &str)] = &[
             ("AWS_LAMBDA_RUNTIME_API", &runtime_api.address.to_string()),
             ("AWS_LAMBDA_FUNCTION_NAME", &key.name),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
@@ -432,6 +452,7 @@ impl Executor {
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 &format!("/aws/lambda/{}", key.name),
             ),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             ("AWS_REGION", &key.region),
             ("AWS_DEFAULT_REGION", &key.region),
@@ -440,13 +461,13 @@ impl Executor {
                 &format!("AWS_Lambda_{}", function.runtime),
             ),
             ("_HANDLER", &function.handler),
-            ("LAMBDA_TASK_ROOT", &task_root.to_string_lossy()),
-            ("LAMBDA_RUNTIME_DIR", &task_root.to_string_lossy()),
+            ("LAMBDA_TASK_ROOT", &task_root_text),
+            ("LAMBDA_RUNTIME_DIR", &task_root_text),
             ("AWS_ACCESS_KEY_ID", &access_key_id),
             ("AWS_SECRET_ACCESS_KEY", &session.secret_access_key),
             ("AWS_SESSION_TOKEN", &session.session_token),
         ];
-        for (name, value) in reserved {
+        for &(name, value) in reserved {
             command.env(name, value);
         }
         if let Some(endpoint) = self.endpoint.get() {

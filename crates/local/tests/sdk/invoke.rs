@@ -608,3 +608,73 @@ async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
     assert_eq!(versions, ["$LATEST", "1", "2", "3"]);
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn reserved_environment_keys_are_refused_and_the_rest_may_be_replaced() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let refused = client
+        .create_function()
+        .function_name("reserved")
+        .runtime(Runtime::Providedal2023)
+        .role(&role)
+        .handler("bootstrap")
+        .environment(
+            Environment::builder()
+                .variables("AWS_REGION", "us-east-1")
+                .variables("AWS_LAMBDA_LOG_STREAM_NAME", "mine")
+                .variables("STAGE", "one")
+                .build(),
+        )
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(test_function_zip()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidParameterValueException: Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_LAMBDA_LOG_STREAM_NAME,AWS_REGION"]
+        .assert_eq(&describe(&refused));
+
+    let client = deploy(&cloud, "tester", &role, 3, &[("TZ", "Europe/Paris")]).await;
+    let refused = client
+        .update_function_configuration()
+        .function_name("tester")
+        .environment(Environment::builder().variables("_HANDLER", "x").build())
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidParameterValueException: Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: _HANDLER"]
+        .assert_eq(&describe(&refused));
+
+    let names = [
+        "TZ",
+        "LANG",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+    ];
+    let (_, values) = call(&client, "tester", &json!({"action": "env", "names": names})).await;
+    expect![[r#"{"AWS_DEFAULT_REGION":"eu-west-1","AWS_EXECUTION_ENV":"AWS_Lambda_provided.al2023","AWS_LAMBDA_LOG_GROUP_NAME":"/aws/lambda/tester","LANG":"en_US.UTF-8","TZ":"Europe/Paris"}"#]]
+        .assert_eq(&values.to_string());
+    let names = [
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "LD_LIBRARY_PATH",
+        "LAMBDA_TASK_ROOT",
+    ];
+    let (_, values) = call(&client, "tester", &json!({"action": "env", "names": names})).await;
+    let text = |name: &str| values[name].as_str().unwrap_or_default().to_owned();
+    let stream = text("AWS_LAMBDA_LOG_STREAM_NAME");
+    let (date, instance) = stream.split_once("/[$LATEST]").unwrap_or_default();
+    assert_eq!(date.len(), 10, "a yyyy/mm/dd date: {stream}");
+    assert_eq!(date.matches('/').count(), 2, "a yyyy/mm/dd date: {stream}");
+    assert_eq!(instance.len(), 32, "32 hex digits: {stream}");
+    assert!(
+        text("LD_LIBRARY_PATH").contains(&format!("{}/lib", text("LAMBDA_TASK_ROOT"))),
+        "the task root's lib is searched: {}",
+        text("LD_LIBRARY_PATH")
+    );
+    cloud.stop().await;
+}
