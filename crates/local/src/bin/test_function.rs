@@ -191,7 +191,28 @@ fn main() -> anyhow::Result<()> {
             .to_owned();
         println!("handling {request_id}");
         let event: Value = serde_json::from_slice(&next.body)?;
-        let (path, body) = match handle(&event) {
+        let answer = if event.get("action").and_then(Value::as_str) == Some("context") {
+            // The invocation's context, as the Runtime API gave it.
+            let names = [
+                "lambda-runtime-aws-request-id",
+                "lambda-runtime-invoked-function-arn",
+                "lambda-runtime-deadline-ms",
+                "lambda-runtime-trace-id",
+                "lambda-runtime-client-context",
+                "lambda-runtime-cognito-identity",
+            ];
+            let headers: serde_json::Map<String, Value> = names
+                .iter()
+                .map(|name| {
+                    let value = header(&next, name).map_or(Value::Null, |v| json!(v));
+                    ((*name).to_owned(), value)
+                })
+                .collect();
+            Answer::Response(Value::Object(headers))
+        } else {
+            handle(&event)
+        };
+        let (path, body) = match answer {
             Answer::Response(value) => (
                 format!("/2018-06-01/runtime/invocation/{request_id}/response"),
                 value,

@@ -6,8 +6,11 @@
 //! invocations through the instance's [`RuntimeApi`].
 //!
 //! Instances are reused: a finished invocation puts its instance back in
-//! the function's idle pool, and the next invocation takes it (a function
-//! updated since then gets fresh instances). A crash (the process exits) or
+//! the function's idle pool, and the next invocation of the same version
+//! takes it (a function updated since then gets fresh instances). An
+//! instance runs one version (`AWS_LAMBDA_FUNCTION_VERSION`), and each
+//! invocation gives the runtime the ARN as invoked (`NAME`, `NAME:3`,
+//! `NAME:ALIAS`). A crash (the process exits) or
 //! a timeout ends the instance and is reported as AWS reports it:
 //! `Runtime.ExitError` and `Sandbox.Timedout`, with `X-Amz-Function-Error:
 //! Unhandled`. Each function's stdout and stderr, with the START/END/REPORT
@@ -15,6 +18,7 @@
 
 use super::functions::{Function, FunctionKey};
 use super::runtime_api::{QueuedInvocation, RuntimeApi, RuntimeOutcome};
+use super::versions::QualifiedFunction;
 use crate::clock;
 use crate::state::{Cloud, lock};
 use bytes::Bytes;
@@ -84,6 +88,8 @@ pub struct InvocationResult {
 #[derive(Debug)]
 struct Instance {
     revision_id: String,
+    /// `$LATEST` or the version number the instance runs.
+    version: String,
     runtime_api: RuntimeApi,
     child: Child,
     exited: watch::Receiver<bool>,
@@ -245,32 +251,43 @@ impl Executor {
         lock(&self.idle).remove(key);
     }
 
-    /// Runs one invocation of `function` with `payload`, on an idle instance
-    /// or a new one.
+    /// Runs one invocation of `target` (`$LATEST`, a version, or either by
+    /// an alias) with `payload`, on an idle instance of that version or a
+    /// new one; the runtime sees the ARN as invoked.
     pub async fn invoke(
         &self,
         cloud: &Cloud,
         key: &FunctionKey,
-        function: &Function,
+        target: &QualifiedFunction,
         payload: Bytes,
     ) -> Result<InvocationResult, ExecutorError> {
+        let function = &target.function;
+        let version = target.version.as_str();
         let request_id = uuid(cloud);
         let reused = {
             let mut idle = lock(&self.idle);
             let pool = idle.entry(key.clone()).or_default();
-            pool.retain(|i| i.revision_id == function.revision_id && !*i.exited.borrow());
-            pool.pop()
+            // Instances of this version from before an update, and those
+            // whose process ended, go; other versions' instances stay.
+            pool.retain(|i| {
+                !*i.exited.borrow()
+                    && (i.version != version || i.revision_id == function.revision_id)
+            });
+            let position = pool
+                .iter()
+                .rposition(|i| i.version == version && i.revision_id == function.revision_id);
+            position.map(|at| pool.swap_remove(at))
         };
         let mut instance = match reused {
             Some(instance) => instance,
-            None => self.start_instance(cloud, key, function).await?,
+            None => self.start_instance(cloud, key, function, version).await?,
         };
         let started = Instant::now();
         let log_mark = lock(&self.logs).get(key).map_or(0, |l| l.total);
         push_log(
             &self.logs,
             key,
-            format!("START RequestId: {request_id} Version: $LATEST"),
+            format!("START RequestId: {request_id} Version: {version}"),
         );
         let timeout = Duration::from_secs(u64::from(function.timeout_seconds));
         let (sender, receiver) = oneshot::channel();
@@ -278,7 +295,7 @@ impl Executor {
             request_id: request_id.clone(),
             payload,
             deadline_millis: clock::wall_millis() + timeout.as_millis() as u64,
-            function_arn: function.arn.clone(),
+            function_arn: target.arn.clone(),
             trace_id: format!(
                 "Root=1-{:08x}-{};Parent={};Sampled=0",
                 clock::wall_millis() / 1000,
@@ -370,6 +387,7 @@ impl Executor {
         cloud: &Cloud,
         key: &FunctionKey,
         function: &Function,
+        version: &str,
     ) -> Result<Instance, ExecutorError> {
         let task_root = self
             .state_dir()
@@ -436,7 +454,7 @@ impl Executor {
         let memory = function.memory_mb.to_string();
         let wall_millis = clock::wall_millis();
         let log_stream = format!(
-            "{}/[$LATEST]{}",
+            "{}/[{version}]{}",
             clock::iso8601(wall_millis)
                 .get(..10)
                 .unwrap_or_default()
@@ -446,7 +464,7 @@ impl Executor {
         let reserved: &[(&str, &str)] = &[
             ("AWS_LAMBDA_RUNTIME_API", &runtime_api.address.to_string()),
             ("AWS_LAMBDA_FUNCTION_NAME", &key.name),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", version),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &memory),
             (
                 "AWS_LAMBDA_LOG_GROUP_NAME",
@@ -504,6 +522,7 @@ impl Executor {
         });
         Ok(Instance {
             revision_id: function.revision_id.clone(),
+            version: version.to_owned(),
             runtime_api,
             child,
             exited,

@@ -104,7 +104,6 @@ async fn invoke(
         &plain_access("lambda:InvokeFunction", &called_arn, &key.account),
     )?;
     let target = target?;
-    let function = target.function;
     let invocation_type = request
         .header("x-amz-invocation-type")
         .unwrap_or("RequestResponse");
@@ -140,7 +139,7 @@ async fn invoke(
             "Could not parse request body into json: the payload is not valid JSON",
         ));
     }
-    let executed_version = ("x-amz-executed-version", target.version);
+    let executed_version = ("x-amz-executed-version", target.version.clone());
     match invocation_type {
         "DryRun" => {
             let mut reply = json_reply(204, "");
@@ -159,7 +158,7 @@ async fn invoke(
                     wait_on_resource_clock(&cloud, first_try_millis + due_seconds * 1000).await;
                     let outcome = cloud
                         .executor
-                        .invoke(&cloud, &key, &function, payload.clone())
+                        .invoke(&cloud, &key, &target, payload.clone())
                         .await;
                     if outcome.is_ok_and(|result| result.function_error.is_none()) {
                         break;
@@ -171,7 +170,7 @@ async fn invoke(
             Ok(reply)
         }
         _ => {
-            let result = match cloud.executor.invoke(cloud, &key, &function, payload).await {
+            let result = match cloud.executor.invoke(cloud, &key, &target, payload).await {
                 Ok(result) => result,
                 Err(super::executor::ExecutorError::Spawn { path, source }) => {
                     invalid_entrypoint(cloud, &path, &source)

@@ -515,21 +515,34 @@ async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
                 .function_name("tester")
                 .set_qualifier(qualifier.map(str::to_owned))
                 .payload(Blob::new(
-                    json!({"action": "env", "names": ["STAGE"]}).to_string(),
+                    json!({"action": "env", "names": ["STAGE", "AWS_LAMBDA_FUNCTION_VERSION"]})
+                        .to_string(),
                 ))
                 .send()
                 .await
                 .unwrap();
             let payload: Value =
                 serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+            let context = client
+                .invoke()
+                .function_name("tester")
+                .set_qualifier(qualifier.map(str::to_owned))
+                .payload(Blob::new(json!({"action": "context"}).to_string()))
+                .send()
+                .await
+                .unwrap();
+            let context: Value =
+                serde_json::from_slice(context.payload().unwrap().as_ref()).unwrap();
             format!(
-                "{} {}",
+                "{} {} {} {}",
                 output.executed_version().unwrap(),
-                payload["STAGE"]
+                payload["STAGE"],
+                payload["AWS_LAMBDA_FUNCTION_VERSION"],
+                context["lambda-runtime-invoked-function-arn"]
             )
         }
     };
-    expect![[r#"["1 \"one\"", "2 \"two\"", "1 \"one\"", "$LATEST \"two\""]"#]].assert_eq(&format!(
+    expect![[r#"["1 \"one\" \"1\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester:1\"", "2 \"two\" \"2\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester:2\"", "1 \"one\" \"1\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester:live\"", "$LATEST \"two\" \"$LATEST\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester\""]"#]].assert_eq(&format!(
         "{:?}",
         [
             stage(Some("1")).await,
