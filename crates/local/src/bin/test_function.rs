@@ -158,6 +158,11 @@ fn handle(event: &Value) -> Answer {
                 .collect();
             Answer::Response(Value::Object(values))
         }
+        Some("large") => {
+            let bytes = event.get("bytes").and_then(Value::as_u64).unwrap_or(0);
+            let text = "x".repeat(usize::try_from(bytes).unwrap_or(0));
+            Answer::Response(json!({ "data": text }))
+        }
         Some("pid") => Answer::Response(json!({ "pid": std::process::id() })),
         Some("log") => {
             let line = event

@@ -309,6 +309,9 @@ impl Executor {
         let mut init_error = instance.runtime_api.init_error.clone();
         let outcome = if sent {
             tokio::select! {
+                // An outcome the runtime posted wins over the process
+                // exiting right after it.
+                biased;
                 outcome = receiver => outcome.ok().map(Ended::Runtime).unwrap_or(Ended::Exited),
                 _ = exited.wait_for(|e| *e) => Ended::Exited,
                 Ok(body) = init_error.wait_for(Option::is_some) => {

@@ -9,6 +9,9 @@
 //!   complete the invocation ([`RuntimeOutcome`]).
 //! - `POST init/error` reports that the runtime could not start.
 //!
+//! A response or error body over [`MAX_RUNTIME_BODY_BYTES`] gets 413 and
+//! fails the invocation with `Function.ResponseSizeTooLarge`, as on AWS.
+//!
 //! Unknown request ids and paths get the Runtime API's own error shape,
 //! `{"errorMessage","errorType"}` with a 4xx status.
 
@@ -28,9 +31,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::state::lock;
 
-/// The largest response or error body a function may post (6 MB, Lambda's
-/// synchronous payload limit), plus room for the framing.
-pub const MAX_RUNTIME_BODY_BYTES: usize = 6 * 1024 * 1024 + 1024;
+/// The largest response or error body a function may post: Lambda's
+/// 6 MB synchronous payload limit, which it counts as 6,291,556 bytes.
+pub const MAX_RUNTIME_BODY_BYTES: usize = 6 * 1024 * 1024 + 100;
 
 /// An invocation queued for an instance.
 #[derive(Debug)]
@@ -160,15 +163,38 @@ async fn answer(
     if let (["invocation", "next"], "GET") = (segments.as_slice(), method.as_str()) {
         return Ok(next(&state).await);
     }
-    let body = match Limited::new(body, MAX_RUNTIME_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return Ok(runtime_error(
-                413,
-                "RequestEntityTooLarge",
-                &format!("the body exceeds {MAX_RUNTIME_BODY_BYTES} bytes"),
-            ));
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > MAX_RUNTIME_BODY_BYTES as u64);
+    let body = match (too_large, Limited::new(body, MAX_RUNTIME_BODY_BYTES)) {
+        (false, limited) => limited.collect().await.ok().map(|c| c.to_bytes()),
+        (true, _) => None,
+    };
+    let Some(body) = body else {
+        // Lambda fails the invocation itself (Invoke answers
+        // Function.ResponseSizeTooLarge) and tells the runtime 413.
+        if let ["invocation", id, "response" | "error"] = segments.as_slice() {
+            let size = declared.map_or_else(String::new, |n| format!(" ({n} bytes)"));
+            let error = serde_json::json!({
+                "errorMessage": format!(
+                    "Response payload size{size} exceeded maximum allowed payload size ({MAX_RUNTIME_BODY_BYTES} bytes)."
+                ),
+                "errorType": "Function.ResponseSizeTooLarge",
+            });
+            let _ = complete(
+                &state,
+                id,
+                RuntimeOutcome::Error(Bytes::from(error.to_string())),
+            );
         }
+        return Ok(runtime_error(
+            413,
+            "RequestEntityTooLarge",
+            &format!("Exceeded maximum allowed payload size ({MAX_RUNTIME_BODY_BYTES} bytes)."),
+        ));
     };
     let response = match (segments.as_slice(), method.as_str()) {
         (["invocation", id, "response"], "POST") => {

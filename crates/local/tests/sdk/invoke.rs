@@ -691,3 +691,36 @@ async fn reserved_environment_keys_are_refused_and_the_rest_may_be_replaced() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_response_over_the_payload_limit_fails_the_invocation() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 30, &[]).await;
+    // `{"data":"..."}` wraps the text in 11 bytes: this answer is exactly
+    // Lambda's limit of 6,291,556 bytes.
+    let at_limit = 6_291_556 - 11;
+    let started = Instant::now();
+    let (error, payload) = call(
+        &client,
+        "tester",
+        &json!({"action": "large", "bytes": at_limit}),
+    )
+    .await;
+    assert_eq!(error, None);
+    assert_eq!(payload["data"].as_str().map(str::len), Some(at_limit));
+
+    let (error, payload) = call(
+        &client,
+        "tester",
+        &json!({"action": "large", "bytes": at_limit + 1}),
+    )
+    .await;
+    expect![[r#"(Some("Unhandled"), "{\"errorMessage\":\"Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}")"#]]
+        .assert_eq(&format!("{:?}", (error, payload.to_string())));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the invocation fails when the response is posted, not at the timeout"
+    );
+    cloud.stop().await;
+}
