@@ -190,12 +190,15 @@ async fn invoke(
                     .push(("x-amz-function-error", kind.to_owned()));
             }
             if request.header("x-amz-log-type") == Some("Tail") {
+                // The last 4096 bytes, as Lambda cuts them: possibly inside
+                // a character, which base64 carries as it is.
                 let text = result.log_tail.join("\n") + "\n";
-                let start = text.len().saturating_sub(LOG_TAIL_BYTES);
-                let tail = text.get(start..).unwrap_or(&text);
+                let bytes = text.as_bytes();
+                let start = bytes.len().saturating_sub(LOG_TAIL_BYTES);
+                let tail = bytes.get(start..).unwrap_or(bytes);
                 reply
                     .headers
-                    .push(("x-amz-log-result", base64::encode(tail.as_bytes())));
+                    .push(("x-amz-log-result", base64::encode(tail)));
             }
             Ok(reply)
         }

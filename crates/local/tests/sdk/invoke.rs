@@ -252,6 +252,25 @@ async fn event_dry_run_tail_and_logs() {
         .collect();
     expect![[r#"["START", "handling", "tailed", "tailed", "END", "REPORT"]"#]]
         .assert_eq(&format!("{shapes:?}"));
+
+    // A longer log is cut to its last 4096 bytes, even inside a character
+    // (the lines' lengths make some cuts fall inside one).
+    for padding in 0..4 {
+        let line = format!("{}{}", "\u{1F600}".repeat(2000), "x".repeat(padding));
+        let tailed = client
+            .invoke()
+            .function_name("tester")
+            .log_type(LogType::Tail)
+            .payload(Blob::new(
+                json!({"action": "log", "line": line}).to_string(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let tail = streamgate_local::lambda::base64::decode(tailed.log_result().unwrap()).unwrap();
+        assert_eq!(tail.len(), 4096, "padding {padding}");
+        assert!(tail.ends_with(b"\n"), "the tail is the log's end");
+    }
     cloud.stop().await;
 }
 
