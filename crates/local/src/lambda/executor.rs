@@ -253,13 +253,15 @@ impl Executor {
 
     /// Runs one invocation of `target` (`$LATEST`, a version, or either by
     /// an alias) with `payload`, on an idle instance of that version or a
-    /// new one; the runtime sees the ARN as invoked.
+    /// new one; the runtime sees the ARN as invoked and `client_context`
+    /// (the decoded JSON of Invoke's `X-Amz-Client-Context`).
     pub async fn invoke(
         &self,
         cloud: &Cloud,
         key: &FunctionKey,
         target: &QualifiedFunction,
         payload: Bytes,
+        client_context: Option<String>,
     ) -> Result<InvocationResult, ExecutorError> {
         let function = &target.function;
         let version = target.version.as_str();
@@ -302,6 +304,7 @@ impl Executor {
                 cloud.unique_token("", 24, b"0123456789abcdef"),
                 cloud.unique_token("", 16, b"0123456789abcdef")
             ),
+            client_context,
             outcome: sender,
         };
         let sent = instance.runtime_api.invocations.send(queued).await.is_ok();

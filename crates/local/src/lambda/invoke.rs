@@ -6,6 +6,8 @@
 //! error document when it failed; `Event` queues the invocation and answers
 //! 202, retrying it twice (a minute, then two minutes later) if it fails; `DryRun` checks access and answers 204. `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
+//! `X-Amz-Client-Context` (base64 JSON) reaches the runtime of a
+//! synchronous invocation as `Lambda-Runtime-Client-Context`.
 
 use super::executor::InvocationResult;
 use super::functions::{plain_access, resolve_qualified};
@@ -139,6 +141,23 @@ async fn invoke(
             "Could not parse request body into json: the payload is not valid JSON",
         ));
     }
+    // Lambda hands the client context to synchronous invocations only.
+    let client_context = request
+        .header("x-amz-client-context")
+        .map(|encoded| {
+            base64::decode(encoded)
+                .and_then(|json| String::from_utf8(json).ok())
+                .filter(|json| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json).is_ok()
+                })
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidRequestContentException,
+                        "Client context must be a valid Base64-encoded JSON object.",
+                    )
+                })
+        })
+        .transpose()?;
     let executed_version = ("x-amz-executed-version", target.version.clone());
     match invocation_type {
         "DryRun" => {
@@ -158,7 +177,7 @@ async fn invoke(
                     wait_on_resource_clock(&cloud, first_try_millis + due_seconds * 1000).await;
                     let outcome = cloud
                         .executor
-                        .invoke(&cloud, &key, &target, payload.clone())
+                        .invoke(&cloud, &key, &target, payload.clone(), None)
                         .await;
                     if outcome.is_ok_and(|result| result.function_error.is_none()) {
                         break;
@@ -170,7 +189,11 @@ async fn invoke(
             Ok(reply)
         }
         _ => {
-            let result = match cloud.executor.invoke(cloud, &key, &target, payload).await {
+            let result = match cloud
+                .executor
+                .invoke(cloud, &key, &target, payload, client_context)
+                .await
+            {
                 Ok(result) => result,
                 Err(super::executor::ExecutorError::Spawn { path, source }) => {
                     invalid_entrypoint(cloud, &path, &source)

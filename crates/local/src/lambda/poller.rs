@@ -518,7 +518,7 @@ impl ShardPoll<'_> {
             invocations.spawn(async move {
                 let outcome = cloud
                     .executor
-                    .invoke(&cloud, &key, &target, Bytes::from(event))
+                    .invoke(&cloud, &key, &target, Bytes::from(event), None)
                     .await;
                 (index, outcome)
             });

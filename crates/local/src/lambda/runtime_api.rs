@@ -4,7 +4,8 @@
 //!
 //! - `GET invocation/next` long-polls until an invocation is queued and
 //!   answers its payload with `Lambda-Runtime-Aws-Request-Id`,
-//!   `-Deadline-Ms`, `-Invoked-Function-Arn` and `-Trace-Id`.
+//!   `-Deadline-Ms`, `-Invoked-Function-Arn`, `-Trace-Id` and, when the
+//!   caller gave one, `-Client-Context`.
 //! - `POST invocation/{id}/response` and `POST invocation/{id}/error`
 //!   complete the invocation ([`RuntimeOutcome`]).
 //! - `POST init/error` reports that the runtime could not start.
@@ -48,6 +49,8 @@ pub struct QueuedInvocation {
     pub function_arn: String,
     /// The X-Ray trace header.
     pub trace_id: String,
+    /// The caller's client context (JSON), for `Lambda-Runtime-Client-Context`.
+    pub client_context: Option<String>,
     /// Where the outcome goes.
     pub outcome: oneshot::Sender<RuntimeOutcome>,
 }
@@ -233,6 +236,10 @@ async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
         ),
         ("lambda-runtime-trace-id", invocation.trace_id),
     ];
+    let optional = invocation
+        .client_context
+        .map(|context| ("lambda-runtime-client-context", context));
+    let pairs = pairs.into_iter().chain(optional);
     for (name, value) in pairs {
         if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
             headers.insert(name, value);

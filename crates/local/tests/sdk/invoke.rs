@@ -743,3 +743,57 @@ async fn a_response_over_the_payload_limit_fails_the_invocation() {
     );
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn the_runtime_gets_the_invocation_context_and_the_client_context() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+    let context = |client_context: Option<String>| {
+        let client = client.clone();
+        async move {
+            client
+                .invoke()
+                .function_name("tester")
+                .set_client_context(client_context)
+                .payload(Blob::new(json!({"action": "context"}).to_string()))
+                .send()
+                .await
+        }
+    };
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let given = streamgate_local::lambda::base64::encode(br#"{"custom":{"tenant":"a"}}"#);
+    let output = context(Some(given)).await.unwrap();
+    let headers: Value = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    let text = |name: &str| headers[name].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        text("lambda-runtime-client-context"),
+        r#"{"custom":{"tenant":"a"}}"#
+    );
+    assert_eq!(
+        text("lambda-runtime-invoked-function-arn"),
+        "arn:aws:lambda:eu-west-1:111111111111:function:tester"
+    );
+    assert_eq!(text("lambda-runtime-aws-request-id").len(), 36);
+    assert!(text("lambda-runtime-trace-id").starts_with("Root=1-"));
+    let deadline: u64 = text("lambda-runtime-deadline-ms").parse().unwrap();
+    assert!(
+        deadline >= before + 3000 && deadline <= before + 13_000,
+        "the deadline is the timeout from now: {deadline} vs {before}"
+    );
+    assert_eq!(headers["lambda-runtime-cognito-identity"], Value::Null);
+
+    let output = context(None).await.unwrap();
+    let headers: Value = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(headers["lambda-runtime-client-context"], Value::Null);
+
+    let refused = context(Some("bm90IGpzb24=".to_owned())).await.unwrap_err();
+    expect![
+        "InvalidRequestContentException: Client context must be a valid Base64-encoded JSON object."
+    ]
+    .assert_eq(&describe(&refused));
+    cloud.stop().await;
+}
