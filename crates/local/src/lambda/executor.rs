@@ -90,6 +90,10 @@ struct Instance {
     revision_id: String,
     /// `$LATEST` or the version number the instance runs.
     version: String,
+    /// When the process was started.
+    spawned: Instant,
+    /// Whether an invocation ran on it (then its init was reported).
+    warm: bool,
     runtime_api: RuntimeApi,
     child: Child,
     exited: watch::Receiver<bool>,
@@ -325,6 +329,11 @@ impl Executor {
         } else {
             Ended::Exited
         };
+        let status = match &outcome {
+            Ended::Exited => "\tStatus: error\tError Type: Runtime.ExitError",
+            Ended::TimedOut => "\tStatus: timeout",
+            Ended::Runtime(_) | Ended::InitError(_) => "",
+        };
         let (payload, function_error, keep) = match outcome {
             Ended::Runtime(RuntimeOutcome::Response(body)) => (body, None, true),
             Ended::Runtime(RuntimeOutcome::Error(body)) => (body, Some("Unhandled"), true),
@@ -353,14 +362,33 @@ impl Executor {
                 (Bytes::from(error.to_string()), Some("Unhandled"), false)
             }
         };
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        // The invocation runs from when the runtime took it; a cold
+        // instance's init (start to its first `next`) is reported apart and
+        // billed with it, as Lambda bills it.
+        let first_poll = *lock(&instance.runtime_api.first_poll);
+        let ran_from = first_poll.map_or(started, |polled| polled.max(started));
+        let elapsed = ran_from.elapsed().as_secs_f64() * 1000.0;
+        let init = (!instance.warm).then(|| {
+            first_poll
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(instance.spawned)
+                .as_secs_f64()
+                * 1000.0
+        });
+        instance.warm = true;
+        let billed = (elapsed + init.unwrap_or(0.0)).ceil() as u64;
+        let max_memory = instance
+            .child
+            .id()
+            .and_then(peak_memory_mb)
+            .map_or_else(String::new, |mb| format!("\tMax Memory Used: {mb} MB"));
+        let init_text = init.map_or_else(String::new, |ms| format!("\tInit Duration: {ms:.2} ms"));
         push_log(&self.logs, key, format!("END RequestId: {request_id}"));
         push_log(
             &self.logs,
             key,
             format!(
-                "REPORT RequestId: {request_id}\tDuration: {elapsed:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB",
-                elapsed.ceil() as u64,
+                "REPORT RequestId: {request_id}\tDuration: {elapsed:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB{max_memory}{init_text}{status}",
                 function.memory_mb
             ),
         );
@@ -497,6 +525,7 @@ impl Executor {
         if let Some(endpoint) = self.endpoint.get() {
             command.env("AWS_ENDPOINT_URL", endpoint);
         }
+        let spawned = Instant::now();
         let mut child = command.spawn().map_err(|source| ExecutorError::Spawn {
             path: bootstrap.to_string_lossy().into_owned(),
             source,
@@ -529,6 +558,8 @@ impl Executor {
         Ok(Instance {
             revision_id: function.revision_id.clone(),
             version: version.to_owned(),
+            spawned,
+            warm: false,
             runtime_api,
             child,
             exited,
@@ -607,6 +638,22 @@ fn set_mode(path: &Path, mode: Option<u32>) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: Option<u32>) -> std::io::Result<()> {
     Ok(())
+}
+
+/// The peak resident memory of process `pid` in MB, rounded up (`VmHWM`
+/// of `/proc/PID/status`; `None` where there is no such file or the
+/// process is gone).
+fn peak_memory_mb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kilobytes: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kilobytes.div_ceil(1024))
 }
 
 /// A version 4 UUID in text form, as Lambda's request ids are.

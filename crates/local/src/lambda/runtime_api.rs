@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -70,6 +71,7 @@ struct RuntimeApiState {
     queue: tokio::sync::Mutex<mpsc::Receiver<QueuedInvocation>>,
     in_flight: Mutex<HashMap<String, oneshot::Sender<RuntimeOutcome>>>,
     init_error: watch::Sender<Option<Bytes>>,
+    first_poll: Arc<Mutex<Option<Instant>>>,
 }
 
 /// A running Runtime API for one instance.
@@ -81,6 +83,8 @@ pub struct RuntimeApi {
     pub invocations: mpsc::Sender<QueuedInvocation>,
     /// The body of an `init/error` once one was posted.
     pub init_error: watch::Receiver<Option<Bytes>>,
+    /// When the runtime first asked for an invocation: the end of its init.
+    pub first_poll: Arc<Mutex<Option<Instant>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -97,16 +101,19 @@ impl RuntimeApi {
         let address = listener.local_addr()?;
         let (invocations, queue) = mpsc::channel(1);
         let (init_sender, init_error) = watch::channel(None);
+        let first_poll = Arc::new(Mutex::new(None));
         let state = Arc::new(RuntimeApiState {
             queue: tokio::sync::Mutex::new(queue),
             in_flight: Mutex::new(HashMap::new()),
             init_error: init_sender,
+            first_poll: Arc::clone(&first_poll),
         });
         let task = tokio::spawn(serve(listener, state));
         Ok(Self {
             address,
             invocations,
             init_error,
+            first_poll,
             task,
         })
     }
@@ -214,6 +221,7 @@ async fn answer(
 }
 
 async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
+    lock(&state.first_poll).get_or_insert_with(Instant::now);
     let invocation = {
         let mut queue = state.queue.lock().await;
         queue.recv().await

@@ -797,3 +797,55 @@ async fn the_runtime_gets_the_invocation_context_and_the_client_context() {
     .assert_eq(&describe(&refused));
     cloud.stop().await;
 }
+
+/// The function's START and REPORT lines, numbers and request ids as `N`.
+fn report_shapes(cloud: &RunningCloud) -> Vec<String> {
+    let number = |token: &str| {
+        token.bytes().any(|b| b.is_ascii_digit())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'.')
+    };
+    cloud
+        .function_logs(A, REGION, "tester")
+        .iter()
+        .filter(|line| line.starts_with("REPORT ") || line.starts_with("START "))
+        .map(|line| {
+            line.split_inclusive([' ', '\t'])
+                .map(|piece| {
+                    let token = piece.trim_end_matches([' ', '\t']);
+                    match piece.strip_prefix(token) {
+                        Some(separator) if number(token) => format!("N{separator}"),
+                        _ => piece.to_owned(),
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn report_lines_say_what_lambda_says() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 1, &[]).await;
+    call(&client, "tester", &json!({"action": "echo"})).await;
+    call(&client, "tester", &json!({"action": "echo"})).await;
+    call(
+        &client,
+        "tester",
+        &json!({"action": "sleep", "millis": 5000}),
+    )
+    .await;
+    call(&client, "tester", &json!({"action": "exit", "code": 2})).await;
+    expect![[r#"
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Max Memory Used: N MB	Init Duration: N ms
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Max Memory Used: N MB
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Max Memory Used: N MB	Status: timeout
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Init Duration: N ms	Status: error	Error Type: Runtime.ExitError"#]].assert_eq(&report_shapes(&cloud).join("\n"));
+    cloud.stop().await;
+}
