@@ -189,6 +189,12 @@ fn main() -> anyhow::Result<()> {
         )?;
         std::process::exit(1);
     }
+    if let Some(millis) = std::env::var("TEST_FUNCTION_INIT_SLEEP_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+    }
     loop {
         let next = call(&api, "GET", "/2018-06-01/runtime/invocation/next", b"")?;
         let request_id = header(&next, "lambda-runtime-aws-request-id")

@@ -300,7 +300,7 @@ impl Executor {
         let queued = QueuedInvocation {
             request_id: request_id.clone(),
             payload,
-            deadline_millis: clock::wall_millis() + timeout.as_millis() as u64,
+            timeout_millis: u64::from(function.timeout_seconds).saturating_mul(1000),
             function_arn: target.arn.clone(),
             trace_id: format!(
                 "Root=1-{:08x}-{};Parent={};Sampled=0",
@@ -324,7 +324,9 @@ impl Executor {
                 Ok(body) = init_error.wait_for(Option::is_some) => {
                     Ended::InitError(body.clone().unwrap_or_default())
                 }
-                () = tokio::time::sleep(timeout) => Ended::TimedOut,
+                () = invoke_timer(instance.runtime_api.first_poll.clone(), timeout) => {
+                    Ended::TimedOut
+                }
             }
         } else {
             Ended::Exited
@@ -365,7 +367,7 @@ impl Executor {
         // The invocation runs from when the runtime took it; a cold
         // instance's init (start to its first `next`) is reported apart and
         // billed with it, as Lambda bills it.
-        let first_poll = *lock(&instance.runtime_api.first_poll);
+        let first_poll = *instance.runtime_api.first_poll.borrow();
         let ran_from = first_poll.map_or(started, |polled| polled.max(started));
         let elapsed = ran_from.elapsed().as_secs_f64() * 1000.0;
         let init = (!instance.warm).then(|| {
@@ -565,6 +567,18 @@ impl Executor {
             exited,
         })
     }
+}
+
+/// How long a new instance may take to start before the invocation's
+/// timeout starts running anyway (Lambda's init limit).
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Ends after `timeout` counted from when the runtime first asked for an
+/// invocation (its init done), or from [`INIT_LIMIT`] after the start if
+/// it never asked: as on Lambda, init does not count against the timeout.
+async fn invoke_timer(mut first_poll: watch::Receiver<Option<Instant>>, timeout: Duration) {
+    let _ = tokio::time::timeout(INIT_LIMIT, first_poll.wait_for(Option::is_some)).await;
+    tokio::time::sleep(timeout).await;
 }
 
 enum Ended {

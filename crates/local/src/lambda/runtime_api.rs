@@ -44,8 +44,9 @@ pub struct QueuedInvocation {
     pub request_id: String,
     /// The event, as JSON bytes.
     pub payload: Bytes,
-    /// When the invocation times out, ms since the epoch (wall clock).
-    pub deadline_millis: u64,
+    /// The function's timeout in ms: the deadline the runtime gets is
+    /// counted from when it takes the invocation.
+    pub timeout_millis: u64,
     /// The invoked function's ARN.
     pub function_arn: String,
     /// The X-Ray trace header.
@@ -71,7 +72,7 @@ struct RuntimeApiState {
     queue: tokio::sync::Mutex<mpsc::Receiver<QueuedInvocation>>,
     in_flight: Mutex<HashMap<String, oneshot::Sender<RuntimeOutcome>>>,
     init_error: watch::Sender<Option<Bytes>>,
-    first_poll: Arc<Mutex<Option<Instant>>>,
+    first_poll: watch::Sender<Option<Instant>>,
 }
 
 /// A running Runtime API for one instance.
@@ -84,7 +85,7 @@ pub struct RuntimeApi {
     /// The body of an `init/error` once one was posted.
     pub init_error: watch::Receiver<Option<Bytes>>,
     /// When the runtime first asked for an invocation: the end of its init.
-    pub first_poll: Arc<Mutex<Option<Instant>>>,
+    pub first_poll: watch::Receiver<Option<Instant>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -101,12 +102,12 @@ impl RuntimeApi {
         let address = listener.local_addr()?;
         let (invocations, queue) = mpsc::channel(1);
         let (init_sender, init_error) = watch::channel(None);
-        let first_poll = Arc::new(Mutex::new(None));
+        let (first_poll_sender, first_poll) = watch::channel(None);
         let state = Arc::new(RuntimeApiState {
             queue: tokio::sync::Mutex::new(queue),
             in_flight: Mutex::new(HashMap::new()),
             init_error: init_sender,
-            first_poll: Arc::clone(&first_poll),
+            first_poll: first_poll_sender,
         });
         let task = tokio::spawn(serve(listener, state));
         Ok(Self {
@@ -221,7 +222,11 @@ async fn answer(
 }
 
 async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
-    lock(&state.first_poll).get_or_insert_with(Instant::now);
+    state.first_poll.send_if_modified(|polled| {
+        let first = polled.is_none();
+        polled.get_or_insert_with(Instant::now);
+        first
+    });
     let invocation = {
         let mut queue = state.queue.lock().await;
         queue.recv().await
@@ -236,7 +241,9 @@ async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
         ("lambda-runtime-aws-request-id", invocation.request_id),
         (
             "lambda-runtime-deadline-ms",
-            invocation.deadline_millis.to_string(),
+            crate::clock::wall_millis()
+                .saturating_add(invocation.timeout_millis)
+                .to_string(),
         ),
         (
             "lambda-runtime-invoked-function-arn",

@@ -849,3 +849,36 @@ async fn report_lines_say_what_lambda_says() {
         REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Init Duration: N ms	Status: error	Error Type: Runtime.ExitError"#]].assert_eq(&report_shapes(&cloud).join("\n"));
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn a_slow_init_does_not_count_against_the_timeout() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(
+        &cloud,
+        "tester",
+        &role,
+        1,
+        &[("TEST_FUNCTION_INIT_SLEEP_MS", "1500")],
+    )
+    .await;
+    let (error, payload) = call(&client, "tester", &json!({"action": "context"})).await;
+    assert_eq!(
+        error, None,
+        "the invocation ran within its timeout: {payload}"
+    );
+    let deadline: u64 = payload["lambda-runtime-deadline-ms"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        deadline > now,
+        "the deadline is counted from when the runtime took the invocation: {deadline} vs {now}"
+    );
+    cloud.stop().await;
+}
