@@ -158,6 +158,11 @@ fn handle(event: &Value) -> Answer {
                 .collect();
             Answer::Response(Value::Object(values))
         }
+        Some("large") => {
+            let bytes = event.get("bytes").and_then(Value::as_u64).unwrap_or(0);
+            let text = "x".repeat(usize::try_from(bytes).unwrap_or(0));
+            Answer::Response(json!({ "data": text }))
+        }
         Some("pid") => Answer::Response(json!({ "pid": std::process::id() })),
         Some("log") => {
             let line = event
@@ -184,6 +189,12 @@ fn main() -> anyhow::Result<()> {
         )?;
         std::process::exit(1);
     }
+    if let Some(millis) = std::env::var("TEST_FUNCTION_INIT_SLEEP_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+    }
     loop {
         let next = call(&api, "GET", "/2018-06-01/runtime/invocation/next", b"")?;
         let request_id = header(&next, "lambda-runtime-aws-request-id")
@@ -191,7 +202,28 @@ fn main() -> anyhow::Result<()> {
             .to_owned();
         println!("handling {request_id}");
         let event: Value = serde_json::from_slice(&next.body)?;
-        let (path, body) = match handle(&event) {
+        let answer = if event.get("action").and_then(Value::as_str) == Some("context") {
+            // The invocation's context, as the Runtime API gave it.
+            let names = [
+                "lambda-runtime-aws-request-id",
+                "lambda-runtime-invoked-function-arn",
+                "lambda-runtime-deadline-ms",
+                "lambda-runtime-trace-id",
+                "lambda-runtime-client-context",
+                "lambda-runtime-cognito-identity",
+            ];
+            let headers: serde_json::Map<String, Value> = names
+                .iter()
+                .map(|name| {
+                    let value = header(&next, name).map_or(Value::Null, |v| json!(v));
+                    ((*name).to_owned(), value)
+                })
+                .collect();
+            Answer::Response(Value::Object(headers))
+        } else {
+            handle(&event)
+        };
+        let (path, body) = match answer {
             Answer::Response(value) => (
                 format!("/2018-06-01/runtime/invocation/{request_id}/response"),
                 value,

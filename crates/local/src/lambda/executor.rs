@@ -6,8 +6,11 @@
 //! invocations through the instance's [`RuntimeApi`].
 //!
 //! Instances are reused: a finished invocation puts its instance back in
-//! the function's idle pool, and the next invocation takes it (a function
-//! updated since then gets fresh instances). A crash (the process exits) or
+//! the function's idle pool, and the next invocation of the same version
+//! takes it (a function updated since then gets fresh instances). An
+//! instance runs one version (`AWS_LAMBDA_FUNCTION_VERSION`), and each
+//! invocation gives the runtime the ARN as invoked (`NAME`, `NAME:3`,
+//! `NAME:ALIAS`). A crash (the process exits) or
 //! a timeout ends the instance and is reported as AWS reports it:
 //! `Runtime.ExitError` and `Sandbox.Timedout`, with `X-Amz-Function-Error:
 //! Unhandled`. Each function's stdout and stderr, with the START/END/REPORT
@@ -15,6 +18,7 @@
 
 use super::functions::{Function, FunctionKey};
 use super::runtime_api::{QueuedInvocation, RuntimeApi, RuntimeOutcome};
+use super::versions::QualifiedFunction;
 use crate::clock;
 use crate::state::{Cloud, lock};
 use bytes::Bytes;
@@ -84,6 +88,12 @@ pub struct InvocationResult {
 #[derive(Debug)]
 struct Instance {
     revision_id: String,
+    /// `$LATEST` or the version number the instance runs.
+    version: String,
+    /// When the process was started.
+    spawned: Instant,
+    /// Whether an invocation ran on it (then its init was reported).
+    warm: bool,
     runtime_api: RuntimeApi,
     child: Child,
     exited: watch::Receiver<bool>,
@@ -245,46 +255,60 @@ impl Executor {
         lock(&self.idle).remove(key);
     }
 
-    /// Runs one invocation of `function` with `payload`, on an idle instance
-    /// or a new one.
+    /// Runs one invocation of `target` (`$LATEST`, a version, or either by
+    /// an alias) with `payload`, on an idle instance of that version or a
+    /// new one; the runtime sees the ARN as invoked and `client_context`
+    /// (the decoded JSON of Invoke's `X-Amz-Client-Context`).
     pub async fn invoke(
         &self,
         cloud: &Cloud,
         key: &FunctionKey,
-        function: &Function,
+        target: &QualifiedFunction,
         payload: Bytes,
+        client_context: Option<String>,
     ) -> Result<InvocationResult, ExecutorError> {
+        let function = &target.function;
+        let version = target.version.as_str();
         let request_id = uuid(cloud);
         let reused = {
             let mut idle = lock(&self.idle);
             let pool = idle.entry(key.clone()).or_default();
-            pool.retain(|i| i.revision_id == function.revision_id && !*i.exited.borrow());
-            pool.pop()
+            // Instances of this version from before an update, and those
+            // whose process ended, go; other versions' instances stay.
+            pool.retain(|i| {
+                !*i.exited.borrow()
+                    && (i.version != version || i.revision_id == function.revision_id)
+            });
+            let position = pool
+                .iter()
+                .rposition(|i| i.version == version && i.revision_id == function.revision_id);
+            position.map(|at| pool.swap_remove(at))
         };
         let mut instance = match reused {
             Some(instance) => instance,
-            None => self.start_instance(cloud, key, function).await?,
+            None => self.start_instance(cloud, key, function, version).await?,
         };
         let started = Instant::now();
         let log_mark = lock(&self.logs).get(key).map_or(0, |l| l.total);
         push_log(
             &self.logs,
             key,
-            format!("START RequestId: {request_id} Version: $LATEST"),
+            format!("START RequestId: {request_id} Version: {version}"),
         );
         let timeout = Duration::from_secs(u64::from(function.timeout_seconds));
         let (sender, receiver) = oneshot::channel();
         let queued = QueuedInvocation {
             request_id: request_id.clone(),
             payload,
-            deadline_millis: clock::wall_millis() + timeout.as_millis() as u64,
-            function_arn: function.arn.clone(),
+            timeout_millis: u64::from(function.timeout_seconds).saturating_mul(1000),
+            function_arn: target.arn.clone(),
             trace_id: format!(
                 "Root=1-{:08x}-{};Parent={};Sampled=0",
                 clock::wall_millis() / 1000,
                 cloud.unique_token("", 24, b"0123456789abcdef"),
                 cloud.unique_token("", 16, b"0123456789abcdef")
             ),
+            client_context,
             outcome: sender,
         };
         let sent = instance.runtime_api.invocations.send(queued).await.is_ok();
@@ -292,15 +316,25 @@ impl Executor {
         let mut init_error = instance.runtime_api.init_error.clone();
         let outcome = if sent {
             tokio::select! {
+                // An outcome the runtime posted wins over the process
+                // exiting right after it.
+                biased;
                 outcome = receiver => outcome.ok().map(Ended::Runtime).unwrap_or(Ended::Exited),
                 _ = exited.wait_for(|e| *e) => Ended::Exited,
                 Ok(body) = init_error.wait_for(Option::is_some) => {
                     Ended::InitError(body.clone().unwrap_or_default())
                 }
-                () = tokio::time::sleep(timeout) => Ended::TimedOut,
+                () = invoke_timer(instance.runtime_api.first_poll.clone(), timeout) => {
+                    Ended::TimedOut
+                }
             }
         } else {
             Ended::Exited
+        };
+        let status = match &outcome {
+            Ended::Exited => "\tStatus: error\tError Type: Runtime.ExitError",
+            Ended::TimedOut => "\tStatus: timeout",
+            Ended::Runtime(_) | Ended::InitError(_) => "",
         };
         let (payload, function_error, keep) = match outcome {
             Ended::Runtime(RuntimeOutcome::Response(body)) => (body, None, true),
@@ -330,14 +364,33 @@ impl Executor {
                 (Bytes::from(error.to_string()), Some("Unhandled"), false)
             }
         };
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        // The invocation runs from when the runtime took it; a cold
+        // instance's init (start to its first `next`) is reported apart and
+        // billed with it, as Lambda bills it.
+        let first_poll = *instance.runtime_api.first_poll.borrow();
+        let ran_from = first_poll.map_or(started, |polled| polled.max(started));
+        let elapsed = ran_from.elapsed().as_secs_f64() * 1000.0;
+        let init = (!instance.warm).then(|| {
+            first_poll
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(instance.spawned)
+                .as_secs_f64()
+                * 1000.0
+        });
+        instance.warm = true;
+        let billed = (elapsed + init.unwrap_or(0.0)).ceil() as u64;
+        let max_memory = instance
+            .child
+            .id()
+            .and_then(peak_memory_mb)
+            .map_or_else(String::new, |mb| format!("\tMax Memory Used: {mb} MB"));
+        let init_text = init.map_or_else(String::new, |ms| format!("\tInit Duration: {ms:.2} ms"));
         push_log(&self.logs, key, format!("END RequestId: {request_id}"));
         push_log(
             &self.logs,
             key,
             format!(
-                "REPORT RequestId: {request_id}\tDuration: {elapsed:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB",
-                elapsed.ceil() as u64,
+                "REPORT RequestId: {request_id}\tDuration: {elapsed:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB{max_memory}{init_text}{status}",
                 function.memory_mb
             ),
         );
@@ -370,6 +423,7 @@ impl Executor {
         cloud: &Cloud,
         key: &FunctionKey,
         function: &Function,
+        version: &str,
     ) -> Result<Instance, ExecutorError> {
         let task_root = self
             .state_dir()
@@ -416,22 +470,43 @@ impl Executor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let task_root_text = task_root.to_string_lossy().into_owned();
+        // Lambda's defaults for the variables a function may replace.
+        let unreserved = [
+            ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
+            ("LANG", "en_US.UTF-8".to_owned()),
+            ("TZ", ":UTC".to_owned()),
+            (
+                "LD_LIBRARY_PATH",
+                format!("/lib64:/usr/lib64:{task_root_text}:{task_root_text}/lib:/opt/lib"),
+            ),
+        ];
+        for (name, value) in unreserved {
+            command.env(name, value);
+        }
         for (name, value) in &function.environment {
             command.env(name, value);
         }
         let memory = function.memory_mb.to_string();
-        let reserved = [
-            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            ("LANG", "en_US.UTF-8"),
-            ("TZ", ":UTC"),
+        let wall_millis = clock::wall_millis();
+        let log_stream = format!(
+            "{}/[{version}]{}",
+            clock::iso8601(wall_millis)
+                .get(..10)
+                .unwrap_or_default()
+                .replace('-', "/"),
+            cloud.unique_token("", 32, b"0123456789abcdef")
+        );
+        let reserved: &[(&str, &str)] = &[
             ("AWS_LAMBDA_RUNTIME_API", &runtime_api.address.to_string()),
             ("AWS_LAMBDA_FUNCTION_NAME", &key.name),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", version),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &memory),
             (
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 &format!("/aws/lambda/{}", key.name),
             ),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             ("AWS_REGION", &key.region),
             ("AWS_DEFAULT_REGION", &key.region),
@@ -440,18 +515,19 @@ impl Executor {
                 &format!("AWS_Lambda_{}", function.runtime),
             ),
             ("_HANDLER", &function.handler),
-            ("LAMBDA_TASK_ROOT", &task_root.to_string_lossy()),
-            ("LAMBDA_RUNTIME_DIR", &task_root.to_string_lossy()),
+            ("LAMBDA_TASK_ROOT", &task_root_text),
+            ("LAMBDA_RUNTIME_DIR", &task_root_text),
             ("AWS_ACCESS_KEY_ID", &access_key_id),
             ("AWS_SECRET_ACCESS_KEY", &session.secret_access_key),
             ("AWS_SESSION_TOKEN", &session.session_token),
         ];
-        for (name, value) in reserved {
+        for &(name, value) in reserved {
             command.env(name, value);
         }
         if let Some(endpoint) = self.endpoint.get() {
             command.env("AWS_ENDPOINT_URL", endpoint);
         }
+        let spawned = Instant::now();
         let mut child = command.spawn().map_err(|source| ExecutorError::Spawn {
             path: bootstrap.to_string_lossy().into_owned(),
             source,
@@ -483,11 +559,26 @@ impl Executor {
         });
         Ok(Instance {
             revision_id: function.revision_id.clone(),
+            version: version.to_owned(),
+            spawned,
+            warm: false,
             runtime_api,
             child,
             exited,
         })
     }
+}
+
+/// How long a new instance may take to start before the invocation's
+/// timeout starts running anyway (Lambda's init limit).
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Ends after `timeout` counted from when the runtime first asked for an
+/// invocation (its init done), or from [`INIT_LIMIT`] after the start if
+/// it never asked: as on Lambda, init does not count against the timeout.
+async fn invoke_timer(mut first_poll: watch::Receiver<Option<Instant>>, timeout: Duration) {
+    let _ = tokio::time::timeout(INIT_LIMIT, first_poll.wait_for(Option::is_some)).await;
+    tokio::time::sleep(timeout).await;
 }
 
 enum Ended {
@@ -561,6 +652,22 @@ fn set_mode(path: &Path, mode: Option<u32>) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: Option<u32>) -> std::io::Result<()> {
     Ok(())
+}
+
+/// The peak resident memory of process `pid` in MB, rounded up (`VmHWM`
+/// of `/proc/PID/status`; `None` where there is no such file or the
+/// process is gone).
+fn peak_memory_mb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kilobytes: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kilobytes.div_ceil(1024))
 }
 
 /// A version 4 UUID in text form, as Lambda's request ids are.

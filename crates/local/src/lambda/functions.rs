@@ -92,6 +92,47 @@ impl FunctionRegistry {
     }
 }
 
+/// The environment variable names Lambda sets itself and a function's
+/// `Environment` may not set (PATH, LANG, TZ and LD_LIBRARY_PATH are not
+/// among them: a function may replace those).
+pub const RESERVED_ENVIRONMENT_KEYS: [&str; 18] = [
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Refuses `variables` naming a reserved key, with Lambda's message.
+fn check_environment(variables: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
+    let used: Vec<&str> = variables
+        .into_iter()
+        .flat_map(BTreeMap::keys)
+        .map(String::as_str)
+        .filter(|name| RESERVED_ENVIRONMENT_KEYS.contains(name))
+        .collect();
+    if used.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {}",
+        used.join(",")
+    )))
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidParameterValueException, message)
 }
@@ -228,6 +269,12 @@ pub fn create(
     let zip = base64::decode(&zip_text)
         .ok_or_else(|| ApiError::serialization("Code.ZipFile is not valid base64"))?;
     check_zip(&zip)?;
+    check_environment(
+        input
+            .environment
+            .as_ref()
+            .and_then(|e| e.variables.as_ref()),
+    )?;
 
     let account = caller.account().to_owned();
     let arn = format!("arn:aws:lambda:{region}:{account}:function:{name}");
@@ -827,6 +874,12 @@ pub fn update_configuration(
     )?;
     let timeout = input.timeout.map(validate_timeout).transpose()?;
     let memory = input.memory_size.map(validate_memory).transpose()?;
+    check_environment(
+        input
+            .environment
+            .as_ref()
+            .and_then(|e| e.variables.as_ref()),
+    )?;
     if let Some(runtime) = &input.runtime
         && !SUPPORTED_RUNTIMES.contains(&runtime.as_str())
     {

@@ -6,6 +6,8 @@
 //! error document when it failed; `Event` queues the invocation and answers
 //! 202, retrying it twice (a minute, then two minutes later) if it fails; `DryRun` checks access and answers 204. `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
+//! `X-Amz-Client-Context` (base64 JSON) reaches the runtime of a
+//! synchronous invocation as `Lambda-Runtime-Client-Context`.
 
 use super::executor::InvocationResult;
 use super::functions::{plain_access, resolve_qualified};
@@ -104,7 +106,6 @@ async fn invoke(
         &plain_access("lambda:InvokeFunction", &called_arn, &key.account),
     )?;
     let target = target?;
-    let function = target.function;
     let invocation_type = request
         .header("x-amz-invocation-type")
         .unwrap_or("RequestResponse");
@@ -140,7 +141,24 @@ async fn invoke(
             "Could not parse request body into json: the payload is not valid JSON",
         ));
     }
-    let executed_version = ("x-amz-executed-version", target.version);
+    // Lambda hands the client context to synchronous invocations only.
+    let client_context = request
+        .header("x-amz-client-context")
+        .map(|encoded| {
+            base64::decode(encoded)
+                .and_then(|json| String::from_utf8(json).ok())
+                .filter(|json| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json).is_ok()
+                })
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidRequestContentException,
+                        "Client context must be a valid Base64-encoded JSON object.",
+                    )
+                })
+        })
+        .transpose()?;
+    let executed_version = ("x-amz-executed-version", target.version.clone());
     match invocation_type {
         "DryRun" => {
             let mut reply = json_reply(204, "");
@@ -159,7 +177,7 @@ async fn invoke(
                     wait_on_resource_clock(&cloud, first_try_millis + due_seconds * 1000).await;
                     let outcome = cloud
                         .executor
-                        .invoke(&cloud, &key, &function, payload.clone())
+                        .invoke(&cloud, &key, &target, payload.clone(), None)
                         .await;
                     if outcome.is_ok_and(|result| result.function_error.is_none()) {
                         break;
@@ -171,7 +189,11 @@ async fn invoke(
             Ok(reply)
         }
         _ => {
-            let result = match cloud.executor.invoke(cloud, &key, &function, payload).await {
+            let result = match cloud
+                .executor
+                .invoke(cloud, &key, &target, payload, client_context)
+                .await
+            {
                 Ok(result) => result,
                 Err(super::executor::ExecutorError::Spawn { path, source }) => {
                     invalid_entrypoint(cloud, &path, &source)
@@ -191,12 +213,15 @@ async fn invoke(
                     .push(("x-amz-function-error", kind.to_owned()));
             }
             if request.header("x-amz-log-type") == Some("Tail") {
+                // The last 4096 bytes, as Lambda cuts them: possibly inside
+                // a character, which base64 carries as it is.
                 let text = result.log_tail.join("\n") + "\n";
-                let start = text.len().saturating_sub(LOG_TAIL_BYTES);
-                let tail = text.get(start..).unwrap_or(&text);
+                let bytes = text.as_bytes();
+                let start = bytes.len().saturating_sub(LOG_TAIL_BYTES);
+                let tail = bytes.get(start..).unwrap_or(bytes);
                 reply
                     .headers
-                    .push(("x-amz-log-result", base64::encode(tail.as_bytes())));
+                    .push(("x-amz-log-result", base64::encode(tail)));
             }
             Ok(reply)
         }

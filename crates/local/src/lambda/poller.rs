@@ -189,7 +189,7 @@ async fn poll(
             mapping.function_arn
         ));
     };
-    let function = target.function;
+    let function = &target.function;
     let Some(caller) = role_caller(cloud, &mapping.function, &function.role) else {
         return Some(format!(
             "PROBLEM: the execution role {} does not exist",
@@ -238,7 +238,7 @@ async fn poll(
     let shard_poll = ShardPoll {
         cloud,
         mapping,
-        function: &function,
+        target: &target,
         caller: &caller,
         partition_key: partition_key.as_deref(),
     };
@@ -283,7 +283,8 @@ enum ShardResult {
 struct ShardPoll<'a> {
     cloud: &'a Arc<Cloud>,
     mapping: &'a Mapping,
-    function: &'a super::functions::Function,
+    /// The function, version or alias the mapping invokes.
+    target: &'a super::versions::QualifiedFunction,
     caller: &'a Caller,
     /// The table's partition key attribute, for ParallelizationFactor.
     partition_key: Option<&'a str>,
@@ -512,12 +513,12 @@ impl ShardPoll<'_> {
         for (index, lane) in lanes.iter().enumerate() {
             let cloud = Arc::clone(cloud);
             let key = mapping.function.clone();
-            let function = self.function.clone();
+            let target = self.target.clone();
             let event = json!({ "Records": lane.records }).to_string();
             invocations.spawn(async move {
                 let outcome = cloud
                     .executor
-                    .invoke(&cloud, &key, &function, Bytes::from(event))
+                    .invoke(&cloud, &key, &target, Bytes::from(event), None)
                     .await;
                 (index, outcome)
             });

@@ -4,10 +4,14 @@
 //!
 //! - `GET invocation/next` long-polls until an invocation is queued and
 //!   answers its payload with `Lambda-Runtime-Aws-Request-Id`,
-//!   `-Deadline-Ms`, `-Invoked-Function-Arn` and `-Trace-Id`.
+//!   `-Deadline-Ms`, `-Invoked-Function-Arn`, `-Trace-Id` and, when the
+//!   caller gave one, `-Client-Context`.
 //! - `POST invocation/{id}/response` and `POST invocation/{id}/error`
 //!   complete the invocation ([`RuntimeOutcome`]).
 //! - `POST init/error` reports that the runtime could not start.
+//!
+//! A response or error body over [`MAX_RUNTIME_BODY_BYTES`] gets 413 and
+//! fails the invocation with `Function.ResponseSizeTooLarge`, as on AWS.
 //!
 //! Unknown request ids and paths get the Runtime API's own error shape,
 //! `{"errorMessage","errorType"}` with a 4xx status.
@@ -23,14 +27,15 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::state::lock;
 
-/// The largest response or error body a function may post (6 MB, Lambda's
-/// synchronous payload limit), plus room for the framing.
-pub const MAX_RUNTIME_BODY_BYTES: usize = 6 * 1024 * 1024 + 1024;
+/// The largest response or error body a function may post: Lambda's
+/// 6 MB synchronous payload limit, which it counts as 6,291,556 bytes.
+pub const MAX_RUNTIME_BODY_BYTES: usize = 6 * 1024 * 1024 + 100;
 
 /// An invocation queued for an instance.
 #[derive(Debug)]
@@ -39,12 +44,15 @@ pub struct QueuedInvocation {
     pub request_id: String,
     /// The event, as JSON bytes.
     pub payload: Bytes,
-    /// When the invocation times out, ms since the epoch (wall clock).
-    pub deadline_millis: u64,
+    /// The function's timeout in ms: the deadline the runtime gets is
+    /// counted from when it takes the invocation.
+    pub timeout_millis: u64,
     /// The invoked function's ARN.
     pub function_arn: String,
     /// The X-Ray trace header.
     pub trace_id: String,
+    /// The caller's client context (JSON), for `Lambda-Runtime-Client-Context`.
+    pub client_context: Option<String>,
     /// Where the outcome goes.
     pub outcome: oneshot::Sender<RuntimeOutcome>,
 }
@@ -64,6 +72,7 @@ struct RuntimeApiState {
     queue: tokio::sync::Mutex<mpsc::Receiver<QueuedInvocation>>,
     in_flight: Mutex<HashMap<String, oneshot::Sender<RuntimeOutcome>>>,
     init_error: watch::Sender<Option<Bytes>>,
+    first_poll: watch::Sender<Option<Instant>>,
 }
 
 /// A running Runtime API for one instance.
@@ -75,6 +84,8 @@ pub struct RuntimeApi {
     pub invocations: mpsc::Sender<QueuedInvocation>,
     /// The body of an `init/error` once one was posted.
     pub init_error: watch::Receiver<Option<Bytes>>,
+    /// When the runtime first asked for an invocation: the end of its init.
+    pub first_poll: watch::Receiver<Option<Instant>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -91,16 +102,19 @@ impl RuntimeApi {
         let address = listener.local_addr()?;
         let (invocations, queue) = mpsc::channel(1);
         let (init_sender, init_error) = watch::channel(None);
+        let (first_poll_sender, first_poll) = watch::channel(None);
         let state = Arc::new(RuntimeApiState {
             queue: tokio::sync::Mutex::new(queue),
             in_flight: Mutex::new(HashMap::new()),
             init_error: init_sender,
+            first_poll: first_poll_sender,
         });
         let task = tokio::spawn(serve(listener, state));
         Ok(Self {
             address,
             invocations,
             init_error,
+            first_poll,
             task,
         })
     }
@@ -160,15 +174,38 @@ async fn answer(
     if let (["invocation", "next"], "GET") = (segments.as_slice(), method.as_str()) {
         return Ok(next(&state).await);
     }
-    let body = match Limited::new(body, MAX_RUNTIME_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return Ok(runtime_error(
-                413,
-                "RequestEntityTooLarge",
-                &format!("the body exceeds {MAX_RUNTIME_BODY_BYTES} bytes"),
-            ));
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = declared.is_some_and(|n| n > MAX_RUNTIME_BODY_BYTES as u64);
+    let body = match (too_large, Limited::new(body, MAX_RUNTIME_BODY_BYTES)) {
+        (false, limited) => limited.collect().await.ok().map(|c| c.to_bytes()),
+        (true, _) => None,
+    };
+    let Some(body) = body else {
+        // Lambda fails the invocation itself (Invoke answers
+        // Function.ResponseSizeTooLarge) and tells the runtime 413.
+        if let ["invocation", id, "response" | "error"] = segments.as_slice() {
+            let size = declared.map_or_else(String::new, |n| format!(" ({n} bytes)"));
+            let error = serde_json::json!({
+                "errorMessage": format!(
+                    "Response payload size{size} exceeded maximum allowed payload size ({MAX_RUNTIME_BODY_BYTES} bytes)."
+                ),
+                "errorType": "Function.ResponseSizeTooLarge",
+            });
+            let _ = complete(
+                &state,
+                id,
+                RuntimeOutcome::Error(Bytes::from(error.to_string())),
+            );
         }
+        return Ok(runtime_error(
+            413,
+            "RequestEntityTooLarge",
+            &format!("Exceeded maximum allowed payload size ({MAX_RUNTIME_BODY_BYTES} bytes)."),
+        ));
     };
     let response = match (segments.as_slice(), method.as_str()) {
         (["invocation", id, "response"], "POST") => {
@@ -185,6 +222,11 @@ async fn answer(
 }
 
 async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
+    state.first_poll.send_if_modified(|polled| {
+        let first = polled.is_none();
+        polled.get_or_insert_with(Instant::now);
+        first
+    });
     let invocation = {
         let mut queue = state.queue.lock().await;
         queue.recv().await
@@ -199,7 +241,9 @@ async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
         ("lambda-runtime-aws-request-id", invocation.request_id),
         (
             "lambda-runtime-deadline-ms",
-            invocation.deadline_millis.to_string(),
+            crate::clock::wall_millis()
+                .saturating_add(invocation.timeout_millis)
+                .to_string(),
         ),
         (
             "lambda-runtime-invoked-function-arn",
@@ -207,6 +251,10 @@ async fn next(state: &RuntimeApiState) -> Response<Full<Bytes>> {
         ),
         ("lambda-runtime-trace-id", invocation.trace_id),
     ];
+    let optional = invocation
+        .client_context
+        .map(|context| ("lambda-runtime-client-context", context));
+    let pairs = pairs.into_iter().chain(optional);
     for (name, value) in pairs {
         if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
             headers.insert(name, value);

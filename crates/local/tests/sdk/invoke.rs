@@ -252,6 +252,25 @@ async fn event_dry_run_tail_and_logs() {
         .collect();
     expect![[r#"["START", "handling", "tailed", "tailed", "END", "REPORT"]"#]]
         .assert_eq(&format!("{shapes:?}"));
+
+    // A longer log is cut to its last 4096 bytes, even inside a character
+    // (the lines' lengths make some cuts fall inside one).
+    for padding in 0..4 {
+        let line = format!("{}{}", "\u{1F600}".repeat(2000), "x".repeat(padding));
+        let tailed = client
+            .invoke()
+            .function_name("tester")
+            .log_type(LogType::Tail)
+            .payload(Blob::new(
+                json!({"action": "log", "line": line}).to_string(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let tail = streamgate_local::lambda::base64::decode(tailed.log_result().unwrap()).unwrap();
+        assert_eq!(tail.len(), 4096, "padding {padding}");
+        assert!(tail.ends_with(b"\n"), "the tail is the log's end");
+    }
     cloud.stop().await;
 }
 
@@ -515,21 +534,34 @@ async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
                 .function_name("tester")
                 .set_qualifier(qualifier.map(str::to_owned))
                 .payload(Blob::new(
-                    json!({"action": "env", "names": ["STAGE"]}).to_string(),
+                    json!({"action": "env", "names": ["STAGE", "AWS_LAMBDA_FUNCTION_VERSION"]})
+                        .to_string(),
                 ))
                 .send()
                 .await
                 .unwrap();
             let payload: Value =
                 serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+            let context = client
+                .invoke()
+                .function_name("tester")
+                .set_qualifier(qualifier.map(str::to_owned))
+                .payload(Blob::new(json!({"action": "context"}).to_string()))
+                .send()
+                .await
+                .unwrap();
+            let context: Value =
+                serde_json::from_slice(context.payload().unwrap().as_ref()).unwrap();
             format!(
-                "{} {}",
+                "{} {} {} {}",
                 output.executed_version().unwrap(),
-                payload["STAGE"]
+                payload["STAGE"],
+                payload["AWS_LAMBDA_FUNCTION_VERSION"],
+                context["lambda-runtime-invoked-function-arn"]
             )
         }
     };
-    expect![[r#"["1 \"one\"", "2 \"two\"", "1 \"one\"", "$LATEST \"two\""]"#]].assert_eq(&format!(
+    expect![[r#"["1 \"one\" \"1\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester:1\"", "2 \"two\" \"2\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester:2\"", "1 \"one\" \"1\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester:live\"", "$LATEST \"two\" \"$LATEST\" \"arn:aws:lambda:eu-west-1:111111111111:function:tester\""]"#]].assert_eq(&format!(
         "{:?}",
         [
             stage(Some("1")).await,
@@ -606,5 +638,247 @@ async fn versions_and_aliases_run_the_code_and_configuration_they_name() {
         .filter_map(|v| v.version())
         .collect();
     assert_eq!(versions, ["$LATEST", "1", "2", "3"]);
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn reserved_environment_keys_are_refused_and_the_rest_may_be_replaced() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    let refused = client
+        .create_function()
+        .function_name("reserved")
+        .runtime(Runtime::Providedal2023)
+        .role(&role)
+        .handler("bootstrap")
+        .environment(
+            Environment::builder()
+                .variables("AWS_REGION", "us-east-1")
+                .variables("AWS_LAMBDA_LOG_STREAM_NAME", "mine")
+                .variables("STAGE", "one")
+                .build(),
+        )
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(test_function_zip()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidParameterValueException: Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_LAMBDA_LOG_STREAM_NAME,AWS_REGION"]
+        .assert_eq(&describe(&refused));
+
+    let client = deploy(&cloud, "tester", &role, 3, &[("TZ", "Europe/Paris")]).await;
+    let refused = client
+        .update_function_configuration()
+        .function_name("tester")
+        .environment(Environment::builder().variables("_HANDLER", "x").build())
+        .send()
+        .await
+        .unwrap_err();
+    expect!["InvalidParameterValueException: Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: _HANDLER"]
+        .assert_eq(&describe(&refused));
+
+    let names = [
+        "TZ",
+        "LANG",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+    ];
+    let (_, values) = call(&client, "tester", &json!({"action": "env", "names": names})).await;
+    expect![[r#"{"AWS_DEFAULT_REGION":"eu-west-1","AWS_EXECUTION_ENV":"AWS_Lambda_provided.al2023","AWS_LAMBDA_LOG_GROUP_NAME":"/aws/lambda/tester","LANG":"en_US.UTF-8","TZ":"Europe/Paris"}"#]]
+        .assert_eq(&values.to_string());
+    let names = [
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "LD_LIBRARY_PATH",
+        "LAMBDA_TASK_ROOT",
+    ];
+    let (_, values) = call(&client, "tester", &json!({"action": "env", "names": names})).await;
+    let text = |name: &str| values[name].as_str().unwrap_or_default().to_owned();
+    let stream = text("AWS_LAMBDA_LOG_STREAM_NAME");
+    let (date, instance) = stream.split_once("/[$LATEST]").unwrap_or_default();
+    assert_eq!(date.len(), 10, "a yyyy/mm/dd date: {stream}");
+    assert_eq!(date.matches('/').count(), 2, "a yyyy/mm/dd date: {stream}");
+    assert_eq!(instance.len(), 32, "32 hex digits: {stream}");
+    assert!(
+        text("LD_LIBRARY_PATH").contains(&format!("{}/lib", text("LAMBDA_TASK_ROOT"))),
+        "the task root's lib is searched: {}",
+        text("LD_LIBRARY_PATH")
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_response_over_the_payload_limit_fails_the_invocation() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 30, &[]).await;
+    // `{"data":"..."}` wraps the text in 11 bytes: this answer is exactly
+    // Lambda's limit of 6,291,556 bytes.
+    let at_limit = 6_291_556 - 11;
+    let started = Instant::now();
+    let (error, payload) = call(
+        &client,
+        "tester",
+        &json!({"action": "large", "bytes": at_limit}),
+    )
+    .await;
+    assert_eq!(error, None);
+    assert_eq!(payload["data"].as_str().map(str::len), Some(at_limit));
+
+    let (error, payload) = call(
+        &client,
+        "tester",
+        &json!({"action": "large", "bytes": at_limit + 1}),
+    )
+    .await;
+    expect![[r#"(Some("Unhandled"), "{\"errorMessage\":\"Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}")"#]]
+        .assert_eq(&format!("{:?}", (error, payload.to_string())));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the invocation fails when the response is posted, not at the timeout"
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn the_runtime_gets_the_invocation_context_and_the_client_context() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+    let context = |client_context: Option<String>| {
+        let client = client.clone();
+        async move {
+            client
+                .invoke()
+                .function_name("tester")
+                .set_client_context(client_context)
+                .payload(Blob::new(json!({"action": "context"}).to_string()))
+                .send()
+                .await
+        }
+    };
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let given = streamgate_local::lambda::base64::encode(br#"{"custom":{"tenant":"a"}}"#);
+    let output = context(Some(given)).await.unwrap();
+    let headers: Value = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    let text = |name: &str| headers[name].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        text("lambda-runtime-client-context"),
+        r#"{"custom":{"tenant":"a"}}"#
+    );
+    assert_eq!(
+        text("lambda-runtime-invoked-function-arn"),
+        "arn:aws:lambda:eu-west-1:111111111111:function:tester"
+    );
+    assert_eq!(text("lambda-runtime-aws-request-id").len(), 36);
+    assert!(text("lambda-runtime-trace-id").starts_with("Root=1-"));
+    let deadline: u64 = text("lambda-runtime-deadline-ms").parse().unwrap();
+    assert!(
+        deadline >= before + 3000 && deadline <= before + 13_000,
+        "the deadline is the timeout from now: {deadline} vs {before}"
+    );
+    assert_eq!(headers["lambda-runtime-cognito-identity"], Value::Null);
+
+    let output = context(None).await.unwrap();
+    let headers: Value = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(headers["lambda-runtime-client-context"], Value::Null);
+
+    let refused = context(Some("bm90IGpzb24=".to_owned())).await.unwrap_err();
+    expect![
+        "InvalidRequestContentException: Client context must be a valid Base64-encoded JSON object."
+    ]
+    .assert_eq(&describe(&refused));
+    cloud.stop().await;
+}
+
+/// The function's START and REPORT lines, numbers and request ids as `N`.
+fn report_shapes(cloud: &RunningCloud) -> Vec<String> {
+    let number = |token: &str| {
+        token.bytes().any(|b| b.is_ascii_digit())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'.')
+    };
+    cloud
+        .function_logs(A, REGION, "tester")
+        .iter()
+        .filter(|line| line.starts_with("REPORT ") || line.starts_with("START "))
+        .map(|line| {
+            line.split_inclusive([' ', '\t'])
+                .map(|piece| {
+                    let token = piece.trim_end_matches([' ', '\t']);
+                    match piece.strip_prefix(token) {
+                        Some(separator) if number(token) => format!("N{separator}"),
+                        _ => piece.to_owned(),
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn report_lines_say_what_lambda_says() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 1, &[]).await;
+    call(&client, "tester", &json!({"action": "echo"})).await;
+    call(&client, "tester", &json!({"action": "echo"})).await;
+    call(
+        &client,
+        "tester",
+        &json!({"action": "sleep", "millis": 5000}),
+    )
+    .await;
+    call(&client, "tester", &json!({"action": "exit", "code": 2})).await;
+    expect![[r#"
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Max Memory Used: N MB	Init Duration: N ms
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Max Memory Used: N MB
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Max Memory Used: N MB	Status: timeout
+        START RequestId: N Version: $LATEST
+        REPORT RequestId: N	Duration: N ms	Billed Duration: N ms	Memory Size: N MB	Init Duration: N ms	Status: error	Error Type: Runtime.ExitError"#]].assert_eq(&report_shapes(&cloud).join("\n"));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_init_does_not_count_against_the_timeout() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(
+        &cloud,
+        "tester",
+        &role,
+        1,
+        &[("TEST_FUNCTION_INIT_SLEEP_MS", "1500")],
+    )
+    .await;
+    let (error, payload) = call(&client, "tester", &json!({"action": "context"})).await;
+    assert_eq!(
+        error, None,
+        "the invocation ran within its timeout: {payload}"
+    );
+    let deadline: u64 = payload["lambda-runtime-deadline-ms"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        deadline > now,
+        "the deadline is counted from when the runtime took the invocation: {deadline} vs {now}"
+    );
     cloud.stop().await;
 }
