@@ -11,14 +11,14 @@
 //! measures streamgate-local alone. Set `STREAMGATE_PEER_ENDPOINT` to
 //! measure another running emulator as the peer instead.
 //!
-//! One run (`-- --warm-up-time 1 --measurement-time 3`, on a 2-core machine
-//! loaded by other builds; medians, moto 5.2.1 in the same run):
+//! One run (`-- --warm-up-time 1 --measurement-time 3`, on an idle 2-core
+//! machine; medians, moto 5.2.1 in the same run):
 //!
 //! | loop | streamgate-local | moto | ratio |
 //! |---|---|---|---|
-//! | Query of 100 items from 100,000 | 2.19 ms (456/s) | 1.50 s (0.67/s) | 685x |
-//! | UpdateItem with a condition | 385 µs (2,598/s) | 6.51 ms (154/s) | 16.9x |
-//! | PutItem | 315 µs (3,176/s) | 4.05 ms (247/s) | 12.9x |
+//! | Query of 100 items from 100,000 | 623 µs (1,606/s) | 662 ms (1.5/s) | 1,063x |
+//! | UpdateItem with a condition | 179 µs (5,575/s) | 4.25 ms (235/s) | 23.7x |
+//! | PutItem | 146 µs (6,872/s) | 2.64 ms (379/s) | 18.1x |
 
 #![allow(
     clippy::unwrap_used,
