@@ -831,6 +831,17 @@ async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() 
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Creates the on-failure queue `billing-failures` in account A; gives its ARN.
+async fn create_failure_queue(cloud: &RunningCloud) -> String {
+    aws_sdk_sqs::Client::new(&cloud.sdk_config(A, REGION).unwrap())
+        .create_queue()
+        .queue_name("billing-failures")
+        .send()
+        .await
+        .unwrap();
+    format!("arn:aws:sqs:{REGION}:{A}:billing-failures")
+}
+
 #[tokio::test]
 async fn bisection_destination_filters_and_parallelization_read_back_as_applied() {
     let dir = scratch_dir("reliability-settings");
@@ -838,13 +849,7 @@ async fn bisection_destination_filters_and_parallelization_read_back_as_applied(
     let log = CallLog::default();
     let accounts = accounts(&cloud, &log);
     // The on-failure queue is given as an ARN; it lives in account A.
-    aws_sdk_sqs::Client::new(&cloud.sdk_config(A, REGION).unwrap())
-        .create_queue()
-        .queue_name("billing-failures")
-        .send()
-        .await
-        .unwrap();
-    let queue_arn = format!("arn:aws:sqs:{REGION}:{A}:billing-failures");
+    let queue_arn = create_failure_queue(&cloud).await;
     let filter = r#"{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"doc-"}]}}}}"#;
     let parameters = MappingParameters {
         parallelization_factor: 3,
@@ -924,16 +929,11 @@ async fn a_removed_on_failure_destination_is_removed_from_the_mapping() {
     let cloud = start_cloud(&dir).await;
     let log = CallLog::default();
     let accounts = accounts(&cloud, &log);
-    aws_sdk_sqs::Client::new(&cloud.sdk_config(A, REGION).unwrap())
-        .create_queue()
-        .queue_name("billing-failures")
-        .send()
-        .await
-        .unwrap();
+    let queue_arn = create_failure_queue(&cloud).await;
     let with_destination = desired(
         bootstrap_zip(BOOTSTRAP),
         MappingParameters {
-            on_failure_destination: Some(format!("arn:aws:sqs:{REGION}:{A}:billing-failures")),
+            on_failure_destination: Some(queue_arn),
             ..MappingParameters::default()
         },
     );
