@@ -6,7 +6,7 @@
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
 //! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
-//! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
+//! CreateAlias, GetAlias, ListAliases, UpdateAlias, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]). Every other
@@ -48,7 +48,6 @@ pub fn api_date_prefix(path: &str) -> Option<&str> {
 /// from its API date, method and path, so that the error names it.
 fn unimplemented_operation(date: &str, method: &str, segments: &[&str]) -> Option<&'static str> {
     Some(match (date, method, segments) {
-        ("/2015-03-31/", "PUT", ["functions", _, "aliases", _]) => "UpdateAlias",
         ("/2015-03-31/", "POST", ["functions", _, "policy"]) => "AddPermission",
         ("/2015-03-31/", "GET", ["functions", _, "policy"]) => "GetPolicy",
         ("/2015-03-31/", "DELETE", ["functions", _, "policy", _]) => "RemovePermission",
@@ -147,6 +146,9 @@ pub fn handle(
         }
         ("GET", ["functions", name, "aliases", alias]) => {
             versions::get_alias(cloud, caller, region, name, alias)
+        }
+        ("PUT", ["functions", name, "aliases", alias]) => {
+            versions::update_alias(cloud, caller, region, name, alias, &request.body)
         }
         ("DELETE", ["functions", name, "aliases", alias]) => {
             versions::delete_alias(cloud, caller, region, name, alias)
