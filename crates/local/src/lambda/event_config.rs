@@ -595,10 +595,8 @@ fn send_record(
 /// The ARN Lambda names in an invocation record: qualified by the version
 /// or alias invoked, `$LATEST` for an unqualified call.
 fn qualified_arn(target: &QualifiedFunction) -> String {
-    if target.version == "$LATEST"
-        && !target.arn.ends_with(":$LATEST")
-        && target.arn.matches(':').count() == 6
-    {
+    // `arn:aws:lambda:R:A:function:NAME` has six colons, a qualified one seven.
+    if target.arn.matches(':').count() == 6 {
         format!("{}:$LATEST", target.arn)
     } else {
         target.arn.clone()

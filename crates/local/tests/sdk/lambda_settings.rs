@@ -323,6 +323,25 @@ async fn functions_and_mappings_are_tagged_listed_and_untagged() {
         .await
         .unwrap();
     assert_eq!(tags_of(&mapping_arn).await, "owner=billing");
+    client
+        .delete_event_source_mapping()
+        .uuid(mapping.uuid().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .list_tags()
+        .resource(&mapping_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        describe(&gone),
+        format!(
+            "ResourceNotFoundException: The resource you requested does not exist. (Event source mapping {})",
+            mapping.uuid().unwrap()
+        )
+    );
 
     // A deleted function takes its tags along.
     client
