@@ -1,7 +1,7 @@
 //! Tags on functions and event source mappings: TagResource
 //! (`POST /2017-03-31/tags/ARN`), UntagResource (`DELETE
 //! /2017-03-31/tags/ARN?tagKeys=K`), ListTags (`GET /2017-03-31/tags/ARN`),
-//! CreateFunction's `Tags` and GetFunction's `Tags`, kept in
+//! CreateFunction's `Tags` and GetFunction's `Tags` (or `TagsError`), kept in
 //! [`TagRegistry`] by the resource's unqualified ARN.
 //!
 //! Checked as AWS checks tags: a key of 1 to 128 characters, a value of 0
@@ -139,10 +139,13 @@ enum Taggable {
         region: String,
         uuid: String,
     },
+    /// A code signing configuration or capacity provider, which this
+    /// local cloud does not have.
+    Absent,
 }
 
 /// The pattern of a taggable ARN, for the validation message.
-const TAGGABLE_PATTERN: &str = "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|event-source-mapping:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})";
+const TAGGABLE_PATTERN: &str = "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)";
 
 /// Reads a resource ARN of a tags request.
 fn parse_taggable(arn: &str) -> Result<Taggable, ApiError> {
@@ -205,10 +208,7 @@ fn parse_taggable(arn: &str) -> Result<Taggable, ApiError> {
             let groups: Vec<&str> = name.split('-').collect();
             let uuid_shaped = groups.len() == shape.len()
                 && groups.iter().zip(shape).all(|(group, len)| {
-                    group.len() == len
-                        && group
-                            .bytes()
-                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit())
                 });
             if !uuid_shaped {
                 return Err(malformed());
@@ -219,6 +219,8 @@ fn parse_taggable(arn: &str) -> Result<Taggable, ApiError> {
                 uuid: name.to_owned(),
             })
         }
+        // Kinds this local cloud has none of: well formed, never found.
+        ("code-signing-config" | "capacity-provider", None) => Ok(Taggable::Absent),
         _ => Err(malformed()),
     }
 }
@@ -235,9 +237,12 @@ fn authorized_resource(
     let account = match &resource {
         Taggable::Function(key) => key.account.as_str(),
         Taggable::Mapping { account, .. } => account.as_str(),
+        // The account part of a well-formed ARN: after the fourth colon.
+        Taggable::Absent => arn.split(':').nth(4).unwrap_or_default(),
     };
     authorize(cloud, caller, &plain_access(action, arn, account))?;
     let exists = match &resource {
+        Taggable::Absent => false,
         Taggable::Function(key) => cloud.functions.get(key).is_some(),
         Taggable::Mapping {
             account,
@@ -256,14 +261,43 @@ fn authorized_resource(
         Taggable::Mapping { uuid, .. } => ApiError::not_found(format!(
             "The resource you requested does not exist. (Event source mapping {uuid})"
         )),
+        Taggable::Absent => ApiError::not_found(format!(
+            "The resource you requested does not exist. ({arn})"
+        )),
     })
 }
 
-/// Adds GetFunction's `Tags` (when the function `arn` has any) to `body`.
-pub(crate) fn add_to_get_function(cloud: &Cloud, arn: &str, body: &mut serde_json::Value) {
+/// Adds GetFunction's `Tags` (when the function `arn` of `account` has
+/// any) to `body`: only for a caller allowed `lambda:ListTags` on it, as
+/// Lambda gives them; anyone else gets `TagsError` with the denial.
+pub(crate) fn add_to_get_function(
+    cloud: &Cloud,
+    caller: &Caller,
+    account: &str,
+    arn: &str,
+    body: &mut serde_json::Value,
+) {
     let tags = cloud.lambda_tags.of(arn);
-    if let (false, Some(object)) = (tags.is_empty(), body.as_object_mut()) {
-        object.insert("Tags".to_owned(), json!(tags));
+    let Some(object) = body.as_object_mut() else {
+        return;
+    };
+    if tags.is_empty() {
+        return;
+    }
+    match authorize(
+        cloud,
+        caller,
+        &plain_access("lambda:ListTags", arn, account),
+    ) {
+        Ok(()) => {
+            object.insert("Tags".to_owned(), json!(tags));
+        }
+        Err(denied) => {
+            object.insert(
+                "TagsError".to_owned(),
+                json!({ "ErrorCode": denied.code.as_str(), "Message": denied.message }),
+            );
+        }
     }
 }
 
@@ -450,6 +484,16 @@ mod tests {
             ]],
         );
         check(
+            "arn:aws:lambda:eu-west-1:111111111111:event-source-mapping:0A1B2C3D-0000-4000-A000-0123456789AB",
+            expect![[
+                r#"Mapping { account: "111111111111", region: "eu-west-1", uuid: "0A1B2C3D-0000-4000-A000-0123456789AB" }"#
+            ]],
+        );
+        check(
+            "arn:aws:lambda:eu-west-1:111111111111:code-signing-config:csc-0123456789abcdefg",
+            expect!["Absent"],
+        );
+        check(
             "arn:aws:lambda:eu-west-1:111111111111:function:f:live",
             expect![
                 "InvalidParameterValueException: Tags on function aliases and versions are not supported. Please specify a function ARN."
@@ -458,19 +502,19 @@ mod tests {
         check(
             "arn:aws:lambda:eu-west-1:1111:function:f",
             expect![[
-                r#"ValidationException: 1 validation error detected: Value 'arn:aws:lambda:eu-west-1:1111:function:f' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|event-source-mapping:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"#
+                r#"ValidationException: 1 validation error detected: Value 'arn:aws:lambda:eu-west-1:1111:function:f' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)"#
             ]],
         );
         check(
             "arn:aws:lambda:eu-west-1:111111111111:event-source-mapping:not-a-uuid",
             expect![[
-                r#"ValidationException: 1 validation error detected: Value 'arn:aws:lambda:eu-west-1:111111111111:event-source-mapping:not-a-uuid' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|event-source-mapping:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"#
+                r#"ValidationException: 1 validation error detected: Value 'arn:aws:lambda:eu-west-1:111111111111:event-source-mapping:not-a-uuid' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)"#
             ]],
         );
         check(
             "arn:aws:sqs:eu-west-1:111111111111:queue",
             expect![[
-                r#"ValidationException: 1 validation error detected: Value 'arn:aws:sqs:eu-west-1:111111111111:queue' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|event-source-mapping:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"#
+                r#"ValidationException: 1 validation error detected: Value 'arn:aws:sqs:eu-west-1:111111111111:queue' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)"#
             ]],
         );
     }

@@ -2,7 +2,7 @@
 //! aws-sdk-lambda: UpdateAlias, tags, reserved concurrency (and its
 //! enforcement), account settings and asynchronous invocation settings.
 
-use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start};
+use crate::common::{A, B, Keys, REGION, describe, dynamodb, iam, lambda, root, sqs, start, sts};
 use crate::dynamodb::create_table;
 use crate::invoke::{deploy, test_function_zip};
 use crate::lambda::create_role;
@@ -212,6 +212,57 @@ async fn functions_and_mappings_are_tagged_listed_and_untagged() {
         Some("billing"),
         "GetFunction gives the tags"
     );
+
+    // GetFunction gives tags only to a caller allowed lambda:ListTags.
+    let iam_of_a = iam(&cloud, &root(&cloud, A));
+    iam_of_a
+        .create_role()
+        .role_name("reader")
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    iam_of_a
+        .put_role_policy()
+        .role_name("reader")
+        .policy_name("get-function")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let session = sts(&cloud, &root(&cloud, A))
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/reader"))
+        .role_session_name("reader")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let as_reader = lambda(
+        &cloud,
+        &Keys {
+            access_key_id: session.access_key_id,
+            secret_access_key: session.secret_access_key,
+            session_token: Some(session.session_token),
+        },
+    )
+    .get_function()
+    .function_name("tester")
+    .send()
+    .await
+    .unwrap();
+    expect![[r#"None Some("AccessDeniedException: User: arn:aws:sts::111111111111:assumed-role/reader/reader is not authorized to perform: lambda:ListTags on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no identity-based policy allows the lambda:ListTags action")"#]].assert_eq(&format!(
+        "{:?} {:?}",
+        as_reader.tags(),
+        as_reader
+            .tags_error()
+            .map(|e| format!("{}: {}", e.error_code(), e.message()))
+    ));
 
     client
         .tag_resource()
