@@ -90,6 +90,9 @@ pub enum ErrorCode {
     RequestEntityTooLargeException,
     /// Lambda: the service failed (the function could not be started).
     ServiceException,
+    /// Lambda: an invocation was throttled (the function's reserved
+    /// concurrency, or the account's, is in use); 429 with a `Reason`.
+    TooManyRequestsException,
     /// Any protocol: the server failed; never expected.
     InternalFailure,
 }
@@ -137,6 +140,7 @@ impl ErrorCode {
             Self::InvalidRequestContentException => "InvalidRequestContentException",
             Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",
             Self::ServiceException => "ServiceException",
+            Self::TooManyRequestsException => "TooManyRequestsException",
             Self::InternalFailure => "InternalFailure",
         }
     }
@@ -191,6 +195,7 @@ impl ErrorCode {
             Self::PreconditionFailedException => 412,
             Self::RequestTooLargeException | Self::RequestEntityTooLargeException => 413,
             Self::InternalFailure | Self::ServiceException => 500,
+            Self::TooManyRequestsException => 429,
             _ => 400,
         }
     }

@@ -79,6 +79,12 @@ pub struct Cloud {
     pub executor: crate::lambda::executor::Executor,
     /// SQS queues of every account and region.
     pub queues: crate::sqs::QueueRegistry,
+    /// Tags of Lambda functions and event source mappings.
+    pub lambda_tags: crate::lambda::tags::TagRegistry,
+    /// Lambda reservations and running invocations.
+    pub concurrency: crate::lambda::concurrency::ConcurrencyRegistry,
+    /// Lambda's asynchronous invocation settings.
+    pub event_invoke_configs: crate::lambda::event_config::EventInvokeConfigRegistry,
     accounts: BTreeMap<String, Account>,
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
@@ -113,6 +119,9 @@ impl Cloud {
             executor: crate::lambda::executor::Executor::default(),
             mappings: crate::lambda::mappings::MappingRegistry::default(),
             queues: crate::sqs::QueueRegistry::default(),
+            lambda_tags: crate::lambda::tags::TagRegistry::default(),
+            concurrency: crate::lambda::concurrency::ConcurrencyRegistry::default(),
+            event_invoke_configs: crate::lambda::event_config::EventInvokeConfigRegistry::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

@@ -120,7 +120,10 @@ impl Reply {
                 } else {
                     "User"
                 };
-                let body = serde_json::json!({ "Type": kind, "message": error.message });
+                let mut body = serde_json::json!({ "Type": kind, "message": error.message });
+                if let (Some(details), Some(object)) = (&error.details, body.as_object_mut()) {
+                    object.extend(details.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
                 Self {
                     status: error.code.rest_status(),
                     content_type: "application/json",

@@ -250,6 +250,12 @@ impl Executor {
             .unwrap_or_default()
     }
 
+    /// Adds a line of Lambda's own to the function's log (what happened to
+    /// an asynchronous invocation's record, say).
+    pub fn note(&self, key: &FunctionKey, line: String) {
+        push_log(&self.logs, key, line);
+    }
+
     /// Ends every instance of a function (deleted or updated).
     pub fn retire(&self, key: &FunctionKey) {
         lock(&self.idle).remove(key);

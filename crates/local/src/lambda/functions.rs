@@ -90,6 +90,31 @@ impl FunctionRegistry {
     pub fn get(&self, key: &FunctionKey) -> Option<Function> {
         lock(&self.functions).get(key).cloned()
     }
+
+    /// How many functions `account` has in `region`, and the bytes of all
+    /// their code, published versions included (GetAccountSettings'
+    /// `AccountUsage`).
+    pub fn usage(&self, account: &str, region: &str) -> (usize, u64) {
+        let mine = |key: &FunctionKey| key.account == account && key.region == region;
+        let bytes = |function: &Function| u64::try_from(function.zip.len()).unwrap_or(u64::MAX);
+        let (count, latest) = lock(&self.functions)
+            .iter()
+            .filter(|(key, _)| mine(key))
+            .fold((0usize, 0u64), |(count, size), (_, function)| {
+                (
+                    count.saturating_add(1),
+                    size.saturating_add(bytes(function)),
+                )
+            });
+        let published = lock(&self.versions)
+            .iter()
+            .filter(|(key, _)| mine(key))
+            .flat_map(|(_, versions)| versions.iter().flatten())
+            .fold(0u64, |size, version| {
+                size.saturating_add(bytes(&version.function))
+            });
+        (count, latest.saturating_add(published))
+    }
 }
 
 /// The environment variable names Lambda sets itself and a function's
@@ -160,6 +185,7 @@ struct CreateFunctionInput {
     architectures: Option<Vec<String>>,
     package_type: Option<String>,
     publish: Option<bool>,
+    tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,6 +301,9 @@ pub fn create(
             .as_ref()
             .and_then(|e| e.variables.as_ref()),
     )?;
+    if let Some(tags) = &input.tags {
+        super::tags::check_tags(tags)?;
+    }
 
     let account = caller.account().to_owned();
     let arn = format!("arn:aws:lambda:{region}:{account}:function:{name}");
@@ -318,6 +347,9 @@ pub fn create(
             ));
         }
         functions.insert(key.clone(), function);
+    }
+    if let Some(tags) = input.tags {
+        cloud.lambda_tags.merge(&arn, tags)?;
     }
     if input.publish == Some(true) {
         // Publish: version 1 is made at once, and its configuration answers.
@@ -621,7 +653,11 @@ pub fn get(
     let body = if with_code {
         // AWS gives a presigned S3 URL in Code.Location; this cloud has no
         // S3, so only the repository type is reported.
-        json!({ "Configuration": configuration, "Code": { "RepositoryType": "S3" } })
+        let mut body =
+            json!({ "Configuration": configuration, "Code": { "RepositoryType": "S3" } });
+        super::tags::add_to_get_function(cloud, caller, &key.account, &arn, &mut body);
+        super::concurrency::add_to_get_function(cloud, &key, &mut body);
+        body
     } else {
         configuration
     };
@@ -720,6 +756,9 @@ pub fn delete(
     lock(&cloud.functions.versions).remove(&key);
     lock(&cloud.functions.aliases).retain(|(function, _), _| *function != key);
     cloud.executor.retire(&key);
+    cloud.lambda_tags.forget(&arn);
+    cloud.concurrency.forget(&key);
+    cloud.event_invoke_configs.forget(&key);
     match removed {
         Some(_) => Ok(json_reply(204, "")),
         None => Err(ApiError::not_found(format!("Function not found: {arn}"))),

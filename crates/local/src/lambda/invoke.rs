@@ -4,11 +4,18 @@
 //! `X-Amz-Invocation-Type`: `RequestResponse` (default) waits and answers
 //! the function's payload, with `X-Amz-Function-Error: Unhandled` and the
 //! error document when it failed; `Event` queues the invocation and answers
-//! 202, retrying it twice (a minute, then two minutes later) if it fails; `DryRun` checks access and answers 204. `X-Amz-Log-Type: Tail` adds
+//! 202, run by [`super::event_config::run_event`] (retried twice, a minute
+//! then two minutes later, if it fails, unless the function's asynchronous
+//! invocation settings say otherwise); `DryRun` checks access and answers 204.
+//! Invocations take a concurrency slot ([`super::concurrency`]): a
+//! synchronous one beyond the function's reservation, and an `Event` one of
+//! a function reserved at 0, are answered 429 TooManyRequestsException.
+//! `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
 //! `X-Amz-Client-Context` (base64 JSON) reaches the runtime of a
 //! synchronous invocation as `Lambda-Runtime-Client-Context`.
 
+use super::concurrency::Throttle;
 use super::executor::InvocationResult;
 use super::functions::{plain_access, resolve_qualified};
 use super::{API_PREFIX, base64, json_reply};
@@ -23,18 +30,6 @@ use std::sync::Arc;
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// The largest asynchronous (`Event`) request payload (1 MB).
 pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 1024 * 1024;
-/// When an asynchronous invocation's first try and its two retries are
-/// due, counted from the first: Lambda waits a minute, then two more.
-const ASYNC_TRIES_DUE_SECONDS: [u64; 3] = [0, 60, 180];
-
-/// Waits until the resource clock reaches `due_millis` (checking it every
-/// 50 ms, so that a test advancing the clock is noticed).
-async fn wait_on_resource_clock(cloud: &Cloud, due_millis: u64) {
-    while cloud.clock.now_millis() < due_millis {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 /// How much of the log `LogType: Tail` returns.
 const LOG_TAIL_BYTES: usize = 4096;
 
@@ -166,29 +161,28 @@ async fn invoke(
             Ok(reply)
         }
         "Event" => {
-            let cloud = Arc::clone(cloud);
-            tokio::spawn(async move {
-                // Lambda retries a failed asynchronous invocation twice, a
-                // minute and then two minutes later (on the resource clock,
-                // so tests move it on); the outcome goes to the log only
-                // (destinations of async invocations are not implemented).
-                let first_try_millis = cloud.clock.now_millis();
-                for due_seconds in ASYNC_TRIES_DUE_SECONDS {
-                    wait_on_resource_clock(&cloud, first_try_millis + due_seconds * 1000).await;
-                    let outcome = cloud
-                        .executor
-                        .invoke(&cloud, &key, &target, payload.clone(), None)
-                        .await;
-                    if outcome.is_ok_and(|result| result.function_error.is_none()) {
-                        break;
-                    }
-                }
-            });
+            // A function reserved at 0 takes no event at all; otherwise the
+            // event waits in the queue for a free slot.
+            if cloud.concurrency.reserved(&key) == Some(0) {
+                return Err(Throttle::Reserved.to_api_error());
+            }
+            let invoked = qualifier.unwrap_or_else(|| "$LATEST".to_owned());
+            tokio::spawn(super::event_config::run_event(
+                Arc::clone(cloud),
+                key,
+                invoked,
+                target,
+                payload,
+            ));
             let mut reply = json_reply(202, "");
             reply.headers.push(executed_version);
             Ok(reply)
         }
         _ => {
+            let slot = cloud
+                .concurrency
+                .try_start(&key)
+                .map_err(Throttle::to_api_error)?;
             let result = match cloud
                 .executor
                 .invoke(cloud, &key, &target, payload, client_context)
@@ -205,6 +199,7 @@ async fn invoke(
                     ));
                 }
             };
+            drop(slot);
             let mut reply = json_reply(200, result.payload);
             reply.headers.push(executed_version);
             if let Some(kind) = result.function_error {

@@ -393,6 +393,10 @@ pub fn handle(
         ("DELETE", Some(uuid)) => {
             let mut mapping = owned(cloud, caller, uuid, "lambda:DeleteEventSourceMapping")?;
             lock(&cloud.mappings.mappings).remove(uuid);
+            cloud.lambda_tags.forget(&format!(
+                "arn:aws:lambda:{}:{}:event-source-mapping:{uuid}",
+                mapping.function.region, mapping.function.account
+            ));
             mapping.state = "Deleting".to_owned();
             mapping.state_transition_reason = "User action".to_owned();
             Ok(json_reply(202, mapping_json(&mapping).to_string()))

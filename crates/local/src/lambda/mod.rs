@@ -1,19 +1,25 @@
-//! Lambda (restJson1 under `/2015-03-31/`; Lambda's other API dates reach
-//! this module too and are not implemented). Requests are routed by method and path; errors carry their code in the
+//! Lambda (restJson1 under `/2015-03-31/`, and the operations Lambda
+//! keeps under other API dates listed below). Requests are routed by method and path; errors carry their code in the
 //! `x-amzn-ErrorType` header and `{"Type","message"}` in the body, as the
 //! SDKs expect ([`crate::wire::Protocol::RestJson`]).
 //!
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
 //! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
-//! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
+//! CreateAlias, GetAlias, ListAliases, UpdateAlias, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
-//! FilterCriteria in [`filter`]). Every other
+//! FilterCriteria in [`filter`]); TagResource, UntagResource, ListTags
+//! ([`tags`]); PutFunctionConcurrency, GetFunctionConcurrency,
+//! DeleteFunctionConcurrency, GetAccountSettings, enforced on every
+//! invocation ([`concurrency`]); Put/Get/Update/Delete/ListFunctionEventInvokeConfig(s),
+//! applied to `Event` invocations ([`event_config`]). Every other
 //! Lambda path answers `NotImplementedException` naming the operation, so a
 //! client learns at once what this local cloud does not do yet.
 
 pub mod base64;
+pub mod concurrency;
+pub mod event_config;
 pub mod executor;
 pub mod filter;
 pub mod functions;
@@ -21,6 +27,7 @@ pub mod invoke;
 pub mod mappings;
 pub mod poller;
 pub mod runtime_api;
+pub mod tags;
 pub mod versions;
 
 use crate::error::{ApiError, ErrorCode};
@@ -48,22 +55,11 @@ pub fn api_date_prefix(path: &str) -> Option<&str> {
 /// from its API date, method and path, so that the error names it.
 fn unimplemented_operation(date: &str, method: &str, segments: &[&str]) -> Option<&'static str> {
     Some(match (date, method, segments) {
-        ("/2015-03-31/", "PUT", ["functions", _, "aliases", _]) => "UpdateAlias",
         ("/2015-03-31/", "POST", ["functions", _, "policy"]) => "AddPermission",
         ("/2015-03-31/", "GET", ["functions", _, "policy"]) => "GetPolicy",
         ("/2015-03-31/", "DELETE", ["functions", _, "policy", _]) => "RemovePermission",
-        ("/2017-03-31/", "GET", ["tags", ..]) => "ListTags",
-        ("/2017-03-31/", "POST", ["tags", ..]) => "TagResource",
-        ("/2017-03-31/", "DELETE", ["tags", ..]) => "UntagResource",
-        ("/2017-10-31/", "PUT", ["functions", _, "concurrency"]) => "PutFunctionConcurrency",
-        ("/2017-10-31/", "DELETE", ["functions", _, "concurrency"]) => "DeleteFunctionConcurrency",
-        ("/2019-09-30/", "GET", ["functions", _, "concurrency"]) => "GetFunctionConcurrency",
-        ("/2016-08-19/", "GET", ["account-settings", ..]) => "GetAccountSettings",
-        ("/2019-09-25/", "PUT", ["functions", _, "event-invoke-config"]) => {
-            "PutFunctionEventInvokeConfig"
-        }
-        ("/2019-09-25/", "GET", ["functions", _, "event-invoke-config"]) => {
-            "GetFunctionEventInvokeConfig"
+        ("/2019-09-30/", "PUT", ["functions", _, "provisioned-concurrency"]) => {
+            "PutProvisionedConcurrencyConfig"
         }
         ("/2021-10-31/", "POST", ["functions", _, "url"]) => "CreateFunctionUrlConfig",
         ("/2021-10-31/", "GET", ["functions", _, "url"]) => "GetFunctionUrlConfig",
@@ -114,6 +110,51 @@ pub fn handle(
             format!("streamgate-local does not implement the Lambda operation {operation} yet"),
         ))
     };
+    let under_other_date = match (date, method, segments.as_slice()) {
+        ("/2017-03-31/", "GET", ["tags", arn]) => Some(tags::list_tags(cloud, caller, arn)),
+        ("/2017-03-31/", "POST", ["tags", arn]) => {
+            Some(tags::tag_resource(cloud, caller, arn, &request.body))
+        }
+        ("/2017-03-31/", "DELETE", ["tags", arn]) => {
+            Some(tags::untag_resource(cloud, caller, arn, &query))
+        }
+        ("/2017-10-31/", "PUT", ["functions", name, "concurrency"]) => {
+            Some(concurrency::put(cloud, caller, region, name, &request.body))
+        }
+        ("/2017-10-31/", "DELETE", ["functions", name, "concurrency"]) => {
+            Some(concurrency::delete(cloud, caller, region, name))
+        }
+        ("/2019-09-30/", "GET", ["functions", name, "concurrency"]) => {
+            Some(concurrency::get(cloud, caller, region, name))
+        }
+        ("/2016-08-19/", "GET", ["account-settings"]) => {
+            Some(concurrency::account_settings(cloud, caller, region))
+        }
+        ("/2019-09-25/", "PUT" | "POST", ["functions", name, "event-invoke-config"]) => {
+            Some(event_config::put(
+                cloud,
+                caller,
+                region,
+                name,
+                qualifier,
+                &request.body,
+                method == "PUT",
+            ))
+        }
+        ("/2019-09-25/", "GET", ["functions", name, "event-invoke-config"]) => {
+            Some(event_config::get(cloud, caller, region, name, qualifier))
+        }
+        ("/2019-09-25/", "DELETE", ["functions", name, "event-invoke-config"]) => {
+            Some(event_config::delete(cloud, caller, region, name, qualifier))
+        }
+        ("/2019-09-25/", "GET", ["functions", name, "event-invoke-config", "list"]) => {
+            Some(event_config::list(cloud, caller, region, name, &query))
+        }
+        _ => None,
+    };
+    if let Some(answer) = under_other_date {
+        return answer;
+    }
     if date != API_PREFIX {
         return not_implemented();
     }
@@ -147,6 +188,9 @@ pub fn handle(
         }
         ("GET", ["functions", name, "aliases", alias]) => {
             versions::get_alias(cloud, caller, region, name, alias)
+        }
+        ("PUT", ["functions", name, "aliases", alias]) => {
+            versions::update_alias(cloud, caller, region, name, alias, &request.body)
         }
         ("DELETE", ["functions", name, "aliases", alias]) => {
             versions::delete_alias(cloud, caller, region, name, alias)
@@ -220,14 +264,21 @@ mod tests {
             "PUT",
             "/2017-10-31/functions/absent/concurrency",
             expect![[
-                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation PutFunctionConcurrency (PUT /2017-10-31/functions/absent/concurrency) yet"}"#
+                r#"400 [("x-amzn-errortype", "SerializationException")] {"Type":"User","message":"EOF while parsing a value at line 1 column 0"}"#
             ]],
         );
         check(
             "GET",
             "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Afunction%3Aabsent",
             expect![[
-                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation ListTags (GET /2017-03-31/tags/arn%3Aaws%3Alambda%3Aeu-west-1%3A111111111111%3Afunction%3Aabsent) yet"}"#
+                r#"404 [("x-amzn-errortype", "ResourceNotFoundException")] {"Type":"User","message":"Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent"}"#
+            ]],
+        );
+        check(
+            "PUT",
+            "/2019-09-30/functions/absent/provisioned-concurrency",
+            expect![[
+                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation PutProvisionedConcurrencyConfig (PUT /2019-09-30/functions/absent/provisioned-concurrency) yet"}"#
             ]],
         );
         // A 2015-03-31 route under another date is not that route.

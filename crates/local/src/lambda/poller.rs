@@ -32,6 +32,10 @@
 //! the first half retried, halves being split again down to one record;
 //! splitting does not count as a retry, as on AWS, and the halves are sized
 //! in records read (before filtering).
+//! A batch whose invocation is throttled (the function's reserved
+//! concurrency, or the account's, in use: [`super::concurrency`]) is not a
+//! failure: its records stay after the checkpoint, uncounted, and are
+//! dealt out again on the next poll, in the same order.
 //! Records older than MaximumRecordAgeInSeconds, or that no filter of the
 //! mapping's FilterCriteria matches, are skipped: never delivered, passed
 //! by the checkpoint.
@@ -306,6 +310,16 @@ struct LaneOutcome {
     done: usize,
     /// Why the rest failed: (whole batch, problem, responseContext).
     failure: Option<(bool, String, Value)>,
+    /// The invocation was throttled: nothing ran, nothing failed.
+    throttled: bool,
+}
+
+/// What running one lane gave.
+enum LaneRun {
+    /// The function ran (or could not be started).
+    Ran(Result<super::executor::InvocationResult, super::executor::ExecutorError>),
+    /// No concurrency slot was free.
+    Throttled,
 }
 
 impl ShardPoll<'_> {
@@ -516,11 +530,15 @@ impl ShardPoll<'_> {
             let target = self.target.clone();
             let event = json!({ "Records": lane.records }).to_string();
             invocations.spawn(async move {
+                let Ok(slot) = cloud.concurrency.try_start(&key) else {
+                    return (index, LaneRun::Throttled);
+                };
                 let outcome = cloud
                     .executor
                     .invoke(&cloud, &key, &target, Bytes::from(event), None)
                     .await;
-                (index, outcome)
+                drop(slot);
+                (index, LaneRun::Ran(outcome))
             });
         }
         let mut outcomes: Vec<Option<LaneOutcome>> = (0..lanes.len()).map(|_| None).collect();
@@ -548,12 +566,20 @@ impl ShardPoll<'_> {
                         "PROBLEM: the invocation was lost".to_owned(),
                         json!({ "statusCode": 500, "executedVersion": "$LATEST" }),
                     )),
+                    throttled: false,
                 },
                 |o| LaneOutcome {
                     done: o.done,
                     failure: o.failure.clone(),
+                    throttled: o.throttled,
                 },
             );
+            if outcome.throttled {
+                // Nothing ran: the lane's records wait for the next poll,
+                // no retry counted and no bisection.
+                result = Some(THROTTLED.to_owned());
+                continue;
+            }
             done.extend(lane.sequences.iter().take(outcome.done).cloned());
             let Some((whole, problem, _)) = &outcome.failure else {
                 continue;
@@ -603,6 +629,7 @@ impl ShardPoll<'_> {
                     let Some(LaneOutcome {
                         done: lane_done,
                         failure: Some((_, _, response_context)),
+                        ..
                     }) = outcome
                     else {
                         continue;
@@ -692,6 +719,9 @@ impl ShardPoll<'_> {
     }
 }
 
+/// The LastProcessingResult of a poll whose invocation was throttled.
+const THROTTLED: &str = "PROBLEM: Function call throttled";
+
 /// The on-failure condition of a batch dropped after its last retry.
 const RETRY_ATTEMPTS_EXHAUSTED: &str = "RetryAttemptsExhausted";
 
@@ -703,15 +733,22 @@ const RECORD_AGE_EXCEEDED: &str = "RecordAgeExceeded";
 const EVENT_OVERHEAD_BYTES: usize = 16;
 
 /// How an invocation of `lane` went.
-fn judge(
-    mapping: &Mapping,
-    lane: &Lane,
-    outcome: Result<super::executor::InvocationResult, super::executor::ExecutorError>,
-) -> LaneOutcome {
+fn judge(mapping: &Mapping, lane: &Lane, run: LaneRun) -> LaneOutcome {
+    let outcome = match run {
+        LaneRun::Ran(outcome) => outcome,
+        LaneRun::Throttled => {
+            return LaneOutcome {
+                done: 0,
+                failure: None,
+                throttled: true,
+            };
+        }
+    };
     let ok = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
     let failed = |whole: bool, problem: String, context: Value| LaneOutcome {
         done: 0,
         failure: Some((whole, problem, context)),
+        throttled: false,
     };
     match outcome {
         Err(error) => failed(
@@ -733,6 +770,7 @@ fn judge(
                 Ok(None) => LaneOutcome {
                     done: lane.records.len(),
                     failure: None,
+                    throttled: false,
                 },
                 Ok(Some(lowest)) => LaneOutcome {
                     done: lane
@@ -741,6 +779,7 @@ fn judge(
                         .position(|s| *s == lowest)
                         .unwrap_or_default(),
                     failure: Some((false, "PROBLEM: Function call failed".to_owned(), ok)),
+                    throttled: false,
                 },
                 Err(problem) => failed(true, problem, ok),
             }
@@ -748,6 +787,7 @@ fn judge(
         Ok(_) => LaneOutcome {
             done: lane.records.len(),
             failure: None,
+            throttled: false,
         },
     }
 }

@@ -1,8 +1,10 @@
 //! Function versions and aliases: PublishVersion (a snapshot of `$LATEST`,
 //! numbered from 1; publishing again with nothing changed gives the last
 //! version back), ListVersionsByFunction, CreateAlias, GetAlias,
-//! ListAliases and DeleteAlias (UpdateAlias and routing configurations are
-//! not implemented), and [`qualified`], which turns
+//! ListAliases, UpdateAlias (a new version or description, under the
+//! `RevisionId` precondition) and DeleteAlias (routing configurations are
+//! not implemented: a `RoutingConfig` is accepted and ignored, by CreateAlias
+//! and UpdateAlias alike), and [`qualified`], which turns
 //! a name with a qualifier (`$LATEST`, a version number or an alias, as
 //! Invoke and event source mappings accept) into the function to run.
 
@@ -314,6 +316,62 @@ pub fn create_alias(
     let body = alias_json(&arn, &name, &alias).to_string();
     aliases.insert(slot, alias);
     Ok(json_reply(201, body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateAliasInput {
+    function_version: Option<String>,
+    description: Option<String>,
+    revision_id: Option<String>,
+}
+
+/// UpdateAlias: points alias `name` at another version and/or changes its
+/// description; with `RevisionId`, only if that is still the alias's
+/// revision. Every update gives the alias a new revision.
+pub fn update_alias(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    name: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let input: UpdateAliasInput = parse_json_body(body)?;
+    let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:UpdateAlias")?;
+    if cloud.functions.get(&key).is_none() {
+        return Err(ApiError::not_found(format!("Function not found: {arn}")));
+    }
+    // The new version must exist; checked before the aliases are locked,
+    // as `qualified` locks them itself.
+    if let Some(version) = &input.function_version {
+        if !version.bytes().all(|b| b.is_ascii_digit()) && version != "$LATEST" {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{version}' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)"
+            )));
+        }
+        qualified(cloud, &key, &arn, Some(version))?;
+    }
+    let revision_id = super::executor::uuid(cloud);
+    let mut aliases = lock(&cloud.functions.aliases);
+    let alias = aliases
+        .get_mut(&(key, name.to_owned()))
+        .ok_or_else(|| ApiError::not_found(format!("Alias not found: {arn}:{name}")))?;
+    if input
+        .revision_id
+        .as_ref()
+        .is_some_and(|expected| *expected != alias.revision_id)
+    {
+        return Err(super::functions::stale_revision());
+    }
+    if let Some(version) = input.function_version {
+        alias.function_version = version;
+    }
+    if let Some(description) = input.description {
+        alias.description = description;
+    }
+    alias.revision_id = revision_id;
+    Ok(json_reply(200, alias_json(&arn, name, alias).to_string()))
 }
 
 /// GetAlias.

@@ -462,27 +462,17 @@ async fn create_function_refuses_what_aws_refuses() {
 async fn operations_not_implemented_yet_say_so() {
     let cloud = start().await;
     let client = lambda(&cloud, &root(&cloud, A));
-    let error = client
-        .update_alias()
-        .function_name("echo")
-        .name("live")
-        .send()
-        .await
-        .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation UpdateAlias (PUT /2015-03-31/functions/echo/aliases/live) yet"#]]
-        .assert_eq(&describe(&error));
-    assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
     // Operations under Lambda's other API dates get the same restJson error.
-    let concurrency = client
-        .put_function_concurrency()
+    let error = client
+        .put_provisioned_concurrency_config()
         .function_name("echo")
-        .reserved_concurrent_executions(1)
+        .qualifier("1")
+        .provisioned_concurrent_executions(1)
         .send()
         .await
         .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation PutFunctionConcurrency (PUT /2017-10-31/functions/echo/concurrency) yet"#]]
-        .assert_eq(&describe(&concurrency));
-    assert_eq!(concurrency.raw_response().unwrap().status().as_u16(), 501);
+    expect!["NotImplementedException: streamgate-local does not implement the Lambda operation PutProvisionedConcurrencyConfig (PUT /2019-09-30/functions/echo/provisioned-concurrency) yet"].assert_eq(&describe(&error));
+    assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
     let url = client
         .get_function_url_config()
         .function_name("echo")

@@ -17,6 +17,7 @@ mod iam_sts;
 mod indexes;
 mod invoke;
 mod lambda;
+mod lambda_settings;
 mod mappings;
 mod signatures;
 mod sqs;

@@ -474,6 +474,57 @@ async fn a_function_crashing_mid_batch_is_retried_then_the_batch_dropped() {
     cloud.stop().await;
 }
 
+/// Waits (at most 20 s) until the mapping's LastProcessingResult is `want`.
+async fn wait_for_result(client: &aws_sdk_lambda::Client, uuid: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, result) = last_result(client, uuid).await;
+        if result == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for LastProcessingResult {want:?}; it is {result:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_function_gets_its_records_later_none_lost_or_reordered() {
+    let cloud = start().await;
+    let stream = setup(&cloud).await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    client
+        .put_function_concurrency()
+        .function_name("consumer")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
+    put(&cloud, "one", None).await;
+    put(&cloud, "two", None).await;
+    // No retries: a throttle counted as a failure would drop the batch.
+    let uuid = create_mapping(&cloud, &stream, 0).await;
+    wait_for_result(&client, &uuid, "PROBLEM: Function call throttled").await;
+    put(&cloud, "three", None).await;
+    wait_for_result(&client, &uuid, "PROBLEM: Function call throttled").await;
+    assert!(
+        delivered(&cloud).is_empty(),
+        "reserved 0: the function never runs"
+    );
+    client
+        .delete_function_concurrency()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    wait_for_deliveries(&cloud, "the records held back", |keys| keys.len() >= 3).await;
+    wait_for_result(&client, &uuid, "OK").await;
+    expect![[r#"["one", "two", "three"]"#]].assert_eq(&format!("{:?}", delivered(&cloud)));
+    cloud.stop().await;
+}
+
 #[tokio::test]
 async fn records_older_than_the_maximum_age_are_discarded() {
     let cloud = start().await;

@@ -1,0 +1,662 @@
+//! Asynchronous invocation: the settings (PutFunctionEventInvokeConfig,
+//! GetFunctionEventInvokeConfig, UpdateFunctionEventInvokeConfig,
+//! DeleteFunctionEventInvokeConfig and ListFunctionEventInvokeConfigs, under
+//! `/2019-09-25/functions/F/event-invoke-config`), kept per function and
+//! qualifier in [`EventInvokeConfigRegistry`], and [`run_event`], which
+//! runs one `Event` invocation under them.
+//!
+//! What is applied to `Event` invocations: `MaximumRetryAttempts` (0 to 2;
+//! 2 when not set) limits the retries of a failed invocation (a minute,
+//! then two minutes later, on the resource clock); an event older than
+//! `MaximumEventAgeInSeconds` (60 to 21,600; six hours when not set) is
+//! dropped instead of tried; an invocation throttled by the function's
+//! reserved concurrency waits for a free slot (not counted as a retry) as
+//! long as the event is young enough. When the event fails for good
+//! (`RetriesExhausted`, `EventAgeExceeded`) its invocation record goes to
+//! an `OnFailure` SQS queue, and after a success to an `OnSuccess` SQS
+//! queue, sent as the execution role, in the shape Lambda sends. Lambda,
+//! SNS and EventBridge destinations are checked and stored but nothing is
+//! sent to them. The settings of the qualifier as invoked apply (an alias's
+//! own, or `$LATEST`'s for an unqualified call).
+
+use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
+use super::json_reply;
+use super::versions::QualifiedFunction;
+use crate::authorize::authorize;
+use crate::clock;
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::Caller;
+use crate::state::{Cloud, lock};
+use crate::wire::{Reply, parse_json_body};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The most retries of a failed asynchronous invocation (and the default).
+pub const MAX_RETRY_ATTEMPTS: u32 = 2;
+/// The youngest `MaximumEventAgeInSeconds` allowed.
+pub const MIN_EVENT_AGE_SECONDS: u32 = 60;
+/// The oldest an event may get (and the default): six hours.
+pub const MAX_EVENT_AGE_SECONDS: u32 = 21_600;
+/// When the first try and each retry are due, counted from the first try:
+/// Lambda waits a minute, then two more.
+const TRIES_DUE_SECONDS: [u64; 3] = [0, 60, 180];
+/// How often a waiting invocation looks at the resource clock and for a
+/// free concurrency slot.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The asynchronous invocation settings of one function or qualifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventInvokeConfig {
+    /// Retries of a failed invocation, 0..=2; `None`: Lambda's 2.
+    pub maximum_retry_attempts: Option<u32>,
+    /// Seconds an event may wait, 60..=21600; `None`: Lambda's six hours.
+    pub maximum_event_age_seconds: Option<u32>,
+    /// Where a success record goes.
+    pub on_success: Option<String>,
+    /// Where a failure record goes.
+    pub on_failure: Option<String>,
+    /// When it was last changed (ms since the epoch, resource clock).
+    pub last_modified_millis: u64,
+}
+
+/// Every function's asynchronous invocation settings, by function and
+/// qualifier (`$LATEST`, a version number or an alias name).
+#[derive(Debug, Default)]
+pub struct EventInvokeConfigRegistry {
+    configs: Mutex<BTreeMap<(FunctionKey, String), EventInvokeConfig>>,
+}
+
+impl EventInvokeConfigRegistry {
+    /// The settings of `key` as invoked with `qualifier`, if any.
+    pub fn get(&self, key: &FunctionKey, qualifier: &str) -> Option<EventInvokeConfig> {
+        lock(&self.configs)
+            .get(&(key.clone(), qualifier.to_owned()))
+            .cloned()
+    }
+
+    /// Forgets every setting of function `key` (it is deleted).
+    pub fn forget(&self, key: &FunctionKey) {
+        lock(&self.configs).retain(|(function, _), _| function != key);
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DestinationInput {
+    destination: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DestinationConfigInput {
+    on_success: Option<DestinationInput>,
+    on_failure: Option<DestinationInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConfigInput {
+    maximum_retry_attempts: Option<i64>,
+    maximum_event_age_in_seconds: Option<i64>,
+    destination_config: Option<DestinationConfigInput>,
+}
+
+fn validation(value: i64, member: &str, constraint: &str) -> ApiError {
+    ApiError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have value {constraint}"
+    ))
+}
+
+fn check_retries(value: i64) -> Result<u32, ApiError> {
+    match u32::try_from(value) {
+        Ok(n) if n <= MAX_RETRY_ATTEMPTS => Ok(n),
+        _ if value < 0 => Err(validation(
+            value,
+            "maximumRetryAttempts",
+            "greater than or equal to 0",
+        )),
+        _ => Err(validation(
+            value,
+            "maximumRetryAttempts",
+            "less than or equal to 2",
+        )),
+    }
+}
+
+fn check_event_age(value: i64) -> Result<u32, ApiError> {
+    match u32::try_from(value) {
+        Ok(n) if (MIN_EVENT_AGE_SECONDS..=MAX_EVENT_AGE_SECONDS).contains(&n) => Ok(n),
+        _ if value < i64::from(MIN_EVENT_AGE_SECONDS) => Err(validation(
+            value,
+            "maximumEventAgeInSeconds",
+            "greater than or equal to 60",
+        )),
+        _ => Err(validation(
+            value,
+            "maximumEventAgeInSeconds",
+            "less than or equal to 21600",
+        )),
+    }
+}
+
+/// The kinds of destination asynchronous invocations accept, as the
+/// service part of their ARN.
+fn destination_service(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", partition, service, region, account, resource] = parts.as_slice() else {
+        return None;
+    };
+    let well_formed = partition.starts_with("aws")
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !resource.is_empty();
+    let resource_fits = match *service {
+        "sqs" | "sns" => !resource.contains(':') && !resource.contains('/'),
+        "lambda" => resource.starts_with("function:"),
+        "events" => resource.starts_with("event-bus/"),
+        _ => false,
+    };
+    (well_formed && resource_fits).then_some(*service)
+}
+
+/// Checks a destination: an ARN of an SQS queue, SNS topic, Lambda function
+/// or EventBridge bus; for a queue, the execution role must be allowed to
+/// send to it, as Lambda checks.
+fn check_destination(
+    cloud: &Cloud,
+    function: &FunctionKey,
+    role: &str,
+    arn: &str,
+) -> Result<(), ApiError> {
+    let invalid =
+        |message: String| ApiError::new(ErrorCode::InvalidParameterValueException, message);
+    match destination_service(arn) {
+        None => Err(invalid(format!(
+            "The destination ARN {arn} is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function or an EventBridge event bus"
+        ))),
+        Some("sqs") => {
+            let allowed = super::mappings::role_caller(cloud, function, role)
+                .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, arn));
+            if allowed {
+                Ok(())
+            } else {
+                Err(invalid(
+                    "The provided execution role does not have permissions to call SendMessage on SQS"
+                        .to_owned(),
+                ))
+            }
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// The function and qualifier a request names, authorized for `action`
+/// and checked to exist; `(key, unqualified ARN, qualifier)`.
+fn target(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+    action: &str,
+) -> Result<(FunctionKey, String, String, QualifiedFunction), ApiError> {
+    let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
+    let called = called_arn(&arn, qualifier.as_deref());
+    authorize(cloud, caller, &plain_access(action, &called, &key.account))?;
+    let qualifier = qualifier.unwrap_or_else(|| "$LATEST".to_owned());
+    let function = super::versions::qualified(cloud, &key, &arn, Some(&qualifier))?;
+    Ok((key, arn, qualifier, function))
+}
+
+fn config_json(arn: &str, qualifier: &str, config: &EventInvokeConfig) -> Value {
+    let mut body = json!({
+        "LastModified": clock::epoch_seconds(config.last_modified_millis),
+        "FunctionArn": format!("{arn}:{qualifier}"),
+    });
+    if let Some(object) = body.as_object_mut() {
+        if let Some(n) = config.maximum_retry_attempts {
+            object.insert("MaximumRetryAttempts".to_owned(), json!(n));
+        }
+        if let Some(n) = config.maximum_event_age_seconds {
+            object.insert("MaximumEventAgeInSeconds".to_owned(), json!(n));
+        }
+        let destination = |arn: &Option<String>| match arn {
+            Some(arn) => json!({ "Destination": arn }),
+            None => json!({}),
+        };
+        object.insert(
+            "DestinationConfig".to_owned(),
+            json!({
+                "OnSuccess": destination(&config.on_success),
+                "OnFailure": destination(&config.on_failure),
+            }),
+        );
+    }
+    body
+}
+
+fn no_config(arn: &str, qualifier: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "The function {arn}:{qualifier} doesn't have an EventInvokeConfig"
+    ))
+}
+
+/// PutFunctionEventInvokeConfig (`replace`: every setting as given) or
+/// UpdateFunctionEventInvokeConfig (only the settings given change; the
+/// function must already have a configuration).
+pub fn put(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+    body: &[u8],
+    replace: bool,
+) -> Result<Reply, ApiError> {
+    let input: ConfigInput = if body.is_empty() {
+        ConfigInput::default()
+    } else {
+        parse_json_body(body)?
+    };
+    let retries = input
+        .maximum_retry_attempts
+        .map(check_retries)
+        .transpose()?;
+    let age = input
+        .maximum_event_age_in_seconds
+        .map(check_event_age)
+        .transpose()?;
+    let action = if replace {
+        "lambda:PutFunctionEventInvokeConfig"
+    } else {
+        "lambda:UpdateFunctionEventInvokeConfig"
+    };
+    let (key, arn, qualifier, function) = target(cloud, caller, region, given, qualifier, action)?;
+    let destinations = input.destination_config.unwrap_or_default();
+    let on_success = destinations.on_success.and_then(|d| d.destination);
+    let on_failure = destinations.on_failure.and_then(|d| d.destination);
+    for destination in [&on_success, &on_failure].into_iter().flatten() {
+        check_destination(cloud, &key, &function.function.role, destination)?;
+    }
+    let now = cloud.clock.now_millis();
+    let mut configs = lock(&cloud.event_invoke_configs.configs);
+    let slot = (key, qualifier.clone());
+    let config = if replace {
+        EventInvokeConfig {
+            maximum_retry_attempts: retries,
+            maximum_event_age_seconds: age,
+            on_success,
+            on_failure,
+            last_modified_millis: now,
+        }
+    } else {
+        let mut config = configs
+            .get(&slot)
+            .cloned()
+            .ok_or_else(|| no_config(&arn, &qualifier))?;
+        if retries.is_some() {
+            config.maximum_retry_attempts = retries;
+        }
+        if age.is_some() {
+            config.maximum_event_age_seconds = age;
+        }
+        if on_success.is_some() {
+            config.on_success = on_success;
+        }
+        if on_failure.is_some() {
+            config.on_failure = on_failure;
+        }
+        config.last_modified_millis = now;
+        config
+    };
+    let body = config_json(&arn, &qualifier, &config);
+    configs.insert(slot, config);
+    Ok(json_reply(200, body.to_string()))
+}
+
+/// GetFunctionEventInvokeConfig.
+pub fn get(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let (key, arn, qualifier, _) = target(
+        cloud,
+        caller,
+        region,
+        given,
+        qualifier,
+        "lambda:GetFunctionEventInvokeConfig",
+    )?;
+    let config = cloud
+        .event_invoke_configs
+        .get(&key, &qualifier)
+        .ok_or_else(|| no_config(&arn, &qualifier))?;
+    Ok(json_reply(
+        200,
+        config_json(&arn, &qualifier, &config).to_string(),
+    ))
+}
+
+/// DeleteFunctionEventInvokeConfig.
+pub fn delete(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    qualifier: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let (key, arn, qualifier, _) = target(
+        cloud,
+        caller,
+        region,
+        given,
+        qualifier,
+        "lambda:DeleteFunctionEventInvokeConfig",
+    )?;
+    lock(&cloud.event_invoke_configs.configs)
+        .remove(&(key, qualifier.clone()))
+        .ok_or_else(|| no_config(&arn, &qualifier))?;
+    Ok(json_reply(204, ""))
+}
+
+/// ListFunctionEventInvokeConfigs: every qualifier's settings of a
+/// function, in qualifier order, with `MaxItems` (1..=50, default 50) and
+/// `Marker` paging.
+pub fn list(
+    cloud: &Cloud,
+    caller: &Caller,
+    region: &str,
+    given: &str,
+    query: &[(String, String)],
+) -> Result<Reply, ApiError> {
+    let (key, arn, _, _) = target(
+        cloud,
+        caller,
+        region,
+        given,
+        None,
+        "lambda:ListFunctionEventInvokeConfigs",
+    )?;
+    let parameter = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let max_items = match parameter("MaxItems") {
+        None => 50,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n @ 1..=50) => n,
+            _ => {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 50"
+                )));
+            }
+        },
+    };
+    let marker = parameter("Marker");
+    let configs = lock(&cloud.event_invoke_configs.configs);
+    let mine: Vec<(&String, &EventInvokeConfig)> = configs
+        .iter()
+        .filter(|((function, _), _)| *function == key)
+        .map(|((_, qualifier), config)| (qualifier, config))
+        .filter(|(qualifier, _)| marker.is_none_or(|m| qualifier.as_str() > m))
+        .collect();
+    let page: Vec<Value> = mine
+        .iter()
+        .take(max_items)
+        .map(|(qualifier, config)| config_json(&arn, qualifier, config))
+        .collect();
+    let mut body = json!({ "FunctionEventInvokeConfigs": page });
+    if mine.len() > max_items
+        && let (Some(last), Some(object)) =
+            (mine.get(max_items.saturating_sub(1)), body.as_object_mut())
+    {
+        object.insert("NextMarker".to_owned(), json!(last.0));
+    }
+    Ok(json_reply(200, body.to_string()))
+}
+
+/// Waits until the resource clock reaches `due_millis`.
+async fn wait_on_resource_clock(cloud: &Cloud, due_millis: u64) {
+    while cloud.clock.now_millis() < due_millis {
+        tokio::time::sleep(WAIT_STEP).await;
+    }
+}
+
+/// One `Event` invocation of `target` (the function `key` as invoked with
+/// `qualifier`), run to its end under the settings of that qualifier:
+/// tries, the event's age, throttling, destinations. Returns how many
+/// times the function ran.
+pub async fn run_event(
+    cloud: Arc<Cloud>,
+    key: FunctionKey,
+    qualifier: String,
+    target: QualifiedFunction,
+    payload: Bytes,
+) -> u32 {
+    let config = cloud
+        .event_invoke_configs
+        .get(&key, &qualifier)
+        .unwrap_or_default();
+    let retries = config
+        .maximum_retry_attempts
+        .unwrap_or(MAX_RETRY_ATTEMPTS)
+        .min(MAX_RETRY_ATTEMPTS);
+    let max_age_millis = u64::from(
+        config
+            .maximum_event_age_seconds
+            .unwrap_or(MAX_EVENT_AGE_SECONDS),
+    ) * 1000;
+    let received_millis = cloud.clock.now_millis();
+    let too_old = |cloud: &Cloud| cloud.clock.now_millis() > received_millis + max_age_millis;
+    let tries = TRIES_DUE_SECONDS
+        .iter()
+        .take(usize::try_from(retries).unwrap_or(0).saturating_add(1));
+    let mut invocations = 0u32;
+    let mut last_failure = None;
+    for due_seconds in tries {
+        wait_on_resource_clock(&cloud, received_millis + due_seconds * 1000).await;
+        // A throttled try waits for a slot; it is no retry.
+        let slot = loop {
+            if too_old(&cloud) {
+                break None;
+            }
+            match cloud.concurrency.try_start(&key) {
+                Ok(slot) => break Some(slot),
+                Err(_) => tokio::time::sleep(WAIT_STEP).await,
+            }
+        };
+        let Some(slot) = slot else {
+            send_record(
+                &cloud,
+                &key,
+                &target,
+                &config.on_failure,
+                "EventAgeExceeded",
+                invocations,
+                &payload,
+                last_failure.as_ref(),
+            );
+            return invocations;
+        };
+        invocations = invocations.saturating_add(1);
+        let outcome = cloud
+            .executor
+            .invoke(&cloud, &key, &target, payload.clone(), None)
+            .await;
+        drop(slot);
+        match outcome {
+            Ok(result) if result.function_error.is_none() => {
+                send_record(
+                    &cloud,
+                    &key,
+                    &target,
+                    &config.on_success,
+                    "Success",
+                    invocations,
+                    &payload,
+                    Some(&result),
+                );
+                return invocations;
+            }
+            Ok(result) => last_failure = Some(result),
+            Err(error) => {
+                last_failure = Some(super::executor::InvocationResult {
+                    payload: Bytes::from(
+                        json!({ "errorType": "ServiceException", "errorMessage": error.to_string() })
+                            .to_string(),
+                    ),
+                    function_error: Some("Unhandled"),
+                    request_id: super::executor::uuid(&cloud),
+                    log_tail: Vec::new(),
+                });
+            }
+        }
+    }
+    send_record(
+        &cloud,
+        &key,
+        &target,
+        &config.on_failure,
+        "RetriesExhausted",
+        invocations,
+        &payload,
+        last_failure.as_ref(),
+    );
+    invocations
+}
+
+/// Sends the invocation record of an event to `destination` when it is an
+/// SQS queue, as the execution role (other kinds are stored, not served).
+/// A queue that refuses it is noted in the function's log: Lambda drops
+/// the record then too.
+#[allow(clippy::too_many_arguments)]
+fn send_record(
+    cloud: &Cloud,
+    key: &FunctionKey,
+    target: &QualifiedFunction,
+    destination: &Option<String>,
+    condition: &str,
+    invocations: u32,
+    payload: &Bytes,
+    result: Option<&super::executor::InvocationResult>,
+) {
+    let Some(destination) = destination else {
+        return;
+    };
+    if destination_service(destination) != Some("sqs") {
+        return;
+    }
+    let parse = |bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    };
+    let mut record = json!({
+        "version": "1.0",
+        "timestamp": clock::iso8601(cloud.clock.now_millis()),
+        "requestContext": {
+            "requestId": result.map_or_else(|| super::executor::uuid(cloud), |r| r.request_id.clone()),
+            "functionArn": qualified_arn(target),
+            "condition": condition,
+            "approximateInvokeCount": invocations,
+        },
+        "requestPayload": parse(payload),
+    });
+    if let (Some(result), Some(object)) = (result, record.as_object_mut()) {
+        let mut context = json!({ "statusCode": 200, "executedVersion": target.version });
+        if let (Some(kind), Some(context)) = (result.function_error, context.as_object_mut()) {
+            context.insert("functionError".to_owned(), json!(kind));
+        }
+        object.insert("responseContext".to_owned(), context);
+        object.insert("responsePayload".to_owned(), parse(&result.payload));
+    }
+    let sent = super::mappings::role_caller(cloud, key, &target.function.role)
+        .ok_or_else(|| format!("the execution role {} does not exist", target.function.role))
+        .and_then(|caller| {
+            crate::sqs::send_to_arn(cloud, &caller, destination, record.to_string())
+                .map_err(|error| error.to_string())
+        });
+    if let Err(problem) = sent {
+        cloud.executor.note(
+            key,
+            format!("the {condition} record could not be sent to {destination}: {problem}"),
+        );
+    }
+}
+
+/// The ARN Lambda names in an invocation record: qualified by the version
+/// or alias invoked, `$LATEST` for an unqualified call.
+fn qualified_arn(target: &QualifiedFunction) -> String {
+    // `arn:aws:lambda:R:A:function:NAME` has six colons, a qualified one seven.
+    if target.arn.matches(':').count() == 6 {
+        format!("{}:$LATEST", target.arn)
+    } else {
+        target.arn.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_destinations_are_checked() {
+        let outcome = |result: Result<u32, ApiError>| match result {
+            Ok(n) => n.to_string(),
+            Err(error) => error.to_string(),
+        };
+        let checked: Vec<String> = [-1, 0, 2, 3]
+            .into_iter()
+            .map(|n| outcome(check_retries(n)))
+            .chain(
+                [59, 60, 21_600, 21_601]
+                    .into_iter()
+                    .map(|n| outcome(check_event_age(n))),
+            )
+            .collect();
+        expect_test::expect![[r#"
+            ValidationException: 1 validation error detected: Value '-1' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value greater than or equal to 0
+            0
+            2
+            ValidationException: 1 validation error detected: Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2
+            ValidationException: 1 validation error detected: Value '59' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 60
+            60
+            21600
+            ValidationException: 1 validation error detected: Value '21601' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value less than or equal to 21600"#]]
+        .assert_eq(&checked.join("\n"));
+        let services: Vec<Option<&str>> = [
+            "arn:aws:sqs:eu-west-1:111111111111:failures",
+            "arn:aws:sns:eu-west-1:111111111111:topic",
+            "arn:aws:lambda:eu-west-1:111111111111:function:next",
+            "arn:aws:events:eu-west-1:111111111111:event-bus/default",
+            "arn:aws:s3:::bucket",
+            "arn:aws:sqs:eu-west-1:1111:failures",
+            "arn:aws:lambda:eu-west-1:111111111111:layer:x",
+            "not an arn",
+        ]
+        .into_iter()
+        .map(destination_service)
+        .collect();
+        assert_eq!(
+            services,
+            [
+                Some("sqs"),
+                Some("sns"),
+                Some("lambda"),
+                Some("events"),
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+    }
+}
