@@ -27,7 +27,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 mod support;
 
 use support::{
-    floor, generate_event, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer,
+    floor, generate_event, new_images, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer,
     plain_borrowed, plain_documents, plain_floor, plain_owned,
 };
 
@@ -36,10 +36,10 @@ fn bench(c: &mut Criterion) {
     let bytes = event.as_bytes();
     // The three decoders must agree before they are timed.
     let reference = peer(bytes);
-    assert_eq!(ours(bytes), reference);
+    assert_eq!(new_images(ours(bytes)), reference);
     assert_eq!(ours_raw_then_typed(bytes), reference);
     assert_eq!(ours_raw(bytes).len(), reference.len());
-    let borrowed = ours_borrowed(bytes);
+    let borrowed = new_images(ours_borrowed(bytes));
     assert_eq!(borrowed.len(), reference.len());
     assert_eq!(borrowed[7].body, reference[7].body);
     assert_eq!(borrowed[7].address.city, reference[7].address.city);

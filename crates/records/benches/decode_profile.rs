@@ -1,8 +1,8 @@
 //! The decode bench's decoders (not the plain-JSON reference) as a plain program, for measures that
 //! the machine's load disturbs less than criterion's medians:
 //! - instructions per batch: run one decoder N times under callgrind and
-//!   count only inside it,
-//!   `valgrind --tool=callgrind --toggle-collect='decode_profile::support::ours' BIN ours 5`
+//!   count only inside one batch (decoding, then freeing what it built),
+//!   `valgrind --tool=callgrind --toggle-collect='decode_profile::batch*' BIN ours 5`
 //!   (`BIN` is the path `cargo bench -p streamgate-records --bench decode_profile --no-run`
 //!   prints; divide the count by N);
 //! - the fastest of N interleaved batches of each: `BIN fastest 60`.
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::{
-    floor, generate_event, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer,
+    floor, generate_event, new_images, ours, ours_borrowed, ours_raw, ours_raw_then_typed, peer,
     plain_borrowed, plain_documents, plain_floor, plain_owned,
 };
 
@@ -32,6 +32,14 @@ fn time(decode: impl FnOnce()) -> Duration {
     let start = Instant::now();
     decode();
     start.elapsed()
+}
+
+/// One batch decoded by `decode` and everything it built freed: what every
+/// measure here times or counts, so that each decoder pays for dropping its
+/// own output (callgrind: `--toggle-collect='decode_profile::batch*'`).
+#[inline(never)]
+fn batch<T>(decode: impl FnOnce() -> T) {
+    drop(black_box(decode()));
 }
 
 fn ms(d: Duration) -> f64 {
@@ -74,29 +82,25 @@ fn main() {
     let plain = plain_documents(bytes);
     let plain = plain.as_bytes();
     match mode {
-        "ours" => (0..rounds).for_each(|_| drop(black_box(ours(black_box(bytes))))),
-        "ours_borrowed" => {
-            (0..rounds).for_each(|_| drop(black_box(ours_borrowed(black_box(bytes)))))
-        }
-        "ours_raw" => (0..rounds).for_each(|_| drop(black_box(ours_raw(black_box(bytes))))),
+        "ours" => (0..rounds).for_each(|_| batch(|| ours(black_box(bytes)))),
+        "ours_borrowed" => (0..rounds).for_each(|_| batch(|| ours_borrowed(black_box(bytes)))),
+        "ours_raw" => (0..rounds).for_each(|_| batch(|| ours_raw(black_box(bytes)))),
         "ours_raw_then_typed" => {
-            (0..rounds).for_each(|_| drop(black_box(ours_raw_then_typed(black_box(bytes)))))
+            (0..rounds).for_each(|_| batch(|| ours_raw_then_typed(black_box(bytes))))
         }
-        "peer" => (0..rounds).for_each(|_| drop(black_box(peer(black_box(bytes))))),
-        "floor" => (0..rounds).for_each(|_| {
-            let _ = black_box(floor(black_box(bytes)));
-        }),
-        "plain_owned" => (0..rounds).for_each(|_| drop(black_box(plain_owned(black_box(plain))))),
-        "plain_borrowed" => {
-            (0..rounds).for_each(|_| drop(black_box(plain_borrowed(black_box(plain)))))
-        }
-        "plain_floor" => (0..rounds).for_each(|_| {
-            let _ = black_box(plain_floor(black_box(plain)));
-        }),
+        "peer" => (0..rounds).for_each(|_| batch(|| peer(black_box(bytes)))),
+        "floor" => (0..rounds).for_each(|_| batch(|| floor(black_box(bytes)))),
+        "plain_owned" => (0..rounds).for_each(|_| batch(|| plain_owned(black_box(plain)))),
+        "plain_borrowed" => (0..rounds).for_each(|_| batch(|| plain_borrowed(black_box(plain)))),
+        "plain_floor" => (0..rounds).for_each(|_| batch(|| plain_floor(black_box(plain)))),
         "fastest" => {
             // Checked here only, so that the single-decoder modes run
             // exactly `rounds` batches for callgrind.
-            assert_eq!(ours(bytes), peer(bytes), "ours and the peer disagree");
+            assert_eq!(
+                new_images(ours(bytes)),
+                peer(bytes),
+                "ours and the peer disagree"
+            );
             assert_eq!(
                 ours_raw_then_typed(bytes),
                 peer(bytes),
@@ -110,19 +114,15 @@ fn main() {
             let mut best = [Duration::MAX; 9];
             for _ in 0..rounds {
                 let times = [
-                    time(|| drop(black_box(ours(black_box(bytes))))),
-                    time(|| drop(black_box(ours_borrowed(black_box(bytes))))),
-                    time(|| drop(black_box(ours_raw(black_box(bytes))))),
-                    time(|| drop(black_box(ours_raw_then_typed(black_box(bytes))))),
-                    time(|| drop(black_box(peer(black_box(bytes))))),
-                    time(|| {
-                        let _ = black_box(floor(black_box(bytes)));
-                    }),
-                    time(|| drop(black_box(plain_owned(black_box(plain))))),
-                    time(|| drop(black_box(plain_borrowed(black_box(plain))))),
-                    time(|| {
-                        let _ = black_box(plain_floor(black_box(plain)));
-                    }),
+                    time(|| batch(|| ours(black_box(bytes)))),
+                    time(|| batch(|| ours_borrowed(black_box(bytes)))),
+                    time(|| batch(|| ours_raw(black_box(bytes)))),
+                    time(|| batch(|| ours_raw_then_typed(black_box(bytes)))),
+                    time(|| batch(|| peer(black_box(bytes)))),
+                    time(|| batch(|| floor(black_box(bytes)))),
+                    time(|| batch(|| plain_owned(black_box(plain)))),
+                    time(|| batch(|| plain_borrowed(black_box(plain)))),
+                    time(|| batch(|| plain_floor(black_box(plain)))),
                 ];
                 for (best, time) in best.iter_mut().zip(times) {
                     *best = (*best).min(time);
@@ -167,6 +167,11 @@ fn main() {
                 ms(plain_floor),
                 plain_owned.as_secs_f64() / plain_floor.as_secs_f64(),
                 plain_borrowed.as_secs_f64() / plain_floor.as_secs_f64()
+            );
+            println!(
+                "ours / serde_json owned {:.2}, ours_borrowed / serde_json borrowed {:.2}",
+                ours.as_secs_f64() / plain_owned.as_secs_f64(),
+                borrowed.as_secs_f64() / plain_borrowed.as_secs_f64()
             );
         }
         other => unreachable!("{other:?} is not one of {MODES:?}"),

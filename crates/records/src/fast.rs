@@ -95,7 +95,7 @@ const MAX_DEPTH: usize = 60;
 /// The index of the first `"`, `\\` or control character at or after
 /// `from` (or the length), eight bytes at a time: strings are most of an
 /// image.
-#[inline]
+#[inline(never)]
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -218,7 +218,7 @@ impl<'de> Parser<'de> {
     }
 
     /// A string, borrowed from the text unless it has escapes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'de, str>> {
         if self.peek() != Some(b'"') && self.peek_ws() != Some(b'"') {
             return Err(self.error("a string"));
@@ -1197,31 +1197,41 @@ fn decode_records<'de, R: ImageWalk<'de>>(p: &mut Parser<'de>) -> Option<Records
             return None;
         }
         let start = p.pos;
-        let parts = decode_record::<R>(p, &arn_cache, &trail)?;
+        // Filled in place and finished straight into the list: a record
+        // holds two of the user's images, and every move of it is a copy.
+        let mut parts = RecordParts::<R::Image>::default();
+        decode_record::<R>(p, &mut parts, &arn_cache, &trail)?;
         let index = out.len();
         if index == 0 {
             // Records of a batch are alike in size: the first one tells how
             // many the rest of the text holds, which saves growing (and
-            // copying) the whole list a dozen times.
+            // copying) the whole list a dozen times. A third more than the
+            // estimate covers a first record longer than most, so that the
+            // list is not copied once more when the estimate falls short.
             let first_len = p.pos.saturating_sub(start).max(MIN_RECORD_LEN);
             let remaining = p.text.len().saturating_sub(p.pos);
-            out.reserve((remaining / first_len + 1).min(MAX_BATCH_RECORDS));
+            let estimate = remaining / first_len + 1;
+            out.reserve(estimate.saturating_add(estimate / 3).min(MAX_BATCH_RECORDS));
         }
         // A record that fails goes, with its batch, to the general decoder:
         // its error is then exactly the reference's (wording, position),
         // and bad records are rare enough that decoding their batch twice
         // costs nothing that matters.
-        out.push(Ok(parts.finish(index).ok()?));
+        let record = parts.finish(index);
+        if record.is_err() {
+            return None;
+        }
+        out.push(record);
     }
 }
 
 fn decode_record<'de, R: ImageWalk<'de>>(
     p: &mut Parser<'de>,
+    parts: &mut RecordParts<'de, R::Image>,
     arn_cache: &ArnCache,
     trail: &Trail,
-) -> Option<RecordParts<'de, R::Image>> {
+) -> Option<()> {
     p.expect(b'{', "a record").ok()?;
-    let mut parts = RecordParts::<R::Image>::default();
     let mut first = true;
     while let Some(key) = p.object_key(&mut first)? {
         match key.as_ref() {
@@ -1234,17 +1244,17 @@ fn decode_record<'de, R: ImageWalk<'de>>(
             "awsRegion" => parts.region = Some(p.text_field()?),
             "eventSourceARN" => {
                 let text = p.text_field()?;
-                parts.source = parse_arn_cached(arn_cache, &mut parts, &text);
+                parts.source = parse_arn_cached(arn_cache, parts, &text);
             }
-            "userIdentity" => decode_user_identity(p, &mut parts)?,
+            "userIdentity" => decode_user_identity(p, parts)?,
             "dynamodb" => {
                 parts.has_stream_record = true;
-                decode_stream_record::<R>(p, &mut parts, trail)?;
+                decode_stream_record::<R>(p, parts, trail)?;
             }
             _ => p.skip_value().ok()?,
         }
     }
-    Some(parts)
+    Some(())
 }
 
 fn decode_user_identity<'de, I>(

@@ -197,24 +197,28 @@ pub(crate) fn generate_event(records: usize) -> String {
     out
 }
 
-/// Ours: the batch decoded straight into owned `Document`s.
+/// What `decode_event_as` gives: a result per record, each change event
+/// holding the user's struct.
+pub(crate) type Decoded<'a, T> =
+    Vec<Result<streamgate_records::ChangeEvent<'a, T>, streamgate_records::RecordError>>;
+
+/// Ours: the batch decoded straight into owned `Document`s, inside the
+/// change events a handler then walks (what the floor is compared with:
+/// the decoder's own output, not a list rebuilt from it).
 #[inline(never)]
-pub(crate) fn ours(bytes: &[u8]) -> Vec<Document> {
-    let records = streamgate_records::decode_event_as::<Document>(bytes).unwrap();
-    records
-        .into_iter()
-        .map(|r| match r.unwrap().change {
-            streamgate_records::Change::Insert { new_image }
-            | streamgate_records::Change::Modify { new_image, .. } => new_image.unwrap(),
-            streamgate_records::Change::Remove { .. } => panic!("no removes generated"),
-        })
-        .collect()
+pub(crate) fn ours(bytes: &[u8]) -> Decoded<'_, Document> {
+    streamgate_records::decode_event_as::<Document>(bytes).unwrap()
 }
 
 /// Ours, into `Document`s that borrow their strings from the input.
 #[inline(never)]
-pub(crate) fn ours_borrowed(bytes: &[u8]) -> Vec<BorrowedDocument<'_>> {
-    let records = streamgate_records::decode_event_as::<BorrowedDocument>(bytes).unwrap();
+pub(crate) fn ours_borrowed(bytes: &[u8]) -> Decoded<'_, BorrowedDocument<'_>> {
+    streamgate_records::decode_event_as::<BorrowedDocument>(bytes).unwrap()
+}
+
+/// The new images of decoded records, in order: how the checks outside the
+/// timed code compare ours with the peer.
+pub(crate) fn new_images<T>(records: Decoded<'_, T>) -> Vec<T> {
     records
         .into_iter()
         .map(|r| match r.unwrap().change {
