@@ -10,7 +10,9 @@
 //! holding what was created so far; applying again reads afresh and
 //! carries on from there.
 
-use crate::clients::{AccountClients, Accounts, Backoff, Settling, Waits, pause, settle};
+use crate::clients::{
+    AccountClients, Accounts, Settling, Waits, next_retry, pause, send_with_retries, settle,
+};
 use crate::destroy::{Removal, remove_records};
 use crate::error::{Failure, ProvisionError};
 use crate::observed::Observed;
@@ -107,41 +109,6 @@ fn change_of<'a>(plan: &'a Plan, resource: &Resource) -> Option<&'a Change> {
 
 fn needs_write(plan: &Plan, resource: &Resource) -> bool {
     change_of(plan, resource).is_some_and(|c| !matches!(c, Change::NoChange))
-}
-
-/// Counts one more retry with `backoff` (the one the failure calls for, or
-/// `None` when it is final) and returns it while attempts are left.
-fn next_retry<'a>(retry: &mut u32, backoff: Option<&'a Backoff>) -> Option<&'a Backoff> {
-    let backoff = backoff?;
-    *retry += 1;
-    (*retry < backoff.attempts).then_some(backoff)
-}
-
-/// Sends a request until it succeeds or fails for good: a failure for which
-/// `backoff_for` names a backoff is sent again after its pause while that
-/// backoff has attempts left; any other failure, or the last, is returned.
-async fn send_with_retries<'w, T, E, R, Fut>(
-    mut send: impl FnMut() -> Fut,
-    backoff_for: impl Fn(&Failure) -> Option<&'w Backoff>,
-) -> Result<T, Failure>
-where
-    Fut: std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E, R>>>,
-    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let mut retry = 0;
-    loop {
-        match send().await {
-            Ok(output) => return Ok(output),
-            Err(error) => {
-                let failure = Failure::of(&error);
-                match next_retry(&mut retry, backoff_for(&failure)) {
-                    Some(backoff) => pause(backoff, retry).await,
-                    None => return Err(failure),
-                }
-            }
-        }
-    }
 }
 
 fn is_invalid_principal(failure: &Failure) -> bool {
