@@ -845,6 +845,11 @@ fn key_id_of_alias(region: &str, account: &str, alias: &str) -> String {
         .take(16)
         .map(|byte| format!("{byte:02x}"))
         .collect();
+    uuid_shaped(&hex)
+}
+
+/// 32 hex digits grouped as a UUID is written: 8-4-4-4-12.
+fn uuid_shaped(hex: &str) -> String {
     format!(
         "{}-{}-{}-{}-{}",
         hex.get(0..8).unwrap_or_default(),
@@ -857,14 +862,7 @@ fn key_id_of_alias(region: &str, account: &str, alias: &str) -> String {
 
 fn uuid_like(cloud: &Cloud) -> String {
     let hex = cloud.unique_token("", 32, b"0123456789abcdef");
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex.get(0..8).unwrap_or_default(),
-        hex.get(8..12).unwrap_or_default(),
-        hex.get(12..16).unwrap_or_default(),
-        hex.get(16..20).unwrap_or_default(),
-        hex.get(20..32).unwrap_or_default()
-    )
+    uuid_shaped(&hex)
 }
 
 #[derive(Deserialize)]
