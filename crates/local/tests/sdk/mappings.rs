@@ -3,7 +3,9 @@
 //! polled as the execution role; partial batch failures, retries, and the
 //! stream policy removed and restored while the mapping runs.
 
-use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start, streams};
+use crate::common::{
+    A, B, REGION, assert_describes_as, describe, dynamodb, iam, lambda, root, sqs, start, streams,
+};
 use crate::dynamodb::create_table;
 use crate::invoke::deploy;
 use crate::lambda::create_role;
@@ -242,7 +244,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         .send()
         .await
         .unwrap_err();
-    assert!(describe(&in_b).starts_with("ResourceNotFoundException"));
+    assert_describes_as(&in_b, "ResourceNotFoundException");
     let deleted = client
         .delete_event_source_mapping()
         .uuid(&uuid)
@@ -256,7 +258,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         .send()
         .await
         .unwrap_err();
-    assert!(describe(&gone).starts_with("ResourceNotFoundException"));
+    assert_describes_as(&gone, "ResourceNotFoundException");
     cloud.stop().await;
 }
 
