@@ -115,6 +115,16 @@ impl Deployment {
             sources: LOCAL_SOURCES.iter().map(|id| account(id)).collect(),
         }
     }
+
+    /// How long provisioning waits and retries: briefly on the local cloud,
+    /// where IAM changes apply at once, as AWS needs elsewhere.
+    pub(crate) fn waits(&self) -> Waits {
+        if self.target == "local" {
+            Waits::local()
+        } else {
+            Waits::aws()
+        }
+    }
 }
 
 /// An account and, on AWS, the profile that reaches it.
@@ -431,11 +441,7 @@ pub(crate) fn deploy(args: &TargetArgs) -> Result<()> {
         serde_json::to_string_pretty(&deployment)?,
     )
     .with_context(|| format!("writing {}", deployment_file().display()))?;
-    let waits = if deployment.target == "local" {
-        Waits::local()
-    } else {
-        Waits::aws()
-    };
+    let waits = deployment.waits();
     let summary = runtime.block_on(async {
         let (consumer, sources) = configs(&deployment).await?;
         let (demo, accounts) = demo_accounts(&deployment, &consumer, &sources)?;
@@ -750,11 +756,7 @@ pub(crate) fn destroy_deployment(args: &RecordArgs) -> Result<()> {
     }
     let runtime = runtime()?;
     let mut progress = Progress::new(args.json);
-    let waits = if deployment.target == "local" {
-        Waits::local()
-    } else {
-        Waits::aws()
-    };
+    let waits = deployment.waits();
     let removed = runtime.block_on(async {
         let (consumer, sources) = configs(&deployment).await?;
         let (_, accounts) = demo_accounts(&deployment, &consumer, &sources)?;

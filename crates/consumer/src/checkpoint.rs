@@ -109,11 +109,7 @@ impl CheckpointStore for InMemoryCheckpoints {
         stream_arn: &str,
         shard_id: &str,
     ) -> Result<Option<Checkpoint>, CheckpointError> {
-        let shards = self.shards.lock().map_err(|_| CheckpointError::Poisoned)?;
-        Ok(shards
-            .get(stream_arn)
-            .and_then(|s| s.get(shard_id))
-            .cloned())
+        lookup(&self.shards, stream_arn, shard_id)
     }
 
     async fn save(
@@ -122,13 +118,38 @@ impl CheckpointStore for InMemoryCheckpoints {
         shard_id: &str,
         checkpoint: Checkpoint,
     ) -> Result<(), CheckpointError> {
-        let mut shards = self.shards.lock().map_err(|_| CheckpointError::Poisoned)?;
-        shards
-            .entry(stream_arn.to_owned())
-            .or_default()
-            .insert(shard_id.to_owned(), checkpoint);
-        Ok(())
+        record(&self.shards, stream_arn, shard_id, checkpoint, |_| Ok(()))
     }
+}
+
+/// The checkpoint of `shard_id` of `stream_arn` among `shards`.
+fn lookup(
+    shards: &Mutex<Shards>,
+    stream_arn: &str,
+    shard_id: &str,
+) -> Result<Option<Checkpoint>, CheckpointError> {
+    let shards = shards.lock().map_err(|_| CheckpointError::Poisoned)?;
+    Ok(shards
+        .get(stream_arn)
+        .and_then(|s| s.get(shard_id))
+        .cloned())
+}
+
+/// Sets the checkpoint of `shard_id` of `stream_arn` among `shards`, then
+/// hands them, still locked, to `persist`.
+fn record(
+    shards: &Mutex<Shards>,
+    stream_arn: &str,
+    shard_id: &str,
+    checkpoint: Checkpoint,
+    persist: impl FnOnce(&Shards) -> Result<(), CheckpointError>,
+) -> Result<(), CheckpointError> {
+    let mut shards = shards.lock().map_err(|_| CheckpointError::Poisoned)?;
+    shards
+        .entry(stream_arn.to_owned())
+        .or_default()
+        .insert(shard_id.to_owned(), checkpoint);
+    persist(&shards)
 }
 
 /// Checkpoints in a JSON file, written whole to a temporary file and renamed
@@ -184,11 +205,7 @@ impl CheckpointStore for FileCheckpoints {
         stream_arn: &str,
         shard_id: &str,
     ) -> Result<Option<Checkpoint>, CheckpointError> {
-        let shards = self.shards.lock().map_err(|_| CheckpointError::Poisoned)?;
-        Ok(shards
-            .get(stream_arn)
-            .and_then(|s| s.get(shard_id))
-            .cloned())
+        lookup(&self.shards, stream_arn, shard_id)
     }
 
     async fn save(
@@ -197,12 +214,9 @@ impl CheckpointStore for FileCheckpoints {
         shard_id: &str,
         checkpoint: Checkpoint,
     ) -> Result<(), CheckpointError> {
-        let mut shards = self.shards.lock().map_err(|_| CheckpointError::Poisoned)?;
-        shards
-            .entry(stream_arn.to_owned())
-            .or_default()
-            .insert(shard_id.to_owned(), checkpoint);
-        self.write(&shards)
+        record(&self.shards, stream_arn, shard_id, checkpoint, |shards| {
+            self.write(shards)
+        })
     }
 }
 

@@ -38,8 +38,8 @@ use aws_sdk_dynamodb::types::{
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use python::{MotoServer, python_with_moto};
-use sdk::{SigningKey, dynamodb_client};
-use std::time::{Duration, Instant};
+use sdk::{SigningKey, dynamodb_client, time_requests};
+use std::time::Duration;
 use streamgate_local::LocalCloud;
 
 const ACCOUNT: &str = "222222222222";
@@ -130,23 +130,19 @@ fn query_loop(
     client: &aws_sdk_dynamodb::Client,
     iterations: u64,
 ) -> Duration {
-    runtime.block_on(async {
-        let start = Instant::now();
-        for n in 0..iterations {
-            let page = client
-                .query()
-                .table_name("usage")
-                .key_condition_expression("tenant = :t")
-                .expression_attribute_values(
-                    ":t",
-                    AttributeValue::S(format!("tenant-{}", n % PARTITIONS)),
-                )
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(page.count, 100);
-        }
-        start.elapsed()
+    time_requests(runtime, iterations, |n| async move {
+        let page = client
+            .query()
+            .table_name("usage")
+            .key_condition_expression("tenant = :t")
+            .expression_attribute_values(
+                ":t",
+                AttributeValue::S(format!("tenant-{}", n % PARTITIONS)),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.count, 100);
     })
 }
 
@@ -155,27 +151,23 @@ fn update_loop(
     client: &aws_sdk_dynamodb::Client,
     iterations: u64,
 ) -> Duration {
-    runtime.block_on(async {
-        let start = Instant::now();
-        for n in 0..iterations {
-            client
-                .update_item()
-                .table_name("usage")
-                .key(
-                    "tenant",
-                    AttributeValue::S(format!("tenant-{}", n % PARTITIONS)),
-                )
-                .key("day", AttributeValue::N("0".into()))
-                .update_expression("SET #total = #total + :bytes")
-                .condition_expression("attribute_exists(tenant) AND #total >= :zero")
-                .expression_attribute_names("#total", "total")
-                .expression_attribute_values(":bytes", AttributeValue::N("1024".into()))
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-                .send()
-                .await
-                .unwrap();
-        }
-        start.elapsed()
+    time_requests(runtime, iterations, |n| async move {
+        client
+            .update_item()
+            .table_name("usage")
+            .key(
+                "tenant",
+                AttributeValue::S(format!("tenant-{}", n % PARTITIONS)),
+            )
+            .key("day", AttributeValue::N("0".into()))
+            .update_expression("SET #total = #total + :bytes")
+            .condition_expression("attribute_exists(tenant) AND #total >= :zero")
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_values(":bytes", AttributeValue::N("1024".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await
+            .unwrap();
     })
 }
 
@@ -184,20 +176,16 @@ fn put_loop(
     client: &aws_sdk_dynamodb::Client,
     iterations: u64,
 ) -> Duration {
-    runtime.block_on(async {
-        let start = Instant::now();
-        for n in 0..iterations {
-            client
-                .put_item()
-                .table_name("usage")
-                .item("tenant", AttributeValue::S("put-bench".into()))
-                .item("day", AttributeValue::N((n % 10_000).to_string()))
-                .item("total", AttributeValue::N(n.to_string()))
-                .send()
-                .await
-                .unwrap();
-        }
-        start.elapsed()
+    time_requests(runtime, iterations, |n| async move {
+        client
+            .put_item()
+            .table_name("usage")
+            .item("tenant", AttributeValue::S("put-bench".into()))
+            .item("day", AttributeValue::N((n % 10_000).to_string()))
+            .item("total", AttributeValue::N(n.to_string()))
+            .send()
+            .await
+            .unwrap();
     })
 }
 

@@ -16,7 +16,7 @@ mod sdk;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sdk::{SigningKey, create_documents_table, dynamodb_client, streams_client};
+use sdk::{SigningKey, create_documents_table, dynamodb_client, streams_client, time_requests};
 use std::time::{Duration, Instant};
 use streamgate_local::LocalCloud;
 use streamgate_local::wire::ReceivedRequest;
@@ -119,13 +119,7 @@ fn put_items(
     client: &aws_sdk_dynamodb::Client,
     iterations: u64,
 ) -> Duration {
-    runtime.block_on(async {
-        let start = Instant::now();
-        for n in 0..iterations {
-            put(client, n).await;
-        }
-        start.elapsed()
-    })
+    time_requests(runtime, iterations, |n| put(client, n))
 }
 
 fn benches(c: &mut Criterion) {
@@ -212,19 +206,15 @@ fn benches(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1_000));
     group.bench_function("page_of_1000", |b| {
         b.iter_custom(|iterations| {
-            runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iterations {
-                    let page = reader
-                        .get_records()
-                        .shard_iterator(&iterator)
-                        .limit(1_000)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(page.records.map(|r| r.len()), Some(1_000));
-                }
-                start.elapsed()
+            time_requests(&runtime, iterations, |_| async {
+                let page = reader
+                    .get_records()
+                    .shard_iterator(&iterator)
+                    .limit(1_000)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(page.records.map(|r| r.len()), Some(1_000));
             })
         });
     });

@@ -12,7 +12,7 @@ use crate::data_plane::{
     ItemRequest, check_condition, check_size, parse_expressions, reject_legacy, store_item,
     updated_item,
 };
-use crate::dynamodb::{RegionStore, TableTarget, authorized_table, required, table_not_found};
+use crate::dynamodb::{RegionStore, TableTarget, authorized_table, required};
 use crate::error::{ApiError, ErrorCode};
 use crate::expression::{Placeholders, parse_projection, project};
 use crate::identity::Caller;
@@ -84,10 +84,7 @@ pub(crate) fn batch_write_item(
         })?;
         let target = authorized_table(cloud, caller, region, name, "dynamodb:BatchWriteItem")?;
         let store = lock(&target.store);
-        let table = store
-            .tables
-            .get(&target.name)
-            .ok_or_else(|| table_not_found(&target.name))?;
+        let table = store.table(&target.name)?;
         let mut seen = HashSet::new();
         let mut pending = Vec::new();
         for write in writes {
@@ -190,10 +187,7 @@ pub(crate) fn batch_get_item(
         placeholders.check_all_used()?;
         let target = authorized_table(cloud, caller, region, name, "dynamodb:BatchGetItem")?;
         let store = lock(&target.store);
-        let table = store
-            .tables
-            .get(&target.name)
-            .ok_or_else(|| table_not_found(&target.name))?;
+        let table = store.table(&target.name)?;
         let mut seen = HashSet::new();
         let mut found = Vec::new();
         for key in &keys {
@@ -404,10 +398,7 @@ pub(crate) fn transact_write_items(
         let store = guards
             .get(&address)
             .ok_or_else(|| ApiError::new(ErrorCode::InternalFailure, "store not locked"))?;
-        let table = store
-            .tables
-            .get(&target.name)
-            .ok_or_else(|| table_not_found(&target.name))?;
+        let table = store.table(&target.name)?;
         let (canonical, key) = match (action, &request.item, &request.key) {
             (TransactAction::Put, Some(item), _) => {
                 attribute::validate_item(item)?;
@@ -541,10 +532,7 @@ pub(crate) fn transact_get_items(
         let store = guards
             .get(&address)
             .ok_or_else(|| ApiError::new(ErrorCode::InternalFailure, "store not locked"))?;
-        let table = store
-            .tables
-            .get(&target.name)
-            .ok_or_else(|| table_not_found(&target.name))?;
+        let table = store.table(&target.name)?;
         let canonical = table.canonical_key(key, false)?;
         responses.push(match table.items.get(&canonical) {
             Some(item) => json!({ "Item": match &expressions.projection {

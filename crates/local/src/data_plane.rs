@@ -12,7 +12,7 @@
 
 use crate::attribute::{self, Item, MAX_ITEM_BYTES};
 use crate::dynamodb::{
-    KeyAttribute, Table, authorized_table, canonical_part, record_change, required, table_not_found,
+    KeyAttribute, Table, authorized_table, canonical_part, record_change, required,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::expression::parser::{Comparator, Operand};
@@ -246,10 +246,7 @@ pub(crate) fn store_item(
     canonical: String,
     new: Option<Item>,
 ) -> Result<Option<Item>, ApiError> {
-    let table = store
-        .tables
-        .get_mut(table_name)
-        .ok_or_else(|| table_not_found(table_name))?;
+    let table = store.table_mut(table_name)?;
     // Numbers are kept as DynamoDB keeps them, so that `1.0` written over
     // `1` changes nothing and records no stream change.
     let mut new = new;
@@ -295,10 +292,7 @@ pub(crate) fn put_item(
     check_size(&item, "Item size has exceeded the maximum allowed size")?;
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:PutItem")?;
     let mut store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     let canonical = table.canonical_key(&item, true)?;
     check_condition(
         expressions.condition.as_ref(),
@@ -326,10 +320,7 @@ pub(crate) fn get_item(
     attribute::validate_item(&key)?;
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:GetItem")?;
     let store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     let canonical = table.canonical_key(&key, false)?;
     Ok(match table.items.get(&canonical) {
         Some(item) => match &expressions.projection {
@@ -355,10 +346,7 @@ pub(crate) fn delete_item(
     attribute::validate_item(&key)?;
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:DeleteItem")?;
     let mut store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     let canonical = table.canonical_key(&key, false)?;
     check_condition(
         expressions.condition.as_ref(),
@@ -426,10 +414,7 @@ pub(crate) fn update_item(
     attribute::validate_item(&key)?;
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:UpdateItem")?;
     let mut store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     let canonical = table.canonical_key(&key, false)?;
     let actions = expressions.update.unwrap_or_default();
     let paths: Vec<Path> = actions.paths().into_iter().cloned().collect();
@@ -808,10 +793,7 @@ pub(crate) fn query(
     placeholders.check_all_used()?;
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:Query")?;
     let store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     let index = read_index(table, &request)?;
     let schema = match index {
         Some(index) => KeySchema {
@@ -939,10 +921,7 @@ pub(crate) fn scan(
     placeholders.check_all_used()?;
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:Scan")?;
     let store = lock(&target.store);
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     if let Some(index) = read_index(table, &request)? {
         let entries = table
             .items

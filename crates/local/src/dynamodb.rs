@@ -214,6 +214,21 @@ pub struct RegionStore {
     pub transaction_tokens: BTreeMap<String, batches::IdempotentTransaction>,
 }
 
+impl RegionStore {
+    /// The table `name`, or the ResourceNotFoundException DynamoDB answers.
+    pub(crate) fn table(&self, name: &str) -> Result<&Table, ApiError> {
+        self.tables.get(name).ok_or_else(|| table_not_found(name))
+    }
+
+    /// The table `name` to change, or the ResourceNotFoundException
+    /// DynamoDB answers.
+    pub(crate) fn table_mut(&mut self, name: &str) -> Result<&mut Table, ApiError> {
+        self.tables
+            .get_mut(name)
+            .ok_or_else(|| table_not_found(name))
+    }
+}
+
 /// What an ARN addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArnTarget {
@@ -385,10 +400,7 @@ pub fn handle(
                 "dynamodb:DescribeTable",
             )?;
             let store = lock(&target.store);
-            let table = store
-                .tables
-                .get(&target.name)
-                .ok_or_else(|| table_not_found(&target.name))?;
+            let table = store.table(&target.name)?;
             Ok(json!({ "Table": describe(table, "ACTIVE") }))
         }
         "ListTables" => list_tables(cloud, caller, region, parse_json_body(body)?),
@@ -402,10 +414,7 @@ pub fn handle(
                 "dynamodb:DeleteTable",
             )?;
             let mut store = lock(&target.store);
-            let table = store
-                .tables
-                .get(&target.name)
-                .ok_or_else(|| table_not_found(&target.name))?;
+            let table = store.table(&target.name)?;
             if table.deletion_protection {
                 return Err(ApiError::validation(format!(
                     "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first. Table: {}",
@@ -769,10 +778,7 @@ fn create_table(
     if let Some(view_type) = view_type {
         enable_stream(&mut store, &target.name, view_type, now);
     }
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     Ok(json!({ "TableDescription": describe(table, "CREATING") }))
 }
 
@@ -839,6 +845,11 @@ fn key_id_of_alias(region: &str, account: &str, alias: &str) -> String {
         .take(16)
         .map(|byte| format!("{byte:02x}"))
         .collect();
+    uuid_shaped(&hex)
+}
+
+/// 32 hex digits grouped as a UUID is written: 8-4-4-4-12.
+fn uuid_shaped(hex: &str) -> String {
     format!(
         "{}-{}-{}-{}-{}",
         hex.get(0..8).unwrap_or_default(),
@@ -851,14 +862,7 @@ fn key_id_of_alias(region: &str, account: &str, alias: &str) -> String {
 
 fn uuid_like(cloud: &Cloud) -> String {
     let hex = cloud.unique_token("", 32, b"0123456789abcdef");
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex.get(0..8).unwrap_or_default(),
-        hex.get(8..12).unwrap_or_default(),
-        hex.get(12..16).unwrap_or_default(),
-        hex.get(16..20).unwrap_or_default(),
-        hex.get(20..32).unwrap_or_default()
-    )
+    uuid_shaped(&hex)
 }
 
 #[derive(Deserialize)]
@@ -954,10 +958,7 @@ fn update_table(
     let target = authorized_table(cloud, caller, region, &name, "dynamodb:UpdateTable")?;
     let now = cloud.clock.now_millis();
     let mut store = lock(&target.store);
-    let table = store
-        .tables
-        .get_mut(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table_mut(&target.name)?;
     // Checked first and applied last, so a refused request changes nothing.
     let index_change = input
         .global_secondary_index_updates
@@ -1026,10 +1027,7 @@ fn update_table(
     if let Some(view_type) = new_stream {
         enable_stream(&mut store, &target.name, view_type, now);
     }
-    let table = store
-        .tables
-        .get(&target.name)
-        .ok_or_else(|| table_not_found(&target.name))?;
+    let table = store.table(&target.name)?;
     Ok(json!({ "TableDescription": describe(table, "UPDATING") }))
 }
 

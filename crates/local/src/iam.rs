@@ -200,6 +200,19 @@ fn policy_xml(
     )
 }
 
+/// [`policy_xml`] of a customer managed policy attached `attachments` times.
+fn managed_policy_xml(policy: &ManagedPolicy, attachments: usize) -> String {
+    policy_xml(
+        &policy.name,
+        &policy.id,
+        &policy.arn,
+        &policy.path,
+        attachments,
+        policy.description.as_deref(),
+        policy.created_millis,
+    )
+}
+
 fn attachment_count(iam: &IamState, arn: &str) -> usize {
     iam.roles
         .values()
@@ -257,13 +270,7 @@ pub fn handle(
             };
             let arn = role_arn(path, name);
             check_access(&arn)?;
-            if trust.len() > 2048 {
-                return Err(invalid(
-                    "Cannot exceed quota for ACLSizePerRole: 2048".to_owned(),
-                ));
-            }
-            let document = documents::check(PolicyKind::Trust, trust).map_err(malformed)?;
-            check_trust_principals(cloud, &document)?;
+            check_trust_policy(cloud, trust)?;
             let mut iam = lock(&account.iam);
             if iam.roles.keys().any(|n| n.eq_ignore_ascii_case(name)) {
                 return Err(ApiError::new(
@@ -299,14 +306,8 @@ pub fn handle(
                     .clone()
             };
             check_access(&arn)?;
-            if trust.len() > 2048 {
-                return Err(invalid(
-                    "Cannot exceed quota for ACLSizePerRole: 2048".to_owned(),
-                ));
-            }
-            let document = documents::check(PolicyKind::Trust, trust).map_err(malformed)?;
             // Checked before the lock below: it reads this account's roles too.
-            check_trust_principals(cloud, &document)?;
+            check_trust_policy(cloud, trust)?;
             let mut iam = lock(&account.iam);
             // The role may have gone between the two locks.
             let role = iam.roles.get_mut(name).ok_or_else(|| no_role(name))?;
@@ -511,18 +512,7 @@ pub fn handle(
                 description: params.get("Description").map(str::to_owned),
                 created_millis: cloud.clock.now_millis(),
             };
-            let xml = format!(
-                "<Policy>{}</Policy>",
-                policy_xml(
-                    &policy.name,
-                    &policy.id,
-                    &policy.arn,
-                    &policy.path,
-                    0,
-                    policy.description.as_deref(),
-                    policy.created_millis
-                )
-            );
+            let xml = format!("<Policy>{}</Policy>", managed_policy_xml(&policy, 0));
             iam.policies.insert(arn, policy);
             Ok(xml)
         }
@@ -533,15 +523,7 @@ pub fn handle(
             if let Some(policy) = iam.policies.get(arn) {
                 return Ok(format!(
                     "<Policy>{}</Policy>",
-                    policy_xml(
-                        &policy.name,
-                        &policy.id,
-                        &policy.arn,
-                        &policy.path,
-                        attachment_count(&iam, arn),
-                        policy.description.as_deref(),
-                        policy.created_millis
-                    )
+                    managed_policy_xml(policy, attachment_count(&iam, arn))
                 ));
             }
             let policy = aws_managed_policy(arn).ok_or_else(|| no_policy(arn))?;
@@ -615,6 +597,18 @@ fn no_policy(arn: &str) -> ApiError {
         ErrorCode::NoSuchEntity,
         format!("Policy {arn} does not exist or is not attachable."),
     )
+}
+
+/// Checks a trust policy as CreateRole and UpdateAssumeRolePolicy do: its
+/// size, its grammar, then that the principals it names exist.
+fn check_trust_policy(cloud: &Cloud, trust: &str) -> Result<(), ApiError> {
+    if trust.len() > 2048 {
+        return Err(invalid(
+            "Cannot exceed quota for ACLSizePerRole: 2048".to_owned(),
+        ));
+    }
+    let document = documents::check(PolicyKind::Trust, trust).map_err(malformed)?;
+    check_trust_principals(cloud, &document)
 }
 
 /// A trust policy may only name principals that exist: accounts of this

@@ -360,6 +360,38 @@ fn parse_sequence(text: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::validation(format!("Invalid SequenceNumber {text}")))
 }
 
+/// The stream `arn` in `store`, its records past the retention period as of
+/// `now_millis` dropped first, or ResourceNotFoundException.
+fn trimmed_stream<'s>(
+    store: &'s mut RegionStore,
+    arn: &str,
+    now_millis: u64,
+) -> Result<&'s mut Stream, ApiError> {
+    let stream = store
+        .streams
+        .get_mut(arn)
+        .ok_or_else(|| stream_not_found(arn))?;
+    stream.trim(now_millis);
+    Ok(stream)
+}
+
+/// One page of a listing: the `items` after the one whose `key` is
+/// `exclusive_start` (all of them when none is, or it is not there), at most
+/// `limit`, and whether more follow the page.
+fn page_after<'i, T>(
+    items: &'i [T],
+    exclusive_start: Option<&str>,
+    key: impl Fn(&T) -> &str,
+    limit: usize,
+) -> (&'i [T], bool) {
+    let start = exclusive_start
+        .and_then(|start| items.iter().position(|item| key(item) == start))
+        .map_or(0, |i| i + 1);
+    let rest = items.get(start..).unwrap_or_default();
+    let page = rest.get(..limit).unwrap_or(rest);
+    (page, page.len() < rest.len())
+}
+
 fn stream_not_found(arn: &str) -> ApiError {
     ApiError::not_found(format!(
         "Requested resource not found: Stream: {arn} not found"
@@ -566,15 +598,12 @@ fn list_streams(
         .filter(|s| table_filter.as_deref().is_none_or(|t| s.table_name == t))
         .collect();
     streams.sort_by(|a, b| (&a.table_name, &a.arn).cmp(&(&b.table_name, &b.arn)));
-    let start = match input.exclusive_start_stream_arn.as_deref() {
-        Some(arn) => streams
-            .iter()
-            .position(|s| s.arn == arn)
-            .map_or(0, |i| i + 1),
-        None => 0,
-    };
-    let page: Vec<&&Stream> = streams.iter().skip(start).take(limit).collect();
-    let more = start + page.len() < streams.len();
+    let (page, more) = page_after(
+        &streams,
+        input.exclusive_start_stream_arn.as_deref(),
+        |s| s.arn.as_str(),
+        limit,
+    );
     let mut output = json!({
         "Streams": page.iter().map(|s| json!({
             "StreamArn": s.arn,
@@ -611,11 +640,7 @@ fn describe_stream(
     )?;
     let mut store = lock(&store);
     let now = cloud.clock.now_millis();
-    let stream = store
-        .streams
-        .get_mut(&arn)
-        .ok_or_else(|| stream_not_found(&arn))?;
-    stream.trim(now);
+    let stream = trimmed_stream(&mut store, &arn, now)?;
     // With a CHILD_SHARDS filter only that shard's children are described
     // (none when it has none yet, or is unknown), paged like all shards.
     let described: Vec<&Shard> = stream
@@ -627,15 +652,12 @@ fn describe_stream(
                 .is_none_or(|parent| shard.parent.as_deref() == Some(parent))
         })
         .collect();
-    let start = match input.exclusive_start_shard_id.as_deref() {
-        Some(id) => described
-            .iter()
-            .position(|s| s.id == id)
-            .map_or(0, |i| i + 1),
-        None => 0,
-    };
-    let page: Vec<&Shard> = described.iter().skip(start).take(limit).copied().collect();
-    let more = start + page.len() < described.len();
+    let (page, more) = page_after(
+        &described,
+        input.exclusive_start_shard_id.as_deref(),
+        |s| s.id.as_str(),
+        limit,
+    );
     let shards: Vec<Value> = page
         .iter()
         .map(|shard| {
@@ -691,11 +713,7 @@ fn get_shard_iterator(
     )?;
     let mut store = lock(&store);
     let now = cloud.clock.now_millis();
-    let stream = store
-        .streams
-        .get_mut(&arn)
-        .ok_or_else(|| stream_not_found(&arn))?;
-    stream.trim(now);
+    let stream = trimmed_stream(&mut store, &arn, now)?;
     let next_in_stream = stream.next_sequence;
     let shard = stream
         .shards
@@ -789,11 +807,7 @@ fn get_records(
     let (account, store) = locate(cloud, region, arn)?;
     authorize_stream(cloud, caller, "dynamodb:GetRecords", arn, &account, &store)?;
     let mut store = lock(&store);
-    let stream = store
-        .streams
-        .get_mut(arn)
-        .ok_or_else(|| stream_not_found(arn))?;
-    stream.trim(now);
+    let stream = trimmed_stream(&mut store, arn, now)?;
     let next_in_stream = stream.next_sequence;
     let view_type = stream.view_type.as_str();
     let Some(shard) = stream.shards.iter().find(|s| s.id == iterator.shard_id) else {

@@ -255,8 +255,8 @@ impl fmt::Display for Arn {
     }
 }
 
-/// Parses `s` as an ARN of `service` in a concrete Region and account.
-fn regional(s: &str, service: &'static str) -> Result<(Arn, AccountId), ArnError> {
+/// Parses `s` as an ARN of `service`.
+fn of_service(s: &str, service: &'static str) -> Result<Arn, ArnError> {
     let arn: Arn = s.parse()?;
     if arn.service != service {
         return Err(ArnError::WrongService {
@@ -265,6 +265,12 @@ fn regional(s: &str, service: &'static str) -> Result<(Arn, AccountId), ArnError
             found: arn.service,
         });
     }
+    Ok(arn)
+}
+
+/// Parses `s` as an ARN of `service` in a concrete Region and account.
+fn regional(s: &str, service: &'static str) -> Result<(Arn, AccountId), ArnError> {
+    let arn = of_service(s, service)?;
     if arn.region.is_empty() {
         return Err(ArnError::EmptyPart {
             value: s.to_owned(),
@@ -277,35 +283,62 @@ fn regional(s: &str, service: &'static str) -> Result<(Arn, AccountId), ArnError
 
 /// Parses `s` as an ARN of a global service (`iam`, `sts`): no Region.
 fn global(s: &str, service: &'static str) -> Result<(Arn, AccountId), ArnError> {
-    let arn: Arn = s.parse()?;
-    if arn.service != service {
-        return Err(ArnError::WrongService {
-            value: s.to_owned(),
-            expected: service,
-            found: arn.service,
-        });
-    }
+    let arn = of_service(s, service)?;
     let account = AccountId::check(s, &arn.account)?;
     Ok((arn, account))
 }
 
-/// DynamoDB table names: 3 to 255 of `a-z A-Z 0-9 _ - .`.
-fn check_table_name(value: &str, name: &str) -> Result<(), ArnError> {
-    let ok = (3..=255).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ArnError::InvalidName {
-            value: value.to_owned(),
-            what: "table name",
-            name: name.to_owned(),
-            rule: "3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'",
-        })
+/// What a name inside an ARN may be: a length in bytes and the bytes allowed.
+struct NameRule {
+    /// What the name is, for errors (`table name`).
+    what: &'static str,
+    lengths: std::ops::RangeInclusive<usize>,
+    allowed: fn(u8) -> bool,
+    /// The rule in words, for errors.
+    rule: &'static str,
+}
+
+impl NameRule {
+    /// Checks `name`, found in the ARN `value`.
+    fn check(&self, value: &str, name: &str) -> Result<(), ArnError> {
+        if self.lengths.contains(&name.len()) && name.bytes().all(self.allowed) {
+            Ok(())
+        } else {
+            Err(ArnError::InvalidName {
+                value: value.to_owned(),
+                what: self.what,
+                name: name.to_owned(),
+                rule: self.rule,
+            })
+        }
     }
 }
+
+/// DynamoDB table names: 3 to 255 of `a-z A-Z 0-9 _ - .`.
+const TABLE_NAME: NameRule = NameRule {
+    what: "table name",
+    lengths: 3..=255,
+    allowed: |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'),
+    rule: "3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'",
+};
+
+/// IAM role names: 1 to 64 of `a-z A-Z 0-9 + = , . @ _ -`.
+const ROLE_NAME: NameRule = NameRule {
+    what: "role name",
+    lengths: 1..=64,
+    allowed: |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'=' | b',' | b'.' | b'@' | b'_' | b'-')
+    },
+    rule: "1 to 64 characters of a-z, A-Z, 0-9 and '+=,.@_-'",
+};
+
+/// Lambda function names: 1 to 64 of `a-z A-Z 0-9 _ -`.
+const FUNCTION_NAME: NameRule = NameRule {
+    what: "function name",
+    lengths: 1..=64,
+    allowed: |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'),
+    rule: "1 to 64 characters of a-z, A-Z, 0-9, '_' and '-'",
+};
 
 macro_rules! string_forms {
     ($ty:ident) => {
@@ -428,7 +461,7 @@ impl FromStr for TableArn {
                 kind: "DynamoDB table",
                 expected: "table/NAME",
             })?;
-        check_table_name(s, name)?;
+        TABLE_NAME.check(s, name)?;
         Ok(Self { arn, account })
     }
 }
@@ -503,7 +536,7 @@ impl FromStr for StreamArn {
         if label.is_empty() || label.contains('/') {
             return Err(wrong());
         }
-        check_table_name(s, name)?;
+        TABLE_NAME.check(s, name)?;
         let name_len = name.len();
         Ok(Self {
             arn,
@@ -547,24 +580,6 @@ impl RoleArn {
     }
 }
 
-/// IAM role names: 1 to 64 of `a-z A-Z 0-9 + = , . @ _ -`.
-fn check_role_name(value: &str, name: &str) -> Result<(), ArnError> {
-    let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'=' | b',' | b'.' | b'@' | b'_' | b'-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(ArnError::InvalidName {
-            value: value.to_owned(),
-            what: "role name",
-            name: name.to_owned(),
-            rule: "1 to 64 characters of a-z, A-Z, 0-9 and '+=,.@_-'",
-        })
-    }
-}
-
 impl FromStr for RoleArn {
     type Err = ArnError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -579,7 +594,7 @@ impl FromStr for RoleArn {
         }
         let rest = arn.resource().strip_prefix("role/").ok_or_else(wrong)?;
         let name = rest.rsplit('/').next().unwrap_or(rest);
-        check_role_name(s, name)?;
+        ROLE_NAME.check(s, name)?;
         Ok(Self { arn, account })
     }
 }
@@ -650,7 +665,7 @@ impl FromStr for AssumedRoleArn {
         if session.is_empty() || session.contains('/') {
             return Err(wrong());
         }
-        check_role_name(s, role)?;
+        ROLE_NAME.check(s, role)?;
         let role_len = role.len();
         Ok(Self {
             arn,
@@ -721,18 +736,7 @@ impl FromStr for FunctionArn {
             Some((name, qualifier)) => (name, Some(qualifier)),
             None => (rest, None),
         };
-        let name_ok = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-        if !name_ok {
-            return Err(ArnError::InvalidName {
-                value: s.to_owned(),
-                what: "function name",
-                name: name.to_owned(),
-                rule: "1 to 64 characters of a-z, A-Z, 0-9, '_' and '-'",
-            });
-        }
+        FUNCTION_NAME.check(s, name)?;
         let qualifier_ok = qualifier.is_none_or(|q| {
             (1..=128).contains(&q.len())
                 && q.bytes()

@@ -203,21 +203,28 @@ pub(crate) fn literal_eq(pattern: &str, value: &str, ignore_case: bool) -> bool 
     }
 }
 
-/// Glob matching on bytes, for the common all-ASCII case.
-fn glob_bytes(pattern: &[u8], value: &[u8], ignore_case: bool) -> bool {
+/// Glob matching over the elements of `pattern` and `value` (bytes for the
+/// common all-ASCII case, characters otherwise): `star` matches any run,
+/// `question` any one element, and `same` decides whether a pattern element
+/// equals a value element.
+fn glob<T: Copy + Default + PartialEq>(
+    pattern: &[T],
+    value: &[T],
+    (star_element, question): (T, T),
+    same: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut p, mut v) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while v < value.len() {
         match pattern.get(p) {
-            Some(b'*') => {
+            Some(&pc) if pc == star_element => {
                 star = Some((p, v));
                 p += 1;
                 continue;
             }
             Some(&pc) => {
                 let vc = value.get(v).copied().unwrap_or_default();
-                let same = pc == b'?' || pc == vc || (ignore_case && pc.eq_ignore_ascii_case(&vc));
-                if same {
+                if pc == question || same(pc, vc) {
                     p += 1;
                     v += 1;
                     continue;
@@ -236,42 +243,21 @@ fn glob_bytes(pattern: &[u8], value: &[u8], ignore_case: bool) -> bool {
     }
     pattern
         .get(p..)
-        .is_some_and(|tail| tail.iter().all(|&b| b == b'*'))
+        .is_some_and(|tail| tail.iter().all(|&e| e == star_element))
+}
+
+/// Glob matching on bytes, for the common all-ASCII case.
+fn glob_bytes(pattern: &[u8], value: &[u8], ignore_case: bool) -> bool {
+    glob(pattern, value, (b'*', b'?'), |pc, vc| {
+        pc == vc || (ignore_case && pc.eq_ignore_ascii_case(&vc))
+    })
 }
 
 /// Glob matching on characters, for patterns or values beyond ASCII.
 fn glob_chars(pattern: &[char], value: &[char], ignore_case: bool) -> bool {
-    let (mut p, mut v) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while v < value.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, v));
-                p += 1;
-                continue;
-            }
-            Some(&pc) => {
-                let vc = value.get(v).copied().unwrap_or_default();
-                if pc == '?' || char_eq(pc, vc, ignore_case) {
-                    p += 1;
-                    v += 1;
-                    continue;
-                }
-            }
-            None => {}
-        }
-        match star {
-            Some((sp, sv)) => {
-                p = sp + 1;
-                v = sv + 1;
-                star = Some((sp, sv + 1));
-            }
-            None => return false,
-        }
-    }
-    pattern
-        .get(p..)
-        .is_some_and(|tail| tail.iter().all(|&c| c == '*'))
+    glob(pattern, value, ('*', '?'), |pc, vc| {
+        char_eq(pc, vc, ignore_case)
+    })
 }
 
 /// Matches `value` against a pattern with `*` and `?`.

@@ -10,7 +10,9 @@
 //! holding what was created so far; applying again reads afresh and
 //! carries on from there.
 
-use crate::clients::{AccountClients, Accounts, Backoff, Settling, Waits, pause, settle};
+use crate::clients::{
+    AccountClients, Accounts, Settling, Waits, next_retry, pause, send_with_retries, settle,
+};
 use crate::destroy::{Removal, remove_records};
 use crate::error::{Failure, ProvisionError};
 use crate::observed::Observed;
@@ -107,14 +109,6 @@ fn change_of<'a>(plan: &'a Plan, resource: &Resource) -> Option<&'a Change> {
 
 fn needs_write(plan: &Plan, resource: &Resource) -> bool {
     change_of(plan, resource).is_some_and(|c| !matches!(c, Change::NoChange))
-}
-
-/// Counts one more retry with `backoff` (the one the failure calls for, or
-/// `None` when it is final) and returns it while attempts are left.
-fn next_retry<'a>(retry: &mut u32, backoff: Option<&'a Backoff>) -> Option<&'a Backoff> {
-    let backoff = backoff?;
-    *retry += 1;
-    (*retry < backoff.attempts).then_some(backoff)
 }
 
 fn is_invalid_principal(failure: &Failure) -> bool {
@@ -328,13 +322,7 @@ pub async fn apply(
                 {
                     // UpdateEventSourceMapping cannot change where a mapping
                     // starts reading: replace it.
-                    crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
-                    state.forget(&Recorded::Mapping {
-                        account: consumer.account.to_string(),
-                        uuid: mapping.uuid.clone(),
-                        function_arn: mapping.function_arn.clone(),
-                        stream_arn: mapping.stream_arn.clone(),
-                    });
+                    remove_mapping(clients, &consumer.account, mapping, waits, state).await?;
                     true
                 }
                 Some(mapping) => {
@@ -378,13 +366,7 @@ pub async fn apply(
             .collect();
         for mapping in &existing {
             if crate::plan::is_stale_stream(&mapping.stream_arn, &current) {
-                crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
-                state.forget(&Recorded::Mapping {
-                    account: consumer.account.to_string(),
-                    uuid: mapping.uuid.clone(),
-                    function_arn: mapping.function_arn.clone(),
-                    stream_arn: mapping.stream_arn.clone(),
-                });
+                remove_mapping(clients, &consumer.account, mapping, waits, state).await?;
             }
         }
     }
@@ -528,27 +510,20 @@ async fn update_stream(
     specification: aws_sdk_dynamodb::types::StreamSpecification,
     waits: &Waits,
 ) -> Result<(), ProvisionError> {
-    let mut retry = 0;
-    loop {
-        let result = clients
-            .dynamodb
-            .update_table()
-            .table_name(name)
-            .stream_specification(specification.clone())
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(()),
-            Err(error) => {
-                let failure = Failure::of(&error);
-                let backoff = (failure.code == "ResourceInUseException").then_some(&waits.settle);
-                match next_retry(&mut retry, backoff) {
-                    Some(backoff) => pause(backoff, retry).await,
-                    None => return Err(failure.into_error("UpdateTable", resource.to_string())),
-                }
-            }
-        }
-    }
+    send_with_retries(
+        || {
+            clients
+                .dynamodb
+                .update_table()
+                .table_name(name)
+                .stream_specification(specification.clone())
+                .send()
+        },
+        |failure| (failure.code == "ResourceInUseException").then_some(&waits.settle),
+    )
+    .await
+    .map_err(|failure| failure.into_error("UpdateTable", resource.to_string()))?;
+    Ok(())
 }
 
 /// The stream a table change waits for.
@@ -769,6 +744,25 @@ async fn wait_policy_read_back(
     .await
 }
 
+/// Deletes `mapping` of the consumer `account` and forgets it in the state
+/// file.
+async fn remove_mapping(
+    clients: &AccountClients,
+    account: &AccountId,
+    mapping: &crate::observed::ObservedMapping,
+    waits: &Waits,
+    state: &mut StateFile,
+) -> Result<(), ProvisionError> {
+    crate::destroy::delete_mapping(clients, &mapping.uuid, waits).await?;
+    state.forget(&Recorded::Mapping {
+        account: account.to_string(),
+        uuid: mapping.uuid.clone(),
+        function_arn: mapping.function_arn.clone(),
+        stream_arn: mapping.stream_arn.clone(),
+    });
+    Ok(())
+}
+
 async fn ensure_function(
     region: &str,
     consumer: &Consumer,
@@ -788,43 +782,32 @@ async fn ensure_function(
     let current = read_function(clients, &consumer.account, &function.name).await?;
     match current {
         None => {
-            let mut retry = 0;
-            let arn = loop {
-                // Retried while Lambda cannot assume the new role yet (IAM
-                // propagation: "The role defined for the function cannot be
-                // assumed by Lambda").
-                let result = clients
-                    .lambda
-                    .create_function()
-                    .function_name(&function.name)
-                    .runtime(Runtime::from(function.runtime.as_str()))
-                    .handler(&function.handler)
-                    .role(role.to_string())
-                    .memory_size(function.memory_mb)
-                    .timeout(function.timeout_seconds)
-                    .code(
-                        FunctionCode::builder()
-                            .zip_file(Blob::new(function.zip.clone()))
-                            .build(),
-                    )
-                    .send()
-                    .await;
-                match result {
-                    Ok(output) => break output.function_arn().unwrap_or_default().to_owned(),
-                    Err(error) => {
-                        let failure = Failure::of(&error);
-                        let backoff = is_role_not_ready(&failure).then_some(&waits.iam_propagation);
-                        match next_retry(&mut retry, backoff) {
-                            Some(backoff) => pause(backoff, retry).await,
-                            None => {
-                                return Err(
-                                    failure.into_error("CreateFunction", resource.to_string())
-                                );
-                            }
-                        }
-                    }
-                }
-            };
+            // Retried while Lambda cannot assume the new role yet (IAM
+            // propagation: "The role defined for the function cannot be
+            // assumed by Lambda").
+            let created = send_with_retries(
+                || {
+                    clients
+                        .lambda
+                        .create_function()
+                        .function_name(&function.name)
+                        .runtime(Runtime::from(function.runtime.as_str()))
+                        .handler(&function.handler)
+                        .role(role.to_string())
+                        .memory_size(function.memory_mb)
+                        .timeout(function.timeout_seconds)
+                        .code(
+                            FunctionCode::builder()
+                                .zip_file(Blob::new(function.zip.clone()))
+                                .build(),
+                        )
+                        .send()
+                },
+                |failure| is_role_not_ready(failure).then_some(&waits.iam_propagation),
+            )
+            .await
+            .map_err(|failure| failure.into_error("CreateFunction", resource.to_string()))?;
+            let arn = created.function_arn().unwrap_or_default().to_owned();
             let arn = if arn.is_empty() {
                 function_arn(region, consumer, function)?.to_string()
             } else {
@@ -984,45 +967,38 @@ async fn create_mapping(
 ) -> Result<String, ProvisionError> {
     use aws_sdk_lambda::types::EventSourcePosition;
     let (response_types, filters, destination) = mapping_request_parts(parameters);
-    let mut retry = 0;
-    loop {
-        let result = clients
-            .lambda
-            .create_event_source_mapping()
-            .function_name(function)
-            .event_source_arn(stream)
-            .starting_position(EventSourcePosition::from(
-                parameters.starting_position.as_str(),
-            ))
-            .batch_size(parameters.batch_size)
-            .maximum_batching_window_in_seconds(parameters.maximum_batching_window_seconds)
-            .maximum_retry_attempts(parameters.maximum_retry_attempts)
-            .maximum_record_age_in_seconds(parameters.maximum_record_age_seconds)
-            .parallelization_factor(parameters.parallelization_factor)
-            .bisect_batch_on_function_error(parameters.bisect_batch_on_function_error)
-            .set_function_response_types(Some(response_types.clone()))
-            .set_filter_criteria(filters.clone())
-            .set_destination_config(destination.clone())
-            .enabled(parameters.enabled)
-            .send()
-            .await;
-        match result {
-            Ok(output) => return Ok(output.uuid().unwrap_or_default().to_owned()),
-            Err(error) => {
-                let failure = Failure::of(&error);
-                let backoff = is_role_not_ready(&failure).then_some(&waits.iam_propagation);
-                match next_retry(&mut retry, backoff) {
-                    Some(backoff) => pause(backoff, retry).await,
-                    None => {
-                        return Err(failure.into_error(
-                            "CreateEventSourceMapping",
-                            format!("{stream} -> {function}"),
-                        ));
-                    }
-                }
-            }
-        }
-    }
+    let created = send_with_retries(
+        || {
+            clients
+                .lambda
+                .create_event_source_mapping()
+                .function_name(function)
+                .event_source_arn(stream)
+                .starting_position(EventSourcePosition::from(
+                    parameters.starting_position.as_str(),
+                ))
+                .batch_size(parameters.batch_size)
+                .maximum_batching_window_in_seconds(parameters.maximum_batching_window_seconds)
+                .maximum_retry_attempts(parameters.maximum_retry_attempts)
+                .maximum_record_age_in_seconds(parameters.maximum_record_age_seconds)
+                .parallelization_factor(parameters.parallelization_factor)
+                .bisect_batch_on_function_error(parameters.bisect_batch_on_function_error)
+                .set_function_response_types(Some(response_types.clone()))
+                .set_filter_criteria(filters.clone())
+                .set_destination_config(destination.clone())
+                .enabled(parameters.enabled)
+                .send()
+        },
+        |failure| is_role_not_ready(failure).then_some(&waits.iam_propagation),
+    )
+    .await
+    .map_err(|failure| {
+        failure.into_error(
+            "CreateEventSourceMapping",
+            format!("{stream} -> {function}"),
+        )
+    })?;
+    Ok(created.uuid().unwrap_or_default().to_owned())
 }
 
 /// UpdateEventSourceMapping of `current` to `parameters`; not retried (a
@@ -1066,6 +1042,23 @@ async fn update_mapping(
     Ok(())
 }
 
+/// GetEventSourceMapping of `uuid`.
+async fn get_mapping(
+    clients: &AccountClients,
+    uuid: &str,
+) -> Result<
+    aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput,
+    ProvisionError,
+> {
+    clients
+        .lambda
+        .get_event_source_mapping()
+        .uuid(uuid)
+        .send()
+        .await
+        .map_err(|e| Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned()))
+}
+
 /// A mapping state in which Lambda refuses an update
 /// (ResourceInUseException) until it settles.
 fn is_mapping_in_transition(state: &str) -> bool {
@@ -1085,15 +1078,7 @@ async fn wait_mapping_settled(
         "settled",
         "",
         || async move {
-            let output = clients
-                .lambda
-                .get_event_source_mapping()
-                .uuid(uuid)
-                .send()
-                .await
-                .map_err(|e| {
-                    Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned())
-                })?;
+            let output = get_mapping(clients, uuid).await?;
             let state = output.state().unwrap_or_default();
             Ok(if is_mapping_in_transition(state) {
                 Settling::Pending(state.to_owned())
@@ -1124,15 +1109,7 @@ async fn wait_mapping(
         wanted,
         "",
         || async move {
-            let output = clients
-                .lambda
-                .get_event_source_mapping()
-                .uuid(uuid)
-                .send()
-                .await
-                .map_err(|e| {
-                    Failure::of(&e).into_error("GetEventSourceMapping", uuid.to_owned())
-                })?;
+            let output = get_mapping(clients, uuid).await?;
             let state = output.state().unwrap_or_default();
             Ok(if state == wanted {
                 Settling::Settled(())

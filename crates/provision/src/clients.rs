@@ -178,6 +178,41 @@ pub(crate) async fn pause(backoff: &Backoff, retry: u32) {
     }
 }
 
+/// Counts one more retry with `backoff` (the one the failure calls for, or
+/// `None` when it is final) and returns it while attempts are left.
+pub(crate) fn next_retry<'a>(retry: &mut u32, backoff: Option<&'a Backoff>) -> Option<&'a Backoff> {
+    let backoff = backoff?;
+    *retry += 1;
+    (*retry < backoff.attempts).then_some(backoff)
+}
+
+/// Sends a request until it succeeds or fails for good: a failure for which
+/// `backoff_for` names a backoff is sent again after its pause while that
+/// backoff has attempts left; any other failure, or the last, is returned.
+pub(crate) async fn send_with_retries<'w, T, E, R, Fut>(
+    mut send: impl FnMut() -> Fut,
+    backoff_for: impl Fn(&crate::error::Failure) -> Option<&'w Backoff>,
+) -> Result<T, crate::error::Failure>
+where
+    Fut: std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E, R>>>,
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut retry = 0;
+    loop {
+        match send().await {
+            Ok(output) => return Ok(output),
+            Err(error) => {
+                let failure = crate::error::Failure::of(&error);
+                match next_retry(&mut retry, backoff_for(&failure)) {
+                    Some(backoff) => pause(backoff, retry).await,
+                    None => return Err(failure),
+                }
+            }
+        }
+    }
+}
+
 /// What one look at a settling resource saw.
 pub(crate) enum Settling<T> {
     /// It is as wanted: the wait is over.

@@ -4,7 +4,7 @@
 //! state). A piece already gone is fine; each removed piece leaves the
 //! state file, so a failed destroy can simply be run again.
 
-use crate::clients::{AccountClients, Accounts, Settling, Waits, pause, settle};
+use crate::clients::{AccountClients, Accounts, Settling, Waits, pause, send_with_retries, settle};
 use crate::error::{Failure, ProvisionError};
 use crate::state::{Recorded, StateFile};
 use streamgate_policy::arn::AccountId;
@@ -89,27 +89,19 @@ pub(crate) async fn delete_mapping(
 ) -> Result<bool, ProvisionError> {
     // Retried while the mapping is still Creating or Updating
     // (ResourceInUseException), polling as for any state change.
-    let mut retry = 0;
-    let deleted = loop {
-        let result = clients
-            .lambda
-            .delete_event_source_mapping()
-            .uuid(uuid)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| Failure::of(&e));
-        match result {
-            Err(failure) if failure.code == "ResourceInUseException" => {
-                retry += 1;
-                if retry >= waits.settle.attempts {
-                    return Err(failure.into_error("DeleteEventSourceMapping", uuid.to_owned()));
-                }
-                pause(&waits.settle, retry).await;
-            }
-            other => break gone_is_fine(other, "DeleteEventSourceMapping", uuid)?,
-        }
-    };
+    let result = send_with_retries(
+        || {
+            clients
+                .lambda
+                .delete_event_source_mapping()
+                .uuid(uuid)
+                .send()
+        },
+        |failure| (failure.code == "ResourceInUseException").then_some(&waits.settle),
+    )
+    .await
+    .map(|_| ());
+    let deleted = gone_is_fine(result, "DeleteEventSourceMapping", uuid)?;
     // Deleting takes a moment on AWS; wait until it is gone so the
     // function can be deleted after it.
     let lookup = Lookup {
@@ -231,6 +223,25 @@ pub(crate) async fn delete_stream_policy(
     }
 }
 
+/// Deletes the inline policy `policy` of `role`; `Ok(false)` when it was
+/// already gone. Not retried: IAM deletes at once.
+async fn delete_role_policy(
+    clients: &AccountClients,
+    role: &str,
+    policy: &str,
+) -> Result<bool, ProvisionError> {
+    let result = clients
+        .iam
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(policy)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Failure::of(&e));
+    gone_is_fine(result, "DeleteRolePolicy", &format!("{role}/{policy}"))
+}
+
 async fn remove(
     clients: &AccountClients,
     record: &Recorded,
@@ -257,17 +268,7 @@ async fn remove(
             delete_stream_policy(clients, stream_arn, None, waits).await
         }
         Recorded::RolePolicy { role, policy, .. } => {
-            // Not retried: IAM deletes at once.
-            let result = clients
-                .iam
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(policy)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| Failure::of(&e));
-            gone_is_fine(result, "DeleteRolePolicy", &format!("{role}/{policy}"))
+            delete_role_policy(clients, role, policy).await
         }
         Recorded::Table { name, .. } => {
             // Not retried: a failure is rights or deletion protection.
@@ -311,16 +312,7 @@ async fn remove(
                 .await
             {
                 for policy in listed.policy_names() {
-                    let result = clients
-                        .iam
-                        .delete_role_policy()
-                        .role_name(name)
-                        .policy_name(policy)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| Failure::of(&e));
-                    gone_is_fine(result, "DeleteRolePolicy", &format!("{name}/{policy}"))?;
+                    delete_role_policy(clients, name, policy).await?;
                 }
             }
             let result = clients

@@ -784,6 +784,18 @@ pub fn mapping_differences(existing: &ObservedMapping, desired: &MappingParamete
     lines
 }
 
+/// The change for an existing resource that differs from the desired one
+/// by `differences` (one line each): none, or an update listing them.
+fn update_for(differences: Vec<String>) -> Change {
+    if differences.is_empty() {
+        Change::NoChange
+    } else {
+        Change::Update {
+            detail: differences.join("\n"),
+        }
+    }
+}
+
 /// The fields of a function that differ, as `field: old -> new` lines.
 pub fn function_differences(
     existing: &crate::observed::ObservedFunction,
@@ -1062,16 +1074,7 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
                     code_sha256(&function.zip)
                 ),
             },
-            Some(existing) => {
-                let differences = function_differences(existing, function, &role);
-                if differences.is_empty() {
-                    Change::NoChange
-                } else {
-                    Change::Update {
-                        detail: differences.join("\n"),
-                    }
-                }
-            }
+            Some(existing) => update_for(function_differences(existing, function, &role)),
         };
         actions.push(Action {
             resource: Resource::Function {
@@ -1101,14 +1104,7 @@ pub fn plan(desired: &DesiredState, observed: &Observed) -> Result<Plan, PlanErr
                     detail: mapping_detail(&subscription.parameters),
                 },
                 Some(existing) => {
-                    let differences = mapping_differences(existing, &subscription.parameters);
-                    if differences.is_empty() {
-                        Change::NoChange
-                    } else {
-                        Change::Update {
-                            detail: differences.join("\n"),
-                        }
-                    }
+                    update_for(mapping_differences(existing, &subscription.parameters))
                 }
             };
             actions.push(Action {

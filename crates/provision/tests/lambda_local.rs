@@ -279,6 +279,34 @@ async fn mapping_states(cloud: &RunningCloud) -> Vec<String> {
         .collect()
 }
 
+/// A local cloud in its own scratch directory (named after `test`), and
+/// provision's clients of it, logging their calls.
+async fn start_logged(test: &str) -> (std::path::PathBuf, RunningCloud, CallLog, Accounts) {
+    let dir = scratch_dir(test);
+    let cloud = start_cloud(&dir).await;
+    let log = CallLog::default();
+    let accounts = accounts(&cloud, &log);
+    (dir, cloud, log, accounts)
+}
+
+/// Destroys what `state` recorded, then [`clean_up`].
+async fn destroy_and_clean_up(
+    dir: std::path::PathBuf,
+    cloud: RunningCloud,
+    accounts: &Accounts,
+    state: &mut StateFile,
+) {
+    destroy(accounts, &Waits::local(), state).await.unwrap();
+    clean_up(dir, cloud).await;
+}
+
+/// Checks that nothing is left, stops the cloud and removes its directory.
+async fn clean_up(dir: std::path::PathBuf, cloud: RunningCloud) {
+    nothing_left(&cloud).await;
+    cloud.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// No function, mapping, role or table is left in either account.
 async fn nothing_left(cloud: &RunningCloud) {
     for id in [A, B] {
@@ -317,10 +345,7 @@ fn kind(removal: &Removal) -> String {
 
 #[tokio::test]
 async fn a_function_in_a_reads_bs_stream_then_apply_again_writes_nothing_then_destroy() {
-    let dir = scratch_dir("fresh");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("fresh").await;
     let desired = desired(bootstrap_zip(BOOTSTRAP), local_parameters());
     let mut state = StateFile::new();
 
@@ -375,17 +400,12 @@ async fn a_function_in_a_reads_bs_stream_then_apply_again_writes_nothing_then_de
         Role
     "#]]
     .assert_eq(&kinds);
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    clean_up(dir, cloud).await;
 }
 
 #[tokio::test]
 async fn a_failure_at_the_mapping_then_apply_again_converges_and_records_flow() {
-    let dir = scratch_dir("half-way");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("half-way").await;
     let desired = desired(bootstrap_zip(BOOTSTRAP), local_parameters());
     let mut state = StateFile::new();
 
@@ -420,20 +440,12 @@ async fn a_failure_at_the_mapping_then_apply_again_converges_and_records_flow() 
     put_document(&cloud, "doc-2").await;
     wait_for_delivery(&cloud, &["doc-1", "doc-2"]).await;
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    destroy_and_clean_up(dir, cloud, &accounts, &mut state).await;
 }
 
 #[tokio::test]
 async fn the_mapping_is_refused_until_the_role_can_read_the_stream_and_apply_retries() {
-    let dir = scratch_dir("refused");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("refused").await;
     let desired = desired(bootstrap_zip(BOOTSTRAP), local_parameters());
     let mut state = StateFile::new();
 
@@ -522,20 +534,12 @@ async fn the_mapping_is_refused_until_the_role_can_read_the_stream_and_apply_ret
     put_document(&cloud, "doc-1").await;
     wait_for_delivery(&cloud, &["doc-1"]).await;
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    destroy_and_clean_up(dir, cloud, &accounts, &mut state).await;
 }
 
 #[tokio::test]
 async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place() {
-    let dir = scratch_dir("updates");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("updates").await;
     let mut state = StateFile::new();
     apply(
         &desired(bootstrap_zip(BOOTSTRAP), local_parameters()),
@@ -660,12 +664,7 @@ async fn changed_code_configuration_and_mapping_parameters_are_updated_in_place(
     assert!(again.plan.is_empty(), "{}", again.plan);
     expect![""].assert_eq(&log.writes());
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    destroy_and_clean_up(dir, cloud, &accounts, &mut state).await;
 }
 
 /// The latest stream ARN of account `id`'s `documents` table.
@@ -715,10 +714,7 @@ fn two_consumers_two_sources(zip: &[u8]) -> DesiredState {
 
 #[tokio::test]
 async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() {
-    let dir = scratch_dir("prune");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("prune").await;
     let zip = bootstrap_zip(BOOTSTRAP);
     let mut state = StateFile::new();
     apply(
@@ -823,12 +819,7 @@ async fn a_removed_consumer_and_source_are_deleted_and_their_grants_withdrawn() 
     assert!(again.plan.is_empty(), "{}", again.plan);
     expect![""].assert_eq(&log.writes());
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    destroy_and_clean_up(dir, cloud, &accounts, &mut state).await;
 }
 
 /// Creates the on-failure queue `billing-failures` in account A; gives its ARN.
@@ -844,10 +835,7 @@ async fn create_failure_queue(cloud: &RunningCloud) -> String {
 
 #[tokio::test]
 async fn bisection_destination_filters_and_parallelization_read_back_as_applied() {
-    let dir = scratch_dir("reliability-settings");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("reliability-settings").await;
     // The on-failure queue is given as an ARN; it lives in account A.
     let queue_arn = create_failure_queue(&cloud).await;
     let filter = r#"{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"doc-"}]}}}}"#;
@@ -912,12 +900,7 @@ async fn bisection_destination_filters_and_parallelization_read_back_as_applied(
     wait_for_delivery(&cloud, &["doc-1"]).await;
     assert_eq!(delivered_keys(&cloud), ["doc-1"]);
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    destroy_and_clean_up(dir, cloud, &accounts, &mut state).await;
 }
 
 /// Lambda keeps what an update does not name: a destination removed from
@@ -925,10 +908,7 @@ async fn bisection_destination_filters_and_parallelization_read_back_as_applied(
 /// again then writes nothing.
 #[tokio::test]
 async fn a_removed_on_failure_destination_is_removed_from_the_mapping() {
-    let dir = scratch_dir("destination-removed");
-    let cloud = start_cloud(&dir).await;
-    let log = CallLog::default();
-    let accounts = accounts(&cloud, &log);
+    let (dir, cloud, log, accounts) = start_logged("destination-removed").await;
     let queue_arn = create_failure_queue(&cloud).await;
     let with_destination = desired(
         bootstrap_zip(BOOTSTRAP),
@@ -966,10 +946,5 @@ async fn a_removed_on_failure_destination_is_removed_from_the_mapping() {
     assert!(again.plan.is_empty(), "{}", again.plan);
     expect![""].assert_eq(&log.writes());
 
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    nothing_left(&cloud).await;
-    cloud.stop().await;
-    std::fs::remove_dir_all(&dir).unwrap();
+    destroy_and_clean_up(dir, cloud, &accounts, &mut state).await;
 }

@@ -377,6 +377,22 @@ fn desired(zip: &[u8], parameters: MappingParameters) -> DesiredState {
         )
 }
 
+/// Applies `desired` once more, which must plan no change, then destroys
+/// what `state` recorded and stops the cloud.
+async fn apply_again_then_destroy(
+    cloud: RunningCloud,
+    desired: &DesiredState,
+    accounts: &Accounts,
+    state: &mut StateFile,
+) {
+    let again = apply(desired, accounts, &Waits::local(), state)
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    destroy(accounts, &Waits::local(), state).await.unwrap();
+    cloud.stop().await;
+}
+
 fn take_writes(lambda: &FakeLambda) -> String {
     let mut state = lambda.state.lock().unwrap();
     let writes: String = state.writes.iter().map(|w| format!("{w}\n")).collect();
@@ -483,17 +499,7 @@ async fn a_changed_package_or_mapping_parameter_is_updated_in_place() {
         UpdateEventSourceMapping {"BatchSize":500,"BisectBatchOnFunctionError":true,"Enabled":true,"FilterCriteria":{},"FunctionResponseTypes":["ReportBatchItemFailures"],"MaximumBatchingWindowInSeconds":0,"MaximumRecordAgeInSeconds":86400,"MaximumRetryAttempts":10,"ParallelizationFactor":1}
     "#]]
     .assert_eq(&take_writes(&lambda));
-    assert!(
-        apply(&changed, &accounts, &Waits::local(), &mut state)
-            .await
-            .unwrap()
-            .plan
-            .is_empty()
-    );
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    cloud.stop().await;
+    apply_again_then_destroy(cloud, &changed, &accounts, &mut state).await;
 }
 
 /// A view type change starts a new stream: the function gets a mapping
@@ -557,17 +563,7 @@ async fn a_view_type_change_moves_the_mapping_to_the_new_stream() {
         .filter(|r| matches!(r, streamgate_provision::state::Recorded::Mapping { .. }))
         .count();
     assert_eq!(recorded, 1, "{state:?}");
-    assert!(
-        apply(&after, &accounts, &Waits::local(), &mut state)
-            .await
-            .unwrap()
-            .plan
-            .is_empty()
-    );
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    cloud.stop().await;
+    apply_again_then_destroy(cloud, &after, &accounts, &mut state).await;
 }
 
 /// Right after the role gains a grant (for a new on-failure queue, say),
@@ -647,15 +643,5 @@ async fn updates_wait_for_a_function_and_a_mapping_still_settling() {
         .map(|w| w.split(' ').next().unwrap().to_owned())
         .collect();
     assert_eq!(writes, ["UpdateFunctionCode", "UpdateEventSourceMapping"]);
-    assert!(
-        apply(&changed, &accounts, &Waits::local(), &mut state)
-            .await
-            .unwrap()
-            .plan
-            .is_empty()
-    );
-    destroy(&accounts, &Waits::local(), &mut state)
-        .await
-        .unwrap();
-    cloud.stop().await;
+    apply_again_then_destroy(cloud, &changed, &accounts, &mut state).await;
 }

@@ -664,6 +664,87 @@ pub(crate) enum Hint {
     IgnoredAny,
 }
 
+/// Writes the `Deserializer` methods whose only work is to pass what the
+/// visitor asked for, as a [`Hint`], on to `self.$read(hint, visitor)`: every
+/// method but `deserialize_option` and `deserialize_newtype_struct`, which
+/// each deserializer treats its own way. The serde reader here and the fast
+/// reader in `fast.rs` share it, so both hear the same hint for each request.
+macro_rules! deserialize_by_hint {
+    ($read:ident) => {
+        $crate::de::deserialize_by_hint! {
+            @plain $read;
+            deserialize_any => Any,
+            deserialize_bool => Bool,
+            deserialize_i8 => I8,
+            deserialize_i16 => I16,
+            deserialize_i32 => I32,
+            deserialize_i64 => I64,
+            deserialize_i128 => I128,
+            deserialize_u8 => U8,
+            deserialize_u16 => U16,
+            deserialize_u32 => U32,
+            deserialize_u64 => U64,
+            deserialize_u128 => U128,
+            deserialize_f32 => F32,
+            deserialize_f64 => F64,
+            deserialize_char => Char,
+            deserialize_str => Str,
+            deserialize_string => String,
+            deserialize_bytes => Bytes,
+            deserialize_byte_buf => ByteBuf,
+            deserialize_unit => Unit,
+            deserialize_seq => Seq,
+            deserialize_map => Map,
+            deserialize_identifier => Identifier,
+            deserialize_ignored_any => IgnoredAny,
+        }
+        fn deserialize_unit_struct<V: serde::de::Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> ::core::result::Result<V::Value, Self::Error> {
+            self.$read($crate::de::Hint::UnitStruct(name), visitor)
+        }
+        fn deserialize_tuple<V: serde::de::Visitor<'de>>(
+            self,
+            len: usize,
+            visitor: V,
+        ) -> ::core::result::Result<V::Value, Self::Error> {
+            self.$read($crate::de::Hint::Tuple(len), visitor)
+        }
+        fn deserialize_tuple_struct<V: serde::de::Visitor<'de>>(
+            self,
+            name: &'static str,
+            len: usize,
+            visitor: V,
+        ) -> ::core::result::Result<V::Value, Self::Error> {
+            self.$read($crate::de::Hint::TupleStruct(name, len), visitor)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> ::core::result::Result<V::Value, Self::Error> {
+            self.$read($crate::de::Hint::Struct(name, fields), visitor)
+        }
+        fn deserialize_enum<V: serde::de::Visitor<'de>>(
+            self,
+            name: &'static str,
+            variants: &'static [&'static str],
+            visitor: V,
+        ) -> ::core::result::Result<V::Value, Self::Error> {
+            self.$read($crate::de::Hint::Enum(name, variants), visitor)
+        }
+    };
+    (@plain $read:ident; $($method:ident => $hint:ident),* $(,)?) => {$(
+        fn $method<V: serde::de::Visitor<'de>>(self, visitor: V) -> ::core::result::Result<V::Value, Self::Error> {
+            self.$read($crate::de::Hint::$hint, visitor)
+        }
+    )*};
+}
+pub(crate) use deserialize_by_hint;
+
 /// A DynamoDB JSON value (`{"TYPE": value}`) as a deserializer of its
 /// unwrapped value.
 struct AttrDeserializer<'t, D> {
@@ -671,54 +752,22 @@ struct AttrDeserializer<'t, D> {
     trail: &'t Trail,
 }
 
-macro_rules! attr_methods {
-    ($($method:ident => $hint:expr),* $(,)?) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-            self.inner.deserialize_any(TaggedVisitor { visitor, hint: $hint, trail: self.trail })
-        }
-    )*};
-}
-
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for AttrDeserializer<'_, D> {
-    type Error = D::Error;
-    attr_methods! {
-        deserialize_any => Hint::Any,
-        deserialize_bool => Hint::Bool,
-        deserialize_i8 => Hint::I8,
-        deserialize_i16 => Hint::I16,
-        deserialize_i32 => Hint::I32,
-        deserialize_i64 => Hint::I64,
-        deserialize_i128 => Hint::I128,
-        deserialize_u8 => Hint::U8,
-        deserialize_u16 => Hint::U16,
-        deserialize_u32 => Hint::U32,
-        deserialize_u64 => Hint::U64,
-        deserialize_u128 => Hint::U128,
-        deserialize_f32 => Hint::F32,
-        deserialize_f64 => Hint::F64,
-        deserialize_char => Hint::Char,
-        deserialize_str => Hint::Str,
-        deserialize_string => Hint::String,
-        deserialize_bytes => Hint::Bytes,
-        deserialize_byte_buf => Hint::ByteBuf,
-        deserialize_option => Hint::Option,
-        deserialize_unit => Hint::Unit,
-        deserialize_seq => Hint::Seq,
-        deserialize_map => Hint::Map,
-        deserialize_identifier => Hint::Identifier,
-        deserialize_ignored_any => Hint::IgnoredAny,
-    }
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let hint = Hint::UnitStruct(name);
+impl<'de, D: Deserializer<'de>> AttrDeserializer<'_, D> {
+    /// Reads the wrapper, then its value as `hint` asks.
+    fn read<V: Visitor<'de>>(self, hint: Hint, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_any(TaggedVisitor {
             visitor,
             hint,
             trail: self.trail,
         })
+    }
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for AttrDeserializer<'_, D> {
+    type Error = D::Error;
+    deserialize_by_hint!(read);
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.read(Hint::Option, visitor)
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
@@ -730,63 +779,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for AttrDeserializer<'_, D> {
             // DynamoDB JSON as it is.
             return visitor.visit_newtype_struct(self.inner);
         }
-        let hint = Hint::NewtypeStruct(name);
-        self.inner.deserialize_any(TaggedVisitor {
-            visitor,
-            hint,
-            trail: self.trail,
-        })
-    }
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let hint = Hint::Tuple(len);
-        self.inner.deserialize_any(TaggedVisitor {
-            visitor,
-            hint,
-            trail: self.trail,
-        })
-    }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let hint = Hint::TupleStruct(name, len);
-        self.inner.deserialize_any(TaggedVisitor {
-            visitor,
-            hint,
-            trail: self.trail,
-        })
-    }
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let hint = Hint::Struct(name, fields);
-        self.inner.deserialize_any(TaggedVisitor {
-            visitor,
-            hint,
-            trail: self.trail,
-        })
-    }
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        let hint = Hint::Enum(name, variants);
-        self.inner.deserialize_any(TaggedVisitor {
-            visitor,
-            hint,
-            trail: self.trail,
-        })
+        self.read(Hint::NewtypeStruct(name), visitor)
     }
 }
 
@@ -1042,42 +1035,9 @@ impl<'de, E: de::Error> TextDeserializer<'de, E> {
     }
 }
 
-macro_rules! tagged_methods {
-    ($($method:ident => $hint:expr),* $(,)?) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
-            self.dispatch($hint, visitor)
-        }
-    )*};
-}
-
 impl<'de, A: MapAccess<'de>> Deserializer<'de> for TaggedValue<'_, '_, A> {
     type Error = A::Error;
-    tagged_methods! {
-        deserialize_any => Hint::Any,
-        deserialize_bool => Hint::Bool,
-        deserialize_i8 => Hint::I8,
-        deserialize_i16 => Hint::I16,
-        deserialize_i32 => Hint::I32,
-        deserialize_i64 => Hint::I64,
-        deserialize_i128 => Hint::I128,
-        deserialize_u8 => Hint::U8,
-        deserialize_u16 => Hint::U16,
-        deserialize_u32 => Hint::U32,
-        deserialize_u64 => Hint::U64,
-        deserialize_u128 => Hint::U128,
-        deserialize_f32 => Hint::F32,
-        deserialize_f64 => Hint::F64,
-        deserialize_char => Hint::Char,
-        deserialize_str => Hint::Str,
-        deserialize_string => Hint::String,
-        deserialize_bytes => Hint::Bytes,
-        deserialize_byte_buf => Hint::ByteBuf,
-        deserialize_unit => Hint::Unit,
-        deserialize_seq => Hint::Seq,
-        deserialize_map => Hint::Map,
-        deserialize_identifier => Hint::Identifier,
-        deserialize_ignored_any => Hint::IgnoredAny,
-    }
+    deserialize_by_hint!(dispatch);
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
         if self.tag == Tag::Null {
             if !self.map.next_value_seed(BoolCapture)? {
@@ -1086,13 +1046,6 @@ impl<'de, A: MapAccess<'de>> Deserializer<'de> for TaggedValue<'_, '_, A> {
             return visitor.visit_none();
         }
         visitor.visit_some(self)
-    }
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.dispatch(Hint::UnitStruct(name), visitor)
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
@@ -1103,37 +1056,6 @@ impl<'de, A: MapAccess<'de>> Deserializer<'de> for TaggedValue<'_, '_, A> {
             NUMBER_TOKEN | ITEM_TOKEN => self.dispatch(Hint::NewtypeStruct(name), visitor),
             _ => visitor.visit_newtype_struct(self),
         }
-    }
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.dispatch(Hint::Tuple(len), visitor)
-    }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.dispatch(Hint::TupleStruct(name, len), visitor)
-    }
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.dispatch(Hint::Struct(name, fields), visitor)
-    }
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.dispatch(Hint::Enum(name, variants), visitor)
     }
 }
 

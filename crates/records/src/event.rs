@@ -875,6 +875,16 @@ impl<'de, I> RecordParts<'de, I> {
             self.first_problem = Some((field, problem));
         }
     }
+    /// Notes that the image `field` (`Keys`, `NewImage`, `OldImage`) did not
+    /// convert, at `dynamodb.<field>` and the path within the image.
+    pub(crate) fn image_problem(&mut self, field: &str, error: ImageError) {
+        let path = if error.path.is_empty() {
+            format!("dynamodb.{field}")
+        } else {
+            format!("dynamodb.{field}.{}", error.path)
+        };
+        self.problem(path, RecordProblem::Image(error));
+    }
     /// Sets the change kind from an event name, or notes why it is unknown.
     pub(crate) fn set_event_name(&mut self, name: &str) {
         self.kind = match name {
@@ -1023,20 +1033,9 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for StreamRecordSeed<'_, 'de, '_, R>
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let parts = self.parts;
         let trail = self.trail;
-        let image_problem = |field: &str, e: A::Error| {
-            let path = trail.take();
-            let full = if path.0.is_empty() {
-                format!("dynamodb.{field}")
-            } else {
-                format!("dynamodb.{field}.{path}")
-            };
-            (
-                full,
-                RecordProblem::Image(ImageError {
-                    path,
-                    message: e.to_string(),
-                }),
-            )
+        let image_error = |e: A::Error| ImageError {
+            path: trail.take(),
+            message: e.to_string(),
         };
         while let Some(key) = map.next_key_seed(TextCapture)? {
             match key.as_ref() {
@@ -1044,10 +1043,7 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for StreamRecordSeed<'_, 'de, '_, R>
                     trail.take();
                     match map.next_value_seed(ItemSeed { trail }) {
                         Ok(keys) => parts.keys = Some(keys),
-                        Err(e) => {
-                            let (field, problem) = image_problem("Keys", e);
-                            parts.problem(field, problem);
-                        }
+                        Err(e) => parts.image_problem("Keys", image_error(e)),
                     }
                 }
                 "NewImage" | "OldImage" => {
@@ -1058,10 +1054,7 @@ impl<'de, R: ImageReader<'de>> Visitor<'de> for StreamRecordSeed<'_, 'de, '_, R>
                     }) {
                         Ok(image) if is_new => parts.new_image = Some(image),
                         Ok(image) => parts.old_image = Some(image),
-                        Err(e) => {
-                            let (field, problem) = image_problem(&key, e);
-                            parts.problem(field, problem);
-                        }
+                        Err(e) => parts.image_problem(&key, image_error(e)),
                     }
                 }
                 "SequenceNumber" => {

@@ -686,49 +686,11 @@ impl<'de> ValueDe<'_, '_, 'de> {
     }
 }
 
-macro_rules! hinted {
-    ($($method:ident => $hint:expr),* $(,)?) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-            self.read($hint, visitor)
-        }
-    )*};
-}
-
 impl<'de> Deserializer<'de> for ValueDe<'_, '_, 'de> {
     type Error = FastError;
-    hinted! {
-        deserialize_any => Hint::Any,
-        deserialize_bool => Hint::Bool,
-        deserialize_i8 => Hint::I8,
-        deserialize_i16 => Hint::I16,
-        deserialize_i32 => Hint::I32,
-        deserialize_i64 => Hint::I64,
-        deserialize_i128 => Hint::I128,
-        deserialize_u8 => Hint::U8,
-        deserialize_u16 => Hint::U16,
-        deserialize_u32 => Hint::U32,
-        deserialize_u64 => Hint::U64,
-        deserialize_u128 => Hint::U128,
-        deserialize_f32 => Hint::F32,
-        deserialize_f64 => Hint::F64,
-        deserialize_char => Hint::Char,
-        deserialize_str => Hint::Str,
-        deserialize_string => Hint::String,
-        deserialize_bytes => Hint::Bytes,
-        deserialize_byte_buf => Hint::ByteBuf,
-        deserialize_option => Hint::Option,
-        deserialize_unit => Hint::Unit,
-        deserialize_seq => Hint::Seq,
-        deserialize_map => Hint::Map,
-        deserialize_identifier => Hint::Identifier,
-        deserialize_ignored_any => Hint::IgnoredAny,
-    }
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        self.read(Hint::UnitStruct(name), visitor)
+    crate::de::deserialize_by_hint!(read);
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.read(Hint::Option, visitor)
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
@@ -739,33 +701,6 @@ impl<'de> Deserializer<'de> for ValueDe<'_, '_, 'de> {
             return visit_raw(self.p.raw_value()?, visitor);
         }
         self.read(Hint::NewtypeStruct(name), visitor)
-    }
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
-        self.read(Hint::Tuple(len), visitor)
-    }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value> {
-        self.read(Hint::TupleStruct(name, len), visitor)
-    }
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value> {
-        self.read(Hint::Struct(name, fields), visitor)
-    }
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value> {
-        self.read(Hint::Enum(name, variants), visitor)
     }
 }
 
@@ -829,9 +764,7 @@ impl<'de> TaggedDe<'_, '_, 'de> {
 
 impl<'de> Deserializer<'de> for TaggedDe<'_, '_, 'de> {
     type Error = FastError;
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::Any, visitor)
-    }
+    crate::de::deserialize_by_hint!(dispatch);
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_some(self)
     }
@@ -846,65 +779,6 @@ impl<'de> Deserializer<'de> for TaggedDe<'_, '_, 'de> {
             }
             _ => visitor.visit_newtype_struct(self),
         }
-    }
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value> {
-        self.dispatch(Hint::Enum(name, variants), visitor)
-    }
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::Seq, visitor)
-    }
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::I8, visitor)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::I16, visitor)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::I32, visitor)
-    }
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::I64, visitor)
-    }
-    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::I128, visitor)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::U8, visitor)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::U16, visitor)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::U32, visitor)
-    }
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::U64, visitor)
-    }
-    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::U128, visitor)
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::F32, visitor)
-    }
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::F64, visitor)
-    }
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::Str, visitor)
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::String, visitor)
-    }
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.dispatch(Hint::Identifier, visitor)
-    }
-    serde::forward_to_deserialize_any! {
-        bool char bytes byte_buf unit unit_struct tuple tuple_struct map struct ignored_any
     }
 }
 

@@ -11,12 +11,11 @@ use std::time::SystemTime;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use serde_dynamo::AttributeValue as DynamoValue;
 
-use crate::de::{AttributePath, ImageError, PathSegment};
-use crate::event::{
-    ChangeEvent, ChangeKind, RecordParts, RecordProblem, StreamViewType, UserIdentity,
-};
+use crate::de::ImageError;
+use crate::event::{ChangeEvent, ChangeKind, RecordParts, StreamViewType, UserIdentity};
+use crate::foreign::{invalid, item_from, list_from, number_set_from};
 use crate::number::Number;
-use crate::value::{AttributeValue, BinarySet, Item, NumberSet, StringSet};
+use crate::value::{AttributeValue, BinarySet, Item, StringSet};
 
 /// Converts every record of an `aws_lambda_events` DynamoDB event, one
 /// result per record.
@@ -73,15 +72,11 @@ pub fn from_lambda_record(
     let convert =
         |field: &str, item: serde_dynamo::Item, parts: &mut RecordParts<'_, Item>| match item_from(
             item.into_inner(),
+            value_from,
         ) {
             Ok(item) => Some(item),
             Err(e) => {
-                let path = if e.path.is_empty() {
-                    format!("dynamodb.{field}")
-                } else {
-                    format!("dynamodb.{field}.{}", e.path)
-                };
-                parts.problem(path, RecordProblem::Image(e));
+                parts.image_problem(field, e);
                 None
             }
         };
@@ -95,29 +90,6 @@ pub fn from_lambda_record(
     parts.finish(index)
 }
 
-fn item_from(map: std::collections::HashMap<String, DynamoValue>) -> Result<Item, ImageError> {
-    let mut item = Item::new();
-    for (name, value) in map {
-        match value_from(value) {
-            Ok(v) => {
-                item.insert(name, v);
-            }
-            Err(mut e) => {
-                e.path.0.insert(0, PathSegment::Attribute(name));
-                return Err(e);
-            }
-        }
-    }
-    Ok(item)
-}
-
-fn invalid(message: impl ToString) -> ImageError {
-    ImageError {
-        path: AttributePath::default(),
-        message: message.to_string(),
-    }
-}
-
 fn value_from(value: DynamoValue) -> Result<AttributeValue, ImageError> {
     Ok(match value {
         DynamoValue::S(s) => AttributeValue::S(s),
@@ -125,26 +97,10 @@ fn value_from(value: DynamoValue) -> Result<AttributeValue, ImageError> {
         DynamoValue::B(b) => AttributeValue::B(b),
         DynamoValue::Bool(b) => AttributeValue::Bool(b),
         DynamoValue::Null(_) => AttributeValue::Null,
-        DynamoValue::M(m) => AttributeValue::M(item_from(m)?),
-        DynamoValue::L(l) => {
-            let mut out = Vec::with_capacity(l.len());
-            for (i, v) in l.into_iter().enumerate() {
-                out.push(value_from(v).map_err(|mut e| {
-                    e.path.0.insert(0, PathSegment::Index(i));
-                    e
-                })?);
-            }
-            AttributeValue::L(out)
-        }
+        DynamoValue::M(m) => AttributeValue::M(item_from(m, value_from)?),
+        DynamoValue::L(l) => list_from(l, value_from)?,
         DynamoValue::Ss(s) => AttributeValue::Ss(StringSet::new(s).map_err(invalid)?),
-        DynamoValue::Ns(n) => {
-            let numbers = n
-                .into_iter()
-                .map(Number::new)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(invalid)?;
-            AttributeValue::Ns(NumberSet::new(numbers).map_err(invalid)?)
-        }
+        DynamoValue::Ns(n) => number_set_from(n)?,
         DynamoValue::Bs(b) => AttributeValue::Bs(BinarySet::new(b).map_err(invalid)?),
     })
 }

@@ -102,6 +102,8 @@ mod number;
 mod ser;
 mod value;
 
+#[cfg(any(feature = "lambda-events", feature = "sdk"))]
+mod foreign;
 #[cfg(feature = "lambda-events")]
 mod lambda_events;
 #[cfg(feature = "sdk")]

@@ -6,17 +6,17 @@
 //! stream's ARN to [`from_sdk_records`] to fill it in.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as SdkValue, Record};
 use streamgate_policy::arn::StreamArn;
 
-use crate::de::{AttributePath, ImageError, PathSegment};
+use crate::de::ImageError;
 use crate::event::{ChangeEvent, RecordParts, RecordProblem, StreamViewType, UserIdentity};
+use crate::foreign::{invalid, item_from, list_from, number_set_from};
 use crate::number::Number;
-use crate::value::{AttributeValue, BinarySet, Item, NumberSet, StringSet};
+use crate::value::{AttributeValue, BinarySet, Item, StringSet};
 
 /// Converts the records of one GetRecords response, one result per record;
 /// `source` is the stream they were read from.
@@ -75,47 +75,17 @@ pub fn from_sdk_record(
         ];
         for (field, image) in images {
             let Some(image) = image else { continue };
-            match item_from(image) {
+            match item_from(image, value_from) {
                 Ok(item) => match field {
                     "Keys" => parts.keys = Some(item),
                     "NewImage" => parts.new_image = Some(item),
                     _ => parts.old_image = Some(item),
                 },
-                Err(e) => {
-                    let path = if e.path.is_empty() {
-                        format!("dynamodb.{field}")
-                    } else {
-                        format!("dynamodb.{field}.{}", e.path)
-                    };
-                    parts.problem(path, RecordProblem::Image(e));
-                }
+                Err(e) => parts.image_problem(field, e),
             }
         }
     }
     parts.finish(index)
-}
-
-fn item_from(map: HashMap<String, SdkValue>) -> Result<Item, ImageError> {
-    let mut item = Item::new();
-    for (name, value) in map {
-        match value_from(value) {
-            Ok(v) => {
-                item.insert(name, v);
-            }
-            Err(mut e) => {
-                e.path.0.insert(0, PathSegment::Attribute(name));
-                return Err(e);
-            }
-        }
-    }
-    Ok(item)
-}
-
-fn invalid(message: impl ToString) -> ImageError {
-    ImageError {
-        path: AttributePath::default(),
-        message: message.to_string(),
-    }
 }
 
 fn value_from(value: SdkValue) -> Result<AttributeValue, ImageError> {
@@ -125,26 +95,10 @@ fn value_from(value: SdkValue) -> Result<AttributeValue, ImageError> {
         SdkValue::B(b) => AttributeValue::B(b.into_inner()),
         SdkValue::Bool(b) => AttributeValue::Bool(b),
         SdkValue::Null(_) => AttributeValue::Null,
-        SdkValue::M(m) => AttributeValue::M(item_from(m)?),
-        SdkValue::L(l) => {
-            let mut out = Vec::with_capacity(l.len());
-            for (i, v) in l.into_iter().enumerate() {
-                out.push(value_from(v).map_err(|mut e| {
-                    e.path.0.insert(0, PathSegment::Index(i));
-                    e
-                })?);
-            }
-            AttributeValue::L(out)
-        }
+        SdkValue::M(m) => AttributeValue::M(item_from(m, value_from)?),
+        SdkValue::L(l) => list_from(l, value_from)?,
         SdkValue::Ss(s) => AttributeValue::Ss(StringSet::new(s).map_err(invalid)?),
-        SdkValue::Ns(n) => {
-            let numbers = n
-                .into_iter()
-                .map(Number::new)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(invalid)?;
-            AttributeValue::Ns(NumberSet::new(numbers).map_err(invalid)?)
-        }
+        SdkValue::Ns(n) => number_set_from(n)?,
         SdkValue::Bs(b) => {
             let blobs = b.into_iter().map(|b| b.into_inner()).collect();
             AttributeValue::Bs(BinarySet::new(blobs).map_err(invalid)?)
@@ -162,6 +116,7 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodbstreams::types::{Identity, OperationType, StreamRecord};
     use expect_test::{Expect, expect};
+    use std::collections::HashMap;
 
     fn check(records: Vec<Record>, expected: Expect) {
         let shown = from_sdk_records(records, None)

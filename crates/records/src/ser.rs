@@ -119,6 +119,24 @@ fn number(text: String) -> Result<AttributeValue, SerializeError> {
     Ok(AttributeValue::N(Number::new(text)?))
 }
 
+/// Serializer methods for integers that always fit a DynamoDB number.
+macro_rules! integers_as_numbers {
+    ($($method:ident($ty:ty)),* $(,)?) => {$(
+        fn $method(self, v: $ty) -> Result<AttributeValue, SerializeError> {
+            Ok(AttributeValue::N(v.into()))
+        }
+    )*};
+}
+
+/// Key serializer methods for values that cannot name an attribute.
+macro_rules! refuse_as_keys {
+    ($($method:ident($ty:ty)),* $(,)?) => {$(
+        fn $method(self, _: $ty) -> Result<String, SerializeError> {
+            Err(SerializeProblem::KeyNotAString.into())
+        }
+    )*};
+}
+
 impl ser::Serializer for ValueSerializer {
     type Ok = AttributeValue;
     type Error = SerializeError;
@@ -133,32 +151,18 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_bool(self, v: bool) -> Result<AttributeValue, SerializeError> {
         Ok(AttributeValue::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
-    }
-    fn serialize_i16(self, v: i16) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
-    }
-    fn serialize_i32(self, v: i32) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
-    }
-    fn serialize_i64(self, v: i64) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
+    integers_as_numbers! {
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
     }
     fn serialize_i128(self, v: i128) -> Result<AttributeValue, SerializeError> {
         number(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
-    }
-    fn serialize_u16(self, v: u16) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
-    }
-    fn serialize_u32(self, v: u32) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
-    }
-    fn serialize_u64(self, v: u64) -> Result<AttributeValue, SerializeError> {
-        Ok(AttributeValue::N(v.into()))
     }
     fn serialize_u128(self, v: u128) -> Result<AttributeValue, SerializeError> {
         number(v.to_string())
@@ -459,41 +463,19 @@ impl ser::Serializer for KeySerializer {
     ) -> Result<String, SerializeError> {
         v.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_i8(self, _: i8) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_i16(self, _: i16) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_i32(self, _: i32) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_i64(self, _: i64) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_u8(self, _: u8) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_u16(self, _: u16) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_u32(self, _: u32) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_u64(self, _: u64) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, SerializeError> {
-        Err(SerializeProblem::KeyNotAString.into())
+    refuse_as_keys! {
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_bytes(&[u8]),
     }
     fn serialize_none(self) -> Result<String, SerializeError> {
         Err(SerializeProblem::KeyNotAString.into())

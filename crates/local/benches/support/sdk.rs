@@ -1,6 +1,6 @@
 //! What the benches that drive a cloud through aws-sdk-rust share: a
-//! client of each service for an endpoint and an access key, and the
-//! streamed `documents` table. Included with `#[path]` by each bench that
+//! client of each service for an endpoint and an access key, the streamed
+//! `documents` table, and the timing of a loop of requests. Included with `#[path]` by each bench that
 //! needs it; each uses only a part of it.
 
 #![allow(
@@ -13,6 +13,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     StreamSpecification, StreamViewType,
 };
+
+use std::time::{Duration, Instant};
 
 /// The region every bench works in.
 pub(crate) const REGION: &str = "eu-west-1";
@@ -83,4 +85,23 @@ pub(crate) async fn create_documents_table(client: &aws_sdk_dynamodb::Client) ->
         .send()
         .await
         .unwrap()
+}
+
+/// How long `iterations` requests take, sent one after another on
+/// `runtime`; `request(n)` sends the n-th and checks its answer.
+pub(crate) fn time_requests<Request>(
+    runtime: &tokio::runtime::Runtime,
+    iterations: u64,
+    mut request: impl FnMut(u64) -> Request,
+) -> Duration
+where
+    Request: std::future::Future<Output = ()>,
+{
+    runtime.block_on(async {
+        let start = Instant::now();
+        for n in 0..iterations {
+            request(n).await;
+        }
+        start.elapsed()
+    })
 }

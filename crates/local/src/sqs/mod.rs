@@ -208,15 +208,13 @@ fn dispatch(
                 region: region.to_owned(),
                 name,
             };
-            let policy = queue_policy(cloud, &key)?;
-            allow(cloud, caller, "sqs:GetQueueUrl", &key, policy.as_deref())?;
+            allow_on_queue(cloud, caller, "sqs:GetQueueUrl", &key)?;
             Ok(json!({ "QueueUrl": queue_url(cloud, &key) }))
         }
         "GetQueueAttributes" => get_queue_attributes(cloud, caller, region, &input),
         "SendMessage" => {
             let key = key_from_url(&input, region)?;
-            let policy = queue_policy(cloud, &key)?;
-            allow(cloud, caller, "sqs:SendMessage", &key, policy.as_deref())?;
+            allow_on_queue(cloud, caller, "sqs:SendMessage", &key)?;
             let body = input
                 .message_body
                 .clone()
@@ -227,8 +225,7 @@ fn dispatch(
         "ReceiveMessage" => receive_message(cloud, caller, region, &input),
         "DeleteMessage" => {
             let key = key_from_url(&input, region)?;
-            let policy = queue_policy(cloud, &key)?;
-            allow(cloud, caller, "sqs:DeleteMessage", &key, policy.as_deref())?;
+            allow_on_queue(cloud, caller, "sqs:DeleteMessage", &key)?;
             let handle = input
                 .receipt_handle
                 .clone()
@@ -250,8 +247,7 @@ fn dispatch(
         }
         "DeleteQueue" => {
             let key = key_from_url(&input, region)?;
-            let policy = queue_policy(cloud, &key)?;
-            allow(cloud, caller, "sqs:DeleteQueue", &key, policy.as_deref())?;
+            allow_on_queue(cloud, caller, "sqs:DeleteQueue", &key)?;
             lock(&cloud.queues.queues).remove(&key);
             Ok(json!({}))
         }
@@ -335,6 +331,18 @@ fn queue_policy(cloud: &Cloud, key: &QueueKey) -> Result<Option<String>, SqsErro
     let queues = lock(&cloud.queues.queues);
     let queue = queues.get(key).ok_or_else(no_queue)?;
     Ok(queue.attributes.get("Policy").cloned())
+}
+
+/// Lets `caller` do `action` on the existing queue `key`, under its own
+/// policy (a queue that is not there is `no_queue`).
+fn allow_on_queue(
+    cloud: &Cloud,
+    caller: &Caller,
+    action: &str,
+    key: &QueueKey,
+) -> Result<(), SqsError> {
+    let policy = queue_policy(cloud, key)?;
+    allow(cloud, caller, action, key, policy.as_deref())
 }
 
 fn allow(
@@ -464,14 +472,7 @@ fn get_queue_attributes(
     input: &SqsInput,
 ) -> Result<Value, SqsError> {
     let key = key_from_url(input, region)?;
-    let policy = queue_policy(cloud, &key)?;
-    allow(
-        cloud,
-        caller,
-        "sqs:GetQueueAttributes",
-        &key,
-        policy.as_deref(),
-    )?;
+    allow_on_queue(cloud, caller, "sqs:GetQueueAttributes", &key)?;
     let now = cloud.clock.now_millis();
     let queues = lock(&cloud.queues.queues);
     let queue = queues.get(&key).ok_or_else(no_queue)?;
@@ -602,8 +603,7 @@ fn receive_message(
     input: &SqsInput,
 ) -> Result<Value, SqsError> {
     let key = key_from_url(input, region)?;
-    let policy = queue_policy(cloud, &key)?;
-    allow(cloud, caller, "sqs:ReceiveMessage", &key, policy.as_deref())?;
+    allow_on_queue(cloud, caller, "sqs:ReceiveMessage", &key)?;
     let most = input.max_number_of_messages.unwrap_or(1);
     let most = usize::try_from(most)
         .ok()
@@ -738,8 +738,7 @@ pub fn send_to_arn(
         code: error.query_code.to_owned(),
         message: error.message,
     };
-    let policy = queue_policy(cloud, &key).map_err(refused)?;
-    allow(cloud, caller, "sqs:SendMessage", &key, policy.as_deref()).map_err(refused)?;
+    allow_on_queue(cloud, caller, "sqs:SendMessage", &key).map_err(refused)?;
     enqueue(cloud, &key, body, None)
         .map(|(id, _)| id)
         .map_err(refused)

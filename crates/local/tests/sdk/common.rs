@@ -66,6 +66,18 @@ where
     }
 }
 
+/// Asserts that `error`, as [`describe`] shows it, starts with `prefix`.
+pub(crate) fn assert_describes_as<E, R>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, R>,
+    prefix: &str,
+) where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let described = describe(error);
+    assert!(described.starts_with(prefix), "{described}");
+}
+
 /// The attribute definition `name` of type `kind`.
 pub(crate) fn definition(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()

@@ -3,8 +3,8 @@
 //! identity policy in A; each missing or denying piece gives AWS's error.
 
 use crate::common::{
-    A, B, Keys, REGION, definition, describe, dynamodb, enabled_stream, iam, key, root, streams,
-    sts,
+    A, B, Keys, REGION, assert_describes_as, definition, describe, dynamodb, enabled_stream, iam,
+    key, root, streams, sts,
 };
 use crate::dynamodb::create_table;
 use crate::streams::{latest_stream, list_shards, trim_horizon_iterator, write_three_changes};
@@ -176,11 +176,7 @@ async fn the_role_reads_the_stream_when_both_policies_allow() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&write).starts_with("AccessDeniedException: "),
-        "{}",
-        describe(&write)
-    );
+    assert_describes_as(&write, "AccessDeniedException: ");
     cloud.stop().await;
 }
 

@@ -1,7 +1,8 @@
 //! DynamoDB through aws-sdk-dynamodb: tables, items, resource policies.
 
 use crate::common::{
-    A, B, REGION, definition, describe, dynamodb, enabled_stream, key, root, start,
+    A, B, REGION, assert_describes_as, definition, describe, dynamodb, enabled_stream, key, root,
+    start,
 };
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{
@@ -400,11 +401,7 @@ async fn resource_policies_have_revisions_and_dynamodb_rules() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&conflict).starts_with("PolicyNotFoundException: "),
-        "{}",
-        describe(&conflict)
-    );
+    assert_describes_as(&conflict, "PolicyNotFoundException: ");
     let second = client
         .put_resource_policy()
         .resource_arn(&stream_arn)
@@ -459,11 +456,7 @@ async fn resource_policies_have_revisions_and_dynamodb_rules() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&rejected).starts_with("ValidationException: Policy document size "),
-        "{}",
-        describe(&rejected)
-    );
+    assert_describes_as(&rejected, "ValidationException: Policy document size ");
 
     let table_policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{A}"}},"Action":"dynamodb:GetItem","Resource":"{table_arn}"}}]}}"#

@@ -1,6 +1,6 @@
 //! IAM and STS through aws-sdk-iam and aws-sdk-sts.
 
-use crate::common::{A, B, describe, iam, root, start, sts};
+use crate::common::{A, B, assert_describes_as, describe, iam, root, start, sts};
 use expect_test::expect;
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
@@ -374,12 +374,11 @@ async fn trust_policy_updates() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&denied).starts_with(&format!(
+    assert_describes_as(
+        &denied,
+        &format!(
             "AccessDenied: User: arn:aws:sts::{A}:assumed-role/consumer/from-b is not authorized to perform: iam:UpdateAssumeRolePolicy on resource: arn:aws:iam::{A}:role/consumer"
-        )),
-        "{}",
-        describe(&denied)
+        ),
     );
     cloud.stop().await;
 }

@@ -3,7 +3,9 @@
 //! polled as the execution role; partial batch failures, retries, and the
 //! stream policy removed and restored while the mapping runs.
 
-use crate::common::{A, B, REGION, describe, dynamodb, iam, lambda, root, sqs, start, streams};
+use crate::common::{
+    A, B, REGION, assert_describes_as, describe, dynamodb, iam, lambda, root, sqs, start, streams,
+};
 use crate::dynamodb::create_table;
 use crate::invoke::deploy;
 use crate::lambda::create_role;
@@ -103,6 +105,28 @@ async fn last_result(client: &aws_sdk_lambda::Client, uuid: &str) -> (String, St
     )
 }
 
+/// Waits (at most 20 s) until the mapping's state and last processing
+/// result satisfy `done`; gives them.
+async fn wait_for_mapping(
+    client: &aws_sdk_lambda::Client,
+    uuid: &str,
+    what: &str,
+    done: impl Fn(&str, &str) -> bool,
+) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (state, result) = last_result(client, uuid).await;
+        if done(&state, &result) {
+            return (state, result);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for {what}; last: {state}, {result}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
     let cloud = start().await;
@@ -158,14 +182,10 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         .await
         .unwrap();
     assert_eq!(disabled.state(), Some("Disabling"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_result(&client, &uuid).await.0 != "Disabled" {
-        assert!(
-            Instant::now() < deadline,
-            "waited 20 s for the mapping to be disabled"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, &uuid, "the mapping to be disabled", |state, _| {
+        state == "Disabled"
+    })
+    .await;
     put(&cloud, "f", Some("fail")).await;
     put(&cloud, "g", None).await;
     put(&cloud, "h", None).await;
@@ -192,18 +212,10 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         .await
         .unwrap();
     put(&cloud, "i", None).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, result) = last_result(&client, &uuid).await;
-        if result.starts_with("PROBLEM: AccessDeniedException") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited 20 s for the denial to show; last: {result}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, &uuid, "the denial to show", |_, result| {
+        result.starts_with("PROBLEM: AccessDeniedException")
+    })
+    .await;
     assert!(!delivered(&cloud).contains(&"i".to_owned()));
     share_stream(&cloud, &stream).await;
     wait_for_deliveries(&cloud, "i after the policy came back", |keys| {
@@ -232,7 +244,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         .send()
         .await
         .unwrap_err();
-    assert!(describe(&in_b).starts_with("ResourceNotFoundException"));
+    assert_describes_as(&in_b, "ResourceNotFoundException");
     let deleted = client
         .delete_event_source_mapping()
         .uuid(&uuid)
@@ -246,7 +258,7 @@ async fn a_function_in_a_consumes_the_stream_of_b_as_its_role() {
         .send()
         .await
         .unwrap_err();
-    assert!(describe(&gone).starts_with("ResourceNotFoundException"));
+    assert_describes_as(&gone, "ResourceNotFoundException");
     cloud.stop().await;
 }
 
@@ -303,14 +315,10 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
         .await
         .unwrap();
     assert_eq!(listed.event_source_mappings().len(), 1);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_result(&client, uuid).await.0 != "Enabled" {
-        assert!(
-            Instant::now() < deadline,
-            "waited 20 s for the mapping to be enabled"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, uuid, "the mapping to be enabled", |state, _| {
+        state == "Enabled"
+    })
+    .await;
     put(&cloud, "after", None).await;
     wait_for_deliveries(&cloud, "the record written after", |keys| !keys.is_empty()).await;
     assert_eq!(delivered(&cloud), ["after"]);
@@ -331,14 +339,10 @@ async fn a_mapping_in_transition_refuses_updates() {
     let uuid = create_mapping(&cloud, &stream, -1).await;
     let client = lambda(&cloud, &root(&cloud, A));
     // The first poll starts at once and makes the mapping Enabled.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_result(&client, &uuid).await.0 != "Enabled" {
-        assert!(
-            Instant::now() < deadline,
-            "waited 20 s for the mapping to be enabled"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, &uuid, "the mapping to be enabled", |state, _| {
+        state == "Enabled"
+    })
+    .await;
     let disabling = client
         .update_event_source_mapping()
         .uuid(&uuid)
@@ -428,11 +432,10 @@ async fn pollers_wake_when_a_record_is_written() {
     let stream = setup(&cloud).await;
     let uuid = create_mapping(&cloud, &stream, -1).await;
     let client = lambda(&cloud, &root(&cloud, A));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_result(&client, &uuid).await.0 != "Enabled" {
-        assert!(Instant::now() < deadline, "waited 20 s for the first poll");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, &uuid, "the first poll", |state, _| {
+        state == "Enabled"
+    })
+    .await;
     put(&cloud, "woken", None).await;
     wait_for_deliveries(&cloud, "the record, by wake-up", |keys| !keys.is_empty()).await;
     assert_eq!(delivered(&cloud), ["woken"]);
@@ -463,14 +466,10 @@ async fn a_function_crashing_mid_batch_is_retried_then_the_batch_dropped() {
     let logs = cloud.function_logs(A, REGION, "consumer").join("\n");
     assert!(logs.contains("exiting on record"), "{logs}");
     let client = lambda(&cloud, &root(&cloud, A));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_result(&client, &uuid).await.1 != "OK" {
-        assert!(
-            Instant::now() < deadline,
-            "waited 20 s for an OK after the crashes"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, &uuid, "an OK after the crashes", |_, result| {
+        result == "OK"
+    })
+    .await;
     cloud.stop().await;
 }
 
@@ -930,11 +929,10 @@ async fn an_unfilled_batch_waits_for_its_window() {
     .await;
     let client = lambda(&cloud, &root(&cloud, A));
     // Enabled is set after the first poll, which saw `a` and held it back.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while last_result(&client, &uuid).await.0 != "Enabled" {
-        assert!(Instant::now() < deadline, "waited 20 s for the first poll");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_mapping(&client, &uuid, "the first poll", |state, _| {
+        state == "Enabled"
+    })
+    .await;
     assert!(invocations(&cloud).is_empty(), "{:?}", invocations(&cloud));
     // A full batch goes at once.
     put_version(&cloud, "b", 1, None).await;
@@ -1083,19 +1081,14 @@ async fn a_batch_is_kept_until_a_queue_in_another_account_accepts_its_metadata()
     })
     .await;
     let client = lambda(&cloud, &root(&cloud, A));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, result) = last_result(&client, &uuid).await;
-        if result.starts_with("PROBLEM: the on-failure destination") {
-            assert!(result.contains("AccessDenied"), "{result}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited 20 s for the refused destination to show; last: {result}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let (_, result) = wait_for_mapping(
+        &client,
+        &uuid,
+        "the refused destination to show",
+        |_, result| result.starts_with("PROBLEM: the on-failure destination"),
+    )
+    .await;
+    assert!(result.contains("AccessDenied"), "{result}");
     // With a queue policy letting A's role send, the kept batch's metadata
     // arrives, and what follows is delivered.
     let url = queues_in_b

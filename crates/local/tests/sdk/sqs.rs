@@ -2,7 +2,7 @@
 //! visibility timeouts and MD5 digests, AWS's typed errors, and another
 //! account refused without a queue policy.
 
-use crate::common::{A, B, describe, root, sqs, start};
+use crate::common::{A, B, assert_describes_as, describe, root, sqs, start};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use expect_test::expect;
 use std::time::Duration;
@@ -169,11 +169,7 @@ async fn another_account_needs_the_queue_policy() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&denied).starts_with("AccessDenied: "),
-        "{}",
-        describe(&denied)
-    );
+    assert_describes_as(&denied, "AccessDenied: ");
     let missing = in_b
         .get_queue_url()
         .queue_name("absent")

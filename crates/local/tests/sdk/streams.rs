@@ -1,7 +1,9 @@
 //! DynamoDB Streams through aws-sdk-dynamodbstreams: shards, iterators,
 //! records per view type, lineage after rollover, retention and expiry.
 
-use crate::common::{B, REGION, describe, dynamodb, enabled_stream, root, streams};
+use crate::common::{
+    B, REGION, assert_describes_as, describe, dynamodb, enabled_stream, root, streams,
+};
 use crate::dynamodb::create_table;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
@@ -579,11 +581,7 @@ async fn iterators_of_all_four_types_and_limits() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&bad_limit).starts_with("ValidationException: "),
-        "{}",
-        describe(&bad_limit)
-    );
+    assert_describes_as(&bad_limit, "ValidationException: ");
     let no_shard = st
         .get_shard_iterator()
         .stream_arn(&arn)
@@ -614,11 +612,7 @@ async fn iterators_expire_and_old_records_are_trimmed() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        describe(&expired).starts_with("ExpiredIteratorException: Iterator expired."),
-        "{}",
-        describe(&expired)
-    );
+    assert_describes_as(&expired, "ExpiredIteratorException: Iterator expired.");
     assert!(expired.into_service_error().is_expired_iterator_exception());
 
     let sequence = first
