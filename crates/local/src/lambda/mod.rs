@@ -6,7 +6,9 @@
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
 //! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
-//! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
+//! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]);
+//! AddPermission, GetPolicy, RemovePermission ([`permissions`], the function
+//! policy every operation it can grant is authorized with); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]). Every other
@@ -19,6 +21,7 @@ pub mod filter;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
+pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
 pub mod versions;
@@ -49,9 +52,6 @@ pub fn api_date_prefix(path: &str) -> Option<&str> {
 fn unimplemented_operation(date: &str, method: &str, segments: &[&str]) -> Option<&'static str> {
     Some(match (date, method, segments) {
         ("/2015-03-31/", "PUT", ["functions", _, "aliases", _]) => "UpdateAlias",
-        ("/2015-03-31/", "POST", ["functions", _, "policy"]) => "AddPermission",
-        ("/2015-03-31/", "GET", ["functions", _, "policy"]) => "GetPolicy",
-        ("/2015-03-31/", "DELETE", ["functions", _, "policy", _]) => "RemovePermission",
         ("/2017-03-31/", "GET", ["tags", ..]) => "ListTags",
         ("/2017-03-31/", "POST", ["tags", ..]) => "TagResource",
         ("/2017-03-31/", "DELETE", ["tags", ..]) => "UntagResource",
@@ -151,6 +151,15 @@ pub fn handle(
         ("DELETE", ["functions", name, "aliases", alias]) => {
             versions::delete_alias(cloud, caller, region, name, alias)
         }
+        ("POST", ["functions", name, "policy"]) => {
+            permissions::add(cloud, caller, region, name, qualifier, &request.body)
+        }
+        ("GET", ["functions", name, "policy"]) => {
+            permissions::get(cloud, caller, region, name, qualifier)
+        }
+        ("DELETE", ["functions", name, "policy", sid]) => {
+            permissions::remove(cloud, caller, region, name, sid, &query)
+        }
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)
         }
@@ -242,7 +251,7 @@ mod tests {
             "GET",
             "/2015-03-31/functions/absent/policy",
             expect![[
-                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation GetPolicy (GET /2015-03-31/functions/absent/policy) yet"}"#
+                r#"404 [("x-amzn-errortype", "ResourceNotFoundException")] {"Type":"User","message":"Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent"}"#
             ]],
         );
     }

@@ -18,6 +18,7 @@ mod indexes;
 mod invoke;
 mod lambda;
 mod mappings;
+mod permissions;
 mod signatures;
 mod sqs;
 mod streams;
