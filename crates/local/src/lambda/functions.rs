@@ -86,6 +86,8 @@ pub struct FunctionRegistry {
     /// Function policies, by function and qualifier (AddPermission).
     pub(crate) policies:
         Mutex<BTreeMap<super::permissions::PolicySlot, super::permissions::FunctionPolicy>>,
+    /// Function URL configurations, by function and alias.
+    pub(crate) urls: Mutex<BTreeMap<super::permissions::PolicySlot, super::urls::UrlConfig>>,
 }
 
 impl FunctionRegistry {
@@ -735,6 +737,7 @@ pub fn delete(
     lock(&cloud.functions.versions).remove(&key);
     lock(&cloud.functions.aliases).retain(|(function, _), _| *function != key);
     super::permissions::forget(cloud, &key, None);
+    super::urls::forget(cloud, &key, None);
     cloud.executor.retire(&key);
     match removed {
         Some(_) => Ok(json_reply(204, "")),

@@ -1,5 +1,6 @@
-//! Lambda (restJson1 under `/2015-03-31/`; Lambda's other API dates reach
-//! this module too and are not implemented). Requests are routed by method and path; errors carry their code in the
+//! Lambda (restJson1 under `/2015-03-31/`, function URLs under
+//! `/2021-10-31/`; Lambda's other API dates reach this module too and are
+//! not implemented). Requests are routed by method and path; errors carry their code in the
 //! `x-amzn-ErrorType` header and `{"Type","message"}` in the body, as the
 //! SDKs expect ([`crate::wire::Protocol::RestJson`]).
 //!
@@ -8,7 +9,10 @@
 //! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
 //! CreateAlias, GetAlias, ListAliases, DeleteAlias ([`versions`]);
 //! AddPermission, GetPolicy, RemovePermission ([`permissions`], the function
-//! policy every operation it can grant is authorized with); Invoke ([`invoke`], answered before the
+//! policy every operation it can grant is authorized with);
+//! CreateFunctionUrlConfig, GetFunctionUrlConfig, UpdateFunctionUrlConfig,
+//! DeleteFunctionUrlConfig, ListFunctionUrlConfigs (under `/2021-10-31/`,
+//! [`urls`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]). Every other
@@ -24,6 +28,7 @@ pub mod mappings;
 pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
+pub mod urls;
 pub mod versions;
 
 use crate::error::{ApiError, ErrorCode};
@@ -65,10 +70,6 @@ fn unimplemented_operation(date: &str, method: &str, segments: &[&str]) -> Optio
         ("/2019-09-25/", "GET", ["functions", _, "event-invoke-config"]) => {
             "GetFunctionEventInvokeConfig"
         }
-        ("/2021-10-31/", "POST", ["functions", _, "url"]) => "CreateFunctionUrlConfig",
-        ("/2021-10-31/", "GET", ["functions", _, "url"]) => "GetFunctionUrlConfig",
-        ("/2021-10-31/", "PUT", ["functions", _, "url"]) => "UpdateFunctionUrlConfig",
-        ("/2021-10-31/", "DELETE", ["functions", _, "url"]) => "DeleteFunctionUrlConfig",
         _ => return None,
     })
 }
@@ -114,6 +115,24 @@ pub fn handle(
             format!("streamgate-local does not implement the Lambda operation {operation} yet"),
         ))
     };
+    if date == urls::API_PREFIX {
+        return match (method, segments.as_slice()) {
+            ("POST", ["functions", name, "url"]) => {
+                urls::create(cloud, caller, region, name, qualifier, &request.body)
+            }
+            ("GET", ["functions", name, "url"]) => {
+                urls::get(cloud, caller, region, name, qualifier)
+            }
+            ("PUT", ["functions", name, "url"]) => {
+                urls::update(cloud, caller, region, name, qualifier, &request.body)
+            }
+            ("DELETE", ["functions", name, "url"]) => {
+                urls::delete(cloud, caller, region, name, qualifier)
+            }
+            ("GET", ["functions", name, "urls"]) => urls::list(cloud, caller, region, name, &query),
+            _ => not_implemented(),
+        };
+    }
     if date != API_PREFIX {
         return not_implemented();
     }

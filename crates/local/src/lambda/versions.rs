@@ -395,5 +395,6 @@ pub fn delete_alias(
     let (key, _) = resolve_authorized(cloud, caller, region, given, None, "lambda:DeleteAlias")?;
     lock(&cloud.functions.aliases).remove(&(key.clone(), name.to_owned()));
     super::permissions::forget(cloud, &key, Some(name));
+    super::urls::forget(cloud, &key, Some(name));
     Ok(json_reply(204, ""))
 }

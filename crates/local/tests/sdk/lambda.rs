@@ -483,14 +483,6 @@ async fn operations_not_implemented_yet_say_so() {
     expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation PutFunctionConcurrency (PUT /2017-10-31/functions/echo/concurrency) yet"#]]
         .assert_eq(&describe(&concurrency));
     assert_eq!(concurrency.raw_response().unwrap().status().as_u16(), 501);
-    let url = client
-        .get_function_url_config()
-        .function_name("echo")
-        .send()
-        .await
-        .unwrap_err();
-    expect![[r#"NotImplementedException: streamgate-local does not implement the Lambda operation GetFunctionUrlConfig (GET /2021-10-31/functions/echo/url) yet"#]]
-        .assert_eq(&describe(&url));
     cloud.stop().await;
 }
 

@@ -22,3 +22,4 @@ mod permissions;
 mod signatures;
 mod sqs;
 mod streams;
+mod urls;
