@@ -12,7 +12,8 @@
 //! policy every operation it can grant is authorized with);
 //! CreateFunctionUrlConfig, GetFunctionUrlConfig, UpdateFunctionUrlConfig,
 //! DeleteFunctionUrlConfig, ListFunctionUrlConfigs (under `/2021-10-31/`,
-//! [`urls`]); Invoke ([`invoke`], answered before the
+//! [`urls`]), and the URLs themselves, told by their host and answered
+//! before the router ([`url_invoke`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]). Every other
@@ -28,6 +29,7 @@ pub mod mappings;
 pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
+pub mod url_invoke;
 pub mod urls;
 pub mod versions;
 

@@ -61,12 +61,7 @@ pub fn function_url(cloud: &Cloud, region: &str, config: &UrlConfig) -> String {
 
 /// Lambda's function URL times: ISO 8601 with microseconds.
 fn url_time(millis: u64) -> String {
-    let iso = clock::iso8601(millis);
-    match iso.strip_suffix('Z') {
-        Some(stem) if stem.contains('.') => format!("{stem}000Z"),
-        Some(stem) => format!("{stem}.000000Z"),
-        None => iso,
-    }
+    format!("{}000Z", clock::stream_label(millis))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,12 +1,22 @@
-//! Function URL configurations through aws-sdk-lambda: create, read,
-//! update, list and delete, per function and per alias, with Lambda's
-//! shapes and refusals.
+//! Function URLs: their configurations through aws-sdk-lambda (create,
+//! read, update, list and delete, per function and per alias, with
+//! Lambda's shapes and refusals), and the URLs served with the test
+//! function behind them, signed or not, as the auth type and the function
+//! policy decide.
 
-use crate::common::{A, REGION, describe, lambda, root, start};
+use crate::common::{A, Keys, REGION, describe, lambda, root, start};
 use crate::invoke::deploy;
 use crate::lambda::create_role;
 use aws_sdk_lambda::types::{Cors, FunctionUrlAuthType, InvokeMode};
 use expect_test::expect;
+use serde_json::{Value, json};
+use std::time::Duration;
+use streamgate_local::RunningCloud;
+use streamgate_local::sigv4::sign;
+use streamgate_local::wire::ReceivedRequest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const C: &str = "333333333333";
 
 /// `FunctionUrl` with the URL id and port replaced, after checking them.
 fn url_shape(url: &str) -> String {
@@ -202,7 +212,7 @@ async fn url_configurations_are_created_read_updated_listed_and_deleted() {
         ));
 
     // Another account may not manage the URLs.
-    let other = lambda(&cloud, &root(&cloud, "333333333333"))
+    let other = lambda(&cloud, &root(&cloud, C))
         .get_function_url_config()
         .function_name("arn:aws:lambda:eu-west-1:111111111111:function:web")
         .send()
@@ -240,5 +250,313 @@ async fn url_configurations_are_created_read_updated_listed_and_deleted() {
         .await
         .unwrap();
     assert!(listed.function_url_configs().is_empty());
+    cloud.stop().await;
+}
+
+/// An HTTP answer: status, headers (lowercase names), body.
+struct HttpAnswer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl HttpAnswer {
+    fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Sends `method path?query` with `body` to the cloud's port with `host`,
+/// signed for `service` with `keys` when given; reads the whole answer.
+async fn send(
+    cloud: &RunningCloud,
+    host: &str,
+    method: &str,
+    path_and_query: &str,
+    extra_headers: &[(&str, &str)],
+    body: &str,
+    signed_by: Option<(&Keys, &str)>,
+) -> HttpAnswer {
+    let port = cloud
+        .endpoint_url()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .trim_end_matches('/')
+        .to_owned();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut request = ReceivedRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers: vec![("host".to_owned(), format!("{host}:{port}"))],
+        body: bytes::Bytes::from(body.to_owned()),
+    };
+    request.headers.extend(
+        extra_headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
+    if let Some((keys, service)) = signed_by {
+        if let Some(token) = &keys.session_token {
+            request
+                .headers
+                .push(("x-amz-security-token".to_owned(), token.clone()));
+        }
+        sign(
+            &mut request,
+            &keys.access_key_id,
+            &keys.secret_access_key,
+            REGION,
+            service,
+            streamgate_local::clock::wall_millis(),
+        );
+    }
+    let mut text = format!("{method} {path_and_query} HTTP/1.1\r\n");
+    for (name, value) in &request.headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap()))
+        .await
+        .unwrap();
+    stream.write_all(text.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("the function URL answered within 30 s")
+        .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.trim().to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    HttpAnswer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// The host of a function URL (`http://HOST:PORT/`).
+fn host_of(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    rest.split_once(':').unwrap().0.to_owned()
+}
+
+#[tokio::test]
+async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "web", &role, 3, &[]).await;
+    let url = client
+        .create_function_url_config()
+        .function_name("web")
+        .auth_type(FunctionUrlAuthType::AwsIam)
+        .send()
+        .await
+        .unwrap()
+        .function_url()
+        .to_owned();
+    let host = host_of(&url);
+    let a = root(&cloud, A);
+    let c = root(&cloud, C);
+    let forbidden = r#"403 ["AccessDeniedException"] {"Message":"Forbidden"}"#;
+    let short = |answer: &HttpAnswer| {
+        format!(
+            "{} {:?} {}",
+            answer.status,
+            answer.header("x-amzn-errortype"),
+            answer.body
+        )
+    };
+
+    // AWS_IAM: unsigned, or signed for another service, is refused.
+    let unsigned = send(&cloud, &host, "GET", "/", &[], "", None).await;
+    assert_eq!(short(&unsigned), forbidden);
+    let wrong_service = send(&cloud, &host, "GET", "/", &[], "", Some((&a, "dynamodb"))).await;
+    assert_eq!(short(&wrong_service), forbidden);
+
+    // Signed by the function's account: the function gets the 2.0 event.
+    let echoed = send(
+        &cloud,
+        &host,
+        "POST",
+        "/orders/7?x=1&x=2&y=z",
+        &[
+            ("cookie", "session=abc; theme=dark"),
+            ("user-agent", "tests"),
+        ],
+        r#"{"hello":1}"#,
+        Some((&a, "lambda")),
+    )
+    .await;
+    assert_eq!(echoed.status, 200);
+    assert_eq!(echoed.header("content-type"), ["application/json"]);
+    let mut event: Value = serde_json::from_str(&echoed.body).unwrap();
+    let context = event["requestContext"].as_object_mut().unwrap();
+    assert_eq!(context.remove("domainName").unwrap(), json!(host));
+    assert_eq!(
+        context.remove("apiId").unwrap(),
+        context.remove("domainPrefix").unwrap()
+    );
+    assert!(context.remove("requestId").unwrap().is_string());
+    context.remove("time").unwrap();
+    context.remove("timeEpoch").unwrap();
+    event["headers"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|name, _| !name.starts_with("x-amz") && name != "authorization" && name != "host");
+    expect![[r#"
+        {
+          "body": "{\"hello\":1}",
+          "cookies": [
+            "session=abc",
+            "theme=dark"
+          ],
+          "headers": {
+            "connection": "close",
+            "content-length": "11",
+            "user-agent": "tests"
+          },
+          "isBase64Encoded": false,
+          "queryStringParameters": {
+            "x": "1,2",
+            "y": "z"
+          },
+          "rawPath": "/orders/7",
+          "rawQueryString": "x=1&x=2&y=z",
+          "requestContext": {
+            "accountId": "111111111111",
+            "authorizer": {
+              "iam": {
+                "accessKeyId": "111111111111",
+                "accountId": "111111111111",
+                "callerId": "111111111111",
+                "cognitoIdentity": null,
+                "principalOrgId": null,
+                "userArn": "arn:aws:iam::111111111111:root",
+                "userId": "111111111111"
+              }
+            },
+            "http": {
+              "method": "POST",
+              "path": "/orders/7",
+              "protocol": "HTTP/1.1",
+              "sourceIp": "127.0.0.1",
+              "userAgent": "tests"
+            },
+            "routeKey": "$default",
+            "stage": "$default"
+          },
+          "routeKey": "$default",
+          "version": "2.0"
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&event).unwrap());
+
+    // The function's response is mapped to HTTP.
+    let shaped = send(
+        &cloud,
+        &host,
+        "POST",
+        "/",
+        &[],
+        r#"{"respond":{"statusCode":201,"headers":{"X-Kind":"made"},"cookies":["a=1","b=2"],"body":"done"}}"#,
+        Some((&a, "lambda")),
+    )
+    .await;
+    expect![[r#"201 ["made"] ["a=1", "b=2"] done"#]].assert_eq(&format!(
+        "{} {:?} {:?} {}",
+        shaped.status,
+        shaped.header("x-kind"),
+        shaped.header("set-cookie"),
+        shaped.body
+    ));
+    let broken = send(
+        &cloud,
+        &host,
+        "POST",
+        "/",
+        &[],
+        r#"{"respond":{"statusCode":"teapot"}}"#,
+        Some((&a, "lambda")),
+    )
+    .await;
+    expect![[r#"502 [] {"Message":"Internal Server Error"}"#]].assert_eq(&short(&broken));
+
+    // Another account needs the function policy (and its own identity).
+    let from_c = || send(&cloud, &host, "GET", "/", &[], "", Some((&c, "lambda")));
+    assert_eq!(short(&from_c().await), forbidden);
+    client
+        .add_permission()
+        .function_name("web")
+        .statement_id("c-by-iam")
+        .action("lambda:InvokeFunctionUrl")
+        .principal(C)
+        .function_url_auth_type(FunctionUrlAuthType::AwsIam)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_c().await.status, 200);
+
+    // NONE: only a statement for everyone with auth type NONE opens it.
+    client
+        .update_function_url_config()
+        .function_name("web")
+        .auth_type(FunctionUrlAuthType::None)
+        .send()
+        .await
+        .unwrap();
+    let anonymous = || send(&cloud, &host, "GET", "/", &[], "", None);
+    assert_eq!(short(&anonymous().await), forbidden);
+    client
+        .add_permission()
+        .function_name("web")
+        .statement_id("public")
+        .action("lambda:InvokeFunctionUrl")
+        .principal("*")
+        .function_url_auth_type(FunctionUrlAuthType::None)
+        .send()
+        .await
+        .unwrap();
+    let open = anonymous().await;
+    assert_eq!(open.status, 200);
+    let event: Value = serde_json::from_str(&open.body).unwrap();
+    assert_eq!(event["requestContext"]["accountId"], json!("anonymous"));
+    assert!(event["requestContext"].get("authorizer").is_none());
+
+    // A URL id nobody has is refused like a denied one.
+    let unknown = send(
+        &cloud,
+        &format!("{}.lambda-url.{REGION}.localhost", "z".repeat(32)),
+        "GET",
+        "/",
+        &[],
+        "",
+        None,
+    )
+    .await;
+    assert_eq!(short(&unknown), forbidden);
     cloud.stop().await;
 }
