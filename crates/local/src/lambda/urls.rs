@@ -1,8 +1,9 @@
 //! Function URLs (restJson1 under `/2021-10-31/`): CreateFunctionUrlConfig,
 //! GetFunctionUrlConfig, UpdateFunctionUrlConfig, DeleteFunctionUrlConfig
 //! (`.../functions/NAME/url`) and ListFunctionUrlConfigs (`.../urls`), one
-//! configuration per function and per alias (`Qualifier` names an alias
-//! only, as on AWS), gone with its function or alias.
+//! configuration per function and per alias (`Qualifier` names an alias,
+//! or `$LATEST` for the function itself, never a version, as the model's
+//! pattern says), gone with its function or alias.
 //!
 //! `FunctionUrl` is `http://URL-ID.lambda-url.REGION.localhost:PORT/` once
 //! the server knows its endpoint (AWS's form is
@@ -192,6 +193,8 @@ fn resolve_url_target(
     action: &str,
 ) -> Result<(FunctionKey, String, Option<String>), ApiError> {
     let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
+    // `$LATEST` is the unqualified function, whose URL it names.
+    let qualifier = qualifier.filter(|q| q != "$LATEST");
     if let Some(q) = &qualifier {
         let valid = !q.is_empty()
             && q.len() <= 128
@@ -202,7 +205,7 @@ fn resolve_url_target(
             return Err(validation(
                 q,
                 "qualifier",
-                "Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)",
+                "Member must satisfy regular expression pattern: (^\\$LATEST$)|((?!^[0-9]+$)([a-zA-Z0-9-_]+))",
             ));
         }
     }

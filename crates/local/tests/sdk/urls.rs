@@ -100,6 +100,15 @@ async fn url_configurations_are_created_read_updated_listed_and_deleted() {
         .unwrap();
     assert_eq!(read.function_url(), created.function_url());
     assert_eq!(read.creation_time(), created.creation_time());
+    // `$LATEST` names the function's own URL.
+    let latest = client
+        .get_function_url_config()
+        .function_name("web")
+        .qualifier("$LATEST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latest.function_url(), created.function_url());
     assert_eq!(
         time_shape(read.last_modified_time()),
         "NNNN-NN-NNTNN:NN:NN.NNNNNNZ"
@@ -139,7 +148,7 @@ async fn url_configurations_are_created_read_updated_listed_and_deleted() {
         .send()
         .await
         .unwrap_err();
-    expect!["ValidationException: 1 validation error detected: Value '1' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)"]
+    expect!["ValidationException: 1 validation error detected: Value '1' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (^\\$LATEST$)|((?!^[0-9]+$)([a-zA-Z0-9-_]+))"]
         .assert_eq(&describe(&by_version));
     let no_alias = client
         .create_function_url_config()
