@@ -451,3 +451,58 @@ async fn another_account_invokes_only_as_the_function_policy_allows() {
     assert_eq!(invoke_as(&cloud, &local, &arn).await, "ok");
     cloud.stop().await;
 }
+
+#[tokio::test]
+async fn the_first_statement_takes_the_function_revision_and_policies_stay_under_20_kb() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "shared", &role, 3, &[]).await;
+    // Before any policy, the revision to name is the function's own.
+    let function_revision = client
+        .get_function()
+        .function_name("shared")
+        .send()
+        .await
+        .unwrap()
+        .configuration
+        .unwrap()
+        .revision_id
+        .unwrap();
+    client
+        .add_permission()
+        .function_name("shared")
+        .statement_id("first")
+        .action("lambda:InvokeFunction")
+        .principal(C)
+        .revision_id(&function_revision)
+        .send()
+        .await
+        .unwrap();
+
+    let mut refused = None;
+    for index in 0..200 {
+        let added = client
+            .add_permission()
+            .function_name("shared")
+            .statement_id(format!("statement-{index:03}"))
+            .action("lambda:GetFunction")
+            .principal(format!("arn:aws:iam::{C}:root"))
+            .source_arn(format!("arn:aws:sns:{REGION}:{C}:topic-{index:03}"))
+            .send()
+            .await;
+        if let Err(error) = added {
+            refused = Some((index, describe(&error)));
+            break;
+        }
+    }
+    let (index, message) = refused.expect("a policy cannot grow past 20 KB");
+    expect!["PolicyLengthExceededException: The final policy size (20679) is bigger than the limit (20480)."]
+        .assert_eq(&message);
+    // What was refused was not stored: the policy is the one before it.
+    let statements = policy_of(&client, "shared", None)
+        .await
+        .matches("\"Sid\"")
+        .count();
+    assert_eq!(statements, index + 1);
+    cloud.stop().await;
+}
