@@ -224,10 +224,26 @@ fn principal_of(cloud: &Cloud, given: &str) -> Result<Principals, ApiError> {
     }
     if given.starts_with("arn:") {
         let parts: Vec<&str> = given.splitn(6, ':').collect();
+        // An IAM identity of one account, named exactly: no wildcard.
         let known_account = match parts.as_slice() {
-            ["arn", "aws", "iam" | "sts", "", account, _] => cloud.account(account).is_some(),
+            ["arn", "aws", "iam", "", account, resource]
+                if is_account_id(account)
+                    && (*resource == "root"
+                        || resource.starts_with("role/")
+                        || resource.starts_with("user/")) =>
+            {
+                cloud.account(account).is_some()
+            }
+            ["arn", "aws", "sts", "", account, resource]
+                if is_account_id(account) && resource.starts_with("assumed-role/") =>
+            {
+                cloud.account(account).is_some()
+            }
             _ => return Err(invalid_principal()),
         };
+        if given.contains(['*', '?']) {
+            return Err(invalid_principal());
+        }
         // Another cloud's account cannot be looked into: taken as given.
         if known_account && !principal_exists(cloud, given) {
             return Err(invalid_principal());
@@ -714,6 +730,9 @@ mod tests {
             "333333333333",
             "arn:aws:iam::444444444444:role/elsewhere",
             "arn:aws:iam::111111111111:role/absent",
+            "arn:aws:iam::*:root",
+            "arn:aws:iam::444444444444:role/*",
+            "arn:aws:s3:::bucket",
             "sns.amazonaws.com",
             "nobody",
         ]
@@ -728,6 +747,9 @@ mod tests {
             333333333333 -> Named([(Aws, One("arn:aws:iam::333333333333:root"))])
             arn:aws:iam::444444444444:role/elsewhere -> Named([(Aws, One("arn:aws:iam::444444444444:role/elsewhere"))])
             arn:aws:iam::111111111111:role/absent -> InvalidParameterValueException: The provided principal was invalid. Please check the principal and try again.
+            arn:aws:iam::*:root -> InvalidParameterValueException: The provided principal was invalid. Please check the principal and try again.
+            arn:aws:iam::444444444444:role/* -> InvalidParameterValueException: The provided principal was invalid. Please check the principal and try again.
+            arn:aws:s3:::bucket -> InvalidParameterValueException: The provided principal was invalid. Please check the principal and try again.
             sns.amazonaws.com -> Named([(Service, One("sns.amazonaws.com"))])
             nobody -> InvalidParameterValueException: The provided principal was invalid. Please check the principal and try again."#]]
             .assert_eq(&shown.join("\n"));
