@@ -394,6 +394,62 @@ async fn another_account_invokes_only_as_the_function_policy_allows() {
         .unwrap_err();
     expect!["AccessDeniedException: User: arn:aws:iam::333333333333:root is not authorized to perform: lambda:GetFunction on resource: arn:aws:lambda:eu-west-1:111111111111:function:shared because no resource-based policy allows the lambda:GetFunction action"]
         .assert_eq(&describe(&read));
+    // Reading the function and its policy can be granted too.
+    for action in ["lambda:GetFunction", "lambda:GetPolicy"] {
+        owner
+            .add_permission()
+            .function_name("shared")
+            .statement_id(action.replace(':', "-"))
+            .action(action)
+            .principal(C)
+            .send()
+            .await
+            .unwrap();
+    }
+    let c_client = lambda(&cloud, &c);
+    let read = c_client
+        .get_function()
+        .function_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.configuration().unwrap().function_arn(),
+        Some(arn.as_str())
+    );
+    assert!(
+        policy_of(&c_client, &arn, None)
+            .await
+            .contains("lambda:GetPolicy")
+    );
+    // Not what Lambda never lets another account do, whatever the policy.
+    owner
+        .add_permission()
+        .function_name("shared")
+        .statement_id("everything")
+        .action("lambda:*")
+        .principal(C)
+        .send()
+        .await
+        .unwrap();
+    let configured = c_client
+        .update_function_configuration()
+        .function_name(&arn)
+        .timeout(5)
+        .send()
+        .await
+        .unwrap_err();
+    expect!["AccessDeniedException: User: arn:aws:iam::333333333333:root is not authorized to perform: lambda:UpdateFunctionConfiguration on resource: arn:aws:lambda:eu-west-1:111111111111:function:shared because no resource-based policy allows the lambda:UpdateFunctionConfiguration action"]
+        .assert_eq(&describe(&configured));
+    for sid in ["lambda-GetFunction", "lambda-GetPolicy", "everything"] {
+        owner
+            .remove_permission()
+            .function_name("shared")
+            .statement_id(sid)
+            .send()
+            .await
+            .unwrap();
+    }
 
     // A role of C needs its own identity policy as well.
     let bare = session_in(&cloud, C, "bare", None).await;
