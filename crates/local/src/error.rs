@@ -81,6 +81,8 @@ pub enum ErrorCode {
     NotImplementedException,
     /// Lambda: the given RevisionId is not the current one.
     PreconditionFailedException,
+    /// Lambda: a function policy would be over its size limit.
+    PolicyLengthExceededException,
     /// Lambda: the request payload is over the invocation type's limit.
     RequestTooLargeException,
     /// Lambda: the request payload is not JSON.
@@ -136,6 +138,7 @@ impl ErrorCode {
             Self::ResourceConflictException => "ResourceConflictException",
             Self::NotImplementedException => "NotImplementedException",
             Self::PreconditionFailedException => "PreconditionFailedException",
+            Self::PolicyLengthExceededException => "PolicyLengthExceededException",
             Self::RequestTooLargeException => "RequestTooLargeException",
             Self::InvalidRequestContentException => "InvalidRequestContentException",
             Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",

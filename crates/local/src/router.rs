@@ -76,7 +76,7 @@ fn signing_service(request: &ReceivedRequest, protocol: Protocol) -> &'static st
 /// Checks the credential scope's region and service as AWS does before it
 /// looks at the key: any well-formed region is served here, but the service
 /// must be the one the request is for.
-fn check_scope(request: &ReceivedRequest, authorization: &Authorization) -> Result<(), ApiError> {
+fn check_scope(authorization: &Authorization, service: &str) -> Result<(), ApiError> {
     let region = authorization.region.as_str();
     let region_is_valid = !region.is_empty()
         && region
@@ -88,7 +88,6 @@ fn check_scope(request: &ReceivedRequest, authorization: &Authorization) -> Resu
             "Credential should be scoped to a valid region. ",
         ));
     }
-    let service = signing_service(request, protocol_of(request));
     if authorization.service != service {
         return Err(ApiError::new(
             ErrorCode::InvalidSignatureException,
@@ -103,8 +102,22 @@ pub(crate) fn authenticate(
     cloud: &Cloud,
     request: &ReceivedRequest,
 ) -> Result<(Caller, Authorization), ApiError> {
+    authenticate_for(
+        cloud,
+        request,
+        signing_service(request, protocol_of(request)),
+    )
+}
+
+/// [`authenticate`] for a request that must be signed for `service`
+/// whatever its shape (a function URL's, signed for `lambda`).
+pub(crate) fn authenticate_for(
+    cloud: &Cloud,
+    request: &ReceivedRequest,
+    service: &str,
+) -> Result<(Caller, Authorization), ApiError> {
     let authorization = sigv4::parse_authorization(request)?;
-    check_scope(request, &authorization)?;
+    check_scope(&authorization, service)?;
     let key = authorization.access_key_id.as_str();
     let invalid_token = || {
         ApiError::new(

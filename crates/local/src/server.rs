@@ -340,6 +340,11 @@ async fn answer(
         headers,
         body,
     };
+    // A function URL's request is told by its host, whatever its path.
+    if let Some(response) = crate::lambda::url_invoke::answer(&cloud, &received, &request_id).await
+    {
+        return Ok(response);
+    }
     // Invoke waits for a function process, so it is answered here, off the
     // synchronous router.
     let reply = match crate::lambda::invoke::answer(&cloud, &received, &request_id).await {

@@ -9,6 +9,8 @@
 //! - `{"action":"env","names":[...]}` answers those environment variables;
 //! - `{"action":"log","line":L}` writes L to stdout and stderr, answers `{}`;
 //! - `{"action":"pid"}` answers `{"pid":N}`, telling instances apart;
+//! - a function URL's event (payload format 2.0) whose body is
+//!   `{"respond":R}` answers R; any other such event answers itself;
 //! - a DynamoDB stream event (`Records`) answers a partial batch response
 //!   listing the records whose new image has a `fail` attribute, fails the
 //!   whole batch with a function error `PoisonRecord` when one has a `poison`
@@ -89,6 +91,14 @@ enum Answer {
 }
 
 fn handle(event: &Value) -> Answer {
+    if event.get("version").and_then(Value::as_str) == Some("2.0") {
+        let asked = event
+            .get("body")
+            .and_then(Value::as_str)
+            .and_then(|body| serde_json::from_str::<Value>(body).ok())
+            .and_then(|body| body.get("respond").cloned());
+        return Answer::Response(asked.unwrap_or_else(|| event.clone()));
+    }
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
         let mut failures = Vec::new();
         let mut poisoned = false;

@@ -83,6 +83,11 @@ pub struct FunctionRegistry {
         Mutex<BTreeMap<FunctionKey, Vec<Option<super::versions::PublishedVersion>>>>,
     /// Aliases of each function, by name.
     pub(crate) aliases: Mutex<BTreeMap<(FunctionKey, String), super::versions::Alias>>,
+    /// Function policies, by function and qualifier (AddPermission).
+    pub(crate) policies:
+        Mutex<BTreeMap<super::permissions::PolicySlot, super::permissions::FunctionPolicy>>,
+    /// Function URL configurations, by function and alias.
+    pub(crate) urls: Mutex<BTreeMap<super::permissions::PolicySlot, super::urls::UrlConfig>>,
 }
 
 impl FunctionRegistry {
@@ -388,8 +393,8 @@ fn check_zip(zip: &[u8]) -> Result<(), ApiError> {
     }
 }
 
-/// An access request on a Lambda resource, which has no resource policy
-/// here (function policies are not implemented).
+/// An access request on a Lambda resource without a resource policy
+/// (creating a function, passing a role, listing functions).
 pub(crate) fn plain_access<'a>(
     action: &'a str,
     resource: &'a str,
@@ -550,7 +555,7 @@ pub(crate) fn resolve(
 }
 
 /// [`resolve`]s `given`, then checks that `caller` may do `action` on the
-/// function (no resource policy: a function's own account decides).
+/// function, with the function policy where it can grant `action`.
 pub(crate) fn resolve_authorized(
     cloud: &Cloud,
     caller: &Caller,
@@ -560,7 +565,7 @@ pub(crate) fn resolve_authorized(
     action: &str,
 ) -> Result<(FunctionKey, String), ApiError> {
     let (key, arn) = resolve(caller, region, given, qualifier)?;
-    authorize(cloud, caller, &plain_access(action, &arn, &key.account))?;
+    super::permissions::authorize_on_function(cloud, caller, &key, None, action, &arn, &[])?;
     Ok((key, arn))
 }
 
@@ -647,7 +652,15 @@ pub fn get(
         "lambda:GetFunctionConfiguration"
     };
     let called = called_arn(&arn, qualifier.as_deref());
-    authorize(cloud, caller, &plain_access(action, &called, &key.account))?;
+    super::permissions::authorize_on_function(
+        cloud,
+        caller,
+        &key,
+        qualifier.as_deref(),
+        action,
+        &called,
+        &[],
+    )?;
     let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())?;
     let configuration = super::versions::qualified_configuration_json(&target);
     let body = if with_code {
@@ -737,10 +750,14 @@ pub fn delete(
 ) -> Result<Reply, ApiError> {
     let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
     let called = called_arn(&arn, qualifier.as_deref());
-    authorize(
+    super::permissions::authorize_on_function(
         cloud,
         caller,
-        &plain_access("lambda:DeleteFunction", &called, &key.account),
+        &key,
+        qualifier.as_deref(),
+        "lambda:DeleteFunction",
+        &called,
+        &[],
     )?;
     match qualifier.as_deref() {
         None => {}
@@ -755,6 +772,8 @@ pub fn delete(
     let removed = lock(&cloud.functions.functions).remove(&key);
     lock(&cloud.functions.versions).remove(&key);
     lock(&cloud.functions.aliases).retain(|(function, _), _| *function != key);
+    super::permissions::forget(cloud, &key, None);
+    super::urls::forget(cloud, &key, None);
     cloud.executor.retire(&key);
     cloud.lambda_tags.forget(&arn);
     cloud.concurrency.forget(&key);

@@ -17,9 +17,9 @@
 
 use super::concurrency::Throttle;
 use super::executor::InvocationResult;
-use super::functions::{plain_access, resolve_qualified};
+use super::functions::resolve_qualified;
+use super::permissions::authorize_on_function;
 use super::{API_PREFIX, base64, json_reply};
-use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::Cloud;
 use crate::wire::{Protocol, ReceivedRequest, Reply, parse_form, percent_decode};
@@ -95,10 +95,16 @@ async fn invoke(
         Some(q) if q != "$LATEST" => format!("{arn}:{q}"),
         _ => arn.clone(),
     };
-    authorize(
+    // The function policy of the version or alias called decides with the
+    // caller's identity policies (both sides across accounts).
+    authorize_on_function(
         cloud,
         &caller,
-        &plain_access("lambda:InvokeFunction", &called_arn, &key.account),
+        &key,
+        qualifier.as_deref(),
+        "lambda:InvokeFunction",
+        &called_arn,
+        &[],
     )?;
     let target = target?;
     let invocation_type = request

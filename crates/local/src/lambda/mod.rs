@@ -1,12 +1,19 @@
-//! Lambda (restJson1 under `/2015-03-31/`, and the operations Lambda
-//! keeps under other API dates listed below). Requests are routed by method and path; errors carry their code in the
+//! Lambda (restJson1 under `/2015-03-31/`, function URLs under
+//! `/2021-10-31/`, and the operations Lambda keeps under other API dates
+//! listed below). Requests are routed by method and path; errors carry their code in the
 //! `x-amzn-ErrorType` header and `{"Type","message"}` in the body, as the
 //! SDKs expect ([`crate::wire::Protocol::RestJson`]).
 //!
 //! Implemented: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration,
 //! DeleteFunction ([`functions`]); PublishVersion, ListVersionsByFunction,
-//! CreateAlias, GetAlias, ListAliases, UpdateAlias, DeleteAlias ([`versions`]); Invoke ([`invoke`], answered before the
+//! CreateAlias, GetAlias, ListAliases, UpdateAlias, DeleteAlias ([`versions`]);
+//! AddPermission, GetPolicy, RemovePermission ([`permissions`], the function
+//! policy every operation it can grant is authorized with);
+//! CreateFunctionUrlConfig, GetFunctionUrlConfig, UpdateFunctionUrlConfig,
+//! DeleteFunctionUrlConfig, ListFunctionUrlConfigs (under `/2021-10-31/`,
+//! [`urls`]), and the URLs themselves, told by their host and answered
+//! before the router ([`url_invoke`]); Invoke ([`invoke`], answered before the
 //! router because it waits, run by [`executor`] through [`runtime_api`]);
 //! event source mappings ([`mappings`], polled by [`poller`], their
 //! FilterCriteria in [`filter`]); TagResource, UntagResource, ListTags
@@ -25,9 +32,12 @@ pub mod filter;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
+pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
 pub mod tags;
+pub mod url_invoke;
+pub mod urls;
 pub mod versions;
 
 use crate::error::{ApiError, ErrorCode};
@@ -55,16 +65,9 @@ pub fn api_date_prefix(path: &str) -> Option<&str> {
 /// from its API date, method and path, so that the error names it.
 fn unimplemented_operation(date: &str, method: &str, segments: &[&str]) -> Option<&'static str> {
     Some(match (date, method, segments) {
-        ("/2015-03-31/", "POST", ["functions", _, "policy"]) => "AddPermission",
-        ("/2015-03-31/", "GET", ["functions", _, "policy"]) => "GetPolicy",
-        ("/2015-03-31/", "DELETE", ["functions", _, "policy", _]) => "RemovePermission",
         ("/2019-09-30/", "PUT", ["functions", _, "provisioned-concurrency"]) => {
             "PutProvisionedConcurrencyConfig"
         }
-        ("/2021-10-31/", "POST", ["functions", _, "url"]) => "CreateFunctionUrlConfig",
-        ("/2021-10-31/", "GET", ["functions", _, "url"]) => "GetFunctionUrlConfig",
-        ("/2021-10-31/", "PUT", ["functions", _, "url"]) => "UpdateFunctionUrlConfig",
-        ("/2021-10-31/", "DELETE", ["functions", _, "url"]) => "DeleteFunctionUrlConfig",
         _ => return None,
     })
 }
@@ -155,6 +158,24 @@ pub fn handle(
     if let Some(answer) = under_other_date {
         return answer;
     }
+    if date == urls::API_PREFIX {
+        return match (method, segments.as_slice()) {
+            ("POST", ["functions", name, "url"]) => {
+                urls::create(cloud, caller, region, name, qualifier, &request.body)
+            }
+            ("GET", ["functions", name, "url"]) => {
+                urls::get(cloud, caller, region, name, qualifier)
+            }
+            ("PUT", ["functions", name, "url"]) => {
+                urls::update(cloud, caller, region, name, qualifier, &request.body)
+            }
+            ("DELETE", ["functions", name, "url"]) => {
+                urls::delete(cloud, caller, region, name, qualifier)
+            }
+            ("GET", ["functions", name, "urls"]) => urls::list(cloud, caller, region, name, &query),
+            _ => not_implemented(),
+        };
+    }
     if date != API_PREFIX {
         return not_implemented();
     }
@@ -194,6 +215,15 @@ pub fn handle(
         }
         ("DELETE", ["functions", name, "aliases", alias]) => {
             versions::delete_alias(cloud, caller, region, name, alias)
+        }
+        ("POST", ["functions", name, "policy"]) => {
+            permissions::add(cloud, caller, region, name, qualifier, &request.body)
+        }
+        ("GET", ["functions", name, "policy"]) => {
+            permissions::get(cloud, caller, region, name, qualifier)
+        }
+        ("DELETE", ["functions", name, "policy", sid]) => {
+            permissions::remove(cloud, caller, region, name, sid, &query)
         }
         ("DELETE", ["functions", name]) => {
             functions::delete(cloud, caller, region, name, qualifier)
@@ -293,7 +323,7 @@ mod tests {
             "GET",
             "/2015-03-31/functions/absent/policy",
             expect![[
-                r#"501 [("x-amzn-errortype", "NotImplementedException")] {"Type":"Service","message":"streamgate-local does not implement the Lambda operation GetPolicy (GET /2015-03-31/functions/absent/policy) yet"}"#
+                r#"404 [("x-amzn-errortype", "ResourceNotFoundException")] {"Type":"User","message":"Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent"}"#
             ]],
         );
     }

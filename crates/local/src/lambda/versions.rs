@@ -244,6 +244,8 @@ pub(crate) fn delete_version(
         .filter(|slot| slot.is_some())
         .ok_or_else(not_found)?;
     *slot = None;
+    drop(versions);
+    super::permissions::forget(cloud, key, Some(version));
     Ok(json_reply(204, ""))
 }
 
@@ -449,6 +451,8 @@ pub fn delete_alias(
     name: &str,
 ) -> Result<Reply, ApiError> {
     let (key, _) = resolve_authorized(cloud, caller, region, given, None, "lambda:DeleteAlias")?;
-    lock(&cloud.functions.aliases).remove(&(key, name.to_owned()));
+    lock(&cloud.functions.aliases).remove(&(key.clone(), name.to_owned()));
+    super::permissions::forget(cloud, &key, Some(name));
+    super::urls::forget(cloud, &key, Some(name));
     Ok(json_reply(204, ""))
 }

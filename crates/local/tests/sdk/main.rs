@@ -19,6 +19,8 @@ mod invoke;
 mod lambda;
 mod lambda_settings;
 mod mappings;
+mod permissions;
 mod signatures;
 mod sqs;
 mod streams;
+mod urls;
