@@ -77,6 +77,11 @@ pub mod sts;
 pub mod wire;
 
 pub use error::{ApiError, ErrorCode, StartError};
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
 pub use server::{
     AccountCredentials, DEFAULT_ACCOUNTS, DEFAULT_PORT, LocalCloud, LocalCloudBuilder, RunningCloud,
 };

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use streamgate_local::{DEFAULT_ACCOUNTS, DEFAULT_PORT, LocalCloud};
 
-/// A local cloud for several AWS accounts: DynamoDB, DynamoDB Streams, IAM
-/// and STS with SigV4 and policy enforcement.
+/// A local cloud for several AWS accounts: DynamoDB, DynamoDB Streams, IAM,
+/// STS, Lambda and SQS with SigV4 and policy enforcement.
 #[derive(Debug, Parser)]
 #[command(name = "streamgate-local", version)]
 struct Arguments {

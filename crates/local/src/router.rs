@@ -451,4 +451,132 @@ mod tests {
             ]],
         );
     }
+
+    /// The operations a service module dispatches: the quoted names that
+    /// open an arm of its one `match operation` (or `match action`), at the
+    /// arms' indentation.
+    fn dispatched(source: &str) -> Vec<String> {
+        let start = source
+            .find("    match operation {\n")
+            .or_else(|| source.find("    match action {\n"))
+            .unwrap();
+        let mut names = Vec::new();
+        for line in source[start..].lines().skip(1) {
+            if line.starts_with("        _ =>") || line.starts_with("        other =>") {
+                break;
+            }
+            let Some(arm) = line.strip_prefix("        \"") else {
+                continue;
+            };
+            if let Some((name, _)) = arm.split_once("\" =>") {
+                names.push(name.to_owned());
+            }
+        }
+        names
+    }
+
+    /// The operations the README's table gives for a service: the cell
+    /// after `| SERVICE (`, up to its first `;`, without parentheses.
+    fn listed(readme: &str, service: &str) -> Vec<String> {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| {service} (")))
+            .unwrap_or_else(|| panic!("no README row for {service}"));
+        let cell = row.split(" | ").nth(1).unwrap().trim_end_matches('|');
+        let cell = cell.split(';').next().unwrap();
+        let mut plain = String::new();
+        let mut depth = 0;
+        for c in cell.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => plain.push(c),
+                _ => {}
+            }
+        }
+        plain
+            .split(',')
+            .map(|name| name.trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn readme_lists_exactly_the_operations_each_service_dispatches() {
+        let readme = include_str!("../README.md");
+        let services = [
+            ("DynamoDB", include_str!("dynamodb.rs")),
+            ("DynamoDB Streams", include_str!("streams.rs")),
+            ("IAM", include_str!("iam.rs")),
+            ("STS", include_str!("sts.rs")),
+            ("SQS", include_str!("sqs/mod.rs")),
+        ];
+        for (service, source) in services {
+            let mut code = dispatched(source);
+            let mut readme_names = listed(readme, service);
+            assert!(!code.is_empty(), "no operation found for {service}");
+            code.sort();
+            readme_names.sort();
+            assert_eq!(readme_names, code, "{service}: README vs dispatch");
+        }
+        // DynamoDB's operations refused by name are named in the README.
+        let source = include_str!("dynamodb.rs");
+        let dispatch = source.split("    match operation {\n").nth(1).unwrap();
+        let dispatch = dispatch.split("\n        _ =>").next().unwrap();
+        let refused: Vec<&str> = dispatch
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("        ")?;
+                let rest = rest.strip_prefix("| ").unwrap_or(rest);
+                let name = rest.strip_prefix('"')?.split('"').next()?;
+                if !name.chars().all(|c| c.is_ascii_alphabetic()) {
+                    return None;
+                }
+                let after = rest.get(name.len() + 2..)?;
+                (after.is_empty() || after.contains("Err(ApiError::validation")).then_some(name)
+            })
+            .collect();
+        assert!(refused.contains(&"DescribeTimeToLive"), "{refused:?}");
+        let not_done = readme.split("## What it does not do").nth(1).unwrap();
+        for name in refused {
+            assert!(
+                not_done.contains(name),
+                "the README does not say {name} is refused"
+            );
+        }
+        // And each listed operation is answered by its module, not refused
+        // as unknown.
+        let cloud = cloud();
+        let caller = Caller::Root {
+            account: "111111111111".to_owned(),
+        };
+        for operation in listed(readme, "DynamoDB") {
+            if let Err(e) = dynamodb::handle(&cloud, &caller, "eu-west-1", &operation, b"{}") {
+                assert_ne!(e.code, ErrorCode::UnknownOperationException, "{operation}");
+                assert!(!e.message.contains("not supported"), "{operation}: {e}");
+            }
+        }
+        for operation in listed(readme, "DynamoDB Streams") {
+            if let Err(e) = streams::handle(&cloud, &caller, "eu-west-1", &operation, b"{}") {
+                assert_ne!(e.code, ErrorCode::UnknownOperationException, "{operation}");
+            }
+        }
+        for operation in listed(readme, "IAM") {
+            if let Err(e) = iam::handle(&cloud, &caller, &operation, &Params(Vec::new())) {
+                assert_ne!(e.code, ErrorCode::InvalidAction, "{operation}");
+            }
+        }
+        for operation in listed(readme, "STS") {
+            if let Err(e) = sts::handle(&cloud, &caller, &operation, &Params(Vec::new())) {
+                assert_ne!(e.code, ErrorCode::InvalidAction, "{operation}");
+            }
+        }
+        for operation in listed(readme, "SQS") {
+            let reply = sqs::handle(&cloud, &caller, "eu-west-1", &operation, b"");
+            let body = String::from_utf8_lossy(&reply.body);
+            assert!(
+                !body.contains("UnsupportedOperation"),
+                "{operation}: {body}"
+            );
+        }
+    }
 }

@@ -79,3 +79,8 @@ pub mod eval;
 pub mod json;
 pub mod lint;
 pub mod pattern;
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -1192,15 +1192,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_code_has_a_document_that_raises_it() {
+    /// One document per code that raises it, linted as the given kind.
+    fn raising_documents() -> Vec<(LintCode, PolicyType, String)> {
         let stmt = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{{body}}}]}}"#);
         let reader = r#""Principal":{"AWS":"arn:aws:iam::111111111111:role/c"}"#;
         let big = format!(
             r#"{{"Version":"2012-10-17","Statement":[{}{{"Effect":"Allow",{reader},"Action":"dynamodb:GetRecords","Resource":"*"}}]}}"#,
             " ".repeat(DYNAMODB_POLICY_LIMIT_BYTES)
         );
-        let cases: Vec<(LintCode, PolicyType, String)> = vec![
+        vec![
             (LintCode::MissingVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::OldVersion, PolicyType::Identity, r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()),
             (LintCode::VariablesNeedNewVersion, PolicyType::Identity, r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#.to_owned()),
@@ -1231,7 +1231,12 @@ mod tests {
             (LintCode::EmptyList, PolicyType::Trust, stmt(r#""Effect":"Allow","Principal":{"AWS":[]},"Action":"sts:AssumeRole""#)),
             (LintCode::AllowWithNotAction, PolicyType::Identity, stmt(r#""Effect":"Allow","NotAction":"iam:*","Resource":"*""#)),
             (LintCode::AllowWithNotResource, PolicyType::Identity, stmt(r#""Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*""#)),
-        ];
+        ]
+    }
+
+    #[test]
+    fn every_code_has_a_document_that_raises_it() {
+        let cases = raising_documents();
         let attached: Arn = STREAM.parse().unwrap();
         for code in LintCode::ALL {
             let (_, kind, text) = cases
@@ -1244,6 +1249,86 @@ mod tests {
                 "{code} not raised by {text}: {findings:?}"
             );
         }
+    }
+
+    /// The README's table of codes: each row's code and its severities
+    /// (the second column), by code.
+    fn readme_rows() -> Vec<(String, String)> {
+        include_str!("../README.md")
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.strip_prefix("| `")?.splitn(3, " | ");
+                let code = cells.next()?.strip_suffix('`')?;
+                Some((code.to_owned(), cells.next()?.to_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn readme_lists_every_code_with_the_severity_it_is_raised_with() {
+        let rows = readme_rows();
+        let listed: Vec<&str> = rows.iter().map(|(code, _)| code.as_str()).collect();
+        let codes: Vec<&str> = LintCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            listed, codes,
+            "the README's rows are not LintCode::ALL in order"
+        );
+        let attached: Arn = STREAM.parse().unwrap();
+        let mut documents = raising_documents();
+        // The codes whose severity depends on the kind or the size.
+        documents.push((
+            LintCode::PublicAccess,
+            PolicyType::Trust,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#.to_owned(),
+        ));
+        documents.push((
+            LintCode::IamPolicyTooLarge,
+            PolicyType::Identity,
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}","Effect":"Allow","Action":"*","Resource":"*"}}]}}"#,
+                "a".repeat(IAM_MANAGED_POLICY_LIMIT)
+            ),
+        ));
+        documents.push((
+            LintCode::IamPolicyTooLarge,
+            PolicyType::Identity,
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}","Effect":"Allow","Action":"*","Resource":"*"}}]}}"#,
+                "a".repeat(IAM_ROLE_INLINE_POLICIES_LIMIT)
+            ),
+        ));
+        let mut seen = std::collections::HashSet::new();
+        for (code, kind, text) in documents {
+            let findings = lint_text(&text, kind, Some(&attached)).unwrap();
+            let (_, severities) = rows.iter().find(|(c, _)| c == code.as_str()).unwrap();
+            for finding in findings.iter().filter(|f| f.code == code) {
+                // "warning" is also inside "security-warning": compare words.
+                let named = severities
+                    .split([' ', ',', '(', ')', ';', ':'])
+                    .any(|word| word == finding.severity.as_str());
+                assert!(
+                    named,
+                    "the README gives {code} as {severities:?}; it is raised as {}",
+                    finding.severity
+                );
+                seen.insert((code, finding.severity));
+            }
+        }
+        // Each severity written in the table was seen raised.
+        let expected_pairs: usize = rows
+            .iter()
+            .map(|(_, severities)| {
+                ["error", "security-warning", "suggestion"]
+                    .iter()
+                    .filter(|s| severities.contains(*s))
+                    .count()
+                    + severities
+                        .split([' ', ',', '(', ')', ';', ':'])
+                        .filter(|w| *w == "warning")
+                        .count()
+            })
+            .sum();
+        assert_eq!(seen.len(), expected_pairs, "{seen:?}");
     }
 
     #[test]

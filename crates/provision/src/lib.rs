@@ -74,3 +74,8 @@ pub mod read;
 pub mod spec;
 pub mod state;
 pub mod verify;
+
+/// The README's example, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
