@@ -1,7 +1,7 @@
 //! Function policies: AddPermission (`POST .../functions/NAME/policy`),
 //! GetPolicy (`GET .../policy`) and RemovePermission (`DELETE
 //! .../policy/SID`), one policy per function and per version or alias
-//! (`Qualifier`, never `$LATEST`), and [`authorize_on_function`], through
+//! (`Qualifier`, never `$LATEST`), and `authorize_on_function`, through
 //! which every Lambda operation that AWS lets a function policy grant is
 //! decided with that policy as the resource policy.
 //!
