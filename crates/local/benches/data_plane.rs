@@ -16,9 +16,9 @@
 //!
 //! | loop | streamgate-local | moto | ratio |
 //! |---|---|---|---|
-//! | Query of 100 items from 100,000 | 623 µs (1,606/s) | 662 ms (1.5/s) | 1,063x |
-//! | UpdateItem with a condition | 179 µs (5,575/s) | 4.25 ms (235/s) | 23.7x |
-//! | PutItem | 146 µs (6,872/s) | 2.64 ms (379/s) | 18.1x |
+//! | Query of 100 items from 100,000 | 605 µs (1,653/s) | 658 ms (1.5/s) | 1,087x |
+//! | UpdateItem with a condition | 175 µs (5,712/s) | 3.22 ms (311/s) | 18.4x |
+//! | PutItem | 148 µs (6,757/s) | 1.83 ms (545/s) | 12.4x |
 
 #![allow(
     clippy::unwrap_used,
