@@ -4,16 +4,20 @@
 //! URL belongs to, whatever its method and path, with Lambda's payload
 //! format 2.0 event, and answers the function's response as Lambda maps it.
 //!
-//! Authorization, as on AWS:
+//! Authorization, as on AWS, which since October 2025 asks for two
+//! actions on the function (or alias) ARN: `lambda:InvokeFunctionUrl` and
+//! `lambda:InvokeFunction`, both evaluated with the request's condition
+//! keys `lambda:FunctionUrlAuthType` (the URL's auth type) and
+//! `lambda:InvokedViaFunctionUrl` (`true`), so that a statement made with
+//! AddPermission's `InvokedViaFunctionUrl` grants `lambda:InvokeFunction`
+//! through the URL and never to a direct Invoke:
 //! - `AWS_IAM`: the request must be SigV4-signed for service `lambda`, and
-//!   the caller allowed `lambda:InvokeFunctionUrl` on the function (or
-//!   alias) ARN with `lambda:FunctionUrlAuthType` `AWS_IAM`: by its
-//!   identity policies or the function policy in the function's account,
-//!   by both from another account;
-//! - `NONE`: the function policy must allow `lambda:InvokeFunctionUrl` to
-//!   everyone (`Principal` `*`) with `lambda:FunctionUrlAuthType` `NONE`.
-//!   The unauthenticated caller is evaluated as a principal that only `*`
-//!   names.
+//!   the caller allowed both actions by its identity policies or the
+//!   function policy in the function's account, by both from another
+//!   account;
+//! - `NONE`: the function policy must allow both actions to everyone
+//!   (`Principal` `*`). The unauthenticated caller is evaluated as a
+//!   principal that only `*` names.
 //!
 //! Anything else is `403` with `{"Message":"Forbidden"}` and
 //! `x-amzn-ErrorType: AccessDeniedException`, as Lambda answers, also for
@@ -152,16 +156,19 @@ async fn serve(
     let caller = if config.auth_type == "AWS_IAM" {
         let (caller, _) = crate::router::authenticate_for(cloud, request, "lambda")
             .map_err(|_| UrlReply::forbidden())?;
-        authorize_on_function(
-            cloud,
-            &caller,
-            &key,
-            qualifier.as_deref(),
-            "lambda:InvokeFunctionUrl",
-            &called,
-            &[("lambda:FunctionUrlAuthType", "AWS_IAM")],
-        )
-        .map_err(|_| UrlReply::forbidden())?;
+        let context = url_context("AWS_IAM");
+        for action in URL_ACTIONS {
+            authorize_on_function(
+                cloud,
+                &caller,
+                &key,
+                qualifier.as_deref(),
+                action,
+                &called,
+                &context,
+            )
+            .map_err(|_| UrlReply::forbidden())?;
+        }
         Some(caller)
     } else {
         if !open_to_everyone(cloud, &key, qualifier.as_deref(), &called) {
@@ -184,8 +191,19 @@ async fn serve(
     response_of(value, result.payload).ok_or_else(UrlReply::failed)
 }
 
+/// The actions a caller of a function URL must be allowed, both.
+const URL_ACTIONS: [&str; 2] = ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"];
+
+/// The condition keys of a request through a URL of `auth_type`.
+fn url_context(auth_type: &str) -> [(&str, &str); 2] {
+    [
+        ("lambda:FunctionUrlAuthType", auth_type),
+        ("lambda:InvokedViaFunctionUrl", "true"),
+    ]
+}
+
 /// Whether the function policy lets anyone invoke the URL of auth type
-/// `NONE`.
+/// `NONE`: both [`URL_ACTIONS`] allowed to the unauthenticated caller.
 fn open_to_everyone(
     cloud: &Cloud,
     key: &FunctionKey,
@@ -206,10 +224,13 @@ fn open_to_everyone(
         .with_resource_owner(owner)
         .with_resource_policy(&document);
     let now_seconds = i64::try_from(cloud.clock.now_millis() / 1000).unwrap_or(i64::MAX);
-    let request = Request::new(principal, "lambda:InvokeFunctionUrl", called)
-        .with_time(now_seconds)
-        .with_context("lambda:FunctionUrlAuthType", "NONE");
-    eval::evaluate(&request, &set).is_allowed()
+    URL_ACTIONS.iter().all(|action| {
+        let request = url_context("NONE").into_iter().fold(
+            Request::new(principal.clone(), *action, called).with_time(now_seconds),
+            |request, (key, value)| request.with_context(key, value),
+        );
+        eval::evaluate(&request, &set).is_allowed()
+    })
 }
 
 /// `12/Mar/2020:19:03:58 +0000`, the event's `requestContext.time`.

@@ -514,7 +514,9 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
     .await;
     expect![[r#"502 [] {"Message":"Internal Server Error"}"#]].assert_eq(&short(&broken));
 
-    // Another account needs the function policy (and its own identity).
+    // Another account needs the function policy (and its own identity),
+    // for lambda:InvokeFunctionUrl and for lambda:InvokeFunction, which a
+    // statement may limit to calls through the URL.
     let from_c = || send(&cloud, &host, "GET", "/", &[], "", Some((&c, "lambda")));
     assert_eq!(short(&from_c().await), forbidden);
     client
@@ -527,9 +529,30 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
         .send()
         .await
         .unwrap();
+    assert_eq!(short(&from_c().await), forbidden);
+    client
+        .add_permission()
+        .function_name("web")
+        .statement_id("c-through-url")
+        .action("lambda:InvokeFunction")
+        .principal(C)
+        .invoked_via_function_url(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(from_c().await.status, 200);
+    // That statement grants no direct Invoke.
+    let direct = lambda(&cloud, &c)
+        .invoke()
+        .function_name("arn:aws:lambda:eu-west-1:111111111111:function:web")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["AccessDeniedException: User: arn:aws:iam::333333333333:root is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:eu-west-1:111111111111:function:web because no resource-based policy allows the lambda:InvokeFunction action"]
+        .assert_eq(&describe(&direct));
 
-    // NONE: only a statement for everyone with auth type NONE opens it.
+    // NONE: only statements for everyone, InvokeFunctionUrl with auth type
+    // NONE and InvokeFunction through the URL, open it.
     client
         .update_function_url_config()
         .function_name("web")
@@ -546,6 +569,17 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
         .action("lambda:InvokeFunctionUrl")
         .principal("*")
         .function_url_auth_type(FunctionUrlAuthType::None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short(&anonymous().await), forbidden);
+    client
+        .add_permission()
+        .function_name("web")
+        .statement_id("public-through-url")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .invoked_via_function_url(true)
         .send()
         .await
         .unwrap();
