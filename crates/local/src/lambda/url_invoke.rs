@@ -23,6 +23,13 @@
 //! `x-amzn-ErrorType: AccessDeniedException`, as Lambda answers, also for
 //! a URL id this cloud does not know.
 //!
+//! An invocation takes a concurrency slot like any synchronous Invoke: a
+//! function at its reserved concurrency (reserved at 0 deactivates its
+//! URLs, as the Lambda guide suggests) or an account out of unreserved
+//! concurrency is answered `429` (`{"Message":"Rate Exceeded."}`,
+//! `x-amzn-ErrorType: TooManyRequestsException`; AWS documents the status
+//! only).
+//!
 //! The response: an object with `statusCode` gives the status, `headers`,
 //! `cookies` (one `Set-Cookie` each) and `body` (base64-decoded when
 //! `isBase64Encoded`); any other JSON value is answered as it is, `200`
@@ -107,6 +114,10 @@ impl UrlReply {
         Self::message(403, Some("AccessDeniedException"), "Forbidden")
     }
 
+    fn throttled() -> Self {
+        Self::message(429, Some("TooManyRequestsException"), "Rate Exceeded.")
+    }
+
     fn failed() -> Self {
         Self::message(502, None, "Internal Server Error")
     }
@@ -179,11 +190,16 @@ async fn serve(
     let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())
         .map_err(|_| UrlReply::forbidden())?;
     let event = event(cloud, request, url_id, caller.as_ref(), request_id);
+    let slot = cloud
+        .concurrency
+        .try_start(&key)
+        .map_err(|_| UrlReply::throttled())?;
     let result = cloud
         .executor
         .invoke(cloud, &key, &target, Bytes::from(event.to_string()), None)
         .await
         .map_err(|_| UrlReply::failed())?;
+    drop(slot);
     if result.function_error.is_some() {
         return Err(UrlReply::failed());
     }

@@ -589,6 +589,24 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
     assert_eq!(event["requestContext"]["accountId"], json!("anonymous"));
     assert!(event["requestContext"].get("authorizer").is_none());
 
+    // Reserved concurrency 0 deactivates the URL: 429 until it goes.
+    client
+        .put_function_concurrency()
+        .function_name("web")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"429 ["TooManyRequestsException"] {"Message":"Rate Exceeded."}"#]]
+        .assert_eq(&short(&anonymous().await));
+    client
+        .delete_function_concurrency()
+        .function_name("web")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous().await.status, 200);
+
     // A URL id nobody has is refused like a denied one.
     let unknown = send(
         &cloud,
