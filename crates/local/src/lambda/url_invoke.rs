@@ -355,7 +355,7 @@ fn event(
         object.insert(
             "authorizer".to_owned(),
             json!({ "iam": {
-                "accessKeyId": access_key_id,
+                "accessKey": access_key_id,
                 "accountId": caller.account(),
                 "callerId": user_id,
                 "cognitoIdentity": null,

@@ -460,7 +460,7 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
             "accountId": "111111111111",
             "authorizer": {
               "iam": {
-                "accessKeyId": "111111111111",
+                "accessKey": "111111111111",
                 "accountId": "111111111111",
                 "callerId": "111111111111",
                 "cognitoIdentity": null,
