@@ -36,10 +36,15 @@
 //! with `Content-Type: application/json`. A function error, or a response
 //! that is not JSON, is `502` `{"Message":"Internal Server Error"}`.
 //! `InvokeMode` `RESPONSE_STREAM` is answered buffered.
+//!
+//! A URL's `Cors` is applied by [`super::url_cors`]: preflights answered
+//! before anything above, CORS headers added to every other answer.
 
 use super::base64;
 use super::functions::{FunctionKey, called_arn};
 use super::permissions::{authorize_on_function, policy_text};
+use super::url_cors::CorsRules;
+use super::urls::UrlConfig;
 use crate::clock;
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
@@ -84,9 +89,31 @@ pub async fn answer(
     request_id: &str,
 ) -> Option<Response<Full<Bytes>>> {
     let (url_id, region) = url_host(request.header("host")?)?;
-    let reply = match serve(cloud, request, url_id, region, request_id).await {
-        Ok(reply) | Err(reply) => reply,
+    let found = find_url(cloud, url_id, region);
+    let cors = found
+        .as_ref()
+        .and_then(|(_, _, config)| config.cors.as_ref())
+        .map(CorsRules::from_config);
+    let origin = request.header("origin");
+    if let (Some(rules), Some(origin)) = (&cors, origin)
+        && CorsRules::is_preflight(&request.method, |name| request.header(name).is_some())
+    {
+        let preflight = UrlReply {
+            status: 200,
+            headers: rules.preflight_headers(origin),
+            body: Bytes::new(),
+        };
+        return Some(preflight.into_response(request_id));
+    }
+    let mut reply = match found {
+        Some(found) => match serve(cloud, request, url_id, found, request_id).await {
+            Ok(reply) | Err(reply) => reply,
+        },
+        None => UrlReply::forbidden(),
     };
+    if let (Some(rules), Some(origin)) = (&cors, origin) {
+        rules.apply(origin, &mut reply.headers);
+    }
     Some(reply.into_response(request_id))
 }
 
@@ -147,18 +174,25 @@ impl UrlReply {
     }
 }
 
+/// The function, alias and configuration of the URL `url_id` in `region`.
+fn find_url(
+    cloud: &Cloud,
+    url_id: &str,
+    region: &str,
+) -> Option<(FunctionKey, Option<String>, UrlConfig)> {
+    lock(&cloud.functions.urls)
+        .iter()
+        .find(|((key, _), config)| config.url_id == url_id && key.region == region)
+        .map(|((key, qualifier), config)| (key.clone(), qualifier.clone(), config.clone()))
+}
+
 async fn serve(
     cloud: &Arc<Cloud>,
     request: &ReceivedRequest,
     url_id: &str,
-    region: &str,
+    (key, qualifier, config): (FunctionKey, Option<String>, UrlConfig),
     request_id: &str,
 ) -> Result<UrlReply, UrlReply> {
-    let found = lock(&cloud.functions.urls)
-        .iter()
-        .find(|((key, _), config)| config.url_id == url_id && key.region == region)
-        .map(|((key, qualifier), config)| (key.clone(), qualifier.clone(), config.clone()));
-    let (key, qualifier, config) = found.ok_or_else(UrlReply::forbidden)?;
     let arn = format!(
         "arn:aws:lambda:{}:{}:function:{}",
         key.region, key.account, key.name

@@ -589,6 +589,67 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
     assert_eq!(event["requestContext"]["accountId"], json!("anonymous"));
     assert!(event["requestContext"].get("authorizer").is_none());
 
+    // CORS: Lambda answers a preflight itself, unsigned and without the
+    // function, and puts the configured headers on every other answer in
+    // place of the function's own.
+    client
+        .update_function_url_config()
+        .function_name("web")
+        .cors(
+            Cors::builder()
+                .allow_origins("https://app.example.com")
+                .allow_methods("POST")
+                .allow_headers("content-type")
+                .expose_headers("x-kind")
+                .max_age(60)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cors_of = |answer: &HttpAnswer| {
+        let mut shown = format!("{} {:?}", answer.status, answer.body);
+        for (name, value) in &answer.headers {
+            if name.starts_with("access-control-") {
+                shown.push_str(&format!("\n{name}: {value}"));
+            }
+        }
+        shown
+    };
+    let origin = ("origin", "https://app.example.com");
+    let preflight = send(
+        &cloud,
+        &host,
+        "OPTIONS",
+        "/orders",
+        &[origin, ("access-control-request-method", "POST")],
+        "",
+        None,
+    )
+    .await;
+    expect![[r#"
+        200 ""
+        access-control-allow-origin: https://app.example.com
+        access-control-allow-methods: POST
+        access-control-allow-headers: content-type
+        access-control-max-age: 60"#]]
+    .assert_eq(&cors_of(&preflight));
+    let cross_origin = send(
+        &cloud,
+        &host,
+        "POST",
+        "/",
+        &[origin],
+        r#"{"respond":{"statusCode":200,"headers":{"Access-Control-Allow-Origin":"*","X-Kind":"made"},"body":"done"}}"#,
+        None,
+    )
+    .await;
+    expect![[r#"
+        200 "done"
+        access-control-allow-origin: https://app.example.com
+        access-control-expose-headers: x-kind"#]]
+    .assert_eq(&cors_of(&cross_origin));
+
     // Reserved concurrency 0 deactivates the URL: 429 until it goes.
     client
         .put_function_concurrency()
