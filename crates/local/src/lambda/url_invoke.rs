@@ -16,8 +16,9 @@
 //!   function policy in the function's account, by both from another
 //!   account;
 //! - `NONE`: the function policy must allow both actions to everyone
-//!   (`Principal` `*`). The unauthenticated caller is evaluated as a
-//!   principal that only `*` names.
+//!   (`Principal` `*`, or `{"AWS": "*"}`, which IAM reads the same). The
+//!   unauthenticated caller is evaluated as the anonymous principal, which
+//!   only such a statement names.
 //!
 //! Anything else is `403` with `{"Message":"Forbidden"}` and
 //! `x-amzn-ErrorType: AccessDeniedException`, as Lambda answers, also for
@@ -56,10 +57,6 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use streamgate_policy::arn::AccountId;
 use streamgate_policy::eval::{self, PolicySet, Principal, Request};
-
-/// The service principal an unauthenticated function URL caller is
-/// evaluated as: no policy names it, so only `Principal: "*"` applies.
-const ANONYMOUS_CALLER: &str = "anonymous.lambda-url.amazonaws.com";
 
 /// The host suffix of the local form of function URLs.
 const LOCAL_URL_DOMAIN: &str = ".localhost";
@@ -263,13 +260,11 @@ fn open_to_everyone(
     let Some(text) = policy_text(cloud, key, qualifier) else {
         return false;
     };
-    let (Ok(document), Ok(owner), Ok(principal)) = (
-        cloud.parsed_policy(&text),
-        key.account.parse::<AccountId>(),
-        Principal::service(ANONYMOUS_CALLER),
-    ) else {
+    let (Ok(document), Ok(owner)) = (cloud.parsed_policy(&text), key.account.parse::<AccountId>())
+    else {
         return false;
     };
+    let principal = Principal::anonymous();
     let set = PolicySet::new()
         .with_resource_owner(owner)
         .with_resource_policy(&document);
@@ -554,6 +549,42 @@ mod tests {
             unmappable
             unmappable"#]]
         .assert_eq(&shown.join("\n"));
+    }
+
+    #[test]
+    fn a_statement_for_aws_everyone_opens_a_none_url_as_one_for_everyone() {
+        let cloud = Cloud::new(
+            &["111111111111".to_owned()],
+            crate::state::ShardRollover::default(),
+        );
+        let key = FunctionKey {
+            account: "111111111111".to_owned(),
+            region: "eu-west-1".to_owned(),
+            name: "web".to_owned(),
+        };
+        let arn = "arn:aws:lambda:eu-west-1:111111111111:function:web";
+        let opens = |principal: &str, via_url: &str| {
+            let text = format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"url","Effect":"Allow","Principal":{principal},"Action":"lambda:InvokeFunctionUrl","Resource":"{arn}","Condition":{{"StringEquals":{{"lambda:FunctionUrlAuthType":"NONE"}}}}}},{{"Sid":"invoke","Effect":"Allow","Principal":{principal},"Action":"lambda:InvokeFunction","Resource":"{arn}","Condition":{{"Bool":{{"lambda:InvokedViaFunctionUrl":"{via_url}"}}}}}}]}}"#
+            );
+            let document = (*cloud.parsed_policy(&text).unwrap()).clone();
+            lock(&cloud.functions.policies).insert(
+                (key.clone(), None),
+                super::super::permissions::FunctionPolicy {
+                    document,
+                    text,
+                    revision_id: "r".to_owned(),
+                },
+            );
+            open_to_everyone(&cloud, &key, None, arn)
+        };
+        let verdicts = [
+            opens(r#""*""#, "true"),
+            opens(r#"{"AWS":"*"}"#, "true"),
+            opens(r#"{"AWS":"arn:aws:iam::111111111111:root"}"#, "true"),
+            opens(r#""*""#, "false"),
+        ];
+        assert_eq!(verdicts, [true, true, false, false]);
     }
 
     #[test]
