@@ -24,7 +24,11 @@
 //! `x-amzn-ErrorType: AccessDeniedException`, as Lambda answers, also for
 //! a URL id this cloud does not know.
 //!
-//! An invocation takes a concurrency slot like any synchronous Invoke: a
+//! A request whose event (the invocation payload) is over the 6 MB
+//! synchronous limit is `413` (`{"Message":"Request Entity Too Large"}`,
+//! `x-amzn-ErrorType: RequestTooLargeException`; AWS documents the limit,
+//! not the body). An invocation takes a concurrency slot like any
+//! synchronous Invoke: a
 //! function at its reserved concurrency (reserved at 0 deactivates its
 //! URLs, as the Lambda guide suggests) or an account out of unreserved
 //! concurrency is answered `429` (`{"Message":"Rate Exceeded."}`,
@@ -43,6 +47,7 @@
 
 use super::base64;
 use super::functions::{FunctionKey, called_arn};
+use super::invoke::MAX_SYNC_PAYLOAD_BYTES;
 use super::permissions::{authorize_on_function, policy_text};
 use super::url_cors::CorsRules;
 use super::urls::UrlConfig;
@@ -138,6 +143,14 @@ impl UrlReply {
         Self::message(403, Some("AccessDeniedException"), "Forbidden")
     }
 
+    fn too_large() -> Self {
+        Self::message(
+            413,
+            Some("RequestTooLargeException"),
+            "Request Entity Too Large",
+        )
+    }
+
     fn throttled() -> Self {
         Self::message(429, Some("TooManyRequestsException"), "Rate Exceeded.")
     }
@@ -220,14 +233,19 @@ async fn serve(
     };
     let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())
         .map_err(|_| UrlReply::forbidden())?;
-    let event = event(cloud, request, url_id, caller.as_ref(), request_id);
+    let event = event(cloud, request, url_id, caller.as_ref(), request_id).to_string();
+    // The event is the invocation's payload, under Lambda's synchronous
+    // limit like any Invoke's.
+    if event.len() > MAX_SYNC_PAYLOAD_BYTES {
+        return Err(UrlReply::too_large());
+    }
     let slot = cloud
         .concurrency
         .try_start(&key)
         .map_err(|_| UrlReply::throttled())?;
     let result = cloud
         .executor
-        .invoke(cloud, &key, &target, Bytes::from(event.to_string()), None)
+        .invoke(cloud, &key, &target, Bytes::from(event), None)
         .await
         .map_err(|_| UrlReply::failed())?;
     drop(slot);

@@ -650,6 +650,12 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
         access-control-expose-headers: x-kind"#]]
     .assert_eq(&cors_of(&cross_origin));
 
+    // An event over the 6 MB synchronous payload limit is refused.
+    let big = "x".repeat(6 * 1024 * 1024);
+    let too_large = send(&cloud, &host, "POST", "/", &[], &big, None).await;
+    expect![[r#"413 ["RequestTooLargeException"] {"Message":"Request Entity Too Large"}"#]]
+        .assert_eq(&short(&too_large));
+
     // Reserved concurrency 0 deactivates the URL: 429 until it goes.
     client
         .put_function_concurrency()
