@@ -1,12 +1,17 @@
-"""Conformance of streamgate-local's DynamoDB data plane with a client
-nobody here wrote: boto3. Each check names the AWS documentation page its
-expectation comes from (DynamoDB API Reference or Developer Guide).
+"""Conformance of streamgate-local with a client nobody here wrote: boto3.
+The DynamoDB data plane, then Lambda's function policies (AddPermission,
+GetPolicy) and function URL configurations (Create/GetFunctionUrlConfig).
+Each check names the AWS documentation page its expectation comes from
+(DynamoDB or Lambda API Reference, or Developer Guide).
 
 Usage: python3 boto3_conformance.py ENDPOINT
 Prints one line per check and exits non-zero when any check fails.
 """
 
+import io
+import json
 import sys
+import zipfile
 
 import boto3
 from botocore.exceptions import ClientError
@@ -415,6 +420,129 @@ check(
     mixed["Error"]["Code"],
     "ValidationException",
     "Developer Guide, Legacy conditional parameters",
+)
+
+# Lambda: a function of account 222222222222, its policy and its URL.
+account = "222222222222"
+session = boto3.session.Session(
+    region_name="eu-west-1",
+    aws_access_key_id=account,
+    aws_secret_access_key="streamgate-local",
+)
+iam = session.client("iam", endpoint_url=endpoint)
+lambda_client = session.client("lambda", endpoint_url=endpoint)
+role_arn = iam.create_role(
+    RoleName="conformance-function",
+    AssumeRolePolicyDocument=json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    ),
+)["Role"]["Arn"]
+code = io.BytesIO()
+with zipfile.ZipFile(code, "w") as archive:
+    entry = zipfile.ZipInfo("bootstrap")
+    entry.external_attr = 0o755 << 16
+    archive.writestr(entry, "#!/bin/sh\nexit 1\n")
+function_arn = lambda_client.create_function(
+    FunctionName="conformance",
+    Runtime="provided.al2023",
+    Role=role_arn,
+    Handler="bootstrap",
+    Code={"ZipFile": code.getvalue()},
+)["FunctionArn"]
+
+check(
+    "a function without a policy has none to get",
+    error_of(lambda_client.get_policy, FunctionName="conformance")["Error"]["Code"],
+    "ResourceNotFoundException",
+    "Lambda API Reference, GetPolicy, Errors",
+)
+added = lambda_client.add_permission(
+    FunctionName="conformance",
+    StatementId="url-invoke",
+    Action="lambda:InvokeFunction",
+    Principal="333333333333",
+    InvokedViaFunctionUrl=True,
+)
+check(
+    "AddPermission answers the statement it wrote",
+    json.loads(added["Statement"]),
+    {
+        "Sid": "url-invoke",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+        "Action": "lambda:InvokeFunction",
+        "Resource": function_arn,
+        "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+    },
+    "Lambda Developer Guide, Control access to Lambda function URLs",
+)
+lambda_client.add_permission(
+    FunctionName="conformance",
+    StatementId="url",
+    Action="lambda:InvokeFunctionUrl",
+    Principal="333333333333",
+    FunctionUrlAuthType="AWS_IAM",
+)
+policy = lambda_client.get_policy(FunctionName="conformance")
+check(
+    "GetPolicy answers the statements in order, with a revision",
+    (
+        [statement["Sid"] for statement in json.loads(policy["Policy"])["Statement"]],
+        json.loads(policy["Policy"])["Statement"][1]["Condition"],
+        bool(policy["RevisionId"]),
+    ),
+    (["url-invoke", "url"], {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}, True),
+    "Lambda API Reference, GetPolicy and AddPermission, FunctionUrlAuthType",
+)
+check(
+    "a statement id is taken once",
+    error_of(
+        lambda_client.add_permission,
+        FunctionName="conformance",
+        StatementId="url",
+        Action="lambda:InvokeFunction",
+        Principal="333333333333",
+    )["Error"]["Code"],
+    "ResourceConflictException",
+    "Lambda API Reference, AddPermission, Errors",
+)
+
+created = lambda_client.create_function_url_config(
+    FunctionName="conformance",
+    AuthType="AWS_IAM",
+    Cors={"AllowOrigins": ["https://app.example.com"], "MaxAge": 60},
+)
+read = lambda_client.get_function_url_config(FunctionName="conformance")
+check(
+    "GetFunctionUrlConfig reads back what CreateFunctionUrlConfig made",
+    (
+        read["FunctionUrl"] == created["FunctionUrl"],
+        read["FunctionArn"],
+        read["AuthType"],
+        read["Cors"],
+        read["InvokeMode"],
+        "LastModifiedTime" in created,
+        bool(read["LastModifiedTime"]),
+    ),
+    (True, function_arn, "AWS_IAM", {"AllowOrigins": ["https://app.example.com"], "MaxAge": 60}, "BUFFERED", False, True),
+    "Lambda API Reference, CreateFunctionUrlConfig and GetFunctionUrlConfig",
+)
+check(
+    "a function has one URL",
+    error_of(lambda_client.create_function_url_config, FunctionName="conformance", AuthType="NONE")[
+        "Error"
+    ]["Code"],
+    "ResourceConflictException",
+    "Lambda API Reference, CreateFunctionUrlConfig, Errors",
 )
 
 if failures:

@@ -19,6 +19,8 @@
 //!    the resource-based policy of the resource's owner.
 //! 5. A service principal (`lambda.amazonaws.com` assuming a role) has no
 //!    identity side: the resource policy (the trust policy) alone decides.
+//!    So does it for an anonymous caller ([`Principal::anonymous`]), whom
+//!    only a statement for everyone (`"*"` or `{"AWS": "*"}`) names.
 //!
 //! A statement applies when its action, resource, principal (in resource
 //! policies) and every condition match. A `NotPrincipal` with `Deny` spares
@@ -102,6 +104,10 @@ pub enum PrincipalKind {
     AssumedRole,
     /// An AWS service, e.g. `lambda.amazonaws.com` assuming an execution role.
     Service,
+    /// An unauthenticated caller (a function URL of auth type `NONE`, say):
+    /// only a resource policy naming everyone, `"*"` or `{"AWS": "*"}`,
+    /// grants it anything.
+    Anonymous,
 }
 
 /// Who makes a request. It knows its account and its ARN as AWS prints it
@@ -220,6 +226,22 @@ impl Principal {
         })
     }
 
+    /// An unauthenticated caller, named `anonymous` in messages as AWS names
+    /// it. A resource policy alone decides for it, and only its statements
+    /// for everyone (`"*"`, `{"AWS": "*"}`) apply; its requests carry
+    /// `aws:PrincipalType` `Anonymous` and no other principal key.
+    pub fn anonymous() -> Self {
+        Self {
+            kind: PrincipalKind::Anonymous,
+            account: None,
+            arn: "anonymous".to_owned(),
+            root_arn: None,
+            role: None,
+            role_text: None,
+            session: None,
+        }
+    }
+
     /// Reads a principal from text: a 12-digit account id or
     /// `arn:aws:iam::ID:root` (the root), a role ARN, an assumed-role
     /// session ARN (its role is taken to have no path), a user ARN, or a
@@ -257,7 +279,8 @@ impl Principal {
     pub fn kind(&self) -> PrincipalKind {
         self.kind
     }
-    /// The principal's account; `None` for a service principal.
+    /// The principal's account; `None` for a service principal and an
+    /// anonymous caller.
     pub fn account(&self) -> Option<&AccountId> {
         self.account.as_ref()
     }
@@ -313,6 +336,9 @@ impl Request {
             PrincipalKind::Service => {
                 context.insert_static("aws:PrincipalServiceName", principal.arn.as_str());
                 context.insert_static("aws:PrincipalIsAWSService", "true");
+            }
+            PrincipalKind::Anonymous => {
+                context.insert_static("aws:PrincipalType", "Anonymous");
             }
             kind => {
                 let arn = principal
@@ -765,6 +791,11 @@ fn principals_match(principals: &Principals, principal: &Principal) -> Grants {
     for (kind, values) in named {
         for value in values.iter() {
             match kind {
+                // IAM: `"*"` and `{"AWS": "*"}` are the same, everyone,
+                // anonymous callers included; nothing else names one.
+                PrincipalType::Aws if principal.kind == PrincipalKind::Anonymous => {
+                    grants.direct |= value == "*";
+                }
                 PrincipalType::Aws if principal.kind != PrincipalKind::Service => {
                     if value == "*" || *value == principal.arn {
                         grants.direct = true;
@@ -985,8 +1016,11 @@ pub fn evaluate(request: &Request, policies: &PolicySet<'_>) -> Decision {
         PolicyKind::Session
     };
 
-    if principal.kind == PrincipalKind::Service {
-        // 5. A service has no identity side.
+    if matches!(
+        principal.kind,
+        PrincipalKind::Service | PrincipalKind::Anonymous
+    ) {
+        // 5. A service, or an anonymous caller, has no identity side.
         return if grants.any() {
             decision(Outcome::Allow, None, allowing, false)
         } else {
@@ -1121,6 +1155,50 @@ mod tests {
             "dynamodb:GetRecords",
             STREAM,
         )
+    }
+
+    #[test]
+    fn an_anonymous_caller_is_named_only_by_everyone() {
+        const URL: &str = "arn:aws:lambda:eu-west-1:111111111111:function:web";
+        let policy = |principal: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S","Effect":"Allow","Principal":{principal},"Action":"lambda:InvokeFunctionUrl","Resource":"{URL}"}}]}}"#
+            )
+        };
+        let anonymous = Request::new(Principal::anonymous(), "lambda:InvokeFunctionUrl", URL);
+        let outcomes: Vec<String> = [
+            r#""*""#,
+            r#"{"AWS":"*"}"#,
+            r#"{"AWS":"arn:aws:iam::111111111111:root"}"#,
+            r#"{"AWS":"anonymous"}"#,
+            r#"{"Service":"lambda.amazonaws.com"}"#,
+        ]
+        .into_iter()
+        .map(|principal| {
+            let document = doc(&policy(principal));
+            let set = PolicySet::new()
+                .with_resource_owner("111111111111".parse().unwrap())
+                .with_resource_policy(&document);
+            format!("{principal} -> {}", evaluate(&anonymous, &set).outcome())
+        })
+        .collect();
+        expect![[r#"
+            "*" -> Allow
+            {"AWS":"*"} -> Allow
+            {"AWS":"arn:aws:iam::111111111111:root"} -> ImplicitDeny
+            {"AWS":"anonymous"} -> ImplicitDeny
+            {"Service":"lambda.amazonaws.com"} -> ImplicitDeny"#]]
+        .assert_eq(&outcomes.join("\n"));
+        // No identity side; its context says only what it is.
+        let denied = evaluate(&anonymous, &PolicySet::new());
+        expect!["User: anonymous is not authorized to perform: lambda:InvokeFunctionUrl on resource: arn:aws:lambda:eu-west-1:111111111111:function:web because no resource-based policy allows the lambda:InvokeFunctionUrl action"]
+            .assert_eq(&denied.access_denied_message(&anonymous).unwrap());
+        let keys: Vec<String> = anonymous
+            .context
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.join("|")))
+            .collect();
+        expect!["aws:PrincipalType=Anonymous"].assert_eq(&keys.join(", "));
     }
 
     #[test]

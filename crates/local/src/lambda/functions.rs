@@ -668,7 +668,7 @@ pub fn get(
         // S3, so only the repository type is reported.
         let mut body =
             json!({ "Configuration": configuration, "Code": { "RepositoryType": "S3" } });
-        super::tags::add_to_get_function(cloud, caller, &key.account, &arn, &mut body);
+        super::tags::add_to_get_function(cloud, caller, &key, &arn, &mut body);
         super::concurrency::add_to_get_function(cloud, &key, &mut body);
         body
     } else {

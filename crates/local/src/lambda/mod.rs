@@ -36,6 +36,7 @@ pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
 pub mod tags;
+pub mod url_cors;
 pub mod url_invoke;
 pub mod urls;
 pub mod versions;

@@ -42,11 +42,13 @@ use streamgate_policy::json::JsonValue;
 pub const MAX_POLICY_BYTES: usize = 20 * 1024;
 
 /// The actions a function policy can grant, to another account too: the
-/// operations on an existing function. Lambda refuses the others
-/// (AddPermission, RemovePermission, UpdateFunctionConfiguration, ...)
-/// across accounts whatever the policy says, so for them the function
-/// policy is not consulted.
-pub const RESOURCE_POLICY_ACTIONS: [&str; 14] = [
+/// operations on an existing function the Lambda guide lists as
+/// cross-account APIs ("Granting function access to other accounts"), and
+/// InvokeFunctionUrl. Lambda refuses the others (AddPermission,
+/// RemovePermission, UpdateFunctionConfiguration, ...) across accounts
+/// whatever the policy says, so for them the function policy is not
+/// consulted.
+pub const RESOURCE_POLICY_ACTIONS: [&str; 19] = [
     "lambda:InvokeFunction",
     "lambda:InvokeFunctionUrl",
     "lambda:GetFunction",
@@ -61,6 +63,11 @@ pub const RESOURCE_POLICY_ACTIONS: [&str; 14] = [
     "lambda:ListAliases",
     "lambda:UpdateAlias",
     "lambda:DeleteAlias",
+    "lambda:PutFunctionConcurrency",
+    "lambda:DeleteFunctionConcurrency",
+    "lambda:ListTags",
+    "lambda:TagResource",
+    "lambda:UntagResource",
 ];
 
 /// A function's (or a version's or alias's) policy.

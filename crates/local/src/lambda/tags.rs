@@ -12,6 +12,7 @@
 
 use super::functions::{FunctionKey, plain_access};
 use super::json_reply;
+use super::permissions::authorize_on_function;
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -240,7 +241,13 @@ fn authorized_resource(
         // The account part of a well-formed ARN: after the fourth colon.
         Taggable::Absent => arn.split(':').nth(4).unwrap_or_default(),
     };
-    authorize(cloud, caller, &plain_access(action, arn, account))?;
+    match &resource {
+        // A function's policy may grant its tags, to another account too.
+        Taggable::Function(key) => {
+            authorize_on_function(cloud, caller, key, None, action, arn, &[])?;
+        }
+        _ => authorize(cloud, caller, &plain_access(action, arn, account))?,
+    }
     let exists = match &resource {
         Taggable::Absent => false,
         Taggable::Function(key) => cloud.functions.get(key).is_some(),
@@ -267,13 +274,13 @@ fn authorized_resource(
     })
 }
 
-/// Adds GetFunction's `Tags` (when the function `arn` of `account` has
+/// Adds GetFunction's `Tags` (when the function `arn`, of `key`, has
 /// any) to `body`: only for a caller allowed `lambda:ListTags` on it, as
 /// Lambda gives them; anyone else gets `TagsError` with the denial.
 pub(crate) fn add_to_get_function(
     cloud: &Cloud,
     caller: &Caller,
-    account: &str,
+    key: &FunctionKey,
     arn: &str,
     body: &mut serde_json::Value,
 ) {
@@ -284,11 +291,7 @@ pub(crate) fn add_to_get_function(
     if tags.is_empty() {
         return;
     }
-    match authorize(
-        cloud,
-        caller,
-        &plain_access("lambda:ListTags", arn, account),
-    ) {
+    match authorize_on_function(cloud, caller, key, None, "lambda:ListTags", arn, &[]) {
         Ok(()) => {
             object.insert("Tags".to_owned(), json!(tags));
         }

@@ -4,20 +4,36 @@
 //! URL belongs to, whatever its method and path, with Lambda's payload
 //! format 2.0 event, and answers the function's response as Lambda maps it.
 //!
-//! Authorization, as on AWS:
+//! Authorization, as on AWS, which since October 2025 asks for two
+//! actions on the function (or alias) ARN: `lambda:InvokeFunctionUrl` and
+//! `lambda:InvokeFunction`, both evaluated with the request's condition
+//! keys `lambda:FunctionUrlAuthType` (the URL's auth type) and
+//! `lambda:InvokedViaFunctionUrl` (`true`), so that a statement made with
+//! AddPermission's `InvokedViaFunctionUrl` grants `lambda:InvokeFunction`
+//! through the URL and never to a direct Invoke:
 //! - `AWS_IAM`: the request must be SigV4-signed for service `lambda`, and
-//!   the caller allowed `lambda:InvokeFunctionUrl` on the function (or
-//!   alias) ARN with `lambda:FunctionUrlAuthType` `AWS_IAM`: by its
-//!   identity policies or the function policy in the function's account,
-//!   by both from another account;
-//! - `NONE`: the function policy must allow `lambda:InvokeFunctionUrl` to
-//!   everyone (`Principal` `*`) with `lambda:FunctionUrlAuthType` `NONE`.
-//!   The unauthenticated caller is evaluated as a principal that only `*`
-//!   names.
+//!   the caller allowed both actions by its identity policies or the
+//!   function policy in the function's account, by both from another
+//!   account;
+//! - `NONE`: the function policy must allow both actions to everyone
+//!   (`Principal` `*`, or `{"AWS": "*"}`, which IAM reads the same). The
+//!   unauthenticated caller is evaluated as the anonymous principal, which
+//!   only such a statement names.
 //!
 //! Anything else is `403` with `{"Message":"Forbidden"}` and
 //! `x-amzn-ErrorType: AccessDeniedException`, as Lambda answers, also for
 //! a URL id this cloud does not know.
+//!
+//! A request whose event (the invocation payload) is over the 6 MB
+//! synchronous limit is `413` (`{"Message":"Request Entity Too Large"}`,
+//! `x-amzn-ErrorType: RequestTooLargeException`; AWS documents the limit,
+//! not the body). An invocation takes a concurrency slot like any
+//! synchronous Invoke: a
+//! function at its reserved concurrency (reserved at 0 deactivates its
+//! URLs, as the Lambda guide suggests) or an account out of unreserved
+//! concurrency is answered `429` (`{"Message":"Rate Exceeded."}`,
+//! `x-amzn-ErrorType: TooManyRequestsException`; AWS documents the status
+//! only).
 //!
 //! The response: an object with `statusCode` gives the status, `headers`,
 //! `cookies` (one `Set-Cookie` each) and `body` (base64-decoded when
@@ -25,10 +41,16 @@
 //! with `Content-Type: application/json`. A function error, or a response
 //! that is not JSON, is `502` `{"Message":"Internal Server Error"}`.
 //! `InvokeMode` `RESPONSE_STREAM` is answered buffered.
+//!
+//! A URL's `Cors` is applied by [`super::url_cors`]: preflights answered
+//! before anything above, CORS headers added to every other answer.
 
 use super::base64;
 use super::functions::{FunctionKey, called_arn};
+use super::invoke::MAX_SYNC_PAYLOAD_BYTES;
 use super::permissions::{authorize_on_function, policy_text};
+use super::url_cors::CorsRules;
+use super::urls::UrlConfig;
 use crate::clock;
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
@@ -40,10 +62,6 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use streamgate_policy::arn::AccountId;
 use streamgate_policy::eval::{self, PolicySet, Principal, Request};
-
-/// The service principal an unauthenticated function URL caller is
-/// evaluated as: no policy names it, so only `Principal: "*"` applies.
-const ANONYMOUS_CALLER: &str = "anonymous.lambda-url.amazonaws.com";
 
 /// The host suffix of the local form of function URLs.
 const LOCAL_URL_DOMAIN: &str = ".localhost";
@@ -73,9 +91,31 @@ pub async fn answer(
     request_id: &str,
 ) -> Option<Response<Full<Bytes>>> {
     let (url_id, region) = url_host(request.header("host")?)?;
-    let reply = match serve(cloud, request, url_id, region, request_id).await {
-        Ok(reply) | Err(reply) => reply,
+    let found = find_url(cloud, url_id, region);
+    let cors = found
+        .as_ref()
+        .and_then(|(_, _, config)| config.cors.as_ref())
+        .map(CorsRules::from_config);
+    let origin = request.header("origin");
+    if let (Some(rules), Some(origin)) = (&cors, origin)
+        && CorsRules::is_preflight(&request.method, |name| request.header(name).is_some())
+    {
+        let preflight = UrlReply {
+            status: 200,
+            headers: rules.preflight_headers(origin),
+            body: Bytes::new(),
+        };
+        return Some(preflight.into_response(request_id));
+    }
+    let mut reply = match found {
+        Some(found) => match serve(cloud, request, url_id, found, request_id).await {
+            Ok(reply) | Err(reply) => reply,
+        },
+        None => UrlReply::forbidden(),
     };
+    if let (Some(rules), Some(origin)) = (&cors, origin) {
+        rules.apply(origin, &mut reply.headers);
+    }
     Some(reply.into_response(request_id))
 }
 
@@ -101,6 +141,18 @@ impl UrlReply {
 
     fn forbidden() -> Self {
         Self::message(403, Some("AccessDeniedException"), "Forbidden")
+    }
+
+    fn too_large() -> Self {
+        Self::message(
+            413,
+            Some("RequestTooLargeException"),
+            "Request Entity Too Large",
+        )
+    }
+
+    fn throttled() -> Self {
+        Self::message(429, Some("TooManyRequestsException"), "Rate Exceeded.")
     }
 
     fn failed() -> Self {
@@ -132,18 +184,25 @@ impl UrlReply {
     }
 }
 
+/// The function, alias and configuration of the URL `url_id` in `region`.
+fn find_url(
+    cloud: &Cloud,
+    url_id: &str,
+    region: &str,
+) -> Option<(FunctionKey, Option<String>, UrlConfig)> {
+    lock(&cloud.functions.urls)
+        .iter()
+        .find(|((key, _), config)| config.url_id == url_id && key.region == region)
+        .map(|((key, qualifier), config)| (key.clone(), qualifier.clone(), config.clone()))
+}
+
 async fn serve(
     cloud: &Arc<Cloud>,
     request: &ReceivedRequest,
     url_id: &str,
-    region: &str,
+    (key, qualifier, config): (FunctionKey, Option<String>, UrlConfig),
     request_id: &str,
 ) -> Result<UrlReply, UrlReply> {
-    let found = lock(&cloud.functions.urls)
-        .iter()
-        .find(|((key, _), config)| config.url_id == url_id && key.region == region)
-        .map(|((key, qualifier), config)| (key.clone(), qualifier.clone(), config.clone()));
-    let (key, qualifier, config) = found.ok_or_else(UrlReply::forbidden)?;
     let arn = format!(
         "arn:aws:lambda:{}:{}:function:{}",
         key.region, key.account, key.name
@@ -152,16 +211,19 @@ async fn serve(
     let caller = if config.auth_type == "AWS_IAM" {
         let (caller, _) = crate::router::authenticate_for(cloud, request, "lambda")
             .map_err(|_| UrlReply::forbidden())?;
-        authorize_on_function(
-            cloud,
-            &caller,
-            &key,
-            qualifier.as_deref(),
-            "lambda:InvokeFunctionUrl",
-            &called,
-            &[("lambda:FunctionUrlAuthType", "AWS_IAM")],
-        )
-        .map_err(|_| UrlReply::forbidden())?;
+        let context = url_context("AWS_IAM");
+        for action in URL_ACTIONS {
+            authorize_on_function(
+                cloud,
+                &caller,
+                &key,
+                qualifier.as_deref(),
+                action,
+                &called,
+                &context,
+            )
+            .map_err(|_| UrlReply::forbidden())?;
+        }
         Some(caller)
     } else {
         if !open_to_everyone(cloud, &key, qualifier.as_deref(), &called) {
@@ -171,12 +233,22 @@ async fn serve(
     };
     let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())
         .map_err(|_| UrlReply::forbidden())?;
-    let event = event(cloud, request, url_id, caller.as_ref(), request_id);
+    let event = event(cloud, request, url_id, caller.as_ref(), request_id).to_string();
+    // The event is the invocation's payload, under Lambda's synchronous
+    // limit like any Invoke's.
+    if event.len() > MAX_SYNC_PAYLOAD_BYTES {
+        return Err(UrlReply::too_large());
+    }
+    let slot = cloud
+        .concurrency
+        .try_start(&key)
+        .map_err(|_| UrlReply::throttled())?;
     let result = cloud
         .executor
-        .invoke(cloud, &key, &target, Bytes::from(event.to_string()), None)
+        .invoke(cloud, &key, &target, Bytes::from(event), None)
         .await
         .map_err(|_| UrlReply::failed())?;
+    drop(slot);
     if result.function_error.is_some() {
         return Err(UrlReply::failed());
     }
@@ -184,8 +256,19 @@ async fn serve(
     response_of(value, result.payload).ok_or_else(UrlReply::failed)
 }
 
+/// The actions a caller of a function URL must be allowed, both.
+const URL_ACTIONS: [&str; 2] = ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"];
+
+/// The condition keys of a request through a URL of `auth_type`.
+fn url_context(auth_type: &str) -> [(&str, &str); 2] {
+    [
+        ("lambda:FunctionUrlAuthType", auth_type),
+        ("lambda:InvokedViaFunctionUrl", "true"),
+    ]
+}
+
 /// Whether the function policy lets anyone invoke the URL of auth type
-/// `NONE`.
+/// `NONE`: both [`URL_ACTIONS`] allowed to the unauthenticated caller.
 fn open_to_everyone(
     cloud: &Cloud,
     key: &FunctionKey,
@@ -195,21 +278,22 @@ fn open_to_everyone(
     let Some(text) = policy_text(cloud, key, qualifier) else {
         return false;
     };
-    let (Ok(document), Ok(owner), Ok(principal)) = (
-        cloud.parsed_policy(&text),
-        key.account.parse::<AccountId>(),
-        Principal::service(ANONYMOUS_CALLER),
-    ) else {
+    let (Ok(document), Ok(owner)) = (cloud.parsed_policy(&text), key.account.parse::<AccountId>())
+    else {
         return false;
     };
+    let principal = Principal::anonymous();
     let set = PolicySet::new()
         .with_resource_owner(owner)
         .with_resource_policy(&document);
     let now_seconds = i64::try_from(cloud.clock.now_millis() / 1000).unwrap_or(i64::MAX);
-    let request = Request::new(principal, "lambda:InvokeFunctionUrl", called)
-        .with_time(now_seconds)
-        .with_context("lambda:FunctionUrlAuthType", "NONE");
-    eval::evaluate(&request, &set).is_allowed()
+    URL_ACTIONS.iter().all(|action| {
+        let request = url_context("NONE").into_iter().fold(
+            Request::new(principal.clone(), *action, called).with_time(now_seconds),
+            |request, (key, value)| request.with_context(key, value),
+        );
+        eval::evaluate(&request, &set).is_allowed()
+    })
 }
 
 /// `12/Mar/2020:19:03:58 +0000`, the event's `requestContext.time`.
@@ -318,7 +402,7 @@ fn event(
         object.insert(
             "authorizer".to_owned(),
             json!({ "iam": {
-                "accessKeyId": access_key_id,
+                "accessKey": access_key_id,
                 "accountId": caller.account(),
                 "callerId": user_id,
                 "cognitoIdentity": null,
@@ -483,6 +567,42 @@ mod tests {
             unmappable
             unmappable"#]]
         .assert_eq(&shown.join("\n"));
+    }
+
+    #[test]
+    fn a_statement_for_aws_everyone_opens_a_none_url_as_one_for_everyone() {
+        let cloud = Cloud::new(
+            &["111111111111".to_owned()],
+            crate::state::ShardRollover::default(),
+        );
+        let key = FunctionKey {
+            account: "111111111111".to_owned(),
+            region: "eu-west-1".to_owned(),
+            name: "web".to_owned(),
+        };
+        let arn = "arn:aws:lambda:eu-west-1:111111111111:function:web";
+        let opens = |principal: &str, via_url: &str| {
+            let text = format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"url","Effect":"Allow","Principal":{principal},"Action":"lambda:InvokeFunctionUrl","Resource":"{arn}","Condition":{{"StringEquals":{{"lambda:FunctionUrlAuthType":"NONE"}}}}}},{{"Sid":"invoke","Effect":"Allow","Principal":{principal},"Action":"lambda:InvokeFunction","Resource":"{arn}","Condition":{{"Bool":{{"lambda:InvokedViaFunctionUrl":"{via_url}"}}}}}}]}}"#
+            );
+            let document = (*cloud.parsed_policy(&text).unwrap()).clone();
+            lock(&cloud.functions.policies).insert(
+                (key.clone(), None),
+                super::super::permissions::FunctionPolicy {
+                    document,
+                    text,
+                    revision_id: "r".to_owned(),
+                },
+            );
+            open_to_everyone(&cloud, &key, None, arn)
+        };
+        let verdicts = [
+            opens(r#""*""#, "true"),
+            opens(r#"{"AWS":"*"}"#, "true"),
+            opens(r#"{"AWS":"arn:aws:iam::111111111111:root"}"#, "true"),
+            opens(r#""*""#, "false"),
+        ];
+        assert_eq!(verdicts, [true, true, false, false]);
     }
 
     #[test]

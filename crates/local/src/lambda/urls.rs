@@ -12,7 +12,7 @@
 //! `CreationTime` and `LastModifiedTime` are ISO 8601 with microseconds
 //! (`2024-01-31T12:00:00.000000Z`), as Lambda writes them; CreateFunctionUrlConfig
 //! answers no `LastModifiedTime`. `Cors` is checked against the model's
-//! limits; `InvokeMode` (`BUFFERED` by default, or `RESPONSE_STREAM`) is
+//! limits (and applied when the URL is served, see [`super::url_cors`]); `InvokeMode` (`BUFFERED` by default, or `RESPONSE_STREAM`) is
 //! stored as given.
 
 use super::functions::{FunctionKey, called_arn, resolve_qualified};

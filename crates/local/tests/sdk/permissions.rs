@@ -441,6 +441,53 @@ async fn another_account_invokes_only_as_the_function_policy_allows() {
         .unwrap_err();
     expect!["AccessDeniedException: User: arn:aws:iam::333333333333:root is not authorized to perform: lambda:UpdateFunctionConfiguration on resource: arn:aws:lambda:eu-west-1:111111111111:function:shared because no resource-based policy allows the lambda:UpdateFunctionConfiguration action"]
         .assert_eq(&describe(&configured));
+    // But the concurrency and tag operations the Lambda guide lists among
+    // its cross-account APIs.
+    c_client
+        .put_function_concurrency()
+        .function_name(&arn)
+        .reserved_concurrent_executions(5)
+        .send()
+        .await
+        .unwrap();
+    c_client
+        .delete_function_concurrency()
+        .function_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    c_client
+        .tag_resource()
+        .resource(&arn)
+        .tags("team", "c")
+        .send()
+        .await
+        .unwrap();
+    let tags = c_client.list_tags().resource(&arn).send().await.unwrap();
+    assert_eq!(
+        tags.tags().and_then(|t| t.get("team")).map(String::as_str),
+        Some("c")
+    );
+    let with_tags = c_client
+        .get_function()
+        .function_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        with_tags
+            .tags()
+            .and_then(|t| t.get("team"))
+            .map(String::as_str),
+        Some("c")
+    );
+    c_client
+        .untag_resource()
+        .resource(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
     for sid in ["lambda-GetFunction", "lambda-GetPolicy", "everything"] {
         owner
             .remove_permission()

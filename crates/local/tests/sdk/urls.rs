@@ -460,7 +460,7 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
             "accountId": "111111111111",
             "authorizer": {
               "iam": {
-                "accessKeyId": "111111111111",
+                "accessKey": "111111111111",
                 "accountId": "111111111111",
                 "callerId": "111111111111",
                 "cognitoIdentity": null,
@@ -514,7 +514,9 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
     .await;
     expect![[r#"502 [] {"Message":"Internal Server Error"}"#]].assert_eq(&short(&broken));
 
-    // Another account needs the function policy (and its own identity).
+    // Another account needs the function policy (and its own identity),
+    // for lambda:InvokeFunctionUrl and for lambda:InvokeFunction, which a
+    // statement may limit to calls through the URL.
     let from_c = || send(&cloud, &host, "GET", "/", &[], "", Some((&c, "lambda")));
     assert_eq!(short(&from_c().await), forbidden);
     client
@@ -527,9 +529,30 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
         .send()
         .await
         .unwrap();
+    assert_eq!(short(&from_c().await), forbidden);
+    client
+        .add_permission()
+        .function_name("web")
+        .statement_id("c-through-url")
+        .action("lambda:InvokeFunction")
+        .principal(C)
+        .invoked_via_function_url(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(from_c().await.status, 200);
+    // That statement grants no direct Invoke.
+    let direct = lambda(&cloud, &c)
+        .invoke()
+        .function_name("arn:aws:lambda:eu-west-1:111111111111:function:web")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["AccessDeniedException: User: arn:aws:iam::333333333333:root is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:eu-west-1:111111111111:function:web because no resource-based policy allows the lambda:InvokeFunction action"]
+        .assert_eq(&describe(&direct));
 
-    // NONE: only a statement for everyone with auth type NONE opens it.
+    // NONE: only statements for everyone, InvokeFunctionUrl with auth type
+    // NONE and InvokeFunction through the URL, open it.
     client
         .update_function_url_config()
         .function_name("web")
@@ -549,11 +572,107 @@ async fn urls_invoke_the_function_as_their_auth_type_and_policy_allow() {
         .send()
         .await
         .unwrap();
+    assert_eq!(short(&anonymous().await), forbidden);
+    client
+        .add_permission()
+        .function_name("web")
+        .statement_id("public-through-url")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .invoked_via_function_url(true)
+        .send()
+        .await
+        .unwrap();
     let open = anonymous().await;
     assert_eq!(open.status, 200);
     let event: Value = serde_json::from_str(&open.body).unwrap();
     assert_eq!(event["requestContext"]["accountId"], json!("anonymous"));
     assert!(event["requestContext"].get("authorizer").is_none());
+
+    // CORS: Lambda answers a preflight itself, unsigned and without the
+    // function, and puts the configured headers on every other answer in
+    // place of the function's own.
+    client
+        .update_function_url_config()
+        .function_name("web")
+        .cors(
+            Cors::builder()
+                .allow_origins("https://app.example.com")
+                .allow_methods("POST")
+                .allow_headers("content-type")
+                .expose_headers("x-kind")
+                .max_age(60)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cors_of = |answer: &HttpAnswer| {
+        let mut shown = format!("{} {:?}", answer.status, answer.body);
+        for (name, value) in &answer.headers {
+            if name.starts_with("access-control-") {
+                shown.push_str(&format!("\n{name}: {value}"));
+            }
+        }
+        shown
+    };
+    let origin = ("origin", "https://app.example.com");
+    let preflight = send(
+        &cloud,
+        &host,
+        "OPTIONS",
+        "/orders",
+        &[origin, ("access-control-request-method", "POST")],
+        "",
+        None,
+    )
+    .await;
+    expect![[r#"
+        200 ""
+        access-control-allow-origin: https://app.example.com
+        access-control-allow-methods: POST
+        access-control-allow-headers: content-type
+        access-control-max-age: 60"#]]
+    .assert_eq(&cors_of(&preflight));
+    let cross_origin = send(
+        &cloud,
+        &host,
+        "POST",
+        "/",
+        &[origin],
+        r#"{"respond":{"statusCode":200,"headers":{"Access-Control-Allow-Origin":"*","X-Kind":"made"},"body":"done"}}"#,
+        None,
+    )
+    .await;
+    expect![[r#"
+        200 "done"
+        access-control-allow-origin: https://app.example.com
+        access-control-expose-headers: x-kind"#]]
+    .assert_eq(&cors_of(&cross_origin));
+
+    // An event over the 6 MB synchronous payload limit is refused.
+    let big = "x".repeat(6 * 1024 * 1024);
+    let too_large = send(&cloud, &host, "POST", "/", &[], &big, None).await;
+    expect![[r#"413 ["RequestTooLargeException"] {"Message":"Request Entity Too Large"}"#]]
+        .assert_eq(&short(&too_large));
+
+    // Reserved concurrency 0 deactivates the URL: 429 until it goes.
+    client
+        .put_function_concurrency()
+        .function_name("web")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"429 ["TooManyRequestsException"] {"Message":"Rate Exceeded."}"#]]
+        .assert_eq(&short(&anonymous().await));
+    client
+        .delete_function_concurrency()
+        .function_name("web")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous().await.status, 200);
 
     // A URL id nobody has is refused like a denied one.
     let unknown = send(
