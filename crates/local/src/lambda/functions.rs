@@ -651,17 +651,14 @@ pub fn get(
     } else {
         "lambda:GetFunctionConfiguration"
     };
-    let called = called_arn(&arn, qualifier.as_deref());
-    super::permissions::authorize_on_function(
+    let (_, target) = super::permissions::authorize_called(
         cloud,
         caller,
         &key,
+        &arn,
         qualifier.as_deref(),
         action,
-        &called,
-        &[],
     )?;
-    let target = super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())?;
     let configuration = super::versions::qualified_configuration_json(&target);
     let body = if with_code {
         // AWS gives a presigned S3 URL in Code.Location; this cloud has no

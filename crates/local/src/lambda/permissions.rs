@@ -407,6 +407,24 @@ fn resource_revision(
     super::versions::qualified(cloud, key, arn, qualifier).map(|target| target.function.revision_id)
 }
 
+/// Authorizes `action` on the function, version or alias that `arn` and
+/// `qualifier` call, with that one's function policy as the resource policy,
+/// then finds what they name: the two steps, in AWS's order, of every
+/// operation on one function. Answers the ARN as called with its target.
+pub(crate) fn authorize_called(
+    cloud: &Cloud,
+    caller: &Caller,
+    key: &FunctionKey,
+    arn: &str,
+    qualifier: Option<&str>,
+    action: &str,
+) -> Result<(String, super::versions::QualifiedFunction), ApiError> {
+    let called = called_arn(arn, qualifier);
+    authorize_on_function(cloud, caller, key, qualifier, action, &called, &[])?;
+    let target = super::versions::qualified(cloud, key, arn, qualifier)?;
+    Ok((called, target))
+}
+
 /// Resolves the function and qualifier of a policy request and checks that
 /// the function (and its version or alias) exists.
 fn resolve_existing(
@@ -419,17 +437,7 @@ fn resolve_existing(
 ) -> Result<(FunctionKey, String, Option<String>), ApiError> {
     let (key, arn, qualifier) = resolve_qualified(caller, region, given, qualifier)?;
     let qualifier = slot_qualifier(qualifier.as_deref());
-    let called = called_arn(&arn, qualifier.as_deref());
-    authorize_on_function(
-        cloud,
-        caller,
-        &key,
-        qualifier.as_deref(),
-        action,
-        &called,
-        &[],
-    )?;
-    super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())?;
+    authorize_called(cloud, caller, &key, &arn, qualifier.as_deref(), action)?;
     Ok((key, arn, qualifier))
 }
 

@@ -17,7 +17,7 @@
 
 use super::functions::{FunctionKey, called_arn, resolve_qualified};
 use super::json_reply;
-use super::permissions::authorize_on_function;
+use super::permissions::{authorize_called, authorize_on_function};
 use crate::clock;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -209,17 +209,7 @@ fn resolve_url_target(
             ));
         }
     }
-    let called = called_arn(&arn, qualifier.as_deref());
-    authorize_on_function(
-        cloud,
-        caller,
-        &key,
-        qualifier.as_deref(),
-        action,
-        &called,
-        &[],
-    )?;
-    super::versions::qualified(cloud, &key, &arn, qualifier.as_deref())?;
+    let (called, _) = authorize_called(cloud, caller, &key, &arn, qualifier.as_deref(), action)?;
     Ok((key, called, qualifier))
 }
 
