@@ -81,6 +81,13 @@ impl EventInvokeConfigRegistry {
     pub fn forget(&self, key: &FunctionKey) {
         lock(&self.configs).retain(|(function, _), _| function != key);
     }
+
+    /// Forgets the settings of one version or alias of `key` (it is
+    /// deleted), so that an alias or version made again later under the
+    /// same name starts without them, as on AWS.
+    pub fn forget_qualifier(&self, key: &FunctionKey, qualifier: &str) {
+        lock(&self.configs).remove(&(key.clone(), qualifier.to_owned()));
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

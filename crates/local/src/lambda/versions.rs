@@ -246,6 +246,7 @@ pub(crate) fn delete_version(
     *slot = None;
     drop(versions);
     super::permissions::forget(cloud, key, Some(version));
+    cloud.event_invoke_configs.forget_qualifier(key, version);
     Ok(json_reply(204, ""))
 }
 
@@ -454,5 +455,6 @@ pub fn delete_alias(
     lock(&cloud.functions.aliases).remove(&(key.clone(), name.to_owned()));
     super::permissions::forget(cloud, &key, Some(name));
     super::urls::forget(cloud, &key, Some(name));
+    cloud.event_invoke_configs.forget_qualifier(&key, name);
     Ok(json_reply(204, ""))
 }

@@ -951,6 +951,84 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
 }
 
 #[tokio::test]
+async fn event_invoke_configs_go_with_their_alias_or_version() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+    for stage in ["one", "two"] {
+        client
+            .update_function_configuration()
+            .function_name("tester")
+            .environment(Environment::builder().variables("STAGE", stage).build())
+            .send()
+            .await
+            .unwrap();
+        client
+            .publish_version()
+            .function_name("tester")
+            .send()
+            .await
+            .unwrap();
+    }
+    let alias = |version: &'static str| {
+        client
+            .create_alias()
+            .function_name("tester")
+            .name("live")
+            .function_version(version)
+            .send()
+    };
+    alias("1").await.unwrap();
+    for qualifier in ["live", "2"] {
+        client
+            .put_function_event_invoke_config()
+            .function_name("tester")
+            .qualifier(qualifier)
+            .maximum_retry_attempts(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .delete_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_function()
+        .function_name("tester")
+        .qualifier("2")
+        .send()
+        .await
+        .unwrap();
+    // An alias made again under the same name starts without settings.
+    alias("1").await.unwrap();
+    let of_new_alias = client
+        .get_function_event_invoke_config()
+        .function_name("tester")
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:live doesn't have an EventInvokeConfig"]
+        .assert_eq(&describe(&of_new_alias));
+    let listed = client
+        .list_function_event_invoke_configs()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.function_event_invoke_configs(),
+        [],
+        "the deleted alias's and version's settings are gone"
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn event_invocations_follow_their_settings_and_reach_their_queues() {
     let cloud = start().await;
     let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
