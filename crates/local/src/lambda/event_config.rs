@@ -11,7 +11,9 @@
 //! `MaximumEventAgeInSeconds` (60 to 21,600; six hours when not set) is
 //! dropped instead of tried; an invocation throttled by the function's
 //! reserved concurrency waits for a free slot (not counted as a retry) as
-//! long as the event is young enough. When the event fails for good
+//! long as the event is young enough, except that a function reserved at 0
+//! takes no event: it goes to the on-failure destination unrun, as
+//! `RetriesExhausted`, without retries, as Lambda documents. When the event fails for good
 //! (`RetriesExhausted`, `EventAgeExceeded`) its invocation record goes to
 //! an `OnFailure` SQS queue, and after a success to an `OnSuccess` SQS
 //! queue, sent as the execution role, in the shape Lambda sends. Lambda,
@@ -474,25 +476,33 @@ pub async fn run_event(
         // A throttled try waits for a slot; it is no retry.
         let slot = loop {
             if too_old(&cloud) {
-                break None;
+                break Err("EventAgeExceeded");
+            }
+            // Reserved at 0: the event goes to the on-failure destination
+            // at once, without retries, as Lambda documents.
+            if cloud.concurrency.reserved(&key) == Some(0) {
+                break Err("RetriesExhausted");
             }
             match cloud.concurrency.try_start(&key) {
-                Ok(slot) => break Some(slot),
+                Ok(slot) => break Ok(slot),
                 Err(_) => tokio::time::sleep(WAIT_STEP).await,
             }
         };
-        let Some(slot) = slot else {
-            send_record(
-                &cloud,
-                &key,
-                &target,
-                &config.on_failure,
-                "EventAgeExceeded",
-                invocations,
-                &payload,
-                last_failure.as_ref(),
-            );
-            return invocations;
+        let slot = match slot {
+            Ok(slot) => slot,
+            Err(condition) => {
+                send_record(
+                    &cloud,
+                    &key,
+                    &target,
+                    &config.on_failure,
+                    condition,
+                    invocations,
+                    &payload,
+                    last_failure.as_ref(),
+                );
+                return invocations;
+            }
         };
         invocations = invocations.saturating_add(1);
         let outcome = cloud

@@ -8,8 +8,10 @@
 //! then two minutes later, if it fails, unless the function's asynchronous
 //! invocation settings say otherwise); `DryRun` checks access and answers 204.
 //! Invocations take a concurrency slot ([`super::concurrency`]): a
-//! synchronous one beyond the function's reservation, and an `Event` one of
-//! a function reserved at 0, are answered 429 TooManyRequestsException.
+//! synchronous one beyond the function's reservation is answered 429
+//! TooManyRequestsException; an `Event` one is always queued (202), and
+//! waits for a slot or, for a function reserved at 0, goes unrun to the
+//! on-failure destination.
 //! `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
 //! `X-Amz-Client-Context` (base64 JSON) reaches the runtime of a
@@ -167,11 +169,8 @@ async fn invoke(
             Ok(reply)
         }
         "Event" => {
-            // A function reserved at 0 takes no event at all; otherwise the
-            // event waits in the queue for a free slot.
-            if cloud.concurrency.reserved(&key) == Some(0) {
-                return Err(Throttle::Reserved.to_api_error());
-            }
+            // Queued even for a function reserved at 0: `run_event` sends
+            // such an event to the on-failure destination, unrun.
             let invoked = qualifier.unwrap_or_else(|| "$LATEST".to_owned());
             tokio::spawn(super::event_config::run_event(
                 Arc::clone(cloud),

@@ -610,12 +610,27 @@ async fn invocations_beyond_the_reservation_are_throttled() {
     let sync = invoke(json!({"action": "echo"}), InvocationType::RequestResponse)
         .await
         .unwrap_err();
+    expect!["TooManyRequestsException: Rate Exceeded. (Some(ReservedFunctionConcurrentInvocationLimitExceeded), status 429)"].assert_eq(&throttle_of(&sync));
+    // An event is accepted, and goes unrun to the on-failure destination
+    // without retries, as Lambda documents for a function reserved at 0.
+    let (failures_url, failures_arn) = queue_for_role(&cloud, "failures").await;
+    client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&failures_arn).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let event = invoke(json!({"action": "echo"}), InvocationType::Event)
         .await
-        .unwrap_err();
-    expect![[r#"
-        TooManyRequestsException: Rate Exceeded. (Some(ReservedFunctionConcurrentInvocationLimitExceeded), status 429)
-        TooManyRequestsException: Rate Exceeded. (Some(ReservedFunctionConcurrentInvocationLimitExceeded), status 429)"#]].assert_eq(&format!("{}\n{}", throttle_of(&sync), throttle_of(&event)));
+        .unwrap();
+    assert_eq!(event.status_code(), 202);
+    let record = next_record(&cloud, &failures_url, "the unrun event's record").await;
+    expect![[r#"{"requestContext":{"approximateInvokeCount":0,"condition":"RetriesExhausted","functionArn":"arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST","requestId":"<varies>"},"requestPayload":{"action":"echo"},"timestamp":"<varies>","version":"1.0"}"#]].assert_eq(&record_shape(&record));
     assert!(
         !cloud
             .function_logs(A, REGION, "tester")
