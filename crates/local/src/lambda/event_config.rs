@@ -442,14 +442,16 @@ async fn wait_on_resource_clock(cloud: &Cloud, due_millis: u64) {
 
 /// One `Event` invocation of `target` (the function `key` as invoked with
 /// `qualifier`), run to its end under the settings of that qualifier:
-/// tries, the event's age, throttling, destinations. Returns how many
-/// times the function ran.
+/// tries, the event's age, throttling, destinations. Every try runs under
+/// `request_id` (the id Invoke answered), which the invocation record
+/// names too. Returns how many times the function ran.
 pub async fn run_event(
     cloud: Arc<Cloud>,
     key: FunctionKey,
     qualifier: String,
     target: QualifiedFunction,
     payload: Bytes,
+    request_id: String,
 ) -> u32 {
     let config = cloud
         .event_invoke_configs
@@ -497,6 +499,7 @@ pub async fn run_event(
                     &target,
                     &config.on_failure,
                     condition,
+                    &request_id,
                     invocations,
                     &payload,
                     last_failure.as_ref(),
@@ -507,7 +510,14 @@ pub async fn run_event(
         invocations = invocations.saturating_add(1);
         let outcome = cloud
             .executor
-            .invoke(&cloud, &key, &target, payload.clone(), None)
+            .invoke_as(
+                &cloud,
+                &key,
+                &target,
+                payload.clone(),
+                None,
+                request_id.clone(),
+            )
             .await;
         drop(slot);
         match outcome {
@@ -518,6 +528,7 @@ pub async fn run_event(
                     &target,
                     &config.on_success,
                     "Success",
+                    &request_id,
                     invocations,
                     &payload,
                     Some(&result),
@@ -532,7 +543,7 @@ pub async fn run_event(
                             .to_string(),
                     ),
                     function_error: Some("Unhandled"),
-                    request_id: super::executor::uuid(&cloud),
+                    request_id: request_id.clone(),
                     log_tail: Vec::new(),
                 });
             }
@@ -544,6 +555,7 @@ pub async fn run_event(
         &target,
         &config.on_failure,
         "RetriesExhausted",
+        &request_id,
         invocations,
         &payload,
         last_failure.as_ref(),
@@ -562,6 +574,7 @@ fn send_record(
     target: &QualifiedFunction,
     destination: &Option<String>,
     condition: &str,
+    request_id: &str,
     invocations: u32,
     payload: &Bytes,
     result: Option<&super::executor::InvocationResult>,
@@ -580,7 +593,7 @@ fn send_record(
         "version": "1.0",
         "timestamp": clock::iso8601(cloud.clock.now_millis()),
         "requestContext": {
-            "requestId": result.map_or_else(|| super::executor::uuid(cloud), |r| r.request_id.clone()),
+            "requestId": request_id,
             "functionArn": qualified_arn(target),
             "condition": condition,
             "approximateInvokeCount": invocations,

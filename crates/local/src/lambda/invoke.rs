@@ -1,6 +1,9 @@
 //! Invoke (`POST /2015-03-31/functions/NAME/invocations`), answered off the
 //! synchronous router because it waits for the function's process.
 //!
+//! The request id answered (`x-amzn-RequestId`) is the one the function
+//! runs under; every try of an `Event` runs under the same one.
+//!
 //! `X-Amz-Invocation-Type`: `RequestResponse` (default) waits and answers
 //! the function's payload, with `X-Amz-Function-Error: Unhandled` and the
 //! error document when it failed; `Event` queues the invocation and answers
@@ -172,15 +175,20 @@ async fn invoke(
             // Queued even for a function reserved at 0: `run_event` sends
             // such an event to the on-failure destination, unrun.
             let invoked = qualifier.unwrap_or_else(|| "$LATEST".to_owned());
+            // The event's id, answered here, is the one every try runs
+            // under and its invocation record names.
+            let request_id = super::executor::uuid(cloud);
             tokio::spawn(super::event_config::run_event(
                 Arc::clone(cloud),
                 key,
                 invoked,
                 target,
                 payload,
+                request_id.clone(),
             ));
             let mut reply = json_reply(202, "");
             reply.headers.push(executed_version);
+            reply.headers.push(("x-amzn-requestid", request_id));
             Ok(reply)
         }
         _ => {
@@ -207,6 +215,8 @@ async fn invoke(
             drop(slot);
             let mut reply = json_reply(200, result.payload);
             reply.headers.push(executed_version);
+            // The id the function saw is the one Invoke answers.
+            reply.headers.push(("x-amzn-requestid", result.request_id));
             if let Some(kind) = result.function_error {
                 reply
                     .headers

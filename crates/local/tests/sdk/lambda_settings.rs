@@ -966,6 +966,70 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
 }
 
 #[tokio::test]
+async fn an_invocation_keeps_the_request_id_invoke_answered() {
+    use aws_sdk_lambda::operation::RequestId;
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 10, &[]).await;
+    let (failures_url, failures_arn) = queue_for_role(&cloud, "failures").await;
+    client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .maximum_retry_attempts(1)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&failures_arn).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let starts_of = |cloud: &RunningCloud, id: &str| {
+        let start = format!("START RequestId: {id} ");
+        cloud
+            .function_logs(A, REGION, "tester")
+            .iter()
+            .filter(|l| l.starts_with(&start))
+            .count()
+    };
+    let synchronous = client
+        .invoke()
+        .function_name("tester")
+        .payload(Blob::new(json!({"action": "echo"}).to_string()))
+        .send()
+        .await
+        .unwrap();
+    let id = synchronous.request_id().unwrap().to_owned();
+    assert_eq!(starts_of(&cloud, &id), 1, "the function ran under {id}");
+
+    let queued = client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            json!({"action": "fail", "message": "twice"}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let id = queued.request_id().unwrap().to_owned();
+    // The synchronous invocation's end, then the first try's.
+    wait_for_log(&cloud, "the first try to end", |log| {
+        log.iter()
+            .filter(|l| l.starts_with("END RequestId: "))
+            .count()
+            == 2
+    })
+    .await;
+    cloud.advance_clock(Duration::from_secs(61));
+    let record = next_record(&cloud, &failures_url, "the failure record").await;
+    assert_eq!(record["requestContext"]["requestId"], json!(id));
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], json!(2));
+    assert_eq!(starts_of(&cloud, &id), 2, "both tries ran under {id}");
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn event_invoke_configs_go_with_their_alias_or_version() {
     let cloud = start().await;
     let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
