@@ -17,8 +17,9 @@
 //! (`RetriesExhausted`, `EventAgeExceeded`) its invocation record goes to
 //! an `OnFailure` SQS queue, and after a success to an `OnSuccess` SQS
 //! queue, sent as the execution role, in the shape Lambda sends. Lambda,
-//! SNS and EventBridge destinations are checked and stored but nothing is
-//! sent to them. The settings of the qualifier as invoked apply (an alias's
+//! SNS, EventBridge and (on failure only) S3 destinations are checked and
+//! stored but nothing is sent to them. A destination given as `""` names
+//! none: UpdateFunctionEventInvokeConfig removes one that way. The settings of the qualifier as invoked apply (an alias's
 //! own, or `$LATEST`'s for an unqualified call).
 
 use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
@@ -152,40 +153,45 @@ fn check_event_age(value: i64) -> Result<u32, ApiError> {
 }
 
 /// The kinds of destination asynchronous invocations accept, as the
-/// service part of their ARN.
+/// service part of their ARN: an SQS queue, SNS topic, Lambda function or
+/// EventBridge bus of a region and account, or an S3 bucket (whose ARN
+/// names neither).
 fn destination_service(arn: &str) -> Option<&str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ["arn", partition, service, region, account, resource] = parts.as_slice() else {
         return None;
     };
-    let well_formed = partition.starts_with("aws")
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !resource.is_empty();
+    let regional =
+        !region.is_empty() && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
     let resource_fits = match *service {
-        "sqs" | "sns" => !resource.contains(':') && !resource.contains('/'),
-        "lambda" => resource.starts_with("function:"),
-        "events" => resource.starts_with("event-bus/"),
+        "sqs" | "sns" => regional && !resource.contains(':') && !resource.contains('/'),
+        "lambda" => regional && resource.starts_with("function:"),
+        "events" => regional && resource.starts_with("event-bus/"),
+        "s3" => region.is_empty() && account.is_empty() && !resource.contains('/'),
         _ => false,
     };
-    (well_formed && resource_fits).then_some(*service)
+    (partition.starts_with("aws") && !resource.is_empty() && resource_fits).then_some(*service)
 }
 
-/// Checks a destination: an ARN of an SQS queue, SNS topic, Lambda function
-/// or EventBridge bus; for a queue, the execution role must be allowed to
-/// send to it, as Lambda checks.
+/// Checks a destination (`on_success`: of successful invocations): an ARN
+/// of an SQS queue, SNS topic, Lambda function or EventBridge bus, or, for
+/// failures only, an S3 bucket; for a queue, the execution role must be
+/// allowed to send to it, as Lambda checks.
 fn check_destination(
     cloud: &Cloud,
     function: &FunctionKey,
     role: &str,
     arn: &str,
+    on_success: bool,
 ) -> Result<(), ApiError> {
     let invalid =
         |message: String| ApiError::new(ErrorCode::InvalidParameterValueException, message);
     match destination_service(arn) {
         None => Err(invalid(format!(
-            "The destination ARN {arn} is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function or an EventBridge event bus"
+            "The destination ARN {arn} is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function, an EventBridge event bus or, on failure only, an S3 bucket"
+        ))),
+        Some("s3") if on_success => Err(invalid(format!(
+            "The destination ARN {arn} is invalid: an S3 bucket is supported only as an on-failure destination"
         ))),
         Some("sqs") => {
             let allowed = super::mappings::role_caller(cloud, function, role)
@@ -286,10 +292,19 @@ pub fn put(
     };
     let (key, arn, qualifier, function) = target(cloud, caller, region, given, qualifier, action)?;
     let destinations = input.destination_config.unwrap_or_default();
-    let on_success = destinations.on_success.and_then(|d| d.destination);
-    let on_failure = destinations.on_failure.and_then(|d| d.destination);
-    for destination in [&on_success, &on_failure].into_iter().flatten() {
-        check_destination(cloud, &key, &function.function.role, destination)?;
+    // `None`: not given; `Some(None)`: given as "" (the model's pattern
+    // allows it), which names no destination and so removes one.
+    let given = |destination: Option<DestinationInput>| {
+        destination
+            .and_then(|d| d.destination)
+            .map(|arn| Some(arn).filter(|arn| !arn.is_empty()))
+    };
+    let on_success = given(destinations.on_success);
+    let on_failure = given(destinations.on_failure);
+    for (destination, success) in [(&on_success, true), (&on_failure, false)] {
+        if let Some(Some(arn)) = destination {
+            check_destination(cloud, &key, &function.function.role, arn, success)?;
+        }
     }
     let now = cloud.clock.now_millis();
     let mut configs = lock(&cloud.event_invoke_configs.configs);
@@ -298,8 +313,8 @@ pub fn put(
         EventInvokeConfig {
             maximum_retry_attempts: retries,
             maximum_event_age_seconds: age,
-            on_success,
-            on_failure,
+            on_success: on_success.flatten(),
+            on_failure: on_failure.flatten(),
             last_modified_millis: now,
         }
     } else {
@@ -313,10 +328,10 @@ pub fn put(
         if age.is_some() {
             config.maximum_event_age_seconds = age;
         }
-        if on_success.is_some() {
+        if let Some(on_success) = on_success {
             config.on_success = on_success;
         }
-        if on_failure.is_some() {
+        if let Some(on_failure) = on_failure {
             config.on_failure = on_failure;
         }
         config.last_modified_millis = now;
@@ -668,6 +683,7 @@ mod tests {
             "arn:aws:lambda:eu-west-1:111111111111:function:next",
             "arn:aws:events:eu-west-1:111111111111:event-bus/default",
             "arn:aws:s3:::bucket",
+            "arn:aws:s3:eu-west-1:111111111111:bucket",
             "arn:aws:sqs:eu-west-1:1111:failures",
             "arn:aws:lambda:eu-west-1:111111111111:layer:x",
             "not an arn",
@@ -682,6 +698,7 @@ mod tests {
                 Some("sns"),
                 Some("lambda"),
                 Some("events"),
+                Some("s3"),
                 None,
                 None,
                 None,

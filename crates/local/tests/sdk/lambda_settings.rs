@@ -901,11 +901,27 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
     let bad_destination = client
         .put_function_event_invoke_config()
         .function_name("tester")
-        .destination_config(on_failure("arn:aws:s3:::bucket"))
+        .destination_config(on_failure("arn:aws:s3:eu-west-1:111111111111:bucket"))
         .send()
         .await
         .unwrap_err();
     errors.push(describe(&bad_destination));
+    let bucket_on_success = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(
+            DestinationConfig::builder()
+                .on_success(
+                    OnSuccess::builder()
+                        .destination("arn:aws:s3:::bucket")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&bucket_on_success));
     let none_for_version = client
         .get_function_event_invoke_config()
         .function_name("tester")
@@ -956,12 +972,65 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
         InvalidParameterValueException: The provided execution role does not have permissions to call SendMessage on SQS
         ValidationException: 1 validation error detected: Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2
         ValidationException: 1 validation error detected: Value '59' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 60
-        InvalidParameterValueException: The destination ARN arn:aws:s3:::bucket is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function or an EventBridge event bus
+        InvalidParameterValueException: The destination ARN arn:aws:s3:eu-west-1:111111111111:bucket is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function, an EventBridge event bus or, on failure only, an S3 bucket
+        InvalidParameterValueException: The destination ARN arn:aws:s3:::bucket is invalid: an S3 bucket is supported only as an on-failure destination
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:absent
         AccessDeniedException: User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:GetFunctionEventInvokeConfig on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no resource-based policy allows the lambda:GetFunctionEventInvokeConfig action
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST doesn't have an EventInvokeConfig"#]].assert_eq(&errors.join("\n"));
+
+    // An S3 bucket takes failures; an empty destination, which the model
+    // allows, names none: an update that gives one removes the destination.
+    let bucket = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(on_failure("arn:aws:s3:::bucket"))
+        .send()
+        .await
+        .unwrap();
+    let removed = client
+        .update_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(on_failure(""))
+        .send()
+        .await
+        .unwrap();
+    let put_empty = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .qualifier("1")
+        .destination_config(on_failure(""))
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"
+        arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST retries=None age=None on_failure=Some("arn:aws:s3:::bucket") on_success=None
+        arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST retries=None age=None on_failure=None on_success=None
+        arn:aws:lambda:eu-west-1:111111111111:function:tester:1 retries=None age=None on_failure=None on_success=None"#]]
+    .assert_eq(
+        &[
+            shape(
+                bucket.function_arn(),
+                bucket.maximum_retry_attempts(),
+                bucket.maximum_event_age_in_seconds(),
+                bucket.destination_config(),
+            ),
+            shape(
+                removed.function_arn(),
+                removed.maximum_retry_attempts(),
+                removed.maximum_event_age_in_seconds(),
+                removed.destination_config(),
+            ),
+            shape(
+                put_empty.function_arn(),
+                put_empty.maximum_retry_attempts(),
+                put_empty.maximum_event_age_in_seconds(),
+                put_empty.destination_config(),
+            ),
+        ]
+        .join("\n"),
+    );
     cloud.stop().await;
 }
 
