@@ -19,7 +19,9 @@
 //! queue, sent as the execution role, in the shape Lambda sends. Lambda,
 //! SNS, EventBridge and (on failure only) S3 destinations are checked and
 //! stored but nothing is sent to them. A destination given as `""` names
-//! none: UpdateFunctionEventInvokeConfig removes one that way. The settings of the qualifier as invoked apply (an alias's
+//! none: UpdateFunctionEventInvokeConfig removes one that way. A Put or
+//! Update setting nothing, and destinations off the model's pattern or of
+//! another kind, are refused with Lambda's errors. The settings of the qualifier as invoked apply (an alias's
 //! own, or `$LATEST`'s for an unqualified call).
 
 use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
@@ -173,41 +175,81 @@ fn destination_service(arn: &str) -> Option<&str> {
     (partition.starts_with("aws") && !resource.is_empty() && resource_fits).then_some(*service)
 }
 
-/// Checks a destination (`on_success`: of successful invocations): an ARN
-/// of an SQS queue, SNS topic, Lambda function or EventBridge bus, or, for
-/// failures only, an S3 bucket; for a queue, the execution role must be
-/// allowed to send to it, as Lambda checks.
-fn check_destination(
+/// Whether `arn` fits the model's `DestinationArn` pattern (an empty one
+/// is handled before): `arn:PARTITION:SERVICE:[REGION]:[ACCOUNT]:RESOURCE`.
+fn fits_destination_pattern(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", partition, service, region, account, _] = parts.as_slice() else {
+        return false;
+    };
+    let word = |text: &str| text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    partition.starts_with("aws")
+        && word(partition)
+        && !service.is_empty()
+        && word(service)
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && (account.is_empty()
+            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// Checks the destinations given (an SQS queue, SNS topic, Lambda function
+/// or EventBridge bus, or for failures only an S3 bucket), with Lambda's
+/// errors: one off the model's pattern is a ValidationException, one of
+/// another kind makes the whole configuration invalid, and the execution
+/// role must be allowed to send to a queue.
+fn check_destinations(
     cloud: &Cloud,
     function: &FunctionKey,
     role: &str,
-    arn: &str,
-    on_success: bool,
+    on_success: Option<&str>,
+    on_failure: Option<&str>,
 ) -> Result<(), ApiError> {
+    for (arn, member) in [(on_success, "onSuccess"), (on_failure, "onFailure")] {
+        if let Some(arn) = arn.filter(|arn| !fits_destination_pattern(arn)) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{arn}' at 'destinationConfig.{member}.destination' failed to satisfy constraint: Member must satisfy regular expression pattern: {DESTINATION_PATTERN}"
+            )));
+        }
+    }
     let invalid =
         |message: String| ApiError::new(ErrorCode::InvalidParameterValueException, message);
-    match destination_service(arn) {
-        None => Err(invalid(format!(
-            "The destination ARN {arn} is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function, an EventBridge event bus or, on failure only, an S3 bucket"
-        ))),
-        Some("s3") if on_success => Err(invalid(format!(
-            "The destination ARN {arn} is invalid: an S3 bucket is supported only as an on-failure destination"
-        ))),
-        Some("sqs") => {
-            let allowed = super::mappings::role_caller(cloud, function, role)
-                .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, arn));
-            if allowed {
-                Ok(())
-            } else {
-                Err(invalid(
-                    "The provided execution role does not have permissions to call SendMessage on SQS"
-                        .to_owned(),
-                ))
-            }
-        }
-        Some(_) => Ok(()),
+    let success_kind = on_success.map(destination_service);
+    let failure_kind = on_failure.map(destination_service);
+    let unsupported =
+        matches!(success_kind, Some(None | Some("s3"))) || matches!(failure_kind, Some(None));
+    if unsupported {
+        let part = |kind: &str, arn: Option<&str>| {
+            arn.map_or_else(
+                || "null".to_owned(),
+                |arn| format!("{kind}(destination={arn})"),
+            )
+        };
+        return Err(invalid(format!(
+            "The provided destination config DestinationConfig(onSuccess={}, onFailure={}) is invalid.",
+            part("OnSuccess", on_success),
+            part("OnFailure", on_failure)
+        )));
     }
+    for arn in [on_success, on_failure].into_iter().flatten() {
+        if destination_service(arn) != Some("sqs") {
+            continue;
+        }
+        let allowed = super::mappings::role_caller(cloud, function, role)
+            .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, arn));
+        if !allowed {
+            return Err(invalid(
+                "The provided execution role does not have permissions to call SendMessage on SQS"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(())
 }
+
+/// The model's pattern of a destination ARN, as validation errors quote it.
+const DESTINATION_PATTERN: &str = "^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)";
 
 /// The function and qualifier a request names, authorized for `action`
 /// and checked to exist; `(key, unqualified ARN, qualifier)`.
@@ -285,6 +327,15 @@ pub fn put(
         .maximum_event_age_in_seconds
         .map(check_event_age)
         .transpose()?;
+    if input.maximum_retry_attempts.is_none()
+        && input.maximum_event_age_in_seconds.is_none()
+        && input.destination_config.is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterValueException,
+            "You must specify at least one of error handling or destination setting.",
+        ));
+    }
     let action = if replace {
         "lambda:PutFunctionEventInvokeConfig"
     } else {
@@ -301,11 +352,13 @@ pub fn put(
     };
     let on_success = given(destinations.on_success);
     let on_failure = given(destinations.on_failure);
-    for (destination, success) in [(&on_success, true), (&on_failure, false)] {
-        if let Some(Some(arn)) = destination {
-            check_destination(cloud, &key, &function.function.role, arn, success)?;
-        }
-    }
+    check_destinations(
+        cloud,
+        &key,
+        &function.function.role,
+        on_success.clone().flatten().as_deref(),
+        on_failure.clone().flatten().as_deref(),
+    )?;
     let now = cloud.clock.now_millis();
     let mut configs = lock(&cloud.event_invoke_configs.configs);
     let slot = (key, qualifier.clone());

@@ -922,6 +922,21 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
         .await
         .unwrap_err();
     errors.push(describe(&bucket_on_success));
+    let not_an_arn = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(on_failure("failures"))
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&not_an_arn));
+    let nothing = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&nothing));
     let none_for_version = client
         .get_function_event_invoke_config()
         .function_name("tester")
@@ -972,8 +987,10 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
         InvalidParameterValueException: The provided execution role does not have permissions to call SendMessage on SQS
         ValidationException: 1 validation error detected: Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2
         ValidationException: 1 validation error detected: Value '59' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 60
-        InvalidParameterValueException: The destination ARN arn:aws:s3:eu-west-1:111111111111:bucket is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function, an EventBridge event bus or, on failure only, an S3 bucket
-        InvalidParameterValueException: The destination ARN arn:aws:s3:::bucket is invalid: an S3 bucket is supported only as an on-failure destination
+        InvalidParameterValueException: The provided destination config DestinationConfig(onSuccess=null, onFailure=OnFailure(destination=arn:aws:s3:eu-west-1:111111111111:bucket)) is invalid.
+        InvalidParameterValueException: The provided destination config DestinationConfig(onSuccess=OnSuccess(destination=arn:aws:s3:::bucket), onFailure=null) is invalid.
+        ValidationException: 1 validation error detected: Value 'failures' at 'destinationConfig.onFailure.destination' failed to satisfy constraint: Member must satisfy regular expression pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)
+        InvalidParameterValueException: You must specify at least one of error handling or destination setting.
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:absent
