@@ -197,8 +197,9 @@ fn fits_destination_pattern(arn: &str) -> bool {
 /// Checks the destinations given (an SQS queue, SNS topic, Lambda function
 /// or EventBridge bus, or for failures only an S3 bucket), with Lambda's
 /// errors: one off the model's pattern is a ValidationException, one of
-/// another kind makes the whole configuration invalid, and the execution
-/// role must be allowed to send to a queue.
+/// another kind makes the whole configuration invalid, a function must be
+/// another that exists, and the execution role must be allowed to send to
+/// a queue.
 fn check_destinations(
     cloud: &Cloud,
     function: &FunctionKey,
@@ -233,6 +234,27 @@ fn check_destinations(
         )));
     }
     for arn in [on_success, on_failure].into_iter().flatten() {
+        if destination_service(arn) == Some("lambda") {
+            // A function destination must exist, and be another function.
+            let parts: Vec<&str> = arn.split(':').collect();
+            let named = match parts.as_slice() {
+                [_, _, _, region, account, _, name, ..] => Some(FunctionKey {
+                    account: (*account).to_owned(),
+                    region: (*region).to_owned(),
+                    name: (*name).to_owned(),
+                }),
+                _ => None,
+            };
+            match named {
+                Some(named) if named == *function => {
+                    return Err(invalid(
+                        "You can't specify the function as a destination for itself.".to_owned(),
+                    ));
+                }
+                Some(named) if cloud.functions.get(&named).is_some() => {}
+                _ => return Err(invalid(format!("The destination ARN {arn} is invalid."))),
+            }
+        }
         if destination_service(arn) != Some("sqs") {
             continue;
         }

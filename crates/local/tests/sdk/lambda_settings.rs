@@ -937,6 +937,24 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
         .await
         .unwrap_err();
     errors.push(describe(&nothing));
+    for function in ["tester", "absent"] {
+        let refused = client
+            .put_function_event_invoke_config()
+            .function_name("tester")
+            .destination_config(
+                DestinationConfig::builder()
+                    .on_success(
+                        OnSuccess::builder()
+                            .destination(FUNCTION_ARN.replace("tester", function))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_err();
+        errors.push(describe(&refused));
+    }
     let none_for_version = client
         .get_function_event_invoke_config()
         .function_name("tester")
@@ -991,6 +1009,8 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
         InvalidParameterValueException: The provided destination config DestinationConfig(onSuccess=OnSuccess(destination=arn:aws:s3:::bucket), onFailure=null) is invalid.
         ValidationException: 1 validation error detected: Value 'failures' at 'destinationConfig.onFailure.destination' failed to satisfy constraint: Member must satisfy regular expression pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)
         InvalidParameterValueException: You must specify at least one of error handling or destination setting.
+        InvalidParameterValueException: You can't specify the function as a destination for itself.
+        InvalidParameterValueException: The destination ARN arn:aws:lambda:eu-west-1:111111111111:function:absent is invalid.
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:absent
