@@ -681,7 +681,7 @@ fn send_record(
     };
     let mut record = json!({
         "version": "1.0",
-        "timestamp": clock::iso8601(cloud.clock.now_millis()),
+        "timestamp": clock::iso8601_millis(cloud.clock.now_millis()),
         "requestContext": {
             "requestId": request_id,
             "functionArn": qualified_arn(target),

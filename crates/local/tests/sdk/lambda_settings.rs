@@ -2,7 +2,9 @@
 //! aws-sdk-lambda: UpdateAlias, tags, reserved concurrency (and its
 //! enforcement), account settings and asynchronous invocation settings.
 
-use crate::common::{A, B, Keys, REGION, describe, dynamodb, iam, lambda, root, sqs, start, sts};
+use crate::common::{
+    A, B, Keys, REGION, describe, dynamodb, iam, is_iso8601_millis, lambda, root, sqs, start, sts,
+};
 use crate::dynamodb::create_table;
 use crate::invoke::{deploy, test_function_zip};
 use crate::lambda::create_role;
@@ -743,6 +745,8 @@ async fn next_record(cloud: &RunningCloud, url: &str, what: &str) -> Value {
 
 /// An invocation record without what changes from run to run.
 fn record_shape(record: &Value) -> String {
+    let time = record["timestamp"].as_str().unwrap_or_default();
+    assert!(is_iso8601_millis(time), "timestamp: {time}");
     let mut record = record.clone();
     for pointer in ["/timestamp", "/requestContext/requestId"] {
         if let Some(value) = record.pointer_mut(pointer) {
