@@ -135,6 +135,25 @@ async fn an_alias_is_updated_under_its_revision() {
             .unwrap_err();
         errors.push(describe(&error));
     }
+    let long = client
+        .update_alias()
+        .function_name("tester")
+        .name("live")
+        .description("d".repeat(257))
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&long).replace(&"d".repeat(257), "d x 257"));
+    let long_new = client
+        .create_alias()
+        .function_name("tester")
+        .name("next")
+        .function_version("1")
+        .description("d".repeat(257))
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&long_new).replace(&"d".repeat(257), "d x 257"));
     let from_b = lambda(&cloud, &root(&cloud, B))
         .update_alias()
         .function_name(FUNCTION_ARN)
@@ -148,6 +167,8 @@ async fn an_alias_is_updated_under_its_revision() {
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:9
         ResourceNotFoundException: Alias not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:absent
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent
+        ValidationException: 1 validation error detected: Value 'd x 257' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256
+        ValidationException: 1 validation error detected: Value 'd x 257' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256
         AccessDeniedException: User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:UpdateAlias on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no resource-based policy allows the lambda:UpdateAlias action"#]].assert_eq(&errors.join("\n"));
     cloud.stop().await;
 }
