@@ -13,16 +13,17 @@
 //! reserved concurrency waits for a free slot (not counted as a retry) as
 //! long as the event is young enough, except that a function reserved at 0
 //! takes no event: it goes to the on-failure destination unrun, as
-//! `RetriesExhausted`, without retries, as Lambda documents. When the event fails for good
-//! (`RetriesExhausted`, `EventAgeExceeded`) its invocation record goes to
-//! an `OnFailure` SQS queue, and after a success to an `OnSuccess` SQS
-//! queue, sent as the execution role, in the shape Lambda sends. Lambda,
-//! SNS, EventBridge and (on failure only) S3 destinations are checked and
-//! stored but nothing is sent to them. A destination given as `""` names
-//! none: UpdateFunctionEventInvokeConfig removes one that way. A Put or
-//! Update setting nothing, and destinations off the model's pattern or of
-//! another kind, are refused with Lambda's errors. The settings of the qualifier as invoked apply (an alias's
-//! own, or `$LATEST`'s for an unqualified call).
+//! `RetriesExhausted`, without retries, as Lambda documents. When the event
+//! fails for good (`RetriesExhausted`, `EventAgeExceeded`) its invocation
+//! record goes to an `OnFailure` SQS queue, and after a success to an
+//! `OnSuccess` SQS queue, sent as the execution role, in the shape Lambda
+//! sends. Lambda, SNS, EventBridge and (on failure only) S3 destinations
+//! are checked and stored but nothing is sent to them. A destination given
+//! as `""` names none: UpdateFunctionEventInvokeConfig removes one that
+//! way. A Put or Update setting nothing, and destinations off the model's
+//! pattern or of another kind, are refused with Lambda's errors. The
+//! settings of the qualifier as invoked apply (an alias's own, or
+//! `$LATEST`'s for an unqualified call).
 
 use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
 use super::json_reply;
