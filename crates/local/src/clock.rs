@@ -98,6 +98,16 @@ pub fn iso8601(epoch_millis: u64) -> String {
     )
 }
 
+/// `2024-05-01T12:00:00.000Z`: ISO 8601 with milliseconds, as Lambda
+/// writes the times of the invocation records it sends to destinations.
+pub fn iso8601_millis(epoch_millis: u64) -> String {
+    let p = parts(epoch_millis);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        p.year, p.month, p.day, p.hour, p.minute, p.second, p.millis
+    )
+}
+
 /// `2024-05-01T12:00:00.000`: a DynamoDB stream label.
 pub fn stream_label(epoch_millis: u64) -> String {
     let p = parts(epoch_millis);

@@ -12,8 +12,9 @@
 //! takes a [`ConcurrencySlot`] for as long as it runs; a function with a
 //! reservation runs at most that many at once (0: never), and functions
 //! without one share what the reservations leave. An invocation that gets
-//! no slot is throttled ([`Throttle`]): Invoke answers 429
-//! TooManyRequestsException with its `Reason`.
+//! no slot is throttled ([`Throttle`]): a synchronous Invoke answers 429
+//! TooManyRequestsException with its `Reason`; an asynchronous one waits
+//! in its queue ([`super::event_config`]).
 
 use super::functions::{FunctionKey, resolve_authorized};
 use super::json_reply;

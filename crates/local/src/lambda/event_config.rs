@@ -11,13 +11,19 @@
 //! `MaximumEventAgeInSeconds` (60 to 21,600; six hours when not set) is
 //! dropped instead of tried; an invocation throttled by the function's
 //! reserved concurrency waits for a free slot (not counted as a retry) as
-//! long as the event is young enough. When the event fails for good
-//! (`RetriesExhausted`, `EventAgeExceeded`) its invocation record goes to
-//! an `OnFailure` SQS queue, and after a success to an `OnSuccess` SQS
-//! queue, sent as the execution role, in the shape Lambda sends. Lambda,
-//! SNS and EventBridge destinations are checked and stored but nothing is
-//! sent to them. The settings of the qualifier as invoked apply (an alias's
-//! own, or `$LATEST`'s for an unqualified call).
+//! long as the event is young enough, except that a function reserved at 0
+//! takes no event: it goes to the on-failure destination unrun, as
+//! `RetriesExhausted`, without retries, as Lambda documents. When the event
+//! fails for good (`RetriesExhausted`, `EventAgeExceeded`) its invocation
+//! record goes to an `OnFailure` SQS queue, and after a success to an
+//! `OnSuccess` SQS queue, sent as the execution role, in the shape Lambda
+//! sends. Lambda, SNS, EventBridge and (on failure only) S3 destinations
+//! are checked and stored but nothing is sent to them. A destination given
+//! as `""` names none: UpdateFunctionEventInvokeConfig removes one that
+//! way. A Put or Update setting nothing, and destinations off the model's
+//! pattern or of another kind, are refused with Lambda's errors. The
+//! settings of the qualifier as invoked apply (an alias's own, or
+//! `$LATEST`'s for an unqualified call).
 
 use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
 use super::json_reply;
@@ -81,6 +87,13 @@ impl EventInvokeConfigRegistry {
     pub fn forget(&self, key: &FunctionKey) {
         lock(&self.configs).retain(|(function, _), _| function != key);
     }
+
+    /// Forgets the settings of one version or alias of `key` (it is
+    /// deleted), so that an alias or version made again later under the
+    /// same name starts without them, as on AWS.
+    pub fn forget_qualifier(&self, key: &FunctionKey, qualifier: &str) {
+        lock(&self.configs).remove(&(key.clone(), qualifier.to_owned()));
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,56 +156,123 @@ fn check_event_age(value: i64) -> Result<u32, ApiError> {
 }
 
 /// The kinds of destination asynchronous invocations accept, as the
-/// service part of their ARN.
+/// service part of their ARN: an SQS queue, SNS topic, Lambda function or
+/// EventBridge bus of a region and account, or an S3 bucket (whose ARN
+/// names neither).
 fn destination_service(arn: &str) -> Option<&str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ["arn", partition, service, region, account, resource] = parts.as_slice() else {
         return None;
     };
-    let well_formed = partition.starts_with("aws")
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !resource.is_empty();
+    let regional =
+        !region.is_empty() && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
     let resource_fits = match *service {
-        "sqs" | "sns" => !resource.contains(':') && !resource.contains('/'),
-        "lambda" => resource.starts_with("function:"),
-        "events" => resource.starts_with("event-bus/"),
+        "sqs" | "sns" => regional && !resource.contains(':') && !resource.contains('/'),
+        "lambda" => regional && resource.starts_with("function:"),
+        "events" => regional && resource.starts_with("event-bus/"),
+        "s3" => region.is_empty() && account.is_empty() && !resource.contains('/'),
         _ => false,
     };
-    (well_formed && resource_fits).then_some(*service)
+    (partition.starts_with("aws") && !resource.is_empty() && resource_fits).then_some(*service)
 }
 
-/// Checks a destination: an ARN of an SQS queue, SNS topic, Lambda function
-/// or EventBridge bus; for a queue, the execution role must be allowed to
-/// send to it, as Lambda checks.
-fn check_destination(
+/// Whether `arn` fits the model's `DestinationArn` pattern (an empty one
+/// is handled before): `arn:PARTITION:SERVICE:[REGION]:[ACCOUNT]:RESOURCE`.
+fn fits_destination_pattern(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", partition, service, region, account, _] = parts.as_slice() else {
+        return false;
+    };
+    let word = |text: &str| text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    partition.starts_with("aws")
+        && word(partition)
+        && !service.is_empty()
+        && word(service)
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && (account.is_empty()
+            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// Checks the destinations given (an SQS queue, SNS topic, Lambda function
+/// or EventBridge bus, or for failures only an S3 bucket), with Lambda's
+/// errors: one off the model's pattern is a ValidationException, one of
+/// another kind makes the whole configuration invalid, a function must be
+/// another that exists, and the execution role must be allowed to send to
+/// a queue.
+fn check_destinations(
     cloud: &Cloud,
     function: &FunctionKey,
     role: &str,
-    arn: &str,
+    on_success: Option<&str>,
+    on_failure: Option<&str>,
 ) -> Result<(), ApiError> {
+    for (arn, member) in [(on_success, "onSuccess"), (on_failure, "onFailure")] {
+        if let Some(arn) = arn.filter(|arn| !fits_destination_pattern(arn)) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{arn}' at 'destinationConfig.{member}.destination' failed to satisfy constraint: Member must satisfy regular expression pattern: {DESTINATION_PATTERN}"
+            )));
+        }
+    }
     let invalid =
         |message: String| ApiError::new(ErrorCode::InvalidParameterValueException, message);
-    match destination_service(arn) {
-        None => Err(invalid(format!(
-            "The destination ARN {arn} is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function or an EventBridge event bus"
-        ))),
-        Some("sqs") => {
-            let allowed = super::mappings::role_caller(cloud, function, role)
-                .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, arn));
-            if allowed {
-                Ok(())
-            } else {
-                Err(invalid(
-                    "The provided execution role does not have permissions to call SendMessage on SQS"
-                        .to_owned(),
-                ))
+    let success_kind = on_success.map(destination_service);
+    let failure_kind = on_failure.map(destination_service);
+    let unsupported =
+        matches!(success_kind, Some(None | Some("s3"))) || matches!(failure_kind, Some(None));
+    if unsupported {
+        let part = |kind: &str, arn: Option<&str>| {
+            arn.map_or_else(
+                || "null".to_owned(),
+                |arn| format!("{kind}(destination={arn})"),
+            )
+        };
+        return Err(invalid(format!(
+            "The provided destination config DestinationConfig(onSuccess={}, onFailure={}) is invalid.",
+            part("OnSuccess", on_success),
+            part("OnFailure", on_failure)
+        )));
+    }
+    for arn in [on_success, on_failure].into_iter().flatten() {
+        if destination_service(arn) == Some("lambda") {
+            // A function destination must exist, and be another function.
+            let parts: Vec<&str> = arn.split(':').collect();
+            let named = match parts.as_slice() {
+                [_, _, _, region, account, _, name, ..] => Some(FunctionKey {
+                    account: (*account).to_owned(),
+                    region: (*region).to_owned(),
+                    name: (*name).to_owned(),
+                }),
+                _ => None,
+            };
+            match named {
+                Some(named) if named == *function => {
+                    return Err(invalid(
+                        "You can't specify the function as a destination for itself.".to_owned(),
+                    ));
+                }
+                Some(named) if cloud.functions.get(&named).is_some() => {}
+                _ => return Err(invalid(format!("The destination ARN {arn} is invalid."))),
             }
         }
-        Some(_) => Ok(()),
+        if destination_service(arn) != Some("sqs") {
+            continue;
+        }
+        let allowed = super::mappings::role_caller(cloud, function, role)
+            .is_some_and(|caller| crate::sqs::may_send(cloud, &caller, arn));
+        if !allowed {
+            return Err(invalid(
+                "The provided execution role does not have permissions to call SendMessage on SQS"
+                    .to_owned(),
+            ));
+        }
     }
+    Ok(())
 }
+
+/// The model's pattern of a destination ARN, as validation errors quote it.
+const DESTINATION_PATTERN: &str = "^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)";
 
 /// The function and qualifier a request names, authorized for `action`
 /// and checked to exist; `(key, unqualified ARN, qualifier)`.
@@ -270,6 +350,15 @@ pub fn put(
         .maximum_event_age_in_seconds
         .map(check_event_age)
         .transpose()?;
+    if input.maximum_retry_attempts.is_none()
+        && input.maximum_event_age_in_seconds.is_none()
+        && input.destination_config.is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterValueException,
+            "You must specify at least one of error handling or destination setting.",
+        ));
+    }
     let action = if replace {
         "lambda:PutFunctionEventInvokeConfig"
     } else {
@@ -277,11 +366,22 @@ pub fn put(
     };
     let (key, arn, qualifier, function) = target(cloud, caller, region, given, qualifier, action)?;
     let destinations = input.destination_config.unwrap_or_default();
-    let on_success = destinations.on_success.and_then(|d| d.destination);
-    let on_failure = destinations.on_failure.and_then(|d| d.destination);
-    for destination in [&on_success, &on_failure].into_iter().flatten() {
-        check_destination(cloud, &key, &function.function.role, destination)?;
-    }
+    // `None`: not given; `Some(None)`: given as "" (the model's pattern
+    // allows it), which names no destination and so removes one.
+    let given = |destination: Option<DestinationInput>| {
+        destination
+            .and_then(|d| d.destination)
+            .map(|arn| Some(arn).filter(|arn| !arn.is_empty()))
+    };
+    let on_success = given(destinations.on_success);
+    let on_failure = given(destinations.on_failure);
+    check_destinations(
+        cloud,
+        &key,
+        &function.function.role,
+        on_success.clone().flatten().as_deref(),
+        on_failure.clone().flatten().as_deref(),
+    )?;
     let now = cloud.clock.now_millis();
     let mut configs = lock(&cloud.event_invoke_configs.configs);
     let slot = (key, qualifier.clone());
@@ -289,8 +389,8 @@ pub fn put(
         EventInvokeConfig {
             maximum_retry_attempts: retries,
             maximum_event_age_seconds: age,
-            on_success,
-            on_failure,
+            on_success: on_success.flatten(),
+            on_failure: on_failure.flatten(),
             last_modified_millis: now,
         }
     } else {
@@ -304,10 +404,10 @@ pub fn put(
         if age.is_some() {
             config.maximum_event_age_seconds = age;
         }
-        if on_success.is_some() {
+        if let Some(on_success) = on_success {
             config.on_success = on_success;
         }
-        if on_failure.is_some() {
+        if let Some(on_failure) = on_failure {
             config.on_failure = on_failure;
         }
         config.last_modified_millis = now;
@@ -433,14 +533,16 @@ async fn wait_on_resource_clock(cloud: &Cloud, due_millis: u64) {
 
 /// One `Event` invocation of `target` (the function `key` as invoked with
 /// `qualifier`), run to its end under the settings of that qualifier:
-/// tries, the event's age, throttling, destinations. Returns how many
-/// times the function ran.
+/// tries, the event's age, throttling, destinations. Every try runs under
+/// `request_id` (the id Invoke answered), which the invocation record
+/// names too. Returns how many times the function ran.
 pub async fn run_event(
     cloud: Arc<Cloud>,
     key: FunctionKey,
     qualifier: String,
     target: QualifiedFunction,
     payload: Bytes,
+    request_id: String,
 ) -> u32 {
     let config = cloud
         .event_invoke_configs
@@ -467,30 +569,46 @@ pub async fn run_event(
         // A throttled try waits for a slot; it is no retry.
         let slot = loop {
             if too_old(&cloud) {
-                break None;
+                break Err("EventAgeExceeded");
+            }
+            // Reserved at 0: the event goes to the on-failure destination
+            // at once, without retries, as Lambda documents.
+            if cloud.concurrency.reserved(&key) == Some(0) {
+                break Err("RetriesExhausted");
             }
             match cloud.concurrency.try_start(&key) {
-                Ok(slot) => break Some(slot),
+                Ok(slot) => break Ok(slot),
                 Err(_) => tokio::time::sleep(WAIT_STEP).await,
             }
         };
-        let Some(slot) = slot else {
-            send_record(
-                &cloud,
-                &key,
-                &target,
-                &config.on_failure,
-                "EventAgeExceeded",
-                invocations,
-                &payload,
-                last_failure.as_ref(),
-            );
-            return invocations;
+        let slot = match slot {
+            Ok(slot) => slot,
+            Err(condition) => {
+                send_record(
+                    &cloud,
+                    &key,
+                    &target,
+                    &config.on_failure,
+                    condition,
+                    &request_id,
+                    invocations,
+                    &payload,
+                    last_failure.as_ref(),
+                );
+                return invocations;
+            }
         };
         invocations = invocations.saturating_add(1);
         let outcome = cloud
             .executor
-            .invoke(&cloud, &key, &target, payload.clone(), None)
+            .invoke_as(
+                &cloud,
+                &key,
+                &target,
+                payload.clone(),
+                None,
+                request_id.clone(),
+            )
             .await;
         drop(slot);
         match outcome {
@@ -501,6 +619,7 @@ pub async fn run_event(
                     &target,
                     &config.on_success,
                     "Success",
+                    &request_id,
                     invocations,
                     &payload,
                     Some(&result),
@@ -515,7 +634,7 @@ pub async fn run_event(
                             .to_string(),
                     ),
                     function_error: Some("Unhandled"),
-                    request_id: super::executor::uuid(&cloud),
+                    request_id: request_id.clone(),
                     log_tail: Vec::new(),
                 });
             }
@@ -527,6 +646,7 @@ pub async fn run_event(
         &target,
         &config.on_failure,
         "RetriesExhausted",
+        &request_id,
         invocations,
         &payload,
         last_failure.as_ref(),
@@ -545,6 +665,7 @@ fn send_record(
     target: &QualifiedFunction,
     destination: &Option<String>,
     condition: &str,
+    request_id: &str,
     invocations: u32,
     payload: &Bytes,
     result: Option<&super::executor::InvocationResult>,
@@ -561,9 +682,9 @@ fn send_record(
     };
     let mut record = json!({
         "version": "1.0",
-        "timestamp": clock::iso8601(cloud.clock.now_millis()),
+        "timestamp": clock::iso8601_millis(cloud.clock.now_millis()),
         "requestContext": {
-            "requestId": result.map_or_else(|| super::executor::uuid(cloud), |r| r.request_id.clone()),
+            "requestId": request_id,
             "functionArn": qualified_arn(target),
             "condition": condition,
             "approximateInvokeCount": invocations,
@@ -638,6 +759,7 @@ mod tests {
             "arn:aws:lambda:eu-west-1:111111111111:function:next",
             "arn:aws:events:eu-west-1:111111111111:event-bus/default",
             "arn:aws:s3:::bucket",
+            "arn:aws:s3:eu-west-1:111111111111:bucket",
             "arn:aws:sqs:eu-west-1:1111:failures",
             "arn:aws:lambda:eu-west-1:111111111111:layer:x",
             "not an arn",
@@ -652,6 +774,7 @@ mod tests {
                 Some("sns"),
                 Some("lambda"),
                 Some("events"),
+                Some("s3"),
                 None,
                 None,
                 None,

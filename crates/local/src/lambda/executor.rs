@@ -264,7 +264,8 @@ impl Executor {
     /// Runs one invocation of `target` (`$LATEST`, a version, or either by
     /// an alias) with `payload`, on an idle instance of that version or a
     /// new one; the runtime sees the ARN as invoked and `client_context`
-    /// (the decoded JSON of Invoke's `X-Amz-Client-Context`).
+    /// (the decoded JSON of Invoke's `X-Amz-Client-Context`), under a new
+    /// request id.
     pub async fn invoke(
         &self,
         cloud: &Cloud,
@@ -273,9 +274,23 @@ impl Executor {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<InvocationResult, ExecutorError> {
+        self.invoke_as(cloud, key, target, payload, client_context, uuid(cloud))
+            .await
+    }
+
+    /// [`Executor::invoke`] under the request id `request_id`: every try of
+    /// one asynchronous invocation runs under the id its Invoke answered.
+    pub async fn invoke_as(
+        &self,
+        cloud: &Cloud,
+        key: &FunctionKey,
+        target: &QualifiedFunction,
+        payload: Bytes,
+        client_context: Option<String>,
+        request_id: String,
+    ) -> Result<InvocationResult, ExecutorError> {
         let function = &target.function;
         let version = target.version.as_str();
-        let request_id = uuid(cloud);
         let reused = {
             let mut idle = lock(&self.idle);
             let pool = idle.entry(key.clone()).or_default();

@@ -1,6 +1,9 @@
 //! Invoke (`POST /2015-03-31/functions/NAME/invocations`), answered off the
 //! synchronous router because it waits for the function's process.
 //!
+//! The request id answered (`x-amzn-RequestId`) is the one the function
+//! runs under; every try of an `Event` runs under the same one.
+//!
 //! `X-Amz-Invocation-Type`: `RequestResponse` (default) waits and answers
 //! the function's payload, with `X-Amz-Function-Error: Unhandled` and the
 //! error document when it failed; `Event` queues the invocation and answers
@@ -8,8 +11,10 @@
 //! then two minutes later, if it fails, unless the function's asynchronous
 //! invocation settings say otherwise); `DryRun` checks access and answers 204.
 //! Invocations take a concurrency slot ([`super::concurrency`]): a
-//! synchronous one beyond the function's reservation, and an `Event` one of
-//! a function reserved at 0, are answered 429 TooManyRequestsException.
+//! synchronous one beyond the function's reservation is answered 429
+//! TooManyRequestsException; an `Event` one is always queued (202), and
+//! waits for a slot or, for a function reserved at 0, goes unrun to the
+//! on-failure destination.
 //! `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
 //! `X-Amz-Client-Context` (base64 JSON) reaches the runtime of a
@@ -167,21 +172,23 @@ async fn invoke(
             Ok(reply)
         }
         "Event" => {
-            // A function reserved at 0 takes no event at all; otherwise the
-            // event waits in the queue for a free slot.
-            if cloud.concurrency.reserved(&key) == Some(0) {
-                return Err(Throttle::Reserved.to_api_error());
-            }
+            // Queued even for a function reserved at 0: `run_event` sends
+            // such an event to the on-failure destination, unrun.
             let invoked = qualifier.unwrap_or_else(|| "$LATEST".to_owned());
+            // The event's id, answered here, is the one every try runs
+            // under and its invocation record names.
+            let request_id = super::executor::uuid(cloud);
             tokio::spawn(super::event_config::run_event(
                 Arc::clone(cloud),
                 key,
                 invoked,
                 target,
                 payload,
+                request_id.clone(),
             ));
             let mut reply = json_reply(202, "");
             reply.headers.push(executed_version);
+            reply.headers.push(("x-amzn-requestid", request_id));
             Ok(reply)
         }
         _ => {
@@ -208,6 +215,8 @@ async fn invoke(
             drop(slot);
             let mut reply = json_reply(200, result.payload);
             reply.headers.push(executed_version);
+            // The id the function saw is the one Invoke answers.
+            reply.headers.push(("x-amzn-requestid", result.request_id));
             if let Some(kind) = result.function_error {
                 reply
                     .headers

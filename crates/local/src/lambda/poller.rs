@@ -687,7 +687,7 @@ impl ShardPoll<'_> {
         let arrival = |record: Option<&Value>| {
             record
                 .and_then(|r| at(r, "/dynamodb/ApproximateCreationDateTime").as_f64())
-                .map(|seconds| crate::clock::iso8601((seconds * 1000.0) as u64))
+                .map(|seconds| crate::clock::iso8601_millis((seconds * 1000.0) as u64))
         };
         let metadata = json!({
             "requestContext": {
@@ -698,7 +698,7 @@ impl ShardPoll<'_> {
             },
             "responseContext": response_context,
             "version": "1.0",
-            "timestamp": crate::clock::iso8601(self.cloud.clock.now_millis()),
+            "timestamp": crate::clock::iso8601_millis(self.cloud.clock.now_millis()),
             "DDBStreamBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": sequences.first(),

@@ -246,6 +246,7 @@ pub(crate) fn delete_version(
     *slot = None;
     drop(versions);
     super::permissions::forget(cloud, key, Some(version));
+    cloud.event_invoke_configs.forget_qualifier(key, version);
     Ok(json_reply(204, ""))
 }
 
@@ -257,6 +258,21 @@ fn version_json(version: &PublishedVersion, arn: &str, number: usize) -> Value {
         object.insert("Description".to_owned(), json!(version.description));
     }
     configuration
+}
+
+/// The longest description of an alias, in characters (the model's).
+const MAX_ALIAS_DESCRIPTION_CHARS: usize = 256;
+
+/// Checks an alias's description against the model's length limit.
+fn check_alias_description(description: Option<&str>) -> Result<(), ApiError> {
+    match description {
+        Some(text) if text.chars().count() > MAX_ALIAS_DESCRIPTION_CHARS => {
+            Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{text}' at 'description' failed to satisfy constraint: Member must have length less than or equal to {MAX_ALIAS_DESCRIPTION_CHARS}"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,6 +302,7 @@ pub fn create_alias(
     body: &[u8],
 ) -> Result<Reply, ApiError> {
     let input: AliasInput = parse_json_body(body)?;
+    check_alias_description(input.description.as_deref())?;
     let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:CreateAlias")?;
     let name = input.name.unwrap_or_default();
     let valid_name = !name.is_empty()
@@ -340,6 +357,7 @@ pub fn update_alias(
     body: &[u8],
 ) -> Result<Reply, ApiError> {
     let input: UpdateAliasInput = parse_json_body(body)?;
+    check_alias_description(input.description.as_deref())?;
     let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:UpdateAlias")?;
     if cloud.functions.get(&key).is_none() {
         return Err(ApiError::not_found(format!("Function not found: {arn}")));
@@ -454,5 +472,6 @@ pub fn delete_alias(
     lock(&cloud.functions.aliases).remove(&(key.clone(), name.to_owned()));
     super::permissions::forget(cloud, &key, Some(name));
     super::urls::forget(cloud, &key, Some(name));
+    cloud.event_invoke_configs.forget_qualifier(&key, name);
     Ok(json_reply(204, ""))
 }

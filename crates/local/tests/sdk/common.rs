@@ -104,3 +104,18 @@ pub(crate) fn enabled_stream(view: StreamViewType) -> StreamSpecification {
         .build()
         .unwrap()
 }
+
+/// Whether `text` is an ISO 8601 time with milliseconds,
+/// `2019-11-14T18:16:05.568Z`, as Lambda's invocation records carry.
+pub(crate) fn is_iso8601_millis(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let shape = b"0000-00-00T00:00:00.000Z";
+    bytes.len() == shape.len()
+        && bytes.iter().zip(shape).all(|(b, s)| {
+            if *s == b'0' {
+                b.is_ascii_digit()
+            } else {
+                b == s
+            }
+        })
+}

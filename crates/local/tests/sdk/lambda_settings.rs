@@ -2,7 +2,9 @@
 //! aws-sdk-lambda: UpdateAlias, tags, reserved concurrency (and its
 //! enforcement), account settings and asynchronous invocation settings.
 
-use crate::common::{A, B, Keys, REGION, describe, dynamodb, iam, lambda, root, sqs, start, sts};
+use crate::common::{
+    A, B, Keys, REGION, describe, dynamodb, iam, is_iso8601_millis, lambda, root, sqs, start, sts,
+};
 use crate::dynamodb::create_table;
 use crate::invoke::{deploy, test_function_zip};
 use crate::lambda::create_role;
@@ -133,6 +135,25 @@ async fn an_alias_is_updated_under_its_revision() {
             .unwrap_err();
         errors.push(describe(&error));
     }
+    let long = client
+        .update_alias()
+        .function_name("tester")
+        .name("live")
+        .description("d".repeat(257))
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&long).replace(&"d".repeat(257), "d x 257"));
+    let long_new = client
+        .create_alias()
+        .function_name("tester")
+        .name("next")
+        .function_version("1")
+        .description("d".repeat(257))
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&long_new).replace(&"d".repeat(257), "d x 257"));
     let from_b = lambda(&cloud, &root(&cloud, B))
         .update_alias()
         .function_name(FUNCTION_ARN)
@@ -146,6 +167,8 @@ async fn an_alias_is_updated_under_its_revision() {
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:9
         ResourceNotFoundException: Alias not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:absent
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent
+        ValidationException: 1 validation error detected: Value 'd x 257' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256
+        ValidationException: 1 validation error detected: Value 'd x 257' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256
         AccessDeniedException: User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:UpdateAlias on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no resource-based policy allows the lambda:UpdateAlias action"#]].assert_eq(&errors.join("\n"));
     cloud.stop().await;
 }
@@ -610,12 +633,27 @@ async fn invocations_beyond_the_reservation_are_throttled() {
     let sync = invoke(json!({"action": "echo"}), InvocationType::RequestResponse)
         .await
         .unwrap_err();
+    expect!["TooManyRequestsException: Rate Exceeded. (Some(ReservedFunctionConcurrentInvocationLimitExceeded), status 429)"].assert_eq(&throttle_of(&sync));
+    // An event is accepted, and goes unrun to the on-failure destination
+    // without retries, as Lambda documents for a function reserved at 0.
+    let (failures_url, failures_arn) = queue_for_role(&cloud, "failures").await;
+    client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&failures_arn).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let event = invoke(json!({"action": "echo"}), InvocationType::Event)
         .await
-        .unwrap_err();
-    expect![[r#"
-        TooManyRequestsException: Rate Exceeded. (Some(ReservedFunctionConcurrentInvocationLimitExceeded), status 429)
-        TooManyRequestsException: Rate Exceeded. (Some(ReservedFunctionConcurrentInvocationLimitExceeded), status 429)"#]].assert_eq(&format!("{}\n{}", throttle_of(&sync), throttle_of(&event)));
+        .unwrap();
+    assert_eq!(event.status_code(), 202);
+    let record = next_record(&cloud, &failures_url, "the unrun event's record").await;
+    expect![[r#"{"requestContext":{"approximateInvokeCount":0,"condition":"RetriesExhausted","functionArn":"arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST","requestId":"<varies>"},"requestPayload":{"action":"echo"},"timestamp":"<varies>","version":"1.0"}"#]].assert_eq(&record_shape(&record));
     assert!(
         !cloud
             .function_logs(A, REGION, "tester")
@@ -728,6 +766,8 @@ async fn next_record(cloud: &RunningCloud, url: &str, what: &str) -> Value {
 
 /// An invocation record without what changes from run to run.
 fn record_shape(record: &Value) -> String {
+    let time = record["timestamp"].as_str().unwrap_or_default();
+    assert!(is_iso8601_millis(time), "timestamp: {time}");
     let mut record = record.clone();
     for pointer in ["/timestamp", "/requestContext/requestId"] {
         if let Some(value) = record.pointer_mut(pointer) {
@@ -886,11 +926,60 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
     let bad_destination = client
         .put_function_event_invoke_config()
         .function_name("tester")
-        .destination_config(on_failure("arn:aws:s3:::bucket"))
+        .destination_config(on_failure("arn:aws:s3:eu-west-1:111111111111:bucket"))
         .send()
         .await
         .unwrap_err();
     errors.push(describe(&bad_destination));
+    let bucket_on_success = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(
+            DestinationConfig::builder()
+                .on_success(
+                    OnSuccess::builder()
+                        .destination("arn:aws:s3:::bucket")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&bucket_on_success));
+    let not_an_arn = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(on_failure("failures"))
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&not_an_arn));
+    let nothing = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap_err();
+    errors.push(describe(&nothing));
+    for function in ["tester", "absent"] {
+        let refused = client
+            .put_function_event_invoke_config()
+            .function_name("tester")
+            .destination_config(
+                DestinationConfig::builder()
+                    .on_success(
+                        OnSuccess::builder()
+                            .destination(FUNCTION_ARN.replace("tester", function))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_err();
+        errors.push(describe(&refused));
+    }
     let none_for_version = client
         .get_function_event_invoke_config()
         .function_name("tester")
@@ -941,12 +1030,211 @@ async fn event_invoke_configs_are_kept_per_qualifier() {
         InvalidParameterValueException: The provided execution role does not have permissions to call SendMessage on SQS
         ValidationException: 1 validation error detected: Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2
         ValidationException: 1 validation error detected: Value '59' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 60
-        InvalidParameterValueException: The destination ARN arn:aws:s3:::bucket is invalid: expected the ARN of an SQS queue, an SNS topic, a Lambda function or an EventBridge event bus
+        InvalidParameterValueException: The provided destination config DestinationConfig(onSuccess=null, onFailure=OnFailure(destination=arn:aws:s3:eu-west-1:111111111111:bucket)) is invalid.
+        InvalidParameterValueException: The provided destination config DestinationConfig(onSuccess=OnSuccess(destination=arn:aws:s3:::bucket), onFailure=null) is invalid.
+        ValidationException: 1 validation error detected: Value 'failures' at 'destinationConfig.onFailure.destination' failed to satisfy constraint: Member must satisfy regular expression pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)
+        InvalidParameterValueException: You must specify at least one of error handling or destination setting.
+        InvalidParameterValueException: You can't specify the function as a destination for itself.
+        InvalidParameterValueException: The destination ARN arn:aws:lambda:eu-west-1:111111111111:function:absent is invalid.
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:1 doesn't have an EventInvokeConfig
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:tester:absent
         AccessDeniedException: User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:GetFunctionEventInvokeConfig on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no resource-based policy allows the lambda:GetFunctionEventInvokeConfig action
         ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST doesn't have an EventInvokeConfig"#]].assert_eq(&errors.join("\n"));
+
+    // An S3 bucket takes failures; an empty destination, which the model
+    // allows, names none: an update that gives one removes the destination.
+    let bucket = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(on_failure("arn:aws:s3:::bucket"))
+        .send()
+        .await
+        .unwrap();
+    let removed = client
+        .update_function_event_invoke_config()
+        .function_name("tester")
+        .destination_config(on_failure(""))
+        .send()
+        .await
+        .unwrap();
+    let put_empty = client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .qualifier("1")
+        .destination_config(on_failure(""))
+        .send()
+        .await
+        .unwrap();
+    expect![[r#"
+        arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST retries=None age=None on_failure=Some("arn:aws:s3:::bucket") on_success=None
+        arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST retries=None age=None on_failure=None on_success=None
+        arn:aws:lambda:eu-west-1:111111111111:function:tester:1 retries=None age=None on_failure=None on_success=None"#]]
+    .assert_eq(
+        &[
+            shape(
+                bucket.function_arn(),
+                bucket.maximum_retry_attempts(),
+                bucket.maximum_event_age_in_seconds(),
+                bucket.destination_config(),
+            ),
+            shape(
+                removed.function_arn(),
+                removed.maximum_retry_attempts(),
+                removed.maximum_event_age_in_seconds(),
+                removed.destination_config(),
+            ),
+            shape(
+                put_empty.function_arn(),
+                put_empty.maximum_retry_attempts(),
+                put_empty.maximum_event_age_in_seconds(),
+                put_empty.destination_config(),
+            ),
+        ]
+        .join("\n"),
+    );
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn an_invocation_keeps_the_request_id_invoke_answered() {
+    use aws_sdk_lambda::operation::RequestId;
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 10, &[]).await;
+    let (failures_url, failures_arn) = queue_for_role(&cloud, "failures").await;
+    client
+        .put_function_event_invoke_config()
+        .function_name("tester")
+        .maximum_retry_attempts(1)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(&failures_arn).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let starts_of = |cloud: &RunningCloud, id: &str| {
+        let start = format!("START RequestId: {id} ");
+        cloud
+            .function_logs(A, REGION, "tester")
+            .iter()
+            .filter(|l| l.starts_with(&start))
+            .count()
+    };
+    let synchronous = client
+        .invoke()
+        .function_name("tester")
+        .payload(Blob::new(json!({"action": "echo"}).to_string()))
+        .send()
+        .await
+        .unwrap();
+    let id = synchronous.request_id().unwrap().to_owned();
+    assert_eq!(starts_of(&cloud, &id), 1, "the function ran under {id}");
+
+    let queued = client
+        .invoke()
+        .function_name("tester")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            json!({"action": "fail", "message": "twice"}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let id = queued.request_id().unwrap().to_owned();
+    // The synchronous invocation's end, then the first try's.
+    wait_for_log(&cloud, "the first try to end", |log| {
+        log.iter()
+            .filter(|l| l.starts_with("END RequestId: "))
+            .count()
+            == 2
+    })
+    .await;
+    cloud.advance_clock(Duration::from_secs(61));
+    let record = next_record(&cloud, &failures_url, "the failure record").await;
+    assert_eq!(record["requestContext"]["requestId"], json!(id));
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], json!(2));
+    assert_eq!(starts_of(&cloud, &id), 2, "both tries ran under {id}");
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn event_invoke_configs_go_with_their_alias_or_version() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 3, &[]).await;
+    for stage in ["one", "two"] {
+        client
+            .update_function_configuration()
+            .function_name("tester")
+            .environment(Environment::builder().variables("STAGE", stage).build())
+            .send()
+            .await
+            .unwrap();
+        client
+            .publish_version()
+            .function_name("tester")
+            .send()
+            .await
+            .unwrap();
+    }
+    let alias = |version: &'static str| {
+        client
+            .create_alias()
+            .function_name("tester")
+            .name("live")
+            .function_version(version)
+            .send()
+    };
+    alias("1").await.unwrap();
+    for qualifier in ["live", "2"] {
+        client
+            .put_function_event_invoke_config()
+            .function_name("tester")
+            .qualifier(qualifier)
+            .maximum_retry_attempts(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .delete_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_function()
+        .function_name("tester")
+        .qualifier("2")
+        .send()
+        .await
+        .unwrap();
+    // An alias made again under the same name starts without settings.
+    alias("1").await.unwrap();
+    let of_new_alias = client
+        .get_function_event_invoke_config()
+        .function_name("tester")
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap_err();
+    expect!["ResourceNotFoundException: The function arn:aws:lambda:eu-west-1:111111111111:function:tester:live doesn't have an EventInvokeConfig"]
+        .assert_eq(&describe(&of_new_alias));
+    let listed = client
+        .list_function_event_invoke_configs()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.function_event_invoke_configs(),
+        [],
+        "the deleted alias's and version's settings are gone"
+    );
     cloud.stop().await;
 }
 

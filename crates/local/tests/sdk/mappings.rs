@@ -4,7 +4,8 @@
 //! stream policy removed and restored while the mapping runs.
 
 use crate::common::{
-    A, B, REGION, assert_describes_as, describe, dynamodb, iam, lambda, root, sqs, start, streams,
+    A, B, REGION, assert_describes_as, describe, dynamodb, iam, is_iso8601_millis, lambda, root,
+    sqs, start, streams,
 };
 use crate::dynamodb::create_table;
 use crate::invoke::deploy;
@@ -772,10 +773,16 @@ async fn a_batch_whose_retries_are_spent_goes_to_the_on_failure_queue() {
         "approximateArrivalOfLastRecord",
     ] {
         assert!(info[field].is_string(), "{field}: {info}");
+        if field.starts_with("approximateArrival") {
+            let time = info[field].as_str().unwrap_or_default();
+            assert!(is_iso8601_millis(time), "{field}: {time}");
+        }
         info[field] = field.into();
     }
     assert_eq!(info["streamArn"], stream.as_str());
     info["streamArn"] = "STREAM".into();
+    let time = body["timestamp"].as_str().unwrap_or_default();
+    assert!(is_iso8601_millis(time), "timestamp: {time}");
     for pointer in ["/requestContext/requestId", "/timestamp"] {
         let value = body.pointer_mut(pointer).unwrap();
         assert!(value.is_string(), "{pointer}");
