@@ -775,6 +775,7 @@ pub fn delete(
     cloud.lambda_tags.forget(&arn);
     cloud.concurrency.forget(&key);
     cloud.event_invoke_configs.forget(&key);
+    cloud.event_queue.drop_events(&key, None);
     match removed {
         Some(_) => Ok(json_reply(204, "")),
         None => Err(ApiError::not_found(format!("Function not found: {arn}"))),

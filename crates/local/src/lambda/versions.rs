@@ -247,6 +247,7 @@ pub(crate) fn delete_version(
     drop(versions);
     super::permissions::forget(cloud, key, Some(version));
     cloud.event_invoke_configs.forget_qualifier(key, version);
+    cloud.event_queue.drop_events(key, Some(version));
     Ok(json_reply(204, ""))
 }
 
@@ -473,5 +474,6 @@ pub fn delete_alias(
     super::permissions::forget(cloud, &key, Some(name));
     super::urls::forget(cloud, &key, Some(name));
     cloud.event_invoke_configs.forget_qualifier(&key, name);
+    cloud.event_queue.drop_events(&key, Some(name));
     Ok(json_reply(204, ""))
 }
