@@ -34,6 +34,7 @@
 
 use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
 use super::json_reply;
+use super::paging::Page;
 use super::versions::QualifiedFunction;
 use crate::authorize::authorize;
 use crate::clock;
@@ -572,42 +573,21 @@ pub fn list(
         None,
         "lambda:ListFunctionEventInvokeConfigs",
     )?;
-    let parameter = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let max_items = match parameter("MaxItems") {
-        None => 50,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n @ 1..=50) => n,
-            _ => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 50"
-                )));
-            }
-        },
-    };
-    let marker = parameter("Marker");
+    let page = Page::from_query(query, 50, 50)?;
     let configs = lock(&cloud.event_invoke_configs.configs);
-    let mine: Vec<(&String, &EventInvokeConfig)> = configs
-        .iter()
-        .filter(|((function, _), _)| *function == key)
-        .map(|((_, qualifier), config)| (qualifier, config))
-        .filter(|(qualifier, _)| marker.is_none_or(|m| qualifier.as_str() > m))
-        .collect();
-    let page: Vec<Value> = mine
-        .iter()
-        .take(max_items)
+    let (listed, next_marker) = page.take(
+        configs
+            .iter()
+            .filter(|((function, _), _)| *function == key)
+            .map(|((_, qualifier), config)| (qualifier.as_str(), (qualifier, config))),
+    );
+    let page: Vec<Value> = listed
+        .into_iter()
         .map(|(qualifier, config)| config_json(&arn, qualifier, config))
         .collect();
     let mut body = json!({ "FunctionEventInvokeConfigs": page });
-    if mine.len() > max_items
-        && let (Some(last), Some(object)) =
-            (mine.get(max_items.saturating_sub(1)), body.as_object_mut())
-    {
-        object.insert("NextMarker".to_owned(), json!(last.0));
+    if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
+        object.insert("NextMarker".to_owned(), json!(marker));
     }
     Ok(json_reply(200, body.to_string()))
 }

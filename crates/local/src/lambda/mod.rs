@@ -32,6 +32,7 @@ pub mod filter;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
+mod paging;
 pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
