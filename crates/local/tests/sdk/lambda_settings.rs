@@ -339,6 +339,17 @@ async fn functions_and_mappings_are_tagged_listed_and_untagged() {
         .map(|_| ())
         .map_err(|e| describe(&e)),
     );
+    // ListTags refuses a qualified ARN before looking for the function,
+    // as AWS answers it.
+    refused(
+        client
+            .list_tags()
+            .resource("arn:aws:lambda:eu-west-1:111111111111:function:absent:live")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| describe(&e)),
+    );
     let mut many = client.tag_resource().resource(FUNCTION_ARN);
     for i in 0..49 {
         many = many.tags(format!("key{i}"), "v");
@@ -358,6 +369,7 @@ async fn functions_and_mappings_are_tagged_listed_and_untagged() {
         InvalidParameterValueException: Tag key 'k*129' is 129 characters long; a tag key must be 1 to 128 characters
         InvalidParameterValueException: Tags on function aliases and versions are not supported. Please specify a function ARN.
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent
+        InvalidParameterValueException: Tags on function aliases and versions are not supported. Please specify a function ARN.
         InvalidParameterValueException: Tag limit exceeded: arn:aws:lambda:eu-west-1:111111111111:function:tester would have 51 tags; a resource may have at most 50
         AccessDeniedException: User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:ListTags on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no resource-based policy allows the lambda:ListTags action"#]].assert_eq(&errors.join("\n"));
     assert_eq!(
