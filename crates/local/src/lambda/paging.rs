@@ -47,6 +47,15 @@ impl<'q> Page<'q> {
         })
     }
 
+    /// The page with at most `cap` items, for operations that answer no
+    /// more per call whatever `MaxItems` asks for.
+    pub(crate) fn at_most(self, cap: usize) -> Self {
+        Self {
+            max_items: self.max_items.min(cap),
+            ..self
+        }
+    }
+
     /// The page of `items` (in increasing key order) after the marker, and
     /// the marker of the next page: the last key taken, when an item
     /// follows it.
