@@ -676,7 +676,7 @@ pub fn get(
 }
 
 /// ListFunctions in the caller's account and region, by name, with
-/// `MaxItems` (default 50) and `Marker` paging.
+/// `MaxItems` (1 to 10,000, but at most 50 a page) and `Marker` paging.
 pub fn list(
     cloud: &Cloud,
     caller: &Caller,
@@ -689,7 +689,8 @@ pub fn list(
         caller,
         &plain_access("lambda:ListFunctions", "*", &account),
     )?;
-    let page = Page::from_query(query, 50, 10_000)?;
+    // At most 50 a call, whatever MaxItems asks for, as Lambda answers.
+    let page = Page::from_query(query, 50, 10_000)?.at_most(50);
     let functions = lock(&cloud.functions.functions);
     let (listed, next_marker) = page.take(
         functions

@@ -395,6 +395,48 @@ async fn versions_and_aliases_are_listed_a_page_at_a_time() {
 }
 
 #[tokio::test]
+async fn list_functions_answers_at_most_fifty_a_call() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    for n in 0..51 {
+        create_function(&client, &format!("f{n:02}"), &role, &EMPTY_ZIP)
+            .send()
+            .await
+            .unwrap();
+    }
+    let first = client
+        .list_functions()
+        .max_items(10_000)
+        .send()
+        .await
+        .unwrap();
+    let second = client
+        .list_functions()
+        .max_items(10_000)
+        .set_marker(first.next_marker().map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    let last_name = |page: &aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| {
+        page.functions()
+            .last()
+            .and_then(|f| f.function_name())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    expect!["50 to f49, then 1 to f50, next marker None"].assert_eq(&format!(
+        "{} to {}, then {} to {}, next marker {:?}",
+        first.functions().len(),
+        last_name(&first),
+        second.functions().len(),
+        last_name(&second),
+        second.next_marker()
+    ));
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn create_publishes_and_updates_check_the_revision() {
     let cloud = start().await;
     let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
