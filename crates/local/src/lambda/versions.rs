@@ -454,8 +454,14 @@ pub fn list_versions(
     Ok(json_reply(200, body.to_string()))
 }
 
+/// Whether `text` is a version number as the model's pattern has it.
+fn is_version_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// ListAliases, by name, `MaxItems` (1 to 10,000, default 50) at a time
-/// after `Marker`.
+/// after `Marker`; with `FunctionVersion`, only the aliases of that
+/// version.
 pub fn list_aliases(
     cloud: &Cloud,
     caller: &Caller,
@@ -464,6 +470,15 @@ pub fn list_aliases(
     query: &[(String, String)],
 ) -> Result<Reply, ApiError> {
     let page = Page::from_query(query, 50, 10_000)?;
+    let version = query
+        .iter()
+        .find(|(name, _)| name == "FunctionVersion")
+        .map(|(_, value)| value.as_str());
+    if let Some(version) = version.filter(|v| *v != "$LATEST" && !is_version_number(v)) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{version}' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)"
+        )));
+    }
     let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:ListAliases")?;
     if cloud.functions.get(&key).is_none() {
         return Err(ApiError::not_found(format!("Function not found: {arn}")));
@@ -472,7 +487,9 @@ pub fn list_aliases(
     let (listed, next_marker) = page.take(
         aliases
             .iter()
-            .filter(|((function, _), _)| *function == key)
+            .filter(|((function, _), alias)| {
+                *function == key && version.is_none_or(|v| alias.function_version == v)
+            })
             .map(|((_, name), alias)| (name.as_str(), (name, alias))),
     );
     let listed: Vec<Value> = listed

@@ -365,6 +365,40 @@ async fn versions_and_aliases_are_listed_a_page_at_a_time() {
             break;
         }
     }
+    client
+        .update_alias()
+        .function_name("echo")
+        .name("green")
+        .function_version("2")
+        .send()
+        .await
+        .unwrap();
+    let of_version = |version: &'static str| {
+        client
+            .list_aliases()
+            .function_name("echo")
+            .function_version(version)
+            .send()
+    };
+    let of_one = of_version("1").await.unwrap();
+    let of_two = of_version("2").await.unwrap();
+    let bad_version = of_version("live").await.unwrap_err();
+    let names = |page: &aws_sdk_lambda::operation::list_aliases::ListAliasesOutput| {
+        page.aliases()
+            .iter()
+            .map(|a| a.name().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    expect![[r#"
+        blue,red | green
+        ValidationException: 1 validation error detected: Value 'live' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)"#]]
+    .assert_eq(&format!(
+        "{} | {}\n{}",
+        names(&of_one),
+        names(&of_two),
+        describe(&bad_version)
+    ));
     let unbounded = client
         .list_versions_by_function()
         .function_name("echo")
