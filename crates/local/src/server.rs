@@ -238,6 +238,20 @@ impl RunningCloud {
             })
     }
 
+    /// How many asynchronous (`Event`) invocations of a function are
+    /// queued or running (0 for an unknown function). Deleting the
+    /// function, or the version or alias an event was invoked with, drops
+    /// its events: they leave the queue without running again.
+    pub fn queued_events(&self, account: &str, region: &str, function_name: &str) -> usize {
+        self.cloud
+            .event_queue
+            .count(&crate::lambda::functions::FunctionKey {
+                account: account.to_owned(),
+                region: region.to_owned(),
+                name: function_name.to_owned(),
+            })
+    }
+
     /// Stops accepting connections, ends the open ones and waits until the
     /// server has stopped.
     pub async fn stop(mut self) {

@@ -85,6 +85,8 @@ pub struct Cloud {
     pub concurrency: crate::lambda::concurrency::ConcurrencyRegistry,
     /// Lambda's asynchronous invocation settings.
     pub event_invoke_configs: crate::lambda::event_config::EventInvokeConfigRegistry,
+    /// Lambda's queued asynchronous (`Event`) invocations.
+    pub event_queue: crate::lambda::event_config::EventQueue,
     accounts: BTreeMap<String, Account>,
     sessions: RwLock<HashMap<String, Session>>,
     counter: AtomicU64,
@@ -122,6 +124,7 @@ impl Cloud {
             lambda_tags: crate::lambda::tags::TagRegistry::default(),
             concurrency: crate::lambda::concurrency::ConcurrencyRegistry::default(),
             event_invoke_configs: crate::lambda::event_config::EventInvokeConfigRegistry::default(),
+            event_queue: crate::lambda::event_config::EventQueue::default(),
             accounts,
             sessions: RwLock::new(HashMap::new()),
             counter: AtomicU64::new(0),

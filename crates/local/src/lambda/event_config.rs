@@ -24,9 +24,17 @@
 //! pattern or of another kind, are refused with Lambda's errors. The
 //! settings of the qualifier as invoked apply (an alias's own, or
 //! `$LATEST`'s for an unqualified call).
+//!
+//! Every event queued or running is held in [`EventQueue`], by function
+//! and qualifier as invoked: deleting the function drops all of its
+//! events, deleting a version or alias the events invoked through it. A
+//! dropped event is tried no more and sends no invocation record (a try
+//! already running ends first), since the code and settings it was
+//! queued for are gone.
 
 use super::functions::{FunctionKey, called_arn, plain_access, resolve_qualified};
 use super::json_reply;
+use super::paging::Page;
 use super::versions::QualifiedFunction;
 use crate::authorize::authorize;
 use crate::clock;
@@ -38,6 +46,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The most retries of a failed asynchronous invocation (and the default).
@@ -93,6 +102,86 @@ impl EventInvokeConfigRegistry {
     /// same name starts without them, as on AWS.
     pub fn forget_qualifier(&self, key: &FunctionKey, qualifier: &str) {
         lock(&self.configs).remove(&(key.clone(), qualifier.to_owned()));
+    }
+}
+
+/// One `Event` invocation in [`EventQueue`].
+#[derive(Debug)]
+struct QueuedEvent {
+    function: FunctionKey,
+    /// `$LATEST`, a version number or an alias name, as invoked.
+    qualifier: String,
+    dropped: Arc<AtomicBool>,
+}
+
+/// The `Event` invocations queued or running, so that deleting their
+/// function, version or alias drops them.
+#[derive(Debug, Default)]
+pub struct EventQueue {
+    events: Mutex<BTreeMap<u64, QueuedEvent>>,
+    next_id: AtomicU64,
+}
+
+impl EventQueue {
+    /// Queues an event of `function` invoked with `qualifier` (`$LATEST`,
+    /// a version number or an alias name); it stays queued until the
+    /// ticket is dropped.
+    pub fn enqueue(cloud: &Arc<Cloud>, function: FunctionKey, qualifier: String) -> EventTicket {
+        let queue = &cloud.event_queue;
+        let id = queue.next_id.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(AtomicBool::new(false));
+        lock(&queue.events).insert(
+            id,
+            QueuedEvent {
+                function,
+                qualifier,
+                dropped: Arc::clone(&dropped),
+            },
+        );
+        EventTicket {
+            cloud: Arc::clone(cloud),
+            id,
+            dropped,
+        }
+    }
+
+    /// Drops the events of `function` (deleted), or with `Some(qualifier)`
+    /// those invoked with that version or alias (deleted).
+    pub fn drop_events(&self, function: &FunctionKey, qualifier: Option<&str>) {
+        for event in lock(&self.events).values() {
+            if event.function == *function && qualifier.is_none_or(|only| event.qualifier == only) {
+                event.dropped.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// How many events of `function` are queued or running.
+    pub fn count(&self, function: &FunctionKey) -> usize {
+        lock(&self.events)
+            .values()
+            .filter(|event| event.function == *function)
+            .count()
+    }
+}
+
+/// An event's place in [`EventQueue`], given up when dropped.
+#[derive(Debug)]
+pub struct EventTicket {
+    cloud: Arc<Cloud>,
+    id: u64,
+    dropped: Arc<AtomicBool>,
+}
+
+impl EventTicket {
+    /// Whether the event's function, version or alias was deleted.
+    fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for EventTicket {
+    fn drop(&mut self) {
+        lock(&self.cloud.event_queue.events).remove(&self.id);
     }
 }
 
@@ -484,60 +573,46 @@ pub fn list(
         None,
         "lambda:ListFunctionEventInvokeConfigs",
     )?;
-    let parameter = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let max_items = match parameter("MaxItems") {
-        None => 50,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n @ 1..=50) => n,
-            _ => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 50"
-                )));
-            }
-        },
-    };
-    let marker = parameter("Marker");
+    let page = Page::from_query(query, 50, 50)?;
     let configs = lock(&cloud.event_invoke_configs.configs);
-    let mine: Vec<(&String, &EventInvokeConfig)> = configs
-        .iter()
-        .filter(|((function, _), _)| *function == key)
-        .map(|((_, qualifier), config)| (qualifier, config))
-        .filter(|(qualifier, _)| marker.is_none_or(|m| qualifier.as_str() > m))
-        .collect();
-    let page: Vec<Value> = mine
-        .iter()
-        .take(max_items)
+    let (listed, next_marker) = page.take(
+        configs
+            .iter()
+            .filter(|((function, _), _)| *function == key)
+            .map(|((_, qualifier), config)| (qualifier.as_str(), (qualifier, config))),
+    );
+    let page: Vec<Value> = listed
+        .into_iter()
         .map(|(qualifier, config)| config_json(&arn, qualifier, config))
         .collect();
     let mut body = json!({ "FunctionEventInvokeConfigs": page });
-    if mine.len() > max_items
-        && let (Some(last), Some(object)) =
-            (mine.get(max_items.saturating_sub(1)), body.as_object_mut())
-    {
-        object.insert("NextMarker".to_owned(), json!(last.0));
+    if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
+        object.insert("NextMarker".to_owned(), json!(marker));
     }
     Ok(json_reply(200, body.to_string()))
 }
 
-/// Waits until the resource clock reaches `due_millis`.
-async fn wait_on_resource_clock(cloud: &Cloud, due_millis: u64) {
+/// Waits until the resource clock reaches `due_millis`, or the event is
+/// dropped (then `false`).
+async fn wait_on_resource_clock(cloud: &Cloud, ticket: &EventTicket, due_millis: u64) -> bool {
     while cloud.clock.now_millis() < due_millis {
+        if ticket.is_dropped() {
+            return false;
+        }
         tokio::time::sleep(WAIT_STEP).await;
     }
+    !ticket.is_dropped()
 }
 
 /// One `Event` invocation of `target` (the function `key` as invoked with
 /// `qualifier`), run to its end under the settings of that qualifier:
 /// tries, the event's age, throttling, destinations. Every try runs under
 /// `request_id` (the id Invoke answered), which the invocation record
-/// names too. Returns how many times the function ran.
+/// names too. The event leaves the queue with `ticket` when it ends, or
+/// ends early once dropped. Returns how many times the function ran.
 pub async fn run_event(
     cloud: Arc<Cloud>,
+    ticket: EventTicket,
     key: FunctionKey,
     qualifier: String,
     target: QualifiedFunction,
@@ -565,9 +640,14 @@ pub async fn run_event(
     let mut invocations = 0u32;
     let mut last_failure = None;
     for due_seconds in tries {
-        wait_on_resource_clock(&cloud, received_millis + due_seconds * 1000).await;
+        if !wait_on_resource_clock(&cloud, &ticket, received_millis + due_seconds * 1000).await {
+            return invocations;
+        }
         // A throttled try waits for a slot; it is no retry.
         let slot = loop {
+            if ticket.is_dropped() {
+                break Err("dropped");
+            }
             if too_old(&cloud) {
                 break Err("EventAgeExceeded");
             }
@@ -583,6 +663,7 @@ pub async fn run_event(
         };
         let slot = match slot {
             Ok(slot) => slot,
+            Err("dropped") => return invocations,
             Err(condition) => {
                 send_record(
                     &cloud,
@@ -611,6 +692,9 @@ pub async fn run_event(
             )
             .await;
         drop(slot);
+        if ticket.is_dropped() {
+            return invocations;
+        }
         match outcome {
             Ok(result) if result.function_error.is_none() => {
                 send_record(

@@ -10,6 +10,7 @@
 //! role is in the function's account with a trust policy that lets
 //! `lambda.amazonaws.com` assume it (evaluated by streamgate-policy).
 
+use super::paging::Page;
 use super::{base64, json_reply};
 use crate::authorize::{AccessRequest, authorize};
 use crate::clock;
@@ -675,7 +676,7 @@ pub fn get(
 }
 
 /// ListFunctions in the caller's account and region, by name, with
-/// `MaxItems` (default 50) and `Marker` paging.
+/// `MaxItems` (1 to 10,000, but at most 50 a page) and `Marker` paging.
 pub fn list(
     cloud: &Cloud,
     caller: &Caller,
@@ -688,48 +689,19 @@ pub fn list(
         caller,
         &plain_access("lambda:ListFunctions", "*", &account),
     )?;
-    let parameter = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let max_items = match parameter("MaxItems") {
-        None => 50,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n @ 1..=10_000) => n,
-            _ => {
-                return Err(validation(
-                    text,
-                    "maxItems",
-                    "Member must have value between 1 and 10000",
-                ));
-            }
-        },
-    };
-    let marker = parameter("Marker");
+    // At most 50 a call, whatever MaxItems asks for, as Lambda answers.
+    let page = Page::from_query(query, 50, 10_000)?.at_most(50);
     let functions = lock(&cloud.functions.functions);
-    let mut page: Vec<Value> = Vec::new();
-    let mut next_marker = None;
-    for (key, function) in functions.iter() {
-        if key.account != account || key.region != region {
-            continue;
-        }
-        if marker.is_some_and(|m| key.name.as_str() <= m) {
-            continue;
-        }
-        if page.len() == max_items {
-            next_marker = page
-                .last()
-                .and_then(|last| last.get("FunctionName"))
-                .cloned();
-            break;
-        }
-        page.push(configuration_json(function));
-    }
+    let (listed, next_marker) = page.take(
+        functions
+            .iter()
+            .filter(|(key, _)| key.account == account && key.region == region)
+            .map(|(key, function)| (key.name.as_str(), function)),
+    );
+    let page: Vec<Value> = listed.into_iter().map(configuration_json).collect();
     let mut body = json!({ "Functions": page });
     if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
-        object.insert("NextMarker".to_owned(), marker);
+        object.insert("NextMarker".to_owned(), json!(marker));
     }
     Ok(json_reply(200, body.to_string()))
 }
@@ -775,6 +747,7 @@ pub fn delete(
     cloud.lambda_tags.forget(&arn);
     cloud.concurrency.forget(&key);
     cloud.event_invoke_configs.forget(&key);
+    cloud.event_queue.drop_events(&key, None);
     match removed {
         Some(_) => Ok(json_reply(204, "")),
         None => Err(ApiError::not_found(format!("Function not found: {arn}"))),

@@ -14,7 +14,8 @@
 //! synchronous one beyond the function's reservation is answered 429
 //! TooManyRequestsException; an `Event` one is always queued (202), and
 //! waits for a slot or, for a function reserved at 0, goes unrun to the
-//! on-failure destination.
+//! on-failure destination. A queued `Event` goes with its function, or
+//! the version or alias it was invoked with, when that is deleted.
 //! `X-Amz-Log-Type: Tail` adds
 //! the invocation's log lines, base64, in `X-Amz-Log-Result` (last 4 KB).
 //! `X-Amz-Client-Context` (base64 JSON) reaches the runtime of a
@@ -178,8 +179,13 @@ async fn invoke(
             // The event's id, answered here, is the one every try runs
             // under and its invocation record names.
             let request_id = super::executor::uuid(cloud);
+            // Queued before Invoke answers, so that a deletion right after
+            // it drops the event.
+            let ticket =
+                super::event_config::EventQueue::enqueue(cloud, key.clone(), invoked.clone());
             tokio::spawn(super::event_config::run_event(
                 Arc::clone(cloud),
+                ticket,
                 key,
                 invoked,
                 target,

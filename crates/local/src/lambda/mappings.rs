@@ -22,6 +22,7 @@
 use super::filter::{Filter, FilterError, parse_filters};
 use super::functions::{FunctionKey, plain_access, resolve_qualified};
 use super::json_reply;
+use super::paging::Page;
 use crate::authorize::authorize;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
@@ -656,6 +657,9 @@ fn update(cloud: &Cloud, caller: &Caller, uuid: &str, body: &[u8]) -> Result<Rep
     Ok(json_reply(202, body.to_string()))
 }
 
+/// ListEventSourceMappings of the caller's account and region, of one
+/// function (or version or alias) and/or event source, by UUID, with
+/// `MaxItems` (1 to 10,000, but at most 100 a page) and `Marker` paging.
 fn list(
     cloud: &Cloud,
     caller: &Caller,
@@ -667,6 +671,8 @@ fn list(
         caller,
         &plain_access("lambda:ListEventSourceMappings", "*", caller.account()),
     )?;
+    // At most 100 a call, whatever MaxItems asks for, as Lambda answers.
+    let page = Page::from_query(query, 100, 10_000)?.at_most(100);
     let parameter = |name: &str| {
         query
             .iter()
@@ -683,19 +689,22 @@ fn list(
     };
     let source = parameter("EventSourceArn");
     let mappings = lock(&cloud.mappings.mappings);
-    let listed: Vec<Value> = mappings
-        .values()
-        .filter(|m| m.function.account == caller.account() && m.function.region == region)
-        .filter(|m| {
-            function
-                .as_ref()
-                .is_none_or(|(key, _, qualifier)| &m.function == key && same_target(m, qualifier))
-        })
-        .filter(|m| source.is_none_or(|arn| m.event_source_arn == arn))
-        .map(mapping_json)
-        .collect();
-    Ok(json_reply(
-        200,
-        json!({ "EventSourceMappings": listed }).to_string(),
-    ))
+    // By UUID, which is also the marker.
+    let (listed, next_marker) = page.take(
+        mappings
+            .iter()
+            .filter(|(_, m)| m.function.account == caller.account() && m.function.region == region)
+            .filter(|(_, m)| {
+                function.as_ref().is_none_or(|(key, _, qualifier)| {
+                    &m.function == key && same_target(m, qualifier)
+                })
+            })
+            .filter(|(_, m)| source.is_none_or(|arn| m.event_source_arn == arn)),
+    );
+    let listed: Vec<Value> = listed.into_iter().map(mapping_json).collect();
+    let mut body = json!({ "EventSourceMappings": listed });
+    if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
+        object.insert("NextMarker".to_owned(), json!(marker));
+    }
+    Ok(json_reply(200, body.to_string()))
 }

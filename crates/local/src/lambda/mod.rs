@@ -32,6 +32,7 @@ pub mod filter;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
+mod paging;
 pub mod permissions;
 pub mod poller;
 pub mod runtime_api;
@@ -203,10 +204,10 @@ pub fn handle(
             versions::create_alias(cloud, caller, region, name, &request.body)
         }
         ("GET", ["functions", name, "versions"]) => {
-            versions::list_versions(cloud, caller, region, name)
+            versions::list_versions(cloud, caller, region, name, &query)
         }
         ("GET", ["functions", name, "aliases"]) => {
-            versions::list_aliases(cloud, caller, region, name)
+            versions::list_aliases(cloud, caller, region, name, &query)
         }
         ("GET", ["functions", name, "aliases", alias]) => {
             versions::get_alias(cloud, caller, region, name, alias)

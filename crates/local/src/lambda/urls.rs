@@ -17,6 +17,7 @@
 
 use super::functions::{FunctionKey, called_arn, resolve_qualified};
 use super::json_reply;
+use super::paging::Page;
 use super::permissions::{authorize_called, authorize_on_function};
 use crate::clock;
 use crate::error::{ApiError, ErrorCode};
@@ -394,25 +395,7 @@ pub fn list(
     given: &str,
     query: &[(String, String)],
 ) -> Result<Reply, ApiError> {
-    let parameter = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let max_items = match parameter("MaxItems") {
-        None => 50,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n @ 1..=50) => n,
-            _ => {
-                return Err(validation(
-                    text,
-                    "maxItems",
-                    "Member must have value between 1 and 50",
-                ));
-            }
-        },
-    };
+    let page = Page::from_query(query, 50, 50)?;
     let (key, arn) = super::functions::resolve(caller, region, given, None)?;
     authorize_on_function(
         cloud,
@@ -428,28 +411,23 @@ pub fn list(
     }
     // The unqualified function's URL comes first, its position `$LATEST`
     // sorting before every alias name, then the aliases' by name.
-    let marker = parameter("Marker");
     let urls = lock(&cloud.functions.urls);
-    let mut listed = Vec::new();
-    let mut next_marker = None;
-    for ((function, qualifier), config) in urls.iter() {
-        if *function != key {
-            continue;
-        }
-        let position = qualifier.clone().unwrap_or_else(|| "$LATEST".to_owned());
-        if marker.is_some_and(|m| position.as_str() <= m) {
-            continue;
-        }
-        if listed.len() == max_items {
-            next_marker = listed.last().map(|(p, _): &(String, Value)| p.clone());
-            break;
-        }
-        let called = called_arn(&arn, qualifier.as_deref());
-        listed.push((position, config_json(cloud, region, &called, config, true)));
-    }
-    let mut body = json!({
-        "FunctionUrlConfigs": listed.into_iter().map(|(_, config)| config).collect::<Vec<_>>(),
-    });
+    let (listed, next_marker) = page.take(
+        urls.iter()
+            .filter(|((function, _), _)| *function == key)
+            .map(|((_, qualifier), config)| {
+                let position = qualifier.clone().unwrap_or_else(|| "$LATEST".to_owned());
+                (position, (qualifier, config))
+            }),
+    );
+    let configs: Vec<Value> = listed
+        .into_iter()
+        .map(|(qualifier, config)| {
+            let called = called_arn(&arn, qualifier.as_deref());
+            config_json(cloud, region, &called, config, true)
+        })
+        .collect();
+    let mut body = json!({ "FunctionUrlConfigs": configs });
     if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
         object.insert("NextMarker".to_owned(), json!(marker));
     }

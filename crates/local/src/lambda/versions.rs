@@ -1,7 +1,7 @@
 //! Function versions and aliases: PublishVersion (a snapshot of `$LATEST`,
 //! numbered from 1; publishing again with nothing changed gives the last
-//! version back), ListVersionsByFunction, CreateAlias, GetAlias,
-//! ListAliases, UpdateAlias (a new version or description, under the
+//! version back), ListVersionsByFunction (paged), CreateAlias, GetAlias,
+//! ListAliases (paged), UpdateAlias (a new version or description, under the
 //! `RevisionId` precondition) and DeleteAlias (routing configurations are
 //! not implemented: a `RoutingConfig` is accepted and ignored, by CreateAlias
 //! and UpdateAlias alike), and [`qualified`], which turns
@@ -10,6 +10,7 @@
 
 use super::functions::{Function, FunctionKey, configuration_json, resolve_authorized};
 use super::json_reply;
+use super::paging::Page;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::Caller;
 use crate::state::{Cloud, lock};
@@ -247,6 +248,7 @@ pub(crate) fn delete_version(
     drop(versions);
     super::permissions::forget(cloud, key, Some(version));
     cloud.event_invoke_configs.forget_qualifier(key, version);
+    cloud.event_queue.drop_events(key, Some(version));
     Ok(json_reply(204, ""))
 }
 
@@ -410,14 +412,17 @@ pub fn get_alias(
     Ok(json_reply(200, alias_json(&arn, name, alias).to_string()))
 }
 
-/// ListVersionsByFunction: `$LATEST`, then each version in order (one
-/// page: a function here has few versions).
+/// ListVersionsByFunction: `$LATEST`, then each version in order,
+/// `MaxItems` (1 to 10,000, but at most 50 a page, as Lambda answers) at a
+/// time after `Marker`.
 pub fn list_versions(
     cloud: &Cloud,
     caller: &Caller,
     region: &str,
     given: &str,
+    query: &[(String, String)],
 ) -> Result<Reply, ApiError> {
+    let page = Page::from_query(query, 50, 10_000)?.at_most(50);
     let (key, arn) = resolve_authorized(
         cloud,
         caller,
@@ -430,34 +435,72 @@ pub fn list_versions(
         .functions
         .get(&key)
         .ok_or_else(|| ApiError::not_found(format!("Function not found: {arn}")))?;
-    let mut listed = vec![configuration_json(&latest)];
+    // Positions in listing order: `$LATEST` sorts before the zero-padded
+    // version numbers, which sort as the numbers do.
+    let mut all = vec![("$LATEST".to_owned(), configuration_json(&latest))];
     if let Some(versions) = lock(&cloud.functions.versions).get(&key) {
-        listed.extend(versions.iter().enumerate().filter_map(|(index, version)| {
+        all.extend(versions.iter().enumerate().filter_map(|(index, version)| {
+            let number = index.saturating_add(1);
             version
                 .as_ref()
-                .map(|version| version_json(version, &arn, index + 1))
+                .map(|version| (format!("{number:010}"), version_json(version, &arn, number)))
         }));
     }
-    Ok(json_reply(200, json!({ "Versions": listed }).to_string()))
+    let (listed, next_marker) = page.take(all);
+    let mut body = json!({ "Versions": listed });
+    if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
+        object.insert("NextMarker".to_owned(), json!(marker));
+    }
+    Ok(json_reply(200, body.to_string()))
 }
 
-/// ListAliases (one page).
+/// Whether `text` is a version number as the model's pattern has it.
+fn is_version_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// ListAliases, by name, `MaxItems` (1 to 10,000, default 50) at a time
+/// after `Marker`; with `FunctionVersion`, only the aliases of that
+/// version.
 pub fn list_aliases(
     cloud: &Cloud,
     caller: &Caller,
     region: &str,
     given: &str,
+    query: &[(String, String)],
 ) -> Result<Reply, ApiError> {
+    let page = Page::from_query(query, 50, 10_000)?;
+    let version = query
+        .iter()
+        .find(|(name, _)| name == "FunctionVersion")
+        .map(|(_, value)| value.as_str());
+    if let Some(version) = version.filter(|v| *v != "$LATEST" && !is_version_number(v)) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{version}' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)"
+        )));
+    }
     let (key, arn) = resolve_authorized(cloud, caller, region, given, None, "lambda:ListAliases")?;
     if cloud.functions.get(&key).is_none() {
         return Err(ApiError::not_found(format!("Function not found: {arn}")));
     }
-    let listed: Vec<Value> = lock(&cloud.functions.aliases)
-        .iter()
-        .filter(|((function, _), _)| *function == key)
-        .map(|((_, name), alias)| alias_json(&arn, name, alias))
+    let aliases = lock(&cloud.functions.aliases);
+    let (listed, next_marker) = page.take(
+        aliases
+            .iter()
+            .filter(|((function, _), alias)| {
+                *function == key && version.is_none_or(|v| alias.function_version == v)
+            })
+            .map(|((_, name), alias)| (name.as_str(), (name, alias))),
+    );
+    let listed: Vec<Value> = listed
+        .into_iter()
+        .map(|(name, alias)| alias_json(&arn, name, alias))
         .collect();
-    Ok(json_reply(200, json!({ "Aliases": listed }).to_string()))
+    let mut body = json!({ "Aliases": listed });
+    if let (Some(marker), Some(object)) = (next_marker, body.as_object_mut()) {
+        object.insert("NextMarker".to_owned(), json!(marker));
+    }
+    Ok(json_reply(200, body.to_string()))
 }
 
 /// DeleteAlias (deleting one that does not exist is fine, as on AWS).
@@ -473,5 +516,6 @@ pub fn delete_alias(
     super::permissions::forget(cloud, &key, Some(name));
     super::urls::forget(cloud, &key, Some(name));
     cloud.event_invoke_configs.forget_qualifier(&key, name);
+    cloud.event_queue.drop_events(&key, Some(name));
     Ok(json_reply(204, ""))
 }

@@ -285,6 +285,192 @@ async fn versions_and_aliases_are_read_and_deleted_by_qualifier() {
 }
 
 #[tokio::test]
+async fn versions_and_aliases_are_listed_a_page_at_a_time() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    create_function(&client, "echo", &role, &EMPTY_ZIP)
+        .send()
+        .await
+        .unwrap();
+    // Versions 1 to 11, so that version 10 and 11 would sort before 2 as text.
+    for n in 1..=11 {
+        client
+            .update_function_configuration()
+            .function_name("echo")
+            .description(format!("change {n}"))
+            .send()
+            .await
+            .unwrap();
+        client
+            .publish_version()
+            .function_name("echo")
+            .send()
+            .await
+            .unwrap();
+    }
+    for name in ["blue", "green", "red"] {
+        client
+            .create_alias()
+            .function_name("echo")
+            .name(name)
+            .function_version("1")
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut pages = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = client
+            .list_versions_by_function()
+            .function_name("echo")
+            .max_items(5)
+            .set_marker(marker)
+            .send()
+            .await
+            .unwrap();
+        pages.push(
+            page.versions()
+                .iter()
+                .map(|v| v.version().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        marker = page.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    let mut alias_pages = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = client
+            .list_aliases()
+            .function_name("echo")
+            .max_items(2)
+            .set_marker(marker)
+            .send()
+            .await
+            .unwrap();
+        alias_pages.push(
+            page.aliases()
+                .iter()
+                .map(|a| a.name().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        marker = page.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    client
+        .update_alias()
+        .function_name("echo")
+        .name("green")
+        .function_version("2")
+        .send()
+        .await
+        .unwrap();
+    let of_version = |version: &'static str| {
+        client
+            .list_aliases()
+            .function_name("echo")
+            .function_version(version)
+            .send()
+    };
+    let of_one = of_version("1").await.unwrap();
+    let of_two = of_version("2").await.unwrap();
+    let bad_version = of_version("live").await.unwrap_err();
+    let names = |page: &aws_sdk_lambda::operation::list_aliases::ListAliasesOutput| {
+        page.aliases()
+            .iter()
+            .map(|a| a.name().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    expect![[r#"
+        blue,red | green
+        ValidationException: 1 validation error detected: Value 'live' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)"#]]
+    .assert_eq(&format!(
+        "{} | {}\n{}",
+        names(&of_one),
+        names(&of_two),
+        describe(&bad_version)
+    ));
+    let unbounded = client
+        .list_versions_by_function()
+        .function_name("echo")
+        .max_items(10_000)
+        .send()
+        .await
+        .unwrap();
+    let refused = client
+        .list_aliases()
+        .function_name("echo")
+        .max_items(10_001)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"
+        $LATEST,1,2,3,4 | 5,6,7,8,9 | 10,11
+        blue,green | red
+        12 versions on one page
+        ValidationException: 1 validation error detected: Value '10001' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000"#]]
+    .assert_eq(&format!(
+        "{}\n{}\n{} versions on one page\n{}",
+        pages.join(" | "),
+        alias_pages.join(" | "),
+        unbounded.versions().len(),
+        describe(&refused)
+    ));
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn list_functions_answers_at_most_fifty_a_call() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = lambda(&cloud, &root(&cloud, A));
+    for n in 0..51 {
+        create_function(&client, &format!("f{n:02}"), &role, &EMPTY_ZIP)
+            .send()
+            .await
+            .unwrap();
+    }
+    let first = client
+        .list_functions()
+        .max_items(10_000)
+        .send()
+        .await
+        .unwrap();
+    let second = client
+        .list_functions()
+        .max_items(10_000)
+        .set_marker(first.next_marker().map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    let last_name = |page: &aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| {
+        page.functions()
+            .last()
+            .and_then(|f| f.function_name())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    expect!["50 to f49, then 1 to f50, next marker None"].assert_eq(&format!(
+        "{} to {}, then {} to {}, next marker {:?}",
+        first.functions().len(),
+        last_name(&first),
+        second.functions().len(),
+        last_name(&second),
+        second.next_marker()
+    ));
+    cloud.stop().await;
+}
+
+#[tokio::test]
 async fn create_publishes_and_updates_check_the_revision() {
     let cloud = start().await;
     let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;

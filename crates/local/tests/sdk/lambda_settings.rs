@@ -339,6 +339,17 @@ async fn functions_and_mappings_are_tagged_listed_and_untagged() {
         .map(|_| ())
         .map_err(|e| describe(&e)),
     );
+    // ListTags refuses a qualified ARN before looking for the function,
+    // as AWS answers it.
+    refused(
+        client
+            .list_tags()
+            .resource("arn:aws:lambda:eu-west-1:111111111111:function:absent:live")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| describe(&e)),
+    );
     let mut many = client.tag_resource().resource(FUNCTION_ARN);
     for i in 0..49 {
         many = many.tags(format!("key{i}"), "v");
@@ -358,6 +369,7 @@ async fn functions_and_mappings_are_tagged_listed_and_untagged() {
         InvalidParameterValueException: Tag key 'k*129' is 129 characters long; a tag key must be 1 to 128 characters
         InvalidParameterValueException: Tags on function aliases and versions are not supported. Please specify a function ARN.
         ResourceNotFoundException: Function not found: arn:aws:lambda:eu-west-1:111111111111:function:absent
+        InvalidParameterValueException: Tags on function aliases and versions are not supported. Please specify a function ARN.
         InvalidParameterValueException: Tag limit exceeded: arn:aws:lambda:eu-west-1:111111111111:function:tester would have 51 tags; a resource may have at most 50
         AccessDeniedException: User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:ListTags on resource: arn:aws:lambda:eu-west-1:111111111111:function:tester because no resource-based policy allows the lambda:ListTags action"#]].assert_eq(&errors.join("\n"));
     assert_eq!(
@@ -1328,5 +1340,136 @@ async fn event_invocations_follow_their_settings_and_reach_their_queues() {
     slow.await.unwrap().unwrap();
     expect![[r#"{"requestContext":{"approximateInvokeCount":0,"condition":"EventAgeExceeded","functionArn":"arn:aws:lambda:eu-west-1:111111111111:function:tester:$LATEST","requestId":"<varies>"},"requestPayload":{"action":"echo","n":2},"timestamp":"<varies>","version":"1.0"}"#]].assert_eq(&record_shape(&expired));
     assert_eq!(starts(&cloud), 3, "the expired event never ran");
+    cloud.stop().await;
+}
+
+/// Waits (at most 20 s) until `tester` has `count` events queued or running.
+async fn wait_for_queued_events(cloud: &RunningCloud, count: usize, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let queued = cloud.queued_events(A, REGION, "tester");
+        if queued == count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 20 s for {what}: {queued} events queued, not {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_function_or_alias_drops_its_queued_events() {
+    let cloud = start().await;
+    let role = create_role(&cloud, A, "runs-functions", "lambda.amazonaws.com").await;
+    let client = deploy(&cloud, "tester", &role, 10, &[]).await;
+    let (failures_url, failures_arn) = queue_for_role(&cloud, "failures").await;
+    client
+        .publish_version()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("tester")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_function_configuration()
+        .function_name("tester")
+        .environment(Environment::builder().variables("STAGE", "two").build())
+        .send()
+        .await
+        .unwrap();
+    client
+        .publish_version()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    let qualifiers = ["$LATEST", "live", "2"];
+    for qualifier in qualifiers {
+        client
+            .put_function_event_invoke_config()
+            .function_name("tester")
+            .qualifier(qualifier)
+            .destination_config(
+                DestinationConfig::builder()
+                    .on_failure(OnFailure::builder().destination(&failures_arn).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    for qualifier in qualifiers {
+        client
+            .invoke()
+            .function_name("tester")
+            .qualifier(qualifier)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(
+                json!({"action": "fail", "message": "retry me"}).to_string(),
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    wait_for_log(&cloud, "the three first tries to end", |log| {
+        log.iter()
+            .filter(|l| l.starts_with("END RequestId: "))
+            .count()
+            == 3
+    })
+    .await;
+    assert_eq!(
+        cloud.queued_events(A, REGION, "tester"),
+        3,
+        "the three events wait for their retry"
+    );
+    client
+        .delete_alias()
+        .function_name("tester")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    wait_for_queued_events(&cloud, 2, "the alias's event to be dropped").await;
+    client
+        .delete_function()
+        .function_name("tester")
+        .qualifier("2")
+        .send()
+        .await
+        .unwrap();
+    wait_for_queued_events(&cloud, 1, "the version's event to be dropped").await;
+    client
+        .delete_function()
+        .function_name("tester")
+        .send()
+        .await
+        .unwrap();
+    wait_for_queued_events(&cloud, 0, "the function's event to be dropped").await;
+    // Past every retry and the record a failure would send: nothing is
+    // left to run, so nothing runs and nothing reaches the queue.
+    cloud.advance_clock(Duration::from_secs(200));
+    let received = sqs(&cloud, &root(&cloud, A))
+        .receive_message()
+        .queue_url(&failures_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages(), [], "no invocation record was sent");
+    let starts = cloud
+        .function_logs(A, REGION, "tester")
+        .iter()
+        .filter(|l| l.starts_with("START"))
+        .count();
+    assert_eq!(starts, 3, "only the first tries ran");
     cloud.stop().await;
 }

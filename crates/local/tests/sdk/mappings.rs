@@ -323,6 +323,55 @@ async fn latest_skips_what_was_written_before_and_unimplemented_parameters_are_r
     put(&cloud, "after", None).await;
     wait_for_deliveries(&cloud, "the record written after", |keys| !keys.is_empty()).await;
     assert_eq!(delivered(&cloud), ["after"]);
+
+    // A second mapping, of version 1: listed a page at a time by UUID.
+    client
+        .publish_version()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    let second = client
+        .create_event_source_mapping()
+        .function_name("consumer:1")
+        .event_source_arn(&stream)
+        .starting_position(EventSourcePosition::Latest)
+        .send()
+        .await
+        .unwrap();
+    let mut uuids = [uuid.to_owned(), second.uuid().unwrap().to_owned()];
+    uuids.sort();
+    let first_page = client
+        .list_event_source_mappings()
+        .max_items(1)
+        .send()
+        .await
+        .unwrap();
+    let second_page = client
+        .list_event_source_mappings()
+        .max_items(1)
+        .set_marker(first_page.next_marker().map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    let uuids_of =
+        |page: &aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput| {
+            page.event_source_mappings()
+                .iter()
+                .filter_map(|m| m.uuid().map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+    assert_eq!(uuids_of(&first_page), [uuids[0].clone()]);
+    assert_eq!(uuids_of(&second_page), [uuids[1].clone()]);
+    assert_eq!(second_page.next_marker(), None);
+    let refused = client
+        .list_event_source_mappings()
+        .max_items(10_001)
+        .send()
+        .await
+        .unwrap_err();
+    expect![[r#"ValidationException: 1 validation error detected: Value '10001' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000"#]]
+        .assert_eq(&describe(&refused));
     cloud.stop().await;
 }
 
