@@ -261,6 +261,20 @@ impl ApiError {
         Self::new(ErrorCode::ValidationException, message)
     }
 
+    /// A `ValidationException` for one member that breaks one constraint of
+    /// the service model, worded as the services word it:
+    /// `1 validation error detected: Value 'V' at 'member' failed to satisfy
+    /// constraint: CONSTRAINT`.
+    pub(crate) fn constraint(
+        value: impl std::fmt::Display,
+        member: &str,
+        constraint: &str,
+    ) -> Self {
+        Self::validation(format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
     /// A DynamoDB `ResourceNotFoundException`.
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceNotFoundException, message)

@@ -207,9 +207,11 @@ struct ConfigInput {
 }
 
 fn validation(value: i64, member: &str, constraint: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have value {constraint}"
-    ))
+    ApiError::constraint(
+        value,
+        member,
+        &format!("Member must have value {constraint}"),
+    )
 }
 
 fn check_retries(value: i64) -> Result<u32, ApiError> {

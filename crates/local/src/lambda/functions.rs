@@ -168,12 +168,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidParameterValueException, message)
 }
 
-fn validation(value: &str, member: &str, constraint: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-    ))
-}
-
 /// The CreateFunction input this local cloud reads (the SDK sends more,
 /// e.g. tracing and logging settings, which are accepted and ignored).
 #[derive(Debug, Deserialize)]
@@ -211,8 +205,8 @@ struct EnvironmentInput {
 fn validate_timeout(seconds: i64) -> Result<u32, ApiError> {
     match u32::try_from(seconds) {
         Ok(seconds @ 1..=900) => Ok(seconds),
-        _ => Err(validation(
-            &seconds.to_string(),
+        _ => Err(ApiError::constraint(
+            seconds,
             "timeout",
             "Member must have value between 1 and 900",
         )),
@@ -222,8 +216,8 @@ fn validate_timeout(seconds: i64) -> Result<u32, ApiError> {
 fn validate_memory(megabytes: i64) -> Result<u32, ApiError> {
     match u32::try_from(megabytes) {
         Ok(megabytes @ 128..=10240) => Ok(megabytes),
-        _ => Err(validation(
-            &megabytes.to_string(),
+        _ => Err(ApiError::constraint(
+            megabytes,
             "memorySize",
             "Member must have value between 128 and 10240",
         )),
@@ -232,8 +226,8 @@ fn validate_memory(megabytes: i64) -> Result<u32, ApiError> {
 
 fn validate_architectures(architectures: Vec<String>) -> Result<Vec<String>, ApiError> {
     if architectures.len() != 1 || !architectures.iter().all(|a| a == "x86_64" || a == "arm64") {
-        return Err(validation(
-            &format!("{architectures:?}"),
+        return Err(ApiError::constraint(
+            format!("{architectures:?}"),
             "architectures",
             "Member must have length 1 and each member must be x86_64 or arm64",
         ));
@@ -258,9 +252,9 @@ pub fn create(
     let input: CreateFunctionInput = parse_json_body(body)?;
     let name = input
         .function_name
-        .ok_or_else(|| validation("null", "functionName", "Member must not be null"))?;
+        .ok_or_else(|| ApiError::constraint("null", "functionName", "Member must not be null"))?;
     if !valid_function_name(&name) {
-        return Err(validation(
+        return Err(ApiError::constraint(
             &name,
             "functionName",
             "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]{1,64}",
@@ -268,7 +262,7 @@ pub fn create(
     }
     let role = input
         .role
-        .ok_or_else(|| validation("null", "role", "Member must not be null"))?;
+        .ok_or_else(|| ApiError::constraint("null", "role", "Member must not be null"))?;
     if input.package_type.as_deref().is_some_and(|t| t != "Zip") {
         return Err(invalid(
             "streamgate-local runs zip packages only; PackageType Image is not supported",
@@ -289,7 +283,7 @@ pub fn create(
     )?;
     let code = input
         .code
-        .ok_or_else(|| validation("null", "code", "Member must not be null"))?;
+        .ok_or_else(|| ApiError::constraint("null", "code", "Member must not be null"))?;
     if code.s3_bucket.is_some() || code.image_uri.is_some() {
         return Err(invalid(
             "streamgate-local takes function code as ZipFile only, not from S3 or an image",
@@ -427,7 +421,7 @@ fn check_execution_role(
         || invalid("The role defined for the function cannot be assumed by Lambda.");
     let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
     let ["arn", "aws", "iam", "", role_account, resource] = parts.as_slice() else {
-        return Err(validation(
+        return Err(ApiError::constraint(
             role_arn,
             "role",
             "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
@@ -437,7 +431,7 @@ fn check_execution_role(
         .strip_prefix("role/")
         .and_then(|path| path.rsplit('/').next())
     else {
-        return Err(validation(
+        return Err(ApiError::constraint(
             role_arn,
             "role",
             "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
@@ -604,7 +598,7 @@ pub(crate) fn resolve_qualified(
             version,
         ] => (*account, *arn_region, *name, Some(*version)),
         _ => {
-            return Err(validation(
+            return Err(ApiError::constraint(
                 given,
                 "functionName",
                 "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
@@ -612,7 +606,7 @@ pub(crate) fn resolve_qualified(
         }
     };
     if !valid_function_name(name) || account.len() != 12 {
-        return Err(validation(
+        return Err(ApiError::constraint(
             given,
             "functionName",
             "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",

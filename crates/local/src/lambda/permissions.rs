@@ -150,14 +150,8 @@ struct AddPermissionInput {
     revision_id: Option<String>,
 }
 
-fn validation(value: &str, member: &str, constraint: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-    ))
-}
-
 fn required(value: Option<String>, member: &str) -> Result<String, ApiError> {
-    value.ok_or_else(|| validation("null", member, "Member must not be null"))
+    value.ok_or_else(|| ApiError::constraint("null", member, "Member must not be null"))
 }
 
 fn valid_statement_id(sid: &str) -> bool {
@@ -453,7 +447,7 @@ pub fn add(
     let input: AddPermissionInput = parse_json_body(body)?;
     let sid = required(input.statement_id.clone(), "statementId")?;
     if !valid_statement_id(&sid) {
-        return Err(validation(
+        return Err(ApiError::constraint(
             &sid,
             "statementId",
             "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)",
@@ -461,7 +455,7 @@ pub fn add(
     }
     let action = required(input.action.clone(), "action")?;
     if !valid_action(&action) {
-        return Err(validation(
+        return Err(ApiError::constraint(
             &action,
             "action",
             "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])",
@@ -469,14 +463,14 @@ pub fn add(
     }
     let principal = required(input.principal.clone(), "principal")?;
     if principal.is_empty() || principal.contains(char::is_whitespace) {
-        return Err(validation(
+        return Err(ApiError::constraint(
             &principal,
             "principal",
             "Member must satisfy regular expression pattern: [^\\s]+",
         ));
     }
     if let Some(arn) = input.source_arn.as_deref().filter(|a| !valid_source_arn(a)) {
-        return Err(validation(
+        return Err(ApiError::constraint(
             arn,
             "sourceArn",
             "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)",
@@ -487,7 +481,7 @@ pub fn add(
         .as_deref()
         .filter(|a| !is_account_id(a))
     {
-        return Err(validation(
+        return Err(ApiError::constraint(
             account,
             "sourceAccount",
             "Member must satisfy regular expression pattern: \\d{12}",
@@ -498,7 +492,7 @@ pub fn add(
         .as_deref()
         .filter(|o| !valid_org_id(o))
     {
-        return Err(validation(
+        return Err(ApiError::constraint(
             org,
             "principalOrgID",
             "Member must satisfy regular expression pattern: ^o-[a-z0-9]{10,32}$",
@@ -511,7 +505,7 @@ pub fn add(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !valid {
-            return Err(validation(
+            return Err(ApiError::constraint(
                 token,
                 "eventSourceToken",
                 "Member must satisfy regular expression pattern: [a-zA-Z0-9._\\-]+",
@@ -523,7 +517,7 @@ pub fn add(
         .as_deref()
         .filter(|t| !matches!(*t, "NONE" | "AWS_IAM"))
     {
-        return Err(validation(
+        return Err(ApiError::constraint(
             auth_type,
             "functionUrlAuthType",
             "Member must satisfy enum value set: [NONE, AWS_IAM]",

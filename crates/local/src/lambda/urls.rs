@@ -74,17 +74,11 @@ struct UrlConfigInput {
     invoke_mode: Option<String>,
 }
 
-fn validation(value: &str, member: &str, constraint: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-    ))
-}
-
 fn check_auth_type(auth_type: &str) -> Result<(), ApiError> {
     if matches!(auth_type, "NONE" | "AWS_IAM") {
         Ok(())
     } else {
-        Err(validation(
+        Err(ApiError::constraint(
             auth_type,
             "authType",
             "Member must satisfy enum value set: [NONE, AWS_IAM]",
@@ -96,7 +90,7 @@ fn check_invoke_mode(mode: &str) -> Result<(), ApiError> {
     if matches!(mode, "BUFFERED" | "RESPONSE_STREAM") {
         Ok(())
     } else {
-        Err(validation(
+        Err(ApiError::constraint(
             mode,
             "invokeMode",
             "Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]",
@@ -131,8 +125,8 @@ fn check_cors(cors: &Value) -> Result<Value, ApiError> {
                 )));
             };
             if items.len() > max_items {
-                return Err(validation(
-                    &value.to_string(),
+                return Err(ApiError::constraint(
+                    value,
                     member,
                     &format!("Member must have length less than or equal to {max_items}"),
                 ));
@@ -145,7 +139,7 @@ fn check_cors(cors: &Value) -> Result<Value, ApiError> {
                 };
                 let length = text.chars().count();
                 if length < min_len || length > max_len {
-                    return Err(validation(
+                    return Err(ApiError::constraint(
                         text,
                         &format!("{member}.member"),
                         &format!("Member must have length between {min_len} and {max_len}"),
@@ -158,8 +152,8 @@ fn check_cors(cors: &Value) -> Result<Value, ApiError> {
                 ("MaxAge", Value::Number(number)) => {
                     let seconds = number.as_i64().unwrap_or(-1);
                     if !(0..=86_400).contains(&seconds) {
-                        return Err(validation(
-                            &number.to_string(),
+                        return Err(ApiError::constraint(
+                            number,
                             "cors.maxAge",
                             "Member must have value between 0 and 86400",
                         ));
@@ -203,7 +197,7 @@ fn resolve_url_target(
             && q.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
-            return Err(validation(
+            return Err(ApiError::constraint(
                 q,
                 "qualifier",
                 "Member must satisfy regular expression pattern: (^\\$LATEST$)|((?!^[0-9]+$)([a-zA-Z0-9-_]+))",
@@ -258,7 +252,7 @@ pub fn create(
     let input: UrlConfigInput = parse_json_body(body)?;
     let auth_type = input
         .auth_type
-        .ok_or_else(|| validation("null", "authType", "Member must not be null"))?;
+        .ok_or_else(|| ApiError::constraint("null", "authType", "Member must not be null"))?;
     check_auth_type(&auth_type)?;
     let invoke_mode = input.invoke_mode.unwrap_or_else(|| "BUFFERED".to_owned());
     check_invoke_mode(&invoke_mode)?;
